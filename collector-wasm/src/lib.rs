@@ -1,0 +1,1 @@
+//! Browser collector (placeholder until the collector lands).
