@@ -1,9 +1,11 @@
 //! Proof of work: k independent SHA-256 sub-puzzles derived from the signed challenge.
 //!
 //! - `seed = SHA-256(len-prefixed "tollgate/pow/v1" ‖ challenge wire bytes)` (computed once per token);
-//! - sub-puzzle `i` hashes the 55-byte message `seed(32) ‖ i (u16 BE) ‖ bits (u8) ‖ 12 zero bytes ‖
-//!   nonce (u64 BE)`. 55 bytes + SHA-256 padding is exactly **one 64-byte block**, so a candidate
-//!   costs one compression and the verifier checks a token with k compressions;
+//! - sub-puzzle `i` hashes the 55-byte message `seed(32) ‖ i (u16 BE) ‖ bits (u8) ‖ 9 zero bytes ‖
+//!   nonce (u64 BE) ‖ 3 zero bytes`. 55 bytes + SHA-256 padding is exactly **one 64-byte block**, so
+//!   a candidate costs one compression and the verifier checks a token with k compressions;
+//! - the nonce fills message words 11 and 12 exactly, so solvers can precompute the first 11
+//!   rounds (they only read words 0–10) once per sub-puzzle;
 //! - sub-puzzle `i` passes when `SHA-256(message)` has at least `bits` leading zero bits.
 //!
 //! The nonce is fixed-width binary; solvers only need to vary the last 8 message bytes.
@@ -11,17 +13,19 @@
 use crate::challenge::PowParams;
 use crate::error::ProtocolError;
 
-/// Bytes before the nonce in a sub-puzzle message.
-pub const PREFIX_LEN: usize = 47;
+/// Bytes before the nonce in a sub-puzzle message (message words 0–10).
+pub const PREFIX_LEN: usize = 44;
+/// Offset of the 8-byte nonce (message words 11 and 12).
+pub const NONCE_OFFSET: usize = PREFIX_LEN;
 /// Full sub-puzzle message length (fits one SHA-256 block with padding).
-pub const MESSAGE_LEN: usize = PREFIX_LEN + 8;
+pub const MESSAGE_LEN: usize = 55;
 
 /// Seed of all sub-puzzles of a challenge.
 pub fn seed(challenge_wire: &[u8]) -> [u8; 32] {
     crate::sha256_parts(b"tollgate/pow/v1", &[challenge_wire])
 }
 
-/// The fixed 47-byte prefix of sub-puzzle `index`.
+/// The fixed 44-byte prefix of sub-puzzle `index`.
 pub fn prefix(seed: &[u8; 32], index: u16, bits: u8) -> [u8; PREFIX_LEN] {
     let mut p = [0u8; PREFIX_LEN];
     p[..32].copy_from_slice(seed);
@@ -36,7 +40,7 @@ pub fn prefix(seed: &[u8; 32], index: u16, bits: u8) -> [u8; PREFIX_LEN] {
 pub fn block(prefix: &[u8; PREFIX_LEN], nonce: u64) -> [u8; 64] {
     let mut b = [0u8; 64];
     b[..PREFIX_LEN].copy_from_slice(prefix);
-    b[PREFIX_LEN..MESSAGE_LEN].copy_from_slice(&nonce.to_be_bytes());
+    b[NONCE_OFFSET..NONCE_OFFSET + 8].copy_from_slice(&nonce.to_be_bytes());
     b[MESSAGE_LEN] = 0x80;
     b[56..64].copy_from_slice(&((MESSAGE_LEN as u64) * 8).to_be_bytes());
     b
@@ -108,6 +112,8 @@ mod tests {
         for nonce in [0u64, 1, 0xdead_beef, u64::MAX] {
             let mut msg = p.to_vec();
             msg.extend_from_slice(&nonce.to_be_bytes());
+            msg.extend_from_slice(&[0, 0, 0]);
+            assert_eq!(msg.len(), MESSAGE_LEN);
             let full = sha2::Sha256::digest(&msg);
             assert_eq!(first_word(&p, nonce).to_be_bytes(), full[..4]);
         }
