@@ -15,6 +15,7 @@
 pub mod challenge;
 pub mod error;
 pub mod pow;
+pub mod solver;
 pub mod telemetry;
 pub mod token;
 
@@ -64,7 +65,8 @@ pub fn bind_hash(kind: &[u8], value: &str) -> [u8; 32] {
 /// storage to check the token MAC later.
 pub fn derive_token_key(secret: &[u8], key_id: u32, challenge_id: &[u8; 16]) -> [u8; 32] {
     use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");
     mac.update(b"tollgate/token-key/v1\0");
     mac.update(&key_id.to_be_bytes());
     mac.update(challenge_id);
