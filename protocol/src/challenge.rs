@@ -44,7 +44,10 @@ pub struct PowParams {
 impl PowParams {
     pub fn validate(self) -> Result<Self, ProtocolError> {
         if self.k == 0 || self.k > MAX_POW_K || self.bits == 0 || self.bits > MAX_POW_BITS {
-            return Err(ProtocolError::PowParams { k: self.k, bits: self.bits });
+            return Err(ProtocolError::PowParams {
+                k: self.k,
+                bits: self.bits,
+            });
         }
         Ok(self)
     }
@@ -98,8 +101,10 @@ impl ChallengeBody {
         if bytes[0] != crate::PROTOCOL_VERSION {
             return Err(ProtocolError::Version(bytes[0]));
         }
-        let arr16 = |r: core::ops::Range<usize>| -> [u8; 16] { bytes[r].try_into().unwrap_or([0; 16]) };
-        let arr32 = |r: core::ops::Range<usize>| -> [u8; 32] { bytes[r].try_into().unwrap_or([0; 32]) };
+        let arr16 =
+            |r: core::ops::Range<usize>| -> [u8; 16] { bytes[r].try_into().unwrap_or([0; 16]) };
+        let arr32 =
+            |r: core::ops::Range<usize>| -> [u8; 32] { bytes[r].try_into().unwrap_or([0; 32]) };
         let u64_at = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
         Ok(Self {
             version: bytes[0],
@@ -108,7 +113,10 @@ impl ChallengeBody {
             challenge_id: arr16(21..37),
             issued_at_ms: u64_at(37),
             expires_at_ms: u64_at(45),
-            pow: PowParams { k: u16::from_be_bytes([bytes[53], bytes[54]]), bits: bytes[55] },
+            pow: PowParams {
+                k: u16::from_be_bytes([bytes[53], bytes[54]]),
+                bits: bytes[55],
+            },
             risk_tier: bytes[56],
             origin_hash: arr32(57..89),
             action_hash: arr32(89..121),
@@ -162,12 +170,19 @@ mod sign {
         /// Sign a body with the key whose id is `body.key_id`.
         pub fn sign(body: ChallengeBody, key: &SigningKey) -> Self {
             let sig = key.sign(&body.signing_message());
-            Self { body, signature: sig.to_bytes() }
+            Self {
+                body,
+                signature: sig.to_bytes(),
+            }
         }
 
         /// Verify the signature with the key `lookup(key_id)` returns.
-        pub fn verify(&self, lookup: impl Fn(u32) -> Option<VerifyingKey>) -> Result<(), ProtocolError> {
-            let key = lookup(self.body.key_id).ok_or(ProtocolError::UnknownKey(self.body.key_id))?;
+        pub fn verify(
+            &self,
+            lookup: impl Fn(u32) -> Option<VerifyingKey>,
+        ) -> Result<(), ProtocolError> {
+            let key =
+                lookup(self.body.key_id).ok_or(ProtocolError::UnknownKey(self.body.key_id))?;
             let sig = Signature::from_bytes(&self.signature);
             key.verify(&self.body.signing_message(), &sig)
                 .map_err(|_| ProtocolError::BadSignature)
@@ -204,7 +219,10 @@ mod tests {
     #[test]
     fn wrong_length_and_version_rejected() {
         let b = sample().encode();
-        assert_eq!(ChallengeBody::decode(&b[..10]), Err(ProtocolError::ChallengeLength(10)));
+        assert_eq!(
+            ChallengeBody::decode(&b[..10]),
+            Err(ProtocolError::ChallengeLength(10))
+        );
         let mut v = b;
         v[0] = 2;
         assert_eq!(ChallengeBody::decode(&v), Err(ProtocolError::Version(2)));

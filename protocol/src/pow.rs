@@ -56,7 +56,10 @@ pub const H0: [u32; 8] = [
 pub fn first_word(prefix: &[u8; PREFIX_LEN], nonce: u64) -> u32 {
     let mut state = H0;
     let blk = block(prefix, nonce);
-    sha2::compress256(&mut state, core::slice::from_ref(sha2::digest::generic_array::GenericArray::from_slice(&blk)));
+    sha2::compress256(
+        &mut state,
+        core::slice::from_ref(sha2::digest::generic_array::GenericArray::from_slice(&blk)),
+    );
     state[0]
 }
 
@@ -86,10 +89,17 @@ pub fn solve_all(challenge_wire: &[u8], params: PowParams) -> Result<Vec<u64>, P
 
 /// Verify all solutions: exactly k of them, each meeting the difficulty. Costs k compressions
 /// plus the seed hash.
-pub fn verify(challenge_wire: &[u8], params: PowParams, solutions: &[u64]) -> Result<(), ProtocolError> {
+pub fn verify(
+    challenge_wire: &[u8],
+    params: PowParams,
+    solutions: &[u64],
+) -> Result<(), ProtocolError> {
     let params = params.validate()?;
     if solutions.len() != usize::from(params.k) {
-        return Err(ProtocolError::SolutionCount { expected: usize::from(params.k), got: solutions.len() });
+        return Err(ProtocolError::SolutionCount {
+            expected: usize::from(params.k),
+            got: solutions.len(),
+        });
     }
     let s = seed(challenge_wire);
     for (i, &nonce) in solutions.iter().enumerate() {
@@ -127,7 +137,10 @@ mod tests {
         verify(&wire, params, &sol).unwrap();
         assert_eq!(
             verify(&wire, params, &sol[..7]),
-            Err(ProtocolError::SolutionCount { expected: 8, got: 7 })
+            Err(ProtocolError::SolutionCount {
+                expected: 8,
+                got: 7
+            })
         );
         // Find a nonce that fails for sub-puzzle 3 and splice it in.
         let s = seed(&wire);
@@ -135,7 +148,10 @@ mod tests {
         let bad = (0u64..).find(|&n| !meets(first_word(&p3, n), 8)).unwrap();
         let mut tampered = sol.clone();
         tampered[3] = bad;
-        assert_eq!(verify(&wire, params, &tampered), Err(ProtocolError::BadSolution { index: 3 }));
+        assert_eq!(
+            verify(&wire, params, &tampered),
+            Err(ProtocolError::BadSolution { index: 3 })
+        );
         // Solutions are bound to the challenge bytes.
         let mut other = wire;
         other[0] ^= 1;

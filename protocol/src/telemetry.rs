@@ -328,13 +328,23 @@ pub struct KeySample {
 /// Convert milliseconds to ticks (saturating, never negative).
 pub fn ms_to_ticks(ms: f64) -> u32 {
     let t = (ms / TICK_MS).round();
-    if t.is_nan() || t <= 0.0 { 0 } else if t >= f64::from(u32::MAX) { u32::MAX } else { t as u32 }
+    if t.is_nan() || t <= 0.0 {
+        0
+    } else if t >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        t as u32
+    }
 }
 
 /// Convert px to sub-pixel units (saturating).
 pub fn px_to_units(px: f64) -> i32 {
     let v = (px * SUBPIXEL).round();
-    if v.is_nan() { 0 } else { v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32 }
+    if v.is_nan() {
+        0
+    } else {
+        v.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32
+    }
 }
 
 /// Incremental builder used by the collector: takes absolute times/positions and produces the
@@ -351,12 +361,29 @@ pub struct TelemetryBuilder {
 
 impl TelemetryBuilder {
     pub fn new() -> Self {
-        Self { telemetry: Telemetry { schema: SCHEMA, probe_schema: 1, ..Default::default() }, ..Default::default() }
+        Self {
+            telemetry: Telemetry {
+                schema: SCHEMA,
+                probe_schema: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
     }
 
     /// Append a pointer sample (`t_ms` since collector start, client px).
     #[allow(clippy::too_many_arguments)]
-    pub fn pointer(&mut self, t_ms: f64, kind: u8, x: f64, y: f64, buttons: u8, ptype: u8, pressure: f32, flags: u8) {
+    pub fn pointer(
+        &mut self,
+        t_ms: f64,
+        kind: u8,
+        x: f64,
+        y: f64,
+        buttons: u8,
+        ptype: u8,
+        pressure: f32,
+        flags: u8,
+    ) {
         if self.telemetry.pointer.len() >= MAX_POINTER {
             self.telemetry.dropped[0] = self.telemetry.dropped[0].saturating_add(1);
             return;
@@ -386,7 +413,13 @@ impl TelemetryBuilder {
         }
         let t = ms_to_ticks(t_down_ms).max(self.last_key_t);
         let hold = ms_to_ticks(t_up_ms - t_down_ms);
-        self.telemetry.keys.push(KeyRec { dt: t - self.last_key_t, hold, class, field, flags });
+        self.telemetry.keys.push(KeyRec {
+            dt: t - self.last_key_t,
+            hold,
+            class,
+            field,
+            flags,
+        });
         self.last_key_t = t;
     }
 
@@ -397,7 +430,11 @@ impl TelemetryBuilder {
             return;
         }
         let t = ms_to_ticks(t_ms).max(self.last_field_t);
-        self.telemetry.fields.push(FieldRec { dt: t - self.last_field_t, kind, field });
+        self.telemetry.fields.push(FieldRec {
+            dt: t - self.last_field_t,
+            kind,
+            field,
+        });
         self.last_field_t = t;
     }
 
@@ -413,9 +450,36 @@ mod tests {
     #[test]
     fn builder_roundtrips_times_and_positions() {
         let mut b = TelemetryBuilder::new();
-        b.pointer(10.0, pointer_kind::MOVE, 100.5, 200.25, 0, pointer_type::MOUSE, 0.0, pointer_flags::TRUSTED);
-        b.pointer(26.7, pointer_kind::MOVE, 90.0, 210.0, 0, pointer_type::MOUSE, 0.0, pointer_flags::TRUSTED);
-        b.pointer(100.0, pointer_kind::DOWN, 90.0, 210.0, 1, pointer_type::MOUSE, 0.5, pointer_flags::TRUSTED);
+        b.pointer(
+            10.0,
+            pointer_kind::MOVE,
+            100.5,
+            200.25,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+        b.pointer(
+            26.7,
+            pointer_kind::MOVE,
+            90.0,
+            210.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+        b.pointer(
+            100.0,
+            pointer_kind::DOWN,
+            90.0,
+            210.0,
+            1,
+            pointer_type::MOUSE,
+            0.5,
+            pointer_flags::TRUSTED,
+        );
         b.key(500.0, 590.0, key_class::CHAR, 1, key_flags::TRUSTED);
         b.key(650.0, 700.0, key_class::SPACE, 1, 0);
         let t = b.finish();

@@ -72,7 +72,8 @@ pub struct DecodedToken {
 }
 
 fn mac_of(key: &[u8; 32], body_bytes: &[u8]) -> [u8; MAC_LEN] {
-    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut m =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     m.update(MAC_DOMAIN);
     m.update(body_bytes);
     m.finalize().into_bytes().into()
@@ -85,7 +86,9 @@ impl TokenBody {
         let tag = mac_of(token_key, &bytes);
         bytes.extend_from_slice(&tag);
         if bytes.len() > MAX_TOKEN_BYTES {
-            return Err(ProtocolError::TooLarge { limit: MAX_TOKEN_BYTES });
+            return Err(ProtocolError::TooLarge {
+                limit: MAX_TOKEN_BYTES,
+            });
         }
         Ok(crate::b64_encode(&bytes))
     }
@@ -99,7 +102,9 @@ impl DecodedToken {
             return Err(ProtocolError::Empty);
         }
         if text.len() > MAX_TOKEN_CHARS {
-            return Err(ProtocolError::TooLarge { limit: MAX_TOKEN_CHARS });
+            return Err(ProtocolError::TooLarge {
+                limit: MAX_TOKEN_CHARS,
+            });
         }
         let raw = crate::b64_decode(text)?;
         if raw.len() <= MAC_LEN {
@@ -127,13 +132,22 @@ impl DecodedToken {
         let challenge = Challenge::parse(&body.challenge)?;
         let mut mac = [0u8; MAC_LEN];
         mac.copy_from_slice(tag);
-        Ok(Self { body, challenge, body_bytes: body_bytes.to_vec(), mac })
+        Ok(Self {
+            body,
+            challenge,
+            body_bytes: body_bytes.to_vec(),
+            mac,
+        })
     }
 
     /// Constant-time MAC check with the per-challenge key.
     pub fn verify_mac(&self, token_key: &[u8; 32]) -> Result<(), ProtocolError> {
         let expected = mac_of(token_key, &self.body_bytes);
-        if crate::ct_eq(&expected, &self.mac) { Ok(()) } else { Err(ProtocolError::BadMac) }
+        if crate::ct_eq(&expected, &self.mac) {
+            Ok(())
+        } else {
+            Err(ProtocolError::BadMac)
+        }
     }
 
     /// Encoded size of the body in bytes (for metrics).
@@ -154,8 +168,17 @@ mod tests {
             version: 1,
             challenge: vec![1; WIRE_LEN],
             solutions: vec![1, 2, 3],
-            solve: SolveStats { duration_ms: 120, workers: 2, solver: 0, hashes: 12345 },
-            context: ClientContext { origin: "http://localhost:8080".into(), action: "login".into(), cdata: String::new() },
+            solve: SolveStats {
+                duration_ms: 120,
+                workers: 2,
+                solver: 0,
+                hashes: 12345,
+            },
+            context: ClientContext {
+                origin: "http://localhost:8080".into(),
+                action: "login".into(),
+                cdata: String::new(),
+            },
             telemetry: tb.finish(),
         }
     }
@@ -174,7 +197,10 @@ mod tests {
     fn bad_inputs_give_errors() {
         assert_eq!(DecodedToken::decode(""), Err(ProtocolError::Empty));
         assert_eq!(DecodedToken::decode("!!!"), Err(ProtocolError::Base64));
-        assert!(matches!(DecodedToken::decode(&"A".repeat(MAX_TOKEN_CHARS + 1)), Err(ProtocolError::TooLarge { .. })));
+        assert!(matches!(
+            DecodedToken::decode(&"A".repeat(MAX_TOKEN_CHARS + 1)),
+            Err(ProtocolError::TooLarge { .. })
+        ));
         assert_eq!(DecodedToken::decode("AAAA"), Err(ProtocolError::Malformed));
         let text = body().seal(&[5; 32]).unwrap();
         assert!(DecodedToken::decode(&text[..text.len() / 2]).is_err());

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
 use tollgate_protocol::telemetry::TelemetryBuilder;
 use tollgate_protocol::token::{ClientContext, DecodedToken, SolveStats, TokenBody};
-use tollgate_protocol::{bind_hash, b64_decode, b64_encode, derive_token_key, pow, site_id};
+use tollgate_protocol::{b64_decode, b64_encode, bind_hash, derive_token_key, pow, site_id};
 
 struct Fixture {
     text: String,
@@ -38,7 +38,16 @@ fn build_fixture() -> Fixture {
     let key = derive_token_key(b"secret", 3, &body.challenge_id);
     let mut tb = TelemetryBuilder::new();
     for i in 0..20 {
-        tb.pointer(f64::from(i) * 16.7, 0, f64::from(i) * 3.0, 50.0, 0, 1, 0.0, 1);
+        tb.pointer(
+            f64::from(i) * 16.7,
+            0,
+            f64::from(i) * 3.0,
+            50.0,
+            0,
+            1,
+            0.0,
+            1,
+        );
     }
     tb.key(500.0, 600.0, 0, 0, 1);
     let text = TokenBody {
@@ -46,17 +55,26 @@ fn build_fixture() -> Fixture {
         challenge: wire,
         solutions,
         solve: SolveStats::default(),
-        context: ClientContext { origin: "http://localhost".into(), ..Default::default() },
+        context: ClientContext {
+            origin: "http://localhost".into(),
+            ..Default::default()
+        },
         telemetry: tb.finish(),
     }
     .seal(&key)
     .unwrap();
-    Fixture { text, key, vk: sk.verifying_key() }
+    Fixture {
+        text,
+        key,
+        vk: sk.verifying_key(),
+    }
 }
 
 /// Full protocol-level acceptance: decode, signature, MAC, PoW.
 fn accepts(f: &Fixture, text: &str) -> bool {
-    let Ok(t) = DecodedToken::decode(text) else { return false };
+    let Ok(t) = DecodedToken::decode(text) else {
+        return false;
+    };
     t.challenge.verify(|_| Some(f.vk)).is_ok()
         && t.verify_mac(&f.key).is_ok()
         && pow::verify(&t.body.challenge, t.challenge.body.pow, &t.body.solutions).is_ok()

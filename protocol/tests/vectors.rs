@@ -6,7 +6,9 @@
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-use tollgate_protocol::telemetry::{TelemetryBuilder, key_class, pointer_kind, pointer_type, probe};
+use tollgate_protocol::telemetry::{
+    TelemetryBuilder, key_class, pointer_kind, pointer_type, probe,
+};
 use tollgate_protocol::token::{ClientContext, DecodedToken, SolveStats, TokenBody};
 use tollgate_protocol::{bind_hash, derive_token_key, pow, site_id};
 
@@ -37,10 +39,46 @@ fn compute() -> Value {
     let token_key = derive_token_key(secret, 1, &body.challenge_id);
 
     let mut tb = TelemetryBuilder::new();
-    tb.pointer(12.5, pointer_kind::MOVE, 100.0, 100.0, 0, pointer_type::MOUSE, 0.0, 1);
-    tb.pointer(29.2, pointer_kind::MOVE, 110.5, 104.25, 0, pointer_type::MOUSE, 0.0, 1);
-    tb.pointer(400.0, pointer_kind::DOWN, 110.5, 104.25, 1, pointer_type::MOUSE, 0.5, 1);
-    tb.pointer(480.0, pointer_kind::UP, 110.5, 104.25, 0, pointer_type::MOUSE, 0.0, 1);
+    tb.pointer(
+        12.5,
+        pointer_kind::MOVE,
+        100.0,
+        100.0,
+        0,
+        pointer_type::MOUSE,
+        0.0,
+        1,
+    );
+    tb.pointer(
+        29.2,
+        pointer_kind::MOVE,
+        110.5,
+        104.25,
+        0,
+        pointer_type::MOUSE,
+        0.0,
+        1,
+    );
+    tb.pointer(
+        400.0,
+        pointer_kind::DOWN,
+        110.5,
+        104.25,
+        1,
+        pointer_type::MOUSE,
+        0.5,
+        1,
+    );
+    tb.pointer(
+        480.0,
+        pointer_kind::UP,
+        110.5,
+        104.25,
+        0,
+        pointer_type::MOUSE,
+        0.0,
+        1,
+    );
     tb.key(900.0, 995.0, key_class::CHAR, 0, 1);
     tb.key(1100.0, 1180.0, key_class::SHIFT, 0, 1);
     tb.field(850.0, 0, 0);
@@ -53,8 +91,17 @@ fn compute() -> Value {
         version: 1,
         challenge: wire.clone(),
         solutions: solutions.clone(),
-        solve: SolveStats { duration_ms: 150, workers: 2, solver: 0, hashes: 1000 },
-        context: ClientContext { origin: origin.into(), action: "login".into(), cdata: "order-42".into() },
+        solve: SolveStats {
+            duration_ms: 150,
+            workers: 2,
+            solver: 0,
+            hashes: 1000,
+        },
+        context: ClientContext {
+            origin: origin.into(),
+            action: "login".into(),
+            cdata: "order-42".into(),
+        },
         telemetry,
     };
     let sealed = token.seal(&token_key).unwrap();
@@ -83,21 +130,44 @@ fn compute() -> Value {
 fn golden_vectors_match() {
     let computed = compute();
     if std::env::var_os("TOLLGATE_REGEN_VECTORS").is_some() {
-        std::fs::write(PATH, serde_json::to_string_pretty(&computed).unwrap() + "\n").unwrap();
+        std::fs::write(
+            PATH,
+            serde_json::to_string_pretty(&computed).unwrap() + "\n",
+        )
+        .unwrap();
     }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(PATH).expect("vectors.json present")).unwrap();
-    assert_eq!(stored, computed, "protocol output changed: wire compatibility broken");
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(PATH).expect("vectors.json present"))
+            .unwrap();
+    assert_eq!(
+        stored, computed,
+        "protocol output changed: wire compatibility broken"
+    );
 }
 
 #[test]
 fn golden_token_decodes_and_verifies() {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(PATH).unwrap()).unwrap();
     let token = DecodedToken::decode(v["token_text"].as_str().unwrap()).unwrap();
-    let key: [u8; 32] = hex::decode(v["token_key_hex"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let key: [u8; 32] = hex::decode(v["token_key_hex"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     token.verify_mac(&key).unwrap();
-    let pk: [u8; 32] = hex::decode(v["public_key_hex"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let pk: [u8; 32] = hex::decode(v["public_key_hex"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).unwrap();
-    token.challenge.verify(|id| (id == 1).then_some(vk)).unwrap();
-    pow::verify(&token.body.challenge, token.challenge.body.pow, &token.body.solutions).unwrap();
+    token
+        .challenge
+        .verify(|id| (id == 1).then_some(vk))
+        .unwrap();
+    pow::verify(
+        &token.body.challenge,
+        token.challenge.body.pow,
+        &token.body.solutions,
+    )
+    .unwrap();
     assert_eq!(token.body.telemetry.pointer.len(), 4);
 }
