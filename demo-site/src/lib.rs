@@ -1,0 +1,454 @@
+//! Northwind Bank: a demo login site protected by Tollgate.
+//!
+//! The site serves a login page with the Tollgate embed, forwards the token to the verifier's
+//! `siteverify` endpoint from its backend and applies the decision (allow → signed in,
+//! challenge → mock step-up, block → refusal). It talks to the verifier over HTTP only, exactly
+//! like a third-party site would. Credentials are not checked against anything: any non-empty
+//! username and password are accepted once Tollgate allows the attempt (it is a demo).
+
+mod pages;
+mod siteverify;
+mod stepup;
+mod verdicts;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Form, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use siteverify::{Outcome, VerifyError, decide};
+pub use verdicts::{VerdictRecord, VerdictRing};
+
+/// Development site key (see ARCHITECTURE.md).
+pub const DEV_SITEKEY: &str = "tgdev-localhost-sitekey";
+/// Development secret (see ARCHITECTURE.md). Never use it in production.
+pub const DEV_SECRET: &str = "tgdev-localhost-secret-not-for-production";
+/// Default verifier base URL.
+pub const DEFAULT_VERIFIER_URL: &str = "http://127.0.0.1:8787";
+/// The action the login widget declares and the backend expects back.
+pub const LOGIN_ACTION: &str = "login";
+/// How many verdicts `/api/verdicts` keeps.
+pub const VERDICT_CAPACITY: usize = 100;
+/// Largest form body the site accepts.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// Header telling API clients which branch the demo took (`allow`, `challenge`, `block`,
+/// `rejected`, `unavailable`, `bad-credentials`).
+pub const OUTCOME_HEADER: &str = "x-demo-outcome";
+
+/// Invalid start-up configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("verifier URL {url:?} is not a valid http(s) URL")]
+    VerifierUrl { url: String },
+    #[error("{what} must not be empty")]
+    Empty { what: &'static str },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("content security policy is not a valid header value")]
+    Csp,
+}
+
+/// Demo-site settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Verifier base URL, e.g. `http://127.0.0.1:8787`.
+    pub verifier_url: String,
+    pub sitekey: String,
+    pub secret: String,
+    /// Directory with the built browser assets (`js/dist`), served under `/tollgate/`.
+    pub assets_dir: PathBuf,
+    /// Let logins through when the verifier cannot be reached (default: fail closed).
+    pub fail_open: bool,
+    /// Timeout of the siteverify call.
+    pub verify_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            verifier_url: DEFAULT_VERIFIER_URL.to_owned(),
+            sitekey: DEV_SITEKEY.to_owned(),
+            secret: DEV_SECRET.to_owned(),
+            assets_dir: PathBuf::from("js/dist"),
+            fail_open: false,
+            verify_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Shared state of the running site.
+#[derive(Debug)]
+pub struct AppState {
+    config: Config,
+    /// `verifier_url` without a trailing slash.
+    verifier_base: String,
+    csp: HeaderValue,
+    http: reqwest::Client,
+    verdicts: VerdictRing,
+    step_ups: stepup::PendingStepUps,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        if config.sitekey.is_empty() {
+            return Err(ConfigError::Empty { what: "site key" });
+        }
+        if config.secret.is_empty() {
+            return Err(ConfigError::Empty { what: "secret" });
+        }
+        let url =
+            reqwest::Url::parse(&config.verifier_url).map_err(|_| ConfigError::VerifierUrl {
+                url: config.verifier_url.clone(),
+            })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(ConfigError::VerifierUrl {
+                url: config.verifier_url.clone(),
+            });
+        }
+        let origin = url.origin().ascii_serialization();
+        let csp = HeaderValue::from_str(&content_security_policy(&origin))
+            .map_err(|_| ConfigError::Csp)?;
+        let http = reqwest::Client::builder()
+            .timeout(config.verify_timeout)
+            .connect_timeout(config.verify_timeout)
+            .build()?;
+        Ok(Self {
+            verifier_base: config.verifier_url.trim_end_matches('/').to_owned(),
+            csp,
+            http,
+            verdicts: VerdictRing::new(VERDICT_CAPACITY),
+            step_ups: stepup::PendingStepUps::default(),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Recent verdicts, newest first.
+    pub fn verdicts(&self) -> Vec<VerdictRecord> {
+        self.verdicts.newest_first()
+    }
+}
+
+/// The CSP the demo sends on every response (the one a Tollgate site needs, plus framing and
+/// form-target restrictions).
+pub fn content_security_policy(verifier_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' {verifier_origin}; \
+         worker-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Build the site's router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let assets = ServeDir::new(&state.config.assets_dir);
+    Router::new()
+        .route("/", get(login_page))
+        .route("/login", post(login).get(|| async { Redirect::to("/") }))
+        .route(
+            "/step-up",
+            post(step_up).get(|| async { Redirect::to("/") }),
+        )
+        .route("/api/verdicts", get(list_verdicts))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/style.css", get(stylesheet))
+        .route("/static/favicon.svg", get(favicon))
+        .nest_service("/tollgate", assets)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            state.csp.clone(),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .with_state(state)
+}
+
+/// Serve the site on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn login_page(State(state): State<Arc<AppState>>) -> Response {
+    let html = pages::login(&state.config.sitekey, &state.verifier_base);
+    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        pages::STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::FAVICON,
+    )
+        .into_response()
+}
+
+async fn list_verdicts(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(state.verdicts()),
+    )
+        .into_response()
+}
+
+/// The login form as posted by the page.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(rename = "tollgate-response", default)]
+    pub tollgate_response: String,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// Host name (no port) the browser used to reach us, for comparison with `hostname`.
+fn request_hostname(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let host = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        rest.split(']').next()?
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let remote_ip = connect_info.map(|Extension(ConnectInfo(addr))| addr.ip().to_string());
+    let started = Instant::now();
+    let verdict = siteverify::call(
+        &state.http,
+        &state.verifier_base,
+        &state.config.secret,
+        &form.tollgate_response,
+        remote_ip.as_deref(),
+    )
+    .await;
+    let verify_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    let expected_host = request_hostname(&headers);
+    let (outcome, json) = match verdict {
+        Ok(json) => (decide(&json, LOGIN_ACTION, expected_host.as_deref()), json),
+        Err(err) => {
+            tracing::warn!(error = %err, "siteverify failed");
+            let json = siteverify::unavailable_json(&err);
+            (
+                Outcome::Unavailable {
+                    error: err.to_string(),
+                },
+                json,
+            )
+        }
+    };
+
+    // Tollgate first, then the (demo) credential check.
+    let credentials_ok = !form.username.trim().is_empty() && !form.password.is_empty();
+    let page = match (&outcome, state.config.fail_open) {
+        (Outcome::Allow, _) | (Outcome::Unavailable { .. }, true) if !credentials_ok => {
+            pages::Result::BadCredentials
+        }
+        (Outcome::Allow, _) => pages::Result::SignedIn { via_step_up: false },
+        (Outcome::Unavailable { .. }, true) => pages::Result::SignedInFailOpen,
+        (Outcome::Unavailable { error }, false) => pages::Result::Unavailable {
+            error: error.clone(),
+        },
+        (Outcome::StepUp, _) => match state.step_ups.start(&form.username, json.clone()) {
+            Ok((id, code)) => pages::Result::StepUp {
+                id,
+                code,
+                retry: false,
+            },
+            Err(err) => pages::Result::Unavailable {
+                error: err.to_string(),
+            },
+        },
+        (Outcome::Block, _) => pages::Result::Blocked {
+            reasons: siteverify::reasons(&json),
+        },
+        (Outcome::Rejected { codes }, _) => pages::Result::Rejected {
+            codes: codes.clone(),
+        },
+    };
+    let label = page.label();
+    tracing::info!(outcome = label, verify_ms, "login attempt");
+    state.verdicts.push(VerdictRecord {
+        at_ms: verdicts::now_ms(),
+        username: form.username.clone(),
+        remote_ip,
+        outcome: label.to_owned(),
+        verify_ms,
+        siteverify: json.clone(),
+    });
+
+    let status = page.status();
+    let outcome_header = (
+        HeaderName::from_static(OUTCOME_HEADER),
+        HeaderValue::from_static(label),
+    );
+    if wants_json(&headers) {
+        return (
+            status,
+            [
+                outcome_header,
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            Json(json),
+        )
+            .into_response();
+    }
+    let html = pages::result(&page, &form.username, &json);
+    (
+        status,
+        [
+            outcome_header,
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+/// The mock step-up form.
+#[derive(Debug, Deserialize)]
+pub struct StepUpForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub code: String,
+}
+
+async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm>) -> Response {
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    let (page, username, json) = match state.step_ups.check(&form.id, &code) {
+        stepup::Check::Passed { username, verdict } => (
+            pages::Result::SignedIn { via_step_up: true },
+            username,
+            verdict,
+        ),
+        stepup::Check::Wrong {
+            username,
+            verdict,
+            code,
+        } => (
+            pages::Result::StepUp {
+                id: form.id.clone(),
+                code,
+                retry: true,
+            },
+            username,
+            verdict,
+        ),
+        stepup::Check::Unknown => (pages::Result::StepUpExpired, String::new(), Value::Null),
+    };
+    let status = page.status();
+    let html = pages::result(&page, &username, &json);
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_from_host_header() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert_eq!(request_hostname(&h).as_deref(), Some("127.0.0.1"));
+        h.insert(header::HOST, HeaderValue::from_static("[::1]:8080"));
+        assert_eq!(request_hostname(&h).as_deref(), Some("::1"));
+        h.insert(header::HOST, HeaderValue::from_static("Example.COM"));
+        assert_eq!(request_hostname(&h).as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn config_rejects_bad_urls() {
+        for url in ["not a url", "ftp://x", "file:///etc"] {
+            let cfg = Config {
+                verifier_url: url.into(),
+                ..Config::default()
+            };
+            assert!(matches!(
+                AppState::new(cfg),
+                Err(ConfigError::VerifierUrl { .. })
+            ));
+        }
+        let cfg = Config {
+            secret: String::new(),
+            ..Config::default()
+        };
+        assert!(matches!(AppState::new(cfg), Err(ConfigError::Empty { .. })));
+    }
+
+    #[test]
+    fn csp_names_the_verifier_origin() {
+        let cfg = Config {
+            verifier_url: "http://127.0.0.1:9999/some/path/".into(),
+            ..Config::default()
+        };
+        let state = AppState::new(cfg).expect("valid config");
+        let csp = state.csp.to_str().expect("ascii");
+        assert!(
+            csp.contains("connect-src 'self' http://127.0.0.1:9999;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{csp}"
+        );
+        assert_eq!(state.verifier_base, "http://127.0.0.1:9999/some/path");
+    }
+}
