@@ -39,11 +39,14 @@ fn s1(x: u32) -> u32 {
     x.rotate_right(17) ^ x.rotate_right(19) ^ (x >> 10)
 }
 
-/// Four u32 lanes. Implemented for `[u32; 4]` everywhere and for `v128` on wasm simd128.
+/// A vector of `WIDTH` u32 lanes: `u32` (one lane, the scalar build), `[u32; 4]` (portable) and
+/// `v128` (wasm simd128).
 pub trait Lanes: Copy {
+    const WIDTH: usize;
     fn splat(v: u32) -> Self;
-    fn from_lanes(v: [u32; 4]) -> Self;
-    fn to_lanes(self) -> [u32; 4];
+    /// Lanes `base, base+1, …` (wrapping).
+    fn counting(base: u32) -> Self;
+    fn lane(self, i: usize) -> u32;
     fn add(self, o: Self) -> Self;
     fn xor(self, o: Self) -> Self;
     fn and(self, o: Self) -> Self;
@@ -52,18 +55,59 @@ pub trait Lanes: Copy {
     fn shr(self, n: u32) -> Self;
 }
 
+impl Lanes for u32 {
+    const WIDTH: usize = 1;
+    #[inline(always)]
+    fn splat(v: u32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn counting(base: u32) -> Self {
+        base
+    }
+    #[inline(always)]
+    fn lane(self, _i: usize) -> u32 {
+        self
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn xor(self, o: Self) -> Self {
+        self ^ o
+    }
+    #[inline(always)]
+    fn and(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline(always)]
+    fn rotr(self, n: u32) -> Self {
+        self.rotate_right(n)
+    }
+    #[inline(always)]
+    fn shr(self, n: u32) -> Self {
+        self >> n
+    }
+}
+
 impl Lanes for [u32; 4] {
+    const WIDTH: usize = 4;
     #[inline(always)]
     fn splat(v: u32) -> Self {
         [v; 4]
     }
     #[inline(always)]
-    fn from_lanes(v: [u32; 4]) -> Self {
-        v
+    fn counting(base: u32) -> Self {
+        core::array::from_fn(|i| base.wrapping_add(i as u32))
     }
     #[inline(always)]
-    fn to_lanes(self) -> [u32; 4] {
-        self
+    fn lane(self, i: usize) -> u32 {
+        self[i]
     }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
@@ -97,22 +141,23 @@ mod simd {
     use core::arch::wasm32::*;
 
     impl Lanes for v128 {
+        const WIDTH: usize = 4;
         #[inline(always)]
         fn splat(v: u32) -> Self {
             u32x4_splat(v)
         }
         #[inline(always)]
-        fn from_lanes(v: [u32; 4]) -> Self {
-            u32x4(v[0], v[1], v[2], v[3])
+        fn counting(base: u32) -> Self {
+            i32x4_add(u32x4_splat(base), u32x4(0, 1, 2, 3))
         }
         #[inline(always)]
-        fn to_lanes(self) -> [u32; 4] {
-            [
-                u32x4_extract_lane::<0>(self),
-                u32x4_extract_lane::<1>(self),
-                u32x4_extract_lane::<2>(self),
-                u32x4_extract_lane::<3>(self),
-            ]
+        fn lane(self, i: usize) -> u32 {
+            match i {
+                0 => u32x4_extract_lane::<0>(self),
+                1 => u32x4_extract_lane::<1>(self),
+                2 => u32x4_extract_lane::<2>(self),
+                _ => u32x4_extract_lane::<3>(self),
+            }
         }
         #[inline(always)]
         fn add(self, o: Self) -> Self {
@@ -144,9 +189,9 @@ mod simd {
 /// The lane type this build uses for searching.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub type NativeLanes = core::arch::wasm32::v128;
-/// The lane type this build uses for searching.
+/// The lane type this build uses for searching (scalar: one lane).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub type NativeLanes = [u32; 4];
+pub type NativeLanes = u32;
 
 /// Whether this build uses wasm simd128.
 pub const SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
@@ -244,40 +289,31 @@ impl Midstate {
         let mut f = sp(self.state[5]);
         let mut g = sp(self.state[6]);
         let mut h = sp(self.state[7]);
-        // Schedule as lanes (words 12.. vary with the nonce; constants are splatted).
-        let mut w: [L; 64] = [sp(0); 64];
-        for (i, slot) in w.iter_mut().enumerate().take(16) {
-            *slot = sp(self.w[i]);
-        }
+        // Message schedule in a rolling 16-word window; words 12.. vary with the nonce, the
+        // constant ones (16, 17, 18, 20, 22, 24) come precomputed.
+        let mut w: [L; 16] = core::array::from_fn(|i| sp(self.w[i]));
         w[12] = lo;
-        w[16] = sp(self.w16);
-        w[17] = sp(self.w17);
-        w[18] = sp(self.w18);
-        w[19] = bs1(w[17])
-            .add(w[12])
-            .add(sp(s0(self.w[4]).wrapping_add(self.w[3])));
-        w[20] = sp(self.w20);
-        w[21] = bs1(w[19]).add(sp(self.w[14]
-            .wrapping_add(s0(self.w[6]))
-            .wrapping_add(self.w[5])));
-        w[22] = sp(self.w22);
-        w[23] = bs1(w[21])
-            .add(w[16])
-            .add(sp(s0(self.w[8]).wrapping_add(self.w[7])));
-        w[24] = sp(self.w24);
-        for i in 25..64 {
-            w[i] = bs1(w[i - 2])
-                .add(w[i - 7])
-                .add(bs0(w[i - 15]))
-                .add(w[i - 16]);
-        }
         for i in 12..64 {
+            let wi = match i {
+                0..16 => w[i],
+                16 => sp(self.w16),
+                17 => sp(self.w17),
+                18 => sp(self.w18),
+                20 => sp(self.w20),
+                22 => sp(self.w22),
+                24 => sp(self.w24),
+                _ => bs1(w[(i - 2) & 15])
+                    .add(w[(i - 7) & 15])
+                    .add(bs0(w[(i - 15) & 15]))
+                    .add(w[i & 15]),
+            };
+            w[i & 15] = wi;
             let ch = e.and(f).xor(e.xor(sp(u32::MAX)).and(g));
             let t1 = h
                 .add(e.rotr(6).xor(e.rotr(11)).xor(e.rotr(25)))
                 .add(ch)
                 .add(sp(K[i]))
-                .add(w[i]);
+                .add(wi);
             let maj = a.and(b).or(c.and(a.or(b)));
             let t2 = a.rotr(2).xor(a.rotr(13)).xor(a.rotr(22)).add(maj);
             h = g;
@@ -315,22 +351,15 @@ pub fn search_with<L: Lanes>(
         let block_end = end.min((u64::from(hi) + 1) << 32);
         let mid = Midstate::new(prefix, hi);
         while n < block_end {
-            let lo = n as u32;
-            let lanes = L::from_lanes([
-                lo,
-                lo.wrapping_add(1),
-                lo.wrapping_add(2),
-                lo.wrapping_add(3),
-            ]);
-            let words = mid.first_words(lanes).to_lanes();
-            for (j, word) in words.iter().enumerate() {
+            let words = mid.first_words(L::counting(n as u32));
+            for j in 0..L::WIDTH {
                 let cand = n + j as u64;
-                if cand < block_end && meets(*word, bits) {
+                if cand < block_end && meets(words.lane(j), bits) {
                     done += j as u64 + 1;
                     return (Some(cand), done);
                 }
             }
-            let step = (block_end - n).min(4);
+            let step = (block_end - n).min(L::WIDTH as u64);
             n += step;
             done += step;
         }
@@ -371,6 +400,7 @@ mod tests {
             for (j, &l) in lanes.iter().enumerate() {
                 let nonce = (base & 0xffff_ffff_0000_0000) | u64::from(l);
                 assert_eq!(got[j], first_word(&p, nonce));
+                assert_eq!(mid.first_words(l), first_word(&p, nonce));
             }
         }
     }
@@ -379,6 +409,7 @@ mod tests {
     fn search_agrees_with_reference_solver() {
         let p = prefix(&[3; 32], 1, 10);
         let (found, hashed) = search(&p, 10, 0, 1 << 20);
+        assert_eq!(search_with::<[u32; 4]>(&p, 10, 0, 1 << 20).0, found);
         let want = crate::pow::solve_range(&p, 10, 0, 1 << 20);
         assert_eq!(found, want);
         assert_eq!(hashed, want.unwrap() + 1);
