@@ -1,0 +1,108 @@
+//! Worker-side proof-of-work entry points (the PoW never runs on the main thread).
+//!
+//! The search itself is `tollgate_protocol::pow` (seed → prefix → first_word/meets); this module
+//! only bounds it into chunks. V8 runs a wasm function in its baseline tier until a *later* call
+//! picks up the optimised code (no on-stack replacement), so the worker calls [`solve_chunk`]
+//! repeatedly with 16–64 k nonces per call instead of one long solve-until-found call.
+
+use tollgate_protocol::challenge::{Challenge, PowParams};
+use tollgate_protocol::pow;
+
+/// Marker for "no nonce found in this chunk" in [`solve_chunk`]'s result.
+pub const NOT_FOUND: u64 = u64::MAX;
+
+/// Largest chunk accepted per call (keeps one call well under a second even on slow devices).
+pub const MAX_CHUNK: u32 = 1 << 20;
+
+/// Parse and validate a challenge's wire bytes and return its proof-of-work parameters.
+pub fn pow_params(challenge_wire: &[u8]) -> Result<PowParams, String> {
+    let c = Challenge::parse(challenge_wire).map_err(|e| format!("bad challenge: {e}"))?;
+    c.body.pow.validate().map_err(|e| e.to_string())
+}
+
+/// For every sub-puzzle `index_start..index_end` of the challenge, search nonces
+/// `nonce_start..nonce_start + nonce_count` and return the first passing nonce of each
+/// ([`NOT_FOUND`] where the chunk holds none). The difficulty is read from the challenge itself.
+pub fn solve_chunk_impl(
+    challenge_wire: &[u8],
+    index_start: u16,
+    index_end: u16,
+    nonce_start: u64,
+    nonce_count: u32,
+) -> Result<Vec<u64>, String> {
+    let params = pow_params(challenge_wire)?;
+    if index_start >= index_end || index_end > params.k {
+        return Err(format!(
+            "sub-puzzle range {index_start}..{index_end} outside 0..{}",
+            params.k
+        ));
+    }
+    // The search never reaches u64::MAX (NOT_FOUND): the range is clamped below it.
+    let count = u64::from(nonce_count.min(MAX_CHUNK)).min(NOT_FOUND - nonce_start);
+    let seed = pow::seed(challenge_wire);
+    Ok((index_start..index_end)
+        .map(|i| {
+            let p = pow::prefix(&seed, i, params.bits);
+            pow::solve_range(&p, params.bits, nonce_start, count).unwrap_or(NOT_FOUND)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use tollgate_protocol::challenge::{BODY_LEN, ChallengeBody, WIRE_LEN};
+
+    pub(crate) fn challenge(k: u16, bits: u8) -> Vec<u8> {
+        let body = ChallengeBody {
+            version: 1,
+            key_id: 1,
+            site_id: tollgate_protocol::site_id("s"),
+            challenge_id: [4; 16],
+            issued_at_ms: 1,
+            expires_at_ms: 2,
+            pow: PowParams { k, bits },
+            risk_tier: 0,
+            origin_hash: [0; 32],
+            action_hash: [0; 32],
+            cdata_hash: [0; 32],
+        };
+        let mut w = body.encode().to_vec();
+        w.resize(WIRE_LEN, 0);
+        assert_eq!(w.len(), BODY_LEN + 64);
+        w
+    }
+
+    #[test]
+    fn chunks_find_verifiable_nonces() {
+        let wire = challenge(4, 8);
+        let mut sols = Vec::new();
+        for i in 0..4u16 {
+            let mut start = 0u64;
+            loop {
+                let r = solve_chunk_impl(&wire, i, i + 1, start, 64).unwrap();
+                if r[0] != NOT_FOUND {
+                    sols.push(r[0]);
+                    break;
+                }
+                start += 64;
+            }
+        }
+        pow::verify(&wire, PowParams { k: 4, bits: 8 }, &sols).unwrap();
+        // A range call agrees with per-index calls.
+        let all = solve_chunk_impl(&wire, 0, 4, 0, 1 << 16).unwrap();
+        assert_eq!(all, sols);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let wire = challenge(4, 8);
+        assert!(solve_chunk_impl(&wire[..10], 0, 1, 0, 10).is_err());
+        assert!(solve_chunk_impl(&wire, 3, 5, 0, 10).is_err());
+        assert!(solve_chunk_impl(&wire, 2, 2, 0, 10).is_err());
+        assert!(solve_chunk_impl(&challenge(0, 8), 0, 1, 0, 10).is_err());
+        // Near the top of the nonce space the range is clamped, never wrapping or hitting NOT_FOUND.
+        let r = solve_chunk_impl(&wire, 0, 1, u64::MAX - 3, 1000).unwrap();
+        assert_eq!(r.len(), 1);
+    }
+}

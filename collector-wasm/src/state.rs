@@ -1,0 +1,516 @@
+//! Collector state: bounded buffers of raw samples fed by the loader's passive listeners, turned
+//! into `protocol::telemetry::Telemetry` (via `TelemetryBuilder`) only when a token is built.
+//!
+//! Pure Rust (no JS calls) so it can be unit-tested natively. Times passed in are
+//! `event.timeStamp` / `performance.now()` values (ms since the time origin); the state keeps them
+//! relative to the collector's start.
+
+use std::collections::VecDeque;
+
+use tollgate_protocol::telemetry::{
+    MAX_FIELD_EVENTS, MAX_KEYS, MAX_POINTER, MAX_PROBES, MAX_TARGETS, PageTimes, Probe, ProbeValue,
+    TargetBox, Telemetry, TelemetryBuilder, field_kind, key_flags, ms_to_ticks, pointer_flags,
+    pointer_kind, px_to_units,
+};
+
+use crate::keys::key_class_of;
+
+/// Field index meaning "no registered field".
+pub const NO_FIELD: u8 = 255;
+
+/// Coalesced pointer samples closer than this to the previous recorded move are skipped (the
+/// last sample of each dispatched event is always kept). Caps high-rate mice at ~250 Hz so the
+/// ring buffer holds several seconds of motion, while bursts of synthetic dispatched moves (each
+/// its own event) are all kept.
+pub const MIN_COALESCED_MOVE_MS: f64 = 4.0;
+
+/// `input` events stop being recorded once the field list holds this many records, keeping room
+/// for focus/blur/paste/submit.
+const INPUT_RECORD_LIMIT: usize = MAX_FIELD_EVENTS - 50;
+
+/// A key event or paste this recent (ms) before an `input` event explains the new value.
+const KEYED_INPUT_WINDOW_MS: f64 = 250.0;
+
+#[derive(Debug, Clone, Copy)]
+struct PtrSample {
+    t: f64,
+    kind: u8,
+    x: f64,
+    y: f64,
+    buttons: u8,
+    ptype: u8,
+    pressure: f32,
+    flags: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Press {
+    down: f64,
+    up: Option<f64>,
+    class: u8,
+    field: u8,
+    flags: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FieldSample {
+    t: f64,
+    kind: u8,
+    field: u8,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Target {
+    role: u8,
+    /// x, y, w, h in CSS px at the last `set_box`.
+    rect: Option<[f64; 4]>,
+    has_value: bool,
+    /// Last keydown or paste in this field (ms since start).
+    last_typed: Option<f64>,
+    /// Any keydown, paste or input event was seen on this field.
+    touched: bool,
+    /// An AUTOFILL record was written since the last keystroke in this field.
+    autofill_noted: bool,
+}
+
+/// Raw behavioural state of one widget.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// `performance.now()` when the collector started.
+    start: f64,
+    pointer: VecDeque<PtrSample>,
+    pointer_dropped: u32,
+    last_move: Option<f64>,
+    presses: Vec<Press>,
+    keys_dropped: u32,
+    fields: Vec<FieldSample>,
+    fields_dropped: u32,
+    targets: Vec<Target>,
+    probes: Vec<Probe>,
+    first_input: Option<f64>,
+    submit: Option<f64>,
+    visibility_changes: u16,
+}
+
+impl State {
+    pub fn new(start: f64) -> Self {
+        Self {
+            start: if start.is_finite() { start } else { 0.0 },
+            ..Default::default()
+        }
+    }
+
+    fn rel(&self, ts: f64) -> f64 {
+        let t = ts - self.start;
+        if t.is_finite() && t > 0.0 { t } else { 0.0 }
+    }
+
+    fn note_input(&mut self, t: f64) {
+        if self.first_input.is_none() {
+            self.first_input = Some(t);
+        }
+    }
+
+    /// Register a field/button with a `role`; returns its index (or [`NO_FIELD`] when full).
+    pub fn register_target(&mut self, role: u8) -> u8 {
+        if self.targets.len() >= MAX_TARGETS {
+            return NO_FIELD;
+        }
+        self.targets.push(Target {
+            role,
+            ..Default::default()
+        });
+        (self.targets.len() - 1) as u8
+    }
+
+    /// Box (CSS px, client coordinates) of a registered target and whether it holds a value
+    /// (only the fact, never the value). Called at token time.
+    pub fn set_box(&mut self, index: u8, x: f64, y: f64, w: f64, h: f64, has_value: bool) {
+        if let Some(t) = self.targets.get_mut(usize::from(index)) {
+            t.rect = Some([x, y, w, h]);
+            t.has_value = has_value;
+        }
+    }
+
+    /// A pointer sample. `coalesced` samples come from `getCoalescedEvents()`; `last_of_event`
+    /// marks the sample matching the dispatched event (always kept).
+    #[allow(clippy::too_many_arguments)]
+    pub fn pointer(
+        &mut self,
+        ts: f64,
+        kind: u8,
+        x: f64,
+        y: f64,
+        buttons: u8,
+        ptype: u8,
+        pressure: f32,
+        flags: u8,
+        last_of_event: bool,
+    ) {
+        let t = self.rel(ts);
+        if kind == pointer_kind::MOVE {
+            if flags & pointer_flags::COALESCED != 0
+                && !last_of_event
+                && self
+                    .last_move
+                    .is_some_and(|lm| t - lm < MIN_COALESCED_MOVE_MS)
+            {
+                return;
+            }
+            self.last_move = Some(t);
+        }
+        // Ring buffer: keep the newest samples (the approach to the submit button matters most).
+        if self.pointer.len() >= MAX_POINTER {
+            self.pointer.pop_front();
+            self.pointer_dropped = self.pointer_dropped.saturating_add(1);
+        }
+        self.pointer.push_back(PtrSample {
+            t,
+            kind,
+            x,
+            y,
+            buttons,
+            ptype,
+            pressure,
+            flags,
+        });
+    }
+
+    /// `keydown`: only the key's class is kept.
+    pub fn key_down(&mut self, ts: f64, key: &str, field: u8, trusted: bool, repeat: bool) {
+        let t = self.rel(ts);
+        let class = key_class_of(key);
+        self.note_input(t);
+        if let Some(tg) = self.targets.get_mut(usize::from(field)) {
+            tg.last_typed = Some(t);
+            tg.touched = true;
+            tg.autofill_noted = false;
+        }
+        if repeat {
+            // Auto-repeat of a held key: flag the held press instead of adding one.
+            if let Some(p) = self
+                .presses
+                .iter_mut()
+                .rev()
+                .find(|p| p.up.is_none() && p.class == class)
+            {
+                p.flags |= key_flags::REPEAT;
+                return;
+            }
+        }
+        if self.presses.len() >= MAX_KEYS {
+            self.keys_dropped = self.keys_dropped.saturating_add(1);
+            return;
+        }
+        let flags = if trusted { key_flags::TRUSTED } else { 0 };
+        self.presses.push(Press {
+            down: t,
+            up: None,
+            class,
+            field,
+            flags,
+        });
+    }
+
+    /// `keyup`: releases the oldest held press of the same class (presses are paired by class,
+    /// first down first up, so no key identity is ever kept).
+    pub fn key_up(&mut self, ts: f64, key: &str) {
+        let t = self.rel(ts);
+        let class = key_class_of(key);
+        if let Some(p) = self
+            .presses
+            .iter_mut()
+            .find(|p| p.up.is_none() && p.class == class)
+        {
+            p.up = Some(t.max(p.down));
+        }
+    }
+
+    /// Window lost focus or the page was hidden: keyups will not arrive, so close every held
+    /// press now (flagged UNRELEASED).
+    pub fn release_all(&mut self, ts: f64) {
+        let t = self.rel(ts);
+        for p in self.presses.iter_mut().filter(|p| p.up.is_none()) {
+            p.up = Some(t.max(p.down));
+            p.flags |= key_flags::UNRELEASED;
+        }
+    }
+
+    fn push_field(&mut self, t: f64, kind: u8, field: u8) {
+        let limit = if kind == field_kind::INPUT {
+            INPUT_RECORD_LIMIT
+        } else {
+            MAX_FIELD_EVENTS
+        };
+        if self.fields.len() >= limit {
+            self.fields_dropped = self.fields_dropped.saturating_add(1);
+            return;
+        }
+        self.fields.push(FieldSample { t, kind, field });
+    }
+
+    /// focus, blur, paste, submit and visibility events (`protocol::telemetry::field_kind`).
+    pub fn field_event(&mut self, ts: f64, kind: u8, field: u8) {
+        let t = self.rel(ts);
+        match kind {
+            field_kind::PASTE => {
+                self.note_input(t);
+                if let Some(tg) = self.targets.get_mut(usize::from(field)) {
+                    tg.last_typed = Some(t);
+                    tg.touched = true;
+                }
+            }
+            field_kind::SUBMIT => self.submit = Some(t),
+            field_kind::VISIBILITY_HIDDEN | field_kind::VISIBILITY_VISIBLE => {
+                self.visibility_changes = self.visibility_changes.saturating_add(1);
+            }
+            _ => {}
+        }
+        self.push_field(t, kind, field);
+    }
+
+    /// An `input` event. A value that changes with no keystroke or paste just before it (and is
+    /// not a deletion, drop or undo) is recorded once as AUTOFILL (password managers, browser
+    /// autofill, scripted `fill()`).
+    pub fn input(&mut self, ts: f64, field: u8, input_type: &str) {
+        let t = self.rel(ts);
+        self.note_input(t);
+        let explained = input_type.starts_with("delete")
+            || input_type.starts_with("history")
+            || input_type.starts_with("insertFromPaste")
+            || input_type == "insertFromDrop";
+        let mut autofill = false;
+        if let Some(tg) = self.targets.get_mut(usize::from(field)) {
+            let keyed = tg
+                .last_typed
+                .is_some_and(|k| t - k <= KEYED_INPUT_WINDOW_MS)
+                || self
+                    .presses
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .any(|p| p.up.is_none() && p.field == field);
+            tg.touched = true;
+            if !keyed && !explained && !tg.autofill_noted {
+                tg.autofill_noted = true;
+                autofill = true;
+            }
+        }
+        if autofill {
+            self.push_field(t, field_kind::AUTOFILL, field);
+        }
+        self.push_field(t, field_kind::INPUT, field);
+    }
+
+    /// Set (replace) a probe result.
+    pub fn set_probe(&mut self, id: u16, value: ProbeValue) {
+        if let Some(p) = self.probes.iter_mut().find(|p| p.id == id) {
+            p.value = value;
+        } else if self.probes.len() < MAX_PROBES {
+            self.probes.push(Probe { id, value });
+        }
+    }
+
+    pub fn has_probe(&self, id: u16) -> bool {
+        self.probes.iter().any(|p| p.id == id)
+    }
+
+    /// Telemetry as of `now` (ms since the time origin). Does not change the state, so a token
+    /// can be rebuilt later with more data.
+    pub fn snapshot(&self, now: f64) -> Telemetry {
+        let now = self.rel(now);
+        let mut b = TelemetryBuilder::new();
+        for s in &self.pointer {
+            b.pointer(
+                s.t, s.kind, s.x, s.y, s.buttons, s.ptype, s.pressure, s.flags,
+            );
+        }
+        for p in &self.presses {
+            let (up, flags) = match p.up {
+                Some(up) => (up, p.flags),
+                None => (now.max(p.down), p.flags | key_flags::UNRELEASED),
+            };
+            b.key(p.down, up, p.class, p.field, flags);
+        }
+        for f in &self.fields {
+            b.field(f.t, f.kind, f.field);
+        }
+        // Fields holding a value nobody typed, pasted or input: filled before the page's
+        // listeners ran (autofill on load).
+        for (i, tg) in self.targets.iter().enumerate() {
+            if tg.has_value && !tg.touched {
+                b.field(now, field_kind::AUTOFILL, i as u8);
+            }
+        }
+        let mut t = b.finish();
+        t.dropped[0] = t.dropped[0].saturating_add(self.pointer_dropped);
+        t.dropped[1] = t.dropped[1].saturating_add(self.keys_dropped);
+        t.dropped[2] = t.dropped[2].saturating_add(self.fields_dropped);
+        t.targets = self
+            .targets
+            .iter()
+            .map(|tg| {
+                let [x, y, w, h] = tg.rect.unwrap_or_default();
+                TargetBox {
+                    role: tg.role,
+                    x: px_to_units(x),
+                    y: px_to_units(y),
+                    w: px_to_units(w),
+                    h: px_to_units(h),
+                }
+            })
+            .collect();
+        t.probes = self.probes.clone();
+        let opt_ticks = |v: Option<f64>| v.map_or(0, |ms| ms_to_ticks(ms).max(1));
+        t.page = PageTimes {
+            start_since_nav: ms_to_ticks(self.start),
+            first_input: opt_ticks(self.first_input),
+            submit: opt_ticks(self.submit),
+            visibility_changes: self.visibility_changes,
+        };
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_protocol::telemetry::{key_class, pointer_type, role};
+
+    #[test]
+    fn keys_pair_by_class_and_keep_no_key_values() {
+        let mut s = State::new(1000.0);
+        let user = s.register_target(role::USERNAME);
+        s.key_down(1100.0, "a", user, true, false);
+        s.key_down(1150.0, "b", user, true, false);
+        s.key_up(1180.0, "a"); // rollover: first down, first up
+        s.key_up(1230.0, "b");
+        s.key_down(1300.0, "Shift", user, true, false);
+        s.key_down(1310.0, "Shift", user, true, true); // auto-repeat
+        s.key_down(1320.0, "Enter", user, true, false); // submit before keyup
+        let t = s.snapshot(1400.0);
+        let ks = t.key_samples();
+        assert_eq!(ks.len(), 4);
+        assert!((ks[0].t_down_ms - 100.0).abs() < 1e-9 && (ks[0].t_up_ms - 180.0).abs() < 1e-9);
+        assert!((ks[1].t_up_ms - 230.0).abs() < 1e-9);
+        assert_eq!(ks[2].class, key_class::SHIFT);
+        assert_ne!(ks[2].flags & key_flags::REPEAT, 0);
+        assert_ne!(ks[3].flags & key_flags::UNRELEASED, 0);
+        assert!((ks[3].t_up_ms - 400.0).abs() < 1e-9);
+        assert_eq!(t.page.first_input, 1000);
+        // The snapshot did not consume anything.
+        assert_eq!(s.snapshot(1500.0).keys.len(), 4);
+    }
+
+    #[test]
+    fn autofill_detection() {
+        let mut s = State::new(0.0);
+        let user = s.register_target(role::USERNAME);
+        let pass = s.register_target(role::PASSWORD);
+        let other = s.register_target(role::OTHER);
+        // typed input is not autofill
+        s.key_down(10.0, "x", user, true, false);
+        s.input(12.0, user, "insertText");
+        s.key_up(40.0, "x");
+        // value appearing with no key press is
+        s.input(500.0, pass, "insertReplacementText");
+        s.input(501.0, pass, "insertReplacementText"); // noted once
+        // paste is not
+        s.field_event(700.0, field_kind::PASTE, user);
+        s.input(701.0, user, "insertFromPaste");
+        // a value present at token time in an untouched field is
+        s.set_box(other, 1.0, 2.0, 3.0, 4.0, true);
+        let t = s.snapshot(900.0);
+        let autofills: Vec<u8> = t
+            .field_samples()
+            .iter()
+            .filter(|(_, f)| f.kind == field_kind::AUTOFILL)
+            .map(|(_, f)| f.field)
+            .collect();
+        assert_eq!(autofills, vec![pass, other]);
+        assert_eq!(t.targets[2].w, 24);
+    }
+
+    #[test]
+    fn pointer_ring_keeps_newest_and_throttles_coalesced() {
+        let mut s = State::new(0.0);
+        let co = pointer_flags::COALESCED | pointer_flags::TRUSTED;
+        // 1 kHz coalesced stream, dispatched every 16 ms: ~ every 4th sample plus each event's last.
+        for i in 0..160 {
+            let last = i % 16 == 15;
+            s.pointer(
+                i as f64,
+                pointer_kind::MOVE,
+                i as f64,
+                0.0,
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                co,
+                last,
+            );
+        }
+        let n = s.snapshot(200.0).pointer.len();
+        assert!((40..=50).contains(&n), "{n}");
+        // Synthetic bursts (one dispatched event each) are all kept.
+        let mut s = State::new(0.0);
+        for i in 0..10 {
+            s.pointer(
+                5.0,
+                pointer_kind::MOVE,
+                i as f64,
+                0.0,
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                co,
+                true,
+            );
+        }
+        assert_eq!(s.snapshot(10.0).pointer.len(), 10);
+        // Overflow drops the oldest.
+        let mut s = State::new(0.0);
+        for i in 0..(MAX_POINTER + 10) {
+            s.pointer(
+                i as f64 * 10.0,
+                pointer_kind::DOWN,
+                i as f64,
+                0.0,
+                1,
+                1,
+                0.5,
+                1,
+                true,
+            );
+        }
+        let t = s.snapshot(1e9);
+        assert_eq!(t.pointer.len(), MAX_POINTER);
+        assert_eq!(t.dropped[0], 10);
+        let ps = t.pointer_samples();
+        assert!((ps[0].x - 10.0).abs() < 1e-9);
+        t.check_limits().unwrap();
+    }
+
+    #[test]
+    fn caps_hold() {
+        let mut s = State::new(0.0);
+        for i in 0..(MAX_KEYS + 3) {
+            s.key_down(i as f64, "a", NO_FIELD, true, false);
+        }
+        for i in 0..(MAX_FIELD_EVENTS + 3) {
+            s.input(i as f64, NO_FIELD, "insertText");
+        }
+        s.field_event(1e6, field_kind::SUBMIT, NO_FIELD);
+        for i in 0..20 {
+            assert!(s.register_target(role::OTHER) != NO_FIELD || i >= MAX_TARGETS);
+        }
+        for id in 0..300 {
+            s.set_probe(id, ProbeValue::Int(1));
+        }
+        let t = s.snapshot(2e6);
+        t.check_limits().unwrap();
+        assert_eq!(t.dropped[1], 3);
+        assert_eq!(t.fields.last().unwrap().kind, field_kind::SUBMIT);
+        assert!(t.page.submit > 0);
+    }
+}
