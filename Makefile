@@ -1,0 +1,19 @@
+# Tollgate developer entry points. See README.md.
+.PHONY: demo test setup e2e
+
+## Set up, build and run the verifier and the demo site (http://127.0.0.1:8080/).
+demo:
+	scripts/demo.sh
+
+## Full test suite (what CI runs).
+test:
+	scripts/test.sh
+
+## Install missing dependencies only.
+setup:
+	scripts/setup.sh
+
+## Only the browser end-to-end tests (assumes assets and binaries are built).
+e2e:
+	cargo build -p verifier -p demo-site
+	node --test --test-reporter=spec tests/e2e/

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`). Fails fast; prints a header and a timing per
+# section. Runs non-interactively (stdin is not used) and works with CI=true.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec </dev/null
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+SUITE_START=$SECONDS
+CURRENT=""
+
+on_exit() {
+  local rc=$?
+  if ((rc != 0)) && [[ -n $CURRENT ]]; then
+    printf '\n!!! FAILED: %s (exit %d, after %ds total)\n' "$CURRENT" "$rc" $((SECONDS - SUITE_START)) >&2
+  fi
+}
+trap on_exit EXIT
+
+section() {
+  local name=$1
+  shift
+  CURRENT=$name
+  printf '\n==> %s\n' "$name"
+  local start=$SECONDS
+  "$@"
+  printf '<== %s: ok (%ds)\n' "$name" $((SECONDS - start))
+  CURRENT=""
+}
+
+section "setup" scripts/setup.sh
+section "cargo fmt --check" cargo fmt --all --check
+section "clippy (native, all targets)" cargo clippy --workspace --all-targets -- -D warnings
+section "clippy (wasm32 collector)" \
+  cargo clippy --target wasm32-unknown-unknown -p tollgate-collector -- -D warnings
+section "cargo test (workspace)" cargo test --workspace
+section "build browser assets" scripts/build-assets.sh
+section "wasm-bindgen tests (headless Chromium)" \
+  env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test --target wasm32-unknown-unknown -p tollgate-collector
+section "build verifier + demo-site" cargo build -p verifier -p demo-site
+section "e2e (node --test, Playwright + Chromium)" node --test --test-reporter=spec tests/e2e/
+
+printf '\nAll tests passed in %ds.\n' $((SECONDS - SUITE_START))
