@@ -1,1 +1,231 @@
-fn main() {}
+//! `verifier` CLI: `serve` and `keygen`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use verifier::config::Settings;
+use verifier::keys::KeyEntry;
+use verifier::{AppState, SystemClock};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "verifier",
+    version,
+    about = "Tollgate verifier: challenges and siteverify"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (and the collector assets under /tollgate/).
+    Serve {
+        /// TOML config file. Without one, the development site runs with a random key.
+        #[arg(long, env = "TOLLGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: String,
+        /// Directory with tollgate.js & co. [default: js/dist if it exists]
+        #[arg(long)]
+        assets: Option<PathBuf>,
+    },
+    /// Write a new key file (Ed25519 seed + MAC secret) for the config's [[keys]].
+    Keygen {
+        /// Output file (created with mode 0600; refuses to overwrite without --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Key id [default: current Unix time in seconds, so newer keys get higher ids].
+        #[arg(long)]
+        kid: Option<u32>,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Load and validate a config file, print a summary (no secrets), and exit.
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
+        )
+        .init();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            assets,
+        } => {
+            let rt = tokio::runtime::Runtime::new().context("starting the Tokio runtime")?;
+            rt.block_on(serve(config, listen, assets))
+        }
+        Command::Keygen { out, kid, force } => keygen(out, kid, force),
+        Command::CheckConfig { config } => {
+            let s =
+                Settings::load(&config).with_context(|| format!("loading {}", config.display()))?;
+            println!(
+                "ok: {} key(s), signing key id {}",
+                s.keys.iter().count(),
+                s.keys.signer().kid
+            );
+            for site in &s.sites {
+                println!(
+                    "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}",
+                    site.sitekey,
+                    site.allowed_origins
+                        .iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    site.pow.k,
+                    site.pow.bits,
+                    site.token_lifetime_ms / 1000,
+                    site.store_capacity
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    config: Option<PathBuf>,
+    listen: String,
+    assets: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let settings = match &config {
+        Some(path) => {
+            Settings::load(path).with_context(|| format!("loading config {}", path.display()))?
+        }
+        None => {
+            tracing::warn!(
+                sitekey = verifier::config::DEV_SITE_KEY,
+                "no --config: development mode (dev site, random signing key; tokens do not survive a restart)"
+            );
+            Settings::dev()?
+        }
+    };
+    let state = AppState::new(settings, Arc::new(SystemClock));
+    match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => {
+            state.set_prometheus(handle.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    handle.run_upkeep();
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics recorder not installed"),
+    }
+    state.spawn_background_tasks();
+
+    let assets = match assets {
+        Some(dir) if dir.is_dir() => Some(dir),
+        Some(dir) => bail!("--assets {}: not a directory", dir.display()),
+        None => Some(PathBuf::from("js/dist")).filter(|d| d.is_dir()),
+    };
+    let router = match &assets {
+        Some(dir) => {
+            tracing::info!(dir = %dir.display(), "serving assets under /tollgate/");
+            verifier::app_with_assets(state, dir)
+        }
+        None => {
+            tracing::info!("no assets directory: /tollgate/ not served");
+            verifier::app(state)
+        }
+    };
+
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, draining connections");
+}
+
+fn keygen(out: PathBuf, kid: Option<u32>, force: bool) -> anyhow::Result<()> {
+    let kid = match kid {
+        Some(k) => k,
+        None => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs();
+            u32::try_from(secs).context("clock beyond 2106: pass --kid")?
+        }
+    };
+    let key = KeyEntry::generate(kid)?;
+    let text = key.to_key_file().context("encoding the key file")?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(&out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    std::io::Write::write_all(&mut f, text.as_bytes())?;
+    println!(
+        "wrote key id {kid} (public key {}) to {}",
+        tollgate_protocol::b64_encode(key.verifying.as_bytes()),
+        out.display()
+    );
+    Ok(())
+}

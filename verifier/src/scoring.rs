@@ -1,0 +1,575 @@
+//! First, **provisional** scoring. A later trained model replaces [`score`]; keep its signature.
+//!
+//! Order of evaluation:
+//! 1. **Hard automation tells** → score 0, decision `block`, reasons `automation` plus one detail
+//!    code each: `webdriver` (probe `WEBDRIVER` is `Bool(true)`), `headless-ua` (`USER_AGENT` or
+//!    `WORKER_USER_AGENT` contains `Headless`, which covers `HeadlessChrome`), `automation-globals`
+//!    (probe `AUTOMATION_GLOBALS` is a non-empty string listing the globals found).
+//! 2. **No behaviour** (no pointer records and no key records) → score 0.5, reason `no-behaviour`
+//!    (neutral: with the default policy that is `challenge`).
+//! 3. **Behaviour**: start at 0.5; natural-looking pointer activity adds 0.25, natural-looking
+//!    typing adds 0.2; each synthetic tell subtracts 0.3 and adds reason `behaviour` plus its
+//!    detail code:
+//!    - `pointer-timing`: ≥ 5 dispatched (non-coalesced) pointer moves and ≥ 80 % of the gaps
+//!      between them under 1 ms (real mice report every 4–16 ms);
+//!    - `zero-pressure-click`: a mouse button press with pressure 0 (browsers report 0.5 for a
+//!      pressed mouse button; script-made `PointerEvent`s default to 0);
+//!    - `instant-click`: a mouse press released ≤ 1 ms later;
+//!    - `untrusted-events`: any pointer or key record whose `isTrusted` was false;
+//!    - `instant-keys`: ≥ 3 released keys and every hold ≤ 1 ms.
+//!
+//! The score is clamped to 0..=1 (1 = human, reCAPTCHA polarity). Decision with the site policy
+//! (defaults): `allow` if score ≥ 0.6, `block` if score < 0.2, else `challenge`. The decision is
+//! advisory: siteverify's `success` only says the token is valid.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tollgate_protocol::telemetry::{
+    ProbeValue, key_flags, pointer_flags, pointer_kind, pointer_type, probe,
+};
+use tollgate_protocol::token::{DecodedToken, MAC_LEN};
+
+/// Per-site decision thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SitePolicy {
+    /// Score at or above which the decision is `allow`.
+    pub allow: f64,
+    /// Score below which the decision is `block`.
+    pub block: f64,
+}
+
+impl Default for SitePolicy {
+    fn default() -> Self {
+        Self {
+            allow: 0.6,
+            block: 0.2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy thresholds must satisfy 0 <= block <= allow <= 1")]
+pub struct PolicyError;
+
+impl SitePolicy {
+    pub fn validate(self) -> Result<Self, PolicyError> {
+        let ok = self.allow.is_finite()
+            && self.block.is_finite()
+            && 0.0 <= self.block
+            && self.block <= self.allow
+            && self.allow <= 1.0;
+        if ok { Ok(self) } else { Err(PolicyError) }
+    }
+
+    pub fn decide(&self, score: f64) -> Decision {
+        if score >= self.allow {
+            Decision::Allow
+        } else if score < self.block {
+            Decision::Block
+        } else {
+            Decision::Challenge
+        }
+    }
+}
+
+/// What the site should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Challenge,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Challenge => "challenge",
+            Self::Block => "block",
+        }
+    }
+}
+
+/// Scoring result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// 0..=1, 1 = human.
+    pub score: f64,
+    pub decision: Decision,
+    /// Stable reason codes (see the module docs).
+    pub reasons: Vec<&'static str>,
+    /// Numeric features (always finite).
+    pub features: BTreeMap<&'static str, f64>,
+}
+
+/// Ticks (0.1 ms) below which an interval counts as "instant".
+const INSTANT_TICKS: u64 = 10;
+
+fn str_probe(token: &DecodedToken, id: u16) -> Option<&str> {
+    match token.body.telemetry.probe(id) {
+        Some(ProbeValue::Str(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+fn automation_tells(token: &DecodedToken) -> Vec<&'static str> {
+    let mut tells = Vec::new();
+    if token.body.telemetry.probe(probe::WEBDRIVER) == Some(&ProbeValue::Bool(true)) {
+        tells.push("webdriver");
+    }
+    let headless = [probe::USER_AGENT, probe::WORKER_USER_AGENT]
+        .into_iter()
+        .filter_map(|id| str_probe(token, id))
+        .any(|ua| ua.contains("Headless"));
+    if headless {
+        tells.push("headless-ua");
+    }
+    if str_probe(token, probe::AUTOMATION_GLOBALS).is_some_and(|s| !s.trim().is_empty()) {
+        tells.push("automation-globals");
+    }
+    tells
+}
+
+/// Pointer/key statistics used for scoring and reported as features.
+#[derive(Debug, Default)]
+struct Behaviour {
+    moves: usize,
+    downs: usize,
+    untrusted: usize,
+    instant_move_gaps: usize,
+    move_gaps: usize,
+    zero_pressure_clicks: usize,
+    instant_clicks: usize,
+    released_keys: usize,
+    instant_keys: usize,
+    mean_key_hold_ms: f64,
+    median_move_gap_ms: f64,
+}
+
+fn behaviour(token: &DecodedToken) -> Behaviour {
+    let t = &token.body.telemetry;
+    let mut b = Behaviour::default();
+    let mut now: u64 = 0;
+    let mut last_move: Option<u64> = None;
+    let mut gaps: Vec<u64> = Vec::new();
+    let mut pending_down: Option<u64> = None;
+    for r in &t.pointer {
+        now = now.saturating_add(u64::from(r.dt));
+        if r.flags & pointer_flags::TRUSTED == 0 {
+            b.untrusted += 1;
+        }
+        let is_mouse = r.ptype == pointer_type::MOUSE;
+        match r.kind {
+            pointer_kind::MOVE => {
+                b.moves += 1;
+                if r.flags & pointer_flags::COALESCED == 0 {
+                    if let Some(prev) = last_move {
+                        gaps.push(now - prev);
+                    }
+                    last_move = Some(now);
+                }
+            }
+            pointer_kind::DOWN => {
+                b.downs += 1;
+                if is_mouse && r.pressure == 0 {
+                    b.zero_pressure_clicks += 1;
+                }
+                pending_down = is_mouse.then_some(now);
+            }
+            pointer_kind::UP => {
+                if let Some(down) = pending_down.take()
+                    && now - down <= INSTANT_TICKS
+                {
+                    b.instant_clicks += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    b.move_gaps = gaps.len();
+    b.instant_move_gaps = gaps.iter().filter(|&&g| g < INSTANT_TICKS).count();
+    if !gaps.is_empty() {
+        gaps.sort_unstable();
+        b.median_move_gap_ms = gaps[gaps.len() / 2] as f64 * tollgate_protocol::telemetry::TICK_MS;
+    }
+    let mut hold_sum = 0u64;
+    for k in &t.keys {
+        if k.flags & key_flags::TRUSTED == 0 {
+            b.untrusted += 1;
+        }
+        if k.flags & key_flags::UNRELEASED == 0 {
+            b.released_keys += 1;
+            hold_sum = hold_sum.saturating_add(u64::from(k.hold));
+            if u64::from(k.hold) <= INSTANT_TICKS {
+                b.instant_keys += 1;
+            }
+        }
+    }
+    if b.released_keys > 0 {
+        b.mean_key_hold_ms =
+            hold_sum as f64 / b.released_keys as f64 * tollgate_protocol::telemetry::TICK_MS;
+    }
+    b
+}
+
+fn finite(v: f64) -> f64 {
+    if v.is_finite() { v } else { 0.0 }
+}
+
+/// Score a token that passed every validity check.
+pub fn score(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
+    let t = &token.body.telemetry;
+    let b = behaviour(token);
+    let mut features: BTreeMap<&'static str, f64> = BTreeMap::new();
+    features.insert("pointer_events", t.pointer.len() as f64);
+    features.insert("pointer_moves", b.moves as f64);
+    features.insert("pointer_downs", b.downs as f64);
+    features.insert("key_events", t.keys.len() as f64);
+    features.insert("field_events", t.fields.len() as f64);
+    features.insert("probes", t.probes.len() as f64);
+    features.insert("untrusted_events", b.untrusted as f64);
+    features.insert(
+        "dropped_events",
+        t.dropped.iter().map(|&d| f64::from(d)).sum(),
+    );
+    features.insert("median_move_gap_ms", finite(b.median_move_gap_ms));
+    features.insert("mean_key_hold_ms", finite(b.mean_key_hold_ms));
+    features.insert("solve_ms", f64::from(token.body.solve.duration_ms));
+    features.insert("solve_workers", f64::from(token.body.solve.workers));
+    features.insert("token_bytes", (token.body_len() + MAC_LEN) as f64);
+
+    let automation = automation_tells(token);
+    features.insert("automation_tells", automation.len() as f64);
+    if !automation.is_empty() {
+        let mut reasons = vec!["automation"];
+        reasons.extend(automation);
+        return Verdict {
+            score: 0.0,
+            decision: Decision::Block,
+            reasons,
+            features,
+        };
+    }
+
+    if t.pointer.is_empty() && t.keys.is_empty() {
+        let score = 0.5;
+        return Verdict {
+            score,
+            decision: policy.decide(score),
+            reasons: vec!["no-behaviour"],
+            features,
+        };
+    }
+
+    let mut tells: Vec<&'static str> = Vec::new();
+    let pointer_timing = b.move_gaps >= 4 && b.instant_move_gaps * 5 >= b.move_gaps * 4;
+    if pointer_timing {
+        tells.push("pointer-timing");
+    }
+    if b.zero_pressure_clicks > 0 {
+        tells.push("zero-pressure-click");
+    }
+    if b.instant_clicks > 0 {
+        tells.push("instant-click");
+    }
+    if b.untrusted > 0 {
+        tells.push("untrusted-events");
+    }
+    let instant_keys = b.released_keys >= 3 && b.instant_keys == b.released_keys;
+    if instant_keys {
+        tells.push("instant-keys");
+    }
+
+    let mut s = 0.5;
+    if b.moves >= 3 && !pointer_timing {
+        s += 0.25;
+    }
+    if b.released_keys > 0 && !instant_keys {
+        s += 0.2;
+    }
+    s -= 0.3 * tells.len() as f64;
+    let score = (s.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
+    features.insert("behaviour_tells", tells.len() as f64);
+    let mut reasons = Vec::new();
+    if !tells.is_empty() {
+        reasons.push("behaviour");
+        reasons.extend(tells);
+    }
+    Verdict {
+        score,
+        decision: policy.decide(score),
+        reasons,
+        features,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
+    use tollgate_protocol::telemetry::{Probe, Telemetry, TelemetryBuilder, key_class};
+    use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+
+    fn token(t: Telemetry) -> DecodedToken {
+        let body = ChallengeBody {
+            version: 1,
+            key_id: 1,
+            site_id: [0; 16],
+            challenge_id: [1; 16],
+            issued_at_ms: 0,
+            expires_at_ms: 1,
+            pow: PowParams { k: 1, bits: 1 },
+            risk_tier: 0,
+            origin_hash: [0; 32],
+            action_hash: [0; 32],
+            cdata_hash: [0; 32],
+        };
+        let wire = Challenge::sign(body, &SigningKey::from_bytes(&[1; 32])).to_bytes();
+        let text = TokenBody {
+            version: 1,
+            challenge: wire,
+            solutions: vec![0],
+            solve: SolveStats {
+                duration_ms: 250,
+                workers: 2,
+                solver: 1,
+                hashes: 10,
+            },
+            context: ClientContext::default(),
+            telemetry: t,
+        }
+        .seal(&[0; 32])
+        .unwrap();
+        DecodedToken::decode(&text).unwrap()
+    }
+
+    fn human() -> TelemetryBuilder {
+        let mut b = TelemetryBuilder::new();
+        let trusted = pointer_flags::TRUSTED;
+        for i in 0..30 {
+            let t = 100.0 + f64::from(i) * 16.0 + f64::from(i % 3);
+            b.pointer(
+                t,
+                pointer_kind::MOVE,
+                10.0 + f64::from(i) * 4.0,
+                50.0 + f64::from(i),
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                trusted,
+            );
+        }
+        b.pointer(
+            700.0,
+            pointer_kind::DOWN,
+            130.0,
+            80.0,
+            1,
+            pointer_type::MOUSE,
+            0.5,
+            trusted,
+        );
+        b.pointer(
+            790.0,
+            pointer_kind::UP,
+            130.0,
+            80.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            trusted,
+        );
+        for i in 0..8 {
+            let down = 1000.0 + f64::from(i) * 140.0;
+            b.key(
+                down,
+                down + 70.0 + f64::from(i * 7 % 20),
+                key_class::CHAR,
+                0,
+                key_flags::TRUSTED,
+            );
+        }
+        b
+    }
+
+    fn with_probe(mut t: Telemetry, id: u16, value: ProbeValue) -> Telemetry {
+        t.probes.push(Probe { id, value });
+        t
+    }
+
+    #[test]
+    fn human_like_is_allowed_with_features() {
+        let v = score(&token(human().finish()), &SitePolicy::default());
+        assert_eq!(v.decision, Decision::Allow, "{v:?}");
+        assert!(v.score >= 0.9, "{v:?}");
+        assert!(v.reasons.is_empty());
+        for f in ["pointer_events", "key_events", "solve_ms", "token_bytes"] {
+            assert!(v.features.contains_key(f), "missing feature {f}");
+        }
+        assert_eq!(v.features["pointer_events"], 32.0);
+        assert_eq!(v.features["key_events"], 8.0);
+        assert_eq!(v.features["solve_ms"], 250.0);
+        assert!(v.features.values().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn automation_probes_block() {
+        let base = human().finish();
+        let cases = [
+            (probe::WEBDRIVER, ProbeValue::Bool(true), "webdriver"),
+            (
+                probe::USER_AGENT,
+                ProbeValue::Str("Mozilla/5.0 HeadlessChrome/156.0".into()),
+                "headless-ua",
+            ),
+            (
+                probe::WORKER_USER_AGENT,
+                ProbeValue::Str("Mozilla/5.0 Headless".into()),
+                "headless-ua",
+            ),
+            (
+                probe::AUTOMATION_GLOBALS,
+                ProbeValue::Str("__playwright__binding__".into()),
+                "automation-globals",
+            ),
+        ];
+        for (id, value, code) in cases {
+            let v = score(
+                &token(with_probe(base.clone(), id, value)),
+                &SitePolicy::default(),
+            );
+            assert_eq!(v.decision, Decision::Block);
+            assert_eq!(v.score, 0.0);
+            assert_eq!(v.reasons[0], "automation");
+            assert!(v.reasons.contains(&code), "{v:?}");
+        }
+        // Benign values of the same probes do not block.
+        for (id, value) in [
+            (probe::WEBDRIVER, ProbeValue::Bool(false)),
+            (
+                probe::USER_AGENT,
+                ProbeValue::Str("Mozilla/5.0 Chrome/156.0".into()),
+            ),
+            (probe::AUTOMATION_GLOBALS, ProbeValue::Str(String::new())),
+            (probe::WEBDRIVER, ProbeValue::Absent),
+        ] {
+            let v = score(
+                &token(with_probe(base.clone(), id, value)),
+                &SitePolicy::default(),
+            );
+            assert_eq!(v.decision, Decision::Allow, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn no_behaviour_is_neutral() {
+        let v = score(
+            &token(TelemetryBuilder::new().finish()),
+            &SitePolicy::default(),
+        );
+        assert_eq!(v.score, 0.5);
+        assert_eq!(v.decision, Decision::Challenge);
+        assert_eq!(v.reasons, vec!["no-behaviour"]);
+    }
+
+    #[test]
+    fn synthetic_pointer_lowers_the_score() {
+        let mut b = TelemetryBuilder::new();
+        for i in 0..20 {
+            // All moves within the same 0.1 ms tick; click with no pressure and no hold.
+            b.pointer(
+                100.0,
+                pointer_kind::MOVE,
+                f64::from(i),
+                0.0,
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                pointer_flags::TRUSTED,
+            );
+        }
+        b.pointer(
+            100.0,
+            pointer_kind::DOWN,
+            20.0,
+            0.0,
+            1,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+        b.pointer(
+            100.0,
+            pointer_kind::UP,
+            20.0,
+            0.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+        let v = score(&token(b.finish()), &SitePolicy::default());
+        assert_eq!(v.decision, Decision::Block, "{v:?}");
+        assert!(v.score < 0.2);
+        assert_eq!(v.reasons[0], "behaviour");
+        for code in ["pointer-timing", "zero-pressure-click", "instant-click"] {
+            assert!(v.reasons.contains(&code), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn untrusted_and_instant_keys_are_tells() {
+        let mut b = TelemetryBuilder::new();
+        for i in 0..5 {
+            b.key(
+                f64::from(i) * 50.0,
+                f64::from(i) * 50.0,
+                key_class::CHAR,
+                0,
+                0,
+            );
+        }
+        let v = score(&token(b.finish()), &SitePolicy::default());
+        assert!(
+            v.reasons.contains(&"untrusted-events") && v.reasons.contains(&"instant-keys"),
+            "{v:?}"
+        );
+        assert_eq!(v.decision, Decision::Block);
+    }
+
+    #[test]
+    fn policy_thresholds() {
+        let p = SitePolicy::default();
+        assert_eq!(p.decide(0.6), Decision::Allow);
+        assert_eq!(p.decide(0.59), Decision::Challenge);
+        assert_eq!(p.decide(0.2), Decision::Challenge);
+        assert_eq!(p.decide(0.19), Decision::Block);
+        assert!(
+            SitePolicy {
+                allow: 0.5,
+                block: 0.6
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            SitePolicy {
+                allow: f64::NAN,
+                block: 0.1
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            SitePolicy {
+                allow: 1.0,
+                block: 0.0
+            }
+            .validate()
+            .is_ok()
+        );
+    }
+}
