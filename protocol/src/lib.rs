@@ -14,6 +14,8 @@
 
 pub mod challenge;
 pub mod error;
+pub mod features;
+pub mod model;
 pub mod pow;
 pub mod solver;
 pub mod telemetry;

@@ -1,0 +1,88 @@
+//! Small robust statistics helpers (no allocation beyond a sorted copy; NaN-free inputs assumed
+//! because [`super::Session::sanitize`] removes non-finite values first).
+
+/// Sorted copy without non-finite values.
+pub(crate) fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+/// Linear-interpolated quantile of an already sorted slice (`q` in [0, 1]).
+pub(crate) fn quantile_sorted(s: &[f64], q: f64) -> Option<f64> {
+    if s.is_empty() {
+        return None;
+    }
+    let q = q.clamp(0.0, 1.0);
+    let pos = q * (s.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    Some(s[lo] + (s[hi.min(s.len() - 1)] - s[lo]) * frac)
+}
+
+pub(crate) fn quantile(v: &[f64], q: f64) -> Option<f64> {
+    quantile_sorted(&sorted(v), q)
+}
+
+pub(crate) fn median(v: &[f64]) -> Option<f64> {
+    quantile(v, 0.5)
+}
+
+pub(crate) fn mean(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(v.iter().sum::<f64>() / v.len() as f64)
+    }
+}
+
+/// Sample standard deviation (n − 1); `None` below two values.
+pub(crate) fn sd(v: &[f64]) -> Option<f64> {
+    if v.len() < 2 {
+        return None;
+    }
+    let m = mean(v)?;
+    let ss: f64 = v.iter().map(|x| (x - m) * (x - m)).sum();
+    Some((ss / (v.len() - 1) as f64).sqrt())
+}
+
+/// Median absolute deviation from the median.
+pub(crate) fn mad(v: &[f64]) -> Option<f64> {
+    let m = median(v)?;
+    let dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+    median(&dev)
+}
+
+/// Share of values satisfying `pred`; `None` for an empty slice.
+pub(crate) fn share<T>(v: &[T], pred: impl Fn(&T) -> bool) -> Option<f64> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(v.iter().filter(|x| pred(x)).count() as f64 / v.len() as f64)
+    }
+}
+
+/// Finite or nothing.
+pub(crate) fn finite(x: f64) -> Option<f64> {
+    if x.is_finite() { Some(x) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_and_spread() {
+        let v = [5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(median(&v), Some(3.0));
+        assert_eq!(quantile(&v, 0.0), Some(1.0));
+        assert_eq!(quantile(&v, 1.0), Some(5.0));
+        assert_eq!(quantile(&v, 0.25), Some(2.0));
+        assert_eq!(mad(&v), Some(1.0));
+        assert!((sd(&v).unwrap() - 2.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!(median(&[]), None);
+        assert_eq!(sd(&[1.0]), None);
+        assert_eq!(share(&v, |x| *x > 2.5), Some(0.6));
+    }
+}

@@ -1,0 +1,721 @@
+//! Behaviour model: logistic regression over standardised [`crate::features`], evaluated in pure
+//! Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v1.json`, compiled in
+//! as the default model).
+//!
+//! Each model feature contributes `w·z + w2·(z² − 1)` logits, where `z` is the feature
+//! standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term lets a
+//! linear model express "human band" features (too regular *and* too erratic are both unusual).
+//! A **missing feature contributes exactly 0**: a session without keystrokes or without pointer
+//! data is scored on what it has, and a session with no behaviour at all scores `sigmoid(bias)`,
+//! which training keeps near 0.5 (class-balanced) and the policy always allows.
+//!
+//! Contributions are summed per [`Group`] into stable reason codes. A replayed trace (stroke
+//! shape hashes already seen in other sessions, counted by the caller's store) caps the score
+//! below the block threshold with reason [`REASON_REPLAY`].
+
+use crate::features::{F, Features, Group, REASON_REPLAY};
+
+/// Model file format name.
+pub const FORMAT: &str = "tollgate-behaviour-model";
+/// Model format version this code reads and writes.
+pub const VERSION: u32 = 1;
+/// The compiled-in default model.
+pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v1.json");
+
+/// Why a model file was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("model JSON is malformed at byte {0}")]
+    Json(usize),
+    #[error("model field `{0}` is missing or has the wrong type")]
+    Field(&'static str),
+    #[error("not a {FORMAT} file")]
+    Format,
+    #[error("unsupported model version {0}")]
+    Version(u64),
+    #[error("model uses unknown feature `{0}`")]
+    UnknownFeature(String),
+    #[error("model parameter out of range: {0}")]
+    Range(&'static str),
+}
+
+/// Decision thresholds on the probability of human.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Policy {
+    /// Scores below this are blocked.
+    pub block_below: f64,
+    /// Scores at or above this are allowed; in between, challenged.
+    pub allow_at_or_above: f64,
+}
+
+impl Policy {
+    pub fn decide(&self, p_human: f64) -> Decision {
+        if p_human < self.block_below {
+            Decision::Block
+        } else if p_human < self.allow_at_or_above {
+            Decision::Challenge
+        } else {
+            Decision::Allow
+        }
+    }
+}
+
+/// Behavioural decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    Allow,
+    Challenge,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Challenge => "challenge",
+            Decision::Block => "block",
+        }
+    }
+}
+
+/// One model term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFeature {
+    pub feature: F,
+    pub mean: f64,
+    pub sd: f64,
+    pub w: f64,
+    pub w2: f64,
+}
+
+/// A loaded model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub bias: f64,
+    pub clip: f64,
+    pub features: Vec<ModelFeature>,
+    pub policy: Policy,
+    /// A group whose contributions sum to at most this (logits) is reported as a reason.
+    pub reason_threshold: f64,
+    /// Free-form provenance (training command, data summary); informational only.
+    pub notes: Vec<(String, String)>,
+}
+
+/// Replay evidence from the caller's hash store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplayEvidence {
+    /// Stroke hashes this session has.
+    pub hashed: usize,
+    /// How many of them were already seen in other sessions.
+    pub seen_elsewhere: usize,
+}
+
+impl ReplayEvidence {
+    /// Replayed when at least one hash, and at least half of them, were seen elsewhere.
+    pub fn is_replay(&self) -> bool {
+        self.seen_elsewhere >= 1 && 2 * self.seen_elsewhere >= self.hashed
+    }
+}
+
+/// Per-feature contribution (logits, relative to the no-evidence score).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contribution {
+    pub feature: F,
+    pub value: f64,
+    pub logit: f64,
+}
+
+/// Output of [`Model::score`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Probability of human in [0, 1].
+    pub p_human: f64,
+    pub logit: f64,
+    pub contributions: Vec<Contribution>,
+    /// Sum of contributions per group, in [`Group::ALL`] order (only groups with a model term).
+    pub groups: Vec<(Group, f64)>,
+    /// Stable reason codes, most bot-like first.
+    pub reasons: Vec<&'static str>,
+    pub decision: Decision,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Model {
+    /// The compiled-in default model (parsed once).
+    pub fn default_model() -> &'static Model {
+        static M: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+        M.get_or_init(|| Model::from_json(DEFAULT_MODEL_JSON).unwrap_or_else(|_| Model::neutral()))
+    }
+
+    /// A model with no terms: every session scores 0.5 and is allowed.
+    pub fn neutral() -> Model {
+        Model {
+            bias: 0.0,
+            clip: 6.0,
+            features: Vec::new(),
+            policy: Policy {
+                block_below: 0.0,
+                allow_at_or_above: 0.0,
+            },
+            reason_threshold: -1.0,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Score of a session with no behavioural evidence.
+    pub fn neutral_score(&self) -> f64 {
+        sigmoid(self.bias)
+    }
+
+    /// Standardised, clipped value of one term.
+    fn z(&self, m: &ModelFeature, x: f64) -> f64 {
+        ((x - m.mean) / m.sd).clamp(-self.clip, self.clip)
+    }
+
+    /// Contribution in logits of value `x` (or 0 when missing).
+    pub fn term(&self, m: &ModelFeature, x: Option<f64>) -> f64 {
+        match x {
+            Some(x) if x.is_finite() => {
+                let z = self.z(m, x);
+                m.w * z + m.w2 * (z * z - 1.0)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Score a session's features.
+    pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
+        let mut logit = self.bias;
+        let mut contributions = Vec::with_capacity(self.features.len());
+        let mut groups: Vec<(Group, f64)> = Vec::new();
+        for m in &self.features {
+            let v = f.get(m.feature);
+            let c = self.term(m, v);
+            logit += c;
+            if let Some(value) = v {
+                contributions.push(Contribution {
+                    feature: m.feature,
+                    value,
+                    logit: c,
+                });
+            }
+            let g = m.feature.def().group;
+            match groups.iter_mut().find(|(gg, _)| *gg == g) {
+                Some(e) => e.1 += c,
+                None => groups.push((g, c)),
+            }
+        }
+        groups.sort_by_key(|(g, _)| *g);
+        let mut p = sigmoid(logit);
+        let mut bad: Vec<(Group, f64)> = groups
+            .iter()
+            .copied()
+            .filter(|(_, c)| *c <= self.reason_threshold)
+            .collect();
+        bad.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut reasons: Vec<&'static str> = Vec::new();
+        if replay.is_replay() {
+            reasons.push(REASON_REPLAY);
+            p = p.min(self.policy.block_below * 0.5);
+        }
+        reasons.extend(bad.iter().map(|(g, _)| g.code()));
+        let decision = self.policy.decide(p);
+        Scored {
+            p_human: p,
+            logit,
+            contributions,
+            groups,
+            reasons,
+            decision,
+        }
+    }
+
+    /// Parse and validate a model file.
+    pub fn from_json(text: &str) -> Result<Model, ModelError> {
+        let v = json::parse(text)?;
+        if v.get("format").and_then(json::Value::as_str) != Some(FORMAT) {
+            return Err(ModelError::Format);
+        }
+        let version = v
+            .get("version")
+            .and_then(json::Value::as_f64)
+            .ok_or(ModelError::Field("version"))?;
+        if version != f64::from(VERSION) {
+            return Err(ModelError::Version(version.max(0.0) as u64));
+        }
+        let num = |obj: &json::Value, k: &'static str| -> Result<f64, ModelError> {
+            obj.get(k)
+                .and_then(json::Value::as_f64)
+                .filter(|x| x.is_finite())
+                .ok_or(ModelError::Field(k))
+        };
+        let bias = num(&v, "bias")?;
+        let clip = num(&v, "clip")?;
+        if !(clip > 0.0 && clip <= 100.0) {
+            return Err(ModelError::Range("clip"));
+        }
+        let reason_threshold = num(&v, "reason_threshold")?;
+        let pol = v.get("policy").ok_or(ModelError::Field("policy"))?;
+        let policy = Policy {
+            block_below: num(pol, "block_below")?,
+            allow_at_or_above: num(pol, "allow_at_or_above")?,
+        };
+        if !(0.0..=1.0).contains(&policy.block_below)
+            || !(0.0..=1.0).contains(&policy.allow_at_or_above)
+            || policy.block_below > policy.allow_at_or_above
+        {
+            return Err(ModelError::Range("policy"));
+        }
+        let arr = v
+            .get("features")
+            .and_then(json::Value::as_array)
+            .ok_or(ModelError::Field("features"))?;
+        let mut features = Vec::with_capacity(arr.len());
+        for item in arr {
+            let name = item
+                .get("name")
+                .and_then(json::Value::as_str)
+                .ok_or(ModelError::Field("name"))?;
+            let feature =
+                F::by_name(name).ok_or_else(|| ModelError::UnknownFeature(name.to_string()))?;
+            let sd = num(item, "sd")?;
+            if sd <= 0.0 {
+                return Err(ModelError::Range("sd"));
+            }
+            features.push(ModelFeature {
+                feature,
+                mean: num(item, "mean")?,
+                sd,
+                w: num(item, "w")?,
+                w2: num(item, "w2")?,
+            });
+        }
+        let notes = match v.get("notes") {
+            Some(json::Value::Obj(kv)) => kv
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Model {
+            bias,
+            clip,
+            features,
+            policy,
+            reason_threshold,
+            notes,
+        })
+    }
+
+    /// Serialise (stable field order, one feature per line).
+    pub fn to_json(&self) -> String {
+        let mut s = String::new();
+        s.push_str("{\n");
+        s.push_str(&format!("  \"format\": {},\n", json::string(FORMAT)));
+        s.push_str(&format!("  \"version\": {VERSION},\n"));
+        s.push_str(&format!("  \"bias\": {},\n", json::num(self.bias)));
+        s.push_str(&format!("  \"clip\": {},\n", json::num(self.clip)));
+        s.push_str(&format!(
+            "  \"reason_threshold\": {},\n",
+            json::num(self.reason_threshold)
+        ));
+        s.push_str(&format!(
+            "  \"policy\": {{\"block_below\": {}, \"allow_at_or_above\": {}}},\n",
+            json::num(self.policy.block_below),
+            json::num(self.policy.allow_at_or_above)
+        ));
+        s.push_str("  \"notes\": {");
+        for (i, (k, v)) in self.notes.iter().enumerate() {
+            s.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            s.push_str(&format!("{}: {}", json::string(k), json::string(v)));
+        }
+        s.push_str(if self.notes.is_empty() {
+            "},\n"
+        } else {
+            "\n  },\n"
+        });
+        s.push_str("  \"features\": [");
+        for (i, m) in self.features.iter().enumerate() {
+            s.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            s.push_str(&format!(
+                "{{\"name\": {}, \"mean\": {}, \"sd\": {}, \"w\": {}, \"w2\": {}}}",
+                json::string(m.feature.def().name),
+                json::num(m.mean),
+                json::num(m.sd),
+                json::num(m.w),
+                json::num(m.w2)
+            ));
+        }
+        s.push_str(if self.features.is_empty() {
+            "]\n}\n"
+        } else {
+            "\n  ]\n}\n"
+        });
+        s
+    }
+}
+
+/// Minimal JSON reader/writer for the model file (the protocol crate carries no JSON library).
+/// Depth- and size-bounded; never panics.
+pub mod json {
+    use super::ModelError;
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Value {
+        Null,
+        Bool(bool),
+        Num(f64),
+        Str(String),
+        Arr(Vec<Value>),
+        Obj(Vec<(String, Value)>),
+    }
+
+    impl Value {
+        pub fn get(&self, key: &str) -> Option<&Value> {
+            match self {
+                Value::Obj(kv) => kv.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+                _ => None,
+            }
+        }
+        pub fn as_f64(&self) -> Option<f64> {
+            if let Value::Num(n) = self {
+                Some(*n)
+            } else {
+                None
+            }
+        }
+        pub fn as_str(&self) -> Option<&str> {
+            if let Value::Str(s) = self {
+                Some(s)
+            } else {
+                None
+            }
+        }
+        pub fn as_array(&self) -> Option<&[Value]> {
+            if let Value::Arr(a) = self {
+                Some(a)
+            } else {
+                None
+            }
+        }
+    }
+
+    const MAX_DEPTH: usize = 32;
+    const MAX_LEN: usize = 1 << 20;
+
+    pub fn parse(text: &str) -> Result<Value, ModelError> {
+        if text.len() > MAX_LEN {
+            return Err(ModelError::Json(MAX_LEN));
+        }
+        let mut p = Parser {
+            b: text.as_bytes(),
+            i: 0,
+        };
+        let v = p.value(0)?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(ModelError::Json(p.i));
+        }
+        Ok(v)
+    }
+
+    struct Parser<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl Parser<'_> {
+        fn err<T>(&self) -> Result<T, ModelError> {
+            Err(ModelError::Json(self.i))
+        }
+        fn ws(&mut self) {
+            while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> bool {
+            self.ws();
+            if self.b.get(self.i) == Some(&c) {
+                self.i += 1;
+                true
+            } else {
+                false
+            }
+        }
+        fn lit(&mut self, s: &[u8], v: Value) -> Result<Value, ModelError> {
+            if self.b.get(self.i..self.i + s.len()) == Some(s) {
+                self.i += s.len();
+                Ok(v)
+            } else {
+                self.err()
+            }
+        }
+        fn value(&mut self, depth: usize) -> Result<Value, ModelError> {
+            if depth > MAX_DEPTH {
+                return self.err();
+            }
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b'{') => {
+                    self.i += 1;
+                    let mut kv = Vec::new();
+                    if self.eat(b'}') {
+                        return Ok(Value::Obj(kv));
+                    }
+                    loop {
+                        self.ws();
+                        let k = self.string()?;
+                        if !self.eat(b':') {
+                            return self.err();
+                        }
+                        kv.push((k, self.value(depth + 1)?));
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        if self.eat(b'}') {
+                            return Ok(Value::Obj(kv));
+                        }
+                        return self.err();
+                    }
+                }
+                Some(b'[') => {
+                    self.i += 1;
+                    let mut a = Vec::new();
+                    if self.eat(b']') {
+                        return Ok(Value::Arr(a));
+                    }
+                    loop {
+                        a.push(self.value(depth + 1)?);
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        if self.eat(b']') {
+                            return Ok(Value::Arr(a));
+                        }
+                        return self.err();
+                    }
+                }
+                Some(b'"') => Ok(Value::Str(self.string()?)),
+                Some(b't') => self.lit(b"true", Value::Bool(true)),
+                Some(b'f') => self.lit(b"false", Value::Bool(false)),
+                Some(b'n') => self.lit(b"null", Value::Null),
+                Some(c) if *c == b'-' || c.is_ascii_digit() => {
+                    let start = self.i;
+                    while self.i < self.b.len()
+                        && matches!(
+                            self.b[self.i],
+                            b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                        )
+                    {
+                        self.i += 1;
+                    }
+                    let s = std::str::from_utf8(&self.b[start..self.i])
+                        .map_err(|_| ModelError::Json(start))?;
+                    s.parse::<f64>()
+                        .map(Value::Num)
+                        .map_err(|_| ModelError::Json(start))
+                }
+                _ => self.err(),
+            }
+        }
+        fn string(&mut self) -> Result<String, ModelError> {
+            if self.b.get(self.i) != Some(&b'"') {
+                return self.err();
+            }
+            self.i += 1;
+            let mut out = Vec::new();
+            loop {
+                let Some(&c) = self.b.get(self.i) else {
+                    return self.err();
+                };
+                self.i += 1;
+                match c {
+                    b'"' => break,
+                    b'\\' => {
+                        let Some(&e) = self.b.get(self.i) else {
+                            return self.err();
+                        };
+                        self.i += 1;
+                        match e {
+                            b'"' | b'\\' | b'/' => out.push(e),
+                            b'b' => out.push(8),
+                            b'f' => out.push(12),
+                            b'n' => out.push(b'\n'),
+                            b'r' => out.push(b'\r'),
+                            b't' => out.push(b'\t'),
+                            b'u' => {
+                                let hex = self
+                                    .b
+                                    .get(self.i..self.i + 4)
+                                    .ok_or(ModelError::Json(self.i))?;
+                                let hex = std::str::from_utf8(hex)
+                                    .map_err(|_| ModelError::Json(self.i))?;
+                                let code = u32::from_str_radix(hex, 16)
+                                    .map_err(|_| ModelError::Json(self.i))?;
+                                self.i += 4;
+                                let ch = char::from_u32(code).unwrap_or('\u{FFFD}');
+                                let mut buf = [0u8; 4];
+                                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                            }
+                            _ => return self.err(),
+                        }
+                    }
+                    c if c < 0x20 => return self.err(),
+                    c => out.push(c),
+                }
+            }
+            String::from_utf8(out).map_err(|_| ModelError::Json(self.i))
+        }
+    }
+
+    /// JSON number (non-finite values are written as 0).
+    pub fn num(x: f64) -> String {
+        if x.is_finite() {
+            format!("{x}")
+        } else {
+            "0".to_string()
+        }
+    }
+
+    /// JSON string literal.
+    pub fn string(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{DEFS, Session, extract};
+
+    fn toy() -> Model {
+        Model {
+            bias: 0.1,
+            clip: 6.0,
+            features: vec![
+                ModelFeature {
+                    feature: F::PtDtSd,
+                    mean: 1.5,
+                    sd: 0.5,
+                    w: 1.2,
+                    w2: -0.3,
+                },
+                ModelFeature {
+                    feature: F::KeyRollover,
+                    mean: 0.2,
+                    sd: 0.1,
+                    w: 0.8,
+                    w2: 0.0,
+                },
+            ],
+            policy: Policy {
+                block_below: 0.05,
+                allow_at_or_above: 0.3,
+            },
+            reason_threshold: -1.0,
+            notes: vec![("trained".into(), "unit \"test\"".into())],
+        }
+    }
+
+    #[test]
+    fn json_roundtrip() {
+        let m = toy();
+        let text = m.to_json();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        assert!(matches!(Model::from_json("{"), Err(ModelError::Json(_))));
+        assert_eq!(
+            Model::from_json("{\"format\":\"x\"}"),
+            Err(ModelError::Format)
+        );
+        let t = toy().to_json().replace("pt_dt_sd_log", "no_such_feature");
+        assert!(matches!(
+            Model::from_json(&t),
+            Err(ModelError::UnknownFeature(_))
+        ));
+        let t = toy().to_json().replace("\"version\": 1", "\"version\": 9");
+        assert_eq!(Model::from_json(&t), Err(ModelError::Version(9)));
+        let deep = "[".repeat(100);
+        assert!(Model::from_json(&deep).is_err());
+        for cut in 0..toy().to_json().len() {
+            let _ = Model::from_json(&toy().to_json()[..cut]);
+        }
+    }
+
+    #[test]
+    fn missing_features_are_neutral() {
+        let m = toy();
+        let f = extract(&Session::default());
+        let s = m.score(&f, ReplayEvidence::default());
+        assert!((s.p_human - m.neutral_score()).abs() < 1e-12);
+        assert!(s.contributions.is_empty() && s.reasons.is_empty());
+        assert_eq!(s.decision, Decision::Allow);
+    }
+
+    #[test]
+    fn contributions_and_reasons() {
+        let m = toy();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(-0.1); // z = -3 -> -2.4 logits
+        let s = m.score(&f, ReplayEvidence::default());
+        assert_eq!(s.contributions.len(), 1);
+        assert!((s.contributions[0].logit + 2.4).abs() < 1e-9);
+        assert!((s.logit - (0.1 - 2.4)).abs() < 1e-9);
+        assert_eq!(s.reasons, vec!["keystroke-timing"]);
+        assert_eq!(s.decision, Decision::Challenge);
+        let r = m.score(
+            &f,
+            ReplayEvidence {
+                hashed: 2,
+                seen_elsewhere: 1,
+            },
+        );
+        assert_eq!(r.reasons[0], REASON_REPLAY);
+        assert_eq!(r.decision, Decision::Block);
+        assert!(
+            !ReplayEvidence {
+                hashed: 3,
+                seen_elsewhere: 1
+            }
+            .is_replay()
+        );
+    }
+
+    #[test]
+    fn default_model_loads_and_uses_only_trainable_features() {
+        let m = Model::from_json(DEFAULT_MODEL_JSON).expect("shipped model parses");
+        for t in &m.features {
+            assert!(t.feature.def().trainable, "{}", t.feature.def().name);
+        }
+        assert!(
+            m.policy.allow_at_or_above <= m.neutral_score(),
+            "no evidence must be allowed"
+        );
+        assert_eq!(DEFS.len(), F::COUNT);
+    }
+}
