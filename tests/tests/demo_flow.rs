@@ -1,0 +1,354 @@
+//! The demo site's backend against a real verifier.
+//!
+//! The verifier runs in-process on a loopback socket with a manual clock; the demo site talks to
+//! it over HTTP exactly as in production (reqwest → `/v1/siteverify`). A native client plays the
+//! browser: it asks for a challenge with an `Origin` header, solves the proof of work with the
+//! protocol crate and seals a token with the per-challenge key, like the WASM collector does.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tollgate_protocol::telemetry::{Probe, ProbeValue, TelemetryBuilder, probe};
+use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+use tollgate_protocol::{PROTOCOL_VERSION, PowParams, Telemetry, b64_decode, pow};
+use tower::ServiceExt;
+use verifier::config::Settings;
+use verifier::{AppState as VerifierState, ManualClock};
+
+const ORIGIN: &str = "http://127.0.0.1:8080";
+const HOST: &str = "127.0.0.1:8080";
+const START_MS: u64 = 1_800_000_000_000;
+
+const DEFAULT_SITE: (&str, &str) = ("site-default", "secret-default-0123456789");
+const LENIENT_SITE: (&str, &str) = ("site-lenient", "secret-lenient-0123456789");
+
+/// Two sites: default policy, and one that allows every score (to reach the `allow` branch
+/// without faking human behaviour). Small proof of work so debug builds stay fast; 60 s tokens.
+fn config() -> String {
+    let seed = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA"; // 32 bytes, test only
+    let mac = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8"; // 32 bytes, test only
+    format!(
+        r#"
+[[keys]]
+id = 3
+seed = "{seed}"
+mac_secret = "{mac}"
+
+[[sites]]
+sitekey = "{dk}"
+secret = "{ds}"
+allowed_origins = ["http://127.0.0.1:*"]
+pow = {{ k = 4, bits = 6 }}
+token_lifetime_secs = 60
+
+[[sites]]
+sitekey = "{lk}"
+secret = "{ls}"
+allowed_origins = ["http://127.0.0.1:*"]
+pow = {{ k = 4, bits = 6 }}
+policy = {{ allow = 0.0, block = 0.0 }}
+"#,
+        dk = DEFAULT_SITE.0,
+        ds = DEFAULT_SITE.1,
+        lk = LENIENT_SITE.0,
+        ls = LENIENT_SITE.1,
+    )
+}
+
+struct Harness {
+    verifier_url: String,
+    clock: Arc<ManualClock>,
+    http: reqwest::Client,
+}
+
+async fn start_verifier() -> Harness {
+    let settings = Settings::from_toml(
+        &config(),
+        std::path::Path::new("demo_flow.toml"),
+        std::path::Path::new("."),
+        &|_| None,
+    )
+    .expect("valid test config");
+    let clock = Arc::new(ManualClock::new(START_MS));
+    let state = VerifierState::new(settings, clock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr: SocketAddr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, verifier::app(state)).await;
+    });
+    Harness {
+        verifier_url: format!("http://{addr}"),
+        clock,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client"),
+    }
+}
+
+impl Harness {
+    fn demo(&self, (sitekey, secret): (&str, &str)) -> axum::Router {
+        let state = demo_site::AppState::new(demo_site::Config {
+            verifier_url: self.verifier_url.clone(),
+            sitekey: sitekey.into(),
+            secret: secret.into(),
+            ..demo_site::Config::default()
+        })
+        .expect("demo config");
+        demo_site::router(Arc::new(state))
+    }
+
+    /// What the browser collector does: challenge → PoW → sealed token.
+    async fn token(&self, sitekey: &str, telemetry: Telemetry) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/v1/challenge", self.verifier_url))
+            .header(header::ORIGIN, ORIGIN)
+            .json(&json!({"sitekey": sitekey, "action": "login"}))
+            .send()
+            .await
+            .expect("challenge request");
+        assert_eq!(resp.status(), reqwest::StatusCode::OK);
+        assert_eq!(
+            resp.headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .and_then(|v| v.to_str().ok()),
+            Some(ORIGIN)
+        );
+        let c: Value = resp.json().await.expect("challenge json");
+        let wire = b64_decode(c["challenge"].as_str().expect("challenge")).expect("b64");
+        let key: [u8; 32] = b64_decode(c["token_key"].as_str().expect("token_key"))
+            .expect("b64")
+            .try_into()
+            .expect("32-byte token key");
+        let params = PowParams {
+            k: u16::try_from(c["pow"]["k"].as_u64().expect("k")).expect("k fits"),
+            bits: u8::try_from(c["pow"]["bits"].as_u64().expect("bits")).expect("bits fit"),
+        };
+        assert!(c["expires_at"].as_u64() > c["issued_at"].as_u64());
+        let solutions = pow::solve_all(&wire, params).expect("solvable");
+        TokenBody {
+            version: PROTOCOL_VERSION,
+            challenge: wire,
+            solutions,
+            solve: SolveStats {
+                duration_ms: 5,
+                workers: 1,
+                solver: 0,
+                hashes: 0,
+            },
+            context: ClientContext {
+                origin: ORIGIN.into(),
+                action: "login".into(),
+                cdata: String::new(),
+            },
+            telemetry,
+        }
+        .seal(&key)
+        .expect("seal")
+    }
+}
+
+fn no_behaviour() -> Telemetry {
+    TelemetryBuilder::new().finish()
+}
+
+fn webdriver() -> Telemetry {
+    let mut t = TelemetryBuilder::new().finish();
+    t.probes.push(Probe {
+        id: probe::WEBDRIVER,
+        value: ProbeValue::Bool(true),
+    });
+    t
+}
+
+/// POST /login to the demo; returns status, the demo's outcome header and the body.
+async fn login(demo: &axum::Router, token: &str, json_mode: bool) -> (StatusCode, String, String) {
+    let body = format!(
+        "username=alice&password=correct+horse&tollgate-response={}",
+        token
+    );
+    let mut req = Request::post("/login")
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if json_mode {
+        req = req.header(header::ACCEPT, "application/json");
+    }
+    let resp = demo
+        .clone()
+        .oneshot(req.body(Body::from(body)).expect("request"))
+        .await
+        .expect("infallible");
+    let status = resp.status();
+    let outcome = resp
+        .headers()
+        .get(demo_site::OUTCOME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        outcome,
+        String::from_utf8(bytes.to_vec()).expect("utf8"),
+    )
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[tokio::test]
+async fn each_decision_gets_its_page() {
+    let h = start_verifier().await;
+
+    // allow → signed in.
+    let demo = h.demo(LENIENT_SITE);
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login(&demo, &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "allow"),
+        "{body}"
+    );
+    assert!(body.contains("Welcome back, alice"));
+    assert!(body.contains(r#"<pre id="verdict">"#));
+    assert!(body.contains("&quot;decision&quot;: &quot;allow&quot;"));
+
+    // challenge (no behaviour, default policy) → step-up with a code, which then signs in.
+    let demo = h.demo(DEFAULT_SITE);
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login(&demo, &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "challenge"),
+        "{body}"
+    );
+    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+    let id = between(&body, r#"name="id" value=""#, "\"");
+    let req = Request::post("/step-up")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("id={id}&code={code}")))
+        .expect("request");
+    let resp = demo.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let page = resp.into_body().collect().await.expect("body").to_bytes();
+    let page = String::from_utf8_lossy(&page);
+    assert!(page.contains("Welcome back, alice"), "{page}");
+    assert!(page.contains("one-time code checked out"));
+
+    // block (automation) → refusal, in JSON mode: the verifier's JSON verbatim.
+    let token = h.token(DEFAULT_SITE.0, webdriver()).await;
+    let (status, outcome, body) = login(&demo, &token, true).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "block"),
+        "{body}"
+    );
+    let v = parse(&body);
+    assert_eq!(v["success"], true);
+    assert_eq!(v["hostname"], "127.0.0.1");
+    assert_eq!(v["action"], "login");
+    assert_eq!(v["tollgate"]["decision"], "block");
+    let reasons = v["tollgate"]["reasons"].as_array().expect("reasons");
+    assert!(reasons.iter().any(|r| r == "automation"), "{v}");
+    assert!(reasons.iter().any(|r| r == "webdriver"), "{v}");
+
+    // The demo's log saw all three, newest first.
+    let resp = demo
+        .clone()
+        .oneshot(
+            Request::get("/api/verdicts")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    let list = parse(&String::from_utf8_lossy(
+        &resp.into_body().collect().await.expect("body").to_bytes(),
+    ));
+    let outcomes: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["block", "challenge"]);
+}
+
+#[tokio::test]
+async fn replay_garbage_wrong_secret_and_expiry_are_refused() {
+    let h = start_verifier().await;
+    let demo = h.demo(DEFAULT_SITE);
+
+    // Garbage and a tampered copy do not burn the real token.
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login(&demo, "not-a-token", true).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "rejected")
+    );
+    assert_eq!(
+        parse(&body)["error-codes"],
+        json!(["invalid-input-response"])
+    );
+    let mut tampered = token.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    let (_, outcome, body) = login(&demo, &tampered, true).await;
+    assert_eq!(outcome, "rejected");
+    assert_eq!(
+        parse(&body)["error-codes"],
+        json!(["invalid-input-response"])
+    );
+
+    // A demo configured with the wrong secret is told so, and that does not burn it either.
+    let wrong = h.demo((DEFAULT_SITE.0, "this-is-not-the-secret"));
+    let (status, outcome, body) = login(&wrong, &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "rejected")
+    );
+    assert!(body.contains("invalid-input-secret"), "{body}");
+
+    // First use succeeds, the replay does not.
+    let (_, outcome, body) = login(&demo, &token, true).await;
+    assert_eq!(outcome, "challenge", "{body}");
+    assert_eq!(parse(&body)["success"], true);
+    let (status, outcome, body) = login(&demo, &token, true).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "rejected")
+    );
+    assert_eq!(parse(&body)["error-codes"], json!(["timeout-or-duplicate"]));
+
+    // A token from another site is not accepted with this site's secret.
+    let other = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (_, outcome, body) = login(&demo, &other, true).await;
+    assert_eq!(outcome, "rejected", "{body}");
+    assert_eq!(parse(&body)["success"], false);
+
+    // Expiry: 60 s lifetime on the manual clock.
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    h.clock.advance_ms(61_000);
+    let (_, outcome, body) = login(&demo, &token, true).await;
+    assert_eq!(outcome, "rejected", "{body}");
+    assert_eq!(parse(&body)["error-codes"], json!(["timeout-or-duplicate"]));
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
+    let from = s
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in page"))
+        + start.len();
+    let len = s[from..].find(end).expect("end marker");
+    &s[from..from + len]
+}
