@@ -1,0 +1,1280 @@
+//! HTTP API tests: real tokens built with the protocol crate, driven through the router with
+//! `tower::ServiceExt::oneshot`, on a controllable clock. Covers every siteverify error code.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use ed25519_dalek::SigningKey;
+use http_body_util::BodyExt;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::{Value, json};
+use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
+use tollgate_protocol::telemetry::{
+    Probe, ProbeValue, Telemetry, TelemetryBuilder, key_class, key_flags, pointer_flags,
+    pointer_kind, pointer_type, probe,
+};
+use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+use tollgate_protocol::{b64_decode, b64_encode, bind_hash, derive_token_key, pow, site_id};
+use tower::ServiceExt;
+use verifier::challenge::ChallengeReply;
+use verifier::config::Settings;
+use verifier::{AppState, ManualClock};
+
+const T0: u64 = 1_800_000_000_000;
+const SECRET_A: &str = "site-a-secret-0123456789";
+const SECRET_B: &str = "site-b-secret-0123456789";
+const SECRET_FULL: &str = "site-full-secret-0123456789";
+const ORIGIN_A: &str = "http://localhost:8080";
+
+fn seed(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+fn mac_secret(n: u8) -> [u8; 32] {
+    [0x40 + n; 32]
+}
+
+fn config() -> String {
+    format!(
+        r#"
+[[keys]]
+id = 1
+seed = "{s1}"
+mac_secret = "{m1}"
+
+[[keys]]
+id = 2
+seed = "{s2}"
+mac_secret = "{m2}"
+
+[[keys]]
+id = 3
+seed = "{s3}"
+mac_secret = "{m3}"
+verify_only = true
+
+[[sites]]
+sitekey = "site-a"
+secret = "{SECRET_A}"
+allowed_origins = ["http://localhost:*", "https://a.example"]
+pow = {{ k = 4, bits = 4 }}
+
+[[sites]]
+sitekey = "site-b"
+secret = "{SECRET_B}"
+allowed_origins = ["https://b.example"]
+pow = {{ k = 4, bits = 4 }}
+
+[[sites]]
+sitekey = "site-full"
+secret = "{SECRET_FULL}"
+allowed_origins = ["https://full.example"]
+pow = {{ k = 2, bits = 2 }}
+token_lifetime_secs = 60
+store_capacity = 1
+"#,
+        s1 = b64_encode(&seed(1)),
+        s2 = b64_encode(&seed(2)),
+        s3 = b64_encode(&seed(3)),
+        m1 = b64_encode(&mac_secret(1)),
+        m2 = b64_encode(&mac_secret(2)),
+        m3 = b64_encode(&mac_secret(3)),
+    )
+}
+
+/// The global metrics recorder, installed once per test binary.
+fn prometheus() -> PrometheusHandle {
+    static H: OnceLock<PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        PrometheusBuilder::new()
+            .install_recorder()
+            .expect("first and only recorder")
+    })
+    .clone()
+}
+
+struct Harness {
+    app: Router,
+    clock: Arc<ManualClock>,
+}
+
+fn harness() -> Harness {
+    let settings =
+        Settings::from_toml(&config(), Path::new("test.toml"), Path::new("."), &|_| None)
+            .expect("test config is valid");
+    let clock = Arc::new(ManualClock::new(T0));
+    let state = AppState::new(settings, clock.clone());
+    state.set_prometheus(prometheus());
+    Harness {
+        app: verifier::app(state),
+        clock,
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let resp = app
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("router is infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    (status, headers, bytes)
+}
+
+async fn request_challenge(app: &Router, origin: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut req = Request::post("/v1/challenge").header(header::CONTENT_TYPE, "application/json");
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    let (status, _, bytes) = send(app, req.body(Body::from(body.to_string())).unwrap()).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).expect("challenge endpoint answers JSON"),
+    )
+}
+
+async fn challenge(
+    h: &Harness,
+    sitekey: &str,
+    origin: &str,
+    action: &str,
+    cdata: &str,
+) -> ChallengeReply {
+    let (status, v) = request_challenge(
+        &h.app,
+        Some(origin),
+        json!({"sitekey": sitekey, "action": action, "cdata": cdata}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    serde_json::from_value(v).expect("challenge reply shape")
+}
+
+fn human_telemetry() -> Telemetry {
+    let mut b = TelemetryBuilder::new();
+    let trusted = pointer_flags::TRUSTED;
+    for i in 0..25 {
+        let t = 100.0 + f64::from(i) * 16.0 + f64::from(i % 4);
+        b.pointer(
+            t,
+            pointer_kind::MOVE,
+            20.0 + f64::from(i) * 5.0,
+            40.0 + f64::from(i) * 2.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            trusted,
+        );
+    }
+    b.pointer(
+        600.0,
+        pointer_kind::DOWN,
+        145.0,
+        90.0,
+        1,
+        pointer_type::MOUSE,
+        0.5,
+        trusted,
+    );
+    b.pointer(
+        690.0,
+        pointer_kind::UP,
+        145.0,
+        90.0,
+        0,
+        pointer_type::MOUSE,
+        0.0,
+        trusted,
+    );
+    for i in 0..6 {
+        let down = 900.0 + f64::from(i) * 150.0;
+        b.key(
+            down,
+            down + 80.0 + f64::from(i * 9 % 25),
+            key_class::CHAR,
+            0,
+            key_flags::TRUSTED,
+        );
+    }
+    b.finish()
+}
+
+/// What goes into a token besides the challenge.
+#[derive(Clone)]
+struct Spec {
+    origin: String,
+    action: String,
+    cdata: String,
+    telemetry: Telemetry,
+}
+
+impl Spec {
+    fn new(origin: &str, action: &str, cdata: &str) -> Self {
+        Self {
+            origin: origin.into(),
+            action: action.into(),
+            cdata: cdata.into(),
+            telemetry: human_telemetry(),
+        }
+    }
+}
+
+fn token_body(wire: Vec<u8>, solutions: Vec<u64>, spec: &Spec) -> TokenBody {
+    TokenBody {
+        version: 1,
+        challenge: wire,
+        solutions,
+        solve: SolveStats {
+            duration_ms: 420,
+            workers: 2,
+            solver: 1,
+            hashes: 1234,
+        },
+        context: ClientContext {
+            origin: spec.origin.clone(),
+            action: spec.action.clone(),
+            cdata: spec.cdata.clone(),
+        },
+        telemetry: spec.telemetry.clone(),
+    }
+}
+
+/// Solve the challenge and seal a token the way the collector does.
+fn make_token(reply: &ChallengeReply, spec: &Spec) -> String {
+    let wire = b64_decode(&reply.challenge).unwrap();
+    let params = PowParams {
+        k: reply.pow.k,
+        bits: reply.pow.bits,
+    };
+    let solutions = pow::solve_all(&wire, params).unwrap();
+    let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
+    token_body(wire, solutions, spec).seal(&key).unwrap()
+}
+
+fn challenge_id(reply: &ChallengeReply) -> [u8; 16] {
+    Challenge::parse(&b64_decode(&reply.challenge).unwrap())
+        .unwrap()
+        .body
+        .challenge_id
+}
+
+/// A challenge forged with the test's own copy of a configured key (or any key), for cases the
+/// public endpoint refuses to issue.
+fn forged_token(
+    kid: u32,
+    signing_seed: [u8; 32],
+    mac: [u8; 32],
+    sitekey: &str,
+    challenge_origin: &str,
+    spec: &Spec,
+) -> String {
+    let id = [0xA5 ^ kid as u8; 16];
+    let body = ChallengeBody {
+        version: 1,
+        key_id: kid,
+        site_id: site_id(sitekey),
+        challenge_id: id,
+        issued_at_ms: T0,
+        expires_at_ms: T0 + 300_000,
+        pow: PowParams { k: 4, bits: 4 },
+        risk_tier: 0,
+        origin_hash: bind_hash(b"origin", challenge_origin),
+        action_hash: bind_hash(b"action", &spec.action),
+        cdata_hash: bind_hash(b"cdata", &spec.cdata),
+    };
+    let wire = Challenge::sign(body.clone(), &SigningKey::from_bytes(&signing_seed)).to_bytes();
+    let solutions = pow::solve_all(&wire, body.pow).unwrap();
+    token_body(wire, solutions, spec)
+        .seal(&derive_token_key(&mac, kid, &id))
+        .unwrap()
+}
+
+async fn siteverify_raw(
+    app: &Router,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::post(path);
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    let (status, headers, bytes) = send(app, req.body(body.into()).unwrap()).await;
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/json"
+    );
+    (status, bytes)
+}
+
+async fn siteverify(app: &Router, fields: Value) -> Value {
+    let (status, bytes) = siteverify_raw(
+        app,
+        "/v1/siteverify",
+        Some("application/json"),
+        fields.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "siteverify always answers 200");
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn verify_token(app: &Router, secret: &str, token: &str) -> Value {
+    siteverify(app, json!({"secret": secret, "response": token})).await
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v["error-codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[track_caller]
+fn assert_fails(v: &Value, code: &str, reason: &str) {
+    assert_eq!(v["success"], false, "{v}");
+    assert_eq!(codes(v), vec![code.to_string()], "{v}");
+    assert_eq!(v["tollgate"]["decision"], "block", "{v}");
+    assert_eq!(v["tollgate"]["reasons"], json!([reason]), "{v}");
+    assert!(
+        v.get("hostname").is_none() && v.get("action").is_none(),
+        "{v}"
+    );
+}
+
+#[track_caller]
+fn assert_success(v: &Value) {
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(codes(v), Vec::<String>::new(), "{v}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Happy paths and body formats
+
+#[tokio::test]
+async fn happy_path_json() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "login", "order-42").await;
+    assert_eq!(reply.pow.k, 4);
+    assert_eq!(reply.issued_at, T0);
+    assert_eq!(reply.expires_at, T0 + 300_000);
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", "order-42"));
+    let v = verify_token(&h.app, SECRET_A, &token).await;
+    assert_success(&v);
+    assert_eq!(v["hostname"], "localhost");
+    assert_eq!(v["action"], "login");
+    assert_eq!(v["cdata"], "order-42");
+    assert_eq!(v["challenge_ts"], "2027-01-15T08:00:00.000Z");
+    let t = &v["tollgate"];
+    assert_eq!(t["id"], hex::encode(challenge_id(&reply)));
+    assert_eq!(t["decision"], "allow", "{v}");
+    let score = t["score"].as_f64().unwrap();
+    assert!((0.6..=1.0).contains(&score), "{v}");
+    assert!(t["reasons"].as_array().unwrap().is_empty(), "{v}");
+    for f in ["pointer_events", "key_events", "solve_ms", "token_bytes"] {
+        assert!(t["features"][f].is_number(), "feature {f} missing: {v}");
+    }
+    assert_eq!(t["features"]["pointer_events"], 27.0);
+    assert_eq!(t["features"]["key_events"], 6.0);
+    assert_eq!(t["features"]["solve_ms"], 420.0);
+    assert_eq!(
+        t["features"]["token_bytes"],
+        b64_decode(&token).unwrap().len() as f64
+    );
+}
+
+#[tokio::test]
+async fn turnstile_alias_and_url_encoded_form() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    // Tokens are base64url: no escaping needed in a form body. `remoteip` and unknown keys are ignored.
+    let body = format!("secret={SECRET_A}&response={token}&remoteip=203.0.113.9&sitekey=site-a");
+    let (status, bytes) = siteverify_raw(
+        &h.app,
+        "/turnstile/v0/siteverify",
+        Some("application/x-www-form-urlencoded"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_success(&v);
+    assert_eq!(v["action"], "");
+}
+
+#[tokio::test]
+async fn multipart_body() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", "https://a.example", "signup", "").await;
+    let token = make_token(&reply, &Spec::new("https://a.example", "signup", ""));
+    let boundary = "----tollgate-test-boundary";
+    let mut body = String::new();
+    for (name, value) in [
+        ("secret", SECRET_A),
+        ("response", token.as_str()),
+        ("extra", "ignored"),
+    ] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let (_, bytes) = siteverify_raw(&h.app, "/v1/siteverify", Some(&ct), body).await;
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_success(&v);
+    assert_eq!(v["hostname"], "a.example");
+    assert_eq!(v["action"], "signup");
+}
+
+#[tokio::test]
+async fn body_without_content_type_is_sniffed() {
+    let h = harness();
+    let r1 = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let r2 = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let t1 = make_token(&r1, &Spec::new(ORIGIN_A, "", ""));
+    let t2 = make_token(&r2, &Spec::new(ORIGIN_A, "", ""));
+    let (_, b) = siteverify_raw(
+        &h.app,
+        "/v1/siteverify",
+        None,
+        json!({"secret": SECRET_A, "response": t1}).to_string(),
+    )
+    .await;
+    assert_success(&serde_json::from_slice(&b).unwrap());
+    let (_, b) = siteverify_raw(
+        &h.app,
+        "/v1/siteverify",
+        None,
+        format!("secret={SECRET_A}&response={t2}"),
+    )
+    .await;
+    assert_success(&serde_json::from_slice(&b).unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single use, idempotency, expiry
+
+#[tokio::test]
+async fn replay_is_timeout_or_duplicate() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", ""));
+    assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+    let again = verify_token(&h.app, SECRET_A, &token).await;
+    assert_fails(&again, "timeout-or-duplicate", "duplicate");
+    assert_eq!(again["tollgate"]["id"], hex::encode(challenge_id(&reply)));
+}
+
+#[tokio::test]
+async fn idempotency_key_returns_the_same_answer() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", ""));
+    let key = "6f1c2d3e-0000-4000-8000-123456789abc";
+    let fields = json!({"secret": SECRET_A, "response": token, "idempotency_key": key});
+    let (_, first) = siteverify_raw(
+        &h.app,
+        "/v1/siteverify",
+        Some("application/json"),
+        fields.to_string(),
+    )
+    .await;
+    assert_success(&serde_json::from_slice(&first).unwrap());
+    h.clock.advance_ms(5_000);
+    let (_, second) = siteverify_raw(
+        &h.app,
+        "/v1/siteverify",
+        Some("application/json"),
+        fields.to_string(),
+    )
+    .await;
+    assert_eq!(
+        first, second,
+        "same key + same token ⇒ byte-identical stored answer"
+    );
+    let other_key = siteverify(
+        &h.app,
+        json!({"secret": SECRET_A, "response": token, "idempotency_key": "other"}),
+    )
+    .await;
+    assert_fails(&other_key, "timeout-or-duplicate", "duplicate");
+    let no_key = verify_token(&h.app, SECRET_A, &token).await;
+    assert_fails(&no_key, "timeout-or-duplicate", "duplicate");
+}
+
+#[tokio::test]
+async fn idempotency_key_added_after_a_keyless_use_does_not_help() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+    let v = siteverify(
+        &h.app,
+        json!({"secret": SECRET_A, "response": token, "idempotency_key": "k"}),
+    )
+    .await;
+    assert_fails(&v, "timeout-or-duplicate", "duplicate");
+}
+
+#[tokio::test]
+async fn expired_challenge_is_timeout_or_duplicate() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    h.clock.set(reply.expires_at);
+    let v = verify_token(&h.app, SECRET_A, &token).await;
+    assert_fails(&v, "timeout-or-duplicate", "expired");
+    // One millisecond earlier it would have been fine (and the failed attempt did not burn it).
+    h.clock.set(reply.expires_at - 1);
+    assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Missing inputs, secrets, sites
+
+#[tokio::test]
+async fn missing_inputs() {
+    let h = harness();
+    let v = siteverify(&h.app, json!({"response": "abc"})).await;
+    assert_eq!(codes(&v), ["missing-input-secret"]);
+    assert_eq!(v["success"], false);
+    let v = siteverify(&h.app, json!({"secret": SECRET_A})).await;
+    assert_eq!(codes(&v), ["missing-input-response"]);
+    let v = siteverify(&h.app, json!({"secret": SECRET_A, "response": ""})).await;
+    assert_eq!(codes(&v), ["missing-input-response"]);
+    let v = siteverify(&h.app, json!({})).await;
+    assert_eq!(
+        codes(&v),
+        ["missing-input-secret", "missing-input-response"]
+    );
+    // Missing inputs are reported before the secret is even looked up.
+    let v = siteverify(&h.app, json!({"secret": "wrong"})).await;
+    assert_eq!(codes(&v), ["missing-input-response"]);
+}
+
+#[tokio::test]
+async fn wrong_secret_is_invalid_input_secret() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    for secret in [
+        "nope",
+        &SECRET_A[..SECRET_A.len() - 1],
+        &format!("{SECRET_A}x"),
+    ] {
+        let v = verify_token(&h.app, secret, &token).await;
+        assert_fails(&v, "invalid-input-secret", "unknown-secret");
+        assert!(
+            v["tollgate"]["id"].is_null(),
+            "nothing about the token leaks before the secret is known"
+        );
+    }
+    // Garbage does not burn the token.
+    assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+}
+
+#[tokio::test]
+async fn token_from_another_site_is_invalid_input_response() {
+    let h = harness();
+    let reply = challenge(&h, "site-b", "https://b.example", "", "").await;
+    let token = make_token(&reply, &Spec::new("https://b.example", "", ""));
+    let v = verify_token(&h.app, SECRET_A, &token).await;
+    assert_fails(&v, "invalid-input-response", "wrong-site");
+    assert_success(&verify_token(&h.app, SECRET_B, &token).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token integrity
+
+#[tokio::test]
+async fn malformed_tokens_are_invalid_input_response() {
+    let h = harness();
+    for garbage in ["XXXX.DUMMY.TOKEN.XXXX", "AAAA", "!!!", &"A".repeat(40_000)] {
+        let v = verify_token(&h.app, SECRET_A, garbage).await;
+        assert_fails(&v, "invalid-input-response", "malformed-token");
+    }
+}
+
+#[tokio::test]
+async fn wrong_origin_is_invalid_input_response() {
+    let h = harness();
+    // Token claims a different origin than the challenge was issued for.
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let token = make_token(&reply, &Spec::new("http://localhost:9999", "", ""));
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "origin-mismatch",
+    );
+    // Consistent challenge + token for an origin the site does not allow (forged with a known key:
+    // the endpoint itself refuses to issue it).
+    let spec = Spec::new("https://evil.example", "", "");
+    let token = forged_token(
+        2,
+        seed(2),
+        mac_secret(2),
+        "site-a",
+        "https://evil.example",
+        &spec,
+    );
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "origin-not-allowed",
+    );
+    // The same forge with an allowed origin passes: the previous failure was the origin alone.
+    let spec = Spec::new("https://a.example", "", "");
+    let token = forged_token(
+        2,
+        seed(2),
+        mac_secret(2),
+        "site-a",
+        "https://a.example",
+        &spec,
+    );
+    assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+}
+
+#[tokio::test]
+async fn action_and_cdata_must_match_the_challenge() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "login", "c1").await;
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "signup", "c1"));
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "action-mismatch",
+    );
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", "c2"));
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "cdata-mismatch",
+    );
+    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", "c1"));
+    assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+}
+
+#[tokio::test]
+async fn tampered_mac_is_invalid_input_response() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let good = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    let mut raw = b64_decode(&good).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 0x01;
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &b64_encode(&raw)).await,
+        "invalid-input-response",
+        "bad-mac",
+    );
+    // Sealed with a key that is not the challenge's token key.
+    let wire = b64_decode(&reply.challenge).unwrap();
+    let solutions = pow::solve_all(&wire, PowParams { k: 4, bits: 4 }).unwrap();
+    let forged = token_body(wire, solutions, &Spec::new(ORIGIN_A, "", ""))
+        .seal(&[9; 32])
+        .unwrap();
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &forged).await,
+        "invalid-input-response",
+        "bad-mac",
+    );
+    // Telemetry changed after sealing (re-encoded body, old MAC).
+    assert_success(&verify_token(&h.app, SECRET_A, &good).await);
+}
+
+#[tokio::test]
+async fn bad_pow_is_invalid_input_response() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let wire = b64_decode(&reply.challenge).unwrap();
+    let params = PowParams { k: 4, bits: 4 };
+    let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
+    let mut solutions = pow::solve_all(&wire, params).unwrap();
+    // Replace solution 2 with a nonce that fails it.
+    let s = pow::seed(&wire);
+    let p2 = pow::prefix(&s, 2, params.bits);
+    solutions[2] = (0u64..)
+        .find(|&n| !pow::meets(pow::first_word(&p2, n), params.bits))
+        .unwrap();
+    let spec = Spec::new(ORIGIN_A, "", "");
+    let bad = token_body(wire.clone(), solutions.clone(), &spec)
+        .seal(&key)
+        .unwrap();
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &bad).await,
+        "invalid-input-response",
+        "bad-pow",
+    );
+    // Too few solutions.
+    let short = token_body(wire.clone(), solutions[..3].to_vec(), &spec)
+        .seal(&key)
+        .unwrap();
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &short).await,
+        "invalid-input-response",
+        "bad-pow",
+    );
+    // Failed attempts did not burn the challenge.
+    assert_success(&verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await);
+}
+
+#[tokio::test]
+async fn tampered_or_foreign_challenge_signature_is_rejected() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
+    let mut c = Challenge::parse(&b64_decode(&reply.challenge).unwrap()).unwrap();
+    c.body.expires_at_ms += 3_600_000; // try to extend the lifetime
+    let wire = c.to_bytes();
+    let solutions = pow::solve_all(&wire, c.body.pow).unwrap();
+    let spec = Spec::new(ORIGIN_A, "", "");
+    let token = token_body(wire, solutions, &spec).seal(&key).unwrap();
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "bad-signature",
+    );
+    // Signed by a key the verifier does not have, under a configured key id.
+    let token = forged_token(2, [0x77; 32], mac_secret(2), "site-a", ORIGIN_A, &spec);
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "bad-signature",
+    );
+    // Unknown key id.
+    let token = forged_token(99, seed(2), mac_secret(2), "site-a", ORIGIN_A, &spec);
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "unknown-key",
+    );
+}
+
+#[tokio::test]
+async fn key_rotation_newest_signs_all_verify() {
+    let h = harness();
+    // Key 3 is verify_only (pre-published), so key 2 signs.
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let c = Challenge::parse(&b64_decode(&reply.challenge).unwrap()).unwrap();
+    assert_eq!(c.body.key_id, 2);
+    let spec = Spec::new(ORIGIN_A, "", "");
+    // Tokens under the older key 1 and the pre-published key 3 still verify.
+    for (kid, n) in [(1u32, 1u8), (3, 3)] {
+        let token = forged_token(kid, seed(n), mac_secret(n), "site-a", ORIGIN_A, &spec);
+        assert_success(&verify_token(&h.app, SECRET_A, &token).await);
+        // The MAC secret is per key id: another key's MAC secret does not verify.
+        let token = forged_token(
+            kid,
+            seed(n),
+            mac_secret(1 + n % 3),
+            "site-a",
+            ORIGIN_A,
+            &spec,
+        );
+        assert_fails(
+            &verify_token(&h.app, SECRET_A, &token).await,
+            "invalid-input-response",
+            "bad-mac",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bodies
+
+#[tokio::test]
+async fn oversized_body_is_bad_request() {
+    let h = harness();
+    let big = json!({"secret": SECRET_A, "response": "A".repeat(70 * 1024)}).to_string();
+    let (status, bytes) =
+        siteverify_raw(&h.app, "/v1/siteverify", Some("application/json"), big).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_fails(&v, "bad-request", "body-too-large");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_bad_request() {
+    let h = harness();
+    let cases: [(&str, &str); 5] = [
+        ("application/json", "{\"secret\": "),
+        ("application/json", "[1,2,3]"),
+        ("application/json", "{\"secret\": 5, \"response\": \"x\"}"),
+        ("multipart/form-data; boundary=zzz", "this is not multipart"),
+        (
+            "application/x-www-form-urlencoded",
+            "secret=a&secret=b&response=c",
+        ),
+    ];
+    for (ct, body) in cases {
+        let (status, bytes) =
+            siteverify_raw(&h.app, "/v1/siteverify", Some(ct), body.to_string()).await;
+        assert_eq!(status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_fails(&v, "bad-request", "malformed-body");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store, scoring
+
+#[tokio::test]
+async fn full_store_fails_closed_with_internal_error() {
+    let h = harness();
+    let origin = "https://full.example";
+    let r1 = challenge(&h, "site-full", origin, "", "").await;
+    let r2 = challenge(&h, "site-full", origin, "", "").await;
+    let t1 = make_token(&r1, &Spec::new(origin, "", ""));
+    let t2 = make_token(&r2, &Spec::new(origin, "", ""));
+    assert_success(&verify_token(&h.app, SECRET_FULL, &t1).await);
+    let v = verify_token(&h.app, SECRET_FULL, &t2).await;
+    assert_fails(&v, "internal-error", "store-full");
+    // No eviction: the first token is still spent.
+    assert_fails(
+        &verify_token(&h.app, SECRET_FULL, &t1).await,
+        "timeout-or-duplicate",
+        "duplicate",
+    );
+    // Other sites have their own store.
+    let ra = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    assert_success(
+        &verify_token(
+            &h.app,
+            SECRET_A,
+            &make_token(&ra, &Spec::new(ORIGIN_A, "", "")),
+        )
+        .await,
+    );
+    // The failure is counted.
+    let (status, _, metrics) = send(
+        &h.app,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(metrics).unwrap();
+    assert!(text.contains("tollgate_store_full_total"), "{text}");
+    assert!(text.contains("tollgate_siteverify_errors_total"), "{text}");
+    // After t1's challenge expires its slot frees up; t2 (same lifetime, issued at the same time)
+    // has expired too by then, so a fresh token goes through.
+    h.clock.advance_ms(60_000);
+    let r3 = challenge(&h, "site-full", origin, "", "").await;
+    assert_success(
+        &verify_token(
+            &h.app,
+            SECRET_FULL,
+            &make_token(&r3, &Spec::new(origin, "", "")),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn automation_probe_blocks_but_token_is_valid() {
+    let h = harness();
+    for (id, value, detail) in [
+        (probe::WEBDRIVER, ProbeValue::Bool(true), "webdriver"),
+        (
+            probe::USER_AGENT,
+            ProbeValue::Str("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0.0.0".into()),
+            "headless-ua",
+        ),
+        (
+            probe::AUTOMATION_GLOBALS,
+            ProbeValue::Str("cdc_adoQpoasnfa76pfcZLmcfl_Array".into()),
+            "automation-globals",
+        ),
+    ] {
+        let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
+        let mut spec = Spec::new(ORIGIN_A, "login", "");
+        spec.telemetry.probes.push(Probe { id, value });
+        let v = verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await;
+        assert_success(&v);
+        assert_eq!(v["tollgate"]["decision"], "block", "{v}");
+        assert_eq!(v["tollgate"]["score"], 0.0);
+        let reasons = v["tollgate"]["reasons"].as_array().unwrap();
+        assert!(
+            reasons.contains(&json!("automation")) && reasons.contains(&json!(detail)),
+            "{v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_behaviour_is_challenge() {
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let mut spec = Spec::new(ORIGIN_A, "", "");
+    spec.telemetry = TelemetryBuilder::new().finish();
+    let v = verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await;
+    assert_success(&v);
+    assert_eq!(v["tollgate"]["decision"], "challenge");
+    assert_eq!(v["tollgate"]["reasons"], json!(["no-behaviour"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Challenge endpoint, CORS, keys, health, assets
+
+#[tokio::test]
+async fn challenge_endpoint_errors() {
+    let h = harness();
+    let ok = json!({"sitekey": "site-a"});
+    assert_eq!(
+        request_challenge(&h.app, None, ok.clone()).await,
+        (StatusCode::FORBIDDEN, json!({"error": "missing-origin"}))
+    );
+    assert_eq!(
+        request_challenge(&h.app, Some("https://evil.example"), ok.clone()).await,
+        (
+            StatusCode::FORBIDDEN,
+            json!({"error": "origin-not-allowed"})
+        )
+    );
+    // Site B's origin is not allowed for site A.
+    assert_eq!(
+        request_challenge(&h.app, Some("https://b.example"), ok.clone())
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        request_challenge(&h.app, Some(ORIGIN_A), json!({"sitekey": "nope"})).await,
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid-sitekey"}))
+    );
+    assert_eq!(
+        request_challenge(
+            &h.app,
+            Some(ORIGIN_A),
+            json!({"sitekey": "site-a", "action": "log in"})
+        )
+        .await,
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid-action"}))
+    );
+    assert_eq!(
+        request_challenge(
+            &h.app,
+            Some(ORIGIN_A),
+            json!({"sitekey": "site-a", "action": "a".repeat(33)})
+        )
+        .await
+        .1,
+        json!({"error": "invalid-action"})
+    );
+    assert_eq!(
+        request_challenge(
+            &h.app,
+            Some(ORIGIN_A),
+            json!({"sitekey": "site-a", "cdata": "x".repeat(256)})
+        )
+        .await,
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid-cdata"}))
+    );
+    assert_eq!(
+        request_challenge(&h.app, Some(ORIGIN_A), json!("not an object")).await,
+        (StatusCode::BAD_REQUEST, json!({"error": "bad-request"}))
+    );
+    // Any port on localhost (the dev-style wildcard) is fine.
+    assert_eq!(
+        request_challenge(&h.app, Some("http://localhost:1"), ok)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn challenge_cors_answers_only_allowed_origins() {
+    let h = harness();
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/v1/challenge")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, headers, _) = send(&h.app, preflight("http://localhost:5173")).await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "http://localhost:5173"
+    );
+    let (_, headers, _) = send(&h.app, preflight("https://evil.example")).await;
+    assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // The actual POST carries the header too.
+    let req = Request::post("/v1/challenge")
+        .header(header::ORIGIN, "http://127.0.0.1:5173")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(json!({"sitekey": "site-a"}).to_string()))
+        .unwrap();
+    let (status, headers, _) = send(&h.app, req).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "127.0.0.1 is not in site-a's list"
+    );
+    assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let req = Request::post("/v1/challenge")
+        .header(header::ORIGIN, ORIGIN_A)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(json!({"sitekey": "site-a"}).to_string()))
+        .unwrap();
+    let (status, headers, _) = send(&h.app, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        ORIGIN_A
+    );
+}
+
+#[tokio::test]
+async fn keys_and_health() {
+    let h = harness();
+    let (status, _, body) = send(
+        &h.app,
+        Request::get("/v1/keys").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let keys = v["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 3);
+    for (k, n) in keys.iter().zip([1u8, 2, 3]) {
+        assert_eq!(k["kid"], u32::from(n));
+        assert_eq!(k["alg"], "Ed25519");
+        let pk = SigningKey::from_bytes(&seed(n)).verifying_key();
+        assert_eq!(k["public_key"], b64_encode(pk.as_bytes()));
+    }
+    let text = String::from_utf8(body).unwrap();
+    assert!(!text.contains(&b64_encode(&mac_secret(1))) && !text.contains(&b64_encode(&seed(1))));
+    let (status, _, body) = send(
+        &h.app,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"status": "ok"})
+    );
+}
+
+#[tokio::test]
+async fn assets_are_served_with_wasm_mime_type() {
+    let dir = std::env::temp_dir().join(format!("tollgate-assets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tollgate_collector_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("tollgate.js"), b"/* loader */").unwrap();
+    let settings =
+        Settings::from_toml(&config(), Path::new("t.toml"), Path::new("."), &|_| None).unwrap();
+    let app = verifier::app_with_assets(
+        AppState::new(settings, Arc::new(ManualClock::new(T0))),
+        &dir,
+    );
+    let get = |p: &str| {
+        Request::get(p)
+            .header(header::ORIGIN, ORIGIN_A)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, headers, body) = send(&app, get("/tollgate/tollgate_collector_bg.wasm")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/wasm"
+    );
+    assert_eq!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        ORIGIN_A
+    );
+    assert_eq!(body, b"\0asm\x01\0\0\0");
+    let (status, headers, _) = send(&app, get("/tollgate/tollgate.js")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert_eq!(
+        send(&app, get("/tollgate/missing.js")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&app, get("/tollgate/../Cargo.toml")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary: one stdout line, graceful shutdown
+
+#[tokio::test]
+async fn binary_prints_listening_line_and_shuts_down_on_sigterm() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--assets", "."])
+        .env_remove("TOLLGATE_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn verifier");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("listening line in time")
+        .unwrap()
+        .expect("a line");
+    let addr = line
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    let port: u16 = addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    assert_ne!(port, 0);
+
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).await.unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+
+    // Dev mode: the dev site issues challenges to localhost origins.
+    let body = r#"{"sitekey":"tgdev-localhost-sitekey"}"#;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST /v1/challenge HTTP/1.1\r\nHost: x\r\nOrigin: http://127.0.0.1:4321\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).await.unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"pow\":{\"k\":32,\"bits\":15}"), "{resp}");
+
+    let pid = child.id().expect("running").to_string();
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(status.success(), "graceful exit, got {status:?}");
+    assert_eq!(
+        lines.next_line().await.unwrap(),
+        None,
+        "exactly one stdout line"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: mutated tokens never panic and are never accepted (at most once if equivalent)
+
+struct PropFixture {
+    rt: tokio::runtime::Runtime,
+    h: Harness,
+    token: String,
+}
+
+fn prop_fixture() -> &'static PropFixture {
+    static F: OnceLock<PropFixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let h = harness();
+        let token = rt.block_on(async {
+            let reply = challenge(&h, "site-a", ORIGIN_A, "login", "x").await;
+            make_token(&reply, &Spec::new(ORIGIN_A, "login", "x"))
+        });
+        PropFixture { rt, h, token }
+    })
+}
+
+static PROP_SUCCESSES: AtomicUsize = AtomicUsize::new(0);
+
+/// Submit a mutant; returns whether it was accepted.
+fn check_mutant(text: &str) -> Result<bool, proptest::test_runner::TestCaseError> {
+    use proptest::prelude::*;
+    let f = prop_fixture();
+    let v = f.rt.block_on(verify_token(&f.h.app, SECRET_A, text));
+    let ok = v["success"] == true;
+    if ok {
+        // Only a byte-identical token can be valid; it may succeed at most once overall.
+        prop_assert_eq!(b64_decode(text).ok(), b64_decode(&f.token).ok());
+        prop_assert!(
+            PROP_SUCCESSES.fetch_add(1, Ordering::SeqCst) == 0,
+            "accepted twice"
+        );
+    } else {
+        let c = codes(&v);
+        prop_assert!(
+            c == ["invalid-input-response"]
+                || c == ["timeout-or-duplicate"]
+                || (text.is_empty() && c == ["missing-input-response"]),
+            "unexpected codes {:?}",
+            c
+        );
+    }
+    Ok(ok)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+
+    #[test]
+    fn mutated_raw_bytes_are_rejected(pos in proptest::prelude::any::<proptest::sample::Index>(), bits in 1u8..=255) {
+        let f = prop_fixture();
+        let mut raw = b64_decode(&f.token).unwrap();
+        let i = pos.index(raw.len());
+        raw[i] ^= bits;
+        proptest::prop_assert!(!check_mutant(&b64_encode(&raw))?, "a changed byte was accepted");
+    }
+
+    #[test]
+    fn mutated_text_is_rejected(pos in proptest::prelude::any::<proptest::sample::Index>(), c in proptest::prelude::any::<char>()) {
+        let f = prop_fixture();
+        let mut chars: Vec<char> = f.token.chars().collect();
+        let i = pos.index(chars.len());
+        chars[i] = c;
+        check_mutant(&chars.into_iter().collect::<String>())?;
+    }
+
+    #[test]
+    fn truncated_or_extended_tokens_are_rejected(cut in proptest::prelude::any::<proptest::sample::Index>(), extra in "[A-Za-z0-9_-]{0,8}") {
+        let f = prop_fixture();
+        let n = cut.index(f.token.len());
+        let text = format!("{}{}", &f.token[..n], extra);
+        if text != f.token {
+            check_mutant(&text)?;
+        }
+    }
+}
