@@ -5,15 +5,21 @@
 //! Each model feature contributes `w·z + w2·(z² − 1)` logits, where `z` is the feature
 //! standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term lets a
 //! linear model express "human band" features (too regular *and* too erratic are both unusual).
-//! A **missing feature contributes exactly 0**: a session without keystrokes or without pointer
-//! data is scored on what it has, and a session with no behaviour at all scores `sigmoid(bias)`,
-//! which training keeps near 0.5 (class-balanced) and the policy always allows.
+//! A **missing feature contributes exactly 0**, and each evidence [`Modality`] (pointer, keys) has
+//! its own intercept that is added only when that modality is present: a session without
+//! keystrokes is scored on its pointer evidence alone (and vice versa), exactly as if the model
+//! had been trained for it. A session with no behavioural evidence at all gets
+//! [`NEUTRAL_SCORE`] (no bot evidence, no human evidence); what to do with it is site policy.
 //!
 //! Contributions are summed per [`Group`] into stable reason codes. A replayed trace (stroke
 //! shape hashes already seen in other sessions, counted by the caller's store) caps the score
 //! below the block threshold with reason [`REASON_REPLAY`].
 
-use crate::features::{F, Features, Group, REASON_REPLAY};
+use crate::features::{F, Features, Group, Modality, REASON_REPLAY};
+
+/// Score of a session with no behavioural evidence (same as the provisional scorer's
+/// `no-behaviour`).
+pub const NEUTRAL_SCORE: f64 = 0.5;
 
 /// Model file format name.
 pub const FORMAT: &str = "tollgate-behaviour-model";
@@ -88,13 +94,27 @@ pub struct ModelFeature {
     pub w2: f64,
 }
 
+/// Monotone map from the model's logit to the policy scale: `block_logit` maps to the policy's
+/// `block_below`, `allow_logit` to `allow_at_or_above`, linearly in between, and logistic tails
+/// outside. Training places the knots at low quantiles of held-out human scores, so the same
+/// site thresholds (default 0.2 / 0.6) keep their meaning whatever the model's raw scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    pub block_logit: f64,
+    pub allow_logit: f64,
+}
+
 /// A loaded model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub bias: f64,
+    /// Intercept added per present modality, in [`Modality::ALL`] order.
+    pub modality_bias: [f64; 2],
     pub clip: f64,
     pub features: Vec<ModelFeature>,
     pub policy: Policy,
+    /// `None`: the score is the raw logistic probability.
+    pub calibration: Option<Calibration>,
     /// A group whose contributions sum to at most this (logits) is reported as a reason.
     pub reason_threshold: f64,
     /// Free-form provenance (training command, data summary); informational only.
@@ -111,9 +131,10 @@ pub struct ReplayEvidence {
 }
 
 impl ReplayEvidence {
-    /// Replayed when at least one hash, and at least half of them, were seen elsewhere.
+    /// Replayed when at least two hashes, and at least half of them, were seen elsewhere (one
+    /// shared stroke can be chance between two people; a reused trace repeats all its strokes).
     pub fn is_replay(&self) -> bool {
-        self.seen_elsewhere >= 1 && 2 * self.seen_elsewhere >= self.hashed
+        self.seen_elsewhere >= 2 && 2 * self.seen_elsewhere >= self.hashed
     }
 }
 
@@ -128,8 +149,13 @@ pub struct Contribution {
 /// Output of [`Model::score`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
-    /// Probability of human in [0, 1].
+    /// Whether any behavioural evidence was present (otherwise the score is [`NEUTRAL_SCORE`]).
+    pub evidence: bool,
+    /// Human-likeness score in [0, 1] on the policy scale (calibrated; 1 = human). Equal to
+    /// `p_raw` when the model has no calibration.
     pub p_human: f64,
+    /// Raw logistic-regression probability of human (class-balanced training).
+    pub p_raw: f64,
     pub logit: f64,
     pub contributions: Vec<Contribution>,
     /// Sum of contributions per group, in [`Group::ALL`] order (only groups with a model term).
@@ -159,12 +185,14 @@ impl Model {
     pub fn neutral() -> Model {
         Model {
             bias: 0.0,
+            modality_bias: [0.0; 2],
             clip: 6.0,
             features: Vec::new(),
             policy: Policy {
                 block_below: 0.0,
                 allow_at_or_above: 0.0,
             },
+            calibration: None,
             reason_threshold: -1.0,
             notes: Vec::new(),
         }
@@ -172,7 +200,29 @@ impl Model {
 
     /// Score of a session with no behavioural evidence.
     pub fn neutral_score(&self) -> f64 {
-        sigmoid(self.bias)
+        NEUTRAL_SCORE
+    }
+
+    /// Logit → score on the policy scale.
+    pub fn calibrate(&self, logit: f64) -> f64 {
+        let Some(c) = self.calibration else {
+            return sigmoid(logit);
+        };
+        let (lb, la) = (c.block_logit, c.allow_logit.max(c.block_logit + 1e-6));
+        let (sb, sa) = (self.policy.block_below, self.policy.allow_at_or_above);
+        let v = if logit < lb {
+            // Logistic tail through (lb, sb) reaching 0 at -inf.
+            2.0 * sb * sigmoid(logit - lb)
+        } else if logit < la {
+            sb + (sa - sb) * (logit - lb) / (la - lb)
+        } else {
+            sa + (1.0 - sa) * (2.0 * sigmoid(logit - la) - 1.0)
+        };
+        if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
     }
 
     /// Standardised, clipped value of one term.
@@ -194,6 +244,13 @@ impl Model {
     /// Score a session's features.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
         let mut logit = self.bias;
+        let mut evidence = false;
+        for (m, b) in Modality::ALL.iter().zip(self.modality_bias) {
+            if f.has(*m) {
+                logit += b;
+                evidence = true;
+            }
+        }
         let mut contributions = Vec::with_capacity(self.features.len());
         let mut groups: Vec<(Group, f64)> = Vec::new();
         for m in &self.features {
@@ -214,7 +271,12 @@ impl Model {
             }
         }
         groups.sort_by_key(|(g, _)| *g);
-        let mut p = sigmoid(logit);
+        let p_raw = sigmoid(logit);
+        let mut p = if evidence {
+            self.calibrate(logit)
+        } else {
+            NEUTRAL_SCORE
+        };
         let mut bad: Vec<(Group, f64)> = groups
             .iter()
             .copied()
@@ -229,7 +291,9 @@ impl Model {
         reasons.extend(bad.iter().map(|(g, _)| g.code()));
         let decision = self.policy.decide(p);
         Scored {
+            evidence,
             p_human: p,
+            p_raw,
             logit,
             contributions,
             groups,
@@ -258,6 +322,8 @@ impl Model {
                 .ok_or(ModelError::Field(k))
         };
         let bias = num(&v, "bias")?;
+        let mods = v.get("modalities").ok_or(ModelError::Field("modalities"))?;
+        let modality_bias = [num(mods, "pointer")?, num(mods, "keys")?];
         let clip = num(&v, "clip")?;
         if !(clip > 0.0 && clip <= 100.0) {
             return Err(ModelError::Range("clip"));
@@ -298,6 +364,19 @@ impl Model {
                 w2: num(item, "w2")?,
             });
         }
+        let calibration = match v.get("calibration") {
+            None | Some(json::Value::Null) => None,
+            Some(c) => {
+                let cal = Calibration {
+                    block_logit: num(c, "block_logit")?,
+                    allow_logit: num(c, "allow_logit")?,
+                };
+                if cal.block_logit > cal.allow_logit {
+                    return Err(ModelError::Range("calibration"));
+                }
+                Some(cal)
+            }
+        };
         let notes = match v.get("notes") {
             Some(json::Value::Obj(kv)) => kv
                 .iter()
@@ -307,9 +386,11 @@ impl Model {
         };
         Ok(Model {
             bias,
+            modality_bias,
             clip,
             features,
             policy,
+            calibration,
             reason_threshold,
             notes,
         })
@@ -322,6 +403,11 @@ impl Model {
         s.push_str(&format!("  \"format\": {},\n", json::string(FORMAT)));
         s.push_str(&format!("  \"version\": {VERSION},\n"));
         s.push_str(&format!("  \"bias\": {},\n", json::num(self.bias)));
+        s.push_str(&format!(
+            "  \"modalities\": {{\"pointer\": {}, \"keys\": {}}},\n",
+            json::num(self.modality_bias[0]),
+            json::num(self.modality_bias[1])
+        ));
         s.push_str(&format!("  \"clip\": {},\n", json::num(self.clip)));
         s.push_str(&format!(
             "  \"reason_threshold\": {},\n",
@@ -332,6 +418,14 @@ impl Model {
             json::num(self.policy.block_below),
             json::num(self.policy.allow_at_or_above)
         ));
+        match self.calibration {
+            Some(c) => s.push_str(&format!(
+                "  \"calibration\": {{\"block_logit\": {}, \"allow_logit\": {}}},\n",
+                json::num(c.block_logit),
+                json::num(c.allow_logit)
+            )),
+            None => s.push_str("  \"calibration\": null,\n"),
+        }
         s.push_str("  \"notes\": {");
         for (i, (k, v)) in self.notes.iter().enumerate() {
             s.push_str(if i == 0 { "\n    " } else { ",\n    " });
@@ -613,6 +707,7 @@ mod tests {
     fn toy() -> Model {
         Model {
             bias: 0.1,
+            modality_bias: [0.0, 0.0],
             clip: 6.0,
             features: vec![
                 ModelFeature {
@@ -634,6 +729,7 @@ mod tests {
                 block_below: 0.05,
                 allow_at_or_above: 0.3,
             },
+            calibration: None,
             reason_threshold: -1.0,
             notes: vec![("trained".into(), "unit \"test\"".into())],
         }
@@ -644,6 +740,31 @@ mod tests {
         let m = toy();
         let text = m.to_json();
         assert_eq!(Model::from_json(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn calibration_maps_knots_to_policy_thresholds() {
+        let mut m = toy();
+        m.policy = Policy {
+            block_below: 0.2,
+            allow_at_or_above: 0.6,
+        };
+        m.calibration = Some(Calibration {
+            block_logit: -3.0,
+            allow_logit: -1.0,
+        });
+        assert!((m.calibrate(-3.0) - 0.2).abs() < 1e-12);
+        assert!((m.calibrate(-1.0) - 0.6).abs() < 1e-12);
+        let mut prev = -1.0;
+        for i in -200..200 {
+            let v = m.calibrate(i as f64 * 0.1);
+            assert!(v >= prev && (0.0..=1.0).contains(&v));
+            prev = v;
+        }
+        assert_eq!(m.policy.decide(m.calibrate(-3.5)), Decision::Block);
+        assert_eq!(m.policy.decide(m.calibrate(-2.0)), Decision::Challenge);
+        assert_eq!(m.policy.decide(m.calibrate(0.0)), Decision::Allow);
+        assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
     }
 
     #[test]
@@ -691,19 +812,20 @@ mod tests {
         let r = m.score(
             &f,
             ReplayEvidence {
-                hashed: 2,
-                seen_elsewhere: 1,
+                hashed: 3,
+                seen_elsewhere: 2,
             },
         );
         assert_eq!(r.reasons[0], REASON_REPLAY);
         assert_eq!(r.decision, Decision::Block);
-        assert!(
+        let not = |hashed, seen_elsewhere| {
             !ReplayEvidence {
-                hashed: 3,
-                seen_elsewhere: 1
+                hashed,
+                seen_elsewhere,
             }
             .is_replay()
-        );
+        };
+        assert!(not(5, 2) && not(1, 1) && not(0, 0));
     }
 
     #[test]
@@ -712,10 +834,8 @@ mod tests {
         for t in &m.features {
             assert!(t.feature.def().trainable, "{}", t.feature.def().name);
         }
-        assert!(
-            m.policy.allow_at_or_above <= m.neutral_score(),
-            "no evidence must be allowed"
-        );
+        let s = m.score(&extract(&Session::default()), ReplayEvidence::default());
+        assert!(!s.evidence && s.p_human == NEUTRAL_SCORE);
         assert_eq!(DEFS.len(), F::COUNT);
     }
 }

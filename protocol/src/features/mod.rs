@@ -213,6 +213,38 @@ impl Group {
     }
 }
 
+/// Kinds of behavioural evidence. A modality is present when at least one trainable feature of
+/// its groups is present; the model adds a per-modality intercept only then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Modality {
+    Pointer,
+    Keys,
+}
+
+impl Modality {
+    pub const ALL: [Modality; 2] = [Modality::Pointer, Modality::Keys];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Modality::Pointer => "pointer",
+            Modality::Keys => "keys",
+        }
+    }
+}
+
+impl Group {
+    /// Evidence kind of a group (`None`: context only, never evidence).
+    pub fn modality(self) -> Option<Modality> {
+        match self {
+            Group::PointerTiming | Group::PointerKinematics | Group::ClickPhysics => {
+                Some(Modality::Pointer)
+            }
+            Group::KeystrokeTiming => Some(Modality::Keys),
+            Group::SessionTiming => None,
+        }
+    }
+}
+
 /// Reason code for a trace whose shape hash was seen in other sessions.
 pub const REASON_REPLAY: &str = "replayed-trace";
 
@@ -316,6 +348,12 @@ impl Features {
         if let Some(slot) = self.values.get_mut(f as usize) {
             *slot = v.and_then(stats::finite);
         }
+    }
+
+    /// Does the session carry evidence of this kind (any trainable feature of it present)?
+    pub fn has(&self, m: Modality) -> bool {
+        DEFS.iter()
+            .any(|d| d.trainable && d.group.modality() == Some(m) && self.get(d.id).is_some())
     }
 
     /// `(name, value)` pairs of present features (for logs and the siteverify `features` object).

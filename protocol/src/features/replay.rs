@@ -19,13 +19,13 @@ use super::pointer::path_len;
 /// Resampled points per stroke.
 pub const POINTS: usize = 16;
 /// Quantisation grid (cells per reference length).
-pub const GRID: f64 = 12.0;
+pub const GRID: f64 = 24.0;
 /// Strokes shorter than this (px of path) are not hashed.
 pub const MIN_PATH_PX: f64 = 150.0;
 /// Minimum samples in a hashed stroke.
-pub const MIN_SAMPLES: usize = 12;
+pub const MIN_SAMPLES: usize = 16;
 /// A stroke must bend by at least this share of its reference length.
-pub const MIN_BEND: f64 = 0.06;
+pub const MIN_BEND: f64 = 0.1;
 
 /// Shape hash of a stroke, or `None` when it is too short or too straight to be distinctive.
 pub fn stroke_hash(st: &[Pt]) -> Option<u64> {
@@ -150,7 +150,7 @@ mod tests {
             (100.0, 100.0),
             (600.0, 350.0),
             43,
-            -45.0,
+            -80.0,
         ))
         .unwrap();
         let c = stroke_hash(&human_stroke_bow(
@@ -158,7 +158,7 @@ mod tests {
             (50.0, 400.0),
             (300.0, 60.0),
             44,
-            40.0,
+            60.0,
         ))
         .unwrap();
         assert_ne!(a, b);
