@@ -8,6 +8,7 @@ pub mod challenge;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod intel;
 pub mod keys;
 pub mod origin;
 pub mod scoring;

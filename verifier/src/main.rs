@@ -51,6 +51,71 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Train the behaviour model on trace files (+ synthetic bots); subject-wise CV, writes JSON.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model file to write.
+        #[arg(long, default_value = "protocol/models/behaviour-v1.json")]
+        out: PathBuf,
+        /// Subject-wise folds for the validation report.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// L2 penalty (per 1000 units of record weight).
+        #[arg(long, default_value_t = 1.0)]
+        l2: f64,
+    },
+    /// Score trace files with the live scoring path; per-record JSON lines and a summary.
+    Eval {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model file [default: the compiled-in model]. Ignored with --cv.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Write one JSON line per record (id, label, score, decision, reasons, ...).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Draw ROC curves and score histograms to this PNG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Subject-wise k-fold cross-validation (never scores a subject it trained on).
+        #[arg(long)]
+        cv: Option<usize>,
+        /// L2 penalty for --cv fits.
+        #[arg(long, default_value_t = 1.0)]
+        l2: f64,
+        /// Include every feature value in the --out lines.
+        #[arg(long)]
+        with_features: bool,
+    },
+}
+
+/// Data selection shared by `train` and `eval`.
+#[derive(Debug, clap::Args)]
+struct DataArgs {
+    /// Trace files (.jsonl or .jsonl.gz), read in place.
+    #[arg(long, num_args = 1.., required = true)]
+    traces: Vec<PathBuf>,
+    /// Seed for synthetic bots and folds.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Multiplier of the default synthetic bot counts (0 = none).
+    #[arg(long, default_value_t = 1.0)]
+    synthetic_scale: f64,
+    /// Keep every n-th record of each file (quick runs).
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+}
+
+impl DataArgs {
+    fn options(self) -> verifier::intel::cli::DataOptions {
+        verifier::intel::cli::DataOptions {
+            traces: self.traces,
+            seed: self.seed,
+            synth_scale: self.synthetic_scale,
+            stride: self.stride,
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -72,6 +137,50 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(serve(config, listen, assets))
         }
         Command::Keygen { out, kid, force } => keygen(out, kid, force),
+        Command::Train {
+            data,
+            out,
+            folds,
+            l2,
+        } => {
+            let fit = verifier::intel::train::FitOptions {
+                l2,
+                ..Default::default()
+            };
+            let opts = verifier::intel::cli::TrainOptions {
+                data: data.options(),
+                out,
+                folds,
+                fit,
+            };
+            verifier::intel::cli::run_train(&opts)?;
+            Ok(())
+        }
+        Command::Eval {
+            data,
+            model,
+            out,
+            plot,
+            cv,
+            l2,
+            with_features,
+        } => {
+            let fit = verifier::intel::train::FitOptions {
+                l2,
+                ..Default::default()
+            };
+            let opts = verifier::intel::cli::EvalOptions {
+                data: data.options(),
+                model,
+                out,
+                plot,
+                cv,
+                fit,
+                with_features,
+            };
+            verifier::intel::cli::run_eval(&opts)?;
+            Ok(())
+        }
         Command::CheckConfig { config } => {
             let s =
                 Settings::load(&config).with_context(|| format!("loading {}", config.display()))?;

@@ -1,0 +1,134 @@
+//! Behaviour intelligence: trace adapter, synthetic bot generators, model training and
+//! evaluation. Scoring itself is `tollgate_protocol::features` + `tollgate_protocol::model`;
+//! [`score_session`] is the one code path used both live ([`score_telemetry`]) and by `eval`.
+//!
+//! Evaluation data (the developer trace files) is read from wherever the caller points; nothing
+//! from it is ever written into the repository.
+
+pub mod cli;
+pub mod eval;
+pub mod plot;
+pub mod rng;
+pub mod synth;
+pub mod traces;
+pub mod train;
+
+use std::collections::HashMap;
+
+use tollgate_protocol::Telemetry;
+use tollgate_protocol::features::{self, Features, Session};
+use tollgate_protocol::model::{Model, ReplayEvidence, Scored};
+
+/// Errors of the offline tooling (library side; binaries wrap them in `anyhow`).
+#[derive(Debug, thiserror::Error)]
+pub enum IntelError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("model file {path}: {source}")]
+    Model {
+        path: String,
+        source: tollgate_protocol::model::ModelError,
+    },
+    #[error("no usable records in {0}")]
+    NoRecords(String),
+    #[error("training needs both human and bot records (humans {humans}, bots {bots})")]
+    OneClass { humans: usize, bots: usize },
+    #[error("training diverged or the system is singular")]
+    Numeric,
+    #[error("invalid option: {0}")]
+    Option(String),
+}
+
+/// Ground-truth label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Label {
+    Human,
+    Bot,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Human => "human",
+            Label::Bot => "bot",
+        }
+    }
+}
+
+/// One labelled session (from a trace file or a generator).
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: String,
+    pub source: String,
+    /// Split unit: never split a subject across train and test.
+    pub subject: String,
+    pub label: Label,
+    pub generator: Option<String>,
+    pub session: Session,
+    /// Replayed copies of human traces have human features by construction: they are only
+    /// caught by the cross-session hash store, so training must not see them.
+    pub trainable: bool,
+}
+
+impl Record {
+    /// Summary group: `source/label[/generator family]`.
+    pub fn group(&self) -> String {
+        match &self.generator {
+            Some(g) => format!(
+                "{}/{}/{}",
+                self.source,
+                self.label.as_str(),
+                g.split(':').next().unwrap_or(g)
+            ),
+            None => format!("{}/{}", self.source, self.label.as_str()),
+        }
+    }
+}
+
+/// Score a session: features → model → decision. Live scoring and `eval` both come here.
+pub fn score_session(
+    session: &Session,
+    model: &Model,
+    replay: ReplayEvidence,
+) -> (Features, Scored) {
+    let f = features::extract(session);
+    let s = model.score(&f, replay);
+    (f, s)
+}
+
+/// Live entry point for a decoded token's telemetry (replay evidence from the caller's store).
+pub fn score_telemetry(t: &Telemetry, model: &Model, replay: ReplayEvidence) -> (Features, Scored) {
+    score_session(&Session::from_telemetry(t), model, replay)
+}
+
+/// In-memory stroke-hash store with the semantics a live store would have: a hash counts as
+/// "seen elsewhere" when an *earlier* session (different id) carried it.
+#[derive(Debug, Default)]
+pub struct ReplayStore {
+    seen: HashMap<u64, u32>,
+}
+
+impl ReplayStore {
+    /// Look a session's hashes up, then record them.
+    pub fn observe(&mut self, hashes: &[u64]) -> ReplayEvidence {
+        let mut uniq = hashes.to_vec();
+        uniq.sort_unstable();
+        uniq.dedup();
+        let seen = uniq.iter().filter(|h| self.seen.contains_key(h)).count();
+        for h in &uniq {
+            *self.seen.entry(*h).or_insert(0) += 1;
+        }
+        ReplayEvidence {
+            hashed: uniq.len(),
+            seen_elsewhere: seen,
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Training: class-balanced, L2-regularised logistic regression fitted by Newton's method
+//! (IRLS), subject-wise k-fold cross-validation, and policy calibration from human scores.
+
+use std::collections::{BTreeMap, HashMap};
+
+use tollgate_protocol::features::{DEFS, F, Features, Modality};
+use tollgate_protocol::model::{Calibration, Model, ModelFeature, Policy, ReplayEvidence, Scored};
+
+use super::rng::Rng;
+use super::{IntelError, Label, Record};
+
+/// Fitting options.
+#[derive(Debug, Clone, Copy)]
+pub struct FitOptions {
+    /// L2 penalty per 1000 units of (normalised) record weight.
+    pub l2: f64,
+    pub clip: f64,
+    pub max_iter: usize,
+    /// A feature needs this many present values in the training set to become a term.
+    pub min_present: usize,
+    /// Human quantile mapped to the block threshold, per human source.
+    pub block_quantile: f64,
+    /// Human quantile mapped to the allow threshold, per human source.
+    pub allow_quantile: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            l2: 1.0,
+            clip: 6.0,
+            max_iter: 60,
+            min_present: 20,
+            block_quantile: 0.001,
+            allow_quantile: 0.01,
+        }
+    }
+}
+
+/// The site-policy defaults the calibration targets (same as `scoring::SitePolicy::default`).
+pub const POLICY: Policy = Policy {
+    block_below: 0.2,
+    allow_at_or_above: 0.6,
+};
+
+/// Class-balanced weights: each (label, source, generator family) group gets weight ∝ 1/√n, then
+/// both classes are scaled to the same total (records in total).
+pub fn balance_weights(records: &[&Record]) -> Vec<f64> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in records {
+        *counts.entry(r.group()).or_insert(0) += 1;
+    }
+    let mut w: Vec<f64> = records
+        .iter()
+        .map(|r| 1.0 / (counts[&r.group()] as f64).sqrt())
+        .collect();
+    let total = |lab: Label, w: &[f64]| -> f64 {
+        records
+            .iter()
+            .zip(w)
+            .filter(|(r, _)| r.label == lab)
+            .map(|(_, x)| x)
+            .sum::<f64>()
+    };
+    let (th, tb) = (total(Label::Human, &w), total(Label::Bot, &w));
+    let half = records.len() as f64 / 2.0;
+    for (r, x) in records.iter().zip(w.iter_mut()) {
+        let t = if r.label == Label::Human { th } else { tb };
+        if t > 0.0 {
+            *x *= half / t;
+        }
+    }
+    w
+}
+
+/// Fit a model on `rows` (features, label, weight). Policy calibration is left unset.
+pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model, IntelError> {
+    let humans = rows.iter().filter(|r| r.1 == Label::Human).count();
+    let bots = rows.len() - humans;
+    if humans == 0 || bots == 0 {
+        return Err(IntelError::OneClass { humans, bots });
+    }
+    // Terms: trainable features with enough present values and some spread.
+    let mut terms: Vec<ModelFeature> = Vec::new();
+    for d in DEFS.iter().filter(|d| d.trainable) {
+        let vals: Vec<f64> = rows.iter().filter_map(|r| r.0.get(d.id)).collect();
+        if vals.len() < opts.min_present {
+            continue;
+        }
+        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+        let var =
+            vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (vals.len() - 1) as f64;
+        let sd = var.sqrt();
+        if sd > 1e-9 && sd.is_finite() {
+            terms.push(ModelFeature {
+                feature: d.id,
+                mean,
+                sd,
+                w: 0.0,
+                w2: 0.0,
+            });
+        }
+    }
+    // Columns: one intercept per modality (present or not), then z and z²−1 per term. There is
+    // no global intercept: a session without evidence stays at logit 0.
+    const M: usize = Modality::ALL.len();
+    let dim = M + 2 * terms.len();
+    let clip = opts.clip;
+    let x: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| {
+            let mut v = vec![0.0; dim];
+            for (k, m) in Modality::ALL.iter().enumerate() {
+                if r.0.has(*m) {
+                    v[k] = 1.0;
+                }
+            }
+            for (j, t) in terms.iter().enumerate() {
+                if let Some(val) = r.0.get(t.feature) {
+                    let z = ((val - t.mean) / t.sd).clamp(-clip, clip);
+                    v[M + 2 * j] = z;
+                    v[M + 1 + 2 * j] = z * z - 1.0;
+                }
+            }
+            v
+        })
+        .collect();
+    let y: Vec<f64> = rows
+        .iter()
+        .map(|r| if r.1 == Label::Human { 1.0 } else { 0.0 })
+        .collect();
+    let wsum: f64 = rows.iter().map(|r| r.2).sum();
+    let lambda = opts.l2 * wsum / 1000.0;
+    let mut beta = vec![0.0; dim];
+    for _ in 0..opts.max_iter {
+        let mut g = vec![0.0; dim];
+        let mut h = vec![0.0; dim * dim];
+        for ((xi, yi), r) in x.iter().zip(&y).zip(rows) {
+            let eta: f64 = xi.iter().zip(&beta).map(|(a, b)| a * b).sum();
+            let p = 1.0 / (1.0 + (-eta).exp());
+            let wi = r.2;
+            let resid = wi * (yi - p);
+            let curv = wi * (p * (1.0 - p)).max(1e-9);
+            for a in 0..dim {
+                if xi[a] == 0.0 {
+                    continue;
+                }
+                g[a] += resid * xi[a];
+                let ca = curv * xi[a];
+                for b in a..dim {
+                    h[a * dim + b] += ca * xi[b];
+                }
+            }
+        }
+        for a in 0..dim {
+            for b in 0..a {
+                h[a * dim + b] = h[b * dim + a];
+            }
+            if a >= M {
+                g[a] -= lambda * beta[a];
+                h[a * dim + a] += lambda;
+            } else {
+                // Intercepts: a whisper of ridge keeps a modality absent from training at 0.
+                g[a] -= 1e-6 * beta[a];
+                h[a * dim + a] += 1e-6;
+            }
+        }
+        let step = cholesky_solve(&h, &g, dim).ok_or(IntelError::Numeric)?;
+        let mut maxd: f64 = 0.0;
+        for (b, s) in beta.iter_mut().zip(&step) {
+            *b += s;
+            maxd = maxd.max(s.abs());
+        }
+        if !maxd.is_finite() {
+            return Err(IntelError::Numeric);
+        }
+        if maxd < 1e-7 {
+            break;
+        }
+    }
+    for (j, t) in terms.iter_mut().enumerate() {
+        t.w = beta[M + 2 * j];
+        t.w2 = beta[M + 1 + 2 * j];
+    }
+    // Drop terms that ended up with no weight at all (keeps the file small and honest).
+    terms.retain(|t| t.w.abs() > 1e-6 || t.w2.abs() > 1e-6);
+    Ok(Model {
+        bias: 0.0,
+        modality_bias: [beta[0], beta[1]],
+        clip,
+        features: terms,
+        policy: POLICY,
+        calibration: None,
+        reason_threshold: -1.0,
+        notes: Vec::new(),
+    })
+}
+
+/// Solve `A x = b` for symmetric positive definite `A` (row-major `n × n`).
+fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= l[i * n + k] * l[j * n + k];
+            }
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= l[i * n + k] * y[k];
+        }
+        y[i] = s / l[i * n + i];
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let mut s = y[i];
+        for k in i + 1..n {
+            s -= l[k * n + i] * x[k];
+        }
+        x[i] = s / l[i * n + i];
+    }
+    Some(x)
+}
+
+/// Model logit of a feature vector (no calibration, no replay).
+pub fn logit(model: &Model, f: &Features) -> f64 {
+    let mods: f64 = Modality::ALL
+        .iter()
+        .zip(model.modality_bias)
+        .filter(|(m, _)| f.has(**m))
+        .map(|(_, b)| b)
+        .sum();
+    model.bias
+        + mods
+        + model
+            .features
+            .iter()
+            .map(|t| model.term(t, f.get(t.feature)))
+            .sum::<f64>()
+}
+
+fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = (q * (v.len() - 1) as f64).clamp(0.0, (v.len() - 1) as f64);
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+/// Place the calibration knots at the given quantiles of human logits, taking the lowest over
+/// human sources (so each source separately stays within the targets).
+pub fn calibrate(
+    model: &mut Model,
+    human_logits_by_source: &BTreeMap<String, Vec<f64>>,
+    opts: &FitOptions,
+) {
+    let mut lb = f64::INFINITY;
+    let mut la = f64::INFINITY;
+    for v in human_logits_by_source.values() {
+        let mut v = v.clone();
+        if let Some(q) = quantile(&mut v, opts.block_quantile) {
+            lb = lb.min(q);
+        }
+        if let Some(q) = quantile(&mut v, opts.allow_quantile) {
+            la = la.min(q);
+        }
+    }
+    if !lb.is_finite() || !la.is_finite() {
+        return;
+    }
+    let lb = lb.min(la - 0.01);
+    model.policy = POLICY;
+    model.calibration = Some(Calibration {
+        block_logit: lb,
+        allow_logit: la,
+    });
+}
+
+/// Assign each subject to one of `k` folds (deterministic shuffle, round-robin).
+pub fn assign_folds(records: &[Record], k: usize, seed: u64) -> Vec<usize> {
+    let mut subjects: Vec<&str> = records.iter().map(|r| r.subject.as_str()).collect();
+    subjects.sort_unstable();
+    subjects.dedup();
+    let mut rng = Rng::derive(seed, "folds");
+    for i in (1..subjects.len()).rev() {
+        let j = rng.int(0, i);
+        subjects.swap(i, j);
+    }
+    let fold: HashMap<&str, usize> = subjects
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i % k.max(1)))
+        .collect();
+    records.iter().map(|r| fold[r.subject.as_str()]).collect()
+}
+
+/// Fit on the given record indices (trainable ones only) and calibrate on their humans.
+pub fn fit_calibrated(
+    records: &[Record],
+    feats: &[Features],
+    idx: &[usize],
+    opts: &FitOptions,
+) -> Result<Model, IntelError> {
+    let train: Vec<usize> = idx
+        .iter()
+        .copied()
+        .filter(|&i| records[i].trainable)
+        .collect();
+    let recs: Vec<&Record> = train.iter().map(|&i| &records[i]).collect();
+    let w = balance_weights(&recs);
+    let rows: Vec<(&Features, Label, f64)> = train
+        .iter()
+        .zip(&w)
+        .map(|(&i, &wi)| (&feats[i], records[i].label, wi))
+        .collect();
+    let mut model = fit(&rows, opts)?;
+    let mut by_source: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for &i in &train {
+        if records[i].label == Label::Human {
+            by_source
+                .entry(records[i].source.clone())
+                .or_default()
+                .push(logit(&model, &feats[i]));
+        }
+    }
+    calibrate(&mut model, &by_source, opts);
+    Ok(model)
+}
+
+/// Out-of-fold scores: for each fold, fit on the other folds' subjects (thresholds from their
+/// own humans), score this fold. No subject is ever scored by a model that saw it.
+pub fn cross_validate(
+    records: &[Record],
+    feats: &[Features],
+    replay: &[ReplayEvidence],
+    k: usize,
+    seed: u64,
+    opts: &FitOptions,
+) -> Result<(Vec<Scored>, Vec<usize>), IntelError> {
+    let folds = assign_folds(records, k, seed);
+    let mut out: Vec<Option<Scored>> = vec![None; records.len()];
+    for fold in 0..k {
+        let train: Vec<usize> = (0..records.len()).filter(|&i| folds[i] != fold).collect();
+        let model = fit_calibrated(records, feats, &train, opts)?;
+        for i in (0..records.len()).filter(|&i| folds[i] == fold) {
+            out[i] = Some(model.score(&feats[i], replay[i]));
+        }
+        eprintln!(
+            "  fold {}/{k}: {} terms, trained on {} records",
+            fold + 1,
+            model.features.len(),
+            train.len()
+        );
+    }
+    let scored = out
+        .into_iter()
+        .map(|s| s.ok_or(IntelError::Numeric))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((scored, folds))
+}
+
+/// Look a feature up by name (for tests and reports).
+pub fn feature(name: &str) -> Option<F> {
+    F::by_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves() {
+        let a = [4.0, 2.0, 2.0, 3.0];
+        let x = cholesky_solve(&a, &[2.0, 1.0], 2).unwrap();
+        assert!((4.0 * x[0] + 2.0 * x[1] - 2.0).abs() < 1e-12);
+        assert!((2.0 * x[0] + 3.0 * x[1] - 1.0).abs() < 1e-12);
+        assert!(cholesky_solve(&[0.0], &[1.0], 1).is_none());
+    }
+
+    #[test]
+    fn fits_a_separable_toy_problem() {
+        let mk = |v: f64| {
+            let mut f = tollgate_protocol::features::extract(&Default::default());
+            f.values[F::KeyRollover as usize] = Some(v);
+            f
+        };
+        let feats: Vec<Features> = (0..200)
+            .map(|i| mk(if i % 2 == 0 { 0.3 } else { 0.0 } + (i as f64) * 1e-4))
+            .collect();
+        let rows: Vec<(&Features, Label, f64)> = feats
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f, if i % 2 == 0 { Label::Human } else { Label::Bot }, 1.0))
+            .collect();
+        let m = fit(
+            &rows,
+            &FitOptions {
+                min_present: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(m.features.len(), 1);
+        assert!(logit(&m, &feats[0]) > 0.0 && logit(&m, &feats[1]) < 0.0);
+        let missing = tollgate_protocol::features::extract(&Default::default());
+        assert_eq!(logit(&m, &missing), 0.0);
+    }
+}
