@@ -84,6 +84,10 @@ describe('demo login in headless Chromium', () => {
       assert.ok(verdict.tollgate.reasons.includes('automation'), ctx);
       assert.equal(typeof verdict.tollgate.score, 'number', ctx);
 
+      // The page, loader, workers and wasm ran under the demo's strict CSP without violations.
+      const csp = console.filter((l) => /Content Security Policy|Refused to/i.test(l));
+      assert.deepEqual(csp, [], csp.join('\n'));
+
       // The demo applied the decision: refusal page, not signed in.
       assert.equal(await page.locator('[data-outcome]').getAttribute('data-outcome'), 'block');
       assert.equal(await page.getByText('Welcome back').count(), 0);
