@@ -96,8 +96,10 @@ pub struct ModelFeature {
 
 /// Monotone map from the model's logit to the policy scale: `block_logit` maps to the policy's
 /// `block_below`, `allow_logit` to `allow_at_or_above`, linearly in between, and logistic tails
-/// outside. Training places the knots at low quantiles of held-out human scores, so the same
-/// site thresholds (default 0.2 / 0.6) keep their meaning whatever the model's raw scale.
+/// outside. Training places the knots at low quantiles of human scores, separately per evidence
+/// modality (pointer-only and key-only logits live on different scales), so the same site
+/// thresholds (default 0.2 / 0.6) keep their meaning whatever the model's raw scale. Sessions
+/// with both modalities use the lower knots of the two.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Calibration {
     pub block_logit: f64,
@@ -113,8 +115,9 @@ pub struct Model {
     pub clip: f64,
     pub features: Vec<ModelFeature>,
     pub policy: Policy,
-    /// `None`: the score is the raw logistic probability.
-    pub calibration: Option<Calibration>,
+    /// Knots per modality in [`Modality::ALL`] order; `None`: the score is the raw logistic
+    /// probability.
+    pub calibration: Option<[Calibration; 2]>,
     /// A group whose contributions sum to at most this (logits) is reported as a reason.
     pub reason_threshold: f64,
     /// Free-form provenance (training command, data summary); informational only.
@@ -203,9 +206,22 @@ impl Model {
         NEUTRAL_SCORE
     }
 
-    /// Logit → score on the policy scale.
-    pub fn calibrate(&self, logit: f64) -> f64 {
-        let Some(c) = self.calibration else {
+    /// Knots for a session with the given modalities present.
+    pub fn knots(&self, pointer: bool, keys: bool) -> Option<Calibration> {
+        let [p, k] = self.calibration?;
+        Some(match (pointer, keys) {
+            (true, false) => p,
+            (false, true) => k,
+            _ => Calibration {
+                block_logit: p.block_logit.min(k.block_logit),
+                allow_logit: p.allow_logit.min(k.allow_logit),
+            },
+        })
+    }
+
+    /// Logit → score on the policy scale with the given knots (`None`: logistic).
+    pub fn calibrate(&self, logit: f64, knots: Option<Calibration>) -> f64 {
+        let Some(c) = knots else {
             return sigmoid(logit);
         };
         let (lb, la) = (c.block_logit, c.allow_logit.max(c.block_logit + 1e-6));
@@ -244,11 +260,11 @@ impl Model {
     /// Score a session's features.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
         let mut logit = self.bias;
-        let mut evidence = false;
-        for (m, b) in Modality::ALL.iter().zip(self.modality_bias) {
-            if f.has(*m) {
+        let present = [f.has(Modality::Pointer), f.has(Modality::Keys)];
+        let evidence = present[0] || present[1];
+        for (on, b) in present.iter().zip(self.modality_bias) {
+            if *on {
                 logit += b;
-                evidence = true;
             }
         }
         let mut contributions = Vec::with_capacity(self.features.len());
@@ -273,7 +289,7 @@ impl Model {
         groups.sort_by_key(|(g, _)| *g);
         let p_raw = sigmoid(logit);
         let mut p = if evidence {
-            self.calibrate(logit)
+            self.calibrate(logit, self.knots(present[0], present[1]))
         } else {
             NEUTRAL_SCORE
         };
@@ -364,17 +380,21 @@ impl Model {
                 w2: num(item, "w2")?,
             });
         }
+        let knots = |c: &json::Value| -> Result<Calibration, ModelError> {
+            let cal = Calibration {
+                block_logit: num(c, "block_logit")?,
+                allow_logit: num(c, "allow_logit")?,
+            };
+            if cal.block_logit > cal.allow_logit {
+                return Err(ModelError::Range("calibration"));
+            }
+            Ok(cal)
+        };
         let calibration = match v.get("calibration") {
             None | Some(json::Value::Null) => None,
             Some(c) => {
-                let cal = Calibration {
-                    block_logit: num(c, "block_logit")?,
-                    allow_logit: num(c, "allow_logit")?,
-                };
-                if cal.block_logit > cal.allow_logit {
-                    return Err(ModelError::Range("calibration"));
-                }
-                Some(cal)
+                let get = |k: &'static str| c.get(k).ok_or(ModelError::Field(k)).and_then(knots);
+                Some([get("pointer")?, get("keys")?])
             }
         };
         let notes = match v.get("notes") {
@@ -419,10 +439,12 @@ impl Model {
             json::num(self.policy.allow_at_or_above)
         ));
         match self.calibration {
-            Some(c) => s.push_str(&format!(
-                "  \"calibration\": {{\"block_logit\": {}, \"allow_logit\": {}}},\n",
-                json::num(c.block_logit),
-                json::num(c.allow_logit)
+            Some([p, k]) => s.push_str(&format!(
+                "  \"calibration\": {{\"pointer\": {{\"block_logit\": {}, \"allow_logit\": {}}}, \"keys\": {{\"block_logit\": {}, \"allow_logit\": {}}}}},\n",
+                json::num(p.block_logit),
+                json::num(p.allow_logit),
+                json::num(k.block_logit),
+                json::num(k.allow_logit)
             )),
             None => s.push_str("  \"calibration\": null,\n"),
         }
@@ -749,21 +771,38 @@ mod tests {
             block_below: 0.2,
             allow_at_or_above: 0.6,
         };
-        m.calibration = Some(Calibration {
+        let k = Calibration {
             block_logit: -3.0,
             allow_logit: -1.0,
-        });
-        assert!((m.calibrate(-3.0) - 0.2).abs() < 1e-12);
-        assert!((m.calibrate(-1.0) - 0.6).abs() < 1e-12);
+        };
+        m.calibration = Some([
+            k,
+            Calibration {
+                block_logit: -5.0,
+                allow_logit: 0.5,
+            },
+        ]);
+        let c = Some(k);
+        assert!((m.calibrate(-3.0, c) - 0.2).abs() < 1e-12);
+        assert!((m.calibrate(-1.0, c) - 0.6).abs() < 1e-12);
         let mut prev = -1.0;
         for i in -200..200 {
-            let v = m.calibrate(i as f64 * 0.1);
+            let v = m.calibrate(i as f64 * 0.1, c);
             assert!(v >= prev && (0.0..=1.0).contains(&v));
             prev = v;
         }
-        assert_eq!(m.policy.decide(m.calibrate(-3.5)), Decision::Block);
-        assert_eq!(m.policy.decide(m.calibrate(-2.0)), Decision::Challenge);
-        assert_eq!(m.policy.decide(m.calibrate(0.0)), Decision::Allow);
+        assert_eq!(m.policy.decide(m.calibrate(-3.5, c)), Decision::Block);
+        assert_eq!(m.policy.decide(m.calibrate(-2.0, c)), Decision::Challenge);
+        assert_eq!(m.policy.decide(m.calibrate(0.0, c)), Decision::Allow);
+        assert_eq!(m.knots(true, false), Some(k));
+        assert_eq!(m.knots(false, true).unwrap().allow_logit, 0.5);
+        assert_eq!(
+            m.knots(true, true),
+            Some(Calibration {
+                block_logit: -5.0,
+                allow_logit: -1.0
+            })
+        );
         assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
     }
 

@@ -261,33 +261,44 @@ fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
     Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
 }
 
-/// Place the calibration knots at the given quantiles of human logits, taking the lowest over
-/// human sources (so each source separately stays within the targets).
+/// Place the calibration knots at the given quantiles of human logits, per modality, taking the
+/// lowest over human sources of that modality (so each source separately stays within the
+/// targets). `human_logits` maps (modality index, source) to logits of single-modality humans.
 pub fn calibrate(
     model: &mut Model,
-    human_logits_by_source: &BTreeMap<String, Vec<f64>>,
+    human_logits: &BTreeMap<(usize, String), Vec<f64>>,
     opts: &FitOptions,
 ) {
-    let mut lb = f64::INFINITY;
-    let mut la = f64::INFINITY;
-    for v in human_logits_by_source.values() {
-        let mut v = v.clone();
-        if let Some(q) = quantile(&mut v, opts.block_quantile) {
-            lb = lb.min(q);
+    let mut knots: [Option<Calibration>; 2] = [None, None];
+    for (m, slot) in knots.iter_mut().enumerate() {
+        let mut lb = f64::INFINITY;
+        let mut la = f64::INFINITY;
+        for ((mi, _), v) in human_logits {
+            if *mi != m {
+                continue;
+            }
+            let mut v = v.clone();
+            if let Some(q) = quantile(&mut v, opts.block_quantile) {
+                lb = lb.min(q);
+            }
+            if let Some(q) = quantile(&mut v, opts.allow_quantile) {
+                la = la.min(q);
+            }
         }
-        if let Some(q) = quantile(&mut v, opts.allow_quantile) {
-            la = la.min(q);
+        if lb.is_finite() && la.is_finite() {
+            *slot = Some(Calibration {
+                block_logit: lb.min(la - 0.01),
+                allow_logit: la,
+            });
         }
     }
-    if !lb.is_finite() || !la.is_finite() {
-        return;
-    }
-    let lb = lb.min(la - 0.01);
     model.policy = POLICY;
-    model.calibration = Some(Calibration {
-        block_logit: lb,
-        allow_logit: la,
-    });
+    model.calibration = match knots {
+        [Some(p), Some(k)] => Some([p, k]),
+        [Some(p), None] => Some([p, p]),
+        [None, Some(k)] => Some([k, k]),
+        [None, None] => None,
+    };
 }
 
 /// Assign each subject to one of `k` folds (deterministic shuffle, round-robin).
@@ -328,13 +339,19 @@ pub fn fit_calibrated(
         .map(|(&i, &wi)| (&feats[i], records[i].label, wi))
         .collect();
     let mut model = fit(&rows, opts)?;
-    let mut by_source: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut by_source: BTreeMap<(usize, String), Vec<f64>> = BTreeMap::new();
     for &i in &train {
+        let f = &feats[i];
+        let m = match (f.has(Modality::Pointer), f.has(Modality::Keys)) {
+            (true, false) => 0,
+            (false, true) => 1,
+            _ => continue,
+        };
         if records[i].label == Label::Human {
             by_source
-                .entry(records[i].source.clone())
+                .entry((m, records[i].source.clone()))
                 .or_default()
-                .push(logit(&model, &feats[i]));
+                .push(logit(&model, f));
         }
     }
     calibrate(&mut model, &by_source, opts);
