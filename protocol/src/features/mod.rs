@@ -293,6 +293,7 @@ feature_table! {
     KinStepRatio: "kin_step_ratio", PointerKinematics, true, "median |log(step_i / step_i-1)| (equal or smooth parametric steps -> ~0)";
     KinCorrection: "kin_end_correction", PointerKinematics, true, "share of long strokes with an overshoot or end sub-movement";
     KinPause: "kin_pause_share", PointerKinematics, true, "share of within-stroke time spent nearly still";
+    KinSmoothShare: "kin_smooth_share", PointerKinematics, true, "share of long strokes with parametric smoothness (few curvature sign changes and even steps)";
     ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
     ClickApproach: "click_no_approach", ClickPhysics, true, "share of clicks with < 3 moves in the 500 ms before";
     ClickOffset: "click_target_offset", ClickPhysics, false, "median click offset from target centre / half-size";

@@ -16,6 +16,10 @@ pub const LONG_MIN_PATH_PX: f64 = 50.0;
 pub const RESAMPLE_MS: f64 = 10.0;
 /// Faster than this (px/ms) a step is a burst, not hand motion.
 pub const FAST_PX_PER_MS: f64 = 10.0;
+/// A long stroke is "parametrically smooth" below both of these (hand motion sampled by a
+/// browser has sensor jitter: curvature flips sign often and step lengths vary).
+pub const SMOOTH_SIGN_CHANGE: f64 = 0.2;
+pub const SMOOTH_STEP_RATIO: f64 = 0.15;
 /// A clean click: released within this time ...
 pub const CLICK_MAX_MS: f64 = 1500.0;
 /// ... and this distance.
@@ -355,10 +359,12 @@ pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
 }
 
 fn kinematics(strokes: &[Vec<Pt>], f: &mut Features) {
-    let kins: Vec<StrokeKin> = strokes
+    let long: Vec<&Vec<Pt>> = strokes.iter().filter(|st| is_long(st)).collect();
+    let kins: Vec<StrokeKin> = long.iter().map(|st| stroke_kinematics(st)).collect();
+    // Touch digitisers smooth their output: smoothness is only a tell for mouse-like pointers.
+    let mouse_like: Vec<bool> = long
         .iter()
-        .filter(|st| is_long(st))
-        .map(|st| stroke_kinematics(st))
+        .map(|st| st.first().is_some_and(|p| is_mouse_like(p.ptype)))
         .collect();
     if kins.is_empty() {
         return;
@@ -375,6 +381,15 @@ fn kinematics(strokes: &[Vec<Pt>], f: &mut Features) {
     f.set(F::KinSignChg, med(&|k| k.sign_change));
     f.set(F::KinStepRatio, med(&|k| k.step_ratio));
     f.set(F::KinPause, med(&|k| k.pause));
+    let smooth: Vec<bool> = kins
+        .iter()
+        .zip(&mouse_like)
+        .filter(|(_, m)| **m)
+        .filter_map(|(k, _)| {
+            Some(k.sign_change? < SMOOTH_SIGN_CHANGE && k.step_ratio? < SMOOTH_STEP_RATIO)
+        })
+        .collect();
+    f.set(F::KinSmoothShare, share(&smooth, |s| *s));
     let corr: Vec<bool> = kins.iter().filter_map(|k| k.correction).collect();
     f.set(F::KinCorrection, share(&corr, |c| *c));
 }

@@ -22,6 +22,42 @@ pub struct DataOptions {
     pub stride: usize,
 }
 
+/// Login-length typing: for each keystroke-only human record with enough keys, add one derived
+/// record (source `<source>-short`) holding a contiguous window of 10–20 keys (same subject, so
+/// it stays in its fold). Lives in memory only. Trained on, reported and used for thresholds like
+/// any source, so the key features and thresholds cover field-length input, not only sentences.
+pub fn short_typing_windows(records: &[Record], seed: u64) -> Vec<Record> {
+    let mut rng = super::rng::Rng::derive(seed, "short-typing");
+    let mut out = Vec::new();
+    for r in records {
+        if r.label != Label::Human || !r.session.pointer.is_empty() || r.session.keys.len() < 24 {
+            continue;
+        }
+        let len = rng.int(10, 20);
+        let start = rng.int(0, r.session.keys.len() - len);
+        let keys = &r.session.keys[start..start + len];
+        let t0 = keys.first().map(|k| k.down_ms).unwrap_or(0.0);
+        let keys = keys
+            .iter()
+            .map(|k| tollgate_protocol::features::Key {
+                down_ms: k.down_ms - t0,
+                up_ms: k.up_ms - t0,
+                ..*k
+            })
+            .collect();
+        out.push(Record {
+            id: format!("{}#short", r.id),
+            session: tollgate_protocol::features::Session {
+                keys,
+                ..Default::default()
+            },
+            source: format!("{}-short", r.source),
+            ..r.clone()
+        });
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     pub data: DataOptions,
@@ -80,7 +116,24 @@ pub fn features_parallel(records: &[Record]) -> Vec<Features> {
     out
 }
 
-/// Load trace files, add synthetic bots, extract features, run the replay store.
+impl Dataset {
+    /// Drop augmented (training-only) records, keeping `scored` aligned: reports, output lines and
+    /// plots are about real and synthetic sessions only.
+    pub fn retain_reported(&mut self, scored: &mut Vec<Scored>) {
+        let keep: Vec<bool> = self.records.iter().map(|r| !r.augmented).collect();
+        let mut it = keep.iter();
+        self.records.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        self.feats.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        self.replay.retain(|_| *it.next().unwrap_or(&true));
+        let mut it = keep.iter();
+        scored.retain(|_| *it.next().unwrap_or(&true));
+    }
+}
+
+/// Load trace files, add login-length typing windows ([`short_typing_windows`]) and synthetic
+/// bots, extract features, run the replay store.
 pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
     let mut records = Vec::new();
     for path in &opts.traces {
@@ -106,6 +159,14 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
                 .filter(|(i, _)| i % opts.stride.max(1) == 0)
                 .map(|(_, r)| r),
         );
+    }
+    let short = short_typing_windows(&records, opts.seed);
+    if !short.is_empty() {
+        eprintln!(
+            "short typing windows: {} derived human records",
+            short.len()
+        );
+        records.extend(short);
     }
     if opts.synth_scale > 0.0 {
         let synth = generate(&SynthOptions::scaled(opts.seed, opts.synth_scale), &records);
@@ -142,7 +203,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         return Err(IntelError::Option("--folds must be at least 2".into()));
     }
     let started = std::time::Instant::now();
-    let ds = load_dataset(&opts.data)?;
+    let mut ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
     eprintln!(
         "validation: subject-wise {}-fold cross-validation",
@@ -160,9 +221,11 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         "== validation (out-of-fold, subject-wise {}-fold; thresholds set on each fold's training humans) ==",
         opts.folds
     );
-    print!("{}", eval::summary(&ds.records, &oof));
     let all: Vec<usize> = (0..ds.records.len()).collect();
     let mut model = fit_calibrated(&ds.records, &ds.feats, &all, &opts.fit)?;
+    let mut oof = oof;
+    ds.retain_reported(&mut oof);
+    print!("{}", eval::summary(&ds.records, &oof));
     let train_scored: Vec<Scored> = ds
         .feats
         .iter()
@@ -260,7 +323,7 @@ pub fn load_model(path: &Path) -> Result<Model, IntelError> {
 
 /// `verifier eval`. Returns the records and their scores (for tests).
 pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelError> {
-    let ds = load_dataset(&opts.data)?;
+    let mut ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
     let scored: Vec<Scored> = match opts.cv {
         Some(k) => {
@@ -306,6 +369,8 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
                 .collect()
         }
     };
+    let mut scored = scored;
+    ds.retain_reported(&mut scored);
     print!("{}", eval::summary(&ds.records, &scored));
     if let Some(out) = &opts.out {
         let werr = |e| IntelError::Write {

@@ -76,6 +76,9 @@ pub struct Record {
     /// Replayed copies of human traces have human features by construction: they are only
     /// caught by the cross-session hash store, so training must not see them.
     pub trainable: bool,
+    /// Derived from another record (augmentation): used for training only, never reported,
+    /// never entered in the replay store, never used to set thresholds.
+    pub augmented: bool,
 }
 
 impl Record {

@@ -448,6 +448,7 @@ fn record(
         generator: Some(generator.to_string()),
         session,
         trainable,
+        augmented: false,
     }
 }
 
@@ -549,7 +550,12 @@ fn pointer_session(rng: &mut Rng, generator: &str, with_keys: bool) -> (Session,
 
 fn key_session(rng: &mut Rng, generator: &str) -> (Session, String) {
     let (kt, name) = key_timing(rng, generator);
-    let n = rng.int(25, 75);
+    // Login fields are short (8–20 keys); sentences are longer: cover both.
+    let n = if rng.chance(0.5) {
+        rng.int(10, 20)
+    } else {
+        rng.int(25, 75)
+    };
     let shift = rng.chance(0.5);
     let classes = text_classes(rng, n, shift);
     let tick = *rng.pick(&[0.1, 1.0, 1.0, 16.0]).unwrap_or(&1.0);
@@ -574,7 +580,15 @@ pub fn retime(rng: &mut Rng, human: &Session) -> (Session, &'static str) {
         3 => (Timing::Uniform(5.0, 30.0), "uniform"),
         _ => (Timing::Burst(rng.range(0.2, 1.5)), "burst"),
     };
-    let tick = if rng.chance(0.5) { 0.1 } else { 1.0 };
+    // Even 60 Hz timestamps on a 1 ms clock are 16/17 ms alternations, i.e. exactly what a
+    // frame-locked human trace already looks like: labelling that "bot" would teach the model to
+    // distrust real human timing. Even timing is therefore rendered at full (0.1 ms) resolution,
+    // where its missing jitter is the tell.
+    let tick = if matches!(timing, Timing::Even(_)) || rng.chance(0.5) {
+        0.1
+    } else {
+        1.0
+    };
     let mut out = Vec::with_capacity(human.pointer.len());
     let mut t = 0.0;
     let mut prev_orig: Option<f64> = None;

@@ -347,7 +347,7 @@ pub fn fit_calibrated(
             (false, true) => 1,
             _ => continue,
         };
-        if records[i].label == Label::Human {
+        if records[i].label == Label::Human && !records[i].augmented {
             by_source
                 .entry((m, records[i].source.clone()))
                 .or_default()
