@@ -40,6 +40,12 @@ pub fn solve_chunk(
         .map_err(|e| JsError::new(&e))
 }
 
+/// `SolveStats::solver` code of this build (0 scalar wasm, 1 simd128 wasm).
+#[wasm_bindgen(js_name = solverKind)]
+pub fn solver_kind() -> u8 {
+    solver::solver_kind()
+}
+
 /// A challenge parsed (not verified: only the verifier can) from its base64url form.
 #[wasm_bindgen]
 #[derive(Debug)]
@@ -97,10 +103,18 @@ pub fn parse_challenge(challenge_b64: &str) -> Result<ChallengeInfo, JsError> {
     })
 }
 
-/// Key class of a `KeyboardEvent.key` value (exposed for tests and diagnostics).
+/// Key class (`protocol::telemetry::key_class`) of a `KeyboardEvent.key` value. The loader calls
+/// this in the event listener and keeps only the class.
 #[wasm_bindgen(js_name = keyClass)]
 pub fn key_class(key: &str) -> u8 {
     key_class_of(key)
+}
+
+impl Collector {
+    /// The telemetry a token built at `now_ms` would carry (Rust-side, for tests and tools).
+    pub fn telemetry_snapshot(&self, now_ms: f64) -> tollgate_protocol::Telemetry {
+        self.state.snapshot(now_ms)
+    }
 }
 
 /// Behaviour and environment collector of one widget (main thread).
@@ -160,16 +174,17 @@ impl Collector {
         );
     }
 
-    /// `keydown`. The key value is mapped to its class here and not kept.
+    /// `keydown`, reduced to its key class by the caller with [`key_class`]: the key value itself
+    /// never reaches the collector's state.
     #[wasm_bindgen(js_name = keyDown)]
-    pub fn key_down(&mut self, ts: f64, key: &str, field: u8, trusted: bool, repeat: bool) {
-        self.state.key_down(ts, key, field, trusted, repeat);
+    pub fn key_down(&mut self, ts: f64, class: u8, field: u8, trusted: bool, repeat: bool) {
+        self.state.key_down(ts, class, field, trusted, repeat);
     }
 
-    /// `keyup`. The key value is mapped to its class here and not kept.
+    /// `keyup`, reduced to its key class.
     #[wasm_bindgen(js_name = keyUp)]
-    pub fn key_up(&mut self, ts: f64, key: &str) {
-        self.state.key_up(ts, key);
+    pub fn key_up(&mut self, ts: f64, class: u8) {
+        self.state.key_up(ts, class);
     }
 
     /// Window blur / page hidden: close held key presses.

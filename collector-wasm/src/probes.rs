@@ -66,9 +66,16 @@ pub fn error_text(e: &JsValue) -> String {
     clip(text)
 }
 
+/// A numeric property as JS prints it (`String(n)`; keeps Rust's float formatting, ~15 KB of
+/// wasm, out of the build), or `?` when it is not a number.
 fn num(obj: &JsValue, key: &str) -> R<String> {
-    Ok(match get(obj, key)?.as_f64() {
-        Some(n) => format!("{n}"),
+    let v = get(obj, key)?;
+    Ok(match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => (n as i64).to_string(),
+        Some(_) => js_sys::Number::from(v)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_else(|_| "?".into()),
         None => "?".into(),
     })
 }

@@ -1,7 +1,8 @@
 //! Worker-side proof-of-work entry points (the PoW never runs on the main thread).
 //!
-//! The search itself is `tollgate_protocol::pow` (seed → prefix → first_word/meets); this module
-//! only bounds it into chunks. V8 runs a wasm function in its baseline tier until a *later* call
+//! The search itself is `tollgate_protocol` (`pow::seed` → `pow::prefix` → the midstate kernel
+//! `solver::search`, checked against `pow::first_word`/`meets`); this module only bounds it into
+//! chunks. V8 runs a wasm function in its baseline tier until a *later* call
 //! picks up the optimised code (no on-stack replacement), so the worker calls [`solve_chunk`]
 //! repeatedly with 16–64 k nonces per call instead of one long solve-until-found call.
 
@@ -11,8 +12,16 @@ use tollgate_protocol::pow;
 /// Marker for "no nonce found in this chunk" in [`solve_chunk`]'s result.
 pub const NOT_FOUND: u64 = u64::MAX;
 
+/// Nonces at or above this are never searched (2^64 − 2^32; a sub-puzzle needs ~2^bits ≤ 2^32).
+pub const NONCE_LIMIT: u64 = 0xffff_ffff_0000_0000;
+
 /// Largest chunk accepted per call (keeps one call well under a second even on slow devices).
 pub const MAX_CHUNK: u32 = 1 << 20;
+
+/// `SolveStats::solver` code of this build: 1 when compiled with wasm simd128, else 0 (scalar).
+pub fn solver_kind() -> u8 {
+    u8::from(tollgate_protocol::solver::SIMD)
+}
 
 /// Parse and validate a challenge's wire bytes and return its proof-of-work parameters.
 pub fn pow_params(challenge_wire: &[u8]) -> Result<PowParams, String> {
@@ -37,13 +46,19 @@ pub fn solve_chunk_impl(
             params.k
         ));
     }
-    // The search never reaches u64::MAX (NOT_FOUND): the range is clamped below it.
-    let count = u64::from(nonce_count.min(MAX_CHUNK)).min(NOT_FOUND - nonce_start);
+    // The search stays below NONCE_LIMIT, so it never reaches u64::MAX (NOT_FOUND) nor the last
+    // high word, where the midstate kernel's block arithmetic would overflow.
+    let count = u64::from(nonce_count.min(MAX_CHUNK)).min(NONCE_LIMIT.saturating_sub(nonce_start));
+    if count == 0 {
+        return Ok(vec![NOT_FOUND; usize::from(index_end - index_start)]);
+    }
     let seed = pow::seed(challenge_wire);
     Ok((index_start..index_end)
         .map(|i| {
             let p = pow::prefix(&seed, i, params.bits);
-            pow::solve_range(&p, params.bits, nonce_start, count).unwrap_or(NOT_FOUND)
+            tollgate_protocol::solver::search(&p, params.bits, nonce_start, count)
+                .0
+                .unwrap_or(NOT_FOUND)
         })
         .collect())
 }
@@ -89,9 +104,13 @@ pub(crate) mod tests {
             }
         }
         pow::verify(&wire, PowParams { k: 4, bits: 8 }, &sols).unwrap();
-        // A range call agrees with per-index calls.
+        // A range call agrees with per-index calls and with the reference solver.
         let all = solve_chunk_impl(&wire, 0, 4, 0, 1 << 16).unwrap();
         assert_eq!(all, sols);
+        assert_eq!(
+            pow::solve_all(&wire, PowParams { k: 4, bits: 8 }).unwrap(),
+            sols
+        );
     }
 
     #[test]
@@ -102,7 +121,10 @@ pub(crate) mod tests {
         assert!(solve_chunk_impl(&wire, 2, 2, 0, 10).is_err());
         assert!(solve_chunk_impl(&challenge(0, 8), 0, 1, 0, 10).is_err());
         // Near the top of the nonce space the range is clamped, never wrapping or hitting NOT_FOUND.
-        let r = solve_chunk_impl(&wire, 0, 1, u64::MAX - 3, 1000).unwrap();
-        assert_eq!(r.len(), 1);
+        for start in [u64::MAX - 3, NONCE_LIMIT, NONCE_LIMIT - 10] {
+            let r = solve_chunk_impl(&wire, 0, 2, start, 1000).unwrap();
+            assert_eq!(r.len(), 2);
+            assert!(r.iter().all(|&n| n == NOT_FOUND || n < NONCE_LIMIT));
+        }
     }
 }

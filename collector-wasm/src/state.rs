@@ -13,8 +13,6 @@ use tollgate_protocol::telemetry::{
     pointer_kind, px_to_units,
 };
 
-use crate::keys::key_class_of;
-
 /// Field index meaning "no registered field".
 pub const NO_FIELD: u8 = 255;
 
@@ -176,10 +174,9 @@ impl State {
         });
     }
 
-    /// `keydown`: only the key's class is kept.
-    pub fn key_down(&mut self, ts: f64, key: &str, field: u8, trusted: bool, repeat: bool) {
+    /// `keydown`, already reduced to its key class ([`crate::keys::key_class_of`]).
+    pub fn key_down(&mut self, ts: f64, class: u8, field: u8, trusted: bool, repeat: bool) {
         let t = self.rel(ts);
-        let class = key_class_of(key);
         self.note_input(t);
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
             tg.last_typed = Some(t);
@@ -214,9 +211,8 @@ impl State {
 
     /// `keyup`: releases the oldest held press of the same class (presses are paired by class,
     /// first down first up, so no key identity is ever kept).
-    pub fn key_up(&mut self, ts: f64, key: &str) {
+    pub fn key_up(&mut self, ts: f64, class: u8) {
         let t = self.rel(ts);
-        let class = key_class_of(key);
         if let Some(p) = self
             .presses
             .iter_mut()
@@ -375,19 +371,20 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::key_class_of as kc;
     use tollgate_protocol::telemetry::{key_class, pointer_type, role};
 
     #[test]
     fn keys_pair_by_class_and_keep_no_key_values() {
         let mut s = State::new(1000.0);
         let user = s.register_target(role::USERNAME);
-        s.key_down(1100.0, "a", user, true, false);
-        s.key_down(1150.0, "b", user, true, false);
-        s.key_up(1180.0, "a"); // rollover: first down, first up
-        s.key_up(1230.0, "b");
-        s.key_down(1300.0, "Shift", user, true, false);
-        s.key_down(1310.0, "Shift", user, true, true); // auto-repeat
-        s.key_down(1320.0, "Enter", user, true, false); // submit before keyup
+        s.key_down(1100.0, kc("a"), user, true, false);
+        s.key_down(1150.0, kc("b"), user, true, false);
+        s.key_up(1180.0, kc("a")); // rollover: first down, first up
+        s.key_up(1230.0, kc("b"));
+        s.key_down(1300.0, kc("Shift"), user, true, false);
+        s.key_down(1310.0, kc("Shift"), user, true, true); // auto-repeat
+        s.key_down(1320.0, kc("Enter"), user, true, false); // submit before keyup
         let t = s.snapshot(1400.0);
         let ks = t.key_samples();
         assert_eq!(ks.len(), 4);
@@ -409,9 +406,9 @@ mod tests {
         let pass = s.register_target(role::PASSWORD);
         let other = s.register_target(role::OTHER);
         // typed input is not autofill
-        s.key_down(10.0, "x", user, true, false);
+        s.key_down(10.0, kc("x"), user, true, false);
         s.input(12.0, user, "insertText");
-        s.key_up(40.0, "x");
+        s.key_up(40.0, kc("x"));
         // value appearing with no key press is
         s.input(500.0, pass, "insertReplacementText");
         s.input(501.0, pass, "insertReplacementText"); // noted once
@@ -495,7 +492,7 @@ mod tests {
     fn caps_hold() {
         let mut s = State::new(0.0);
         for i in 0..(MAX_KEYS + 3) {
-            s.key_down(i as f64, "a", NO_FIELD, true, false);
+            s.key_down(i as f64, kc("a"), NO_FIELD, true, false);
         }
         for i in 0..(MAX_FIELD_EVENTS + 3) {
             s.input(i as f64, NO_FIELD, "insertText");

@@ -1,0 +1,116 @@
+// Tollgate proof-of-work worker.
+//
+// An ES module worker (started by tollgate.js with `{ type: "module" }` from the same origin as the
+// page, so no `blob:` URL is needed under a strict CSP). It imports the wasm-bindgen glue built
+// with `--target web` and instantiates the wasm module the loader already compiled (posted in the
+// `init` message; the compiled code, including V8's optimised tier, is shared) or, failing that,
+// fetches `tollgate_collector_bg.wasm` next to this file.
+//
+// Protocol (main ⇄ worker):
+//   → {t: "init", module?: WebAssembly.Module}
+//   ← {t: "ready", ua}                          first message: carries this worker's navigator.userAgent
+//   ← {t: "error", error, ua}                   init failed
+//   → {t: "solve", job, challenge: Uint8Array, indices: number[]}
+//   ← {t: "found", job, index, nonce: bigint, hashes}
+//   → {t: "stop"}                               drop queued work (the current chunk finishes)
+//   ← {t: "failed", job, index, error}           the solver threw
+import init, { solve_chunk } from "./tollgate_collector.js";
+
+const NOT_FOUND = 0xffffffffffffffffn;
+// Nonces per wasm call: 32 k is 3–15 ms, short enough for V8 to swap in optimised code between
+// calls and to notice a `stop` quickly, long enough that call overhead is negligible.
+const CHUNK = 32768;
+// Yield to the event loop at least this often (ms) so `stop` / new jobs are seen.
+const YIELD_MS = 30;
+
+let ready = null;
+let job = -1;
+let challenge = null;
+const queue = [];
+let running = false;
+
+const post = (m) => self.postMessage(m);
+const ua = () => {
+  try {
+    return String(self.navigator.userAgent);
+  } catch (e) {
+    return "";
+  }
+};
+
+// A macrotask yield without setTimeout's nested-timer clamping.
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => {
+  const r = waiting.shift();
+  if (r) r();
+};
+const yieldTask = () =>
+  new Promise((r) => {
+    waiting.push(r);
+    channel.port2.postMessage(0);
+  });
+
+async function pump() {
+  if (running) return;
+  running = true;
+  try {
+    await ready;
+    let last = performance.now();
+    while (queue.length) {
+      const myJob = job;
+      const ch = challenge;
+      const index = queue.shift();
+      let start = 0n;
+      let hashes = 0;
+      for (;;) {
+        let nonce;
+        try {
+          nonce = solve_chunk(ch, index, index + 1, start, CHUNK)[0];
+        } catch (e) {
+          post({ t: "failed", job: myJob, index, error: String((e && e.message) || e) });
+          break;
+        }
+        if (nonce !== NOT_FOUND) {
+          hashes += Number(nonce - start) + 1;
+          post({ t: "found", job: myJob, index, nonce, hashes });
+          break;
+        }
+        hashes += CHUNK;
+        start += BigInt(CHUNK);
+        if (performance.now() - last > YIELD_MS) {
+          await yieldTask();
+          last = performance.now();
+          if (job !== myJob) break; // stopped or superseded
+        }
+      }
+    }
+  } finally {
+    running = false;
+  }
+}
+
+self.onmessage = (e) => {
+  const m = e.data || {};
+  if (m.t === "init") {
+    if (ready) return;
+    const source = m.module || new URL("tollgate_collector_bg.wasm", import.meta.url);
+    ready = init({ module_or_path: source });
+    ready.then(
+      () => post({ t: "ready", ua: ua() }),
+      (err) => post({ t: "error", error: String((err && err.message) || err), ua: ua() }),
+    );
+  } else if (m.t === "solve") {
+    if (!ready) return;
+    if (m.job !== job) {
+      job = m.job;
+      queue.length = 0;
+    }
+    challenge = m.challenge;
+    for (const i of m.indices) queue.push(i);
+    pump().catch((err) => post({ t: "failed", job, index: -1, error: String(err) }));
+  } else if (m.t === "stop") {
+    job = -1;
+    queue.length = 0;
+  }
+};
