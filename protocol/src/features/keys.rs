@@ -119,6 +119,9 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
         f.set(F::KeyRollover, share(&flight, |x| *x < 0.0));
     }
     f.set(F::KeyFast, share(&p2p, |x| *x < FAST_MS));
+    if let Some(m) = p2p_med.filter(|m| *m > 0.0) {
+        f.set(F::KeyPause, share(&p2p, |x| *x > 2.5 * m));
+    }
     f.set(
         F::KeyBackspace,
         share(&typing, |k| k.class == key_class::BACKSPACE),

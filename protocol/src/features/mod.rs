@@ -293,6 +293,7 @@ feature_table! {
     KinStepRatio: "kin_step_ratio", PointerKinematics, true, "median |log(step_i / step_i-1)| (equal or smooth parametric steps -> ~0)";
     KinCorrection: "kin_end_correction", PointerKinematics, true, "share of long strokes with an overshoot or end sub-movement";
     KinPause: "kin_pause_share", PointerKinematics, true, "share of within-stroke time spent nearly still";
+    KinPowerLaw: "kin_power_law", PointerKinematics, true, "median slope of log speed on log curvature (hand motion ~ -1/3)";
     KinSmoothShare: "kin_smooth_share", PointerKinematics, true, "share of long strokes with parametric smoothness (few curvature sign changes and even steps)";
     ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
     ClickApproach: "click_no_approach", ClickPhysics, true, "share of clicks with < 3 moves in the 500 ms before";
@@ -305,6 +306,7 @@ feature_table! {
     KeyP2pSkew: "key_p2p_skew", KeystrokeTiming, true, "log quantile skew (p90-p50)/(p50-p10) of press-to-press";
     KeyFlightSpread: "key_flight_spread", KeystrokeTiming, true, "release-to-press IQR / median press-to-press";
     KeyFast: "key_fast_share", KeystrokeTiming, true, "share of press-to-press < 30 ms";
+    KeyPause: "key_pause_share", KeystrokeTiming, true, "share of press-to-press longer than 2.5 x the median (hesitations)";
     KeyRollover: "key_rollover", KeystrokeTiming, true, "share of presses before the previous key's release";
     KeyBackspace: "key_backspace", KeystrokeTiming, true, "share of backspace presses";
     KeyClassDep: "key_class_dep", KeystrokeTiming, true, "|log| ratio of intervals around space vs between characters";

@@ -164,6 +164,7 @@ pub struct StrokeKin {
     pub step_ratio: Option<f64>,
     pub correction: Option<bool>,
     pub pause: Option<f64>,
+    pub power_law: Option<f64>,
 }
 
 /// Kinematics of one stroke (assumed long; works on any).
@@ -273,6 +274,7 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
                 k.correction = Some(overshoot || late_sub);
             }
         }
+        k.power_law = power_law_slope(&rs);
         if rs.len() >= 6 && path > 0.0 {
             let dt3 = RESAMPLE_MS.powi(3);
             let sum_j2: f64 = rs
@@ -290,6 +292,46 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
         k.peaks = Some(2f64.ln());
     }
     k
+}
+
+/// Slope of log speed on log curvature over a uniformly resampled path (the "two-thirds power
+/// law" of hand motion predicts about −1/3; parametric curves sampled uniformly in their
+/// parameter, eased curves and noise generators land elsewhere). `None` below 10 usable points
+/// or without curvature spread.
+pub fn power_law_slope(rs: &[(f64, f64)]) -> Option<f64> {
+    if rs.len() < 12 {
+        return None;
+    }
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for w in rs.windows(3) {
+        let (vx, vy) = ((w[2].0 - w[0].0) / 2.0, (w[2].1 - w[0].1) / 2.0);
+        let (ax, ay) = (
+            w[2].0 - 2.0 * w[1].0 + w[0].0,
+            w[2].1 - 2.0 * w[1].1 + w[0].1,
+        );
+        let v = vx.hypot(vy);
+        if v < 0.5 {
+            continue; // under 0.05 px/ms: curvature is sensor noise
+        }
+        let kappa = (vx * ay - vy * ax).abs() / (v * v * v);
+        if kappa > 1e-5 && kappa.is_finite() {
+            xs.push(kappa.ln());
+            ys.push(v.ln());
+        }
+    }
+    if xs.len() < 10 {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    if sxx <= 1e-9 {
+        return None;
+    }
+    Some((sxy / sxx).clamp(-3.0, 3.0))
 }
 
 fn wrap_angle(a: f64) -> f64 {
@@ -381,6 +423,7 @@ fn kinematics(strokes: &[Vec<Pt>], f: &mut Features) {
     f.set(F::KinSignChg, med(&|k| k.sign_change));
     f.set(F::KinStepRatio, med(&|k| k.step_ratio));
     f.set(F::KinPause, med(&|k| k.pause));
+    f.set(F::KinPowerLaw, med(&|k| k.power_law));
     let smooth: Vec<bool> = kins
         .iter()
         .zip(&mouse_like)
