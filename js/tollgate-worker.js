@@ -4,10 +4,10 @@
 // page, so no `blob:` URL is needed under a strict CSP). It imports the wasm-bindgen glue built
 // with `--target web` and instantiates the wasm module the loader already compiled (posted in the
 // `init` message; the compiled code, including V8's optimised tier, is shared) or, failing that,
-// fetches `tollgate_collector_bg.wasm` next to this file.
+// fetches the wasm file the loader chose (simd128 or scalar build) itself.
 //
 // Protocol (main ⇄ worker):
-//   → {t: "init", module?: WebAssembly.Module}
+//   → {t: "init", module?: WebAssembly.Module, url?: string}
 //   ← {t: "ready", ua}                          first message: carries this worker's navigator.userAgent
 //   ← {t: "error", error, ua}                   init failed
 //   → {t: "solve", job, challenge: Uint8Array, indices: number[]}
@@ -94,7 +94,7 @@ self.onmessage = (e) => {
   const m = e.data || {};
   if (m.t === "init") {
     if (ready) return;
-    const source = m.module || new URL("tollgate_collector_bg.wasm", import.meta.url);
+    const source = m.module || m.url || new URL("tollgate_collector_bg.wasm", import.meta.url);
     ready = init({ module_or_path: source });
     ready.then(
       () => post({ t: "ready", ua: ua() }),
