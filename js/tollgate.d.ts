@@ -4,7 +4,8 @@
 //   <form …><div class="tollgate" data-sitekey="…" data-action="login"></div></form>
 //
 // Script attributes: `data-api` (verifier base URL; default: the script's origin),
-// `data-render="explicit"` (no automatic rendering; call `tollgate.render`).
+// `data-render="explicit"` (no automatic rendering; call `tollgate.render`), `data-simd="off"`
+// (use the scalar wasm build even where wasm SIMD is available).
 // Widget attributes: `data-sitekey`, `data-action`, `data-cdata`, `data-api`; or `data-tollgate`
 // (optionally holding the site key) on a <form>.
 // The widget element gets `data-tollgate-state` = "loading" | "solving" | "ready" | "expired" | "error"

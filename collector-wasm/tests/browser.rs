@@ -27,6 +27,11 @@ fn solver_finds_valid_nonces() {
         sols,
         pow::solve_all(&wire, PowParams { k: 16, bits: 10 }).unwrap()
     );
+    // The build reports which kernel it runs (the loader ships a simd128 and a scalar build).
+    assert_eq!(
+        tollgate_collector::solver_kind(),
+        u8::from(cfg!(target_feature = "simd128"))
+    );
 }
 
 #[wasm_bindgen_test]
