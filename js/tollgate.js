@@ -1,4 +1,4 @@
-/*! Tollgate loader — https://github.com/ (self-hosted) — Apache-2.0
+/*! Tollgate loader (self-hosted; Apache-2.0)
  *
  * Classic script: <script src="/tollgate/tollgate.js" data-api="https://verifier.example" async></script>
  * Widgets:        <div class="tollgate" data-sitekey="…" data-action="login"></div> inside a form,
