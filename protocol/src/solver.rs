@@ -348,7 +348,10 @@ pub fn search_with<L: Lanes>(
     while n < end {
         let hi = (n >> 32) as u32;
         // Stay within one high word per midstate.
-        let block_end = end.min((u64::from(hi) + 1) << 32);
+        let block_end = match hi.checked_add(1) {
+            Some(next) => end.min(u64::from(next) << 32),
+            None => end,
+        };
         let mid = Midstate::new(prefix, hi);
         while n < block_end {
             let words = mid.first_words(L::counting(n as u32));
@@ -417,6 +420,8 @@ mod tests {
         let start = (1u64 << 32) - 6;
         let (f, h) = search(&p, 32, start, 10);
         assert_eq!((f, h), (None, 10));
+        // The last high word must not wrap (regression: it used to loop forever).
+        assert_eq!(search(&p, 32, u64::MAX - 9, 100), (None, 9));
         let target = crate::pow::solve_range(&p, 6, start, 1 << 16).unwrap();
         assert_eq!(search(&p, 6, start, 1 << 16).0, Some(target));
     }
