@@ -6,13 +6,20 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use tollgate_protocol::PowParams;
 use tollgate_protocol::challenge::{Challenge, ChallengeBody};
 use tollgate_protocol::token::{MAX_ACTION, MAX_CDATA};
 use tollgate_protocol::{PROTOCOL_VERSION, b64_encode, bind_hash};
 
+use crate::clientip::{client_ip, subscriber_key};
+use crate::config::FailMode;
+use crate::correlate::{ChallengeRisk, risk};
 use crate::error::ChallengeError;
 use crate::keys::random_bytes;
 use crate::state::AppState;
+
+/// Header carrying a site's automation key (known-good monitoring / CI).
+pub const AUTOMATION_HEADER: &str = "tollgate-automation-key";
 
 /// Request body limit of `POST /v1/challenge`.
 pub const CHALLENGE_BODY_LIMIT: usize = 4 * 1024;
@@ -36,6 +43,9 @@ pub struct ChallengeReply {
     pub issued_at: u64,
     pub expires_at: u64,
     pub pow: PowReply,
+    /// Risk tier 0..=3 the difficulty was chosen for (also signed into the challenge).
+    #[serde(default)]
+    pub risk_tier: u8,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -56,19 +66,42 @@ fn origin_header(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
+/// Proof-of-work parameters for a risk tier: tier t adds `tier_extra_bits[t-1]` bits (each bit
+/// doubles the expected work; default curve ×2, ×4, ×16), capped at 32 bits.
+pub fn pow_for_tier(base: PowParams, tier: u8, extra_bits: [u8; 3]) -> PowParams {
+    let extra = match tier {
+        0 => 0,
+        t => extra_bits[usize::from(t.min(3)) - 1],
+    };
+    PowParams {
+        k: base.k,
+        bits: base.bits.saturating_add(extra).min(32),
+    }
+}
+
 /// Handler of `POST /v1/challenge`. The body is read as JSON whatever its content type (the
 /// loader may send `text/plain` to avoid a CORS preflight).
 pub async fn issue(
     State(state): State<AppState>,
     req: Request<Body>,
 ) -> Result<Response, ChallengeError> {
+    let rt = state.runtime();
+    let ip = client_ip(&req, &rt.server.trusted_proxies);
+    if let (Some(limiter), Some(ip)) = (&rt.challenge_limiter, ip)
+        && let Err(l) = limiter.check(subscriber_key(ip), state.now_ms())
+    {
+        metrics::counter!("tollgate_rate_limited_total", "endpoint" => "challenge").increment(1);
+        return Err(ChallengeError::RateLimited {
+            retry_after_secs: l.retry_after.as_secs().max(1),
+        });
+    }
     let (parts, body) = req.into_parts();
     let bytes = crate::read_body(body, CHALLENGE_BODY_LIMIT)
         .await
         .map_err(|_| ChallengeError::BadRequest)?;
     let request: ChallengeRequest =
         serde_json::from_slice(&bytes).map_err(|_| ChallengeError::BadRequest)?;
-    let site = state
+    let site = rt
         .site_by_key(&request.sitekey)
         .ok_or(ChallengeError::InvalidSitekey)?;
     let origin = origin_header(&parts.headers).ok_or(ChallengeError::MissingOrigin)?;
@@ -85,13 +118,61 @@ pub async fn issue(
         return Err(ChallengeError::InvalidCdata);
     }
 
+    // Known-good automation: a valid key skips behaviour scoring at siteverify; a wrong one is
+    // refused outright so a misconfigured monitor notices.
+    let automation = match parts.headers.get(AUTOMATION_HEADER) {
+        None => None,
+        Some(v) => match site.automation_key(v.as_bytes()) {
+            Some(k) => Some(k.name.as_str()),
+            None => return Err(ChallengeError::InvalidAutomationKey),
+        },
+    };
+
+    let issued_at = state.now_ms();
+    let risk = if automation.is_some() {
+        ChallengeRisk {
+            byte: risk::AUTOMATION,
+        }
+    } else if rt.correlation.enabled {
+        let c = rt.correlator(site);
+        match c
+            .on_challenge(state.shared_store().as_ref(), issued_at, ip, &rt.lists)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => match state.counters_policy() {
+                FailMode::FailOpen => {
+                    tracing::warn!(error = %e, "correlation counters unavailable: base difficulty");
+                    metrics::counter!("tollgate_store_degraded_total", "endpoint" => "challenge")
+                        .increment(1);
+                    let listed = ip.is_some_and(|ip| !rt.lists.lookup(ip).is_empty());
+                    ChallengeRisk {
+                        byte: risk::DEGRADED | if listed { risk::LISTED | 1 } else { 0 },
+                    }
+                }
+                FailMode::FailClosed => {
+                    tracing::error!(error = %e, "correlation counters unavailable: refusing (counters_on_error = fail-closed)");
+                    return Err(ChallengeError::Internal);
+                }
+            },
+        }
+    } else {
+        ChallengeRisk::default()
+    };
+    let pow = pow_for_tier(
+        site.settings.pow,
+        risk.tier(),
+        rt.correlation.tier_extra_bits,
+    );
+    metrics::counter!("tollgate_challenge_risk_tier_total", "tier" => tier_label(risk.tier()))
+        .increment(1);
+
     let challenge_id: [u8; 16] = random_bytes().map_err(|e| {
         tracing::error!(error = %e, "cannot draw a challenge id");
         ChallengeError::Internal
     })?;
-    let key = state.keys().signer();
+    let key = rt.keys.signer();
     let signing = key.signing_key().ok_or(ChallengeError::Internal)?;
-    let issued_at = state.now_ms();
     let expires_at = issued_at.saturating_add(site.settings.token_lifetime_ms);
     let body = ChallengeBody {
         version: PROTOCOL_VERSION,
@@ -100,8 +181,8 @@ pub async fn issue(
         challenge_id,
         issued_at_ms: issued_at,
         expires_at_ms: expires_at,
-        pow: site.settings.pow,
-        risk_tier: 0,
+        pow,
+        risk_tier: risk.byte,
         origin_hash: bind_hash(b"origin", origin),
         action_hash: bind_hash(b"action", &action),
         cdata_hash: bind_hash(b"cdata", &cdata),
@@ -115,16 +196,42 @@ pub async fn issue(
         issued_at,
         expires_at,
         pow: PowReply {
-            k: site.settings.pow.k,
-            bits: site.settings.pow.bits,
+            k: pow.k,
+            bits: pow.bits,
         },
+        risk_tier: risk.tier(),
     };
+    if let Some(name) = automation {
+        tracing::info!(sitekey = %site.settings.sitekey, automation = name, "challenge for allowlisted automation");
+    }
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(reply)).into_response())
+}
+
+fn tier_label(t: u8) -> &'static str {
+    match t {
+        0 => "0",
+        1 => "1",
+        2 => "2",
+        _ => "3",
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pow_curve() {
+        let base = PowParams { k: 32, bits: 15 };
+        let bits = |t| pow_for_tier(base, t, [1, 2, 4]).bits;
+        assert_eq!([bits(0), bits(1), bits(2), bits(3)], [15, 16, 17, 19]);
+        assert_eq!(pow_for_tier(base, 3, [1, 2, 4]).k, 32);
+        assert_eq!(
+            pow_for_tier(PowParams { k: 1, bits: 30 }, 3, [1, 2, 4]).bits,
+            32,
+            "capped"
+        );
+    }
 
     #[test]
     fn binding_charset_and_length() {

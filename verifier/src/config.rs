@@ -2,11 +2,13 @@
 //! development configuration.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tollgate_protocol::PowParams;
 
 use crate::keys::{self, KeyEntry, KeyError, KeyFile, KeyRing};
+use crate::netinfo::IpSet;
 use crate::origin::OriginPattern;
 use crate::scoring::SitePolicy;
 use crate::secret::Secret;
@@ -21,6 +23,7 @@ pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 300;
 pub const MAX_TOKEN_LIFETIME_SECS: u64 = 3600;
 pub const DEFAULT_STORE_CAPACITY: usize = 500_000;
 pub const MIN_SITE_SECRET: usize = 16;
+pub const MIN_AUTOMATION_KEY: usize = 16;
 
 /// A string from the config file that must not be logged.
 #[derive(Clone, Deserialize)]
@@ -41,6 +44,296 @@ pub struct ConfigFile {
     pub keys: Vec<KeyConfig>,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub correlation: CorrelationConfig,
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    pub url: Option<SecretString>,
+    pub url_env: Option<String>,
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "default_command_timeout_ms")]
+    pub command_timeout_ms: u64,
+    #[serde(default = "default_used_margin_ms")]
+    pub used_margin_ms: u64,
+    #[serde(default = "default_fail_closed")]
+    pub single_use_on_error: FailMode,
+    #[serde(default = "default_fail_open")]
+    pub counters_on_error: FailMode,
+    #[serde(default = "default_aux_capacity")]
+    pub memory_aux_capacity: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: default_backend(),
+            url: None,
+            url_env: None,
+            key_prefix: default_key_prefix(),
+            connect_timeout_ms: default_connect_timeout_ms(),
+            command_timeout_ms: default_command_timeout_ms(),
+            used_margin_ms: default_used_margin_ms(),
+            single_use_on_error: FailMode::FailClosed,
+            counters_on_error: FailMode::FailOpen,
+            memory_aux_capacity: default_aux_capacity(),
+        }
+    }
+}
+
+fn default_backend() -> String {
+    "memory".into()
+}
+fn default_key_prefix() -> String {
+    "tollgate:".into()
+}
+fn default_connect_timeout_ms() -> u64 {
+    1000
+}
+fn default_command_timeout_ms() -> u64 {
+    500
+}
+fn default_used_margin_ms() -> u64 {
+    60_000
+}
+fn default_fail_closed() -> FailMode {
+    FailMode::FailClosed
+}
+fn default_fail_open() -> FailMode {
+    FailMode::FailOpen
+}
+fn default_aux_capacity() -> usize {
+    crate::store::DEFAULT_AUX_CAPACITY
+}
+
+/// What to do when the store fails (down, slow, full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailMode {
+    /// Refuse: siteverify answers `internal-error`, `/v1/challenge` 500.
+    FailClosed,
+    /// Go on without the store: single use → the token is accepted with reason `store-degraded`
+    /// and the decision capped at `challenge`; counters → scored without campaign signals, with
+    /// reason `store-degraded`.
+    FailOpen,
+}
+
+/// `[server]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Peers whose `X-Forwarded-For` is believed (CIDRs or addresses).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Time a client has to send the request head (slowloris protection).
+    #[serde(default = "default_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Open connections at once (more wait in the accept queue).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Poll the config file (and key files) for changes every N seconds (0 = SIGHUP only).
+    #[serde(default = "default_config_poll_secs")]
+    pub config_poll_secs: u64,
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            request_timeout_ms: default_request_timeout_ms(),
+            header_read_timeout_ms: default_header_read_timeout_ms(),
+            max_connections: default_max_connections(),
+            config_poll_secs: default_config_poll_secs(),
+            rate_limit: RateLimitConfig::default(),
+        }
+    }
+}
+
+fn default_request_timeout_ms() -> u64 {
+    15_000
+}
+fn default_header_read_timeout_ms() -> u64 {
+    10_000
+}
+fn default_max_connections() -> usize {
+    10_000
+}
+fn default_config_poll_secs() -> u64 {
+    2
+}
+
+/// `[server.rate_limit]`: per client address (IPv4 /32, IPv6 /64), per process.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default = "default_challenge_rate")]
+    pub challenge: RateConfig,
+    #[serde(default = "default_siteverify_rate")]
+    pub siteverify: RateConfig,
+    #[serde(default = "default_max_tracked")]
+    pub max_tracked: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            challenge: default_challenge_rate(),
+            siteverify: default_siteverify_rate(),
+            max_tracked: default_max_tracked(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_challenge_rate() -> RateConfig {
+    RateConfig {
+        per_second: 5.0,
+        burst: 50,
+    }
+}
+fn default_siteverify_rate() -> RateConfig {
+    RateConfig {
+        per_second: 500.0,
+        burst: 1000,
+    }
+}
+fn default_max_tracked() -> usize {
+    100_000
+}
+
+/// `[correlation]`: campaign detection across the user base (see README "Attack correlation").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Base secret of the rotating counter-key HMAC (default: derived from the signing key's
+    /// MAC secret). Give one explicitly to keep counters across signing-key rotations.
+    pub secret: Option<SecretString>,
+    pub secret_env: Option<String>,
+    #[serde(default = "default_window_secs")]
+    pub window_secs: u64,
+    #[serde(default = "default_surge_window_secs")]
+    pub surge_window_secs: u64,
+    #[serde(default = "default_fingerprint_accounts")]
+    pub fingerprint_accounts: u32,
+    #[serde(default = "default_trace_sources")]
+    pub trace_sources: u32,
+    #[serde(default = "default_account_failure_ips")]
+    pub account_failure_ips: u32,
+    #[serde(default = "default_ip_challenges")]
+    pub ip_challenges: u32,
+    #[serde(default = "default_prefix_challenges")]
+    pub prefix_challenges: u32,
+    #[serde(default = "default_asn_challenges")]
+    pub asn_challenges: u32,
+    #[serde(default = "default_prefix_failures")]
+    pub prefix_failures: u32,
+    /// Extra PoW bits for risk tiers 1, 2, 3.
+    #[serde(default = "default_tier_extra_bits")]
+    pub tier_extra_bits: [u8; 3],
+    pub proxy_list: Option<PathBuf>,
+    pub hosting_list: Option<PathBuf>,
+    pub tor_list: Option<PathBuf>,
+    pub asn_table: Option<PathBuf>,
+    #[serde(default = "default_lists_poll_secs")]
+    pub lists_poll_secs: u64,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            secret: None,
+            secret_env: None,
+            window_secs: default_window_secs(),
+            surge_window_secs: default_surge_window_secs(),
+            fingerprint_accounts: default_fingerprint_accounts(),
+            trace_sources: default_trace_sources(),
+            account_failure_ips: default_account_failure_ips(),
+            ip_challenges: default_ip_challenges(),
+            prefix_challenges: default_prefix_challenges(),
+            asn_challenges: default_asn_challenges(),
+            prefix_failures: default_prefix_failures(),
+            tier_extra_bits: default_tier_extra_bits(),
+            proxy_list: None,
+            hosting_list: None,
+            tor_list: None,
+            asn_table: None,
+            lists_poll_secs: default_lists_poll_secs(),
+        }
+    }
+}
+
+fn default_window_secs() -> u64 {
+    3600
+}
+fn default_surge_window_secs() -> u64 {
+    60
+}
+fn default_fingerprint_accounts() -> u32 {
+    5
+}
+fn default_trace_sources() -> u32 {
+    3
+}
+fn default_account_failure_ips() -> u32 {
+    5
+}
+fn default_ip_challenges() -> u32 {
+    30
+}
+fn default_prefix_challenges() -> u32 {
+    120
+}
+fn default_asn_challenges() -> u32 {
+    1200
+}
+fn default_prefix_failures() -> u32 {
+    20
+}
+fn default_tier_extra_bits() -> [u8; 3] {
+    [1, 2, 4]
+}
+fn default_lists_poll_secs() -> u64 {
+    5
+}
+
+/// `automation_keys = [{ name, key | key_env }]` of a site.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationKeyConfig {
+    pub name: String,
+    pub key: Option<SecretString>,
+    pub key_env: Option<String>,
 }
 
 /// `[[keys]]`: key id plus exactly one of `file`, `seed`/`seed_env` or `public_key`, and (unless
@@ -94,6 +387,10 @@ pub struct SiteConfig {
     pub policy: Option<PolicyConfig>,
     pub token_lifetime_secs: Option<u64>,
     pub store_capacity: Option<usize>,
+    /// Known-good automation (monitoring, CI): a `/v1/challenge` request carrying one of these
+    /// keys in the `Tollgate-Automation-Key` header skips behaviour scoring (token still checked).
+    #[serde(default)]
+    pub automation_keys: Vec<AutomationKeyConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,11 +413,28 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// A known-good automation key of a site (only its hash is kept).
+#[derive(Debug, Clone)]
+pub struct AutomationKey {
+    pub name: String,
+    /// [`secret_digest`] of the key.
+    pub digest: [u8; 32],
+}
+
+/// Digest under which secrets are compared: comparing fixed-size digests in constant time hides
+/// the secret's length as well as its content.
+pub fn secret_digest(kind: &[u8], secret: &[u8]) -> [u8; 32] {
+    tollgate_protocol::sha256_parts(b"tollgate/secret-digest/v1", &[kind, secret])
+}
+
 /// A site ready to use.
 #[derive(Debug, Clone)]
 pub struct SiteSettings {
     pub sitekey: String,
     pub secret: Secret,
+    /// [`secret_digest`]`(b"site", secret)`.
+    pub secret_digest: [u8; 32],
+    pub automation_keys: Vec<AutomationKey>,
     pub allowed_origins: Vec<OriginPattern>,
     pub pow: PowParams,
     pub policy: SitePolicy,
@@ -128,11 +442,160 @@ pub struct SiteSettings {
     pub store_capacity: usize,
 }
 
+/// Resolved `[store]`.
+#[derive(Debug, Clone)]
+pub enum StoreBackend {
+    Memory { aux_capacity: usize },
+    Redis(crate::store::RedisOptions),
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    pub single_use_on_error: FailMode,
+    pub counters_on_error: FailMode,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Memory {
+                aux_capacity: default_aux_capacity(),
+            },
+            single_use_on_error: FailMode::FailClosed,
+            counters_on_error: FailMode::FailOpen,
+        }
+    }
+}
+
+impl StoreSettings {
+    /// Settings for `--store URL` (`memory` or `redis://…`), keeping the file's other choices.
+    pub fn with_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let base = match &self.backend {
+            StoreBackend::Redis(o) => o.clone(),
+            StoreBackend::Memory { .. } => redis_options(&StoreConfig::default(), String::new()),
+        };
+        if url == "memory" {
+            self.backend = StoreBackend::Memory {
+                aux_capacity: default_aux_capacity(),
+            };
+        } else if url.starts_with("redis://") || url.starts_with("rediss://") {
+            self.backend = StoreBackend::Redis(crate::store::RedisOptions {
+                url: Secret::new(url.as_bytes().to_vec()),
+                ..base
+            });
+        } else {
+            return Err(ConfigError::Invalid(
+                "--store must be `memory` or a redis:// URL".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn redis_options(c: &StoreConfig, url: String) -> crate::store::RedisOptions {
+    crate::store::RedisOptions {
+        url: Secret::new(url.into_bytes()),
+        key_prefix: c.key_prefix.clone(),
+        connect_timeout: Duration::from_millis(c.connect_timeout_ms),
+        command_timeout: Duration::from_millis(c.command_timeout_ms),
+        used_margin: Duration::from_millis(c.used_margin_ms),
+    }
+}
+
+/// Resolved `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub trusted_proxies: IpSet,
+    pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub config_poll: Option<Duration>,
+    pub rate_limit: Option<RateLimits>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: IpSet::default(),
+            request_timeout: Duration::from_millis(default_request_timeout_ms()),
+            header_read_timeout: Duration::from_millis(default_header_read_timeout_ms()),
+            max_connections: default_max_connections(),
+            config_poll: None,
+            rate_limit: Some(RateLimits {
+                challenge: default_challenge_rate(),
+                siteverify: default_siteverify_rate(),
+                max_tracked: default_max_tracked(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimits {
+    pub challenge: RateConfig,
+    pub siteverify: RateConfig,
+    pub max_tracked: usize,
+}
+
+/// Resolved `[correlation]`.
+#[derive(Debug, Clone)]
+pub struct CorrelationSettings {
+    pub enabled: bool,
+    /// Explicit base secret (else derived from the signing key's MAC secret).
+    pub secret: Option<Secret>,
+    pub window_ms: u64,
+    pub surge_window_ms: u64,
+    pub fingerprint_accounts: u32,
+    pub trace_sources: u32,
+    pub account_failure_ips: u32,
+    pub ip_challenges: u32,
+    pub prefix_challenges: u32,
+    pub asn_challenges: u32,
+    pub prefix_failures: u32,
+    pub tier_extra_bits: [u8; 3],
+    pub proxy_list: Option<PathBuf>,
+    pub hosting_list: Option<PathBuf>,
+    pub tor_list: Option<PathBuf>,
+    pub asn_table: Option<PathBuf>,
+    pub lists_poll: Duration,
+}
+
+impl Default for CorrelationSettings {
+    fn default() -> Self {
+        let c = CorrelationConfig::default();
+        Self {
+            enabled: c.enabled,
+            secret: None,
+            window_ms: c.window_secs * 1000,
+            surge_window_ms: c.surge_window_secs * 1000,
+            fingerprint_accounts: c.fingerprint_accounts,
+            trace_sources: c.trace_sources,
+            account_failure_ips: c.account_failure_ips,
+            ip_challenges: c.ip_challenges,
+            prefix_challenges: c.prefix_challenges,
+            asn_challenges: c.asn_challenges,
+            prefix_failures: c.prefix_failures,
+            tier_extra_bits: c.tier_extra_bits,
+            proxy_list: None,
+            hosting_list: None,
+            tor_list: None,
+            asn_table: None,
+            lists_poll: Duration::from_secs(c.lists_poll_secs),
+        }
+    }
+}
+
 /// Resolved configuration: keys loaded, secrets read, everything validated.
 #[derive(Debug)]
 pub struct Settings {
     pub keys: KeyRing,
     pub sites: Vec<SiteSettings>,
+    pub store: StoreSettings,
+    pub server: ServerSettings,
+    pub correlation: CorrelationSettings,
+    /// Files this configuration was read from (the config and its key files), for reloading.
+    pub files: Vec<PathBuf>,
 }
 
 impl SiteSettings {
@@ -141,6 +604,8 @@ impl SiteSettings {
         Self {
             sitekey: DEV_SITE_KEY.into(),
             secret: Secret::new(DEV_SECRET.as_bytes().to_vec()),
+            secret_digest: secret_digest(b"site", DEV_SECRET.as_bytes()),
+            automation_keys: Vec::new(),
             allowed_origins: DEV_ORIGINS
                 .iter()
                 .filter_map(|o| OriginPattern::parse(o).ok())
@@ -159,6 +624,10 @@ impl Settings {
         Ok(Self {
             keys: KeyRing::new(vec![KeyEntry::generate(1)?])?,
             sites: vec![SiteSettings::dev()],
+            store: StoreSettings::default(),
+            server: ServerSettings::default(),
+            correlation: CorrelationSettings::default(),
+            files: Vec::new(),
         })
     }
 
@@ -169,7 +638,9 @@ impl Settings {
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, path, base, &|name| std::env::var(name).ok())
+        let mut s = Self::from_toml(&text, path, base, &|name| std::env::var(name).ok())?;
+        s.files.insert(0, path.to_path_buf());
+        Ok(s)
     }
 
     /// Parse and resolve config text. `env` looks up environment variables (injectable for tests).
@@ -212,7 +683,11 @@ impl ConfigFile {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings, ConfigError> {
         let mut keys = Vec::new();
+        let mut files = Vec::new();
         for (i, k) in self.keys.into_iter().enumerate() {
+            if let Some(f) = &k.file {
+                files.push(base_dir.join(f));
+            }
             keys.push(resolve_key(i, k, base_dir, env)?);
         }
         // Validates ids and that some key can sign.
@@ -238,8 +713,188 @@ impl ConfigFile {
             }
             sites.push(site);
         }
-        Ok(Settings { keys, sites })
+        let store = resolve_store(&self.store, env)?;
+        let server = resolve_server(&self.server)?;
+        let correlation = resolve_correlation(self.correlation, base_dir, env)?;
+        Ok(Settings {
+            keys,
+            sites,
+            store,
+            server,
+            correlation,
+            files,
+        })
     }
+}
+
+fn resolve_store(
+    c: &StoreConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StoreSettings, ConfigError> {
+    let url = pick("[store] url", c.url.as_ref(), c.url_env.as_ref(), env)?;
+    for (what, v) in [
+        ("connect_timeout_ms", c.connect_timeout_ms),
+        ("command_timeout_ms", c.command_timeout_ms),
+    ] {
+        if !(1..=60_000).contains(&v) {
+            return Err(ConfigError::Invalid(format!(
+                "[store] {what} must be 1..=60000"
+            )));
+        }
+    }
+    if c.key_prefix.len() > 64 || !c.key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::Invalid(
+            "[store] key_prefix must be at most 64 printable ASCII characters".into(),
+        ));
+    }
+    let backend = match (c.backend.as_str(), url) {
+        ("memory", None) => StoreBackend::Memory {
+            aux_capacity: c.memory_aux_capacity.max(1),
+        },
+        ("memory", Some(_)) => {
+            return Err(ConfigError::Invalid(
+                "[store] url is only for backend = \"redis\"".into(),
+            ));
+        }
+        ("redis", Some(url)) => {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(ConfigError::Invalid(
+                    "[store] url must start with redis:// or rediss://".into(),
+                ));
+            }
+            StoreBackend::Redis(redis_options(c, url))
+        }
+        ("redis", None) => {
+            return Err(ConfigError::Invalid(
+                "[store] backend = \"redis\" needs url or url_env".into(),
+            ));
+        }
+        (other, _) => {
+            return Err(ConfigError::Invalid(format!(
+                "[store] backend must be \"memory\" or \"redis\", not {other:?}"
+            )));
+        }
+    };
+    Ok(StoreSettings {
+        backend,
+        single_use_on_error: c.single_use_on_error,
+        counters_on_error: c.counters_on_error,
+    })
+}
+
+fn resolve_server(c: &ServerConfig) -> Result<ServerSettings, ConfigError> {
+    let trusted_proxies = IpSet::parse(&c.trusted_proxies.join("\n"))
+        .map_err(|e| ConfigError::Invalid(format!("[server] trusted_proxies: {e}")))?;
+    if !(100..=300_000).contains(&c.request_timeout_ms) {
+        return Err(ConfigError::Invalid(
+            "[server] request_timeout_ms must be 100..=300000".into(),
+        ));
+    }
+    let rl = &c.rate_limit;
+    for (what, r) in [("challenge", rl.challenge), ("siteverify", rl.siteverify)] {
+        if !(r.per_second.is_finite() && r.per_second > 0.0 && r.burst >= 1) {
+            return Err(ConfigError::Invalid(format!(
+                "[server.rate_limit] {what}: per_second > 0 and burst >= 1 required"
+            )));
+        }
+    }
+    if !(100..=120_000).contains(&c.header_read_timeout_ms) || c.max_connections == 0 {
+        return Err(ConfigError::Invalid(
+            "[server] header_read_timeout_ms must be 100..=120000 and max_connections positive"
+                .into(),
+        ));
+    }
+    Ok(ServerSettings {
+        trusted_proxies,
+        request_timeout: Duration::from_millis(c.request_timeout_ms),
+        header_read_timeout: Duration::from_millis(c.header_read_timeout_ms),
+        max_connections: c.max_connections,
+        config_poll: (c.config_poll_secs > 0).then(|| Duration::from_secs(c.config_poll_secs)),
+        rate_limit: rl.enabled.then_some(RateLimits {
+            challenge: rl.challenge,
+            siteverify: rl.siteverify,
+            max_tracked: rl.max_tracked.max(1),
+        }),
+    })
+}
+
+fn resolve_correlation(
+    c: CorrelationConfig,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<CorrelationSettings, ConfigError> {
+    let secret = pick(
+        "[correlation] secret",
+        c.secret.as_ref(),
+        c.secret_env.as_ref(),
+        env,
+    )?;
+    if let Some(s) = &secret
+        && s.len() < 32
+    {
+        return Err(ConfigError::Invalid(
+            "[correlation] secret must be at least 32 bytes".into(),
+        ));
+    }
+    if !(60..=7 * 86_400).contains(&c.window_secs) {
+        return Err(ConfigError::Invalid(
+            "[correlation] window_secs must be 60..=604800".into(),
+        ));
+    }
+    if !(1..=3600).contains(&c.surge_window_secs) {
+        return Err(ConfigError::Invalid(
+            "[correlation] surge_window_secs must be 1..=3600".into(),
+        ));
+    }
+    for (what, v) in [
+        ("fingerprint_accounts", c.fingerprint_accounts),
+        ("trace_sources", c.trace_sources),
+        ("account_failure_ips", c.account_failure_ips),
+    ] {
+        if !(2..=crate::store::MAX_DISTINCT_CAP).contains(&v) {
+            return Err(ConfigError::Invalid(format!(
+                "[correlation] {what} must be 2..={}",
+                crate::store::MAX_DISTINCT_CAP
+            )));
+        }
+    }
+    for (what, v) in [
+        ("ip_challenges", c.ip_challenges),
+        ("prefix_challenges", c.prefix_challenges),
+        ("asn_challenges", c.asn_challenges),
+        ("prefix_failures", c.prefix_failures),
+    ] {
+        if v == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "[correlation] {what} must be positive"
+            )));
+        }
+    }
+    if c.tier_extra_bits.windows(2).any(|w| w[0] > w[1]) || c.tier_extra_bits[2] > 16 {
+        return Err(ConfigError::Invalid(
+            "[correlation] tier_extra_bits must be non-decreasing and at most 16".into(),
+        ));
+    }
+    let rel = |p: Option<PathBuf>| p.map(|p| if p.is_absolute() { p } else { base_dir.join(p) });
+    Ok(CorrelationSettings {
+        enabled: c.enabled,
+        secret: secret.map(|s| Secret::new(s.into_bytes())),
+        window_ms: c.window_secs * 1000,
+        surge_window_ms: c.surge_window_secs * 1000,
+        fingerprint_accounts: c.fingerprint_accounts,
+        trace_sources: c.trace_sources,
+        account_failure_ips: c.account_failure_ips,
+        ip_challenges: c.ip_challenges,
+        prefix_challenges: c.prefix_challenges,
+        asn_challenges: c.asn_challenges,
+        prefix_failures: c.prefix_failures,
+        tier_extra_bits: c.tier_extra_bits,
+        proxy_list: rel(c.proxy_list),
+        hosting_list: rel(c.hosting_list),
+        tor_list: rel(c.tor_list),
+        asn_table: rel(c.asn_table),
+        lists_poll: Duration::from_secs(c.lists_poll_secs.max(1)),
+    })
 }
 
 fn resolve_key(
@@ -394,8 +1049,40 @@ fn resolve_site(
             "{label}: store_capacity must be positive"
         )));
     }
+    let mut automation_keys: Vec<AutomationKey> = Vec::new();
+    for a in &s.automation_keys {
+        let key = pick(
+            &format!("{label} automation key {:?}", a.name),
+            a.key.as_ref(),
+            a.key_env.as_ref(),
+            env,
+        )?
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "{label}: automation key {:?} needs key or key_env",
+                a.name
+            ))
+        })?;
+        if key.len() < MIN_AUTOMATION_KEY || a.name.is_empty() || a.name.len() > 64 {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: automation keys need a name (1-64 chars) and >= {MIN_AUTOMATION_KEY} bytes"
+            )));
+        }
+        let digest = secret_digest(b"automation", key.as_bytes());
+        if automation_keys.iter().any(|k| k.digest == digest) {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: duplicate automation key"
+            )));
+        }
+        automation_keys.push(AutomationKey {
+            name: a.name.clone(),
+            digest,
+        });
+    }
     Ok(SiteSettings {
         sitekey: s.sitekey,
+        secret_digest: secret_digest(b"site", secret.as_bytes()),
+        automation_keys,
         secret: Secret::new(secret.into_bytes()),
         allowed_origins,
         pow,

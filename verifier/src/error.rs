@@ -92,6 +92,8 @@ pub enum VerifyError {
     Duplicate,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("too many requests from this client")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -118,7 +120,7 @@ impl VerifyError {
             | Self::Pow(_)
             | Self::Telemetry(_) => vec![InvalidInputResponse],
             Self::Expired | Self::Duplicate => vec![TimeoutOrDuplicate],
-            Self::Store(_) | Self::Internal(_) => vec![InternalError],
+            Self::Store(_) | Self::Internal(_) | Self::RateLimited { .. } => vec![InternalError],
         }
     }
 
@@ -144,8 +146,8 @@ impl VerifyError {
             Self::Pow(_) => "bad-pow",
             Self::Telemetry(_) => "telemetry-limit",
             Self::Duplicate => "duplicate",
-            Self::Store(StoreError::Full { .. }) => "store-full",
-            Self::Store(StoreError::Unavailable(_)) => "store-unavailable",
+            Self::Store(e) => e.reason(),
+            Self::RateLimited { .. } => "rate-limited",
             Self::Internal(_) => "internal",
         }
     }
@@ -166,6 +168,10 @@ pub enum ChallengeError {
     InvalidAction,
     #[error("invalid-cdata")]
     InvalidCdata,
+    #[error("invalid-automation-key")]
+    InvalidAutomationKey,
+    #[error("rate-limited")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal-error")]
     Internal,
 }
@@ -179,6 +185,8 @@ impl ChallengeError {
             Self::OriginNotAllowed => "origin-not-allowed",
             Self::InvalidAction => "invalid-action",
             Self::InvalidCdata => "invalid-cdata",
+            Self::InvalidAutomationKey => "invalid-automation-key",
+            Self::RateLimited { .. } => "rate-limited",
             Self::Internal => "internal-error",
         }
     }
@@ -189,7 +197,10 @@ impl ChallengeError {
             Self::BadRequest | Self::InvalidSitekey | Self::InvalidAction | Self::InvalidCdata => {
                 StatusCode::BAD_REQUEST
             }
-            Self::MissingOrigin | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::MissingOrigin | Self::OriginNotAllowed | Self::InvalidAutomationKey => {
+                StatusCode::FORBIDDEN
+            }
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -198,11 +209,18 @@ impl ChallengeError {
 impl axum::response::IntoResponse for ChallengeError {
     fn into_response(self) -> axum::response::Response {
         metrics::counter!("tollgate_challenge_errors_total", "code" => self.code()).increment(1);
-        (
+        let mut resp = (
             self.status(),
             axum::Json(serde_json::json!({ "error": self.code() })),
         )
-            .into_response()
+            .into_response();
+        if let Self::RateLimited { retry_after_secs } = self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 

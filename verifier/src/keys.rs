@@ -11,6 +11,7 @@ use crate::secret::Secret;
 pub const MIN_MAC_SECRET: usize = 32;
 
 /// One key id's material.
+#[derive(Clone)]
 pub struct KeyEntry {
     pub kid: u32,
     /// Present when this verifier can sign with the key (absent for retired, verify-only keys
@@ -86,6 +87,31 @@ impl KeyEntry {
         tollgate_protocol::derive_token_key(self.mac_secret.expose(), self.kid, challenge_id)
     }
 
+    /// A 32-byte secret derived from this key's MAC secret for another purpose:
+    /// HMAC-SHA256(mac_secret, label). The MAC secret itself never leaves this type.
+    pub fn derive_secret(&self, label: &[u8]) -> [u8; 32] {
+        hmac_sha256(self.mac_secret.expose(), &[label])
+    }
+
+    /// The same key material, verify-only (kept after a reload removed the key, until its last
+    /// tokens expire).
+    pub fn to_verify_only(&self) -> KeyEntry {
+        KeyEntry {
+            kid: self.kid,
+            signing: None,
+            verifying: self.verifying,
+            mac_secret: self.mac_secret.clone(),
+            verify_only: true,
+        }
+    }
+
+    /// Whether two entries hold the same key material.
+    pub fn same_material(&self, other: &KeyEntry) -> bool {
+        self.kid == other.kid
+            && self.verifying == other.verifying
+            && self.mac_secret.ct_eq(other.mac_secret.expose())
+    }
+
     pub fn signing_key(&self) -> Option<&SigningKey> {
         self.signing.as_ref()
     }
@@ -105,6 +131,19 @@ impl KeyEntry {
              # token MAC keys. public_key is informational (derived from ed25519_seed).\n{body}"
         ))
     }
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length; the error branch cannot happen.
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 fn check_mac_secret(kid: u32, s: &Secret) -> Result<(), KeyError> {

@@ -5,14 +5,22 @@
 #![forbid(unsafe_code)]
 
 pub mod challenge;
+pub mod clientip;
 pub mod clock;
 pub mod config;
+pub mod correlate;
 pub mod error;
 pub mod intel;
+pub mod iplists;
 pub mod keys;
+pub mod netinfo;
 pub mod origin;
+pub mod outcome;
+pub mod ratelimit;
+pub mod reload;
 pub mod scoring;
 pub mod secret;
+pub mod server;
 pub mod siteverify;
 pub mod state;
 pub mod store;
@@ -28,7 +36,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -38,6 +48,9 @@ pub use state::AppState;
 
 /// How long a client may take to send a request body.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Hard cap on any request body (each endpoint has its own, smaller limit).
+pub const MAX_BODY: usize = 128 * 1024;
 
 /// Read a body up to `limit` bytes (larger ⇒ [`VerifyError::BodyTooLarge`]).
 pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, VerifyError> {
@@ -58,23 +71,35 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, VerifyE
     }
 }
 
+/// CORS for browser-facing routes: an origin is answered (preflight or not) only if some
+/// configured site allows it — read from the current configuration, so reloads apply — and the
+/// handler then checks it against the request's own site. Nothing else is ever reflected.
 fn cors_for(state: &AppState, methods: [Method; 1]) -> CorsLayer {
-    let patterns = state.all_origin_patterns();
+    let state = state.clone();
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
-            origin
-                .to_str()
-                .is_ok_and(|o| patterns.iter().any(|p| p.matches_str(o)))
+            origin.to_str().is_ok_and(|o| {
+                state
+                    .runtime()
+                    .sites
+                    .iter()
+                    .any(|s| s.settings.allowed_origins.iter().any(|p| p.matches_str(o)))
+            })
         }))
         .allow_methods(methods)
-        .allow_headers([header::CONTENT_TYPE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(challenge::AUTOMATION_HEADER),
+        ])
         .max_age(Duration::from_secs(600))
 }
 
-/// The API router: `/v1/challenge`, `/v1/siteverify`, `/turnstile/v0/siteverify`, `/v1/keys`,
-/// `/healthz`, `/metrics`.
+/// The API router: `/v1/challenge`, `/v1/siteverify`, `/turnstile/v0/siteverify`,
+/// `/v1/outcome`, `/v1/keys`, `/healthz`, `/readyz`, `/metrics`. Every request is bounded by
+/// `[server] request_timeout_ms` (408) and [`MAX_BODY`].
 pub fn app(state: AppState) -> Router {
     let challenge_cors = cors_for(&state, [Method::POST]);
+    let timeout = state.runtime().server.request_timeout;
     Router::new()
         .route(
             "/v1/challenge",
@@ -82,9 +107,16 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/siteverify", post(siteverify::siteverify))
         .route("/turnstile/v0/siteverify", post(siteverify::siteverify))
+        .route("/v1/outcome", post(outcome::report))
         .route("/v1/keys", get(keys_handler))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/metrics", get(metrics_handler))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -99,8 +131,9 @@ pub fn app_with_assets(state: AppState, dir: &Path) -> Router {
 }
 
 async fn keys_handler(State(state): State<AppState>) -> Response {
-    let keys: Vec<_> = state
-        .keys()
+    let rt = state.runtime();
+    let keys: Vec<_> = rt
+        .keys
         .iter()
         .map(|k| {
             json!({
@@ -113,8 +146,25 @@ async fn keys_handler(State(state): State<AppState>) -> Response {
     axum::Json(json!({ "keys": keys })).into_response()
 }
 
+/// Liveness: the process serves requests.
 async fn health() -> Response {
     axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Readiness: the store answered its last health check (memory: always). 503 otherwise, so a
+/// load balancer can route around an instance whose Redis is unreachable.
+async fn ready(State(state): State<AppState>) -> Response {
+    let up = state.store_ready();
+    let body = json!({
+        "status": if up { "ready" } else { "not-ready" },
+        "store": { "backend": state.store_backend(), "up": up },
+    });
+    let status = if up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> Response {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use verifier::config::Settings;
 use verifier::keys::KeyEntry;
 use verifier::{AppState, SystemClock};
@@ -34,6 +35,10 @@ enum Command {
         /// Directory with tollgate.js & co. [default: js/dist if it exists]
         #[arg(long)]
         assets: Option<PathBuf>,
+        /// Store backend: `memory` or `redis://host:port[/db]` (overrides [store]). Pass a URL
+        /// with a password only through the environment variable or the config file.
+        #[arg(long, env = "TOLLGATE_STORE", hide_env_values = true)]
+        store: Option<String>,
     },
     /// Write a new key file (Ed25519 seed + MAC secret) for the config's [[keys]].
     Keygen {
@@ -119,7 +124,20 @@ impl DataArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // Secrets only from the config file or the environment: a Redis password on the command
+    // line would be visible to every local user (ps, /proc).
+    if let Some(("serve", sub)) = matches.subcommand()
+        && sub.value_source("store") == Some(ValueSource::CommandLine)
+        && sub
+            .get_one::<String>("store")
+            .is_some_and(|u| u.contains('@'))
+    {
+        bail!(
+            "--store: pass a URL with credentials via TOLLGATE_STORE or [store] url_env, not on the command line"
+        );
+    }
+    let cli = Cli::from_arg_matches(&matches)?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -132,9 +150,10 @@ fn main() -> anyhow::Result<()> {
             config,
             listen,
             assets,
+            store,
         } => {
             let rt = tokio::runtime::Runtime::new().context("starting the Tokio runtime")?;
-            rt.block_on(serve(config, listen, assets))
+            rt.block_on(serve(config, listen, assets, store))
         }
         Command::Keygen { out, kid, force } => keygen(out, kid, force),
         Command::Train {
@@ -189,6 +208,13 @@ fn main() -> anyhow::Result<()> {
                 s.keys.iter().count(),
                 s.keys.signer().kid
             );
+            match &s.store.backend {
+                verifier::config::StoreBackend::Memory { .. } => println!("store: memory"),
+                verifier::config::StoreBackend::Redis(o) => println!(
+                    "store: redis {}",
+                    verifier::store::redact_url(&String::from_utf8_lossy(o.url.expose()))
+                ),
+            }
             for site in &s.sites {
                 println!(
                     "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}",
@@ -213,8 +239,9 @@ async fn serve(
     config: Option<PathBuf>,
     listen: String,
     assets: Option<PathBuf>,
+    store: Option<String>,
 ) -> anyhow::Result<()> {
-    let settings = match &config {
+    let mut settings = match &config {
         Some(path) => {
             Settings::load(path).with_context(|| format!("loading config {}", path.display()))?
         }
@@ -226,7 +253,12 @@ async fn serve(
             Settings::dev()?
         }
     };
-    let state = AppState::new(settings, Arc::new(SystemClock));
+    if let Some(url) = &store {
+        settings.store = settings.store.clone().with_url(url)?;
+    }
+    let files = settings.files.clone();
+    let state =
+        AppState::try_new(settings, Arc::new(SystemClock)).context("setting up the store")?;
     match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
         Ok(handle) => {
             state.set_prometheus(handle.clone());
@@ -239,7 +271,17 @@ async fn serve(
         }
         Err(e) => tracing::warn!(error = %e, "metrics recorder not installed"),
     }
+    if !state.check_store().await {
+        tracing::warn!(
+            backend = state.store_backend(),
+            "store unreachable at start: serving, failing closed and not ready until it answers"
+        );
+    }
     state.spawn_background_tasks();
+    if let Some(path) = &config {
+        verifier::reload::spawn_reload_task(&state, path.clone(), files);
+    }
+    let server = state.runtime().server.clone();
 
     let assets = match assets {
         Some(dir) if dir.is_dir() => Some(dir),
@@ -267,11 +309,13 @@ async fn serve(
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
-    tracing::info!("shut down");
+    let opts = verifier::server::ServeOptions {
+        header_read_timeout: server.header_read_timeout,
+        max_connections: server.max_connections,
+        drain_timeout: server.request_timeout + Duration::from_secs(5),
+    };
+    let clean = verifier::server::serve(listener, router, shutdown_signal(), opts).await;
+    tracing::info!(clean, "shut down");
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! state, so garbage cannot burn a real user's token.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, State};
@@ -16,11 +17,14 @@ use serde::{Deserialize, Serialize};
 use tollgate_protocol::token::DecodedToken;
 use tollgate_protocol::{bind_hash, ct_eq, pow};
 
+use crate::clientip::{client_ip, subscriber_key};
 use crate::clock::iso8601_ms;
+use crate::config::FailMode;
+use crate::correlate::{self, Footprint, normalize_account, risk};
 use crate::error::VerifyError;
 use crate::origin::Origin;
-use crate::scoring::{self, Decision};
-use crate::state::{AppState, Site};
+use crate::scoring::{self, Decision, Verdict};
+use crate::state::{AppState, Runtime, Site};
 use crate::store::{MarkOutcome, StoreError, idempotency_fingerprint};
 
 /// Request body limit of siteverify.
@@ -33,11 +37,15 @@ pub struct VerifyFields {
     pub secret: Option<String>,
     #[serde(default)]
     pub response: Option<String>,
-    /// Accepted for compatibility; not used (Turnstile documents it as not strictly validated).
+    /// The visitor's address as the site saw it: used for correlation (never stored raw);
+    /// ignored when it does not parse.
     #[serde(default)]
     pub remoteip: Option<String>,
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// The username the visitor tried (optional): only a keyed hash of it is used.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 impl std::fmt::Debug for VerifyFields {
@@ -45,11 +53,12 @@ impl std::fmt::Debug for VerifyFields {
         f.debug_struct("VerifyFields")
             .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
             .field("response_len", &self.response.as_ref().map(String::len))
-            .field("remoteip", &self.remoteip)
+            .field("remoteip", &self.remoteip.as_ref().map(|_| "[redacted]"))
             .field(
                 "idempotency_key",
                 &self.idempotency_key.as_ref().map(|_| "[redacted]"),
             )
+            .field("account", &self.account.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -131,9 +140,28 @@ fn json_response(body: String) -> Response {
         .into_response()
 }
 
-/// Handler: always HTTP 200 with the JSON verdict.
+/// Handler: always HTTP 200 with the JSON verdict (429 when the caller is rate limited).
 pub async fn siteverify(State(state): State<AppState>, req: Request<Body>) -> Response {
-    match verify(&state, req).await {
+    let rt = state.runtime();
+    if let (Some(limiter), Some(ip)) = (
+        &rt.siteverify_limiter,
+        client_ip(&req, &rt.server.trusted_proxies),
+    ) && let Err(l) = limiter.check(subscriber_key(ip), state.now_ms())
+    {
+        metrics::counter!("tollgate_rate_limited_total", "endpoint" => "siteverify").increment(1);
+        let err = VerifyError::RateLimited {
+            retry_after_secs: l.retry_after.as_secs().max(1),
+        };
+        let body = serde_json::to_string(&SiteverifyResponse::failure(&err, None))
+            .unwrap_or_else(|_| r#"{"success":false,"error-codes":["internal-error"]}"#.into());
+        let mut resp = json_response(body);
+        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(v) = HeaderValue::from_str(&l.retry_after.as_secs().max(1).to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    match verify(&state, &rt, req).await {
         Ok(body) => json_response(body),
         Err(Failure { err, id }) => {
             let reason = err.reason();
@@ -141,7 +169,10 @@ pub async fn siteverify(State(state): State<AppState>, req: Request<Body>) -> Re
                 metrics::counter!("tollgate_siteverify_errors_total", "code" => code.as_str(), "reason" => reason)
                     .increment(1);
             }
-            if matches!(err, VerifyError::Store(StoreError::Full { .. })) {
+            if matches!(
+                err,
+                VerifyError::Store(StoreError::Full { .. } | StoreError::OutOfMemory)
+            ) {
                 metrics::counter!("tollgate_store_full_total").increment(1);
                 tracing::error!(error = %err, "used-challenge store full: failing closed");
             } else if matches!(err, VerifyError::Store(_) | VerifyError::Internal(_)) {
@@ -205,6 +236,7 @@ async fn parse_fields(
                     "response" => &mut fields.response,
                     "remoteip" => &mut fields.remoteip,
                     "idempotency_key" => &mut fields.idempotency_key,
+                    "account" => &mut fields.account,
                     _ => continue,
                 };
                 let text = field
@@ -237,7 +269,7 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
 }
 
-async fn verify(state: &AppState, req: Request<Body>) -> Result<String, Failure> {
+async fn verify(state: &AppState, rt: &Runtime, req: Request<Body>) -> Result<String, Failure> {
     // 1. Body size.
     let (parts, body) = req.into_parts();
     let bytes = crate::read_body(body, SITEVERIFY_BODY_LIMIT).await?;
@@ -254,9 +286,22 @@ async fn verify(state: &AppState, req: Request<Body>) -> Result<String, Failure>
     };
 
     // 3. Secret.
-    let site = state
+    let site = rt
         .site_by_secret(&secret)
         .ok_or(VerifyError::UnknownSecret)?;
+    let account = match fields.account.as_deref() {
+        None | Some("") => None,
+        Some(a) => Some(normalize_account(a).ok_or_else(|| {
+            VerifyError::Malformed(format!(
+                "account longer than {} bytes",
+                correlate::MAX_ACCOUNT_LEN
+            ))
+        })?),
+    };
+    let remote_ip: Option<IpAddr> = fields
+        .remoteip
+        .as_deref()
+        .and_then(|r| r.trim().parse().ok());
 
     // 4. Token decode.
     let token = DecodedToken::decode(&response).map_err(VerifyError::Decode)?;
@@ -265,8 +310,8 @@ async fn verify(state: &AppState, req: Request<Body>) -> Result<String, Failure>
     let fail = |err: VerifyError| Failure { err, id: Some(id) };
 
     // 5. Signature (key chosen by the challenge's key id; every configured key verifies).
-    let key = state
-        .keys()
+    let key = rt
+        .keys
         .get(ch.key_id)
         .ok_or_else(|| fail(VerifyError::UnknownKey(ch.key_id)))?;
     token
@@ -305,10 +350,12 @@ async fn verify(state: &AppState, req: Request<Body>) -> Result<String, Failure>
         .check_limits()
         .map_err(|e| fail(VerifyError::Telemetry(e)))?;
 
-    // 12. Score.
-    let verdict = scoring::score(&token, &site.settings.policy);
+    // 12. Correlate and score.
+    let (verdict, footprint) = assess(state, rt, site, &token, remote_ip, account.as_deref())
+        .await
+        .map_err(fail)?;
     let ctx = &token.body.context;
-    let resp = SiteverifyResponse {
+    let mut resp = SiteverifyResponse {
         success: true,
         challenge_ts: Some(iso8601_ms(ch.issued_at_ms)),
         hostname: Origin::parse(&ctx.origin)
@@ -330,7 +377,13 @@ async fn verify(state: &AppState, req: Request<Body>) -> Result<String, Failure>
 
     // 13. Single use, atomically, only now.
     let fp = non_empty(fields.idempotency_key).map(|k| idempotency_fingerprint(&k, &response));
-    match site.store.mark_used(id, ch.expires_at_ms, fp, &body).await {
+    let marked = site.store.mark_used(id, ch.expires_at_ms, fp, &body).await;
+    if matches!(marked, Ok(MarkOutcome::Marked))
+        && let Some(foot) = &footprint
+    {
+        keep_footprint(state, rt, site, foot).await;
+    }
+    match marked {
         Ok(MarkOutcome::Marked) => {
             metrics::counter!("tollgate_verdicts_total", "decision" => verdict.decision.as_str())
                 .increment(1);
@@ -348,8 +401,138 @@ async fn verify(state: &AppState, req: Request<Body>) -> Result<String, Failure>
             Ok(stored)
         }
         Ok(MarkOutcome::Duplicate) => Err(fail(VerifyError::Duplicate)),
-        Err(e) => Err(fail(VerifyError::Store(e))),
+        Err(e) => match state.single_use_policy() {
+            FailMode::FailClosed => Err(fail(VerifyError::Store(e))),
+            FailMode::FailOpen => {
+                // Explicitly configured: accept without a single-use guarantee, say so, and never
+                // answer more than `challenge`.
+                tracing::error!(error = %e, id = %hex::encode(id), "single-use store unavailable: accepting WITHOUT replay protection (single_use_on_error = fail-open)");
+                metrics::counter!("tollgate_store_degraded_total", "endpoint" => "siteverify-single-use")
+                    .increment(1);
+                if !resp.tollgate.reasons.contains(&"store-degraded") {
+                    resp.tollgate.reasons.push("store-degraded");
+                }
+                if resp.tollgate.decision == Decision::Allow {
+                    resp.tollgate.decision = Decision::Challenge;
+                }
+                metrics::counter!("tollgate_verdicts_total", "decision" => resp.tollgate.decision.as_str())
+                    .increment(1);
+                serde_json::to_string(&resp)
+                    .map_err(|e| fail(VerifyError::Internal(format!("serialize: {e}"))))
+            }
+        },
     }
+}
+
+/// Outcome-record key of a challenge id on a site.
+pub(crate) fn footprint_key(site: &Site, id: &[u8; 16]) -> String {
+    format!("r:{}:{}", hex::encode(&site.site_id[..8]), hex::encode(id))
+}
+
+/// Keep the correlation footprint for `/v1/outcome` (best effort: a failure only loses the
+/// outcome's contribution).
+async fn keep_footprint(state: &AppState, rt: &Runtime, site: &Site, foot: &Footprint) {
+    let Ok(value) = serde_json::to_vec(foot) else {
+        return;
+    };
+    let key = footprint_key(site, &foot.challenge);
+    if let Err(e) = state
+        .shared_store()
+        .put(&key, &value, rt.correlation.window_ms)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot keep the outcome footprint");
+        metrics::counter!("tollgate_store_degraded_total", "endpoint" => "footprint").increment(1);
+    }
+}
+
+/// Correlation signals plus behaviour score (step 12). Allowlisted automation skips both.
+async fn assess(
+    state: &AppState,
+    rt: &Runtime,
+    site: &Site,
+    token: &DecodedToken,
+    ip: Option<IpAddr>,
+    account: Option<&str>,
+) -> Result<(Verdict, Option<Footprint>), VerifyError> {
+    let ch = &token.challenge.body;
+    let tier = ch.risk_tier & risk::TIER_MASK;
+    if ch.risk_tier & risk::AUTOMATION != 0 {
+        let mut features = BTreeMap::new();
+        features.insert("risk_tier", f64::from(tier));
+        return Ok((
+            Verdict {
+                score: 1.0,
+                decision: Decision::Allow,
+                reasons: vec!["automation-allowlisted"],
+                features,
+            },
+            None,
+        ));
+    }
+    let mut extra: Vec<&'static str> = Vec::new();
+    let mut footprint = None;
+    let mut traces = (0usize, 0usize);
+    if rt.correlation.enabled {
+        let hashes = tollgate_protocol::features::extract(
+            &tollgate_protocol::features::Session::from_telemetry(&token.body.telemetry),
+        )
+        .stroke_hashes;
+        let c = rt.correlator(site);
+        match c
+            .on_verify(
+                state.shared_store().as_ref(),
+                state.now_ms(),
+                ch.challenge_id,
+                ch.risk_tier,
+                ip,
+                account,
+                &token.body.telemetry.fingerprint,
+                &hashes,
+                &rt.lists,
+            )
+            .await
+        {
+            Ok((sig, foot)) => {
+                extra = sig.reasons;
+                traces = (sig.traces_hashed, sig.traces_seen_elsewhere);
+                footprint = Some(foot);
+            }
+            Err(e) => match state.counters_policy() {
+                FailMode::FailOpen => {
+                    tracing::warn!(error = %e, "correlation counters unavailable: scoring without campaign signals");
+                    metrics::counter!("tollgate_store_degraded_total", "endpoint" => "siteverify")
+                        .increment(1);
+                    extra.push("store-degraded");
+                }
+                FailMode::FailClosed => return Err(VerifyError::Store(e)),
+            },
+        }
+    }
+    // Hook for the behaviour model: `traces` is the replay evidence (hashed, seen elsewhere).
+    let mut v = scoring::score(token, &site.settings.policy);
+    v.features.insert("risk_tier", f64::from(tier));
+    v.features.insert("trace_hashes", traces.0 as f64);
+    v.features
+        .insert("trace_hashes_seen_elsewhere", traces.1 as f64);
+    v.features.insert(
+        "campaign_signals",
+        extra.iter().filter(|r| correlate::penalty(r) > 0.0).count() as f64,
+    );
+    if !extra.is_empty() {
+        let penalty: f64 = extra.iter().map(|r| correlate::penalty(r)).sum();
+        if penalty > 0.0 {
+            let s = (v.score - penalty).clamp(0.0, 1.0);
+            v.score = (s * 1000.0).round() / 1000.0;
+            v.decision = site.settings.policy.decide(v.score);
+        }
+        for r in extra {
+            if !v.reasons.contains(&r) {
+                v.reasons.push(r);
+            }
+        }
+    }
+    Ok((v, footprint))
 }
 
 fn check_bindings(site: &Site, token: &DecodedToken) -> Result<(), VerifyError> {

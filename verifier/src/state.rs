@@ -1,15 +1,28 @@
-//! Shared application state: keys, sites (each with its used-challenge store), clock, metrics.
+//! Shared application state. What a config reload may change (keys, sites, server and
+//! correlation settings) lives in an immutable [`Runtime`] snapshot that is swapped atomically;
+//! handlers take one snapshot per request. The store, the clock and the metrics recorder are
+//! fixed for the life of the process.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ConfigError, Settings, SiteSettings};
-use crate::keys::KeyRing;
+use crate::config::{
+    AutomationKey, ConfigError, CorrelationSettings, FailMode, ServerSettings, Settings,
+    SiteSettings, StoreBackend, StoreSettings, secret_digest,
+};
+use crate::correlate::{Correlator, KeyHasher};
+use crate::iplists::IpLists;
+use crate::keys::{KeyEntry, KeyRing};
 use crate::origin::{Origin, OriginPattern};
-use crate::store::{MemoryStore, Store};
+use crate::ratelimit::RateLimiter;
+use crate::store::{
+    BoxFuture, ChallengeId, CounterOp, CounterValue, IdempotencyFingerprint, MarkOutcome,
+    MemoryStore, RedisStore, Store, StoreError,
+};
 
 /// A configured site at run time.
 #[derive(Debug)]
@@ -17,6 +30,7 @@ pub struct Site {
     pub settings: SiteSettings,
     /// [`tollgate_protocol::site_id`] of the site key.
     pub site_id: [u8; 16],
+    /// Used-challenge store of this site.
     pub store: Arc<dyn Store>,
 }
 
@@ -28,50 +42,432 @@ impl Site {
             Err(_) => false,
         }
     }
+
+    /// The automation key equal to `given` (digests compared in constant time, every key checked).
+    pub fn automation_key(&self, given: &[u8]) -> Option<&AutomationKey> {
+        let d = secret_digest(b"automation", given);
+        let mut found = None;
+        for k in &self.settings.automation_keys {
+            if tollgate_protocol::ct_eq(&k.digest, &d) && found.is_none() {
+                found = Some(k);
+            }
+        }
+        found
+    }
+}
+
+/// Everything a reload may replace.
+#[derive(Debug)]
+pub struct Runtime {
+    pub keys: KeyRing,
+    pub sites: Vec<Site>,
+    pub server: ServerSettings,
+    pub correlation: CorrelationSettings,
+    pub hasher: KeyHasher,
+    pub lists: Arc<IpLists>,
+    pub challenge_limiter: Option<Arc<RateLimiter>>,
+    pub siteverify_limiter: Option<Arc<RateLimiter>>,
+    /// Keys dropped from the config by a reload, kept verify-only until this time (ms).
+    pub retired_until: Vec<(u32, u64)>,
+}
+
+impl Runtime {
+    pub fn site_by_key(&self, sitekey: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.settings.sitekey == sitekey)
+    }
+
+    /// Find the site whose secret equals `secret`. Fixed-size digests are compared in constant
+    /// time against every site and the loop does not stop early, so timing reveals neither the
+    /// matching prefix nor the secret's length.
+    pub fn site_by_secret(&self, secret: &str) -> Option<&Site> {
+        let d = secret_digest(b"site", secret.as_bytes());
+        let mut found = None;
+        for s in &self.sites {
+            if tollgate_protocol::ct_eq(&s.settings.secret_digest, &d) && found.is_none() {
+                found = Some(s);
+            }
+        }
+        found
+    }
+
+    /// Union of every site's allowed origins (for CORS answers; each request is then checked
+    /// against its own site's list).
+    pub fn all_origin_patterns(&self) -> Vec<OriginPattern> {
+        self.sites
+            .iter()
+            .flat_map(|s| s.settings.allowed_origins.iter().cloned())
+            .collect()
+    }
+
+    pub fn correlator(&self, site: &Site) -> Correlator<'_> {
+        Correlator {
+            settings: &self.correlation,
+            hasher: &self.hasher,
+            site: site.site_id,
+        }
+    }
+}
+
+/// What building a runtime needs besides the settings.
+#[derive(Debug)]
+struct StoreCtx {
+    clock: Arc<dyn Clock>,
+    redis: Option<RedisStore>,
+    memory_stores: Mutex<Vec<(String, Arc<MemoryStore>)>>,
 }
 
 #[derive(Debug)]
 struct Inner {
-    keys: KeyRing,
-    sites: Vec<Site>,
-    clock: Arc<dyn Clock>,
-    memory_stores: Vec<Arc<MemoryStore>>,
+    runtime: RwLock<Arc<Runtime>>,
+    ctx: StoreCtx,
+    store_settings: StoreSettings,
+    /// Counters and outcome records (all sites; keys carry the site).
+    shared: Arc<dyn Store>,
+    shared_memory: Option<Arc<MemoryStore>>,
     prometheus: OnceLock<PrometheusHandle>,
+    store_up: AtomicBool,
+    /// Serialises reloads.
+    reload_lock: Mutex<()>,
+}
+
+impl StoreCtx {
+    fn site_store(&self, s: &SiteSettings) -> Arc<dyn Store> {
+        let site_id = tollgate_protocol::site_id(&s.sitekey);
+        if let Some(r) = &self.redis {
+            return Arc::new(r.scoped(&format!("s:{}:", hex::encode(&site_id[..8]))));
+        }
+        let mut stores = self.memory_stores.lock().unwrap_or_else(|e| e.into_inner());
+        // A site keeps its used-challenge store across reloads (a fresh one would forget used
+        // ids and allow replays); a changed capacity needs a restart.
+        if let Some((_, st)) = stores.iter().find(|(k, _)| *k == s.sitekey) {
+            if st.capacity() != s.store_capacity {
+                tracing::warn!(sitekey = %s.sitekey, "store_capacity changed: restart the verifier to apply it");
+            }
+            return st.clone();
+        }
+        let st = Arc::new(MemoryStore::new(s.store_capacity, self.clock.clone()));
+        stores.push((s.sitekey.clone(), st.clone()));
+        st
+    }
+
+    /// Build a runtime from settings, reusing what `old` already has (stores by sitekey, rate
+    /// limiters with the same rates, IP lists with the same files) and keeping keys that
+    /// disappeared from the config verify-only until their last tokens expire.
+    fn make_runtime(&self, settings: Settings, old: Option<&Runtime>) -> Runtime {
+        let now = self.clock.now_ms();
+        let Settings {
+            keys,
+            sites,
+            server,
+            correlation,
+            ..
+        } = settings;
+        let mut retired_until = Vec::new();
+        let keys = match old {
+            None => keys,
+            Some(old) => {
+                let max_life = old
+                    .sites
+                    .iter()
+                    .map(|s| s.settings.token_lifetime_ms)
+                    .max()
+                    .unwrap_or(0);
+                let mut entries: Vec<KeyEntry> = keys.iter().cloned().collect();
+                for k in old.keys.iter() {
+                    if entries.iter().any(|e| e.kid == k.kid) {
+                        continue;
+                    }
+                    let until = old
+                        .retired_until
+                        .iter()
+                        .find(|(kid, _)| *kid == k.kid)
+                        .map_or(
+                            now.saturating_add(max_life).saturating_add(1000),
+                            |(_, u)| *u,
+                        );
+                    if until > now {
+                        tracing::info!(
+                            kid = k.kid,
+                            until,
+                            "key removed from config: kept verify-only until its tokens expire"
+                        );
+                        entries.push(k.to_verify_only());
+                        retired_until.push((k.kid, until));
+                    }
+                }
+                match KeyRing::new(entries) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "key ring merge failed; using the new keys only");
+                        keys
+                    }
+                }
+            }
+        };
+        let sites = sites
+            .into_iter()
+            .map(|s| Site {
+                site_id: tollgate_protocol::site_id(&s.sitekey),
+                store: self.site_store(&s),
+                settings: s,
+            })
+            .collect();
+        let limiter = |old: Option<&Arc<RateLimiter>>, rate, max| match old {
+            Some(l) if l.rate() == rate => l.clone(),
+            _ => Arc::new(RateLimiter::new(rate, max)),
+        };
+        let (challenge_limiter, siteverify_limiter) = match server.rate_limit {
+            Some(rl) => (
+                Some(limiter(
+                    old.and_then(|o| o.challenge_limiter.as_ref()),
+                    rl.challenge,
+                    rl.max_tracked,
+                )),
+                Some(limiter(
+                    old.and_then(|o| o.siteverify_limiter.as_ref()),
+                    rl.siteverify,
+                    rl.max_tracked,
+                )),
+            ),
+            None => (None, None),
+        };
+        let same_lists = old.is_some_and(|o| {
+            o.correlation.proxy_list == correlation.proxy_list
+                && o.correlation.hosting_list == correlation.hosting_list
+                && o.correlation.tor_list == correlation.tor_list
+                && o.correlation.asn_table == correlation.asn_table
+        });
+        let lists = match old {
+            Some(o) if same_lists => o.lists.clone(),
+            _ => Arc::new(IpLists::new(&correlation)),
+        };
+        Runtime {
+            hasher: hasher_for(&keys, &correlation),
+            keys,
+            sites,
+            server,
+            correlation,
+            lists,
+            challenge_limiter,
+            siteverify_limiter,
+            retired_until,
+        }
+    }
 }
 
 /// Cheap to clone; what every handler gets.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// A store that always fails (a Redis URL the client library refused: fail closed, loudly).
+#[derive(Debug)]
+struct BrokenStore(String);
+
+impl Store for BrokenStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+    fn mark_used<'a>(
+        &'a self,
+        _: ChallengeId,
+        _: u64,
+        _: Option<IdempotencyFingerprint>,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
+    fn observe<'a>(
+        &'a self,
+        _: u64,
+        _: &'a [CounterOp],
+    ) -> BoxFuture<'a, Result<Vec<CounterValue>, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
+    fn put<'a>(&'a self, _: &'a str, _: &'a [u8], _: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
+    fn claim<'a>(&'a self, _: &'a str, _: u64) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
+}
+
+type OpenedStore = (Arc<dyn Store>, Option<RedisStore>, Option<Arc<MemoryStore>>);
+
+/// The shared store for `[store]`: (shared handle, Redis base store, memory store to purge).
+fn open_store(st: &StoreSettings, clock: &Arc<dyn Clock>) -> Result<OpenedStore, StoreError> {
+    match &st.backend {
+        StoreBackend::Memory { aux_capacity } => {
+            let m = Arc::new(MemoryStore::with_limits(1, *aux_capacity, clock.clone()));
+            Ok((m.clone(), None, Some(m)))
+        }
+        StoreBackend::Redis(opts) => {
+            let r = RedisStore::connect(opts, clock.clone())?;
+            tracing::info!(url = %r.display_url(), "store: redis");
+            Ok((Arc::new(r.scoped("x:")), Some(r), None))
+        }
+    }
+}
+
+/// The correlation HMAC base: the configured secret, else derived from the signing key.
+fn hasher_for(keys: &KeyRing, c: &CorrelationSettings) -> KeyHasher {
+    match &c.secret {
+        Some(s) => KeyHasher::new(crate::keys::hmac_sha256(
+            s.expose(),
+            &[b"tollgate/correlation-base/v1"],
+        )),
+        None => KeyHasher::new(keys.signer().derive_secret(b"tollgate/correlation-base/v1")),
+    }
+}
+
 impl AppState {
-    /// Build the state with the embedded in-memory store (one per site, with the site's capacity).
+    /// Build the state. A Redis backend connects lazily (the process starts while Redis is
+    /// down and fails closed until it is up). If the client library refuses the Redis URL the
+    /// store fails every call (fail closed) and the error is logged; use [`AppState::try_new`]
+    /// to get that error instead.
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
-        let mut memory_stores = Vec::new();
-        let sites = settings
-            .sites
-            .into_iter()
-            .map(|s| {
-                let store = Arc::new(MemoryStore::new(s.store_capacity, clock.clone()));
-                memory_stores.push(store.clone());
-                Site {
-                    site_id: tollgate_protocol::site_id(&s.sitekey),
-                    settings: s,
-                    store,
-                }
-            })
-            .collect();
-        Self(Arc::new(Inner {
-            keys: settings.keys,
-            sites,
+        match open_store(&settings.store, &clock) {
+            Ok((shared, redis, mem)) => Self::build(settings, clock, shared, redis, mem),
+            Err(e) => {
+                tracing::error!(error = %e, "store cannot be set up: every store call fails");
+                Self::build(
+                    settings,
+                    clock,
+                    Arc::new(BrokenStore(e.to_string())),
+                    None,
+                    None,
+                )
+            }
+        }
+    }
+
+    /// Like [`AppState::new`] but returns store set-up errors (invalid Redis URL).
+    pub fn try_new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let (shared, redis, mem) = open_store(&settings.store, &clock)?;
+        Ok(Self::build(settings, clock, shared, redis, mem))
+    }
+
+    fn build(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        shared: Arc<dyn Store>,
+        redis: Option<RedisStore>,
+        shared_memory: Option<Arc<MemoryStore>>,
+    ) -> Self {
+        let memory = redis.is_none();
+        let ctx = StoreCtx {
             clock,
-            memory_stores,
+            redis,
+            memory_stores: Mutex::new(Vec::new()),
+        };
+        let store_settings = settings.store.clone();
+        let rt = ctx.make_runtime(settings, None);
+        Self(Arc::new(Inner {
+            runtime: RwLock::new(Arc::new(rt)),
+            ctx,
+            store_settings,
+            shared,
+            shared_memory,
             prometheus: OnceLock::new(),
+            store_up: AtomicBool::new(memory),
+            reload_lock: Mutex::new(()),
         }))
     }
 
     /// Development mode on the system clock (random key, the dev site).
     pub fn dev() -> Result<Self, ConfigError> {
         Ok(Self::new(Settings::dev()?, Arc::new(SystemClock)))
+    }
+
+    /// Swap in a new configuration (keys, sites, server and correlation settings). The store
+    /// backend is fixed at start: a changed `[store]` is reported and ignored.
+    pub fn reload(&self, settings: Settings) {
+        let _g = self.0.reload_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !same_store(&settings.store, &self.0.store_settings) {
+            tracing::warn!("[store] changed: restart the verifier to apply it (ignored)");
+        }
+        let old = self.runtime();
+        let rt = self.0.ctx.make_runtime(settings, Some(&old));
+        let signer = rt.keys.signer().kid;
+        *self.0.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rt);
+        metrics::counter!("tollgate_config_reloads_total", "result" => "ok").increment(1);
+        tracing::info!(signing_kid = signer, "configuration reloaded");
+    }
+
+    /// Drop retired keys whose tokens have all expired (rebuilds the key ring when needed).
+    pub fn prune_retired_keys(&self) {
+        let now = self.now_ms();
+        let old = self.runtime();
+        if !old.retired_until.iter().any(|(_, u)| *u <= now) {
+            return;
+        }
+        let _g = self.0.reload_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let keep: Vec<KeyEntry> = old
+            .keys
+            .iter()
+            .filter(|k| {
+                old.retired_until
+                    .iter()
+                    .find(|(kid, _)| *kid == k.kid)
+                    .is_none_or(|(_, u)| *u > now)
+            })
+            .cloned()
+            .collect();
+        let Ok(keys) = KeyRing::new(keep) else {
+            return;
+        };
+        let rt = Runtime {
+            hasher: old.hasher.clone(),
+            keys,
+            sites: old
+                .sites
+                .iter()
+                .map(|s| Site {
+                    settings: s.settings.clone(),
+                    site_id: s.site_id,
+                    store: s.store.clone(),
+                })
+                .collect(),
+            server: old.server.clone(),
+            correlation: old.correlation.clone(),
+            lists: old.lists.clone(),
+            challenge_limiter: old.challenge_limiter.clone(),
+            siteverify_limiter: old.siteverify_limiter.clone(),
+            retired_until: old
+                .retired_until
+                .iter()
+                .copied()
+                .filter(|(_, u)| *u > now)
+                .collect(),
+        };
+        tracing::info!("retired keys expired: removed");
+        *self.0.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(rt);
+    }
+
+    /// The current configuration snapshot.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.0
+            .runtime
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Serve `/metrics` from this Prometheus recorder handle (first call wins).
@@ -83,48 +479,94 @@ impl AppState {
         self.0.prometheus.get()
     }
 
-    /// Start the background purge of expired used-challenge entries. Needs a Tokio runtime.
+    /// Start the background tasks: memory purgers, the store health check (every second), the
+    /// IP list poller. Needs a Tokio runtime.
     pub fn spawn_background_tasks(&self) {
-        for s in &self.0.memory_stores {
+        for (_, s) in self
+            .0
+            .ctx
+            .memory_stores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             s.spawn_purger(Duration::from_secs(1));
+        }
+        if let Some(m) = &self.0.shared_memory {
+            m.spawn_purger(Duration::from_secs(1));
+        }
+        let weak = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            let mut last_lists = std::time::Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let Some(inner) = weak.upgrade() else { break };
+                let state = AppState(inner);
+                state.check_store().await;
+                let rt = state.runtime();
+                if last_lists.elapsed() >= rt.correlation.lists_poll && !rt.lists.is_empty() {
+                    last_lists = std::time::Instant::now();
+                    let lists = rt.lists.clone();
+                    // File reads off the async workers.
+                    let _ = tokio::task::spawn_blocking(move || lists.poll()).await;
+                }
+                state.prune_retired_keys();
+            }
+        });
+    }
+
+    /// Ping the store and update readiness.
+    pub async fn check_store(&self) -> bool {
+        let ok = self.0.shared.ping().await.is_ok();
+        self.0.store_up.store(ok, Ordering::Relaxed);
+        ok
+    }
+
+    /// Whether the store answered its last health check (memory: always).
+    pub fn store_ready(&self) -> bool {
+        match &self.0.ctx.redis {
+            None => true,
+            Some(r) => self.0.store_up.load(Ordering::Relaxed) && r.is_up(),
         }
     }
 
-    pub fn keys(&self) -> &KeyRing {
-        &self.0.keys
+    /// The shared store (counters, outcome records).
+    pub fn shared_store(&self) -> &Arc<dyn Store> {
+        &self.0.shared
     }
 
-    pub fn sites(&self) -> &[Site] {
-        &self.0.sites
+    pub fn store_backend(&self) -> &'static str {
+        self.0.shared.backend()
+    }
+
+    pub fn store_settings(&self) -> &StoreSettings {
+        &self.0.store_settings
+    }
+
+    pub fn single_use_policy(&self) -> FailMode {
+        self.0.store_settings.single_use_on_error
+    }
+
+    pub fn counters_policy(&self) -> FailMode {
+        self.0.store_settings.counters_on_error
     }
 
     pub fn now_ms(&self) -> u64 {
-        self.0.clock.now_ms()
+        self.0.ctx.clock.now_ms()
     }
+}
 
-    pub fn site_by_key(&self, sitekey: &str) -> Option<&Site> {
-        self.0.sites.iter().find(|s| s.settings.sitekey == sitekey)
-    }
-
-    /// Find the site whose secret equals `secret`. Every site's secret is compared in constant
-    /// time, and the loop does not stop early, so timing does not reveal which prefix matched.
-    pub fn site_by_secret(&self, secret: &str) -> Option<&Site> {
-        let mut found = None;
-        for s in &self.0.sites {
-            if s.settings.secret.ct_eq(secret.as_bytes()) && found.is_none() {
-                found = Some(s);
-            }
+fn same_store(a: &StoreSettings, b: &StoreSettings) -> bool {
+    let backend = match (&a.backend, &b.backend) {
+        (StoreBackend::Memory { aux_capacity: x }, StoreBackend::Memory { aux_capacity: y }) => {
+            x == y
         }
-        found
-    }
-
-    /// Union of every site's allowed origins (for CORS answers; each request is then checked
-    /// against its own site's list).
-    pub fn all_origin_patterns(&self) -> Vec<OriginPattern> {
-        self.0
-            .sites
-            .iter()
-            .flat_map(|s| s.settings.allowed_origins.iter().cloned())
-            .collect()
-    }
+        (StoreBackend::Redis(x), StoreBackend::Redis(y)) => {
+            x.url.ct_eq(y.url.expose()) && x.key_prefix == y.key_prefix
+        }
+        _ => false,
+    };
+    backend
+        && a.single_use_on_error == b.single_use_on_error
+        && a.counters_on_error == b.counters_on_error
 }
