@@ -3,8 +3,10 @@
 //! The site serves a login page with the Tollgate embed, forwards the token to the verifier's
 //! `siteverify` endpoint from its backend and applies the decision (allow → signed in,
 //! challenge → mock step-up, block → refusal). It talks to the verifier over HTTP only, exactly
-//! like a third-party site would. Credentials are not checked against anything: any non-empty
-//! username and password are accepted once Tollgate allows the attempt (it is a demo).
+//! like a third-party site would. There are no accounts: any non-empty username with the password
+//! [`DEMO_PASSWORD`] ("correct horse") signs in once Tollgate allows the attempt. After the password
+//! check the site reports the login's result to the verifier's `/v1/outcome` (failed logins feed
+//! its campaign counters).
 
 mod pages;
 mod siteverify;
@@ -35,6 +37,8 @@ pub const DEV_SITEKEY: &str = "tgdev-localhost-sitekey";
 pub const DEV_SECRET: &str = "tgdev-localhost-secret-not-for-production";
 /// Default verifier base URL.
 pub const DEFAULT_VERIFIER_URL: &str = "http://127.0.0.1:8787";
+/// The demo's one password: any username signs in with it (once Tollgate allows the attempt).
+pub const DEMO_PASSWORD: &str = "correct horse";
 /// The action the login widget declares and the backend expects back.
 pub const LOGIN_ACTION: &str = "login";
 /// How many verdicts `/api/verdicts` keeps.
@@ -276,6 +280,7 @@ async fn login(
         &state.config.secret,
         &form.tollgate_response,
         remote_ip.as_deref(),
+        Some(form.username.trim()),
     )
     .await;
     let verify_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -296,7 +301,7 @@ async fn login(
     };
 
     // Tollgate first, then the (demo) credential check.
-    let credentials_ok = !form.username.trim().is_empty() && !form.password.is_empty();
+    let credentials_ok = !form.username.trim().is_empty() && form.password == DEMO_PASSWORD;
     let page = match (&outcome, state.config.fail_open) {
         (Outcome::Allow, _) | (Outcome::Unavailable { .. }, true) if !credentials_ok => {
             pages::Result::BadCredentials
@@ -325,6 +330,21 @@ async fn login(
     };
     let label = page.label();
     tracing::info!(outcome = label, verify_ms, "login attempt");
+    // The password was checked on a verified token: tell the verifier how it went.
+    let outcome_report = match (&outcome, siteverify::verdict_id(&json)) {
+        (Outcome::Allow, Some(id)) => Some(
+            siteverify::report_outcome(
+                &state.http,
+                &state.verifier_base,
+                &state.config.secret,
+                id,
+                credentials_ok,
+                form.username.trim(),
+            )
+            .await,
+        ),
+        _ => None,
+    };
     state.verdicts.push(VerdictRecord {
         at_ms: verdicts::now_ms(),
         username: form.username.clone(),
@@ -332,6 +352,7 @@ async fn login(
         outcome: label.to_owned(),
         verify_ms,
         siteverify: json.clone(),
+        outcome_report,
     });
 
     let status = page.status();
@@ -373,11 +394,13 @@ pub struct StepUpForm {
 
 async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm>) -> Response {
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
-    let (page, username, json) = match state.step_ups.check(&form.id, &code) {
+    // `Some(success)` when the step-up ended (and its result is reported to the verifier).
+    let (page, username, json, ended) = match state.step_ups.check(&form.id, &code) {
         stepup::Check::Passed { username, verdict } => (
             pages::Result::SignedIn { via_step_up: true },
             username,
             verdict,
+            Some(true),
         ),
         stepup::Check::Wrong {
             username,
@@ -391,12 +414,57 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
             },
             username,
             verdict,
+            None,
         ),
-        stepup::Check::Unknown => (pages::Result::StepUpExpired, String::new(), Value::Null),
+        stepup::Check::Exhausted { username, verdict } => {
+            (pages::Result::StepUpFailed, username, verdict, Some(false))
+        }
+        stepup::Check::Unknown => (
+            pages::Result::StepUpExpired,
+            String::new(),
+            Value::Null,
+            None,
+        ),
     };
+    if let Some(success) = ended {
+        let outcome_report = match siteverify::verdict_id(&json) {
+            Some(id) => Some(
+                siteverify::report_outcome(
+                    &state.http,
+                    &state.verifier_base,
+                    &state.config.secret,
+                    id,
+                    success,
+                    username.trim(),
+                )
+                .await,
+            ),
+            None => None,
+        };
+        state.verdicts.push(VerdictRecord {
+            at_ms: verdicts::now_ms(),
+            username: username.clone(),
+            remote_ip: None,
+            outcome: page.label().to_owned(),
+            verify_ms: 0,
+            siteverify: json.clone(),
+            outcome_report,
+        });
+    }
     let status = page.status();
     let html = pages::result(&page, &username, &json);
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+    (
+        status,
+        [
+            (
+                HeaderName::from_static(OUTCOME_HEADER),
+                HeaderValue::from_static(page.label()),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Html(html),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -49,8 +49,8 @@ fn layout(title: &str, head_extra: &str, main: &str) -> String {
 <footer class="footer">
   <div class="footer-inner">
     <p>Northwind Bank is a fictional bank. This page demonstrates <strong>Tollgate</strong>,
-    a self-hosted defence against credential stuffing. Any username with a non-empty password signs in
-    once Tollgate allows the attempt.</p>
+    a self-hosted defence against credential stuffing. Any username signs in with the password
+    <code>correct horse</code> once Tollgate allows the attempt.</p>
     <p><a href="/api/verdicts">Recent verdicts (JSON)</a></p>
   </div>
 </footer>
@@ -113,6 +113,7 @@ pub(crate) enum Result {
         retry: bool,
     },
     StepUpExpired,
+    StepUpFailed,
     Blocked {
         reasons: Vec<String>,
     },
@@ -128,11 +129,13 @@ impl Result {
     /// Short label used in the outcome header and the verdict log.
     pub(crate) fn label(&self) -> &'static str {
         match self {
-            Self::SignedIn { .. } => "allow",
+            Self::SignedIn { via_step_up: false } => "allow",
+            Self::SignedIn { via_step_up: true } => "step-up-passed",
             Self::SignedInFailOpen => "allow-fail-open",
             Self::BadCredentials => "bad-credentials",
             Self::StepUp { .. } => "challenge",
             Self::StepUpExpired => "step-up-expired",
+            Self::StepUpFailed => "step-up-failed",
             Self::Blocked { .. } => "block",
             Self::Rejected { .. } => "rejected",
             Self::Unavailable { .. } => "unavailable",
@@ -143,9 +146,10 @@ impl Result {
         match self {
             Self::SignedIn { .. } | Self::SignedInFailOpen | Self::StepUp { .. } => StatusCode::OK,
             Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::StepUpExpired | Self::Blocked { .. } | Self::Rejected { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            Self::StepUpExpired
+            | Self::StepUpFailed
+            | Self::Blocked { .. }
+            | Self::Rejected { .. } => StatusCode::FORBIDDEN,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -232,7 +236,8 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
             "warn",
             format!(
                 r#"<h1>That didn't work</h1>
-    <p>Enter both a username and a password.</p>{back}"#
+    <p>Wrong username or password.</p>
+    <p class="demo-note">Demo: any username works with the password <code>correct horse</code>.</p>{back}"#
             ),
         ),
         Result::StepUp { id, code, retry } => {
@@ -267,6 +272,14 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
             format!(
                 r#"<h1>That code has expired</h1>
     <p>Codes are valid for five minutes and three attempts. Please sign in again.</p>{back}"#
+            ),
+        ),
+        Result::StepUpFailed => (
+            "Sign-in failed",
+            "bad",
+            format!(
+                r#"<h1>Too many wrong codes</h1>
+    <p>For your security this sign-in was stopped. Please start again.</p>{back}"#
             ),
         ),
         Result::Blocked { reasons } => (

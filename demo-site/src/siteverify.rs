@@ -13,18 +13,23 @@ pub enum VerifyError {
     Body,
 }
 
-/// Post `{secret, response, remoteip}` (form-encoded, like any Turnstile backend library) to
-/// `{base}/v1/siteverify` and return the verdict JSON.
+/// Post `{secret, response, remoteip, account}` (form-encoded, like any Turnstile backend
+/// library) to `{base}/v1/siteverify` and return the verdict JSON. `account` is the username tried;
+/// the verifier only keeps a keyed hash of it (for campaign correlation).
 pub(crate) async fn call(
     http: &reqwest::Client,
     base: &str,
     secret: &str,
     response: &str,
     remote_ip: Option<&str>,
+    account: Option<&str>,
 ) -> Result<Value, VerifyError> {
     let mut form: Vec<(&str, &str)> = vec![("secret", secret), ("response", response)];
     if let Some(ip) = remote_ip {
         form.push(("remoteip", ip));
+    }
+    if let Some(account) = account.filter(|a| !a.is_empty()) {
+        form.push(("account", account));
     }
     let resp = http
         .post(format!("{base}/v1/siteverify"))
@@ -41,6 +46,51 @@ pub(crate) async fn call(
         return Err(VerifyError::Body);
     }
     Ok(body)
+}
+
+/// Report the result of the password check for the verdict `id` (`tollgate.id`) to
+/// `{base}/v1/outcome`, so failed logins feed the verifier's campaign counters. Returns a summary
+/// for the demo's verdict log (never fails the login).
+pub(crate) async fn report_outcome(
+    http: &reqwest::Client,
+    base: &str,
+    secret: &str,
+    id: &str,
+    success: bool,
+    account: &str,
+) -> Value {
+    let outcome = if success { "success" } else { "failure" };
+    let mut form: Vec<(&str, &str)> = vec![("secret", secret), ("id", id), ("outcome", outcome)];
+    if !account.is_empty() {
+        form.push(("account", account));
+    }
+    let result = http
+        .post(format!("{base}/v1/outcome"))
+        .form(&form)
+        .send()
+        .await;
+    match result {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let answer: Value = resp.json().await.unwrap_or(Value::Null);
+            if status != 200 {
+                tracing::warn!(status, %answer, "outcome report refused");
+            }
+            json!({ "outcome": outcome, "status": status, "answer": answer })
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "outcome report failed");
+            json!({ "outcome": outcome, "error": err.to_string() })
+        }
+    }
+}
+
+/// `tollgate.id` of a verdict, if any.
+pub(crate) fn verdict_id(verdict: &Value) -> Option<&str> {
+    verdict
+        .pointer("/tollgate/id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 /// What the demo shows in place of a verdict when the verifier could not be asked. Marked as

@@ -42,6 +42,11 @@ pub(crate) enum Check {
         verdict: Value,
         code: String,
     },
+    /// Too many wrong codes: the step-up is over (a failed login).
+    Exhausted {
+        username: String,
+        verdict: Value,
+    },
     Unknown,
 }
 
@@ -103,8 +108,13 @@ impl PendingStepUps {
         }
         p.attempts += 1;
         if p.attempts >= MAX_ATTEMPTS {
-            items.remove(id);
-            return Check::Unknown;
+            return match items.remove(id) {
+                Some(p) => Check::Exhausted {
+                    username: p.username,
+                    verdict: p.verdict,
+                },
+                None => Check::Unknown,
+            };
         }
         Check::Wrong {
             username: p.username.clone(),
@@ -130,7 +140,7 @@ mod tests {
         let wrong = if code == "000000" { "000001" } else { "000000" };
         assert!(matches!(s.check(&id, wrong), Check::Wrong { .. }));
         assert!(matches!(s.check(&id, wrong), Check::Wrong { .. }));
-        assert!(matches!(s.check(&id, wrong), Check::Unknown));
+        assert!(matches!(s.check(&id, wrong), Check::Exhausted { .. }));
         assert!(matches!(s.check(&id, &code), Check::Unknown));
         assert!(matches!(s.check("nope", "123456"), Check::Unknown));
     }

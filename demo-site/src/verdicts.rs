@@ -20,6 +20,9 @@ pub struct VerdictRecord {
     pub verify_ms: u64,
     /// The verifier's answer, verbatim.
     pub siteverify: Value,
+    /// What the demo reported to `/v1/outcome` after the password check, and the answer
+    /// (`null` when nothing was reported: refused before the password check).
+    pub outcome_report: Option<Value>,
 }
 
 /// A ring of the last `capacity` verdicts.
@@ -71,6 +74,7 @@ mod tests {
             outcome: "allow".into(),
             verify_ms: 0,
             siteverify: Value::Null,
+            outcome_report: None,
         }
     }
 

@@ -177,14 +177,21 @@ async fn unreachable_verifier_fails_closed_by_default() {
 #[tokio::test]
 async fn fail_open_lets_valid_credentials_through_unchecked() {
     let (app, _) = app(true);
-    let (status, headers, body) = send(&app, login("username=bob&password=pw", false)).await;
+    let (status, headers, body) =
+        send(&app, login("username=bob&password=correct+horse", false)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[OUTCOME_HEADER], "allow-fail-open");
     assert!(String::from_utf8_lossy(&body).contains("fail open"));
 
-    let (status, headers, _) = send(&app, login("username=bob&password=", false)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(headers[OUTCOME_HEADER], "bad-credentials");
+    for body in [
+        "username=bob&password=",
+        "username=bob&password=wrong",
+        "username=+&password=correct+horse",
+    ] {
+        let (status, headers, _) = send(&app, login(body, false)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(headers[OUTCOME_HEADER], "bad-credentials", "{body}");
+    }
 }
 
 #[tokio::test]

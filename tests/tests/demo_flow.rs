@@ -171,10 +171,17 @@ fn webdriver() -> Telemetry {
 
 /// POST /login to the demo; returns status, the demo's outcome header and the body.
 async fn login(demo: &axum::Router, token: &str, json_mode: bool) -> (StatusCode, String, String) {
-    let body = format!(
-        "username=alice&password=correct+horse&tollgate-response={}",
-        token
-    );
+    login_as(demo, "alice", "correct+horse", token, json_mode).await
+}
+
+async fn login_as(
+    demo: &axum::Router,
+    user: &str,
+    password: &str,
+    token: &str,
+    json_mode: bool,
+) -> (StatusCode, String, String) {
+    let body = format!("username={user}&password={password}&tollgate-response={token}");
     let mut req = Request::post("/login")
         .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -261,7 +268,20 @@ async fn each_decision_gets_its_page() {
     assert!(reasons.iter().any(|r| r == "automation"), "{v}");
     assert!(reasons.iter().any(|r| r == "webdriver"), "{v}");
 
-    // The demo's log saw all three, newest first.
+    // The demo's log saw all of it, newest first; the passed step-up was reported as a success.
+    let list = verdict_log(&demo).await;
+    let outcomes: Vec<&str> = list.iter().filter_map(|r| r["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["block", "step-up-passed", "challenge"]);
+    assert_eq!(
+        list[0]["outcome_report"],
+        Value::Null,
+        "blocked: no password check"
+    );
+    assert_report(&list[1], "success");
+    assert_eq!(list[2]["outcome_report"], Value::Null);
+}
+
+async fn verdict_log(demo: &axum::Router) -> Vec<Value> {
     let resp = demo
         .clone()
         .oneshot(
@@ -274,13 +294,68 @@ async fn each_decision_gets_its_page() {
     let list = parse(&String::from_utf8_lossy(
         &resp.into_body().collect().await.expect("body").to_bytes(),
     ));
-    let outcomes: Vec<&str> = list
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|r| r["outcome"].as_str())
-        .collect();
-    assert_eq!(outcomes, ["block", "challenge"]);
+    list.as_array().expect("array").clone()
+}
+
+/// The demo reported `outcome` to `/v1/outcome` and the verifier accepted it.
+fn assert_report(record: &Value, outcome: &str) {
+    let report = &record["outcome_report"];
+    assert_eq!(report["outcome"], outcome, "{record}");
+    assert_eq!(report["status"], 200, "{record}");
+    assert_eq!(report["answer"]["ok"], true, "{record}");
+}
+
+#[tokio::test]
+async fn password_results_are_reported_to_the_verifier() {
+    let h = start_verifier().await;
+
+    // allow + right password → success; allow + wrong password → failure (401).
+    let demo = h.demo(LENIENT_SITE);
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, _) = login(&demo, &token, true).await;
+    assert_eq!((status, outcome.as_str()), (StatusCode::OK, "allow"));
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login_as(&demo, "alice", "hunter2", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::UNAUTHORIZED, "bad-credentials")
+    );
+    assert!(body.contains("Wrong username or password"));
+    let list = verdict_log(&demo).await;
+    assert_report(&list[0], "failure");
+    assert_report(&list[1], "success");
+    assert_ne!(
+        list[0]["siteverify"]["tollgate"]["id"],
+        list[1]["siteverify"]["tollgate"]["id"]
+    );
+
+    // A step-up with three wrong codes ends as a failed login, reported as such.
+    let demo = h.demo(DEFAULT_SITE);
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, outcome, body) = login(&demo, &token, false).await;
+    assert_eq!(outcome, "challenge");
+    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+    let id = between(&body, r#"name="id" value=""#, "\"").to_owned();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let mut last = (StatusCode::OK, String::new());
+    for _ in 0..3 {
+        let req = Request::post("/step-up")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("id={id}&code={wrong}")))
+            .expect("request");
+        let resp = demo.clone().oneshot(req).await.expect("infallible");
+        let outcome = resp
+            .headers()
+            .get(demo_site::OUTCOME_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        last = (resp.status(), outcome);
+    }
+    assert_eq!(last, (StatusCode::FORBIDDEN, "step-up-failed".to_owned()));
+    let list = verdict_log(&demo).await;
+    assert_eq!(list[0]["outcome"], "step-up-failed");
+    assert_report(&list[0], "failure");
 }
 
 #[tokio::test]
