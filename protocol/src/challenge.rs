@@ -22,6 +22,7 @@
 //! [`SIGN_DOMAIN`] ‖ body.
 
 use crate::error::ProtocolError;
+use alloc::vec::Vec;
 
 pub const BODY_LEN: usize = 153;
 pub const SIG_LEN: usize = 64;
@@ -54,7 +55,8 @@ impl PowParams {
 
     /// Expected number of hashes to solve: k · 2^bits.
     pub fn expected_hashes(self) -> f64 {
-        f64::from(self.k) * 2f64.powi(i32::from(self.bits))
+        // 2^bits exactly (bits ≤ 32 after validation; no std float math in the browser build).
+        f64::from(self.k) * (1u64 << self.bits.min(63)) as f64
     }
 }
 

@@ -11,15 +11,27 @@
 //! - [`telemetry`]: compact behavioural and environment records.
 
 #![forbid(unsafe_code)]
+// Without the `std` feature (the browser build) the crate is `no_std` + `alloc`: the collector
+// then links no std panic/formatting machinery. `features` and `model` need std's float math.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 pub mod challenge;
+pub mod compact;
 pub mod error;
+#[cfg(feature = "std")]
 pub mod features;
+#[cfg(feature = "std")]
 pub mod model;
 pub mod pow;
+pub mod sha;
 pub mod solver;
 pub mod telemetry;
 pub mod token;
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 pub use challenge::{Challenge, ChallengeBody, PowParams};
 pub use error::ProtocolError;
@@ -37,16 +49,18 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// SHA-256 over several parts, each prefixed with its length (u32 big-endian) so that no two
 /// different part lists hash the same way (no ambiguity from concatenation).
+///
+/// Uses the small rolled [`sha::Sha256`] (not `sha2`), so the browser build that computes the
+/// proof-of-work seed carries no unrolled SHA-256 besides the solver kernel.
 pub fn sha256_parts(domain: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update((domain.len() as u32).to_be_bytes());
+    let mut h = sha::Sha256::new();
+    h.update(&(domain.len() as u32).to_be_bytes());
     h.update(domain);
     for p in parts {
-        h.update((p.len() as u32).to_be_bytes());
+        h.update(&(p.len() as u32).to_be_bytes());
         h.update(p);
     }
-    h.finalize().into()
+    h.finalize()
 }
 
 /// 16-byte site identifier derived from the public site key.

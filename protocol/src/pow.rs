@@ -12,6 +12,7 @@
 
 use crate::challenge::PowParams;
 use crate::error::ProtocolError;
+use alloc::vec::Vec;
 
 /// Bytes before the nonce in a sub-puzzle message (message words 0–10).
 pub const PREFIX_LEN: usize = 44;

@@ -7,12 +7,19 @@
 //! previous record of the same list (the first record's delta is from the collector's start).
 //! Coordinates are CSS pixels in units of 1/[`SUBPIXEL`] px, delta-encoded the same way.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProtocolError;
 
 /// Telemetry schema version (bump when record semantics change).
-pub const SCHEMA: u16 = 1;
+/// 2: `pointer_aux` and `scroll` lists, field kind `CLICK_NO_POINTER`, key pairing by physical key.
+pub const SCHEMA: u16 = 2;
+/// Probe schema written by the current collector (the verifier interprets [`probe`] ids by it).
+/// 1: ids 1–13; 2: ids 14– (tiers A4, B, C, D and the worker re-read).
+pub const PROBE_SCHEMA: u16 = 2;
 /// Duration of one time tick in milliseconds.
 pub const TICK_MS: f64 = 0.1;
 /// Sub-pixel resolution of coordinates.
@@ -25,6 +32,8 @@ pub const MAX_FIELD_EVENTS: usize = 200;
 pub const MAX_TARGETS: usize = 16;
 pub const MAX_PROBES: usize = 256;
 pub const MAX_PROBE_STR: usize = 512;
+pub const MAX_POINTER_AUX: usize = 1500;
+pub const MAX_SCROLL: usize = 300;
 
 /// Pointer record kinds.
 pub mod pointer_kind {
@@ -85,6 +94,20 @@ pub mod field_kind {
     pub const VISIBILITY_HIDDEN: u8 = 5;
     pub const VISIBILITY_VISIBLE: u8 = 6;
     pub const SUBMIT: u8 = 7;
+    /// A `click` with `detail` 0 (no pointer behind it): keyboard or assistive-technology
+    /// activation (Enter/Space on a button), or a script's `el.click()`. Schema 2.
+    pub const CLICK_NO_POINTER: u8 = 8;
+}
+
+/// [`ScrollRec`] kinds.
+pub mod scroll_kind {
+    /// The window's scroll position changed; `dx`/`dy` are the change since the previous
+    /// `SCROLL` record (the first one: from 0,0), in 1/[`super::SUBPIXEL`] px.
+    pub const SCROLL: u8 = 0;
+    /// A `wheel` event's `deltaX`/`deltaY` in 1/[`super::SUBPIXEL`] units of its `deltaMode`:
+    pub const WHEEL_PIXEL: u8 = 1;
+    pub const WHEEL_LINE: u8 = 2;
+    pub const WHEEL_PAGE: u8 = 3;
 }
 
 /// Roles of recorded target elements and fields.
@@ -143,6 +166,33 @@ pub struct TargetBox {
     pub h: i32,
 }
 
+/// Pointer details that rarely change, recorded only when they differ from the previous
+/// record's (schema 2): for a mouse typically one record per token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PointerAux {
+    /// Index of the pointer record this applies from, as a delta from the previous aux record's
+    /// index (the first one: from 0). Applies until the next aux record.
+    pub di: u32,
+    /// `screenX − clientX` and `screenY − clientY` in 1/[`SUBPIXEL`] px (the window's content
+    /// origin on the screen; changes when the window moves).
+    pub sx: i32,
+    pub sy: i32,
+    /// Contact geometry `width`/`height` in 1/[`SUBPIXEL`] px (1 px for a mouse).
+    pub w: u32,
+    pub h: u32,
+}
+
+/// Window scroll or wheel record (schema 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ScrollRec {
+    /// Ticks since the previous scroll record.
+    pub dt: u32,
+    /// [`scroll_kind`].
+    pub kind: u8,
+    pub dx: i32,
+    pub dy: i32,
+}
+
 /// A probe result value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProbeValue {
@@ -179,6 +229,156 @@ pub mod probe {
     pub const WEBGL_RENDERER: u16 = 11;
     pub const AUTOMATION_GLOBALS: u16 = 12;
     pub const WEBDRIVER_IN_NAVIGATOR: u16 = 13;
+    // ---- probe schema 2 (collected by js/tollgate.js and js/tollgate-probe-worker.js) ----
+    /// UA-CH `navigator.userAgentData.brands` as `brand/major` joined by `,` (in order).
+    pub const UACH_BRANDS: u16 = 14;
+    pub const UACH_MOBILE: u16 = 15;
+    pub const UACH_PLATFORM: u16 = 16;
+    /// High-entropy `fullVersionList` as `brand/version` joined by `,`.
+    pub const UACH_FULL_VERSION_LIST: u16 = 17;
+    pub const UACH_UA_FULL_VERSION: u16 = 18;
+    pub const UACH_PLATFORM_VERSION: u16 = 19;
+    pub const APP_VERSION: u16 = 20;
+    pub const VENDOR: u16 = 21;
+    pub const MAX_TOUCH_POINTS: u16 = 22;
+    /// A4: `prepare,name,ms` — `Error.prepareStackTrace` calls and `name` getter reads while a
+    /// trap Error was logged through a pristine iframe's `console.debug`, and the call's duration.
+    pub const CDP_CONSOLE: u16 = 23;
+    /// B1: lie probes on [`super::LIE_TARGETS`]: `index.mask` of every target with a failed
+    /// check (mask bits: [`super::lie_check`]) joined by `,`; empty = no lies.
+    pub const LIES: u16 = 24;
+    /// B1: number of targets present and probed.
+    pub const LIE_TARGETS_PROBED: u16 = 25;
+    /// B2: bitmask of [`super::own_prop`] anomalies.
+    pub const OWN_PROPERTY_ANOMALIES: u16 = 26;
+    /// B3: bitmask of [`super::identity`] anomalies.
+    pub const IDENTITY_ANOMALIES: u16 = 27;
+    /// C3: measured engine facts `evalLen,errLen,stackStyle,features` (see `verifier` envrules).
+    pub const ENGINE: u16 = 28;
+    /// C1: `ok` when the probe worker answered; `Error(…)` when it could not run (CSP, timeout).
+    pub const WORKER_STATUS: u16 = 29;
+    pub const WORKER_PLATFORM: u16 = 30;
+    pub const WORKER_HARDWARE_CONCURRENCY: u16 = 31;
+    pub const WORKER_DEVICE_MEMORY: u16 = 32;
+    pub const WORKER_TIMEZONE: u16 = 33;
+    pub const WORKER_LANGUAGES: u16 = 34;
+    pub const WORKER_UACH_BRANDS: u16 = 35;
+    pub const WORKER_UACH_PLATFORM: u16 = 36;
+    pub const WORKER_WEBGL_RENDERER: u16 = 37;
+    /// Unmasked WebGL vendor (main thread); the renderer is [`WEBGL_RENDERER`].
+    pub const WEBGL_VENDOR: u16 = 38;
+    pub const MEDIA_DEVICES: u16 = 39;
+    pub const SPEECH_VOICES: u16 = 40;
+    pub const PREFERS_DARK: u16 = 41;
+    /// Computed colour of CSS system colour `ActiveText`.
+    pub const ACTIVE_TEXT: u16 = 42;
+    pub const PLUGINS: u16 = 43;
+    /// `Notification.permission` and the permissions API state for notifications: `perm/state`.
+    pub const NOTIFICATION_PERMISSION: u16 = 44;
+    pub const CONNECTION_RTT: u16 = 45;
+    pub const PDF_VIEWER: u16 = 46;
+    /// Bitmask of [`super::fp_flags`]: which fingerprint sources were used or skipped.
+    pub const FINGERPRINT_FLAGS: u16 = 47;
+    /// `navigator.brave` exists (Brave farbles canvas/audio natively: not a lie).
+    pub const BRAVE: u16 = 48;
+    /// Main-thread time spent in the probes, ms.
+    pub const PROBE_MS: u16 = 49;
+    /// `window.chrome` shape: `runtime`-less/with runtime etc. (`0` absent, `1` object, `2` with runtime).
+    pub const WINDOW_CHROME: u16 = 50;
+    /// `matchMedia` facts: `fullscreen`/`standalone`/`hover` bits (see envrules).
+    pub const DISPLAY_MODE: u16 = 51;
+}
+
+/// B1 lie-probe targets of probe schema 2, by index (the loader keeps the same list, in order).
+pub const LIE_TARGETS: &[&str] = &[
+    "Navigator.webdriver",
+    "Navigator.userAgent",
+    "Navigator.appVersion",
+    "Navigator.platform",
+    "Navigator.languages",
+    "Navigator.hardwareConcurrency",
+    "Navigator.deviceMemory",
+    "Navigator.plugins",
+    "Navigator.mimeTypes",
+    "Navigator.vendor",
+    "Screen.width",
+    "Screen.height",
+    "Screen.availWidth",
+    "Screen.availHeight",
+    "Screen.colorDepth",
+    "WebGLRenderingContext.getParameter",
+    "WebGL2RenderingContext.getParameter",
+    "HTMLMediaElement.canPlayType",
+    "Permissions.query",
+    "Notification.permission",
+    "NavigatorUAData.getHighEntropyValues",
+    "Document.createElement",
+    "Function.toString",
+    "Intl.DateTimeFormat",
+    "Navigator.getBattery",
+    "HTMLCanvasElement.toDataURL",
+    "CanvasRenderingContext2D.getImageData",
+    "AudioBuffer.getChannelData",
+];
+
+/// Bits of a B1 lie mask (one target).
+pub mod lie_check {
+    /// `Function.prototype.toString` (pristine realm) is not the native shape.
+    pub const TO_STRING: u32 = 1;
+    /// Own keys are not exactly `length,name`.
+    pub const OWN_KEYS: u32 = 2;
+    /// Has a `prototype`.
+    pub const PROTOTYPE: u32 = 4;
+    /// `new f()` did not throw a TypeError.
+    pub const CONSTRUCT: u32 = 8;
+    /// Assigning a cyclic `__proto__` did not throw a TypeError (Proxy).
+    pub const CYCLIC_PROTO: u32 = 16;
+    /// `Object.create(f).toString()` did not throw a TypeError with a native top frame.
+    pub const CREATE_TO_STRING: u32 = 32;
+    /// The probe itself threw unexpectedly.
+    pub const PROBE_THREW: u32 = 64;
+}
+
+/// B2 own-property anomaly bits.
+pub mod own_prop {
+    /// `document.createElement` is an own property of `document`.
+    pub const DOCUMENT_CREATE_ELEMENT: u32 = 1;
+    /// A window dimension (`outerWidth`, `outerHeight`, `innerWidth`, `innerHeight`, `screenX`)
+    /// is an own *data* property of `window`.
+    pub const WINDOW_DIMENSION_DATA: u32 = 2;
+    /// `SharedArrayBuffer` is present but `undefined` (not cross-origin isolated).
+    pub const SHARED_ARRAY_BUFFER_UNDEFINED: u32 = 4;
+    /// An `<iframe srcdoc>` exposes `contentWindow` before insertion.
+    pub const IFRAME_CONTENT_WINDOW: u32 = 8;
+    /// `navigator.webdriver` is an own property of `navigator` (not on `Navigator.prototype`).
+    pub const NAVIGATOR_OWN_WEBDRIVER: u32 = 16;
+}
+
+/// B3 identity anomaly bits.
+pub mod identity {
+    /// `navigator.plugins` is not a `PluginArray`.
+    pub const PLUGINS: u32 = 1;
+    /// `navigator.mimeTypes` is not a `MimeTypeArray`.
+    pub const MIME_TYPES: u32 = 2;
+    /// `getBattery()` did not resolve to a `BatteryManager`.
+    pub const BATTERY: u32 = 4;
+    /// `permissions.query()` did not resolve to a `PermissionStatus`.
+    pub const PERMISSION_STATUS: u32 = 8;
+    /// `chrome.runtime.sendMessage`/`connect` have a `prototype` or are constructible (fakes).
+    pub const CHROME_RUNTIME: u32 = 16;
+}
+
+/// Fingerprint source flags ([`probe::FINGERPRINT_FLAGS`]).
+pub mod fp_flags {
+    pub const CANVAS: u32 = 1;
+    pub const WEBGL: u32 = 2;
+    pub const SCREEN: u32 = 4;
+    pub const FONTS: u32 = 8;
+    /// Canvas was left out: the engine randomises it (Safari 17+, Firefox RFP, Brave) or two
+    /// reads differed.
+    pub const CANVAS_RANDOMISED: u32 = 16;
+    /// Screen was left out (Safari 17+ / RFP report noisy or fixed values).
+    pub const SCREEN_SKIPPED: u32 = 32;
 }
 
 /// Page-level timings (ticks since collector start; 0 = not observed).
@@ -206,6 +406,10 @@ pub struct Telemetry {
     pub fingerprint: Vec<u8>,
     /// Number of records dropped because a buffer was full (pointer, keys, fields).
     pub dropped: [u32; 3],
+    /// Schema 2: screen offset and contact size, recorded when they change.
+    pub pointer_aux: Vec<PointerAux>,
+    /// Schema 2: window scroll position changes and wheel deltas.
+    pub scroll: Vec<ScrollRec>,
 }
 
 impl Telemetry {
@@ -225,6 +429,12 @@ impl Telemetry {
         }
         if self.probes.len() > MAX_PROBES {
             return Err(ProtocolError::TelemetryLimit("probes"));
+        }
+        if self.pointer_aux.len() > MAX_POINTER_AUX {
+            return Err(ProtocolError::TelemetryLimit("pointer aux"));
+        }
+        if self.scroll.len() > MAX_SCROLL {
+            return Err(ProtocolError::TelemetryLimit("scroll"));
         }
         if self.fingerprint.len() > 32 {
             return Err(ProtocolError::TelemetryLimit("fingerprint"));
@@ -288,6 +498,60 @@ impl Telemetry {
             .collect()
     }
 
+    /// Scroll/wheel records with absolute times (ms since collector start); `SCROLL` records get
+    /// the absolute scroll position (px), wheel records their deltas (in units of their mode).
+    pub fn scroll_samples(&self) -> Vec<(f64, u8, f64, f64)> {
+        let mut t: u64 = 0;
+        let (mut x, mut y): (i64, i64) = (0, 0);
+        self.scroll
+            .iter()
+            .map(|r| {
+                t += u64::from(r.dt);
+                let (dx, dy) = (f64::from(r.dx) / SUBPIXEL, f64::from(r.dy) / SUBPIXEL);
+                if r.kind == scroll_kind::SCROLL {
+                    x += i64::from(r.dx);
+                    y += i64::from(r.dy);
+                    (
+                        t as f64 * TICK_MS,
+                        r.kind,
+                        x as f64 / SUBPIXEL,
+                        y as f64 / SUBPIXEL,
+                    )
+                } else {
+                    (t as f64 * TICK_MS, r.kind, dx, dy)
+                }
+            })
+            .collect()
+    }
+
+    /// The [`PointerAux`] in force for each pointer record, resolved (screen offset in px,
+    /// contact width/height in px); `None` before the first aux record.
+    pub fn pointer_aux_per_record(&self) -> Vec<Option<(f64, f64, f64, f64)>> {
+        let mut out = alloc::vec![None; self.pointer.len()];
+        let mut idx: u64 = 0;
+        let mut marks: Vec<(usize, PointerAux)> = Vec::new();
+        for a in &self.pointer_aux {
+            idx += u64::from(a.di);
+            marks.push((usize::try_from(idx).unwrap_or(usize::MAX), *a));
+        }
+        let mut m = 0;
+        let mut cur = None;
+        for (i, slot) in out.iter_mut().enumerate() {
+            while m < marks.len() && marks[m].0 <= i {
+                let a = marks[m].1;
+                cur = Some((
+                    f64::from(a.sx) / SUBPIXEL,
+                    f64::from(a.sy) / SUBPIXEL,
+                    f64::from(a.w) / SUBPIXEL,
+                    f64::from(a.h) / SUBPIXEL,
+                ));
+                m += 1;
+            }
+            *slot = cur;
+        }
+        out
+    }
+
     /// Field events with absolute times (ms since collector start).
     pub fn field_samples(&self) -> Vec<(f64, FieldRec)> {
         let mut t: u64 = 0;
@@ -325,9 +589,25 @@ pub struct KeySample {
     pub flags: u8,
 }
 
+/// `f64::round` (half away from zero) without std's float math, for the `no_std` build.
+fn round(x: f64) -> f64 {
+    if x.is_nan() || x.is_infinite() || x.abs() >= 4_503_599_627_370_496.0 {
+        return x; // already integral (or not a number)
+    }
+    let t = x as i64 as f64; // truncates toward zero
+    let diff = x - t;
+    if diff >= 0.5 {
+        t + 1.0
+    } else if diff <= -0.5 {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
 /// Convert milliseconds to ticks (saturating, never negative).
 pub fn ms_to_ticks(ms: f64) -> u32 {
-    let t = (ms / TICK_MS).round();
+    let t = round(ms / TICK_MS);
     if t.is_nan() || t <= 0.0 {
         0
     } else if t >= f64::from(u32::MAX) {
@@ -339,7 +619,7 @@ pub fn ms_to_ticks(ms: f64) -> u32 {
 
 /// Convert px to sub-pixel units (saturating).
 pub fn px_to_units(px: f64) -> i32 {
-    let v = (px * SUBPIXEL).round();
+    let v = round(px * SUBPIXEL);
     if v.is_nan() {
         0
     } else {
@@ -357,6 +637,10 @@ pub struct TelemetryBuilder {
     last_y: i32,
     last_key_t: u32,
     last_field_t: u32,
+    last_scroll_t: u32,
+    scroll_x: i32,
+    scroll_y: i32,
+    last_aux: Option<(u32, PointerAux)>,
 }
 
 impl TelemetryBuilder {
@@ -364,7 +648,7 @@ impl TelemetryBuilder {
         Self {
             telemetry: Telemetry {
                 schema: SCHEMA,
-                probe_schema: 1,
+                probe_schema: PROBE_SCHEMA,
                 ..Default::default()
             },
             ..Default::default()
@@ -397,7 +681,7 @@ impl TelemetryBuilder {
             dy: uy.wrapping_sub(self.last_y),
             buttons,
             ptype,
-            pressure: (pressure.clamp(0.0, 1.0) * 255.0).round() as u8,
+            pressure: round(f64::from(pressure.clamp(0.0, 1.0)) * 255.0) as u8,
             flags,
         });
         self.last_ptr_t = t;
@@ -436,6 +720,70 @@ impl TelemetryBuilder {
             field,
         });
         self.last_field_t = t;
+    }
+
+    /// Screen offset (`screenX − clientX`, px) and contact size (px) of the pointer record
+    /// appended last; stored only when they differ from the previous values.
+    pub fn pointer_aux(&mut self, sx: f64, sy: f64, w: f64, h: f64) {
+        let Some(index) = self.telemetry.pointer.len().checked_sub(1) else {
+            return;
+        };
+        let index = index as u32;
+        let units = |v: f64| px_to_units(v).max(0) as u32;
+        let aux = PointerAux {
+            di: 0,
+            sx: px_to_units(sx),
+            sy: px_to_units(sy),
+            w: units(w),
+            h: units(h),
+        };
+        let prev_index = match self.last_aux {
+            Some((_, p)) if (p.sx, p.sy, p.w, p.h) == (aux.sx, aux.sy, aux.w, aux.h) => return,
+            Some((i, _)) => i,
+            None => 0,
+        };
+        if self.telemetry.pointer_aux.len() >= MAX_POINTER_AUX {
+            return;
+        }
+        self.telemetry.pointer_aux.push(PointerAux {
+            di: index - prev_index,
+            ..aux
+        });
+        self.last_aux = Some((index, aux));
+    }
+
+    /// Window scroll position (px, absolute) at `t_ms`.
+    pub fn scroll(&mut self, t_ms: f64, x: f64, y: f64) {
+        let (ux, uy) = (px_to_units(x), px_to_units(y));
+        let (dx, dy) = (
+            ux.wrapping_sub(self.scroll_x),
+            uy.wrapping_sub(self.scroll_y),
+        );
+        if self.push_scroll(t_ms, scroll_kind::SCROLL, dx, dy) {
+            self.scroll_x = ux;
+            self.scroll_y = uy;
+        }
+    }
+
+    /// A wheel event's deltas (`mode` = `deltaMode` 0 px, 1 lines, 2 pages).
+    pub fn wheel(&mut self, t_ms: f64, mode: u8, dx: f64, dy: f64) {
+        let kind = scroll_kind::WHEEL_PIXEL + mode.min(2);
+        self.push_scroll(t_ms, kind, px_to_units(dx), px_to_units(dy));
+    }
+
+    fn push_scroll(&mut self, t_ms: f64, kind: u8, dx: i32, dy: i32) -> bool {
+        if self.telemetry.scroll.len() >= MAX_SCROLL {
+            return false;
+        }
+        let t = ms_to_ticks(t_ms).max(self.last_scroll_t);
+        self.telemetry.scroll.push(ScrollRec {
+            dt: t - self.last_scroll_t,
+            kind,
+            dx,
+            dy,
+        });
+        self.last_scroll_t = t;
+        true
     }
 
     pub fn finish(self) -> Telemetry {

@@ -6,6 +6,8 @@
 //! - Size cap: [`MAX_TOKEN_CHARS`] base64 characters (= [`MAX_TOKEN_BYTES`] bytes), checked before
 //!   any decoding. Typical login tokens are 1–6 KB.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 
