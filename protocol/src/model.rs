@@ -2,14 +2,16 @@
 //! Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v1.json`, compiled in
 //! as the default model).
 //!
-//! Each model feature contributes `w·z + w2·(z² − 1)` logits, where `z` is the feature
+//! Each present model feature contributes `w·z + w2·(z² − 1) + b` logits, where `z` is the feature
 //! standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term lets a
 //! linear model express "human band" features (too regular *and* too erratic are both unusual).
-//! A **missing feature contributes exactly 0**, and each evidence [`Modality`] (pointer, keys) has
-//! its own intercept that is added only when that modality is present: a session without
-//! keystrokes is scored on its pointer evidence alone (and vice versa), exactly as if the model
-//! had been trained for it. A session with no behavioural evidence at all gets
-//! [`NEUTRAL_SCORE`] (no bot evidence, no human evidence); what to do with it is site policy.
+//! A **missing feature contributes exactly 0**: the baseline is spread over the features as
+//! per-feature offsets `b` (added only when the feature is present), so a session without
+//! keystrokes is scored on its pointer evidence alone (and vice versa), and thin evidence stays
+//! near the neutral logit 0 instead of inheriting a modality-wide intercept. (Per-modality
+//! intercepts exist in the format for other trainers; `verifier train` leaves them at 0.)
+//! A session with no behavioural evidence at all gets [`NEUTRAL_SCORE`] (no bot evidence, no
+//! human evidence); what to do with it is site policy.
 //!
 //! Contributions are summed per [`Group`] into stable reason codes. A replayed trace (stroke
 //! shape hashes already seen in other sessions, counted by the caller's store) caps the score
@@ -92,6 +94,9 @@ pub struct ModelFeature {
     pub sd: f64,
     pub w: f64,
     pub w2: f64,
+    /// Offset added when the feature is present (0 when missing), so a session missing a
+    /// feature loses exactly that feature's share of the baseline, nothing more.
+    pub b: f64,
 }
 
 /// Monotone map from the model's logit to the policy scale: `block_logit` maps to the policy's
@@ -251,7 +256,7 @@ impl Model {
         match x {
             Some(x) if x.is_finite() => {
                 let z = self.z(m, x);
-                m.w * z + m.w2 * (z * z - 1.0)
+                m.w * z + m.w2 * (z * z - 1.0) + m.b
             }
             _ => 0.0,
         }
@@ -372,12 +377,18 @@ impl Model {
             if sd <= 0.0 {
                 return Err(ModelError::Range("sd"));
             }
+            let w2 = num(item, "w2")?;
+            if !feature.band() && w2 != 0.0 {
+                // One-sided features must stay monotone (see `features::MONOTONE`).
+                return Err(ModelError::Range("w2 of a monotone feature"));
+            }
             features.push(ModelFeature {
                 feature,
                 mean: num(item, "mean")?,
                 sd,
                 w: num(item, "w")?,
-                w2: num(item, "w2")?,
+                w2,
+                b: num(item, "b")?,
             });
         }
         let knots = |c: &json::Value| -> Result<Calibration, ModelError> {
@@ -462,12 +473,13 @@ impl Model {
         for (i, m) in self.features.iter().enumerate() {
             s.push_str(if i == 0 { "\n    " } else { ",\n    " });
             s.push_str(&format!(
-                "{{\"name\": {}, \"mean\": {}, \"sd\": {}, \"w\": {}, \"w2\": {}}}",
+                "{{\"name\": {}, \"mean\": {}, \"sd\": {}, \"w\": {}, \"w2\": {}, \"b\": {}}}",
                 json::string(m.feature.def().name),
                 json::num(m.mean),
                 json::num(m.sd),
                 json::num(m.w),
-                json::num(m.w2)
+                json::num(m.w2),
+                json::num(m.b)
             ));
         }
         s.push_str(if self.features.is_empty() {
@@ -738,6 +750,7 @@ mod tests {
                     sd: 0.5,
                     w: 1.2,
                     w2: -0.3,
+                    b: 0.0,
                 },
                 ModelFeature {
                     feature: F::KeyRollover,
@@ -745,6 +758,7 @@ mod tests {
                     sd: 0.1,
                     w: 0.8,
                     w2: 0.0,
+                    b: 0.0,
                 },
             ],
             policy: Policy {

@@ -176,4 +176,44 @@ fn live_path_scores_telemetry_and_stays_neutral_without_behaviour() {
         assert!(!bot.reasons.is_empty());
     }
     let _ = Session::default();
+
+    // Thin evidence (three moves and one ordinary click) must stay near neutral, never blocked.
+    let mut b = TelemetryBuilder::new();
+    for (i, (x, y)) in [(400.0, 300.0), (402.0, 301.0), (403.0, 303.0)]
+        .iter()
+        .enumerate()
+    {
+        b.pointer(
+            1000.0 + 16.7 * i as f64,
+            pointer_kind::MOVE,
+            *x,
+            *y,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            tr,
+        );
+    }
+    b.pointer(
+        1180.0,
+        pointer_kind::DOWN,
+        403.0,
+        303.0,
+        1,
+        pointer_type::MOUSE,
+        0.5,
+        tr,
+    );
+    b.pointer(
+        1275.0,
+        pointer_kind::UP,
+        403.0,
+        303.0,
+        0,
+        pointer_type::MOUSE,
+        0.0,
+        tr,
+    );
+    let (_, thin) = score_telemetry(&b.finish(), model, ReplayEvidence::default());
+    assert_ne!(thin.decision, Decision::Block, "{thin:?}");
 }

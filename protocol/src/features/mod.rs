@@ -277,11 +277,11 @@ macro_rules! feature_table {
 }
 
 feature_table! {
-    PtDtMedian: "pt_dt_median_log", PointerTiming, true, "log(1 + median within-stroke move interval, ms)";
+    PtDtMedian: "pt_dt_median_log", PointerTiming, false, "log(1 + median within-stroke move interval, ms); environment (display/mouse rate, VM), so reported but not trained";
     PtDtSd: "pt_dt_sd_log", PointerTiming, true, "log(0.1 + median over strokes of within-stroke interval SD, ms)";
     PtDtMadRel: "pt_dt_mad_rel", PointerTiming, true, "MAD of intervals / median interval (relative jitter)";
     PtSubMs: "pt_subms_share", PointerTiming, true, "share of intervals < 0.5 ms that carry movement";
-    PtFast: "pt_fast_share", PointerTiming, true, "share of steps faster than 10 px/ms (bursts with ~0 ms gaps)";
+    PtFast: "pt_fast_share", PointerTiming, false, "share of steps faster than 10 px/ms (bursts with ~0 ms gaps)";
     PtOffGrid: "pt_offgrid_share", PointerTiming, true, "share of intervals not near a multiple of the modal frame period";
     PtFrac: "pt_fractional_share", PointerTiming, false, "share of moves with fractional coordinates (normal on HiDPI and touch)";
     KinStraight: "kin_straightness", PointerKinematics, true, "median chord/path over long strokes (weak alone)";
@@ -317,8 +317,31 @@ feature_table! {
     SesEvents: "ses_events_log", SessionTiming, false, "log(1 + pointer and key events)";
 }
 
+/// Features whose evidence is one-sided (more of it is only ever more bot-like, or only ever
+/// more human-like): the model gives them a linear term only, so it cannot learn a U-shape that
+/// would turn an extreme bot value into human evidence. All other features are "band" features
+/// (too regular and too erratic are both unusual) and get a quadratic term as well.
+pub const MONOTONE: &[F] = &[
+    F::PtSubMs,
+    F::PtFast,
+    F::KinSmoothShare,
+    F::KinCorrection,
+    F::KinPause,
+    F::ClickApproach,
+    F::KeyFast,
+    F::KeyRollover,
+    F::KeyBackspace,
+    F::KeyClassDep,
+    F::KeyPause,
+];
+
 impl F {
     pub const COUNT: usize = DEFS.len();
+
+    /// Does the model give this feature a quadratic (band) term?
+    pub fn band(self) -> bool {
+        !MONOTONE.contains(&self)
+    }
 
     pub fn def(self) -> &'static FeatureDef {
         &DEFS[self as usize]

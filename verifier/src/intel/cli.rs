@@ -22,6 +22,48 @@ pub struct DataOptions {
     pub stride: usize,
 }
 
+/// Sparse pointer evidence: for each pointer-only human record with at least 40 rows, one derived
+/// record (source `<source>-sparse`) holding only its last 6–40 rows (a login page that saw just
+/// the final approach and click). Checks and trains that thin evidence is not read as a bot.
+pub fn sparse_pointer_windows(records: &[Record], seed: u64) -> Vec<Record> {
+    let mut rng = super::rng::Rng::derive(seed, "sparse-pointer");
+    let mut out = Vec::new();
+    for r in records {
+        let p = &r.session.pointer;
+        if r.label != Label::Human
+            || p.len() < 40
+            || !r.session.keys.is_empty()
+            || !ends_with_click(p)
+        {
+            continue;
+        }
+        let n = rng.int(6, 40);
+        let pointer = p[p.len() - n..].to_vec();
+        out.push(Record {
+            id: format!("{}#sparse", r.id),
+            source: format!("{}-sparse", r.source),
+            derived: true,
+            session: tollgate_protocol::features::Session {
+                pointer,
+                ..Default::default()
+            },
+            ..r.clone()
+        });
+    }
+    out
+}
+
+/// Does the trace end like a login window: a button press released within 1.5 s?
+fn ends_with_click(p: &[tollgate_protocol::features::Pt]) -> bool {
+    use tollgate_protocol::telemetry::pointer_kind;
+    match p {
+        [.., d, u] => {
+            d.kind == pointer_kind::DOWN && u.kind == pointer_kind::UP && u.t_ms - d.t_ms <= 1500.0
+        }
+        _ => false,
+    }
+}
+
 /// Login-length typing: for each keystroke-only human record with enough keys, add one derived
 /// record (source `<source>-short`) holding a contiguous window of 10–20 keys (same subject, so
 /// it stays in its fold). Lives in memory only. Trained on, reported and used for thresholds like
@@ -116,22 +158,6 @@ pub fn features_parallel(records: &[Record]) -> Vec<Features> {
     out
 }
 
-impl Dataset {
-    /// Drop augmented (training-only) records, keeping `scored` aligned: reports, output lines and
-    /// plots are about real and synthetic sessions only.
-    pub fn retain_reported(&mut self, scored: &mut Vec<Scored>) {
-        let keep: Vec<bool> = self.records.iter().map(|r| !r.augmented).collect();
-        let mut it = keep.iter();
-        self.records.retain(|_| *it.next().unwrap_or(&true));
-        let mut it = keep.iter();
-        self.feats.retain(|_| *it.next().unwrap_or(&true));
-        let mut it = keep.iter();
-        self.replay.retain(|_| *it.next().unwrap_or(&true));
-        let mut it = keep.iter();
-        scored.retain(|_| *it.next().unwrap_or(&true));
-    }
-}
-
 /// Load trace files, add login-length typing windows ([`short_typing_windows`]) and synthetic
 /// bots, extract features, run the replay store.
 pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
@@ -160,10 +186,11 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
                 .map(|(_, r)| r),
         );
     }
-    let short = short_typing_windows(&records, opts.seed);
+    let mut short = short_typing_windows(&records, opts.seed);
+    short.extend(sparse_pointer_windows(&records, opts.seed));
     if !short.is_empty() {
         eprintln!(
-            "short typing windows: {} derived human records",
+            "derived human windows (short typing, sparse pointer): {}",
             short.len()
         );
         records.extend(short);
@@ -203,7 +230,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         return Err(IntelError::Option("--folds must be at least 2".into()));
     }
     let started = std::time::Instant::now();
-    let mut ds = load_dataset(&opts.data)?;
+    let ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
     eprintln!(
         "validation: subject-wise {}-fold cross-validation",
@@ -223,9 +250,11 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     );
     let all: Vec<usize> = (0..ds.records.len()).collect();
     let mut model = fit_calibrated(&ds.records, &ds.feats, &all, &opts.fit)?;
-    let mut oof = oof;
-    ds.retain_reported(&mut oof);
     print!("{}", eval::summary(&ds.records, &oof));
+    print!(
+        "{}",
+        eval::human_intervals(&ds.records, &oof, opts.data.seed)
+    );
     let train_scored: Vec<Scored> = ds
         .feats
         .iter()
@@ -323,7 +352,7 @@ pub fn load_model(path: &Path) -> Result<Model, IntelError> {
 
 /// `verifier eval`. Returns the records and their scores (for tests).
 pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelError> {
-    let mut ds = load_dataset(&opts.data)?;
+    let ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
     let scored: Vec<Scored> = match opts.cv {
         Some(k) => {
@@ -369,9 +398,11 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
                 .collect()
         }
     };
-    let mut scored = scored;
-    ds.retain_reported(&mut scored);
     print!("{}", eval::summary(&ds.records, &scored));
+    print!(
+        "{}",
+        eval::human_intervals(&ds.records, &scored, opts.data.seed)
+    );
     if let Some(out) = &opts.out {
         let werr = |e| IntelError::Write {
             path: out.display().to_string(),

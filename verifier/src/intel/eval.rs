@@ -233,6 +233,63 @@ pub fn summary(records: &[Record], scored: &[Scored]) -> String {
     o
 }
 
+/// Subject-bootstrap 95% intervals of the human block and challenge-or-block rates per human
+/// source (resampling subjects, not records: records of one subject are not independent).
+pub fn human_intervals(records: &[Record], scored: &[Scored], seed: u64) -> String {
+    let mut by_source: BTreeMap<&str, BTreeMap<&str, (usize, usize, usize)>> = BTreeMap::new();
+    for (r, s) in records.iter().zip(scored) {
+        if r.label != Label::Human {
+            continue;
+        }
+        let e = by_source
+            .entry(r.source.as_str())
+            .or_default()
+            .entry(r.subject.as_str())
+            .or_insert((0, 0, 0));
+        e.0 += 1;
+        e.1 += usize::from(s.decision == Decision::Block);
+        e.2 += usize::from(s.decision != Decision::Allow);
+    }
+    let mut rng = super::rng::Rng::derive(seed, "bootstrap");
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "humans, 95% subject-bootstrap intervals (200 resamples):"
+    );
+    for (source, subjects) in &by_source {
+        let subs: Vec<(usize, usize, usize)> = subjects.values().copied().collect();
+        let (mut bl, mut ch) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            let (mut n, mut b, mut c) = (0usize, 0usize, 0usize);
+            for _ in 0..subs.len() {
+                let s = subs[rng.int(0, subs.len() - 1)];
+                n += s.0;
+                b += s.1;
+                c += s.2;
+            }
+            bl.push(b as f64 / n.max(1) as f64);
+            ch.push(c as f64 / n.max(1) as f64);
+        }
+        bl.sort_by(f64::total_cmp);
+        ch.sort_by(f64::total_cmp);
+        let ci = |v: &[f64]| format!("[{:.2}%, {:.2}%]", 100.0 * v[4], 100.0 * v[194]);
+        let _ = writeln!(
+            o,
+            "  {:<14} subjects {:>4}  blocked {}  challenged+blocked {}{}",
+            source,
+            subs.len(),
+            ci(&bl),
+            ci(&ch),
+            if subs.len() < 20 {
+                "  (few subjects: interval unreliable)"
+            } else {
+                ""
+            }
+        );
+    }
+    o
+}
+
 /// Compact one-line metrics (used by training logs and tests).
 pub fn headline(records: &[Record], scored: &[Scored]) -> (Option<f64>, f64, f64, f64) {
     let mut h = Vec::new();

@@ -76,9 +76,10 @@ pub struct Record {
     /// Replayed copies of human traces have human features by construction: they are only
     /// caught by the cross-session hash store, so training must not see them.
     pub trainable: bool,
-    /// Derived from another record (augmentation): used for training only, never reported,
-    /// never entered in the replay store, never used to set thresholds.
-    pub augmented: bool,
+    /// Derived from another record in memory (a window of it): trained on and reported like any
+    /// record, but never entered in the replay store (it shares strokes with its origin by
+    /// construction).
+    pub derived: bool,
 }
 
 impl Record {

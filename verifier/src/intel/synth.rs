@@ -448,7 +448,7 @@ fn record(
         generator: Some(generator.to_string()),
         session,
         trainable,
-        augmented: false,
+        derived: false,
     }
 }
 
@@ -673,7 +673,7 @@ pub fn generate(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
     }
     let pointer_humans: Vec<&Record> = humans
         .iter()
-        .filter(|r| r.label == Label::Human && r.session.pointer.len() >= 20)
+        .filter(|r| r.label == Label::Human && !r.derived && r.session.pointer.len() >= 20)
         .collect();
     if !pointer_humans.is_empty() {
         let mut rng = Rng::derive(opts.seed, "synthetic/retimed");

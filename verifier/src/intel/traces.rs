@@ -121,7 +121,7 @@ fn convert(raw: RawRecord) -> Result<Record, String> {
         generator: raw.generator,
         session,
         trainable: true,
-        augmented: false,
+        derived: false,
     })
 }
 

@@ -20,6 +20,10 @@ pub struct FitOptions {
     pub min_present: usize,
     /// Human quantile mapped to the block threshold, per human source.
     pub block_quantile: f64,
+    /// Ridge multiplier for the linear term of monotone (one-sided) features.
+    pub monotone_l2_factor: f64,
+    /// Per-feature presence offsets instead of per-modality intercepts (see [`fit`]).
+    pub per_feature_offsets: bool,
     /// Human quantile mapped to the allow threshold, per human source.
     pub allow_quantile: f64,
 }
@@ -32,10 +36,15 @@ impl Default for FitOptions {
             max_iter: 60,
             min_present: 20,
             block_quantile: 0.001,
+            monotone_l2_factor: 0.1,
+            per_feature_offsets: true,
             allow_quantile: 0.01,
         }
     }
 }
+
+/// Fewest human records of one source (and modality) for it to set calibration knots.
+pub const MIN_CALIBRATION_RECORDS: usize = 100;
 
 /// The site-policy defaults the calibration targets (same as `scoring::SitePolicy::default`).
 pub const POLICY: Policy = Policy {
@@ -87,9 +96,22 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         if vals.len() < opts.min_present {
             continue;
         }
-        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
-        let var =
-            vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (vals.len() - 1) as f64;
+        // Standardise at the class-balanced centre (training weights), so that a missing value,
+        // which contributes 0, sits between the classes rather than at the majority class.
+        let wv: Vec<(f64, f64)> = rows
+            .iter()
+            .filter_map(|r| r.0.get(d.id).map(|v| (v, r.2)))
+            .collect();
+        let wsum: f64 = wv.iter().map(|(_, w)| w).sum();
+        if wsum <= 0.0 {
+            continue;
+        }
+        let mean = wv.iter().map(|(v, w)| v * w).sum::<f64>() / wsum;
+        let var = wv
+            .iter()
+            .map(|(v, w)| w * (v - mean) * (v - mean))
+            .sum::<f64>()
+            / wsum;
         let sd = var.sqrt();
         if sd > 1e-9 && sd.is_finite() {
             terms.push(ModelFeature {
@@ -98,28 +120,40 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
                 sd,
                 w: 0.0,
                 w2: 0.0,
+                b: 0.0,
             });
         }
     }
-    // Columns: one intercept per modality (present or not), then z and z²−1 per term. There is
-    // no global intercept: a session without evidence stays at logit 0.
+    // Columns: one intercept per modality, then per term z, z²−1 (band features only) and a
+    // presence indicator (its coefficient is the term's offset `b`). With per-feature offsets
+    // (the default) the modality intercepts stay at 0: the baseline is spread over the features,
+    // so a session that lacks a feature loses exactly that feature's share of it and thin
+    // evidence stays near the neutral logit 0. There is no global intercept.
     const M: usize = Modality::ALL.len();
-    let dim = M + 2 * terms.len();
+    const K: usize = 3;
+    let dim = M + K * terms.len();
     let clip = opts.clip;
     let x: Vec<Vec<f64>> = rows
         .iter()
         .map(|r| {
             let mut v = vec![0.0; dim];
-            for (k, m) in Modality::ALL.iter().enumerate() {
-                if r.0.has(*m) {
-                    v[k] = 1.0;
+            if !opts.per_feature_offsets {
+                for (k, m) in Modality::ALL.iter().enumerate() {
+                    if r.0.has(*m) {
+                        v[k] = 1.0;
+                    }
                 }
             }
             for (j, t) in terms.iter().enumerate() {
                 if let Some(val) = r.0.get(t.feature) {
                     let z = ((val - t.mean) / t.sd).clamp(-clip, clip);
-                    v[M + 2 * j] = z;
-                    v[M + 1 + 2 * j] = z * z - 1.0;
+                    v[M + K * j] = z;
+                    if t.feature.band() {
+                        v[M + K * j + 1] = z * z - 1.0;
+                    }
+                    if opts.per_feature_offsets {
+                        v[M + K * j + 2] = 1.0;
+                    }
                 }
             }
             v
@@ -131,6 +165,14 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         .collect();
     let wsum: f64 = rows.iter().map(|r| r.2).sum();
     let lambda = opts.l2 * wsum / 1000.0;
+    // Monotone tells (bursts, missing rollover, ...) are rare in humans by construction: a
+    // lighter ridge lets a clear tell outweigh the sum of weak human-looking terms.
+    let mut penalty = vec![1.0; dim];
+    for (j, t) in terms.iter().enumerate() {
+        if !t.feature.band() {
+            penalty[M + K * j] = opts.monotone_l2_factor;
+        }
+    }
     let mut beta = vec![0.0; dim];
     for _ in 0..opts.max_iter {
         let mut g = vec![0.0; dim];
@@ -157,10 +199,11 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
                 h[a * dim + b] = h[b * dim + a];
             }
             if a >= M {
-                g[a] -= lambda * beta[a];
-                h[a * dim + a] += lambda;
+                let lam = lambda * penalty[a];
+                g[a] -= lam * beta[a];
+                h[a * dim + a] += lam;
             } else {
-                // Intercepts: a whisper of ridge keeps a modality absent from training at 0.
+                // Intercepts: a whisper of ridge keeps an unused one at 0.
                 g[a] -= 1e-6 * beta[a];
                 h[a * dim + a] += 1e-6;
             }
@@ -179,11 +222,12 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         }
     }
     for (j, t) in terms.iter_mut().enumerate() {
-        t.w = beta[M + 2 * j];
-        t.w2 = beta[M + 1 + 2 * j];
+        t.w = beta[M + K * j];
+        t.w2 = beta[M + K * j + 1];
+        t.b = beta[M + K * j + 2];
     }
     // Drop terms that ended up with no weight at all (keeps the file small and honest).
-    terms.retain(|t| t.w.abs() > 1e-6 || t.w2.abs() > 1e-6);
+    terms.retain(|t| t.w.abs() > 1e-6 || t.w2.abs() > 1e-6 || t.b.abs() > 1e-6);
     Ok(Model {
         bias: 0.0,
         modality_bias: [beta[0], beta[1]],
@@ -274,7 +318,10 @@ pub fn calibrate(
         let mut lb = f64::INFINITY;
         let mut la = f64::INFINITY;
         for ((mi, _), v) in human_logits {
-            if *mi != m {
+            // A source with a handful of records has no meaningful 1% / 0.1% quantile (it would
+            // just be its minimum); such sources still train, and are reported, but do not set
+            // thresholds.
+            if *mi != m || v.len() < MIN_CALIBRATION_RECORDS {
                 continue;
             }
             let mut v = v.clone();
@@ -347,7 +394,7 @@ pub fn fit_calibrated(
             (false, true) => 1,
             _ => continue,
         };
-        if records[i].label == Label::Human && !records[i].augmented {
+        if records[i].label == Label::Human {
             by_source
                 .entry((m, records[i].source.clone()))
                 .or_default()
