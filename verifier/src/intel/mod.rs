@@ -4,6 +4,25 @@
 //!
 //! Evaluation data (the developer trace files) is read from wherever the caller points; nothing
 //! from it is ever written into the repository.
+//!
+//! ```text
+//! D=../shared/data/traces
+//! verifier train --traces $D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz \
+//!     --out protocol/models/behaviour-v1.json          # seed 1; prints subject-wise 5-fold CV
+//! verifier eval  --traces ... --cv 5 --out cv.jsonl --plot cv.png   # headline numbers
+//! verifier eval  --traces ...                          # compiled-in model, live code path
+//! ```
+//!
+//! Live integration: `score_telemetry(&token.body.telemetry, Model::default_model(), evidence)`
+//! where `evidence` comes from a cross-session store of `Features::stroke_hashes` (see
+//! [`ReplayStore`] for the semantics; a persistent one belongs to the verifier's store). The
+//! score is on the site-policy scale (block < 0.2 ≤ challenge < 0.6 ≤ allow by default) and a
+//! session without behaviour scores exactly 0.5 (`Scored::evidence == false`).
+//!
+//! Known gap: the training corpora log *dispatched* `mousemove` events (frame-locked), while the
+//! collector records `getCoalescedEvents()` samples (device rate, throttled to ≥ 4 ms) and does
+//! not mark which sample was the dispatched one; timing features on live data can therefore
+//! differ from training. A flag for the dispatched sample would let the adapter use the same view.
 
 pub mod cli;
 pub mod eval;
