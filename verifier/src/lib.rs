@@ -9,6 +9,8 @@ pub mod clientip;
 pub mod clock;
 pub mod config;
 pub mod correlate;
+pub mod decode;
+pub mod envrules;
 pub mod error;
 pub mod intel;
 pub mod iplists;

@@ -51,6 +51,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Decode a token (read from stdin) without keys and print it as JSON: telemetry, resolved
+    /// samples, probes and the environment rules' findings. Never redeems or burns the token.
+    DecodeToken,
     /// Load and validate a config file, print a summary (no secrets), and exit.
     CheckConfig {
         #[arg(long)]
@@ -198,6 +201,13 @@ fn main() -> anyhow::Result<()> {
                 with_features,
             };
             verifier::intel::cli::run_eval(&opts)?;
+            Ok(())
+        }
+        Command::DecodeToken => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            let json = verifier::decode::token_json(&text).context("decoding the token")?;
+            println!("{json}");
             Ok(())
         }
         Command::CheckConfig { config } => {

@@ -72,6 +72,8 @@ pub struct TollgateInfo {
     pub decision: Decision,
     pub reasons: Vec<&'static str>,
     pub features: BTreeMap<&'static str, f64>,
+    /// Behaviour-model logit contribution per feature (negative = bot-like).
+    pub contributions: BTreeMap<&'static str, f64>,
 }
 
 /// The siteverify answer (Turnstile shape plus `tollgate`).
@@ -108,6 +110,7 @@ impl SiteverifyResponse {
                 decision: Decision::Block,
                 reasons: vec![err.reason()],
                 features: BTreeMap::new(),
+                contributions: BTreeMap::new(),
             },
         }
     }
@@ -370,6 +373,7 @@ async fn verify(state: &AppState, rt: &Runtime, req: Request<Body>) -> Result<St
             decision: verdict.decision,
             reasons: verdict.reasons,
             features: verdict.features,
+            contributions: verdict.contributions,
         },
     };
     let body = serde_json::to_string(&resp)
@@ -466,6 +470,7 @@ async fn assess(
                 decision: Decision::Allow,
                 reasons: vec!["automation-allowlisted"],
                 features,
+                contributions: BTreeMap::new(),
             },
             None,
         ));
@@ -473,11 +478,13 @@ async fn assess(
     let mut extra: Vec<&'static str> = Vec::new();
     let mut footprint = None;
     let mut traces = (0usize, 0usize);
+    // Behaviour features, extracted once: the model scores them, correlation counts their
+    // stroke shape hashes.
+    let behaviour = tollgate_protocol::features::extract(
+        &tollgate_protocol::features::Session::from_telemetry(&token.body.telemetry),
+    );
     if rt.correlation.enabled {
-        let hashes = tollgate_protocol::features::extract(
-            &tollgate_protocol::features::Session::from_telemetry(&token.body.telemetry),
-        )
-        .stroke_hashes;
+        let hashes = &behaviour.stroke_hashes;
         let c = rt.correlator(site);
         match c
             .on_verify(
@@ -488,7 +495,7 @@ async fn assess(
                 ip,
                 account,
                 &token.body.telemetry.fingerprint,
-                &hashes,
+                hashes,
                 &rt.lists,
             )
             .await
@@ -509,8 +516,11 @@ async fn assess(
             },
         }
     }
-    // Hook for the behaviour model: `traces` is the replay evidence (hashed, seen elsewhere).
-    let mut v = scoring::score(token, &site.settings.policy);
+    let replay = tollgate_protocol::model::ReplayEvidence {
+        hashed: traces.0,
+        seen_elsewhere: traces.1,
+    };
+    let mut v = scoring::score_with(token, &site.settings.policy, &behaviour, replay);
     v.features.insert("risk_tier", f64::from(tier));
     v.features.insert("trace_hashes", traces.0 as f64);
     v.features

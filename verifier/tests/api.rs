@@ -13,10 +13,7 @@ use http_body_util::BodyExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-use tollgate_protocol::telemetry::{
-    Probe, ProbeValue, Telemetry, TelemetryBuilder, key_class, key_flags, pointer_flags,
-    pointer_kind, pointer_type, probe,
-};
+use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, TelemetryBuilder, probe};
 use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
 use tollgate_protocol::{b64_decode, b64_encode, bind_hash, derive_token_key, pow, site_id};
 use tower::ServiceExt;
@@ -162,52 +159,7 @@ async fn challenge(
 }
 
 fn human_telemetry() -> Telemetry {
-    let mut b = TelemetryBuilder::new();
-    let trusted = pointer_flags::TRUSTED;
-    for i in 0..25 {
-        let t = 100.0 + f64::from(i) * 16.0 + f64::from(i % 4);
-        b.pointer(
-            t,
-            pointer_kind::MOVE,
-            20.0 + f64::from(i) * 5.0,
-            40.0 + f64::from(i) * 2.0,
-            0,
-            pointer_type::MOUSE,
-            0.0,
-            trusted,
-        );
-    }
-    b.pointer(
-        600.0,
-        pointer_kind::DOWN,
-        145.0,
-        90.0,
-        1,
-        pointer_type::MOUSE,
-        0.5,
-        trusted,
-    );
-    b.pointer(
-        690.0,
-        pointer_kind::UP,
-        145.0,
-        90.0,
-        0,
-        pointer_type::MOUSE,
-        0.0,
-        trusted,
-    );
-    for i in 0..6 {
-        let down = 900.0 + f64::from(i) * 150.0;
-        b.key(
-            down,
-            down + 80.0 + f64::from(i * 9 % 25),
-            key_class::CHAR,
-            0,
-            key_flags::TRUSTED,
-        );
-    }
-    b.finish()
+    verifier::scoring::example_human_login().finish()
 }
 
 /// What goes into a token besides the challenge.
@@ -383,12 +335,21 @@ async fn happy_path_json() {
     assert_eq!(t["decision"], "allow", "{v}");
     let score = t["score"].as_f64().unwrap();
     assert!((0.6..=1.0).contains(&score), "{v}");
-    assert!(t["reasons"].as_array().unwrap().is_empty(), "{v}");
+    let reasons = t["reasons"].as_array().unwrap();
+    for hard in ["automation", "behaviour", "tampered", "inconsistent"] {
+        assert!(!reasons.iter().any(|r| r == hard), "{v}");
+    }
+    assert!(
+        t["contributions"]
+            .as_object()
+            .is_some_and(|c| !c.is_empty()),
+        "{v}"
+    );
     for f in ["pointer_events", "key_events", "solve_ms", "token_bytes"] {
         assert!(t["features"][f].is_number(), "feature {f} missing: {v}");
     }
-    assert_eq!(t["features"]["pointer_events"], 27.0);
-    assert_eq!(t["features"]["key_events"], 6.0);
+    assert_eq!(t["features"]["pointer_events"], 62.0);
+    assert_eq!(t["features"]["key_events"], 14.0);
     assert_eq!(t["features"]["solve_ms"], 420.0);
     assert_eq!(
         t["features"]["token_bytes"],
