@@ -1,5 +1,5 @@
 # Tollgate developer entry points. See README.md.
-.PHONY: demo test setup e2e
+.PHONY: demo test setup e2e bench
 
 ## Set up, build and run the verifier and the demo site (http://127.0.0.1:8080/).
 demo:
@@ -17,3 +17,7 @@ setup:
 e2e:
 	cargo build -p verifier -p demo-site
 	node --test --test-reporter=spec tests/e2e/
+
+## Benchmarks (not tests): PoW hash rates vs peers, solve time, verifier throughput, collector cost.
+bench:
+	bench/run.sh

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Verifier throughput: the RELEASE verifier on loopback, driven by the Rust load generator
+// (tollgate-bench load: hyper/tokio, keep-alive, closed-loop sweep then a fixed-rate run at half
+// the best rate), /v1/challenge and /v1/siteverify with distinct valid tokens; then the same load
+// generator against a peer verifier (ALTCHA's altcha-lib in Node, bench/peer-verifier.mjs).
+//
+//   node bench/verifier.mjs [--secs 3] [--conc 1,8,32,128] [--tokens 300000]
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import readline from "node:readline";
+import { BENCH } from "./lib/static.mjs";
+import { benchBin, verifierBin, loadavg, opt } from "./lib/common.mjs";
+
+const SECS = opt("--secs", "3");
+const CONC = opt("--conc", "1,8,32,128");
+const TOKENS = opt("--tokens", "300000");
+const OUT = path.join(BENCH, "out");
+
+/** Start `cmd args`, resolve with {child, url} on its `listening on URL` line. */
+export function startServer(cmd, args, logFile, env = {}) {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    const log = fs.createWriteStream(logFile);
+    child.stderr.pipe(log);
+    const rl = readline.createInterface({ input: child.stdout });
+    const timer = setTimeout(() => fail(new Error(`${cmd}: no listening line`)), 600000);
+    rl.on("line", (l) => {
+      const m = l.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok({ child, url: m[1] });
+      }
+    });
+    child.on("exit", (code) => fail(new Error(`${cmd} exited ${code} (log: ${logFile})`)));
+  });
+}
+
+function spawnCapture(cmd, args) {
+  return new Promise((ok) => {
+    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d) => {
+      out += d;
+      process.stdout.write(d);
+    });
+    c.stderr.on("data", (d) => (err += d));
+    c.on("exit", () => ok({ out, err }));
+  });
+}
+
+async function loadAsync(url, endpoint, extra) {
+  const r = await spawnCapture(benchBin(), ["load", "--url", url, "--endpoint", endpoint, "--secs", SECS, "--conc", CONC, ...extra]);
+  return r.err
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+}
+
+const best = (rows) => rows.filter((r) => r.mode === "closed-loop").reduce((a, b) => (b.rps > a.rps ? b : a), { rps: 0 });
+const fixed = (rows) => rows.find((r) => r.mode === "fixed-rate");
+
+export async function verifierBench() {
+  fs.mkdirSync(OUT, { recursive: true });
+  execFileSync(benchBin(), ["verifier-config", path.join(OUT, "verifier")]);
+  console.log(`\n## Verifier throughput (release build, loopback; load generator shares the 2 cores; load average ${loadavg()})`);
+  const v = await startServer(verifierBin(), ["serve", "--config", path.join(OUT, "verifier/verifier.toml"), "--listen", "127.0.0.1:0"], path.join(OUT, "verifier.log"));
+  let ch, sv;
+  try {
+    console.log(`  verifier ${v.url} (log: bench/out/verifier.log)`);
+    ch = await loadAsync(v.url, "challenge", ["--label", "challenge"]);
+    sv = await loadAsync(v.url, "siteverify", ["--label", "siteverify", "--tokens", TOKENS]);
+  } finally {
+    v.child.kill("SIGTERM");
+  }
+  console.log(`\n  peer: ALTCHA (altcha-lib verifySolution + used-nonce map, node:http, one event loop)`);
+  const bodies = path.join(OUT, "altcha-bodies.txt");
+  const peerN = Math.min(Number(TOKENS), 200000);
+  const p = await startServer(process.execPath, [path.join(BENCH, "peer-verifier.mjs"), "--payloads", String(peerN), "--out", bodies, "--max-secs", "600"], path.join(OUT, "peer.log"));
+  let pr;
+  try {
+    pr = await loadAsync(p.url, "bodies", ["--label", "altcha-lib (node)", "--bodies", bodies, "--path", "/", "--expect", '"success":true']);
+  } finally {
+    p.child.kill("SIGTERM");
+  }
+  const b = { challenge: best(ch), siteverify: best(sv), peer: best(pr) };
+  console.log(`\n  best closed-loop: challenge ${b.challenge.rps.toFixed(0)} req/s (target ≥ 20 000), siteverify ${b.siteverify.rps.toFixed(0)} req/s (target ≥ 10 000)`);
+  const f = fixed(sv);
+  if (f) console.log(`  siteverify at ${f.target_rps} req/s fixed rate (half the best): p50 ${f.p50_ms.toFixed(3)} ms, p99 ${f.p99_ms.toFixed(3)} ms (target p99 < 5 ms at 5 000 req/s)`);
+  console.log(`  siteverify / ALTCHA verify (best closed-loop req/s): ${(b.siteverify.rps / b.peer.rps).toFixed(2)}× (${b.siteverify.rps.toFixed(0)} vs ${b.peer.rps.toFixed(0)})`);
+  return { challenge: ch, siteverify: sv, peer: pr };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(`# reproduce: node bench/verifier.mjs --secs ${SECS} --conc ${CONC} --tokens ${TOKENS}`);
+  await verifierBench();
+}
