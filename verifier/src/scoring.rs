@@ -1,12 +1,10 @@
 //! First, **provisional** scoring. A later trained model replaces [`score`]; keep its signature.
 //!
 //! Order of evaluation:
-//! 1. **Blocking automation** (`crate::envrules`) → score 0, decision `block`, reasons
-//!    `automation` plus one detail code each: `webdriver` (probe `WEBDRIVER` is `Bool(true)`),
-//!    `headless-ua` (`USER_AGENT`, `WORKER_USER_AGENT` or `APP_VERSION` contains `Headless`),
-//!    `automation-globals` (probe `AUTOMATION_GLOBALS` lists globals found), and `cdp-console`
-//!    when it comes with tampering or inconsistency. The other environment findings apply after
-//!    scoring (`envrules::EnvVerdict::apply`).
+//! 1. **Hard automation tells** → score 0, decision `block`, reasons `automation` plus one detail
+//!    code each: `webdriver` (probe `WEBDRIVER` is `Bool(true)`), `headless-ua` (`USER_AGENT` or
+//!    `WORKER_USER_AGENT` contains `Headless`, which covers `HeadlessChrome`), `automation-globals`
+//!    (probe `AUTOMATION_GLOBALS` is a non-empty string listing the globals found).
 //! 2. **No behaviour** (no pointer records and no key records) → score 0.5, reason `no-behaviour`
 //!    (neutral: with the default policy that is `challenge`).
 //! 3. **Behaviour**: start at 0.5; natural-looking pointer activity adds 0.25, natural-looking
@@ -27,7 +25,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tollgate_protocol::telemetry::{key_flags, pointer_flags, pointer_kind, pointer_type};
+use tollgate_protocol::features::{Features, Session};
+use tollgate_protocol::model::{Model, ReplayEvidence};
+use tollgate_protocol::telemetry::{
+    TelemetryBuilder, key_class, key_flags, pointer_flags, pointer_kind, pointer_type,
+};
 use tollgate_protocol::token::{DecodedToken, MAC_LEN};
 
 /// Per-site decision thresholds.
@@ -102,14 +104,21 @@ pub struct Verdict {
     pub reasons: Vec<&'static str>,
     /// Numeric features (always finite).
     pub features: BTreeMap<&'static str, f64>,
+    /// Per-feature logit contributions of the behaviour model (negative = bot-like), so a
+    /// verdict can be explained and reproduced from logged features.
+    pub contributions: BTreeMap<&'static str, f64>,
 }
 
 /// Ticks (0.1 ms) below which an interval counts as "instant".
 const INSTANT_TICKS: u64 = 10;
 
+/// Score deducted per deterministic anomaly tell (synthetic event timing, zero-pressure or
+/// instant clicks, untrusted events, zero-length key holds) on top of the model's score.
+pub const TELL_PENALTY: f64 = 0.3;
+
 /// Blocking automation tells: the environment rules' (`crate::envrules`) hard automation
 /// (`webdriver`, `headless-ua`, `automation-globals`), or `cdp-console` with tampering or
-/// inconsistency. The other environment findings are applied after scoring ([`score`]).
+/// inconsistency. The other environment findings are applied after scoring ([`score_with`]).
 fn automation_tells(token: &DecodedToken) -> Vec<&'static str> {
     crate::envrules::evaluate(&token.body.telemetry).blocking_automation()
 }
@@ -200,16 +209,39 @@ fn finite(v: f64) -> f64 {
     if v.is_finite() { v } else { 0.0 }
 }
 
-/// Score a token that passed every validity check. Then the environment rules
-/// ([`crate::envrules::EnvVerdict::apply`]): `tampered`, `inconsistent` and `cdp-console` alone
-/// cap the score at challenge, `environment` hints lower it a little; their codes are appended.
+/// Score a token that passed every validity check, with no cross-session replay evidence.
 pub fn score(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
-    let mut v = score_behaviour(token, policy);
+    let features =
+        tollgate_protocol::features::extract(&Session::from_telemetry(&token.body.telemetry));
+    score_with(token, policy, &features, ReplayEvidence::default())
+}
+
+/// The hybrid scorer: hard automation rules → trained behaviour model
+/// (`tollgate_protocol::model`, the same code path as `verifier eval`) → deterministic anomaly
+/// tells (each lowers the model's score by [`TELL_PENALTY`]). `features` are the token's
+/// behaviour features (extracted once by the caller, who also hashes strokes for correlation);
+/// `replay` says how many of its stroke hashes were seen in other sessions.
+///
+/// Then the environment rules ([`crate::envrules::EnvVerdict::apply`]): `tampered`,
+/// `inconsistent` and `cdp-console` alone cap the score at challenge, `environment` hints lower
+/// it a little; their reason codes are appended.
+pub fn score_with(
+    token: &DecodedToken,
+    policy: &SitePolicy,
+    behaviour_features: &Features,
+    replay: ReplayEvidence,
+) -> Verdict {
+    let mut v = score_behaviour(token, policy, behaviour_features, replay);
     crate::envrules::evaluate(&token.body.telemetry).apply(&mut v, policy);
     v
 }
 
-fn score_behaviour(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
+fn score_behaviour(
+    token: &DecodedToken,
+    policy: &SitePolicy,
+    behaviour_features: &Features,
+    replay: ReplayEvidence,
+) -> Verdict {
     let t = &token.body.telemetry;
     let b = behaviour(token);
     let mut features: BTreeMap<&'static str, f64> = BTreeMap::new();
@@ -240,16 +272,7 @@ fn score_behaviour(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
             decision: Decision::Block,
             reasons,
             features,
-        };
-    }
-
-    if t.pointer.is_empty() && t.keys.is_empty() {
-        let score = 0.5;
-        return Verdict {
-            score,
-            decision: policy.decide(score),
-            reasons: vec!["no-behaviour"],
-            features,
+            contributions: BTreeMap::new(),
         };
     }
 
@@ -272,27 +295,124 @@ fn score_behaviour(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
         tells.push("instant-keys");
     }
 
-    let mut s = 0.5;
-    if b.moves >= 3 && !pointer_timing {
-        s += 0.25;
+    // Trained model over the behaviour features (neutral 0.5 without behavioural evidence).
+    let scored = Model::default_model().score(behaviour_features, replay);
+    for (name, value) in behaviour_features.named() {
+        features.insert(name, finite(value));
     }
-    if b.released_keys > 0 && !instant_keys {
-        s += 0.2;
+    features.insert("model_p_raw", finite(scored.p_raw));
+    features.insert("model_logit", finite(scored.logit));
+    let mut contributions: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for c in &scored.contributions {
+        contributions.insert(
+            c.feature.def().name,
+            (finite(c.logit) * 1000.0).round() / 1000.0,
+        );
     }
-    s -= 0.3 * tells.len() as f64;
-    let score = (s.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
+
+    let mut reasons: Vec<&'static str> = Vec::new();
+    if !scored.evidence && tells.is_empty() {
+        reasons.push("no-behaviour");
+    }
+    for r in &scored.reasons {
+        if !reasons.contains(r) {
+            reasons.push(r);
+        }
+    }
+    let s = scored.p_human - TELL_PENALTY * tells.len() as f64;
+    let score = (finite(s).clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
     features.insert("behaviour_tells", tells.len() as f64);
-    let mut reasons = Vec::new();
     if !tells.is_empty() {
         reasons.push("behaviour");
-        reasons.extend(tells);
+        for tell in tells {
+            if !reasons.contains(&tell) {
+                reasons.push(tell);
+            }
+        }
     }
     Verdict {
         score,
         decision: policy.decide(score),
         reasons,
         features,
+        contributions,
     }
+}
+
+/// A human-like login: two aimed mouse movements with bell-shaped speed, slight curvature,
+/// a small end correction and frame-locked timing with jitter; a click with a realistic
+/// dwell; typing with varied holds and flights. Deterministic; used by tests and examples
+/// (a synthetic fixture, not training data).
+pub fn example_human_login() -> TelemetryBuilder {
+    let mut b = TelemetryBuilder::new();
+    let trusted = pointer_flags::TRUSTED;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut t = 80.0;
+    let mut pos = (40.0f64, 60.0f64);
+    for &(tx, ty, n) in &[(420.0f64, 210.0f64, 38), (455.0, 330.0, 22)] {
+        let (sx, sy) = pos;
+        for i in 1..=n {
+            let u = f64::from(i) / f64::from(n);
+            // Minimum-jerk progress with a slight arc; overshoot then correct near the end.
+            let p = 10.0 * u.powi(3) - 15.0 * u.powi(4) + 6.0 * u.powi(5);
+            let p = p * (1.0 + 0.03 * (std::f64::consts::PI * u).sin());
+            let arc = 25.0 * (std::f64::consts::PI * p).sin();
+            let x = sx + (tx - sx) * p - arc * 0.3 + (rnd() - 0.5) * 1.5;
+            let y = sy + (ty - sy) * p + arc + (rnd() - 0.5) * 1.5;
+            t += 16.7 + (rnd() - 0.5) * 6.0 + if rnd() < 0.05 { 30.0 } else { 0.0 };
+            b.pointer(
+                t,
+                pointer_kind::MOVE,
+                x.round(),
+                y.round(),
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                trusted,
+            );
+            pos = (x, y);
+        }
+        t += 180.0 + rnd() * 200.0;
+    }
+    b.pointer(
+        t,
+        pointer_kind::DOWN,
+        pos.0.round(),
+        pos.1.round(),
+        1,
+        pointer_type::MOUSE,
+        0.5,
+        trusted,
+    );
+    t += 95.0;
+    b.pointer(
+        t,
+        pointer_kind::UP,
+        pos.0.round(),
+        pos.1.round(),
+        0,
+        pointer_type::MOUSE,
+        0.0,
+        trusted,
+    );
+    let mut down = t + 900.0;
+    for i in 0..14 {
+        let hold = 70.0 + rnd() * 70.0;
+        let class = if i == 6 {
+            key_class::SPACE
+        } else {
+            key_class::CHAR
+        };
+        b.key(down, down + hold, class, 0, key_flags::TRUSTED);
+        down += 90.0 + rnd() * 220.0 + if i == 9 { 600.0 } else { 0.0 };
+    }
+    b
 }
 
 #[cfg(test)]
@@ -300,9 +420,7 @@ mod tests {
     use super::*;
     use ed25519_dalek::SigningKey;
     use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-    use tollgate_protocol::telemetry::{
-        Probe, ProbeValue, Telemetry, TelemetryBuilder, key_class, probe,
-    };
+    use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, probe};
     use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
 
     fn token(t: Telemetry) -> DecodedToken {
@@ -339,52 +457,7 @@ mod tests {
     }
 
     fn human() -> TelemetryBuilder {
-        let mut b = TelemetryBuilder::new();
-        let trusted = pointer_flags::TRUSTED;
-        for i in 0..30 {
-            let t = 100.0 + f64::from(i) * 16.0 + f64::from(i % 3);
-            b.pointer(
-                t,
-                pointer_kind::MOVE,
-                10.0 + f64::from(i) * 4.0,
-                50.0 + f64::from(i),
-                0,
-                pointer_type::MOUSE,
-                0.0,
-                trusted,
-            );
-        }
-        b.pointer(
-            700.0,
-            pointer_kind::DOWN,
-            130.0,
-            80.0,
-            1,
-            pointer_type::MOUSE,
-            0.5,
-            trusted,
-        );
-        b.pointer(
-            790.0,
-            pointer_kind::UP,
-            130.0,
-            80.0,
-            0,
-            pointer_type::MOUSE,
-            0.0,
-            trusted,
-        );
-        for i in 0..8 {
-            let down = 1000.0 + f64::from(i) * 140.0;
-            b.key(
-                down,
-                down + 70.0 + f64::from(i * 7 % 20),
-                key_class::CHAR,
-                0,
-                key_flags::TRUSTED,
-            );
-        }
-        b
+        example_human_login()
     }
 
     fn with_probe(mut t: Telemetry, id: u16, value: ProbeValue) -> Telemetry {
@@ -396,13 +469,17 @@ mod tests {
     fn human_like_is_allowed_with_features() {
         let v = score(&token(human().finish()), &SitePolicy::default());
         assert_eq!(v.decision, Decision::Allow, "{v:?}");
-        assert!(v.score >= 0.9, "{v:?}");
-        assert!(v.reasons.is_empty());
+        assert!(v.score >= 0.6, "{v:?}");
+        assert!(!v.reasons.contains(&"behaviour"), "{v:?}");
+        assert!(
+            !v.contributions.is_empty(),
+            "model contributions are reported"
+        );
         for f in ["pointer_events", "key_events", "solve_ms", "token_bytes"] {
             assert!(v.features.contains_key(f), "missing feature {f}");
         }
-        assert_eq!(v.features["pointer_events"], 32.0);
-        assert_eq!(v.features["key_events"], 8.0);
+        assert_eq!(v.features["pointer_events"], 62.0);
+        assert_eq!(v.features["key_events"], 14.0);
         assert_eq!(v.features["solve_ms"], 250.0);
         assert!(v.features.values().all(|x| x.is_finite()));
     }
@@ -506,7 +583,11 @@ mod tests {
         let v = score(&token(b.finish()), &SitePolicy::default());
         assert_eq!(v.decision, Decision::Block, "{v:?}");
         assert!(v.score < 0.2);
-        assert_eq!(v.reasons[0], "behaviour");
+        assert!(v.reasons.contains(&"behaviour"), "{v:?}");
+        let mut uniq = v.reasons.clone();
+        uniq.sort_unstable();
+        uniq.dedup();
+        assert_eq!(uniq.len(), v.reasons.len(), "no duplicate reasons: {v:?}");
         for code in ["pointer-timing", "zero-pressure-click", "instant-click"] {
             assert!(v.reasons.contains(&code), "{v:?}");
         }
