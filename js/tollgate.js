@@ -1,17 +1,23 @@
-/*! Tollgate loader (self-hosted; Apache-2.0)
- *
+/*! Tollgate loader (self-hosted; Apache-2.0) */
+/*
  * Classic script: <script src="/tollgate/tollgate.js" data-api="https://verifier.example" async></script>
  * Widgets:        <div class="tollgate" data-sitekey="…" data-action="login"></div> inside a form,
  *                 or <form data-tollgate data-sitekey="…"> (data-tollgate="sitekey" works too).
  *
  * What it does: fetches a challenge from the verifier early, solves the proof of work in Web Workers
- * (tollgate-worker.js + tollgate_collector_bg.wasm, loaded from this script's own directory), feeds a
- * wasm Collector from passive listeners (pointer samples, key *classes* and timings, field events),
- * runs environment probes in idle time, and at submit builds the sealed token into
- * <input type="hidden" name="tollgate-response">.
+ * (tollgate-worker.js + the wasm, loaded from this script's own directory), records behaviour from
+ * passive listeners that only append numbers to typed arrays (pointer samples, key *classes* and
+ * timings, field events, scroll), runs environment probes after first paint in idle time (here and
+ * in tollgate-probe-worker.js), and at submit hands everything to the wasm `seal()`, which encodes
+ * the telemetry, hashes the fingerprint sources and MACs the token into
+ * <input type="hidden" name="tollgate-response">. Raw fingerprint values, key values and typed text
+ * never leave the page; the verifier judges the probe results (rules change without new wasm).
  *
- * CSP: needs only `script-src 'self' 'wasm-unsafe-eval'` (plus `connect-src` for the verifier).
- * No eval, no inline script or style, no blob: workers, no cookies or storage.
+ * CSP: needs only `script-src 'self' 'wasm-unsafe-eval'`, `worker-src 'self'` and `connect-src` for
+ * the verifier. No eval, no inline script or style, no blob: workers, no cookies or storage, no
+ * network call besides the verifier's challenge endpoint (and the assets themselves).
+ *
+ * js/dist/tollgate.js is this file minified by scripts/build-assets.sh (terser).
  */
 (function () {
   "use strict";
@@ -19,15 +25,20 @@
   if (window.tollgate && window.tollgate.__loader) return;
 
   var T0 = performance.now();
+  var nav = navigator;
 
-  // --- protocol constants (protocol/src/telemetry.rs) ------------------------------------------
+  // --- protocol constants (protocol/src/telemetry.rs, collector-wasm/src/ingest.rs) ------------
   var PK_MOVE = 0, PK_DOWN = 1, PK_UP = 2, PK_WHEEL = 3, PK_CANCEL = 5;
-  var PF_TRUSTED = 1, PF_COALESCED = 2;
-  var FK_FOCUS = 0, FK_BLUR = 1, FK_PASTE = 2, FK_INPUT = 4, FK_HIDDEN = 5, FK_VISIBLE = 6, FK_SUBMIT = 7;
+  var FK_FOCUS = 0, FK_BLUR = 1, FK_PASTE = 2, FK_HIDDEN = 5, FK_VISIBLE = 6, FK_SUBMIT = 7, FK_CLICK_NO_POINTER = 8;
   var ROLE_OTHER = 0, ROLE_USERNAME = 1, ROLE_PASSWORD = 2, ROLE_SUBMIT = 3;
-  var PROBE_WORKER_UA = 3;
-  var NO_FIELD = 255;
+  // ev log types (ingest.rs `ev`), plus 10 = submit of widget `a` (translated per widget).
+  var EV_KEY_DOWN = 1, EV_KEY_UP = 2, EV_RELEASE = 3, EV_FIELD = 4, EV_INPUT = 5, EV_SCROLL = 6, EV_WHEEL = 7, EV_SUBMIT = 10;
+  var NO_FIELD = 255, OTHER_EL = 255;
   var PTYPE = { mouse: 1, pen: 2, touch: 3 };
+  // Coalesced moves closer than this to the previous recorded one are skipped (the last sample of
+  // each dispatched event is always kept): caps 1 kHz mice at ~250 Hz so the buffer holds seconds
+  // of motion, while bursts of synthetic dispatched moves (one event each) are all kept.
+  var MIN_COALESCED_MS = 4;
 
   // --- where we live --------------------------------------------------------------------------
   var script = document.currentScript;
@@ -80,167 +91,656 @@
     return r[0].default({ module_or_path: r[1] }).then(function () {
       glue = r[0];
       timings.wasmReady = performance.now();
-      flushEarlyKeys();
       return glue;
     });
   });
-  var glueFailed = false;
   gluePromise.catch(function (e) {
-    glueFailed = true;
-    earlyKeys.forEach(function (k) {
-      k.key = null;
-    });
-    earlyKeys.length = 0;
     widgets.forEach(function (w) {
       fail(w, e);
     });
   });
 
-  // --- event log ------------------------------------------------------------------------------
-  // Every listener appends an entry; live collectors get it at once, widgets rendered later replay
-  // the log. Key values are reduced to their class as soon as the wasm is ready (before that the
-  // raw key of at most a few early events waits in `earlyKeys`, never longer).
-  var LOG_MAX = 4000;
-  var log = [];
-  var earlyKeys = [];
-  var widgets = [];
-
-  function emit(entry) {
-    log.push(entry);
-    if (log.length > LOG_MAX) log.shift();
-    for (var i = 0; i < widgets.length; i++) if (widgets[i].collector) apply(widgets[i], entry);
+  // base64url <-> bytes (the wasm works on bytes).
+  function unb64(s) {
+    var bin = atob(String(s).replace(/-/g, "+").replace(/_/g, "/"));
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function b64(bytes) {
+    var s = "";
+    for (var i = 0; i < bytes.length; i += 8192) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  function flushEarlyKeys() {
-    for (var i = 0; i < earlyKeys.length; i++) {
-      var e = earlyKeys[i];
-      e.cls = glue.keyClass(e.key);
-      e.key = null;
+  // --- behaviour logs -------------------------------------------------------------------------
+  // Listeners only append numbers to two ring buffers (layouts: collector-wasm/src/ingest.rs);
+  // widgets rendered later still see everything from page load. Key values are reduced to a class
+  // inside the listener; `event.code` is kept only while the key is held, to pair each press with
+  // its own release (rollover), and never recorded.
+  function Ring(stride, cap) {
+    this.s = stride;
+    this.c = cap;
+    this.a = new Float64Array(stride * cap);
+    this.h = 0; // next slot
+    this.n = 0; // filled slots
+    this.d = 0; // overwritten (dropped) records
+  }
+  Ring.prototype.push = function () {
+    var o = this.h * this.s;
+    for (var k = 0; k < this.s; k++) this.a[o + k] = +arguments[k] || 0;
+    this.h = (this.h + 1) % this.c;
+    if (this.n < this.c) this.n++;
+    else this.d++;
+  };
+  // Records oldest first.
+  Ring.prototype.dump = function () {
+    var start = (this.h - this.n + this.c) % this.c, s = this.s;
+    var out = new Float64Array(this.n * s);
+    var first = Math.min(this.n, this.c - start);
+    out.set(this.a.subarray(start * s, (start + first) * s), 0);
+    out.set(this.a.subarray(0, (this.n - first) * s), first * s);
+    return out;
+  };
+  var P = new Ring(10, 2048); // pointer samples (> protocol MAX_POINTER: the wasm keeps the newest)
+  var E = new Ring(4, 2048); // keys, fields, input, scroll, wheel
+
+  // Element ids for the log (1..254; 255 = some other element, 0 = none): form controls only.
+  var elIds = new Map();
+  function elId(el) {
+    if (!el || !/^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(el.tagName)) return el ? OTHER_EL : 0;
+    var id = elIds.get(el);
+    if (id === undefined) {
+      id = elIds.size < 254 ? elIds.size + 1 : OTHER_EL;
+      elIds.set(el, id);
     }
-    earlyKeys.length = 0;
-    // Entries waiting for their class are in the log already; hand them to live collectors now.
-    for (var j = 0; j < log.length; j++) {
-      if (log[j].held) {
-        log[j].held = false;
-        for (var k = 0; k < widgets.length; k++) if (widgets[k].collector) apply(widgets[k], log[j]);
-      }
-    }
+    return id;
   }
 
-  function apply(w, e) {
-    if (e.held || (e.only && e.only !== w)) return;
-    var c = w.collector;
-    try {
-      switch (e.m) {
-        case "p":
-          c.pointer(e.ts, e.kind, e.x, e.y, e.buttons, e.ptype, e.pressure, e.flags, e.last);
-          break;
-        case "kd":
-          c.keyDown(e.ts, e.cls, fieldIndex(w, e.el), e.trusted, e.repeat);
-          break;
-        case "ku":
-          c.keyUp(e.ts, e.cls);
-          break;
-        case "rel":
-          c.releaseKeys(e.ts);
-          break;
-        case "f":
-          var idx = e.el ? fieldIndex(w, e.el) : NO_FIELD;
-          if (e.el && idx === NO_FIELD) break; // focus/blur/paste outside this widget's fields
-          c.fieldEvent(e.ts, e.kind, idx);
-          break;
-        case "i":
-          var fi = fieldIndex(w, e.el);
-          if (fi !== NO_FIELD) c.input(e.ts, fi, e.inputType);
-          break;
-      }
-    } catch (err) {
-      // A collector error must never break the page.
-    }
-  }
-
-  function fieldIndex(w, el) {
-    if (!el || !w.fields) return NO_FIELD;
-    var i = w.fields.get(el);
-    return i === undefined ? NO_FIELD : i;
-  }
-
-  var OPT = { capture: true, passive: true };
-
+  var lastMove = -1e9;
   function onPointer(kind) {
     return function (e) {
-      var base = { buttons: e.buttons & 255, ptype: PTYPE[e.pointerType] || 0 };
-      var list = kind === PK_MOVE && typeof e.getCoalescedEvents === "function" ? e.getCoalescedEvents() : null;
+      var base = kind | (PTYPE[e.pointerType] || 0) << 3 | (e.buttons & 255) << 8;
+      var tr = e.isTrusted ? 1 : 0;
+      var sx = e.screenX - e.clientX, sy = e.screenY - e.clientY;
+      var list = kind === PK_MOVE && e.getCoalescedEvents ? e.getCoalescedEvents() : null;
       if (list && list.length) {
-        var flags = (e.isTrusted ? PF_TRUSTED : 0) | PF_COALESCED;
         for (var i = 0; i < list.length; i++) {
           var s = list[i];
-          emit({
-            m: "p", kind: kind, ts: s.timeStamp, x: s.clientX, y: s.clientY, buttons: base.buttons,
-            ptype: base.ptype, pressure: s.pressure || 0, flags: flags, last: i === list.length - 1,
-          });
+          if (i < list.length - 1 && s.timeStamp - lastMove < MIN_COALESCED_MS) continue;
+          lastMove = s.timeStamp;
+          P.push(s.timeStamp, base | (tr | 2) << 5, s.clientX, s.clientY, sx, sy, s.pressure, s.width, s.height);
         }
       } else {
-        emit({
-          m: "p", kind: kind, ts: e.timeStamp, x: e.clientX, y: e.clientY, buttons: base.buttons,
-          ptype: base.ptype, pressure: e.pressure || 0, flags: e.isTrusted ? PF_TRUSTED : 0, last: true,
-        });
+        if (kind === PK_MOVE) lastMove = e.timeStamp;
+        P.push(e.timeStamp, base | tr << 5, e.clientX, e.clientY, sx, sy, e.pressure, e.width, e.height);
       }
     };
   }
 
-  function keyEntry(m, e) {
-    var entry = { m: m, ts: e.timeStamp, el: e.target, trusted: e.isTrusted, repeat: !!e.repeat, cls: 0, held: false };
-    if (glue) {
-      entry.cls = glue.keyClass(String(e.key));
-    } else if (glueFailed || earlyKeys.length >= 500) {
-      entry.cls = 7; // OTHER: the key is not kept
-    } else {
-      entry.key = String(e.key);
-      entry.held = true;
-      earlyKeys.push(entry);
-    }
-    return entry;
+  var KEY_NAMES = ["", " ", "Backspace", "Enter", "Tab", "Shift"];
+  // KeyboardEvent.key -> key class (protocol `key_class`; same rules as collector-wasm/src/keys.rs).
+  function keyClass(k) {
+    var i = KEY_NAMES.indexOf(k);
+    if (i > 0) return i;
+    if (/^(Control|Alt|AltGraph|Meta|OS|Super|Hyper|Fn|FnLock|CapsLock|NumLock|ScrollLock|Symbol|SymbolLock)$/.test(k)) return 6;
+    if (k === "Dead" || k === "Process") return 0;
+    if (!k || /[\0-\x1f\x7f-\x9f]/.test(k) || /^[A-Za-z0-9]{2,}$/.test(k)) return 7;
+    return 0;
+  }
+  var held = {}; // event.code -> slot, only while the key is down
+  var nextSlot = 0;
+  function onKey(down) {
+    return function (e) {
+      var cls = keyClass(String(e.key)), code = e.code ? String(e.code) : "", slot = held[code] || 0;
+      if (down) {
+        if (code && !slot) slot = held[code] = nextSlot = nextSlot % 250 + 1;
+        E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? 256 : 0) | (e.repeat ? 512 : 0), elId(e.target) | slot << 8);
+      } else {
+        delete held[code];
+        E.push(e.timeStamp, EV_KEY_UP, cls, slot << 8);
+      }
+    };
+  }
+  function release(e) {
+    held = {};
+    E.push(e.timeStamp, EV_RELEASE, 0, 0);
   }
 
+  var OPT = { capture: true, passive: true };
+  var lastScroll = -1e9;
   function installListeners() {
-    addEventListener("pointermove", onPointer(PK_MOVE), OPT);
-    addEventListener("pointerdown", onPointer(PK_DOWN), OPT);
-    addEventListener("pointerup", onPointer(PK_UP), OPT);
-    addEventListener("pointercancel", onPointer(PK_CANCEL), OPT);
-    addEventListener(
-      "wheel",
-      function (e) {
-        emit({
-          m: "p", kind: PK_WHEEL, ts: e.timeStamp, x: e.clientX, y: e.clientY, buttons: e.buttons & 255,
-          ptype: PTYPE.mouse, pressure: 0, flags: e.isTrusted ? PF_TRUSTED : 0, last: true,
-        });
-      },
-      OPT,
-    );
-    addEventListener("keydown", function (e) { emit(keyEntry("kd", e)); }, OPT);
-    addEventListener("keyup", function (e) { emit(keyEntry("ku", e)); }, OPT);
-    addEventListener("focusin", function (e) {
-      emit({ m: "f", ts: e.timeStamp, kind: FK_FOCUS, el: e.target });
-      for (var i = 0; i < widgets.length; i++) {
-        if (fieldIndex(widgets[i], e.target) !== NO_FIELD) prefetch(widgets[i]);
-      }
-    }, OPT);
-    addEventListener("focusout", function (e) { emit({ m: "f", ts: e.timeStamp, kind: FK_BLUR, el: e.target }); }, OPT);
-    addEventListener("paste", function (e) { emit({ m: "f", ts: e.timeStamp, kind: FK_PASTE, el: e.target }); }, OPT);
-    addEventListener("input", function (e) {
-      emit({ m: "i", ts: e.timeStamp, el: e.target, inputType: typeof e.inputType === "string" ? e.inputType : "" });
-    }, OPT);
-    addEventListener("blur", function (e) {
-      if (e.target === window) emit({ m: "rel", ts: e.timeStamp });
-    }, OPT);
-    document.addEventListener("visibilitychange", function (e) {
+    var on = function (t, fn, target) {
+      (target || window).addEventListener(t, fn, OPT);
+    };
+    on("pointermove", onPointer(PK_MOVE));
+    on("pointerdown", onPointer(PK_DOWN));
+    on("pointerup", onPointer(PK_UP));
+    on("pointercancel", onPointer(PK_CANCEL));
+    on("wheel", function (e) {
+      P.push(e.timeStamp, PK_WHEEL | 1 << 3 | (e.buttons & 255) << 8 | (e.isTrusted ? 1 : 0) << 5, e.clientX, e.clientY, e.screenX - e.clientX, e.screenY - e.clientY, 0, 1, 1);
+      E.push(e.timeStamp, EV_WHEEL + Math.min(2, e.deltaMode | 0), e.deltaX, e.deltaY);
+    });
+    on("scroll", function (e) {
+      if (e.timeStamp - lastScroll < 30) return; // at most ~33 records/s
+      lastScroll = e.timeStamp;
+      E.push(e.timeStamp, EV_SCROLL, window.scrollX, window.scrollY);
+    });
+    on("keydown", onKey(true));
+    on("keyup", onKey(false));
+    on("focusin", function (e) {
+      E.push(e.timeStamp, EV_FIELD, FK_FOCUS, elId(e.target));
+      for (var i = 0; i < widgets.length; i++) if (widgets[i].fields.has(e.target)) prefetch(widgets[i]);
+    });
+    on("focusout", function (e) { E.push(e.timeStamp, EV_FIELD, FK_BLUR, elId(e.target)); });
+    on("paste", function (e) { E.push(e.timeStamp, EV_FIELD, FK_PASTE, elId(e.target)); });
+    on("click", function (e) {
+      // No pointer behind it: Enter/Space on a button, assistive technology, or el.click().
+      if (e.detail === 0) E.push(e.timeStamp, EV_FIELD, FK_CLICK_NO_POINTER, elId(e.target));
+    });
+    on("input", function (e) {
+      // Only the input *type* matters (typed vs deleted/undone/pasted/dropped); never the data.
+      var explained = /^(delete|history|insertFromPaste|insertFromDrop)/.test(e.inputType || "");
+      E.push(e.timeStamp, EV_INPUT, explained ? 1 : 0, elId(e.target));
+    });
+    on("blur", function (e) {
+      if (e.target === window) release(e);
+    });
+    on("visibilitychange", function (e) {
       var hidden = document.visibilityState === "hidden";
-      if (hidden) emit({ m: "rel", ts: e.timeStamp });
-      emit({ m: "f", ts: e.timeStamp, kind: hidden ? FK_HIDDEN : FK_VISIBLE, el: null });
-    }, OPT);
+      if (hidden) release(e);
+      E.push(e.timeStamp, EV_FIELD, hidden ? FK_HIDDEN : FK_VISIBLE, 0);
+    }, document);
   }
   installListeners();
+
+  // The event log as one widget sees it: element ids -> its field indices, other widgets' submits
+  // dropped, focus/blur/paste/input on elements outside its fields dropped.
+  function evFor(w) {
+    var src = E.dump(), out = new Float64Array(src.length), n = 0;
+    for (var o = 0; o < src.length; o += 4) {
+      var ty = src[o + 1], a = src[o + 2], b = src[o + 3];
+      if (ty === EV_SUBMIT) {
+        if (a !== w.n) continue;
+        ty = EV_FIELD;
+        a = FK_SUBMIT;
+      }
+      if (ty === EV_KEY_DOWN || ty === EV_FIELD || ty === EV_INPUT) {
+        var el = b & 255, f = el ? w.idx[el] : NO_FIELD;
+        if (f === undefined) {
+          if (ty !== EV_KEY_DOWN) continue;
+          f = NO_FIELD;
+        }
+        b = b - el + f;
+      }
+      out[n] = src[o];
+      out[n + 1] = ty;
+      out[n + 2] = a;
+      out[n + 3] = b;
+      n += 4;
+    }
+    return out.subarray(0, n);
+  }
+
+  var widgets = [];
+
+  // --- environment probes ---------------------------------------------------------------------
+  // Raw facts only; the verifier judges them (verifier/src/envrules.rs). Ids: protocol
+  // `telemetry::probe` (probe schema 2). Every probe is wrapped: a throwing probe is recorded as
+  // an Error value (itself a signal). Sync groups run one per idle callback after first paint
+  // (each well under 50 ms); async ones settle whenever they do, and a token carries what is done.
+  var PN = []; // [id, kind, number] per probe (kinds: 0 bool, 1 int, 2 num, 3 str, 4 error, 5 absent)
+  var PSTR = []; // strings of Str/Error probes, in order
+  var FP = []; // fingerprint sources (hashed in wasm; never sent raw)
+  var fpFlags = 0; // protocol `telemetry::fp_flags`
+  var probeMs = 0;
+
+  function put(id, v) {
+    var t = typeof v;
+    if (t === "boolean") PN.push(id, 0, v ? 1 : 0);
+    else if (t === "number") PN.push(id, Number.isInteger(v) && Math.abs(v) < 9e15 ? 1 : 2, v);
+    else if (v === undefined) PN.push(id, 5, 0);
+    else {
+      PN.push(id, 3, 0);
+      PSTR.push(v === null ? "null" : t === "string" ? v : "[" + t + "]");
+    }
+  }
+  function putErr(id, e) {
+    PN.push(id, 4, 0);
+    PSTR.push(String((e && e.name) || "Error") + ": " + String((e && e.message) || e));
+  }
+  function probe(id, fn) {
+    try {
+      put(id, fn());
+    } catch (e) {
+      putErr(id, e);
+    }
+  }
+  function later(id, promiseFn) {
+    try {
+      Promise.resolve(promiseFn()).then(function (v) { put(id, v); }, function (e) { putErr(id, e); });
+    } catch (e) {
+      putErr(id, e);
+    }
+  }
+  function mq(q) {
+    return matchMedia(q).matches;
+  }
+  function brands(list) {
+    return (list || []).map(function (b) { return b.brand + "/" + b.version; }).join(",");
+  }
+  function gd(o, k) {
+    var d = o && Object.getOwnPropertyDescriptor(o, k);
+    return d && (d.get || d.value);
+  }
+
+  // Pristine same-origin realm for reference natives (page wrappers do not reach it).
+  var frame = null;
+  function realm() {
+    if (!frame) {
+      frame = document.createElement("iframe");
+      frame.style.display = "none";
+      frame.setAttribute("aria-hidden", "true");
+      document.documentElement.appendChild(frame);
+    }
+    return frame.contentWindow;
+  }
+
+  // Engine: `v8`, `sm` (SpiderMonkey), `jsc` or `?`, from error shapes (a UA string cannot change them).
+  var engine = "?";
+  var errMsg = "";
+  try {
+    null[0];
+  } catch (e) {
+    errMsg = String(e.message);
+  }
+  if (/^Cannot read prop/.test(errMsg)) engine = "v8";
+  else if (/has no properties/.test(errMsg)) engine = "sm";
+  else if (/is not an object/.test(errMsg)) engine = "jsc";
+
+  // C3: version-gated features, oldest first (verifier: envrules FEATURE_MAJORS, same order).
+  function featureBits() {
+    var f = [
+      [].at, [].findLast, [].toSorted, Object.groupBy, Promise.withResolvers, new Set().union, Promise.try,
+      Intl.DurationFormat, window.Float16Array, RegExp.escape, Error.isError, Uint8Array.fromBase64,
+      window.Temporal, Math.sumPrecise,
+    ];
+    var bits = 0;
+    for (var i = 0; i < f.length; i++) if (f[i] !== undefined) bits |= 1 << i;
+    return bits;
+  }
+
+  var AUTOMATION = /^(\$?cdc_|__webdriver_|__driver_|__selenium_|__fxdriver_)|^(domAutomation|domAutomationController|__playwright__binding__|callPhantom|_phantom|__nightmare)$/;
+
+  // B1 targets: same order as protocol `telemetry::LIE_TARGETS`.
+  function lieTargets() {
+    var N = window.Navigator && Navigator.prototype, S = window.Screen && Screen.prototype;
+    var ni = function (k) { return gd(nav, k) || gd(N, k); };
+    var si = function (k) { return gd(screen, k) || gd(S, k); };
+    var p = function (c, k) { return gd(window[c] && window[c].prototype, k); };
+    return [
+      ni("webdriver"), ni("userAgent"), ni("appVersion"), ni("platform"), ni("languages"), ni("hardwareConcurrency"),
+      ni("deviceMemory"), ni("plugins"), ni("mimeTypes"), ni("vendor"),
+      si("width"), si("height"), si("availWidth"), si("availHeight"), si("colorDepth"),
+      p("WebGLRenderingContext", "getParameter"), p("WebGL2RenderingContext", "getParameter"),
+      p("HTMLMediaElement", "canPlayType"), p("Permissions", "query"), gd(window.Notification, "permission"),
+      p("NavigatorUAData", "getHighEntropyValues"), gd(document, "createElement") || p("Document", "createElement"),
+      Function.prototype.toString, window.Intl && Intl.DateTimeFormat, ni("getBattery"),
+      p("HTMLCanvasElement", "toDataURL"), p("CanvasRenderingContext2D", "getImageData"), p("AudioBuffer", "getChannelData"),
+    ];
+  }
+  var NATIVE = /^function [\w$ ]*\(\) \{\s*\[native code\]\s*\}$/;
+  // Lie mask of one native function (protocol `telemetry::lie_check` bits), checked from the
+  // pristine realm `iw`. Never leaves a target changed: the prototype is always restored.
+  function lieMask(f, iw) {
+    var m = 0, O = iw.Object;
+    var te = function (e) { return e && e.name === "TypeError"; };
+    try {
+      if (!NATIVE.test(iw.Function.prototype.toString.call(f))) m |= 1;
+      if (iw.Reflect.ownKeys(f).join() !== "length,name") m |= 2;
+      if ("prototype" in f) m |= 4;
+      try {
+        new f();
+        m |= 8;
+      } catch (e) {
+        if (!te(e)) m |= 8;
+      }
+      var proto = O.getPrototypeOf(f);
+      try {
+        O.setPrototypeOf(f, O.create(f));
+        m |= 16; // a Proxy lets the cycle through
+      } catch (e) {
+        if (!te(e)) m |= 16;
+      } finally {
+        try {
+          O.setPrototypeOf(f, proto);
+        } catch (e) {}
+      }
+      try {
+        O.create(f).toString();
+        m |= 32;
+      } catch (e) {
+        // V8 stacks carry the message first and show the native frame as `(<anonymous>)`; a JS
+        // wrapper (Proxy trap, patched toString) adds a frame with a line:column position.
+        var top = engine === "v8" ? String(e.stack).split("\n")[1] || "" : "";
+        if (!te(e) || /:\d+:\d+\)?$/.test(top)) m |= 32;
+      }
+    } catch (e) {
+      m |= 64;
+    }
+    return m;
+  }
+
+  var groups = [
+    function basics() {
+      probe(1, function () { return nav.webdriver; });
+      probe(13, function () { return "webdriver" in nav; });
+      probe(2, function () { return nav.userAgent; });
+      probe(4, function () { return nav.platform; });
+      probe(5, function () { return Array.prototype.join.call(nav.languages || [], ","); });
+      probe(6, function () { return nav.hardwareConcurrency; });
+      probe(7, function () { return nav.deviceMemory; });
+      probe(20, function () { return nav.appVersion; });
+      probe(21, function () { return nav.vendor; });
+      probe(22, function () { return nav.maxTouchPoints; });
+      probe(8, function () {
+        var s = screen;
+        return s.width + "×" + s.height + " avail " + s.availWidth + "×" + s.availHeight + " " + s.colorDepth;
+      });
+      probe(9, function () {
+        var w = window;
+        return "inner " + w.innerWidth + "×" + w.innerHeight + " outer " + w.outerWidth + "×" + w.outerHeight +
+          " dpr " + w.devicePixelRatio + " at " + w.screenX + "," + w.screenY;
+      });
+      probe(10, function () { return Intl.DateTimeFormat().resolvedOptions().timeZone; });
+      probe(12, function () {
+        var found = [];
+        [[window, ""], [document, "document."]].forEach(function (p) {
+          Object.getOwnPropertyNames(p[0]).forEach(function (k) {
+            if (AUTOMATION.test(k)) found.push(p[1] + k);
+          });
+        });
+        ["domAutomation", "domAutomationController", "__playwright__binding__", "callPhantom", "_phantom", "__nightmare"].forEach(function (k) {
+          if (k in window && found.indexOf(k) < 0) found.push(k);
+        });
+        ["webdriver", "selenium", "driver"].forEach(function (a) {
+          if (document.documentElement.hasAttribute(a)) found.push("html@" + a);
+        });
+        return found.join(",");
+      });
+      var d = nav.userAgentData;
+      if (d) {
+        probe(14, function () { return brands(d.brands); });
+        probe(15, function () { return d.mobile; });
+        probe(16, function () { return d.platform; });
+        later(17, function () {
+          return d.getHighEntropyValues(["fullVersionList", "uaFullVersion", "platformVersion"]).then(function (h) {
+            put(18, h.uaFullVersion);
+            put(19, h.platformVersion);
+            return brands(h.fullVersionList);
+          });
+        });
+      }
+      probe(43, function () { return nav.plugins.length; });
+      probe(46, function () { return nav.pdfViewerEnabled; });
+      probe(45, function () { return nav.connection ? nav.connection.rtt : undefined; });
+      probe(48, function () { return "brave" in nav; });
+      probe(41, function () { return mq("(prefers-color-scheme: dark)"); });
+      probe(51, function () {
+        return (mq("(display-mode: fullscreen)") ? 1 : 0) | (mq("(display-mode: standalone)") ? 2 : 0) |
+          (mq("(hover: none)") ? 4 : 0) | (mq("(pointer: coarse)") ? 8 : 0);
+      });
+      probe(50, function () {
+        var c = window.chrome;
+        return c ? (c.runtime ? 2 : 1) : 0;
+      });
+      probe(42, function () {
+        var s = document.createElement("span");
+        s.style.color = "ActiveText";
+        document.documentElement.appendChild(s);
+        var c = getComputedStyle(s).color;
+        s.remove();
+        return c;
+      });
+      probe(28, function () {
+        var stack = "";
+        try {
+          stack = /^Error/.test(new Error("x").stack) ? "v8" : "other";
+        } catch (e) {}
+        return eval.toString().length + "," + errMsg.length + "," + engine + "," + featureBits() + "," + stack;
+      });
+      probe(26, function () {
+        var m = 0;
+        if (Object.getOwnPropertyDescriptor(document, "createElement")) m |= 1;
+        ["outerWidth", "outerHeight", "innerWidth", "innerHeight", "screenX"].forEach(function (k) {
+          var dd = Object.getOwnPropertyDescriptor(window, k);
+          if (dd && "value" in dd) m |= 2;
+        });
+        if ("SharedArrayBuffer" in window && window.SharedArrayBuffer === undefined && !window.crossOriginIsolated) m |= 4;
+        var f = document.createElement("iframe");
+        f.srcdoc = "<p>";
+        if (f.contentWindow) m |= 8;
+        if (Object.getOwnPropertyDescriptor(nav, "webdriver")) m |= 16;
+        return m;
+      });
+      // B3 (identity), partly async: plugins/mimeTypes/chrome.runtime now, battery/permissions later.
+      var b3 = 0;
+      try {
+        if (nav.plugins && window.PluginArray && !(nav.plugins instanceof PluginArray)) b3 |= 1;
+        if (nav.mimeTypes && window.MimeTypeArray && !(nav.mimeTypes instanceof MimeTypeArray)) b3 |= 2;
+        var r = window.chrome && window.chrome.runtime;
+        if (r && [r.sendMessage, r.connect].some(function (f) { return typeof f === "function" && "prototype" in f; })) b3 |= 16;
+      } catch (e) {}
+      var waits = [];
+      if (nav.getBattery) {
+        waits.push(nav.getBattery().then(function (b) {
+          if (!(window.BatteryManager && b instanceof BatteryManager)) b3 |= 4;
+        }, function () {}));
+      }
+      if (nav.permissions) {
+        later(44, function () {
+          return nav.permissions.query({ name: "notifications" }).then(function (st) {
+            if (!(window.PermissionStatus && st instanceof PermissionStatus)) b3 |= 8;
+            return (window.Notification ? Notification.permission : "-") + "/" + st.state;
+          });
+        });
+      }
+      later(27, function () {
+        return Promise.all(waits).then(function () { return b3; });
+      });
+      if (nav.mediaDevices && nav.mediaDevices.enumerateDevices) {
+        later(39, function () {
+          return nav.mediaDevices.enumerateDevices().then(function (l) { return l.length; });
+        });
+      }
+    },
+    function pristine() {
+      var iw = realm();
+      // A4: a CDP client (Runtime domain enabled) previews logged errors and so formats the stack,
+      // calling `Error.prepareStackTrace` of the error's realm; without one it is never called.
+      probe(23, function () {
+        var calls = 0, names = 0, IE = iw.Error, had = "prepareStackTrace" in IE, old = IE.prepareStackTrace;
+        var e = new IE("tollgate");
+        Object.defineProperty(e, "name", { get: function () { names++; return "Error"; } });
+        var t = performance.now();
+        IE.prepareStackTrace = function () {
+          calls++;
+          return "";
+        };
+        try {
+          iw.console.debug(e);
+        } finally {
+          if (had) IE.prepareStackTrace = old;
+          else delete IE.prepareStackTrace;
+        }
+        return calls + "," + names + "," + (performance.now() - t).toFixed(1);
+      });
+      probe(24, function () {
+        var t = lieTargets(), out = [], n = 0;
+        for (var i = 0; i < t.length; i++) {
+          if (typeof t[i] !== "function") continue;
+          n++;
+          var m = lieMask(t[i], iw);
+          if (m) out.push(i + "." + m);
+        }
+        put(25, n);
+        return out.join(",");
+      });
+    },
+    function graphics() {
+      var flags = 0;
+      var brave = "brave" in nav;
+      probe(11, function () {
+        var c = document.createElement("canvas");
+        var g = c.getContext("webgl");
+        if (!g) return undefined;
+        var x = g.getExtension("WEBGL_debug_renderer_info");
+        var r = g.getParameter(x ? x.UNMASKED_RENDERER_WEBGL : g.RENDERER);
+        put(38, g.getParameter(x ? x.UNMASKED_VENDOR_WEBGL : g.VENDOR));
+        FP.push("gl", r, g.getParameter(g.MAX_TEXTURE_SIZE), g.getParameter(g.MAX_RENDERBUFFER_SIZE), (g.getSupportedExtensions() || []).length);
+        flags |= 2;
+        var lose = g.getExtension("WEBGL_lose_context");
+        if (lose) lose.loseContext();
+        return r;
+      });
+      try {
+        // Canvas: skipped where the engine randomises it natively (Safari 17+, Firefox, Brave).
+        if (engine === "v8" && !brave) {
+          var draw = function () {
+            var c = document.createElement("canvas");
+            c.width = 200;
+            c.height = 24;
+            var x = c.getContext("2d");
+            x.textBaseline = "top";
+            x.font = "14px Arial";
+            x.fillStyle = "#f60";
+            x.fillRect(100, 1, 60, 18);
+            x.fillStyle = "#069";
+            x.fillText("Tollgate,\ud83d\ude03 fp", 2, 4);
+            x.fillStyle = "rgba(102,204,0,0.7)";
+            x.arc(50, 12, 10, 0, 6.3);
+            x.fill();
+            return c.toDataURL();
+          };
+          var a = draw();
+          if (a === draw()) {
+            FP.push("cv", a);
+            flags |= 1;
+          } else flags |= 16;
+        } else flags |= 16;
+      } catch (e) {}
+      if (engine !== "jsc") {
+        FP.push("scr", screen.width, screen.height, screen.colorDepth, devicePixelRatio);
+        flags |= 4;
+      } else flags |= 32;
+      fpFlags |= flags;
+    },
+    function fonts() {
+      // Installed fonts: width of a test string against the generic fallback.
+      var list = ["Arial", "Helvetica Neue", "Segoe UI", "Roboto", "Ubuntu", "DejaVu Sans", "Liberation Sans",
+        "Noto Sans", "Cantarell", "Calibri", "Cambria", "Consolas", "Menlo", "Monaco", "SF Pro Text", "Tahoma",
+        "Verdana", "Georgia", "Courier New", "Times New Roman", "Trebuchet MS", "MS Gothic", "PingFang SC", "Yu Gothic"];
+      try {
+        var s = document.createElement("span"), st = s.style, bits = [];
+        st.position = "absolute";
+        st.left = "-9999px";
+        st.fontSize = "48px";
+        s.textContent = "mmmmmmmmmmlli10OQ";
+        document.documentElement.appendChild(s);
+        st.fontFamily = "monospace";
+        var base = s.offsetWidth;
+        list.forEach(function (f) {
+          st.fontFamily = "'" + f + "',monospace";
+          bits.push(s.offsetWidth !== base ? 1 : 0);
+        });
+        s.remove();
+        FP.push("fonts", bits.join(""));
+        fpFlags |= 8;
+      } catch (e) {}
+      put(47, fpFlags);
+      FP.push("env", nav.userAgent, nav.platform, nav.hardwareConcurrency, nav.deviceMemory, nav.maxTouchPoints,
+        Array.prototype.join.call(nav.languages || [], ","), new Date().getTimezoneOffset(), engine,
+        Math.tan(-1e300), Math.acosh(1e300), Math.expm1(1), Math.sinh(1));
+      if (frame) {
+        frame.remove();
+        frame = null;
+      }
+    },
+  ];
+
+  // C1: re-read in a dedicated worker (same-origin file, no blob:). Unavailable (CSP, extension,
+  // timeout) is recorded as an error, which the verifier treats as "unavailable", not as a lie.
+  function workerProbe() {
+    var done = false, w = null;
+    var finish = function (err, r) {
+      if (done) return;
+      done = true;
+      if (w) w.terminate();
+      if (err) return putErr(29, err);
+      put(29, "ok");
+      var map = { ua: 3, platform: 30, hwc: 31, mem: 32, tz: 33, lang: 34, brands: 35, uaplat: 36, gl: 37 };
+      for (var k in map) {
+        var v = r[k];
+        if (v && typeof v === "object") putErr(map[k], v);
+        else put(map[k], v);
+      }
+    };
+    try {
+      w = new Worker(BASE + "tollgate-probe-worker.js", { name: "tollgate-probe" });
+      w.onmessage = function (e) { finish(null, e.data || {}); };
+      w.onerror = function (e) {
+        finish({ name: "WorkerError", message: (e && e.message) || "failed to start" });
+      };
+      w.postMessage(0);
+      setTimeout(function () { finish({ name: "TimeoutError", message: "no answer in 5 s" }); }, 5000);
+    } catch (e) {
+      finish(e);
+    }
+  }
+
+  var probeState = 0; // groups run so far
+  function runGroup() {
+    if (probeState >= groups.length) return false;
+    var t = performance.now();
+    try {
+      groups[probeState++]();
+    } catch (e) {}
+    probeMs += performance.now() - t;
+    return true;
+  }
+  // Idle-time schedule after first paint: one group per idle callback.
+  function scheduleProbes() {
+    afterPaint(function step() {
+      if (runGroup()) idle(step);
+      else {
+        workerProbe();
+        setTimeout(function () {
+          probe(40, function () { return window.speechSynthesis ? speechSynthesis.getVoices().length : undefined; });
+        }, 1000);
+      }
+    });
+  }
+  // Submit before the idle schedule finished: run the remaining sync groups now.
+  function finishProbes() {
+    while (runGroup()) {}
+  }
+  function probeArrays() {
+    var pn = PN.concat([49, 1, Math.round(probeMs)]);
+    return { nums: new Float64Array(pn), strs: PSTR.slice(), fp: FP.join("|") };
+  }
+
+  function idle(fn) {
+    if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: 1500 });
+    else setTimeout(fn, 50);
+  }
+  // Run `fn` after first paint, in idle time when the browser offers it.
+  function afterPaint(fn) {
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        idle(fn);
+      }, 0);
+    });
+  }
 
   // --- worker pool ----------------------------------------------------------------------------
   var pool = null;
@@ -249,42 +749,23 @@
     var self = this;
     var n = Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 4));
     this.workers = [];
-    this.ua = null; // first worker's navigator.userAgent
-    this.uaError = null;
     this.job = 0;
     this.current = null;
     this.queue = [];
-    var uaWaiters = [];
-    this.onUa = function (fn) {
-      if (self.ua !== null || self.uaError !== null) fn(self.ua, self.uaError);
-      else uaWaiters.push(fn);
-    };
-    function settleUa(ua, err) {
-      if (self.ua !== null || self.uaError !== null) return;
-      if (ua) self.ua = ua;
-      else self.uaError = err || "worker unavailable";
-      uaWaiters.splice(0).forEach(function (fn) {
-        fn(self.ua, self.uaError);
-      });
-    }
     for (var i = 0; i < n; i++) {
       (function (slot) {
         var rec = { w: null, alive: true, ready: false, outstanding: [] };
         try {
           rec.w = new Worker(BASE + "tollgate-worker.js", { type: "module", name: "tollgate-pow" });
         } catch (e) {
-          rec.alive = false;
-          settleUa(null, "Worker: " + ((e && e.message) || e));
           return;
         }
         rec.w.onmessage = function (ev) {
           var m = ev.data || {};
           if (m.t === "ready") {
             rec.ready = true;
-            settleUa(m.ua, null);
             if (self.current) self.current.feed(rec);
           } else if (m.t === "error") {
-            if (m.ua) settleUa(m.ua, null);
             self.kill(rec, m.error);
           } else if (self.current && m.job === self.current.id) {
             self.current.message(rec, m);
@@ -315,7 +796,6 @@
       try {
         rec.w.terminate();
       } catch (e) {}
-      if (!self.workers.some(function (r) { return r.alive; })) settleUa(null, "worker failed: " + why);
       if (self.current) self.current.lost(rec, why);
     };
   }
@@ -448,9 +928,9 @@
     return ["hidden", "submit", "button", "reset", "image", "checkbox", "radio", "file"].indexOf(t) < 0;
   }
 
-  // Register the form's fields with roles: username, password, submit button, then others.
+  // Register the form's fields with roles: username, password, submit button, then others
+  // (at most 16: protocol MAX_TARGETS).
   function registerFields(w) {
-    w.fields = new Map();
     var form = w.form;
     if (!form) return;
     var inputs = Array.prototype.filter.call(form.querySelectorAll("input, textarea, select"), function (el) {
@@ -469,11 +949,12 @@
       username = before;
     }
     var submit = form.querySelector('button[type="submit"], input[type="submit"], button:not([type])');
-    var c = w.collector;
     var add = function (el, role) {
-      if (!el || w.fields.has(el)) return;
-      var idx = c.registerTarget(role);
-      if (idx !== NO_FIELD) w.fields.set(el, idx);
+      if (!el || w.fields.has(el) || w.roles.length >= 16) return;
+      w.fields.set(el, w.roles.length);
+      var id = elId(el);
+      if (id < OTHER_EL) w.idx[id] = w.roles.length;
+      w.roles.push(role);
     };
     add(username, ROLE_USERNAME);
     add(password, ROLE_PASSWORD);
@@ -558,8 +1039,11 @@
         var received = performance.now();
         if (gen === w.gen) w.timings.challengeReceived = timings.challengeReceived = received;
         return gluePromise.then(function (g) {
-          var info = g.parseChallenge(String(reply.challenge));
-          var ttl = info.expiresAtMs - info.issuedAtMs;
+          var bytes = unb64(reply.challenge);
+          var c = g.challengeInfo(bytes);
+          if (c.length !== 4) throw new Error("challenge: malformed");
+          var info = { bytes: bytes, k: c[0], bits: c[1] };
+          var ttl = c[3] - c[2];
           if (gen !== w.gen) throw new Error("superseded");
           setState(w, "solving");
           return getPool()
@@ -568,8 +1052,8 @@
               if (gen !== w.gen) throw new Error("superseded");
               var now = performance.now();
               return {
-                challenge: String(reply.challenge),
-                tokenKey: String(reply.token_key),
+                challenge: bytes,
+                tokenKey: unb64(reply.token_key),
                 info: info,
                 solutions: res.solutions,
                 hashes: res.hashes,
@@ -620,27 +1104,23 @@
     if (!usable(w) && !(w.pending && !w.solution && w.state !== "error")) refresh(w).catch(function () {});
   }
 
-  function runProbes(w) {
-    if (w.collector && !w.collector.probesDone) {
-      try {
-        w.collector.runProbes();
-      } catch (e) {}
-    }
-  }
 
   // Build the token now (telemetry snapshot at this moment) and put it into the form.
   function makeToken(w) {
     var sol = w.solution;
-    runProbes(w);
-    w.fields.forEach(function (idx, el) {
+    finishProbes();
+    var targets = new Float64Array(w.roles.length * 6);
+    w.fields.forEach(function (i, el) {
       var r = el.getBoundingClientRect();
       var hasValue = el.tagName !== "BUTTON" && typeof el.value === "string" && el.value.length > 0;
-      w.collector.setTargetBox(idx, r.left, r.top, r.width, r.height, hasValue);
+      targets.set([w.roles[i], r.left, r.top, r.width, r.height, hasValue ? 1 : 0], i * 6);
     });
-    var token = w.collector.buildToken(
-      sol.challenge, sol.tokenKey, sol.solutions, sol.durationMs, sol.workers, glue.solverKind(), sol.hashes,
-      location.origin, w.action || "", w.cdata || "", performance.now()
-    );
+    var pr = probeArrays();
+    var meta = new Float64Array([T0, performance.now(), sol.durationMs, sol.workers, glue.solverKind(), sol.hashes, P.d, E.d]);
+    var strs = [location.origin, w.action || "", w.cdata || "", pr.fp].concat(pr.strs).map(function (s) {
+      return String(s).replace(/\0/g, " ");
+    });
+    var token = b64(glue.seal(sol.challenge, sol.tokenKey, sol.solutions, meta, P.dump(), evFor(w), targets, pr.nums, strs.join("\0")));
     w.token = token;
     if (w.input) w.input.value = token;
     if (w.timings.tokenReady === null) w.timings.tokenReady = performance.now();
@@ -652,8 +1132,8 @@
   function onSubmit(w, e) {
     if (w.resubmitting) return; // our own re-submit: token already in place
     var submitter = e.submitter || null;
-    emit({ m: "f", ts: e.timeStamp, kind: FK_SUBMIT, el: submitter && w.fields.has(submitter) ? submitter : null, only: w });
-    if (usable(w) && w.collector) {
+    E.push(e.timeStamp, EV_SUBMIT, w.n, submitter && w.fields.has(submitter) ? elId(submitter) : 0);
+    if (usable(w) && glue) {
       try {
         makeToken(w);
       } catch (err) {
@@ -697,6 +1177,7 @@
       });
   }
 
+
   function render(el, opts) {
     if (typeof el === "string") el = document.querySelector(el);
     if (!el || !el.nodeType) throw new Error("tollgate.render: no element");
@@ -708,6 +1189,7 @@
     if (!sitekey) throw new Error("tollgate.render: missing sitekey");
     var w = {
       id: "tg" + ++seq,
+      n: seq,
       el: el,
       form: form,
       opts: opts,
@@ -715,8 +1197,9 @@
       action: opts.action !== undefined ? String(opts.action) : attr(el, "data-action") || "",
       cdata: opts.cdata !== undefined ? String(opts.cdata) : attr(el, "data-cdata") || "",
       api: opts.api || attr(el, "data-api") || DEFAULT_API,
-      collector: null,
       fields: new Map(),
+      idx: {},
+      roles: [],
       input: null,
       gen: 0,
       solution: null,
@@ -738,33 +1221,15 @@
       w.input = input;
       form.addEventListener("submit", function (e) { onSubmit(w, e); }, true);
     }
+    registerFields(w);
     widgets.push(w);
     getPool(); // start the workers now so they are warm when the challenge arrives
     refresh(w).catch(function () {});
-    gluePromise.then(function (g) {
-      w.collector = new g.Collector(T0);
+    gluePromise.then(function () {
       w.timings.wasmReady = timings.wasmReady;
-      registerFields(w);
-      for (var i = 0; i < log.length; i++) apply(w, log[i]);
-      getPool().onUa(function (ua, err) {
-        if (ua) w.collector.setWorkerUserAgent(ua);
-        else w.collector.setProbeError(PROBE_WORKER_UA, String(err));
-      });
-      afterPaint(function () {
-        runProbes(w);
-      });
-    }).catch(function () {}); // reported through fail() by gluePromise's own handler
+    }, function () {});
+    if (!probeState) scheduleProbes();
     return w.id;
-  }
-
-  // Run `fn` after first paint, in idle time when the browser offers it.
-  function afterPaint(fn) {
-    requestAnimationFrame(function () {
-      setTimeout(function () {
-        if (typeof requestIdleCallback === "function") requestIdleCallback(fn, { timeout: 1500 });
-        else setTimeout(fn, 50);
-      }, 0);
-    });
   }
 
   function find(ref) {

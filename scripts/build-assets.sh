@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Build the browser assets into js/dist/:
-#   tollgate.js                  loader (classic script, copied from js/)
-#   tollgate-worker.js           proof-of-work worker (ES module worker, copied from js/)
-#   tollgate_collector.js        wasm-bindgen glue (ES module)
-#   tollgate_collector_bg.wasm   the collector, scalar build (any engine with WebAssembly)
+# Build the browser assets into js/dist/ (what a site serves same-origin, e.g. under /tollgate/):
+#   tollgate.js                      loader (classic script; js/tollgate.js minified with terser)
+#   tollgate-worker.js               proof-of-work worker (ES module worker; minified)
+#   tollgate-probe-worker.js         environment re-read worker (classic worker; minified)
+#   tollgate_collector.js            wasm-bindgen glue (ES module; minified)
+#   tollgate_collector_bg.wasm       the collector, scalar build (any engine with WebAssembly)
 #   tollgate_collector_simd_bg.wasm  the same crate built with simd128: the proof-of-work kernel
-#                                hashes 4 nonces per step (~3.5x faster); the loader picks it when
-#                                `WebAssembly.validate` accepts a SIMD instruction. Same exports,
-#                                so both share the glue (checked below).
+#                                    hashes 4 nonces per step (~3.5x faster); the loader picks it
+#                                    when `WebAssembly.validate` accepts a SIMD instruction. Same
+#                                    exports, so both share the glue (checked below).
 #
-# Pipeline: cargo (custom `wasm-release` profile) → wasm-bindgen. No wasm-pack, no wasm-opt (never
-# Debian's binaryen: it writes broken externref tables). wasm-bindgen-cli must match the
-# `wasm-bindgen` crate version in Cargo.lock exactly (scripts/setup.sh installs it).
+# A browser downloads the loader, the glue, both workers and ONE wasm build. Budget: 30 KB
+# gzipped for that set (tests/e2e/size.test.mjs fails above it; this script prints the figures).
+#
+# Pipeline: cargo (custom `wasm-release` profile, `--no-default-features`: the collector is then
+# no_std with a trapping panic handler and dlmalloc, so no std panic/fmt code is linked) →
+# wasm-bindgen → wasm-opt -Oz from the npm `binaryen` package (v132; never Debian's binaryen: it
+# writes broken externref tables; the optimised module is what the browser tests exercise) →
+# terser for the JS. wasm-bindgen-cli must match the `wasm-bindgen` crate version in Cargo.lock
+# exactly; binaryen and terser come from package-lock.json (scripts/setup.sh installs all three).
 #
 # Why `--target web` (ES module glue) rather than `no-modules`: the same glue file serves both
 # sides — the classic loader pulls it in with a dynamic `import()` (no global variable that could
@@ -25,6 +32,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=js/dist
 PROFILE=wasm-release
 WASM=target/wasm32-unknown-unknown/$PROFILE/tollgate_collector.wasm
+BIN=node_modules/.bin
 
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
@@ -36,48 +44,64 @@ if [[ -n $want && $want != "$have" ]]; then
   echo "build-assets: wasm-bindgen-cli $have does not match the crate version $want in Cargo.lock" >&2
   exit 1
 fi
+for tool in wasm-opt terser; do
+  if [[ ! -x $BIN/$tool ]]; then
+    echo "build-assets: $BIN/$tool not found (run scripts/setup.sh, or npm ci)" >&2
+    exit 1
+  fi
+done
+if ! "$BIN/wasm-opt" --version | grep -q 'version 132'; then
+  echo "build-assets: expected binaryen's wasm-opt version 132 from npm, got: $("$BIN/wasm-opt" --version)" >&2
+  exit 1
+fi
 
-cargo build --target wasm32-unknown-unknown -p tollgate-collector --profile "$PROFILE"
+CARGO_FLAGS=(--target wasm32-unknown-unknown -p tollgate-collector --profile "$PROFILE" --no-default-features)
+cargo build "${CARGO_FLAGS[@]}"
 # The simd128 build in its own target dir: target rustflags are not part of cargo's artifact
 # hashes, so sharing target/ would rebuild the scalar artifacts on every run.
 SIMD_TARGET_DIR=target/wasm-simd
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
-  cargo build --target wasm32-unknown-unknown -p tollgate-collector --profile "$PROFILE" \
-  --target-dir "$SIMD_TARGET_DIR"
+  cargo build "${CARGO_FLAGS[@]}" --target-dir "$SIMD_TARGET_DIR"
 SIMD_WASM=$SIMD_TARGET_DIR/wasm32-unknown-unknown/$PROFILE/tollgate_collector.wasm
 
-rm -rf "$OUT"
-mkdir -p "$OUT"
-wasm-bindgen "$WASM" \
-  --target web \
-  --remove-name-section \
-  --remove-producers-section \
-  --out-name tollgate_collector \
-  --out-dir "$OUT"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-wasm-bindgen "$SIMD_WASM" \
-  --target web \
-  --remove-name-section \
-  --remove-producers-section \
-  --out-name tollgate_collector \
-  --out-dir "$TMP"
-if ! cmp -s "$TMP/tollgate_collector.js" "$OUT/tollgate_collector.js"; then
+bindgen() {
+  wasm-bindgen "$1" --target web --remove-name-section --remove-producers-section \
+    --out-name tollgate_collector --out-dir "$2"
+}
+bindgen "$WASM" "$TMP/scalar"
+bindgen "$SIMD_WASM" "$TMP/simd"
+if ! cmp -s "$TMP/simd/tollgate_collector.js" "$TMP/scalar/tollgate_collector.js"; then
   echo "build-assets: the simd128 and scalar builds need different glue; refusing to ship both" >&2
   exit 1
 fi
-cp "$TMP/tollgate_collector_bg.wasm" "$OUT/tollgate_collector_simd_bg.wasm"
-# Keep only what the browser loads (wasm-bindgen also writes TypeScript declarations of the glue).
-rm -f "$OUT"/*.d.ts
-cp js/tollgate.js js/tollgate-worker.js "$OUT"/
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# -Oz for size; features come from the module's target_features section (the scalar build stays
+# free of SIMD). Both runs in parallel (~20 s each).
+"$BIN/wasm-opt" -Oz "$TMP/scalar/tollgate_collector_bg.wasm" -o "$OUT/tollgate_collector_bg.wasm" &
+"$BIN/wasm-opt" -Oz "$TMP/simd/tollgate_collector_bg.wasm" -o "$OUT/tollgate_collector_simd_bg.wasm" &
+wait %1
+wait %2
+
+TERSER=("$BIN/terser" --compress passes=2 --mangle --comments '/^!/')
+"${TERSER[@]}" js/tollgate.js -o "$OUT/tollgate.js"
+"${TERSER[@]}" js/tollgate-probe-worker.js -o "$OUT/tollgate-probe-worker.js"
+"${TERSER[@]}" --module js/tollgate-worker.js -o "$OUT/tollgate-worker.js"
+"${TERSER[@]}" --module "$TMP/scalar/tollgate_collector.js" -o "$OUT/tollgate_collector.js"
 
 echo "build-assets: $OUT"
-for f in tollgate.js tollgate-worker.js tollgate_collector.js tollgate_collector_bg.wasm tollgate_collector_simd_bg.wasm; do
+JS=(tollgate.js tollgate_collector.js tollgate-worker.js tollgate-probe-worker.js)
+for f in "${JS[@]}" tollgate_collector_bg.wasm tollgate_collector_simd_bg.wasm; do
   raw=$(wc -c <"$OUT/$f")
   gz=$(gzip -9 -c "$OUT/$f" | wc -c)
   printf '  %-32s %8d B  %7d B gzipped\n' "$f" "$raw" "$gz"
 done
-total=$(cat "$OUT"/tollgate.js "$OUT"/tollgate-worker.js "$OUT"/tollgate_collector.js | gzip -9 -c | wc -c)
-wgz=$(gzip -9 -c "$OUT/tollgate_collector_simd_bg.wasm" | wc -c)
-printf '  %-32s %8s    %7d B gzipped: js (loader + worker + glue) + %d B wasm (one build is loaded)\n' \
-  "a page loads" "" "$total" "$wgz"
+total=0
+for f in "${JS[@]}" tollgate_collector_simd_bg.wasm; do
+  total=$((total + $(gzip -9 -c "$OUT/$f" | wc -c)))
+done
+printf '  %-32s %8s    %7d B gzipped (loader + glue + both workers + the simd wasm; budget 30720)\n' \
+  "one browser downloads" "" "$total"

@@ -102,7 +102,8 @@ got=""
 [[ -f $STAMP ]] && got=$(<"$STAMP")
 if [[ ! -d node_modules || $got != "$want" ]]; then
   log "npm ci (package-lock.json changed or node_modules missing)"
-  npm ci --no-audit --no-fund
+  # puppeteer-core never downloads a browser; the variable guards against a stray `puppeteer`.
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
   printf '%s\n' "$want" >"$STAMP"
 else
   log "node_modules up to date"

@@ -6,6 +6,9 @@
 //! picks up the optimised code (no on-stack replacement), so the worker calls [`solve_chunk`]
 //! repeatedly with 16–64 k nonces per call instead of one long solve-until-found call.
 
+use alloc::vec;
+use alloc::vec::Vec;
+
 use tollgate_protocol::challenge::{Challenge, PowParams};
 use tollgate_protocol::pow;
 
@@ -24,9 +27,13 @@ pub fn solver_kind() -> u8 {
 }
 
 /// Parse and validate a challenge's wire bytes and return its proof-of-work parameters.
-pub fn pow_params(challenge_wire: &[u8]) -> Result<PowParams, String> {
-    let c = Challenge::parse(challenge_wire).map_err(|e| format!("bad challenge: {e}"))?;
-    c.body.pow.validate().map_err(|e| e.to_string())
+/// (Static error strings: no `core::fmt` in the browser build.)
+pub fn pow_params(challenge_wire: &[u8]) -> Result<PowParams, &'static str> {
+    let c = Challenge::parse(challenge_wire).map_err(|_| "bad challenge")?;
+    c.body
+        .pow
+        .validate()
+        .map_err(|_| "proof-of-work parameters out of range")
 }
 
 /// For every sub-puzzle `index_start..index_end` of the challenge, search nonces
@@ -38,13 +45,10 @@ pub fn solve_chunk_impl(
     index_end: u16,
     nonce_start: u64,
     nonce_count: u32,
-) -> Result<Vec<u64>, String> {
+) -> Result<Vec<u64>, &'static str> {
     let params = pow_params(challenge_wire)?;
     if index_start >= index_end || index_end > params.k {
-        return Err(format!(
-            "sub-puzzle range {index_start}..{index_end} outside 0..{}",
-            params.k
-        ));
+        return Err("sub-puzzle range outside the challenge");
     }
     // The search stays below NONCE_LIMIT, so it never reaches u64::MAX (NOT_FOUND) nor the last
     // high word, where the midstate kernel's block arithmetic would overflow.

@@ -1,26 +1,21 @@
-//! Collector state: bounded buffers of raw samples fed by the loader's passive listeners, turned
-//! into `protocol::telemetry::Telemetry` (via `TelemetryBuilder`) only when a token is built.
+//! Collector state: the raw samples the loader's passive listeners logged, turned into
+//! `protocol::telemetry::Telemetry` (via `TelemetryBuilder`) when a token is built.
 //!
-//! Pure Rust (no JS calls) so it can be unit-tested natively. Times passed in are
-//! `event.timeStamp` / `performance.now()` values (ms since the time origin); the state keeps them
-//! relative to the collector's start.
+//! Pure Rust (no JS calls) so it can be unit-tested natively; [`crate::ingest`] replays the
+//! loader's typed-array logs into it. Times passed in are `event.timeStamp` / `performance.now()`
+//! values (ms since the time origin); the state keeps them relative to the collector's start.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use tollgate_protocol::telemetry::{
-    MAX_FIELD_EVENTS, MAX_KEYS, MAX_POINTER, MAX_PROBES, MAX_TARGETS, PageTimes, Probe, ProbeValue,
-    TargetBox, Telemetry, TelemetryBuilder, field_kind, key_flags, ms_to_ticks, pointer_flags,
-    pointer_kind, px_to_units,
+    MAX_FIELD_EVENTS, MAX_KEYS, MAX_POINTER, MAX_PROBES, MAX_SCROLL, MAX_TARGETS, PageTimes, Probe,
+    ProbeValue, TargetBox, Telemetry, TelemetryBuilder, field_kind, key_flags, ms_to_ticks,
+    px_to_units,
 };
 
 /// Field index meaning "no registered field".
 pub const NO_FIELD: u8 = 255;
-
-/// Coalesced pointer samples closer than this to the previous recorded move are skipped (the
-/// last sample of each dispatched event is always kept). Caps high-rate mice at ~250 Hz so the
-/// ring buffer holds several seconds of motion, while bursts of synthetic dispatched moves (each
-/// its own event) are all kept.
-pub const MIN_COALESCED_MOVE_MS: f64 = 4.0;
 
 /// `input` events stop being recorded once the field list holds this many records, keeping room
 /// for focus/blur/paste/submit.
@@ -29,16 +24,25 @@ const INPUT_RECORD_LIMIT: usize = MAX_FIELD_EVENTS - 50;
 /// A key event or paste this recent (ms) before an `input` event explains the new value.
 const KEYED_INPUT_WINDOW_MS: f64 = 250.0;
 
-#[derive(Debug, Clone, Copy)]
-struct PtrSample {
-    t: f64,
-    kind: u8,
-    x: f64,
-    y: f64,
-    buttons: u8,
-    ptype: u8,
-    pressure: f32,
-    flags: u8,
+/// One pointer sample as the loader logged it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PtrSample {
+    /// `event.timeStamp`.
+    pub t: f64,
+    pub kind: u8,
+    /// Client coordinates, CSS px.
+    pub x: f64,
+    pub y: f64,
+    pub buttons: u8,
+    pub ptype: u8,
+    pub pressure: f32,
+    pub flags: u8,
+    /// `screenX − clientX`, `screenY − clientY`.
+    pub sx: f64,
+    pub sy: f64,
+    /// Contact `width`/`height`.
+    pub w: f64,
+    pub h: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +52,17 @@ struct Press {
     class: u8,
     field: u8,
     flags: u8,
+    /// Physical-key slot from the loader (0: unknown, pair by class).
+    slot: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ScrollSample {
+    t: f64,
+    /// 255: scroll position; else the wheel's `deltaMode`.
+    mode: u8,
+    a: f64,
+    b: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -78,8 +93,8 @@ pub struct State {
     start: f64,
     pointer: VecDeque<PtrSample>,
     pointer_dropped: u32,
-    last_move: Option<f64>,
     presses: Vec<Press>,
+    scroll: Vec<ScrollSample>,
     keys_dropped: u32,
     fields: Vec<FieldSample>,
     fields_dropped: u32,
@@ -130,52 +145,52 @@ impl State {
         }
     }
 
-    /// A pointer sample. `coalesced` samples come from `getCoalescedEvents()`; `last_of_event`
-    /// marks the sample matching the dispatched event (always kept).
-    #[allow(clippy::too_many_arguments)]
-    pub fn pointer(
-        &mut self,
-        ts: f64,
-        kind: u8,
-        x: f64,
-        y: f64,
-        buttons: u8,
-        ptype: u8,
-        pressure: f32,
-        flags: u8,
-        last_of_event: bool,
-    ) {
-        let t = self.rel(ts);
-        if kind == pointer_kind::MOVE {
-            if flags & pointer_flags::COALESCED != 0
-                && !last_of_event
-                && self
-                    .last_move
-                    .is_some_and(|lm| t - lm < MIN_COALESCED_MOVE_MS)
-            {
-                return;
-            }
-            self.last_move = Some(t);
-        }
+    /// A pointer sample (the loader already thinned high-rate coalesced moves).
+    pub fn pointer(&mut self, mut s: PtrSample) {
+        s.t = self.rel(s.t);
         // Ring buffer: keep the newest samples (the approach to the submit button matters most).
         if self.pointer.len() >= MAX_POINTER {
             self.pointer.pop_front();
             self.pointer_dropped = self.pointer_dropped.saturating_add(1);
         }
-        self.pointer.push_back(PtrSample {
-            t,
-            kind,
-            x,
-            y,
-            buttons,
-            ptype,
-            pressure,
-            flags,
-        });
+        self.pointer.push_back(s);
     }
 
-    /// `keydown`, already reduced to its key class ([`crate::keys::key_class_of`]).
-    pub fn key_down(&mut self, ts: f64, class: u8, field: u8, trusted: bool, repeat: bool) {
+    /// Samples the loader's own ring buffer dropped before they reached the state.
+    pub fn add_dropped(&mut self, pointer: u32, other: u32) {
+        self.pointer_dropped = self.pointer_dropped.saturating_add(pointer);
+        self.fields_dropped = self.fields_dropped.saturating_add(other);
+    }
+
+    /// Window scroll position (px).
+    pub fn scroll(&mut self, ts: f64, x: f64, y: f64) {
+        self.push_scroll(ts, 255, x, y);
+    }
+
+    /// A wheel event's deltas in units of `mode` (`deltaMode`).
+    pub fn wheel(&mut self, ts: f64, mode: u8, dx: f64, dy: f64) {
+        self.push_scroll(ts, mode.min(2), dx, dy);
+    }
+
+    fn push_scroll(&mut self, ts: f64, mode: u8, a: f64, b: f64) {
+        let t = self.rel(ts);
+        if self.scroll.len() < MAX_SCROLL {
+            self.scroll.push(ScrollSample { t, mode, a, b });
+        }
+    }
+
+    /// `keydown`, already reduced to its key class by the loader. `slot` identifies the physical
+    /// key while it is held (assigned by the loader from `event.code`, which is never stored) so
+    /// presses pair with their own release even with rollover; 0 = unknown (pair by class).
+    pub fn key_down(
+        &mut self,
+        ts: f64,
+        class: u8,
+        field: u8,
+        trusted: bool,
+        repeat: bool,
+        slot: u8,
+    ) {
         let t = self.rel(ts);
         self.note_input(t);
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
@@ -189,7 +204,7 @@ impl State {
                 .presses
                 .iter_mut()
                 .rev()
-                .find(|p| p.up.is_none() && p.class == class)
+                .find(|p| p.up.is_none() && Self::same_key(p, class, slot))
             {
                 p.flags |= key_flags::REPEAT;
                 return;
@@ -206,17 +221,26 @@ impl State {
             class,
             field,
             flags,
+            slot,
         });
     }
 
-    /// `keyup`: releases the oldest held press of the same class (presses are paired by class,
-    /// first down first up, so no key identity is ever kept).
-    pub fn key_up(&mut self, ts: f64, class: u8) {
+    fn same_key(p: &Press, class: u8, slot: u8) -> bool {
+        if slot != 0 && p.slot != 0 {
+            p.slot == slot
+        } else {
+            p.class == class
+        }
+    }
+
+    /// `keyup`: releases the held press of the same physical-key slot, or (slot 0) the oldest
+    /// held press of the same class. No key identity is ever kept.
+    pub fn key_up(&mut self, ts: f64, class: u8, slot: u8) {
         let t = self.rel(ts);
         if let Some(p) = self
             .presses
             .iter_mut()
-            .find(|p| p.up.is_none() && p.class == class)
+            .find(|p| p.up.is_none() && Self::same_key(p, class, slot))
         {
             p.up = Some(t.max(p.down));
         }
@@ -266,15 +290,11 @@ impl State {
     }
 
     /// An `input` event. A value that changes with no keystroke or paste just before it (and is
-    /// not a deletion, drop or undo) is recorded once as AUTOFILL (password managers, browser
-    /// autofill, scripted `fill()`).
-    pub fn input(&mut self, ts: f64, field: u8, input_type: &str) {
+    /// not a deletion, drop or undo: `explained`) is recorded once as AUTOFILL (password
+    /// managers, browser autofill, scripted `fill()`).
+    pub fn input(&mut self, ts: f64, field: u8, explained: bool) {
         let t = self.rel(ts);
         self.note_input(t);
-        let explained = input_type.starts_with("delete")
-            || input_type.starts_with("history")
-            || input_type.starts_with("insertFromPaste")
-            || input_type == "insertFromDrop";
         let mut autofill = false;
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
             let keyed = tg
@@ -320,6 +340,14 @@ impl State {
             b.pointer(
                 s.t, s.kind, s.x, s.y, s.buttons, s.ptype, s.pressure, s.flags,
             );
+            b.pointer_aux(s.sx, s.sy, s.w, s.h);
+        }
+        for s in &self.scroll {
+            if s.mode == 255 {
+                b.scroll(s.t, s.a, s.b);
+            } else {
+                b.wheel(s.t, s.mode, s.a, s.b);
+            }
         }
         for p in &self.presses {
             let (up, flags) = match p.up {
@@ -372,31 +400,52 @@ impl State {
 mod tests {
     use super::*;
     use crate::keys::key_class_of as kc;
-    use tollgate_protocol::telemetry::{key_class, pointer_type, role};
+    use tollgate_protocol::telemetry::{
+        key_class, pointer_flags, pointer_kind, pointer_type, role,
+    };
+
+    fn ptr(t: f64, kind: u8, x: f64) -> PtrSample {
+        PtrSample {
+            t,
+            kind,
+            x,
+            ptype: pointer_type::MOUSE,
+            flags: pointer_flags::TRUSTED,
+            w: 1.0,
+            h: 1.0,
+            ..Default::default()
+        }
+    }
 
     #[test]
-    fn keys_pair_by_class_and_keep_no_key_values() {
+    fn keys_pair_by_slot_or_class_and_keep_no_key_values() {
         let mut s = State::new(1000.0);
         let user = s.register_target(role::USERNAME);
-        s.key_down(1100.0, kc("a"), user, true, false);
-        s.key_down(1150.0, kc("b"), user, true, false);
-        s.key_up(1180.0, kc("a")); // rollover: first down, first up
-        s.key_up(1230.0, kc("b"));
-        s.key_down(1300.0, kc("Shift"), user, true, false);
-        s.key_down(1310.0, kc("Shift"), user, true, true); // auto-repeat
-        s.key_down(1320.0, kc("Enter"), user, true, false); // submit before keyup
+        s.key_down(1100.0, kc("a"), user, true, false, 1);
+        s.key_down(1150.0, kc("b"), user, true, false, 2);
+        s.key_up(1180.0, kc("b"), 2); // rollover, released in reverse order: slots pair them
+        s.key_up(1230.0, kc("a"), 1);
+        s.key_down(1300.0, kc("Shift"), user, true, false, 3);
+        s.key_down(1310.0, kc("Shift"), user, true, true, 3); // auto-repeat
+        s.key_down(1320.0, kc("Enter"), user, true, false, 4); // submit before keyup
+        // Unknown slots (soft keyboards): first down, first up within a class.
+        s.key_down(1330.0, kc("x"), user, true, false, 0);
+        s.key_down(1335.0, kc("y"), user, true, false, 0);
+        s.key_up(1340.0, kc("y"), 0);
         let t = s.snapshot(1400.0);
         let ks = t.key_samples();
-        assert_eq!(ks.len(), 4);
-        assert!((ks[0].t_down_ms - 100.0).abs() < 1e-9 && (ks[0].t_up_ms - 180.0).abs() < 1e-9);
-        assert!((ks[1].t_up_ms - 230.0).abs() < 1e-9);
+        assert_eq!(ks.len(), 6);
+        assert!((ks[0].t_down_ms - 100.0).abs() < 1e-9 && (ks[0].t_up_ms - 230.0).abs() < 1e-9);
+        assert!((ks[1].t_down_ms - 150.0).abs() < 1e-9 && (ks[1].t_up_ms - 180.0).abs() < 1e-9);
         assert_eq!(ks[2].class, key_class::SHIFT);
         assert_ne!(ks[2].flags & key_flags::REPEAT, 0);
         assert_ne!(ks[3].flags & key_flags::UNRELEASED, 0);
         assert!((ks[3].t_up_ms - 400.0).abs() < 1e-9);
+        assert!((ks[4].t_up_ms - 340.0).abs() < 1e-9, "{:?}", ks[4]);
+        assert_ne!(ks[5].flags & key_flags::UNRELEASED, 0);
         assert_eq!(t.page.first_input, 1000);
         // The snapshot did not consume anything.
-        assert_eq!(s.snapshot(1500.0).keys.len(), 4);
+        assert_eq!(s.snapshot(1500.0).keys.len(), 6);
     }
 
     #[test]
@@ -406,15 +455,15 @@ mod tests {
         let pass = s.register_target(role::PASSWORD);
         let other = s.register_target(role::OTHER);
         // typed input is not autofill
-        s.key_down(10.0, kc("x"), user, true, false);
-        s.input(12.0, user, "insertText");
-        s.key_up(40.0, kc("x"));
+        s.key_down(10.0, kc("x"), user, true, false, 1);
+        s.input(12.0, user, false);
+        s.key_up(40.0, kc("x"), 1);
         // value appearing with no key press is
-        s.input(500.0, pass, "insertReplacementText");
-        s.input(501.0, pass, "insertReplacementText"); // noted once
+        s.input(500.0, pass, false);
+        s.input(501.0, pass, false); // noted once
         // paste is not
         s.field_event(700.0, field_kind::PASTE, user);
-        s.input(701.0, user, "insertFromPaste");
+        s.input(701.0, user, true);
         // a value present at token time in an untouched field is
         s.set_box(other, 1.0, 2.0, 3.0, 4.0, true);
         let t = s.snapshot(900.0);
@@ -424,67 +473,36 @@ mod tests {
             .filter(|(_, f)| f.kind == field_kind::AUTOFILL)
             .map(|(_, f)| f.field)
             .collect();
-        assert_eq!(autofills, vec![pass, other]);
+        assert_eq!(autofills, alloc::vec![pass, other]);
         assert_eq!(t.targets[2].w, 24);
     }
 
     #[test]
-    fn pointer_ring_keeps_newest_and_throttles_coalesced() {
-        let mut s = State::new(0.0);
-        let co = pointer_flags::COALESCED | pointer_flags::TRUSTED;
-        // 1 kHz coalesced stream, dispatched every 16 ms: ~ every 4th sample plus each event's last.
-        for i in 0..160 {
-            let last = i % 16 == 15;
-            s.pointer(
-                i as f64,
-                pointer_kind::MOVE,
-                i as f64,
-                0.0,
-                0,
-                pointer_type::MOUSE,
-                0.0,
-                co,
-                last,
-            );
-        }
-        let n = s.snapshot(200.0).pointer.len();
-        assert!((40..=50).contains(&n), "{n}");
-        // Synthetic bursts (one dispatched event each) are all kept.
-        let mut s = State::new(0.0);
-        for i in 0..10 {
-            s.pointer(
-                5.0,
-                pointer_kind::MOVE,
-                i as f64,
-                0.0,
-                0,
-                pointer_type::MOUSE,
-                0.0,
-                co,
-                true,
-            );
-        }
-        assert_eq!(s.snapshot(10.0).pointer.len(), 10);
-        // Overflow drops the oldest.
+    fn pointer_ring_keeps_newest_aux_and_scroll() {
         let mut s = State::new(0.0);
         for i in 0..(MAX_POINTER + 10) {
-            s.pointer(
-                i as f64 * 10.0,
-                pointer_kind::DOWN,
-                i as f64,
-                0.0,
-                1,
-                1,
-                0.5,
-                1,
-                true,
-            );
+            let mut p = ptr(i as f64 * 10.0, pointer_kind::MOVE, i as f64);
+            p.sx = 5.0;
+            p.sy = if i < MAX_POINTER { 80.0 } else { 90.0 };
+            s.pointer(p);
         }
+        s.scroll(20.0, 0.0, 100.0);
+        s.wheel(21.0, 0, 0.0, 53.0);
+        s.scroll(30.0, 0.0, 150.0);
         let t = s.snapshot(1e9);
         assert_eq!(t.pointer.len(), MAX_POINTER);
         assert_eq!(t.dropped[0], 10);
         let ps = t.pointer_samples();
         assert!((ps[0].x - 10.0).abs() < 1e-9);
+        // Screen offset and contact size: one aux record, plus one where the offset changed.
+        assert_eq!(t.pointer_aux.len(), 2, "{:?}", t.pointer_aux);
+        let aux = t.pointer_aux_per_record();
+        assert_eq!(aux[0], Some((5.0, 80.0, 1.0, 1.0)));
+        assert_eq!(aux[MAX_POINTER - 1], Some((5.0, 90.0, 1.0, 1.0)));
+        let sc = t.scroll_samples();
+        assert_eq!(sc.len(), 3);
+        assert_eq!((sc[2].2, sc[2].3), (0.0, 150.0));
+        assert_eq!((sc[1].2, sc[1].3), (0.0, 53.0));
         t.check_limits().unwrap();
     }
 
@@ -492,10 +510,13 @@ mod tests {
     fn caps_hold() {
         let mut s = State::new(0.0);
         for i in 0..(MAX_KEYS + 3) {
-            s.key_down(i as f64, kc("a"), NO_FIELD, true, false);
+            s.key_down(i as f64, kc("a"), NO_FIELD, true, false, 0);
         }
         for i in 0..(MAX_FIELD_EVENTS + 3) {
-            s.input(i as f64, NO_FIELD, "insertText");
+            s.input(i as f64, NO_FIELD, false);
+        }
+        for i in 0..(MAX_SCROLL + 3) {
+            s.scroll(i as f64, 0.0, i as f64);
         }
         s.field_event(1e6, field_kind::SUBMIT, NO_FIELD);
         for i in 0..20 {

@@ -32,3 +32,14 @@ fn multi_index_chunk_matches_single() {
     assert_eq!(all, single);
     assert!(tollgate_collector::solve_chunk(&wire, 7, 9, 0, 10).is_err());
 }
+
+/// Sealing works in a worker too (no DOM, no `window`): the same logs give the same token body.
+#[wasm_bindgen_test]
+fn seal_in_a_worker() {
+    let (wire, sols, hashes, key) = common::solved(4, 6, 5);
+    let bytes = common::seal_sample(&wire, &sols, hashes, &key).expect("seal");
+    let d = tollgate_protocol::token::DecodedToken::decode(&tollgate_protocol::b64_encode(&bytes))
+        .expect("decodes");
+    d.verify_mac(&key).expect("MAC verifies");
+    common::check_sample(&d, &wire, &sols, hashes);
+}

@@ -26,6 +26,9 @@ impl Writer {
     pub fn u8(&mut self, v: u8) {
         self.out.push(v);
     }
+    // Not inlined: one copy of the LEB128 loop instead of one per field (the browser build is
+    // size-bound; encoding speed is irrelevant at a few KB per token).
+    #[inline(never)]
     pub fn varint(&mut self, mut v: u64) {
         loop {
             let b = (v & 0x7f) as u8;
@@ -46,6 +49,7 @@ impl Writer {
     pub fn u64(&mut self, v: u64) {
         self.varint(v);
     }
+    #[inline(never)]
     pub fn i32(&mut self, v: i32) {
         self.varint(u64::from(((v << 1) ^ (v >> 31)) as u32));
     }
@@ -65,6 +69,7 @@ impl Writer {
     pub fn str(&mut self, v: &str) {
         self.bytes(v.as_bytes());
     }
+    #[inline(never)]
     fn seq<T>(&mut self, items: &[T], mut each: impl FnMut(&mut Self, &T)) {
         self.varint(items.len() as u64);
         for i in items {
@@ -78,6 +83,7 @@ impl Writer {
         self.u32(p.submit);
         self.u16(p.visibility_changes);
     }
+    #[inline(never)]
     fn pointer(&mut self, r: &PointerRec) {
         self.u32(r.dt);
         self.u8(r.kind);
@@ -88,6 +94,7 @@ impl Writer {
         self.u8(r.pressure);
         self.u8(r.flags);
     }
+    #[inline(never)]
     fn key(&mut self, k: &KeyRec) {
         self.u32(k.dt);
         self.u32(k.hold);
@@ -95,11 +102,13 @@ impl Writer {
         self.u8(k.field);
         self.u8(k.flags);
     }
+    #[inline(never)]
     fn field(&mut self, f: &FieldRec) {
         self.u32(f.dt);
         self.u8(f.kind);
         self.u8(f.field);
     }
+    #[inline(never)]
     fn target(&mut self, b: &TargetBox) {
         self.u8(b.role);
         self.i32(b.x);
@@ -107,6 +116,7 @@ impl Writer {
         self.i32(b.w);
         self.i32(b.h);
     }
+    #[inline(never)]
     fn probe(&mut self, p: &Probe) {
         self.u16(p.id);
         match &p.value {
@@ -133,6 +143,7 @@ impl Writer {
             ProbeValue::Absent => self.u32(5),
         }
     }
+    #[inline(never)]
     fn aux(&mut self, a: &PointerAux) {
         self.u32(a.di);
         self.i32(a.sx);
@@ -140,6 +151,7 @@ impl Writer {
         self.u32(a.w);
         self.u32(a.h);
     }
+    #[inline(never)]
     fn scroll(&mut self, r: &ScrollRec) {
         self.u32(r.dt);
         self.u8(r.kind);

@@ -1,0 +1,341 @@
+//! The loader's typed-array logs → [`State`] → `Telemetry`.
+//!
+//! The loader's event listeners only append numbers to typed arrays (no wasm call per event);
+//! when a token is built it hands them over in one call ([`crate::seal`]). Layouts (all `f64`):
+//!
+//! - `meta`: `[start_ms, now_ms, solve_ms, workers, solver, hashes, ptr_dropped, ev_dropped]`.
+//! - `ptr`, [`PTR_STRIDE`] values per pointer sample, oldest first:
+//!   `[timeStamp, meta, clientX, clientY, screenX−clientX, screenY−clientY, pressure, width,
+//!   height, 0]` with `meta = kind | ptype << 3 | flags << 5 | buttons << 8`.
+//! - `ev`, [`EV_STRIDE`] values per event: `[timeStamp, type, a, b]`, types [`ev`].
+//! - `targets`, [`TARGET_STRIDE`] values per registered field/button, in target-index order:
+//!   `[role, x, y, w, h, has_value]`.
+//! - `probes`, [`PROBE_STRIDE`] values per probe: `[id, kind, number]`, kinds [`probe_kind`];
+//!   `Str`/`Error` probes take the next string of `strs`.
+//! - `strs`: `origin ␀ action ␀ cdata ␀ fingerprint-source ␀ probe strings…`.
+
+use alloc::string::String;
+
+use tollgate_protocol::telemetry::{MAX_PROBE_STR, ProbeValue, Telemetry};
+
+use crate::state::{PtrSample, State};
+
+pub const PTR_STRIDE: usize = 10;
+pub const EV_STRIDE: usize = 4;
+pub const TARGET_STRIDE: usize = 6;
+pub const PROBE_STRIDE: usize = 3;
+
+/// Event types of the `ev` log.
+pub mod ev {
+    /// `a = class | flags << 8` (1 trusted, 2 repeat), `b = field | slot << 8`.
+    pub const KEY_DOWN: u8 = 1;
+    /// `a = class`, `b = slot << 8`.
+    pub const KEY_UP: u8 = 2;
+    /// Window blur / page hidden: close held keys.
+    pub const RELEASE: u8 = 3;
+    /// `a = field_kind`, `b = field`.
+    pub const FIELD: u8 = 4;
+    /// `input` event: `a = 1` when explained (deletion, undo, paste, drop), `b = field`.
+    pub const INPUT: u8 = 5;
+    /// Window scroll position: `a = scrollX`, `b = scrollY`.
+    pub const SCROLL: u8 = 6;
+    /// Wheel deltas in `deltaMode` 0, 1, 2: types 7, 8, 9; `a = deltaX`, `b = deltaY`.
+    pub const WHEEL: u8 = 7;
+}
+
+/// Probe value kinds in the `probes` log.
+pub mod probe_kind {
+    pub const BOOL: u8 = 0;
+    pub const INT: u8 = 1;
+    pub const NUM: u8 = 2;
+    pub const STR: u8 = 3;
+    pub const ERROR: u8 = 4;
+    pub const ABSENT: u8 = 5;
+}
+
+/// Truncate to the protocol's probe string cap on a char boundary.
+pub fn clip(s: &str) -> String {
+    let mut end = s.len().min(MAX_PROBE_STR);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    String::from(&s[..end])
+}
+
+/// `f64` → small integer field (saturating; NaN → 0).
+fn b(v: f64) -> u8 {
+    v as u8
+}
+
+/// The loader's logs.
+#[derive(Debug, Clone, Copy)]
+pub struct Logs<'a> {
+    pub meta: &'a [f64],
+    pub ptr: &'a [f64],
+    pub ev: &'a [f64],
+    pub targets: &'a [f64],
+    pub probes: &'a [f64],
+    pub strs: &'a str,
+}
+
+/// Context strings and the fingerprint source from `strs`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub origin: &'a str,
+    pub action: &'a str,
+    pub cdata: &'a str,
+}
+
+impl Logs<'_> {
+    pub fn meta(&self, i: usize) -> f64 {
+        self.meta.get(i).copied().unwrap_or(0.0)
+    }
+
+    /// Replay everything into a [`State`] and take the telemetry snapshot.
+    pub fn telemetry(&self) -> (Telemetry, Context<'_>) {
+        let mut st = State::new(self.meta(0));
+        for t in self.targets.chunks_exact(TARGET_STRIDE) {
+            let i = st.register_target(b(t[0]));
+            st.set_box(i, t[1], t[2], t[3], t[4], t[5] != 0.0);
+        }
+        for p in self.ptr.chunks_exact(PTR_STRIDE) {
+            let m = p[1] as u32;
+            st.pointer(PtrSample {
+                t: p[0],
+                kind: (m & 7) as u8,
+                ptype: ((m >> 3) & 3) as u8,
+                flags: ((m >> 5) & 7) as u8,
+                buttons: (m >> 8) as u8,
+                x: p[2],
+                y: p[3],
+                sx: p[4],
+                sy: p[5],
+                pressure: p[6] as f32,
+                w: p[7],
+                h: p[8],
+            });
+        }
+        for e in self.ev.chunks_exact(EV_STRIDE) {
+            let (ts, a, bb) = (e[0], e[2] as u32, e[3] as u32);
+            match b(e[1]) {
+                ev::KEY_DOWN => st.key_down(
+                    ts,
+                    a as u8,
+                    bb as u8,
+                    a & 0x100 != 0,
+                    a & 0x200 != 0,
+                    (bb >> 8) as u8,
+                ),
+                ev::KEY_UP => st.key_up(ts, a as u8, (bb >> 8) as u8),
+                ev::RELEASE => st.release_all(ts),
+                ev::FIELD => st.field_event(ts, a as u8, bb as u8),
+                ev::INPUT => st.input(ts, bb as u8, a != 0),
+                ev::SCROLL => st.scroll(ts, e[2], e[3]),
+                t @ 7..=9 => st.wheel(ts, t - ev::WHEEL, e[2], e[3]),
+                _ => {}
+            }
+        }
+        st.add_dropped(self.meta(6) as u32, self.meta(7) as u32);
+
+        let mut strs = self.strs.split('\0');
+        let mut next = || strs.next().unwrap_or("");
+        let ctx = Context {
+            origin: next(),
+            action: next(),
+            cdata: next(),
+        };
+        let fp_source = next();
+        for p in self.probes.chunks_exact(PROBE_STRIDE) {
+            let n = p[2];
+            let v = match b(p[1]) {
+                probe_kind::BOOL => ProbeValue::Bool(n != 0.0),
+                probe_kind::INT => ProbeValue::Int(n as i64),
+                probe_kind::NUM => ProbeValue::Num(n),
+                probe_kind::STR => ProbeValue::Str(clip(next())),
+                probe_kind::ERROR => ProbeValue::Error(clip(next())),
+                _ => ProbeValue::Absent,
+            };
+            st.set_probe(p[0] as u16, v);
+        }
+        let mut t = st.snapshot(self.meta(1));
+        if !fp_source.is_empty() {
+            let h = tollgate_protocol::sha::hmac_sha256(
+                b"tollgate/fingerprint/v1",
+                &[fp_source.as_bytes()],
+            );
+            t.fingerprint = h[..16].to_vec();
+        }
+        (t, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_protocol::telemetry::{field_kind, key_flags, pointer_kind, probe, role};
+
+    #[test]
+    fn logs_replay_into_telemetry() {
+        let meta = [1000.0, 2000.0, 0.0, 0.0, 0.0, 0.0, 3.0, 1.0];
+        // move (mouse, trusted) then a press with pressure 0.5
+        let ptr = [
+            1100.0,
+            f64::from(1 | 1 << 5),
+            10.0,
+            20.0,
+            8.0,
+            80.0,
+            0.0,
+            1.0,
+            1.0,
+            0.0, //
+            1200.0,
+            f64::from(1 | 1 | 1 << 5 | 1 << 8),
+            12.0,
+            22.0,
+            8.0,
+            80.0,
+            0.5,
+            1.0,
+            1.0,
+            0.0,
+        ];
+        let ev = [
+            1150.0,
+            4.0,
+            f64::from(field_kind::FOCUS),
+            0.0, //
+            1300.0,
+            1.0,
+            f64::from(0x100),
+            f64::from(7 << 8), // key down, field 0, slot 7
+            1301.0,
+            5.0,
+            0.0,
+            0.0, // input, typed
+            1380.0,
+            2.0,
+            0.0,
+            f64::from(7 << 8), // key up slot 7
+            1390.0,
+            6.0,
+            0.0,
+            40.0, // scroll
+            1391.0,
+            8.0,
+            0.0,
+            3.0, // wheel in lines
+            1400.0,
+            4.0,
+            f64::from(field_kind::CLICK_NO_POINTER),
+            1.0, //
+        ];
+        let targets = [
+            f64::from(role::USERNAME),
+            1.0,
+            2.0,
+            100.0,
+            20.0,
+            1.0, //
+            f64::from(role::SUBMIT),
+            1.0,
+            30.0,
+            50.0,
+            20.0,
+            0.0,
+        ];
+        let probes = [
+            f64::from(probe::WEBDRIVER),
+            0.0,
+            1.0, //
+            f64::from(probe::USER_AGENT),
+            3.0,
+            0.0, //
+            f64::from(probe::PLATFORM),
+            4.0,
+            0.0, //
+            f64::from(probe::HARDWARE_CONCURRENCY),
+            1.0,
+            8.0, //
+            f64::from(probe::DEVICE_MEMORY),
+            5.0,
+            0.0,
+        ];
+        let strs = "http://x\0login\0\0canvas|webgl\0Mozilla/5.0 é\0TypeError: nope";
+        let logs = Logs {
+            meta: &meta,
+            ptr: &ptr,
+            ev: &ev,
+            targets: &targets,
+            probes: &probes,
+            strs,
+        };
+        let (t, ctx) = logs.telemetry();
+        assert_eq!(
+            (ctx.origin, ctx.action, ctx.cdata),
+            ("http://x", "login", "")
+        );
+        let ps = t.pointer_samples();
+        assert_eq!(ps.len(), 2);
+        assert_eq!(ps[1].kind, pointer_kind::DOWN);
+        assert_eq!(ps[1].buttons, 1);
+        assert!((ps[1].pressure - 0.5).abs() < 0.01);
+        assert!(ps[0].trusted);
+        assert_eq!(t.pointer_aux_per_record()[1], Some((8.0, 80.0, 1.0, 1.0)));
+        let ks = t.key_samples();
+        assert_eq!(ks.len(), 1);
+        assert!((ks[0].t_up_ms - ks[0].t_down_ms - 80.0).abs() < 1e-9);
+        assert_ne!(ks[0].flags & key_flags::TRUSTED, 0);
+        assert_eq!(t.scroll.len(), 2);
+        assert_eq!(t.fields.last().unwrap().kind, field_kind::CLICK_NO_POINTER);
+        assert_eq!(t.probe(probe::WEBDRIVER), Some(&ProbeValue::Bool(true)));
+        assert_eq!(
+            t.probe(probe::USER_AGENT),
+            Some(&ProbeValue::Str("Mozilla/5.0 é".into()))
+        );
+        assert_eq!(
+            t.probe(probe::PLATFORM),
+            Some(&ProbeValue::Error("TypeError: nope".into()))
+        );
+        assert_eq!(
+            t.probe(probe::HARDWARE_CONCURRENCY),
+            Some(&ProbeValue::Int(8))
+        );
+        assert_eq!(t.probe(probe::DEVICE_MEMORY), Some(&ProbeValue::Absent));
+        assert_eq!(t.fingerprint.len(), 16);
+        assert_eq!((t.dropped[0], t.dropped[2]), (3, 1));
+        assert_eq!(t.targets.len(), 2);
+        t.check_limits().unwrap();
+    }
+
+    #[test]
+    fn garbage_does_not_panic() {
+        let junk = [
+            f64::NAN,
+            f64::INFINITY,
+            -1e300,
+            1e300,
+            -0.0,
+            255.0,
+            9.0,
+            7.0,
+            1.0,
+            2.0,
+            3.0,
+        ];
+        for n in 0..junk.len() {
+            let s = &junk[..n];
+            let logs = Logs {
+                meta: s,
+                ptr: s,
+                ev: s,
+                targets: s,
+                probes: s,
+                strs: "\0\0",
+            };
+            let (t, _) = logs.telemetry();
+            t.check_limits().unwrap();
+        }
+        assert_eq!(clip(&"é".repeat(MAX_PROBE_STR)).len(), MAX_PROBE_STR);
+    }
+}
