@@ -256,7 +256,16 @@ async fn redis_outage_fails_closed_quickly_and_recovers_without_restart() {
         recovered.is_some(),
         "recovered without restarting the verifier"
     );
-    let (v, _) = siteverify(&c, &c.a, json!({"secret": SECRET, "response": pending})).await;
+    // Instance A reconnects on its own schedule: until it has, it answers the retryable
+    // internal-error (fail closed); once it has, the token redeemed at B is a duplicate.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let v = loop {
+        let (v, _) = siteverify(&c, &c.a, json!({"secret": SECRET, "response": pending})).await;
+        if v["error-codes"] != json!(["internal-error"]) || Instant::now() >= deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(v["error-codes"], json!(["timeout-or-duplicate"]), "{v}");
     let t = token(&c, &c.a, b"", 3.0).await;
     let (v, _) = siteverify(&c, &c.a, json!({"secret": SECRET, "response": t})).await;
