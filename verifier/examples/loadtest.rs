@@ -1,0 +1,494 @@
+//! Load test against real `verifier serve` processes on loopback (see `scripts/loadtest.sh`).
+//!
+//! Starts the given verifier binary — one instance on the embedded store, or two instances on one
+//! `redis-server` — with a low-difficulty test site, pre-generates valid tokens through
+//! `/v1/challenge` (proof of work solved natively with the protocol crate), then sends siteverify
+//! requests from `--concurrency` workers: fresh tokens, replays of tokens already sent (often
+//! concurrently, to the other instance) and garbage (random text, truncated and bit-flipped
+//! tokens, wrong secret). Stops when the mix is exhausted or `--duration` is over.
+//!
+//! Reports sustained requests/s and latency percentiles, and fails (exit 1) on any 5xx, any
+//! `internal-error`, any token accepted twice, any garbage accepted, or any valid token that was
+//! sent but never accepted.
+//!
+//! ```text
+//! cargo run --release -p verifier --example loadtest -- --verifier target/release/verifier \
+//!     --store memory --tokens 20000 --duration 20 --concurrency 32
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use tollgate_protocol::challenge::PowParams;
+use tollgate_protocol::telemetry::{
+    TelemetryBuilder, key_class, key_flags, pointer_flags, pointer_kind, pointer_type,
+};
+use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+use tollgate_protocol::{b64_decode, b64_encode, pow};
+use verifier::challenge::ChallengeReply;
+
+const SECRET: &str = "loadtest-site-secret-0123456789";
+const ORIGIN: &str = "http://localhost:8080";
+
+#[derive(Debug)]
+struct Args {
+    verifier: PathBuf,
+    store: String,
+    tokens: usize,
+    duration: Duration,
+    concurrency: usize,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        verifier: PathBuf::from("target/release/verifier"),
+        store: "memory".into(),
+        tokens: 20_000,
+        duration: Duration::from_secs(20),
+        concurrency: 32,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--verifier" => a.verifier = v.into(),
+            "--store" => a.store = v,
+            "--tokens" => a.tokens = v.parse()?,
+            "--duration" => a.duration = Duration::from_secs(v.parse()?),
+            "--concurrency" => a.concurrency = v.parse()?,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    if a.store != "memory" && a.store != "redis" {
+        bail!("--store memory|redis");
+    }
+    Ok(a)
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn start_redis(dir: &Path) -> anyhow::Result<(Proc, u16)> {
+    let port = free_port()?;
+    let child = Command::new("/usr/bin/redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting /usr/bin/redis-server")?;
+    let p = Proc(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("redis-server did not start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((p, port))
+}
+
+fn start_verifier(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<(Proc, String)> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let out = child.stdout.take().context("stdout")?;
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line)?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .with_context(|| format!("unexpected first line {line:?}"))?
+        .to_string();
+    Ok((Proc(child), addr))
+}
+
+fn seal(reply: &ChallengeReply, n: usize) -> anyhow::Result<String> {
+    let wire = b64_decode(&reply.challenge)?;
+    let solutions = pow::solve_all(
+        &wire,
+        PowParams {
+            k: reply.pow.k,
+            bits: reply.pow.bits,
+        },
+    )?;
+    let key: [u8; 32] = b64_decode(&reply.token_key)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("token key length"))?;
+    let mut b = TelemetryBuilder::new();
+    let dx = (n % 97) as f64;
+    for i in 0..25 {
+        let t = 100.0 + f64::from(i) * 16.0 + f64::from(i % 4);
+        b.pointer(
+            t,
+            pointer_kind::MOVE,
+            20.0 + dx + f64::from(i) * 5.0,
+            40.0 + f64::from(i) * 2.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+    }
+    for i in 0..6 {
+        let down = 900.0 + f64::from(i) * 150.0;
+        b.key(
+            down,
+            down + 80.0 + f64::from(i * 9 % 25),
+            key_class::CHAR,
+            0,
+            key_flags::TRUSTED,
+        );
+    }
+    let mut telemetry = b.finish();
+    telemetry.fingerprint = (n as u64).to_be_bytes().repeat(2);
+    Ok(TokenBody {
+        version: 1,
+        challenge: wire,
+        solutions,
+        solve: SolveStats {
+            duration_ms: 400,
+            workers: 2,
+            solver: 1,
+            hashes: 100,
+        },
+        context: ClientContext {
+            origin: ORIGIN.into(),
+            action: "login".into(),
+            cdata: String::new(),
+        },
+        telemetry,
+    }
+    .seal(&key)?)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Fresh,
+    Replay,
+    Garbage,
+}
+
+struct Req {
+    kind: Kind,
+    /// Token index (fresh and replay).
+    token: Option<usize>,
+    body: Value,
+    instance: usize,
+}
+
+/// xorshift64*: deterministic mix without an RNG dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn build_mix(tokens: &[String], instances: usize) -> Vec<Req> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut out = Vec::with_capacity(tokens.len() * 2);
+    let mut sent = 0usize;
+    while sent < tokens.len() {
+        let r = rng.below(100);
+        let inst = rng.below(instances);
+        if r < 50 || sent == 0 {
+            out.push(Req {
+                kind: Kind::Fresh,
+                token: Some(sent),
+                body: json!({"secret": SECRET, "response": tokens[sent], "remoteip": format!("198.51.{}.{}", sent % 250, sent % 200)}),
+                instance: inst,
+            });
+            sent += 1;
+        } else if r < 75 {
+            // A recently sent token: often still in flight at the other instance.
+            let back = 1 + rng.below(64.min(sent));
+            let t = sent - back;
+            out.push(Req {
+                kind: Kind::Replay,
+                token: Some(t),
+                body: json!({"secret": SECRET, "response": tokens[t]}),
+                instance: inst,
+            });
+        } else {
+            let t = &tokens[rng.below(sent)];
+            let body = match rng.below(5) {
+                0 => {
+                    let junk: String = (0..rng.below(600))
+                        .map(|_| (b'A' + (rng.below(58) as u8)) as char)
+                        .collect();
+                    json!({"secret": SECRET, "response": junk})
+                }
+                1 => json!({"secret": SECRET, "response": &t[..t.len() / 2]}),
+                2 => {
+                    let mut b = t.clone().into_bytes();
+                    let i = rng.below(b.len());
+                    b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+                    json!({"secret": SECRET, "response": String::from_utf8_lossy(&b)})
+                }
+                3 => json!({"secret": "wrong-secret-0123456789", "response": t}),
+                _ => json!({"secret": SECRET, "response": b64_encode(&[0u8; 300])}),
+            };
+            out.push(Req {
+                kind: Kind::Garbage,
+                token: None,
+                body,
+                instance: inst,
+            });
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let dir = std::env::temp_dir().join(format!("tollgate-loadtest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut procs = Vec::new();
+    let store = if args.store == "redis" {
+        let (p, port) = start_redis(&dir)?;
+        procs.push(p);
+        format!("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:{port}/0\"\n")
+    } else {
+        String::new()
+    };
+    let config = format!(
+        r#"[[keys]]
+id = 1
+seed = "{seed}"
+mac_secret = "{mac}"
+
+[[sites]]
+sitekey = "load"
+secret = "{SECRET}"
+allowed_origins = ["http://localhost:*"]
+pow = {{ k = 1, bits = 1 }}
+token_lifetime_secs = 900
+store_capacity = 2000000
+
+{store}
+[server.rate_limit]
+enabled = false
+"#,
+        seed = b64_encode(&[0x42; 32]),
+        mac = b64_encode(&[0x43; 32]),
+    );
+    let cfg_path = dir.join("loadtest.toml");
+    std::fs::write(&cfg_path, config)?;
+    let n_inst = if args.store == "redis" { 2 } else { 1 };
+    let mut addrs = Vec::new();
+    for i in 0..n_inst {
+        let (p, addr) = start_verifier(&args.verifier, &cfg_path, &dir.join(format!("v{i}.log")))?;
+        procs.push(p);
+        addrs.push(addr);
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .timeout(Duration::from_secs(10))
+        .build()?;
+
+    // Pre-generate tokens (challenges from the instances, PoW solved natively).
+    let t0 = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..args.concurrency.min(16) {
+        let (client, addrs, next) = (client.clone(), addrs.clone(), next.clone());
+        let total = args.tokens;
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    break;
+                }
+                let addr = &addrs[(n + w) % addrs.len()];
+                let reply: ChallengeReply = client
+                    .post(format!("{addr}/v1/challenge"))
+                    .header("origin", ORIGIN)
+                    .json(&json!({"sitekey": "load", "action": "login"}))
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                out.push((n, seal(&reply, n)?));
+            }
+            anyhow::Ok(out)
+        }));
+    }
+    let mut tokens = vec![String::new(); args.tokens];
+    for t in tasks {
+        for (n, tok) in t.await?? {
+            tokens[n] = tok;
+        }
+    }
+    let gen_secs = t0.elapsed().as_secs_f64();
+    let avg_len = tokens.iter().map(String::len).sum::<usize>() / tokens.len().max(1);
+    println!(
+        "store={} instances={} pre-generated {} tokens in {:.1}s ({:.0} challenges/s incl. native solve), avg token {} chars",
+        args.store,
+        n_inst,
+        tokens.len(),
+        gen_secs,
+        tokens.len() as f64 / gen_secs,
+        avg_len
+    );
+
+    // The mix.
+    let mix = Arc::new(build_mix(&tokens, n_inst));
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + args.duration;
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, addrs, mix, next) = (client.clone(), addrs.clone(), mix.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut res = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= mix.len() || Instant::now() >= deadline {
+                    break;
+                }
+                let req = &mix[i];
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{}/v1/siteverify", addrs[req.instance]))
+                    .json(&req.body)
+                    .send()
+                    .await;
+                let (status, v) = match r {
+                    Ok(r) => {
+                        let s = r.status().as_u16();
+                        (s, r.json::<Value>().await.unwrap_or(Value::Null))
+                    }
+                    Err(_) => (0, Value::Null),
+                };
+                res.push((i, status, v, t.elapsed()));
+            }
+            res
+        }));
+    }
+    let mut results = Vec::new();
+    for w in workers {
+        results.extend(w.await?);
+    }
+    let elapsed = start.elapsed();
+
+    // Analysis.
+    let mut successes = vec![0u32; tokens.len()];
+    let mut touched = vec![false; tokens.len()];
+    let (mut s5xx, mut transport, mut internal, mut garbage_ok) = (0, 0, 0, 0);
+    let mut by_kind = [0usize; 3];
+    let mut lat: Vec<Duration> = Vec::with_capacity(results.len());
+    for (i, status, v, d) in &results {
+        let req = &mix[*i];
+        by_kind[req.kind as usize] += 1;
+        lat.push(*d);
+        match status {
+            0 => transport += 1,
+            s if *s >= 500 => s5xx += 1,
+            _ => {}
+        }
+        if v["error-codes"]
+            .as_array()
+            .is_some_and(|c| c.contains(&json!("internal-error")))
+        {
+            internal += 1;
+        }
+        let ok = v["success"] == true;
+        if let Some(t) = req.token {
+            if ok {
+                successes[t] += 1;
+            }
+            touched[t] = true;
+        } else if ok {
+            garbage_ok += 1;
+        }
+    }
+    lat.sort_unstable();
+    let accepted_replays: u32 = successes.iter().map(|s| s.saturating_sub(1)).sum();
+    // Every valid token that was sent (fresh or as a replay that overtook it) must have been
+    // accepted exactly once.
+    let tokens_sent = touched.iter().filter(|s| **s).count();
+    let valid_refused = touched
+        .iter()
+        .zip(&successes)
+        .filter(|(sent, n)| **sent && **n == 0)
+        .count();
+    let rps = results.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "requests {} in {:.2}s = {:.0} req/s (fresh {}, replay {}, garbage {}; concurrency {})",
+        results.len(),
+        elapsed.as_secs_f64(),
+        rps,
+        by_kind[0],
+        by_kind[1],
+        by_kind[2],
+        args.concurrency
+    );
+    println!(
+        "latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.90).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+    println!(
+        "accepted replays {accepted_replays}, accepted garbage {garbage_ok}, valid tokens sent {tokens_sent} (refused {valid_refused}), 5xx {s5xx}, transport errors {transport}, internal-error {internal}"
+    );
+    for (i, p) in procs.iter_mut().enumerate() {
+        if let Ok(Some(st)) = p.0.try_wait() {
+            bail!("process {i} exited during the run: {st}");
+        }
+    }
+    drop(procs);
+    let _ = std::fs::remove_dir_all(&dir);
+    if accepted_replays > 0 || garbage_ok > 0 || s5xx > 0 || transport > 0 || internal > 0 {
+        bail!("FAILED: replays, garbage, 5xx, transport or internal errors");
+    }
+    if valid_refused > 0 {
+        bail!("FAILED: {valid_refused} valid tokens refused");
+    }
+    println!("OK");
+    Ok(())
+}
