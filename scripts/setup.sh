@@ -5,6 +5,7 @@
 #   - Debian packages: chromium, chromium-driver, redis-server, xvfb (apt)
 #   - the wasm32-unknown-unknown Rust target, rustfmt and clippy (rustup)
 #   - wasm-bindgen-cli matching the wasm-bindgen version in Cargo.lock (crates.io)
+#   - cargo-fuzz (crates.io), only when a nightly toolchain is already installed
 #   - the npm dev dependencies from package-lock.json (npm ci)
 # Prerequisites (not installed here, nothing is downloaded outside apt/crates.io/npm/rustup):
 # a rustup-managed Rust toolchain and Node.js >= 20 with npm.
@@ -68,6 +69,20 @@ cargo clippy --version >/dev/null 2>&1 || components+=(clippy)
 if ((${#components[@]})); then
   log "adding Rust components: ${components[*]}"
   rustup component add "${components[@]}"
+fi
+
+# --- cargo-fuzz, only where a nightly toolchain is installed (fuzz smoke in test.sh) -----------
+# Nightly itself is not installed here; cargo-fuzz comes from crates.io.
+toolchains=$(rustup toolchain list)
+if grep -q '^nightly' <<<"$toolchains"; then
+  if cargo fuzz --version >/dev/null 2>&1; then
+    log "cargo-fuzz present"
+  else
+    log "installing cargo-fuzz (crates.io) for the nightly fuzz smoke"
+    cargo install cargo-fuzz --locked || log "cargo-fuzz install failed: test.sh will skip the fuzz smoke"
+  fi
+else
+  log "no nightly toolchain: fuzzing unavailable, test.sh skips the fuzz smoke (see fuzz/README.md)"
 fi
 
 # --- wasm-bindgen-cli, same version as the wasm-bindgen crate in Cargo.lock ---------------------

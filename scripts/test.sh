@@ -35,6 +35,14 @@ section "clippy (native, all targets)" cargo clippy --workspace --all-targets --
 section "clippy (wasm32 collector)" \
   cargo clippy --target wasm32-unknown-unknown -p tollgate-collector -- -D warnings
 section "cargo test (workspace)" cargo test --workspace
+# Fuzz smoke: only where a nightly toolchain and cargo-fuzz exist (setup.sh installs cargo-fuzz
+# when nightly is present). Never silently: say so when skipped.
+toolchains=$(rustup toolchain list 2>/dev/null || true)
+if grep -q '^nightly' <<<"$toolchains" && cargo fuzz --version >/dev/null 2>&1; then
+  section "fuzz smoke (nightly, ${FUZZ_SECONDS:-15}s per target)" scripts/fuzz-smoke.sh
+else
+  printf '\n==> fuzz smoke: SKIPPED (needs a nightly toolchain and cargo-fuzz; see fuzz/README.md)\n'
+fi
 section "build browser assets" scripts/build-assets.sh
 section "wasm-bindgen tests (headless Chromium)" \
   env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

@@ -1,0 +1,179 @@
+//! Property tests on stable for the decoders the fuzz targets cover (`fuzz/`): challenge wire
+//! bytes, telemetry (postcard) plus feature extraction, and the intel trace adapter. Token text
+//! decoding is covered in `protocol/tests/props.rs` and `tests/api.rs` (mutated tokens).
+
+use proptest::prelude::*;
+use tollgate_protocol::challenge::{BODY_LEN, Challenge, ChallengeBody, PowParams, WIRE_LEN};
+use tollgate_protocol::features::{self, Session};
+use tollgate_protocol::telemetry::{
+    KeyRec, PointerRec, Probe, ProbeValue, Telemetry, TelemetryBuilder, pointer_flags,
+    pointer_kind, pointer_type,
+};
+
+fn sample_challenge() -> Vec<u8> {
+    let body = ChallengeBody {
+        version: 1,
+        key_id: 7,
+        site_id: [3; 16],
+        challenge_id: [9; 16],
+        issued_at_ms: 1_800_000_000_000,
+        expires_at_ms: 1_800_000_300_000,
+        pow: PowParams { k: 4, bits: 4 },
+        risk_tier: 0x0A,
+        origin_hash: [1; 32],
+        action_hash: [2; 32],
+        cdata_hash: [4; 32],
+    };
+    Challenge::sign(body, &ed25519_dalek::SigningKey::from_bytes(&[5; 32])).to_bytes()
+}
+
+fn key() -> ed25519_dalek::VerifyingKey {
+    ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key()
+}
+
+fn sample_telemetry() -> Telemetry {
+    let mut b = TelemetryBuilder::new();
+    for i in 0..30 {
+        b.pointer(
+            10.0 + f64::from(i) * 16.0,
+            pointer_kind::MOVE,
+            f64::from(i) * 7.0,
+            f64::from(i * i) * 0.3,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+    }
+    let mut t = b.finish();
+    t.fingerprint = vec![1; 16];
+    t.probes.push(Probe {
+        id: 2,
+        value: ProbeValue::Str("Mozilla/5.0".into()),
+    });
+    t
+}
+
+fn arb_pointer() -> impl Strategy<Value = PointerRec> {
+    (
+        any::<u32>(),
+        0u8..8,
+        any::<i32>(),
+        any::<i32>(),
+        any::<u8>(),
+        0u8..5,
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(
+            |(dt, kind, dx, dy, buttons, ptype, pressure, flags)| PointerRec {
+                dt,
+                kind,
+                dx,
+                dy,
+                buttons,
+                ptype,
+                pressure,
+                flags,
+            },
+        )
+}
+
+fn arb_key() -> impl Strategy<Value = KeyRec> {
+    (any::<u32>(), any::<u32>(), 0u8..9, any::<u8>(), any::<u8>()).prop_map(
+        |(dt, hold, class, field, flags)| KeyRec {
+            dt,
+            hold,
+            class,
+            field,
+            flags,
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn challenge_bytes_never_panic_and_parse_canonically(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        if let Ok(ch) = Challenge::parse(&bytes) {
+            prop_assert_eq!(ch.to_bytes(), bytes);
+            let _ = ch.verify(|_| Some(key()));
+        }
+    }
+
+    #[test]
+    fn any_challenge_bit_flip_breaks_the_signature(pos in 0..WIRE_LEN, bit in 0u8..8) {
+        let mut b = sample_challenge();
+        b[pos] ^= 1 << bit;
+        match Challenge::parse(&b) {
+            Ok(ch) => prop_assert!(ch.verify(|_| Some(key())).is_err(), "flip at {} accepted", pos),
+            Err(_) => prop_assert!(pos < BODY_LEN, "only body bytes can fail to parse"),
+        }
+    }
+
+    #[test]
+    fn telemetry_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        if let Ok(t) = postcard::from_bytes::<Telemetry>(&bytes)
+            && t.check_limits().is_ok()
+        {
+            let f = features::extract(&Session::from_telemetry(&t));
+            prop_assert!(f.values.iter().flatten().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn telemetry_mutations_never_panic(pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let mut b = postcard::to_allocvec(&sample_telemetry()).unwrap();
+        let p = pos.index(b.len());
+        b[p] = byte;
+        let c = cut.index(b.len() + 1);
+        for slice in [&b[..], &b[..c]] {
+            if let Ok(t) = postcard::from_bytes::<Telemetry>(slice) {
+                let _ = t.check_limits();
+                let _ = features::extract(&Session::from_telemetry(&t));
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_records_give_finite_features(
+        pointer in prop::collection::vec(arb_pointer(), 0..200),
+        keys in prop::collection::vec(arb_key(), 0..60),
+    ) {
+        let t = Telemetry { pointer, keys, ..Telemetry::default() };
+        let f = features::extract(&Session::from_telemetry(&t));
+        prop_assert!(f.values.iter().flatten().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn trace_adapter_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let (records, report) = verifier::intel::traces::read_records(&bytes[..]);
+        prop_assert_eq!(records.len(), report.records);
+    }
+
+    #[test]
+    fn trace_adapter_never_panics_on_jsonish_lines(lines in prop::collection::vec(
+        prop_oneof![
+            Just(String::new()),
+            "[{}\\[\\]\":,0-9a-z.e+-]{0,120}",
+            Just(r#"{"id":"a","source":"s","subject":"u","label":"human","pointer":[[0,1,2],[16,3,4]],"keys":[]}"#.to_string()),
+            Just(r#"{"id":"b","source":"s","subject":"u","label":"bot","pointer":[[1e308,-1e308,0]],"keys":[[0,1e400,"char"]]}"#.to_string()),
+        ],
+        0..20,
+    )) {
+        let text = lines.join("\n");
+        let (records, report) = verifier::intel::traces::read_records(text.as_bytes());
+        prop_assert_eq!(records.len(), report.records);
+        for r in &records {
+            let f = features::extract(&r.session);
+            prop_assert!(f.values.iter().flatten().all(|v| v.is_finite()));
+        }
+    }
+}
+
+#[test]
+fn sample_challenge_verifies() {
+    let ch = Challenge::parse(&sample_challenge()).unwrap();
+    assert!(ch.verify(|_| Some(key())).is_ok());
+}
