@@ -148,7 +148,10 @@ secret = "{corr}"
     let _ = challenge(&c, &v, &[("tollgate-automation-key", auto_key)]).await;
     let _ = c.get(v.url("/metrics")).send().await.unwrap();
     v.signal("-HUP");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while !v.log_text().contains("configuration reloaded") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     v.signal("-TERM");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut v = v;
@@ -311,9 +314,12 @@ async fn key_rotation_without_restart() {
     // A broken config changes nothing.
     std::fs::write(&path, "this is [not valid").unwrap();
     v.signal("-HUP");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(kid_of(&challenge(&c, &v, &[]).await), 2);
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while !v.log_text().contains("config reload failed") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(v.log_text().contains("config reload failed"));
+    assert_eq!(kid_of(&challenge(&c, &v, &[]).await), 2);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -340,8 +346,11 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The request is in flight (half its body sent). Ask the server to stop.
     v.signal("-TERM");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    // No new connections are accepted...
+    // No new connections are accepted once the signal is handled...
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&v.addr).is_ok() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         TcpStream::connect(&v.addr).is_err(),
         "listener closed after the signal"
