@@ -104,8 +104,7 @@ async fn send(
                 .await
                 .map(|b| b.to_bytes())
                 .unwrap_or_default();
-            let good = status.is_success()
-                && memchr_contains(&body, t.expect.as_bytes());
+            let good = status.is_success() && memchr_contains(&body, t.expect.as_bytes());
             if good {
                 tally.ok += 1;
             } else {
@@ -233,7 +232,9 @@ async fn step(
 }
 
 fn print(label: &str, r: &StepResult) {
-    let target = r.target_rps.map_or(String::from("-"), |t| format!("{t:.0}"));
+    let target = r
+        .target_rps
+        .map_or(String::from("-"), |t| format!("{t:.0}"));
     println!(
         "  {label:<22} {:<11} conc {:>4}  target {:>7}  {:>9.0} req/s  p50 {:>7.3} ms  p99 {:>7.3} ms  ok {:>7}  failed {}{}",
         r.mode,

@@ -25,7 +25,9 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 fn arg_or<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    arg(args, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+    arg(args, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn usage() -> ! {

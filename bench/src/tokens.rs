@@ -179,7 +179,9 @@ pub fn siteverify_bodies(n: usize) -> Vec<bytes::Bytes> {
                     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((th as u64 + 1) << 32));
                     let lo = th * per;
                     let hi = ((th + 1) * per).min(n);
-                    (lo..hi).map(|i| one(&sk, now, i as u64, &mut rng)).collect::<Vec<_>>()
+                    (lo..hi)
+                        .map(|i| one(&sk, now, i as u64, &mut rng))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();

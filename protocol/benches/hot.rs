@@ -1,15 +1,64 @@
-//! Hot-path costs of token verification and the PoW kernel.
-//! Run: `cargo bench -p tollgate-protocol --bench hot`.
+//! Hot-path costs of token verification (the per-token cost breakdown of siteverify's protocol
+//! work) and the PoW kernel.
+//! Run: `cargo bench -p tollgate-protocol --bench hot` (bench/README.md lists the figures).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use std::hint::black_box;
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
+use tollgate_protocol::features::{self, Session};
+use tollgate_protocol::model::{Model, ReplayEvidence};
 use tollgate_protocol::telemetry::TelemetryBuilder;
 use tollgate_protocol::token::{ClientContext, DecodedToken, SolveStats, TokenBody};
-use tollgate_protocol::{bind_hash, derive_token_key, pow, site_id, solver};
+use tollgate_protocol::{bind_hash, derive_token_key, pow, sha256_parts, site_id, solver};
 
-/// A realistic token: default difficulty, ~600 pointer samples, 30 keys.
+/// A 20-second login: 9 mouse strokes between three targets at 60 Hz (≈ 580 samples), clicks,
+/// 26 keys in two fields with their field events (the same shape as bench/src/tokens.rs).
+fn login_telemetry() -> tollgate_protocol::Telemetry {
+    let mut tb = TelemetryBuilder::new();
+    let mut t = 400.0;
+    let (mut x, mut y) = (150.0, 90.0);
+    let mut key_t: f64 = 0.0;
+    let targets = [(420.0, 260.0), (420.0, 330.0), (430.0, 400.0)];
+    for (stroke, &(tx, ty)) in targets.iter().cycle().take(9).enumerate() {
+        let n = 55 + (stroke * 7) % 25;
+        let (sx, sy) = (x, y);
+        let (cx, cy) = ((sx + tx) / 2.0 + 60.0, (sy + ty) / 2.0 - 45.0);
+        for i in 1..=n {
+            let s = i as f64 / n as f64;
+            let e = s * s * (3.0 - 2.0 * s);
+            let u = 1.0 - e;
+            x = u * u * sx + 2.0 * u * e * cx + e * e * tx + ((i * 7) % 5) as f64 * 0.3;
+            y = u * u * sy + 2.0 * u * e * cy + e * e * ty + ((i * 3) % 4) as f64 * 0.3;
+            t += 16.0 + (i % 3) as f64 * 0.6;
+            tb.pointer(t, 0, x, y, 0, 1, 0.0, 3);
+        }
+        t += 130.0;
+        tb.pointer(t, 1, x, y, 1, 1, 0.5, 1);
+        t += 95.0;
+        tb.pointer(t, 2, x, y, 0, 1, 0.0, 1);
+        if stroke < 2 {
+            let field = stroke as u8;
+            tb.field(t, 0, field);
+            key_t = key_t.max(t + 300.0);
+            for k in 0..13 {
+                let down = key_t + 110.0 + f64::from(k % 4) * 40.0;
+                tb.key(down, down + 85.0, if k % 5 == 4 { 2 } else { 1 }, field, 1);
+                tb.field(down + 1.0, 4, field);
+                key_t = down;
+            }
+            t = t.max(key_t + 400.0);
+            tb.field(t, 1, field);
+        }
+        t += 600.0;
+    }
+    tb.field(t + 5.0, 7, 2);
+    let mut tel = tb.finish();
+    tel.fingerprint = vec![0x42; 16];
+    tel
+}
+
+/// A realistic token: default difficulty, a 20-second login's telemetry.
 fn realistic() -> (String, [u8; 32], ed25519_dalek::VerifyingKey) {
     let sk = SigningKey::from_bytes(&[1; 32]);
     let body = ChallengeBody {
@@ -28,26 +77,6 @@ fn realistic() -> (String, [u8; 32], ed25519_dalek::VerifyingKey) {
     let wire = Challenge::sign(body.clone(), &sk).to_bytes();
     let solutions = pow::solve_all(&wire, body.pow).unwrap();
     let key = derive_token_key(b"secret", 1, &body.challenge_id);
-    let mut tb = TelemetryBuilder::new();
-    let mut t = 0.0;
-    for i in 0..600 {
-        t += 16.7 + f64::from(i % 3);
-        let x = 200.0 + f64::from(i) * 0.7;
-        tb.pointer(
-            t,
-            0,
-            x,
-            300.0 + (f64::from(i) / 9.0).sin() * 40.0,
-            0,
-            1,
-            0.0,
-            1,
-        );
-    }
-    for i in 0..30 {
-        let d = 12_000.0 + f64::from(i) * 170.0;
-        tb.key(d, d + 95.0, 0, 1, 1);
-    }
     let text = TokenBody {
         version: 1,
         challenge: wire,
@@ -58,7 +87,7 @@ fn realistic() -> (String, [u8; 32], ed25519_dalek::VerifyingKey) {
             action: "login".into(),
             cdata: String::new(),
         },
-        telemetry: tb.finish(),
+        telemetry: login_telemetry(),
     }
     .seal(&key)
     .unwrap();
@@ -89,8 +118,60 @@ fn verify_path(c: &mut Criterion) {
             .unwrap()
         })
     });
+    g.bench_function("token_key_derive", |b| {
+        b.iter(|| {
+            derive_token_key(
+                black_box(b"secret"),
+                1,
+                &decoded.challenge.body.challenge_id,
+            )
+        })
+    });
+    g.bench_function("bind_hashes_x3", |b| {
+        b.iter(|| {
+            let c = &decoded.body.context;
+            (
+                bind_hash(b"origin", black_box(&c.origin)),
+                bind_hash(b"action", &c.action),
+                bind_hash(b"cdata", &c.cdata),
+            )
+        })
+    });
+    g.bench_function("pow_seed", |b| {
+        b.iter(|| sha256_parts(b"tollgate/pow/v1", &[black_box(&decoded.body.challenge)]))
+    });
     g.bench_function("pointer_samples", |b| {
         b.iter(|| decoded.body.telemetry.pointer_samples())
+    });
+    let session = Session::from_telemetry(&decoded.body.telemetry);
+    g.bench_function("features_session", |b| {
+        b.iter(|| Session::from_telemetry(black_box(&decoded.body.telemetry)))
+    });
+    g.bench_function("features_extract", |b| {
+        b.iter(|| features::extract(black_box(&session)))
+    });
+    let f = features::extract(&session);
+    let model = Model::default_model();
+    g.bench_function("model_score", |b| {
+        b.iter(|| model.score(black_box(&f), ReplayEvidence::default()))
+    });
+    // Everything the protocol crate does for one siteverify, in order.
+    g.bench_function("all_protocol_work", |b| {
+        b.iter(|| {
+            let d = DecodedToken::decode(black_box(&text)).unwrap();
+            d.challenge.verify(|_| Some(vk)).unwrap();
+            let k = derive_token_key(b"secret", 1, &d.challenge.body.challenge_id);
+            let c = &d.body.context;
+            black_box((
+                bind_hash(b"origin", &c.origin),
+                bind_hash(b"action", &c.action),
+                bind_hash(b"cdata", &c.cdata),
+            ));
+            let _ = d.verify_mac(&k);
+            pow::verify(&d.body.challenge, d.challenge.body.pow, &d.body.solutions).unwrap();
+            let f = features::extract(&Session::from_telemetry(&d.body.telemetry));
+            model.score(&f, ReplayEvidence::default())
+        })
     });
     g.finish();
 }
@@ -109,6 +190,9 @@ fn pow_kernel(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("kernel_4_lanes_array", N), |b| {
         b.iter(|| solver::search_with::<[u32; 4]>(black_box(&p), 32, 0, N))
+    });
+    g.bench_function(BenchmarkId::new("kernel_8_lanes_x2_array", N), |b| {
+        b.iter(|| solver::search_with::<solver::X2<[u32; 4]>>(black_box(&p), 32, 0, N))
     });
     g.finish();
 }
