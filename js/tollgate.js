@@ -370,7 +370,9 @@
     return bits;
   }
 
-  var AUTOMATION = /^(\$?cdc_|__webdriver_|__driver_|__selenium_|__fxdriver_)|^(domAutomation|domAutomationController|__playwright__binding__|callPhantom|_phantom|__nightmare)$/;
+  // A3: driver globals (exact names; also looked up through prototypes) and prefixes.
+  var AUTOMATION_NAMES = ["domAutomation", "domAutomationController", "__playwright__binding__", "callPhantom", "_phantom", "__nightmare"];
+  var AUTOMATION = new RegExp("^(\\$?cdc_|__webdriver_|__driver_|__selenium_|__fxdriver_)|^(" + AUTOMATION_NAMES.join("|") + ")$");
 
   // B1 targets: same order as protocol `telemetry::LIE_TARGETS`.
   function lieTargets() {
@@ -433,16 +435,13 @@
 
   var groups = [
     function basics() {
-      probe(1, function () { return nav.webdriver; });
+      // Plain navigator reads: [probe id, property].
+      [[1, "webdriver"], [2, "userAgent"], [4, "platform"], [6, "hardwareConcurrency"], [7, "deviceMemory"],
+        [20, "appVersion"], [21, "vendor"], [22, "maxTouchPoints"], [46, "pdfViewerEnabled"]].forEach(function (p) {
+        probe(p[0], function () { return nav[p[1]]; });
+      });
       probe(13, function () { return "webdriver" in nav; });
-      probe(2, function () { return nav.userAgent; });
-      probe(4, function () { return nav.platform; });
       probe(5, function () { return Array.prototype.join.call(nav.languages || [], ","); });
-      probe(6, function () { return nav.hardwareConcurrency; });
-      probe(7, function () { return nav.deviceMemory; });
-      probe(20, function () { return nav.appVersion; });
-      probe(21, function () { return nav.vendor; });
-      probe(22, function () { return nav.maxTouchPoints; });
       probe(8, function () {
         var s = screen;
         return s.width + "×" + s.height + " avail " + s.availWidth + "×" + s.availHeight + " " + s.colorDepth;
@@ -460,7 +459,7 @@
             if (AUTOMATION.test(k)) found.push(p[1] + k);
           });
         });
-        ["domAutomation", "domAutomationController", "__playwright__binding__", "callPhantom", "_phantom", "__nightmare"].forEach(function (k) {
+        AUTOMATION_NAMES.forEach(function (k) {
           if (k in window && found.indexOf(k) < 0) found.push(k);
         });
         ["webdriver", "selenium", "driver"].forEach(function (a) {
@@ -482,7 +481,6 @@
         });
       }
       probe(43, function () { return nav.plugins.length; });
-      probe(46, function () { return nav.pdfViewerEnabled; });
       probe(45, function () { return nav.connection ? nav.connection.rtt : undefined; });
       probe(48, function () { return "brave" in nav; });
       probe(41, function () { return mq("(prefers-color-scheme: dark)"); });
@@ -638,8 +636,7 @@
     function fonts() {
       // Installed fonts: width of a test string against the generic fallback.
       var list = ["Arial", "Helvetica Neue", "Segoe UI", "Roboto", "Ubuntu", "DejaVu Sans", "Liberation Sans",
-        "Noto Sans", "Cantarell", "Calibri", "Cambria", "Consolas", "Menlo", "Monaco", "SF Pro Text", "Tahoma",
-        "Verdana", "Georgia", "Courier New", "Times New Roman", "Trebuchet MS", "MS Gothic", "PingFang SC", "Yu Gothic"];
+        "Noto Sans", "Calibri", "Consolas", "Menlo", "Tahoma", "Verdana", "Georgia", "MS Gothic", "PingFang SC"];
       try {
         var s = document.createElement("span"), st = s.style, bits = [];
         st.position = "absolute";
@@ -1039,11 +1036,13 @@
         var received = performance.now();
         if (gen === w.gen) w.timings.challengeReceived = timings.challengeReceived = received;
         return gluePromise.then(function (g) {
+          // Fixed layout (protocol/src/challenge.rs): issued/expires at 37/45 (u64 BE), k at 53
+          // (u16 BE), bits at 55; 217 bytes with the signature. The workers validate the rest.
           var bytes = unb64(reply.challenge);
-          var c = g.challengeInfo(bytes);
-          if (c.length !== 4) throw new Error("challenge: malformed");
-          var info = { bytes: bytes, k: c[0], bits: c[1] };
-          var ttl = c[3] - c[2];
+          if (bytes.length !== 217) throw new Error("challenge: malformed");
+          var dv = new DataView(bytes.buffer);
+          var info = { bytes: bytes, k: dv.getUint16(53), bits: bytes[55] };
+          var ttl = Number(dv.getBigUint64(45) - dv.getBigUint64(37));
           if (gen !== w.gen) throw new Error("superseded");
           setState(w, "solving");
           return getPool()
@@ -1120,7 +1119,18 @@
     var strs = [location.origin, w.action || "", w.cdata || "", pr.fp].concat(pr.strs).map(function (s) {
       return String(s).replace(/\0/g, " ");
     });
-    var token = b64(glue.seal(sol.challenge, sol.tokenKey, sol.solutions, meta, P.dump(), evFor(w), targets, pr.nums, strs.join("\0")));
+    // One packed array (collector-wasm/src/ingest.rs `Logs::unpack`): lengths, then the logs.
+    var parts = [meta, P.dump(), evFor(w), targets, pr.nums], n = 5;
+    var packed = new Float64Array(5 + parts.reduce(function (a, p) { return a + p.length; }, 0));
+    parts.forEach(function (p, i) {
+      packed[i] = p.length;
+      packed.set(p, n);
+      n += p.length;
+    });
+    var kc = new Uint8Array(32 + sol.challenge.length);
+    kc.set(sol.tokenKey);
+    kc.set(sol.challenge, 32);
+    var token = b64(glue.seal(kc, sol.solutions, packed, strs.join("\0")));
     w.token = token;
     if (w.input) w.input.value = token;
     if (w.timings.tokenReady === null) w.timings.tokenReady = performance.now();

@@ -1,7 +1,9 @@
 //! The loader's typed-array logs → [`State`] → `Telemetry`.
 //!
 //! The loader's event listeners only append numbers to typed arrays (no wasm call per event);
-//! when a token is built it hands them over in one call ([`crate::seal`]). Layouts (all `f64`):
+//! when a token is built it hands them over in one call ([`crate::seal`]), packed into one
+//! `Float64Array`: `[len(meta), len(ptr), len(ev), len(targets), len(probes), meta…, ptr…, ev…,
+//! targets…, probes…]` ([`Logs::unpack`]). Layouts (all `f64`):
 //!
 //! - `meta`: `[start_ms, now_ms, solve_ms, workers, solver, hashes, ptr_dropped, ev_dropped]`.
 //! - `ptr`, [`PTR_STRIDE`] values per pointer sample, oldest first:
@@ -15,6 +17,7 @@
 //! - `strs`: `origin ␀ action ␀ cdata ␀ fingerprint-source ␀ probe strings…`.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use tollgate_protocol::telemetry::{MAX_PROBE_STR, ProbeValue, Telemetry};
 
@@ -86,13 +89,34 @@ pub struct Context<'a> {
     pub cdata: &'a str,
 }
 
-impl Logs<'_> {
+impl<'a> Logs<'a> {
+    /// Split the packed array (lengths first; a short or inconsistent array gives empty logs
+    /// from the point where it stops adding up).
+    pub fn unpack(packed: &'a [f64], strs: &'a str) -> Self {
+        let (lens, mut rest) = packed.split_at(packed.len().min(5));
+        let mut take = |i: usize| {
+            let n = lens.get(i).map_or(0, |&n| n as usize).min(rest.len());
+            let (a, b) = rest.split_at(n);
+            rest = b;
+            a
+        };
+        Logs {
+            meta: take(0),
+            ptr: take(1),
+            ev: take(2),
+            targets: take(3),
+            probes: take(4),
+            strs,
+        }
+    }
+
     pub fn meta(&self, i: usize) -> f64 {
         self.meta.get(i).copied().unwrap_or(0.0)
     }
 
-    /// Replay everything into a [`State`] and take the telemetry snapshot.
-    pub fn telemetry(&self) -> (Telemetry, Context<'_>) {
+    /// Replay everything into a [`State`]; also the context strings and the fingerprint (the
+    /// keyed hash of the loader's fingerprint sources; empty without sources).
+    pub fn state(&self) -> (State, Context<'_>, Vec<u8>) {
         let mut st = State::new(self.meta(0));
         for t in self.targets.chunks_exact(TARGET_STRIDE) {
             let i = st.register_target(b(t[0]));
@@ -137,8 +161,15 @@ impl Logs<'_> {
         }
         st.add_dropped(self.meta(6) as u32, self.meta(7) as u32);
 
-        let mut strs = self.strs.split('\0');
-        let mut next = || strs.next().unwrap_or("");
+        // The strings, split on NUL by hand (`str::split` brings a slice-index panic path and with
+        // it `core::fmt` into the browser build).
+        let mut rest = self.strs;
+        let mut next = || {
+            let end = rest.bytes().position(|c| c == 0).unwrap_or(rest.len());
+            let s = rest.get(..end).unwrap_or("");
+            rest = rest.get(end + 1..).unwrap_or("");
+            s
+        };
         let ctx = Context {
             origin: next(),
             action: next(),
@@ -157,14 +188,24 @@ impl Logs<'_> {
             };
             st.set_probe(p[0] as u16, v);
         }
-        let mut t = st.snapshot(self.meta(1));
-        if !fp_source.is_empty() {
+        let fingerprint = if fp_source.is_empty() {
+            Vec::new()
+        } else {
             let h = tollgate_protocol::sha::hmac_sha256(
                 b"tollgate/fingerprint/v1",
                 &[fp_source.as_bytes()],
             );
-            t.fingerprint = h[..16].to_vec();
-        }
+            h[..16].to_vec()
+        };
+        (st, ctx, fingerprint)
+    }
+
+    /// The telemetry a token built from these logs carries (tests and tools; the browser build
+    /// encodes straight from the [`State`]).
+    pub fn telemetry(&self) -> (Telemetry, Context<'_>) {
+        let (st, ctx, fingerprint) = self.state();
+        let mut t = st.snapshot(self.meta(1));
+        t.fingerprint = fingerprint;
         (t, ctx)
     }
 }
@@ -306,6 +347,143 @@ mod tests {
         assert_eq!((t.dropped[0], t.dropped[2]), (3, 1));
         assert_eq!(t.targets.len(), 2);
         t.check_limits().unwrap();
+    }
+
+    /// The streaming encoder (`State::encode`, used by the browser build) writes exactly the
+    /// bytes of the reference path (snapshot → `Telemetry` → postcard) on pseudo-random logs.
+    #[test]
+    fn streaming_encoder_matches_the_reference() {
+        use crate::solver::tests::challenge;
+        use crate::token::{TokenInput, seal_state, seal_token};
+        use tollgate_protocol::SolveStats;
+        let wire = challenge(2, 4);
+        let sols = tollgate_protocol::pow::solve_all(
+            &wire,
+            tollgate_protocol::challenge::PowParams { k: 2, bits: 4 },
+        )
+        .unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..60 {
+            let n_ptr = [0, 3, 40, 1600][round % 4];
+            let mut ptr = Vec::new();
+            let mut t = 1000.0;
+            for _ in 0..n_ptr {
+                t += rnd(300) as f64 / 10.0;
+                let meta = rnd(6) | rnd(4) << 3 | rnd(4) << 5 | rnd(3) << 8;
+                let sy = if rnd(10) == 0 { 90.0 } else { 80.0 };
+                ptr.extend_from_slice(&[
+                    t,
+                    meta as f64,
+                    (rnd(1600) as f64 - 800.0) / 8.0 + 400.0,
+                    rnd(900) as f64 / 16.0,
+                    8.0,
+                    sy,
+                    rnd(100) as f64 / 99.0,
+                    if rnd(20) == 0 { 2.0 } else { 1.0 },
+                    1.0,
+                    0.0,
+                ]);
+            }
+            let mut ev = Vec::new();
+            let mut t = 900.0;
+            for _ in 0..rnd(500) {
+                t += rnd(2000) as f64 / 10.0;
+                let ty = 1 + rnd(9);
+                let (a, b) = match ty {
+                    1 => (rnd(8) | rnd(4) << 8, rnd(4) | rnd(5) << 8),
+                    2 => (rnd(8), rnd(5) << 8),
+                    4 => (rnd(9), if rnd(3) == 0 { 255 } else { rnd(4) }),
+                    5 => (rnd(2), rnd(4)),
+                    _ => (rnd(2000), rnd(2000)),
+                };
+                ev.extend_from_slice(&[t, ty as f64, a as f64, b as f64]);
+            }
+            let mut targets = Vec::new();
+            for i in 0..rnd(5) {
+                targets.extend_from_slice(&[i as f64, 1.0, 2.5, 100.0, 20.0, rnd(2) as f64]);
+            }
+            let probes = [
+                1.0, 0.0, 1.0, 2.0, 3.0, 0.0, 6.0, 1.0, 8.0, 7.0, 2.0, 0.5, 3.0, 4.0, 0.0, 7.0,
+                5.0, 0.0,
+            ];
+            let strs = if round % 2 == 0 {
+                "o\0a\0c\0fp\0ua\0err"
+            } else {
+                "o\0a\0c\0\0ua\0err"
+            };
+            let meta = [
+                950.0,
+                t + 10.0,
+                12.0,
+                2.0,
+                1.0,
+                999.0,
+                rnd(3) as f64,
+                rnd(3) as f64,
+            ];
+            let logs = Logs {
+                meta: &meta,
+                ptr: &ptr,
+                ev: &ev,
+                targets: &targets,
+                probes: &probes,
+                strs,
+            };
+            let (st, ctx, fp) = logs.state();
+            let input = TokenInput {
+                challenge: &wire,
+                token_key: &[7; 32],
+                solutions: &sols,
+                solve: SolveStats {
+                    duration_ms: 12,
+                    workers: 2,
+                    solver: 1,
+                    hashes: 999,
+                },
+                origin: ctx.origin,
+                action: ctx.action,
+                cdata: ctx.cdata,
+            };
+            let mut t = st.snapshot(meta[1]);
+            t.fingerprint = fp.clone();
+            let reference = seal_token(&input, t);
+            assert_eq!(
+                seal_state(&input, &st, meta[1], &fp),
+                reference,
+                "round {round}"
+            );
+            if round % 4 != 3 {
+                assert!(reference.is_ok(), "round {round}");
+            }
+        }
+    }
+
+    #[test]
+    fn unpack_splits_by_the_leading_lengths() {
+        let packed = [
+            2.0, 1.0, 0.0, 3.0, 9.0, 10.0, 11.0, 20.0, 40.0, 41.0, 42.0, 50.0,
+        ];
+        let l = Logs::unpack(&packed, "");
+        assert_eq!(l.meta, &[10.0, 11.0]);
+        assert_eq!(l.ptr, &[20.0]);
+        assert!(l.ev.is_empty());
+        assert_eq!(l.targets, &[40.0, 41.0, 42.0]);
+        assert_eq!(l.probes, &[50.0]); // claimed 9, only 1 left
+        for junk in [
+            &[][..],
+            &[f64::NAN; 3][..],
+            &[1e300, -5.0, 2.0, 0.0, 0.0, 1.0][..],
+        ] {
+            let l = Logs::unpack(junk, "x");
+            let (t, _) = l.telemetry();
+            t.check_limits().unwrap();
+        }
     }
 
     #[test]

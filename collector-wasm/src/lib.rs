@@ -4,8 +4,8 @@
 //! Exports (kept few: each one costs glue JS):
 //! - worker side: [`solve_chunk`] searches a bounded nonce range for sub-puzzles (the proof of
 //!   work never runs on the main thread), [`solver_kind`];
-//! - main thread: [`challenge_info`] reads a challenge's parameters, [`seal`] turns the loader's
-//!   typed-array logs ([`ingest`]) into telemetry and the sealed token bytes.
+//! - main thread: [`seal`] turns the loader's typed-array logs ([`ingest`]) into telemetry and
+//!   the sealed token bytes (the loader reads the challenge's fixed layout itself).
 //!
 //! Listeners and environment probes are JavaScript (`js/tollgate.js`, `js/tollgate-probe-worker.js`):
 //! they only append numbers to typed arrays; everything is encoded and hashed here at submit.
@@ -28,7 +28,6 @@ pub mod token;
 use alloc::vec::Vec;
 
 use tollgate_protocol::SolveStats;
-use tollgate_protocol::challenge::Challenge;
 use wasm_bindgen::prelude::*;
 
 pub use keys::key_class_of;
@@ -42,7 +41,8 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 
 #[cfg(all(not(feature = "std"), target_arch = "wasm32"))]
 #[global_allocator]
-static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOC: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 /// Search nonces `nonce_start .. nonce_start + nonce_count` (at most 2^20) of every sub-puzzle
 /// `index_start .. index_end` of `challenge` (wire bytes). Returns one entry per sub-puzzle: the
@@ -66,21 +66,6 @@ pub fn solver_kind() -> u8 {
     solver::solver_kind()
 }
 
-/// `[k, bits, issued_at_ms, expires_at_ms]` of a challenge (wire bytes; not verified: only the
-/// verifier can), or an empty array when it does not parse or its parameters are out of range.
-#[wasm_bindgen(js_name = challengeInfo)]
-pub fn challenge_info(challenge: &[u8]) -> Vec<f64> {
-    match Challenge::parse(challenge).map(|c| (c.body.pow.validate(), c.body)) {
-        Ok((Ok(p), b)) => alloc::vec![
-            f64::from(p.k),
-            f64::from(p.bits),
-            b.issued_at_ms as f64,
-            b.expires_at_ms as f64,
-        ],
-        _ => Vec::new(),
-    }
-}
-
 fn clamp_u32(v: f64) -> u32 {
     if v.is_finite() && v > 0.0 {
         v as u32
@@ -89,31 +74,21 @@ fn clamp_u32(v: f64) -> u32 {
     }
 }
 
-/// Build the sealed token (raw bytes: postcard body ‖ HMAC; the loader base64url-encodes them)
-/// from the challenge, its token key, one nonce per sub-puzzle and the loader's logs (layouts in
-/// [`ingest`]; `meta[2..6]` = solve ms, workers, solver kind, hashes).
-#[allow(clippy::too_many_arguments)]
+/// Build the sealed token (raw bytes: postcard body ‖ HMAC; the loader base64url-encodes them).
+/// `key_challenge` = the 32-byte token key ‖ the challenge wire bytes; `solutions` = one nonce
+/// per sub-puzzle; `logs` = the loader's logs packed into one array ([`ingest::Logs::unpack`]);
+/// `strs` = origin, action, cdata, fingerprint sources and probe strings, NUL-separated.
+/// (Few, packed parameters: every parameter costs glue JS.)
 #[wasm_bindgen]
 pub fn seal(
-    challenge: &[u8],
-    token_key: &[u8],
+    key_challenge: &[u8],
     solutions: &[u64],
-    meta: &[f64],
-    ptr: &[f64],
-    ev: &[f64],
-    targets: &[f64],
-    probes: &[f64],
+    logs: &[f64],
     strs: &str,
 ) -> Result<Vec<u8>, JsError> {
-    let logs = ingest::Logs {
-        meta,
-        ptr,
-        ev,
-        targets,
-        probes,
-        strs,
-    };
-    let (telemetry, ctx) = logs.telemetry();
+    let (token_key, challenge) = key_challenge.split_at(key_challenge.len().min(32));
+    let logs = ingest::Logs::unpack(logs, strs);
+    let (mut state, ctx, fingerprint) = logs.state();
     let hashes = logs.meta(5);
     let input = token::TokenInput {
         challenge,
@@ -133,5 +108,5 @@ pub fn seal(
         action: ctx.action,
         cdata: ctx.cdata,
     };
-    token::seal_token(&input, telemetry).map_err(JsError::new)
+    token::seal_state_fitting(&input, &mut state, logs.meta(1), &fingerprint).map_err(JsError::new)
 }

@@ -8,10 +8,12 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use tollgate_protocol::compact::Writer;
 use tollgate_protocol::telemetry::{
-    MAX_FIELD_EVENTS, MAX_KEYS, MAX_POINTER, MAX_PROBES, MAX_SCROLL, MAX_TARGETS, PageTimes, Probe,
-    ProbeValue, TargetBox, Telemetry, TelemetryBuilder, field_kind, key_flags, ms_to_ticks,
-    px_to_units,
+    FieldRec, KeyRec, MAX_FIELD_EVENTS, MAX_KEYS, MAX_POINTER, MAX_POINTER_AUX, MAX_PROBES,
+    MAX_SCROLL, MAX_TARGETS, PROBE_SCHEMA, PageTimes, PointerAux, PointerRec, Probe, ProbeValue,
+    SCHEMA, ScrollRec, TargetBox, Telemetry, TelemetryBuilder, field_kind, key_flags, ms_to_ticks,
+    px_to_units, scroll_kind,
 };
 
 /// Field index meaning "no registered field".
@@ -66,7 +68,7 @@ struct ScrollSample {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct FieldSample {
+pub(crate) struct FieldSample {
     t: f64,
     kind: u8,
     field: u8,
@@ -154,6 +156,20 @@ impl State {
             self.pointer_dropped = self.pointer_dropped.saturating_add(1);
         }
         self.pointer.push_back(s);
+    }
+
+    /// Number of pointer samples held.
+    pub fn pointer_len(&self) -> usize {
+        self.pointer.len()
+    }
+
+    /// Drop the `n` oldest pointer samples (counted as dropped): used when a token would exceed
+    /// the protocol's size cap (e.g. a long touch session, where every sample changes the contact
+    /// size and so carries an aux record).
+    pub fn drop_oldest_pointer(&mut self, n: usize) {
+        let n = n.min(self.pointer.len());
+        self.pointer.drain(..n);
+        self.pointer_dropped = self.pointer_dropped.saturating_add(n as u32);
     }
 
     /// Samples the loader's own ring buffer dropped before they reached the state.
@@ -356,20 +372,14 @@ impl State {
             };
             b.key(p.down, up, p.class, p.field, flags);
         }
-        for f in &self.fields {
+        let (fields, fields_dropped) = self.field_records(now);
+        for f in &fields {
             b.field(f.t, f.kind, f.field);
-        }
-        // Fields holding a value nobody typed, pasted or input: filled before the page's
-        // listeners ran (autofill on load).
-        for (i, tg) in self.targets.iter().enumerate() {
-            if tg.has_value && !tg.touched {
-                b.field(now, field_kind::AUTOFILL, i as u8);
-            }
         }
         let mut t = b.finish();
         t.dropped[0] = t.dropped[0].saturating_add(self.pointer_dropped);
         t.dropped[1] = t.dropped[1].saturating_add(self.keys_dropped);
-        t.dropped[2] = t.dropped[2].saturating_add(self.fields_dropped);
+        t.dropped[2] = t.dropped[2].saturating_add(fields_dropped);
         t.targets = self
             .targets
             .iter()
@@ -393,6 +403,161 @@ impl State {
             visibility_changes: self.visibility_changes,
         };
         t
+    }
+}
+
+impl State {
+    /// Field records as [`Self::snapshot`] lists them (recorded events, then AUTOFILL for fields
+    /// holding a value nobody typed, pasted or input: filled before the listeners ran), capped,
+    /// and how many were dropped.
+    fn field_records(&self, now: f64) -> (Vec<FieldSample>, u32) {
+        let mut out = self.fields.clone();
+        for (i, tg) in self.targets.iter().enumerate() {
+            if tg.has_value && !tg.touched {
+                out.push(FieldSample {
+                    t: now,
+                    kind: field_kind::AUTOFILL,
+                    field: i as u8,
+                });
+            }
+        }
+        let over = out.len().saturating_sub(MAX_FIELD_EVENTS);
+        out.truncate(MAX_FIELD_EVENTS);
+        (out, self.fields_dropped.saturating_add(over as u32))
+    }
+
+    /// Write the telemetry of [`Self::snapshot`] (with `fingerprint`) straight into a postcard
+    /// writer: the browser build never materialises a `Telemetry` (no builder, no record
+    /// vectors, no drop glue). `encode_matches_snapshot` checks byte equality.
+    pub fn encode(&self, now: f64, fingerprint: &[u8], w: &mut Writer) {
+        let now = self.rel(now);
+        let opt_ticks = |v: Option<f64>| v.map_or(0, |ms| ms_to_ticks(ms).max(1));
+        w.u16(SCHEMA);
+        w.u16(PROBE_SCHEMA);
+        w.page(&PageTimes {
+            start_since_nav: ms_to_ticks(self.start),
+            first_input: opt_ticks(self.first_input),
+            submit: opt_ticks(self.submit),
+            visibility_changes: self.visibility_changes,
+        });
+        // Pointer records, collecting the aux records on the way (written after `dropped`).
+        let mut aux = Writer::default();
+        let mut n_aux = 0u64;
+        let mut last_aux: Option<(u32, [u32; 4])> = None;
+        let (mut lt, mut lx, mut ly) = (0u32, 0i32, 0i32);
+        w.varint(self.pointer.len() as u64);
+        for (i, s) in self.pointer.iter().enumerate() {
+            let t = ms_to_ticks(s.t).max(lt);
+            let (ux, uy) = (px_to_units(s.x), px_to_units(s.y));
+            w.pointer(&PointerRec {
+                dt: t - lt,
+                kind: s.kind,
+                dx: ux.wrapping_sub(lx),
+                dy: uy.wrapping_sub(ly),
+                buttons: s.buttons,
+                ptype: s.ptype,
+                pressure: (f64::from(s.pressure.clamp(0.0, 1.0)) * 255.0 + 0.5) as u8,
+                flags: s.flags,
+            });
+            (lt, lx, ly) = (t, ux, uy);
+            let units = |v: f64| px_to_units(v).max(0) as u32;
+            let a = [
+                px_to_units(s.sx) as u32,
+                px_to_units(s.sy) as u32,
+                units(s.w),
+                units(s.h),
+            ];
+            let prev = match last_aux {
+                Some((_, p)) if p == a => continue,
+                Some((pi, _)) => pi,
+                None => 0,
+            };
+            if n_aux < MAX_POINTER_AUX as u64 {
+                aux.aux(&PointerAux {
+                    di: i as u32 - prev,
+                    sx: a[0] as i32,
+                    sy: a[1] as i32,
+                    w: a[2],
+                    h: a[3],
+                });
+                n_aux += 1;
+                last_aux = Some((i as u32, a));
+            }
+        }
+        w.varint(self.presses.len() as u64);
+        let mut lt = 0u32;
+        for p in &self.presses {
+            let (up, flags) = match p.up {
+                Some(up) => (up, p.flags),
+                None => (now.max(p.down), p.flags | key_flags::UNRELEASED),
+            };
+            let t = ms_to_ticks(p.down).max(lt);
+            w.key(&KeyRec {
+                dt: t - lt,
+                hold: ms_to_ticks(up - p.down),
+                class: p.class,
+                field: p.field,
+                flags,
+            });
+            lt = t;
+        }
+        let (fields, fields_dropped) = self.field_records(now);
+        w.varint(fields.len() as u64);
+        let mut lt = 0u32;
+        for f in &fields {
+            let t = ms_to_ticks(f.t).max(lt);
+            w.field(&FieldRec {
+                dt: t - lt,
+                kind: f.kind,
+                field: f.field,
+            });
+            lt = t;
+        }
+        w.varint(self.targets.len() as u64);
+        for tg in &self.targets {
+            let [x, y, bw, bh] = tg.rect.unwrap_or_default();
+            w.target(&TargetBox {
+                role: tg.role,
+                x: px_to_units(x),
+                y: px_to_units(y),
+                w: px_to_units(bw),
+                h: px_to_units(bh),
+            });
+        }
+        w.varint(self.probes.len() as u64);
+        for p in &self.probes {
+            w.probe(p);
+        }
+        w.bytes(fingerprint);
+        w.u32(self.pointer_dropped);
+        w.u32(self.keys_dropped);
+        w.u32(fields_dropped);
+        w.varint(n_aux);
+        w.out.extend_from_slice(&aux.out);
+        w.varint(self.scroll.len() as u64);
+        let (mut lt, mut sx, mut sy) = (0u32, 0i32, 0i32);
+        for s in &self.scroll {
+            let t = ms_to_ticks(s.t).max(lt);
+            let (kind, dx, dy) = if s.mode == 255 {
+                let (ux, uy) = (px_to_units(s.a), px_to_units(s.b));
+                let d = (ux.wrapping_sub(sx), uy.wrapping_sub(sy));
+                (sx, sy) = (ux, uy);
+                (scroll_kind::SCROLL, d.0, d.1)
+            } else {
+                (
+                    scroll_kind::WHEEL_PIXEL + s.mode,
+                    px_to_units(s.a),
+                    px_to_units(s.b),
+                )
+            };
+            w.scroll(&ScrollRec {
+                dt: t - lt,
+                kind,
+                dx,
+                dy,
+            });
+            lt = t;
+        }
     }
 }
 

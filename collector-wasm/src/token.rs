@@ -5,11 +5,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use tollgate_protocol::challenge::Challenge;
+use tollgate_protocol::compact::Writer;
 use tollgate_protocol::telemetry::Telemetry;
+use tollgate_protocol::token::{MAC_DOMAIN, MAC_LEN};
 use tollgate_protocol::token::{MAX_ACTION, MAX_CDATA, MAX_ORIGIN, MAX_TOKEN_BYTES};
 use tollgate_protocol::{ClientContext, PROTOCOL_VERSION, SolveStats, TokenBody, compact, pow};
 
 use crate::solver::NONCE_LIMIT;
+use crate::state::State;
 
 /// Everything a token needs besides telemetry.
 #[derive(Debug, Clone)]
@@ -26,12 +29,11 @@ pub struct TokenInput<'a> {
     pub cdata: &'a str,
 }
 
-/// Build and seal a token (raw bytes: body ‖ MAC). Refuses inputs the verifier would reject
-/// anyway (bad challenge, wrong key length, solutions that do not meet the difficulty — checked
-/// with the solver kernel already in the build — over-long context strings, telemetry over the
-/// caps), so a bug shows up in the page instead of as a silent failed login. Errors are static
-/// strings: the browser build carries no `core::fmt`.
-pub fn seal_token(input: &TokenInput<'_>, telemetry: Telemetry) -> Result<Vec<u8>, &'static str> {
+/// Check what the verifier would reject anyway (bad challenge, wrong key length, solutions that
+/// do not meet the difficulty — checked with the solver kernel already in the build — over-long
+/// context strings), so a bug shows up in the page instead of as a silent failed login. Errors
+/// are static strings: the browser build carries no `core::fmt`. Returns the MAC key.
+fn check(input: &TokenInput<'_>) -> Result<[u8; 32], &'static str> {
     let challenge = Challenge::parse(input.challenge).map_err(|_| "bad challenge")?;
     let params = challenge
         .body
@@ -60,6 +62,64 @@ pub fn seal_token(input: &TokenInput<'_>, telemetry: Telemetry) -> Result<Vec<u8
     {
         return Err("origin, action or cdata too long");
     }
+    Ok(key)
+}
+
+/// Build and seal a token (raw bytes: postcard body ‖ MAC) from the collector state, encoding
+/// straight into the output (the browser path). Same bytes as [`seal_token`] with the state's
+/// snapshot (`ingest` tests check it).
+pub fn seal_state(
+    input: &TokenInput<'_>,
+    state: &State,
+    now: f64,
+    fingerprint: &[u8],
+) -> Result<Vec<u8>, &'static str> {
+    let key = check(input)?;
+    let mut w = Writer::default();
+    w.u8(PROTOCOL_VERSION);
+    w.bytes(input.challenge);
+    w.varint(input.solutions.len() as u64);
+    for &n in input.solutions {
+        w.u64(n);
+    }
+    w.solve(&input.solve);
+    w.str(input.origin);
+    w.str(input.action);
+    w.str(input.cdata);
+    state.encode(now, fingerprint, &mut w);
+    let tag = tollgate_protocol::sha::hmac_sha256(&key, &[MAC_DOMAIN, &w.out]);
+    w.out.extend_from_slice(&tag[..MAC_LEN]);
+    if w.out.len() > MAX_TOKEN_BYTES {
+        return Err(TOO_LARGE);
+    }
+    Ok(w.out)
+}
+
+/// [`seal_state`]'s error when the token would exceed `MAX_TOKEN_BYTES`.
+pub const TOO_LARGE: &str = "token too large";
+
+/// [`seal_state`], dropping the oldest half of the pointer samples while the token would be too
+/// large (a long session can outgrow the cap; the newest motion matters most).
+pub fn seal_state_fitting(
+    input: &TokenInput<'_>,
+    state: &mut State,
+    now: f64,
+    fingerprint: &[u8],
+) -> Result<Vec<u8>, &'static str> {
+    loop {
+        match seal_state(input, state, now, fingerprint) {
+            Err(e) if e == TOO_LARGE && state.pointer_len() > 0 => {
+                state.drop_oldest_pointer(state.pointer_len() / 2 + 1);
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Build and seal a token from a finished `Telemetry` (reference path: `TokenBody` +
+/// `protocol::compact`; also checks the telemetry caps).
+pub fn seal_token(input: &TokenInput<'_>, telemetry: Telemetry) -> Result<Vec<u8>, &'static str> {
+    let key = check(input)?;
     telemetry
         .check_limits()
         .map_err(|_| "telemetry over a limit")?;
@@ -77,7 +137,7 @@ pub fn seal_token(input: &TokenInput<'_>, telemetry: Telemetry) -> Result<Vec<u8
     };
     let bytes = compact::seal_bytes(&body, &key);
     if bytes.len() > MAX_TOKEN_BYTES {
-        return Err("token too large");
+        return Err(TOO_LARGE);
     }
     Ok(bytes)
 }
@@ -145,5 +205,31 @@ mod tests {
         for v in &variants {
             assert!(seal_token(v, Telemetry::default()).is_err());
         }
+
+        // A state whose pointer samples would overflow the cap is trimmed, oldest first.
+        let mut st = State::new(0.0);
+        for i in 0..tollgate_protocol::telemetry::MAX_POINTER {
+            st.pointer(crate::state::PtrSample {
+                t: i as f64 * 7.3,
+                x: (i * 7919 % 4000) as f64,
+                y: (i * 104_729 % 3000) as f64,
+                sx: (i % 97) as f64,
+                w: (i % 50) as f64 + 0.5,
+                h: (i % 43) as f64 + 0.25,
+                ..Default::default()
+            });
+        }
+        assert_eq!(seal_state(&input, &st, 1e5, &[]), Err(TOO_LARGE));
+        let bytes = seal_state_fitting(&input, &mut st, 1e5, &[]).unwrap();
+        assert!(bytes.len() <= MAX_TOKEN_BYTES);
+        let d = DecodedToken::decode(&b64_encode(&bytes)).unwrap();
+        let t = &d.body.telemetry;
+        assert!(
+            !t.pointer.is_empty() && t.pointer.len() < tollgate_protocol::telemetry::MAX_POINTER
+        );
+        assert_eq!(
+            t.pointer.len() as u32 + t.dropped[0],
+            tollgate_protocol::telemetry::MAX_POINTER as u32
+        );
     }
 }

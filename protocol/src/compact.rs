@@ -77,14 +77,14 @@ impl Writer {
         }
     }
 
-    fn page(&mut self, p: &PageTimes) {
+    pub fn page(&mut self, p: &PageTimes) {
         self.u32(p.start_since_nav);
         self.u32(p.first_input);
         self.u32(p.submit);
         self.u16(p.visibility_changes);
     }
     #[inline(never)]
-    fn pointer(&mut self, r: &PointerRec) {
+    pub fn pointer(&mut self, r: &PointerRec) {
         self.u32(r.dt);
         self.u8(r.kind);
         self.i32(r.dx);
@@ -95,7 +95,7 @@ impl Writer {
         self.u8(r.flags);
     }
     #[inline(never)]
-    fn key(&mut self, k: &KeyRec) {
+    pub fn key(&mut self, k: &KeyRec) {
         self.u32(k.dt);
         self.u32(k.hold);
         self.u8(k.class);
@@ -103,13 +103,13 @@ impl Writer {
         self.u8(k.flags);
     }
     #[inline(never)]
-    fn field(&mut self, f: &FieldRec) {
+    pub fn field(&mut self, f: &FieldRec) {
         self.u32(f.dt);
         self.u8(f.kind);
         self.u8(f.field);
     }
     #[inline(never)]
-    fn target(&mut self, b: &TargetBox) {
+    pub fn target(&mut self, b: &TargetBox) {
         self.u8(b.role);
         self.i32(b.x);
         self.i32(b.y);
@@ -117,7 +117,7 @@ impl Writer {
         self.i32(b.h);
     }
     #[inline(never)]
-    fn probe(&mut self, p: &Probe) {
+    pub fn probe(&mut self, p: &Probe) {
         self.u16(p.id);
         match &p.value {
             ProbeValue::Bool(b) => {
@@ -144,7 +144,7 @@ impl Writer {
         }
     }
     #[inline(never)]
-    fn aux(&mut self, a: &PointerAux) {
+    pub fn aux(&mut self, a: &PointerAux) {
         self.u32(a.di);
         self.i32(a.sx);
         self.i32(a.sy);
@@ -152,7 +152,7 @@ impl Writer {
         self.u32(a.h);
     }
     #[inline(never)]
-    fn scroll(&mut self, r: &ScrollRec) {
+    pub fn scroll(&mut self, r: &ScrollRec) {
         self.u32(r.dt);
         self.u8(r.kind);
         self.i32(r.dx);
@@ -176,13 +176,13 @@ impl Writer {
         self.seq(&t.scroll, Self::scroll);
     }
 
-    fn solve(&mut self, s: &SolveStats) {
+    pub fn solve(&mut self, s: &SolveStats) {
         self.u32(s.duration_ms);
         self.u8(s.workers);
         self.u8(s.solver);
         self.u64(s.hashes);
     }
-    fn context(&mut self, c: &ClientContext) {
+    pub fn context(&mut self, c: &ClientContext) {
         self.str(&c.origin);
         self.str(&c.action);
         self.str(&c.cdata);

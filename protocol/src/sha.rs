@@ -76,13 +76,13 @@ impl Sha256 {
         }
     }
 
-    pub fn update(&mut self, mut data: &[u8]) {
+    pub fn update(&mut self, data: &[u8]) {
         self.len = self.len.wrapping_add(data.len() as u64);
-        while !data.is_empty() {
-            let take = (64 - self.fill).min(data.len());
-            self.buf[self.fill..self.fill + take].copy_from_slice(&data[..take]);
-            self.fill += take;
-            data = &data[take..];
+        // Byte at a time with a masked index: no slice-bounds panic path (and so no `core::fmt`)
+        // in the browser build; speed is irrelevant for the few blocks hashed per token.
+        for &b in data {
+            self.buf[self.fill & 63] = b;
+            self.fill += 1;
             if self.fill == 64 {
                 let block = self.buf;
                 compress(&mut self.state, &block);

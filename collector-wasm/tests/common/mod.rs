@@ -118,7 +118,7 @@ pub fn seal_sample(
         0.0,
         0.0,
     ];
-    tollgate_collector::seal(
+    seal(
         wire,
         key,
         sols,

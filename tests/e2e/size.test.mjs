@@ -1,0 +1,31 @@
+// Download budget of the browser assets (issue: "collector, small and invisible"): what one
+// browser fetches — loader + wasm-bindgen glue + the proof-of-work worker + the probe worker +
+// ONE wasm build (the larger of simd128/scalar counts) — must stay within 30 KB gzipped
+// (gzip -9, as scripts/build-assets.sh reports it). Runs against js/dist (build it first).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+import { ASSETS_DIR } from './harness.mjs';
+
+export const BUDGET = 30 * 1024;
+const JS = ['tollgate.js', 'tollgate_collector.js', 'tollgate-worker.js', 'tollgate-probe-worker.js'];
+const WASM = ['tollgate_collector_simd_bg.wasm', 'tollgate_collector_bg.wasm'];
+
+const gz = (f) => gzipSync(readFileSync(join(ASSETS_DIR, f)), { level: 9 }).length;
+
+test('one browser downloads at most 30 KB gzipped', (t) => {
+  const sizes = Object.fromEntries([...JS, ...WASM].map((f) => [f, gz(f)]));
+  const js = JS.reduce((a, f) => a + sizes[f], 0);
+  const wasm = Math.max(...WASM.map((f) => sizes[f]));
+  const total = js + wasm;
+  const line = `E2E-METRIC assets_gz ${Object.entries(sizes).map(([f, n]) => `${f}=${n}`).join(' ')} total=${total} budget=${BUDGET}`;
+  process.stdout.write(`${line}\n`);
+  t.diagnostic(line);
+  assert.ok(total <= BUDGET, `${total} B gzipped > ${BUDGET} B budget (${JSON.stringify(sizes)})`);
+  // The loader in dist is the minified build, not a copy of the readable source.
+  assert.ok(readFileSync(join(ASSETS_DIR, 'tollgate.js'), 'utf8').length < readFileSync(join(ASSETS_DIR, '..', 'tollgate.js'), 'utf8').length * 0.7);
+});
