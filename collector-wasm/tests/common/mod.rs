@@ -64,9 +64,36 @@ pub fn solved(k: u16, bits: u8, id: u8) -> (Vec<u8>, Vec<u64>, u64, [u8; 32]) {
     (wire, sols, hashes, [0x5a; 32])
 }
 
+/// Pack logs as the loader does (lengths first; `ingest::Logs::unpack`).
+pub fn pack(parts: &[&[f64]]) -> Vec<f64> {
+    let mut v: Vec<f64> = parts.iter().map(|p| p.len() as f64).collect();
+    for p in parts {
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+/// `seal` as the loader calls it: token key ‖ challenge, solutions, packed logs, strings.
+#[allow(clippy::too_many_arguments)]
+pub fn seal(
+    wire: &[u8],
+    key: &[u8],
+    sols: &[u64],
+    meta: &[f64],
+    ptr: &[f64],
+    ev: &[f64],
+    targets: &[f64],
+    probes: &[f64],
+    strs: &str,
+) -> Result<Vec<u8>, wasm_bindgen::JsError> {
+    let mut kc = key.to_vec();
+    kc.extend_from_slice(wire);
+    tollgate_collector::seal(&kc, sols, &pack(&[meta, ptr, ev, targets, probes]), strs)
+}
+
 /// `seal` with empty logs.
 pub fn seal_with(wire: &[u8], sols: &[u64], key: &[u8]) -> Result<Vec<u8>, wasm_bindgen::JsError> {
-    tollgate_collector::seal(
+    seal(
         wire,
         key,
         sols,
