@@ -51,7 +51,7 @@ cat <<MSG
   Verifier:             http://$VERIFIER_ADDR/
   Recent verdicts:      http://$DEMO_ADDR/api/verdicts
 
-  Sign in with any username and any non-empty password. Press Ctrl-C to stop.
+  Sign in with any username and the password "correct horse". Press Ctrl-C to stop.
 
 MSG
 wait -n "${PIDS[@]}"
