@@ -392,20 +392,40 @@
     ];
   }
   var NATIVE = /^function [\w$ ]*\(\) \{\s*\[native code\]\s*\}$/;
+  // B1 over targets [a, b) (spread over idle slots), results in lieOut/lieN.
+  var lieOut = [], lieN = 0, lieList = null;
+  function lies(a, b) {
+    try {
+      var iw = realm();
+      lieList = lieList || lieTargets();
+      for (var i = a; i < Math.min(b, lieList.length); i++) {
+        if (typeof lieList[i] !== "function") continue;
+        lieN++;
+        var m = lieMask(lieList[i], iw, i === 23);
+        if (m) lieOut.push(i + "." + m);
+      }
+    } catch (e) {
+      lieOut.push(a + ".64");
+    }
+  }
   // Lie mask of one native function (protocol `telemetry::lie_check` bits), checked from the
   // pristine realm `iw`. Never leaves a target changed: the prototype is always restored.
-  function lieMask(f, iw) {
+  // Constructors (`ctor`, e.g. Intl.DateTimeFormat) legitimately have a prototype and more keys
+  // and can be called with `new`: only the shape-independent checks apply to them.
+  function lieMask(f, iw, ctor) {
     var m = 0, O = iw.Object;
     var te = function (e) { return e && e.name === "TypeError"; };
     try {
       if (!NATIVE.test(iw.Function.prototype.toString.call(f))) m |= 1;
-      if (iw.Reflect.ownKeys(f).join() !== "length,name") m |= 2;
-      if ("prototype" in f) m |= 4;
-      try {
-        new f();
-        m |= 8;
-      } catch (e) {
-        if (!te(e)) m |= 8;
+      if (!ctor) {
+        if (iw.Reflect.ownKeys(f).join() !== "length,name") m |= 2;
+        if ("prototype" in f) m |= 4;
+        try {
+          new f();
+          m |= 8;
+        } catch (e) {
+          if (!te(e)) m |= 8;
+        }
       }
       var proto = O.getPrototypeOf(f);
       try {
@@ -451,7 +471,6 @@
         return "inner " + w.innerWidth + "×" + w.innerHeight + " outer " + w.outerWidth + "×" + w.outerHeight +
           " dpr " + w.devicePixelRatio + " at " + w.screenX + "," + w.screenY;
       });
-      probe(10, function () { return Intl.DateTimeFormat().resolvedOptions().timeZone; });
       probe(12, function () {
         var found = [];
         [[window, ""], [document, "document."]].forEach(function (p) {
@@ -467,6 +486,8 @@
         });
         return found.join(",");
       });
+    },
+    function basics2() {
       var d = nav.userAgentData;
       if (d) {
         probe(14, function () { return brands(d.brands); });
@@ -491,14 +512,6 @@
       probe(50, function () {
         var c = window.chrome;
         return c ? (c.runtime ? 2 : 1) : 0;
-      });
-      probe(42, function () {
-        var s = document.createElement("span");
-        s.style.color = "ActiveText";
-        document.documentElement.appendChild(s);
-        var c = getComputedStyle(s).color;
-        s.remove();
-        return c;
       });
       probe(28, function () {
         var stack = "";
@@ -552,7 +565,21 @@
         });
       }
     },
-    function pristine() {
+    function intl() {
+      // First Intl use loads locale data: its own slot.
+      probe(10, function () { return Intl.DateTimeFormat().resolvedOptions().timeZone; });
+    },
+    function style() {
+      probe(42, function () {
+        var s = document.createElement("span");
+        s.style.color = "ActiveText";
+        document.documentElement.appendChild(s);
+        var c = getComputedStyle(s).color;
+        s.remove();
+        return c;
+      });
+    },
+    function cdp() {
       var iw = realm();
       // A4: a CDP client (Runtime domain enabled) previews logged errors and so formats the stack,
       // calling `Error.prepareStackTrace` of the error's realm; without one it is never called.
@@ -573,21 +600,18 @@
         }
         return calls + "," + names + "," + (performance.now() - t).toFixed(1);
       });
-      probe(24, function () {
-        var t = lieTargets(), out = [], n = 0;
-        for (var i = 0; i < t.length; i++) {
-          if (typeof t[i] !== "function") continue;
-          n++;
-          var m = lieMask(t[i], iw);
-          if (m) out.push(i + "." + m);
-        }
-        put(25, n);
-        return out.join(",");
-      });
+      lies(0, 10);
     },
-    function graphics() {
+    function lies2() {
+      lies(10, 20);
+    },
+    function lies3() {
+      lies(20, 99);
+      put(24, lieOut.join(","));
+      put(25, lieN);
+    },
+    function webgl() {
       var flags = 0;
-      var brave = "brave" in nav;
       probe(11, function () {
         var c = document.createElement("canvas");
         var g = c.getContext("webgl");
@@ -601,6 +625,11 @@
         if (lose) lose.loseContext();
         return r;
       });
+      fpFlags |= flags;
+    },
+    function canvas() {
+      var flags = 0;
+      var brave = "brave" in nav;
       try {
         // Canvas: skipped where the engine randomises it natively (Safari 17+, Firefox, Brave).
         if (engine === "v8" && !brave) {
@@ -638,19 +667,14 @@
       var list = ["Arial", "Helvetica Neue", "Segoe UI", "Roboto", "Ubuntu", "DejaVu Sans", "Liberation Sans",
         "Noto Sans", "Calibri", "Consolas", "Menlo", "Tahoma", "Verdana", "Georgia", "MS Gothic", "PingFang SC"];
       try {
-        var s = document.createElement("span"), st = s.style, bits = [];
-        st.position = "absolute";
-        st.left = "-9999px";
-        st.fontSize = "48px";
-        s.textContent = "mmmmmmmmmmlli10OQ";
-        document.documentElement.appendChild(s);
-        st.fontFamily = "monospace";
-        var base = s.offsetWidth;
+        // Canvas text metrics: no DOM layout.
+        var x = document.createElement("canvas").getContext("2d"), txt = "mmmmmmmmmmlli10OQ", bits = [];
+        x.font = "48px monospace";
+        var base = x.measureText(txt).width;
         list.forEach(function (f) {
-          st.fontFamily = "'" + f + "',monospace";
-          bits.push(s.offsetWidth !== base ? 1 : 0);
+          x.font = "48px '" + f + "',monospace";
+          bits.push(x.measureText(txt).width !== base ? 1 : 0);
         });
-        s.remove();
         FP.push("fonts", bits.join(""));
         fpFlags |= 8;
       } catch (e) {}
@@ -696,13 +720,27 @@
   }
 
   var probeState = 0; // groups run so far
-  function runGroup() {
-    if (probeState >= groups.length) return false;
+  // Main-thread tasks of the collector: [start, duration] (window.tollgate.timings.tasks, for
+  // tests and diagnostics; the e2e long-task test checks none exceeds 50 ms).
+  var tasks = (timings.tasks = []);
+  function timed(fn) {
     var t = performance.now();
     try {
-      groups[probeState++]();
-    } catch (e) {}
-    probeMs += performance.now() - t;
+      return fn();
+    } finally {
+      var d = performance.now() - t;
+      tasks.push([Math.round(t), Math.round(d * 10) / 10]);
+      if (tasks.length > 50) tasks.shift();
+      probeMs += d;
+    }
+  }
+  function runGroup() {
+    if (probeState >= groups.length) return false;
+    timed(function () {
+      try {
+        groups[probeState++]();
+      } catch (e) {}
+    });
     return true;
   }
   // Idle-time schedule after first paint: one group per idle callback.
@@ -1130,7 +1168,9 @@
     var kc = new Uint8Array(32 + sol.challenge.length);
     kc.set(sol.tokenKey);
     kc.set(sol.challenge, 32);
-    var token = b64(glue.seal(kc, sol.solutions, packed, strs.join("\0")));
+    var token = timed(function () {
+      return b64(glue.seal(kc, sol.solutions, packed, strs.join("\0")));
+    });
     w.token = token;
     if (w.input) w.input.value = token;
     if (w.timings.tokenReady === null) w.timings.tokenReady = performance.now();

@@ -255,9 +255,16 @@ export async function moveMouseTo(page, selector, from = { x: 200, y: 150 }) {
   return to;
 }
 
-/** Wait until `window.tollgate.execute` exists on the page (the loader has run). */
+/**
+ * Wait until `window.tollgate.execute` exists on the page (the loader has run). Polls with
+ * `page.evaluate`, so it works with Playwright and Puppeteer pages alike.
+ */
 export async function waitForTollgate(page, timeout = 30_000) {
-  await page.waitForFunction(() => typeof window.tollgate?.execute === 'function', null, { timeout });
+  const end = Date.now() + timeout;
+  while (!(await page.evaluate(() => typeof window.tollgate?.execute === 'function'))) {
+    if (Date.now() > end) throw new Error(`window.tollgate did not appear within ${timeout} ms`);
+    await sleep(50);
+  }
 }
 
 /** Ask the widget for a token through the public API (with a timeout). */
@@ -275,4 +282,28 @@ export async function executeToken(page, timeout = 60_000) {
 /** Fresh 32 random bytes, base64 (standard alphabet, padded) — for test key material. */
 export function randomB64() {
   return randomBytes(32).toString('base64');
+}
+
+/**
+ * Decode a token with `verifier decode-token` (no keys; never redeems it): telemetry, resolved
+ * samples (`decoded.pointer/keys/fields`, ms since the collector started), probes by id and the
+ * environment rules' findings (`env`).
+ */
+export async function decodeToken(token) {
+  const child = spawn(VERIFIER_BIN, ['decode-token'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = [];
+  const err = [];
+  child.stdout.on('data', (d) => out.push(d));
+  child.stderr.on('data', (d) => err.push(d));
+  child.stdin.end(token);
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`decode-token exited ${code}: ${Buffer.concat(err).toString()}`);
+  return JSON.parse(Buffer.concat(out).toString());
+}
+
+/** A compact summary line of a siteverify answer and its decoded environment findings. */
+export function verdictLine(label, sv, decoded) {
+  const tg = sv.tollgate ?? {};
+  const lies = (decoded?.env?.lies ?? []).map((l) => l.target).join(',');
+  return `E2E-ADVERSARY ${label}: decision=${tg.decision} score=${tg.score} reasons=[${(tg.reasons ?? []).join(' ')}]${lies ? ` lies=[${lies}]` : ''}`;
 }
