@@ -49,6 +49,11 @@ declare global {
     hashes?: number;
     /** Workers used. */
     workers?: number;
+    /**
+     * The collector's recent main-thread tasks (probe groups run in idle time, token sealing) as
+     * `[start, duration]` in ms (`performance.now()` clock); none should exceed 50 ms.
+     */
+    tasks?: Array<[number, number]>;
   }
 
   interface Tollgate {

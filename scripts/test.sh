@@ -34,6 +34,8 @@ section "cargo fmt --check" cargo fmt --all --check
 section "clippy (native, all targets)" cargo clippy --workspace --all-targets -- -D warnings
 section "clippy (wasm32 collector)" \
   cargo clippy --target wasm32-unknown-unknown -p tollgate-collector -- -D warnings
+section "clippy (wasm32 collector, shipped no_std build)" \
+  cargo clippy --target wasm32-unknown-unknown -p tollgate-collector --no-default-features -- -D warnings
 section "cargo test (workspace)" cargo test --workspace
 # Fuzz smoke: only where a nightly toolchain and cargo-fuzz exist (setup.sh installs cargo-fuzz
 # when nightly is present). Never silently: say so when skipped.
