@@ -48,7 +48,15 @@ pub(crate) fn path_len(st: &[Pt]) -> f64 {
 }
 
 fn dist(a: &Pt, b: &Pt) -> f64 {
-    (b.x - a.x).hypot(b.y - a.y)
+    norm(b.x - a.x, b.y - a.y)
+}
+
+/// Euclidean length. Not `f64::hypot`: libm's hypot guards against overflow at ~10× the cost,
+/// and it was the single largest item of a siteverify profile (bench/README.md); pointer
+/// coordinates and speeds are far from overflow.
+#[inline]
+pub(crate) fn norm(dx: f64, dy: f64) -> f64 {
+    (dx * dx + dy * dy).sqrt()
 }
 
 pub(crate) fn is_long(st: &[Pt]) -> bool {
@@ -249,7 +257,7 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
         }
         let raw: Vec<f64> = rs
             .windows(2)
-            .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1) / RESAMPLE_MS)
+            .map(|w| norm(w[1].0 - w[0].0, w[1].1 - w[0].1) / RESAMPLE_MS)
             .collect();
         let v = smooth(&raw);
         let vmax = v.iter().copied().fold(0.0, f64::max);
@@ -310,7 +318,7 @@ pub fn power_law_slope(rs: &[(f64, f64)]) -> Option<f64> {
             w[2].0 - 2.0 * w[1].0 + w[0].0,
             w[2].1 - 2.0 * w[1].1 + w[0].1,
         );
-        let v = vx.hypot(vy);
+        let v = norm(vx, vy);
         if v < 0.5 {
             continue; // under 0.05 px/ms: curvature is sensor noise
         }
