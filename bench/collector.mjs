@@ -20,9 +20,10 @@ const SITEKEY = "bench-default-pow";
 function sizes() {
   const dist = path.join(ROOT, "js/dist");
   const gz = (f) => zlib.gzipSync(fs.readFileSync(path.join(dist, f)), { level: 9 }).length;
-  const files = ["tollgate.js", "tollgate-worker.js", "tollgate_collector.js", "tollgate_collector_simd_bg.wasm", "tollgate_collector_bg.wasm"];
+  const files = ["tollgate.js", "tollgate-worker.js", "tollgate-probe-worker.js", "tollgate_collector.js", "tollgate_collector_simd_bg.wasm", "tollgate_collector_bg.wasm"]
+    .filter((f) => fs.existsSync(path.join(dist, f)));
   const s = Object.fromEntries(files.map((f) => [f, { raw: fs.statSync(path.join(dist, f)).size, gz: gz(f) }]));
-  const js = s["tollgate.js"].gz + s["tollgate-worker.js"].gz + s["tollgate_collector.js"].gz;
+  const js = files.filter((f) => f.endsWith(".js")).reduce((a, f) => a + s[f].gz, 0);
   return { files: s, js, simdTotal: js + s["tollgate_collector_simd_bg.wasm"].gz, scalarTotal: js + s["tollgate_collector_bg.wasm"].gz };
 }
 
@@ -131,7 +132,8 @@ export async function collectorBench({ loads = LOADS } = {}) {
 
     const f = s.files;
     console.log(`\n## Collector cost (load average ${loadavg()})`);
-    console.log(`   gzipped (gzip -9): loader ${f["tollgate.js"].gz} B + worker ${f["tollgate-worker.js"].gz} B + glue ${f["tollgate_collector.js"].gz} B = JS ${s.js} B; wasm simd128 ${f["tollgate_collector_simd_bg.wasm"].gz} B (raw ${f["tollgate_collector_simd_bg.wasm"].raw}) / scalar ${f["tollgate_collector_bg.wasm"].gz} B`);
+    const js = Object.entries(f).filter(([n]) => n.endsWith(".js")).map(([n, v]) => `${n} ${v.gz} B`).join(" + ");
+    console.log(`   gzipped (gzip -9): ${js} = JS ${s.js} B; wasm simd128 ${f["tollgate_collector_simd_bg.wasm"].gz} B (raw ${f["tollgate_collector_simd_bg.wasm"].raw}) / scalar ${f["tollgate_collector_bg.wasm"].gz} B`);
     console.log(`   a page loads ${s.simdTotal} B gzipped with simd128 (${s.scalarTotal} B with the scalar build)`);
     const sinceLoader = loadsOut.map((t) => t.solved - t.loaderStart);
     const sinceNav = loadsOut.map((t) => t.solved);
