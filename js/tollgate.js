@@ -236,7 +236,10 @@
     on("paste", function (e) { E.push(e.timeStamp, EV_FIELD, FK_PASTE, elId(e.target)); });
     on("click", function (e) {
       // No pointer behind it: Enter/Space on a button, assistive technology, or el.click().
-      if (e.detail === 0) E.push(e.timeStamp, EV_FIELD, FK_CLICK_NO_POINTER, elId(e.target));
+      if (e.detail === 0) {
+        frames();
+        E.push(e.timeStamp, EV_FIELD, FK_CLICK_NO_POINTER, elId(e.target));
+      }
     });
     on("input", function (e) {
       // Only the input *type* matters (typed vs deleted/undone/pasted/dropped); never the data.
@@ -293,7 +296,19 @@
   var PSTR = []; // strings of Str/Error probes, in order
   var FP = []; // fingerprint sources (hashed in wasm; never sent raw)
   var fpFlags = 0; // protocol `telemetry::fp_flags`
+  var audio = ""; // the audio source once rendered (async: appended last, so arrival order never changes the hash)
   var probeMs = 0;
+  // A5: automation frames in the synchronous stack of the widget API and of submit / no-pointer
+  // click handlers: Puppeteer's `pptr:` sourceURL (1), Playwright's `UtilityScript.` (2). A page's
+  // own calls and real input have only page frames (or none).
+  var stackHits = 0;
+  function frames() {
+    try {
+      var s = String(new Error().stack);
+      if (/pptr:|__puppeteer_evaluation_script__/.test(s)) stackHits |= 1;
+      if (/UtilityScript\./.test(s)) stackHits |= 2;
+    } catch (e) {}
+  }
 
   function put(id, v) {
     var t = typeof v;
@@ -615,6 +630,33 @@
       put(24, lieOut.join(","));
       put(25, lieN);
     },
+    function audioFp() {
+      // Audio: an OfflineAudioContext renders on the audio thread (the main thread only builds a
+      // 3-node graph). Rendered twice: noise added per render (extensions) leaves it out; skipped
+      // where the engine randomises it natively (Safari 17+, Firefox RFP: non-V8; Brave; Samsung).
+      var A = window.OfflineAudioContext;
+      if (engine !== "v8" || "brave" in nav || /SamsungBrowser/.test(nav.userAgent) || !A) return fpFlags |= 128;
+      var render = function () {
+        var c = new A(1, 5000, 44100), o = c.createOscillator(), k = c.createDynamicsCompressor();
+        o.type = "triangle";
+        o.frequency.value = 1e4;
+        o.connect(k);
+        k.connect(c.destination);
+        o.start(0);
+        return c.startRendering().then(function (b) {
+          for (var d = b.getChannelData(0), s = 0, i = 4500; i < 5000; i++) s += Math.abs(d[i]);
+          return s;
+        });
+      };
+      Promise.all([render(), render()]).then(function (r) {
+        if (r[0] === r[1]) {
+          audio = "|au|" + r[0];
+          fpFlags |= 64;
+        } else fpFlags |= 128;
+      }, function () {
+        fpFlags |= 128;
+      });
+    },
     function webgl() {
       var flags = 0;
       probe(11, function () {
@@ -683,7 +725,6 @@
         FP.push("fonts", bits.join(""));
         fpFlags |= 8;
       } catch (e) {}
-      put(47, fpFlags);
       FP.push("env", nav.userAgent, nav.platform, nav.hardwareConcurrency, nav.deviceMemory, nav.maxTouchPoints,
         Array.prototype.join.call(nav.languages || [], ","), new Date().getTimezoneOffset(), engine,
         Math.tan(-1e300), Math.acosh(1e300), Math.expm1(1), Math.sinh(1));
@@ -765,8 +806,9 @@
     while (runGroup()) {}
   }
   function probeArrays() {
-    var pn = PN.concat([49, 1, Math.round(probeMs)]);
-    return { nums: new Float64Array(pn), strs: PSTR.slice(), fp: FP.join("|") };
+    // Settled at token time: the fingerprint flags (audio is async) and the A5 stack hits.
+    var pn = PN.concat([49, 1, Math.round(probeMs), 47, 1, fpFlags, 52, 1, stackHits]);
+    return { nums: new Float64Array(pn), strs: PSTR.slice(), fp: FP.join("|") + audio };
   }
 
   function idle(fn) {
@@ -1186,6 +1228,7 @@
 
   function onSubmit(w, e) {
     if (w.resubmitting) return; // our own re-submit: token already in place
+    frames();
     var submitter = e.submitter || null;
     E.push(e.timeStamp, EV_SUBMIT, w.n, submitter && w.fields.has(submitter) ? elId(submitter) : 0);
     if (usable(w) && glue) {
@@ -1326,6 +1369,7 @@
     render: render,
     execute: function (ref) {
       var w;
+      frames();
       try {
         w = need(ref);
       } catch (e) {

@@ -18,7 +18,8 @@ use crate::error::ProtocolError;
 /// 2: `pointer_aux` and `scroll` lists, field kind `CLICK_NO_POINTER`, key pairing by physical key.
 pub const SCHEMA: u16 = 2;
 /// Probe schema written by the current collector (the verifier interprets [`probe`] ids by it).
-/// 1: ids 1–13; 2: ids 14– (tiers A4, B, C, D and the worker re-read).
+/// 1: ids 1–13; 2: ids 14– (tiers A4, B, C, D and the worker re-read; ids appended later, such as
+/// 52, are additive: absent from older loaders, never a changed meaning).
 pub const PROBE_SCHEMA: u16 = 2;
 /// Duration of one time tick in milliseconds.
 pub const TICK_MS: f64 = 0.1;
@@ -287,6 +288,11 @@ pub mod probe {
     pub const WINDOW_CHROME: u16 = 50;
     /// `matchMedia` facts: `fullscreen`/`standalone`/`hover` bits (see envrules).
     pub const DISPLAY_MODE: u16 = 51;
+    /// A5: automation frames in the synchronous stack of the widget API (`tollgate.execute`) and
+    /// of the submit / no-pointer click handlers, as a bitmask: 1 Puppeteer (`pptr:` sourceURL,
+    /// `__puppeteer_evaluation_script__`), 2 Playwright (`UtilityScript.`); 0 = none seen.
+    /// Additive within probe schema 2 (absent from older loaders).
+    pub const AUTOMATION_STACK: u16 = 52;
 }
 
 /// B1 lie-probe targets of probe schema 2, by index (the loader keeps the same list, in order).
@@ -379,6 +385,12 @@ pub mod fp_flags {
     pub const CANVAS_RANDOMISED: u32 = 16;
     /// Screen was left out (Safari 17+ / RFP report noisy or fixed values).
     pub const SCREEN_SKIPPED: u32 = 32;
+    /// An `OfflineAudioContext` render (triangle oscillator through a compressor) is in the hash.
+    pub const AUDIO: u32 = 64;
+    /// Audio was left out: not V8 (Safari 17+ and Firefox RFP randomise it), Brave or Samsung
+    /// Internet (farbling), no `OfflineAudioContext`, or two renders differed (noise per render).
+    /// Neither bit: the render had not finished when the token was built.
+    pub const AUDIO_SKIPPED: u32 = 128;
 }
 
 /// Page-level timings (ticks since collector start; 0 = not observed).

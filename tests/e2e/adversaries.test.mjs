@@ -57,11 +57,11 @@ describe('adversaries', () => {
     return { reasons: json.tollgate.reasons, decision: json.tollgate.decision, decoded, line };
   }
 
-  test('plain headless Playwright: automation (webdriver, headless UA, CDP console)', async () => {
+  test('plain headless Playwright: automation (webdriver, headless UA, CDP console, evaluate frames)', async () => {
     const page = await stack.browser.newPage();
     try {
       const v = await verdictOf('playwright-headless', page);
-      for (const r of ['automation', 'webdriver', 'headless-ua', 'cdp-console']) assert.ok(v.reasons.includes(r), v.line);
+      for (const r of ['automation', 'webdriver', 'headless-ua', 'cdp-console', 'automation-stack']) assert.ok(v.reasons.includes(r), v.line);
       assert.equal(v.decision, 'block');
       // A clean engine tells no lies: no tampering on plain Chromium.
       assert.ok(!v.reasons.includes('tampered'), v.line);
@@ -76,7 +76,7 @@ describe('adversaries', () => {
     const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, userDataDir: tempDir('stealth') });
     try {
       const v = await verdictOf('puppeteer-stealth', await browser.newPage());
-      for (const r of ['automation', 'cdp-console', 'tampered', 'lie-probes', 'inconsistent']) assert.ok(v.reasons.includes(r), v.line);
+      for (const r of ['automation', 'cdp-console', 'automation-stack', 'tampered', 'lie-probes', 'inconsistent']) assert.ok(v.reasons.includes(r), v.line);
       assert.ok(!v.reasons.includes('webdriver') && !v.reasons.includes('headless-ua'), `stealth hid A1/A2: ${v.line}`);
       assert.equal(v.decision, 'block');
     } finally {
@@ -91,7 +91,7 @@ describe('adversaries', () => {
         fingerprintOptions: { devices: ['desktop'], operatingSystems: ['windows'], browsers: ['chrome'] },
       });
       const v = await verdictOf('playwright-fingerprint-injector', await context.newPage());
-      for (const r of ['automation', 'cdp-console', 'tampered', 'inconsistent']) assert.ok(v.reasons.includes(r), v.line);
+      for (const r of ['automation', 'cdp-console', 'automation-stack', 'tampered', 'inconsistent']) assert.ok(v.reasons.includes(r), v.line);
       assert.ok(v.reasons.some((r) => r.startsWith('worker-')), `worker re-read: ${v.line}`);
       assert.equal(v.decision, 'block');
     } finally {

@@ -2,7 +2,9 @@
 // (a) faithfulness: a known sequence of Playwright pointer and key events comes out of the token
 //     (decoded by `verifier decode-token`) with the same count, order, classes and timing;
 // (b) a realistic ~20 s login: token size and main-thread cost — no collector task over 50 ms
-//     (PerformanceObserver 'longtask' alongside the loader's own task log).
+//     (PerformanceObserver 'longtask' alongside the loader's own task log);
+// (c) the device fingerprint hash is the same on two loads of the page, with the audio source
+//     (OfflineAudioContext) in it; the A5 stack probe sees the Playwright frames of `execute()`.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +24,9 @@ import {
 // protocol::telemetry codes
 const PK = { MOVE: 0, DOWN: 1, UP: 2 };
 const KC = { CHAR: 0, ENTER: 3, TAB: 4, SHIFT: 5 };
+const FP = { CANVAS: 1, SCREEN: 4, FONTS: 8, AUDIO: 64, AUDIO_SKIPPED: 128 }; // telemetry::fp_flags
+// Sync probe groups in js/tollgate.js (`groups`); each run is one entry of timings.tasks.
+const PROBE_GROUPS = 13;
 
 /** Record what the page really dispatched (timeStamp, type, key class hints), before the loader. */
 function recorder() {
@@ -171,6 +176,41 @@ describe('collector in headless Chromium', () => {
       }
       assert.ok(worst <= 50, `a collector task took ${worst} ms: ${JSON.stringify(tasks)}`);
       assert.deepEqual(ours, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('(c) the fingerprint hash is stable across page loads, audio included', async (t) => {
+    const page = await stack.browser.newPage();
+    const logs = watchPage(page, 'fingerprint');
+    try {
+      const load = async (first) => {
+        if (first) await page.goto(`${stack.demo.url}/`);
+        else await page.reload();
+        await waitForTollgate(page);
+        // Every idle-time group ran, then a moment for the async audio render to settle.
+        await page.waitForFunction((n) => window.tollgate.timings.tasks.length >= n, PROBE_GROUPS, { timeout: 60_000 });
+        await sleep(500);
+        const d = await decodeToken(await executeToken(page));
+        const fp = Buffer.from(d.telemetry.fingerprint).toString('hex');
+        return { fp, flags: d.decoded.probes['47'], stack: d.decoded.probes['52'], automation: d.env.automation };
+      };
+      const a = await load(true);
+      const b = await load(false);
+      const line = `E2E-METRIC fingerprint load1=${a.fp} flags=${a.flags} load2=${b.fp} flags=${b.flags} stack=${a.stack}`;
+      process.stdout.write(`${line}\n`);
+      t.diagnostic(line);
+      const ctx = `${line}\n${logs.join('\n')}`;
+      assert.match(a.fp, /^[0-9a-f]{32}$/, ctx);
+      assert.ok(/[1-9a-f]/.test(a.fp), ctx);
+      for (const bit of [FP.CANVAS, FP.SCREEN, FP.FONTS, FP.AUDIO]) assert.ok((a.flags & bit) !== 0, `flag ${bit}: ${ctx}`);
+      assert.equal(a.flags & FP.AUDIO_SKIPPED, 0, ctx);
+      assert.equal(b.flags, a.flags, ctx);
+      assert.equal(b.fp, a.fp, ctx);
+      // A5: `executeToken` calls tollgate.execute() through page.evaluate (Playwright frames).
+      assert.equal(a.stack, 2, ctx);
+      assert.ok(a.automation.includes('automation-stack'), ctx);
     } finally {
       await page.close();
     }

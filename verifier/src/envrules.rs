@@ -4,7 +4,7 @@
 //!
 //! | class | meaning | effect ([`EnvVerdict::apply`]) |
 //! |---|---|---|
-//! | `automation` | tier A: a driver is attached (`webdriver`, `headless-ua`, `automation-globals`; `cdp-console`) | block; `cdp-console` alone (DevTools open) only caps at challenge |
+//! | `automation` | tier A: a driver is attached (`webdriver`, `headless-ua`, `automation-globals`, `automation-stack`; `cdp-console`) | block; `cdp-console` alone (DevTools open) only caps at challenge |
 //! | `tampered` | tier B: native functions/properties that lie (`lie-probes`, `own-property`, `identity`, `webdriver-deleted`, `probe-errors`) | cap at challenge: never block on tampering alone (privacy tools) |
 //! | `inconsistent` | tier C: contexts or layers disagree (`worker-*`, `ua-ch-*`, `platform-os`, `engine-*`, `geometry-*`, `gpu-os`) | cap at challenge |
 //! | `environment` | tier D: weak hints (`software-gl`, `no-webgl`, `no-media-devices`, …) | −0.03 each, at most −0.12 |
@@ -45,7 +45,12 @@ pub struct EnvVerdict {
 }
 
 /// Hard automation tells (block on their own).
-const HARD: &[&str] = &["webdriver", "headless-ua", "automation-globals"];
+const HARD: &[&str] = &[
+    "webdriver",
+    "headless-ua",
+    "automation-globals",
+    "automation-stack",
+];
 
 impl EnvVerdict {
     /// Tells that block on their own: hard automation, or `cdp-console` with any tampering or
@@ -283,6 +288,11 @@ pub fn evaluate(t: &Telemetry) -> EnvVerdict {
     }
     if str_of(t, probe::AUTOMATION_GLOBALS).is_some_and(|s| !s.trim().is_empty()) {
         v.automation.push("automation-globals");
+    }
+    // A5: Puppeteer/Playwright evaluate frames under the widget API or a submit/click handler.
+    // Only driver-injected code has these frames (DevTools console calls do not), so it is hard.
+    if int_of(t, probe::AUTOMATION_STACK).is_some_and(|m| m != 0) {
+        v.automation.push("automation-stack");
     }
     if let Some(c) = str_of(t, probe::CDP_CONSOLE) {
         let mut it = c.split(',').map(|x| x.parse::<f64>().unwrap_or(0.0));
@@ -673,6 +683,7 @@ mod tests {
             (probe::CONNECTION_RTT, ProbeValue::Int(50)),
             (probe::NOTIFICATION_PERMISSION, s("default/prompt")),
             (probe::ACTIVE_TEXT, s("rgb(0, 102, 204)")),
+            (probe::AUTOMATION_STACK, ProbeValue::Int(0)),
         ]
     }
 
@@ -731,6 +742,18 @@ mod tests {
             )],
         ));
         assert_eq!(v.automation, vec!["automation-globals"]);
+        // A5: evaluate frames in the widget API's stack block on their own; 0 is clean.
+        let v = evaluate(&with(
+            clean(),
+            &[(probe::AUTOMATION_STACK, ProbeValue::Int(2))],
+        ));
+        assert_eq!(v.automation, vec!["automation-stack"]);
+        assert_eq!(v.blocking_automation(), vec!["automation-stack"]);
+        let v = evaluate(&with(
+            clean(),
+            &[(probe::AUTOMATION_STACK, ProbeValue::Int(0))],
+        ));
+        assert!(v.reasons().is_empty(), "{v:?}");
     }
 
     #[test]
