@@ -162,6 +162,7 @@
     return function (e) {
       var base = kind | (PTYPE[e.pointerType] || 0) << 3 | (e.buttons & 255) << 8;
       var tr = e.isTrusted ? 1 : 0;
+      if (!tr) frames();
       var sx = e.screenX - e.clientX, sy = e.screenY - e.clientY;
       var list = kind === PK_MOVE && e.getCoalescedEvents ? e.getCoalescedEvents() : null;
       if (list && list.length) {
@@ -194,6 +195,7 @@
     return function (e) {
       var cls = keyClass(String(e.key)), code = e.code ? String(e.code) : "", slot = held[code] || 0;
       if (down) {
+        if (!e.isTrusted) frames();
         if (code && !slot) slot = held[code] = nextSlot = nextSlot % 250 + 1;
         E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? 256 : 0) | (e.repeat ? 512 : 0), elId(e.target) | slot << 8);
       } else {
@@ -244,6 +246,7 @@
     on("input", function (e) {
       // Only the input *type* matters (typed vs deleted/undone/pasted/dropped); never the data.
       var explained = /^(delete|history|insertFromPaste|insertFromDrop)/.test(e.inputType || "");
+      if (!e.isTrusted) frames();
       E.push(e.timeStamp, EV_INPUT, explained ? 1 : 0, elId(e.target));
     });
     on("blur", function (e) {
@@ -298,9 +301,10 @@
   var fpFlags = 0; // protocol `telemetry::fp_flags`
   var audio = ""; // the audio source once rendered (async: appended last, so arrival order never changes the hash)
   var probeMs = 0;
-  // A5: automation frames in the synchronous stack of the widget API and of submit / no-pointer
-  // click handlers: Puppeteer's `pptr:` sourceURL (1), Playwright's `UtilityScript.` (2). A page's
-  // own calls and real input have only page frames (or none).
+  // A5: automation frames in the synchronous stack of the widget API, of submit / no-pointer click
+  // handlers and of untrusted pointer/key/input events: Puppeteer's `pptr:` sourceURL (1),
+  // Playwright's `UtilityScript.` (2), i.e. a main-world `evaluate()` that calls the API, clicks,
+  // submits or dispatches events. A page's own calls and real input have only page frames (or none).
   var stackHits = 0;
   function frames() {
     try {

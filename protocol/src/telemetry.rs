@@ -288,8 +288,9 @@ pub mod probe {
     pub const WINDOW_CHROME: u16 = 50;
     /// `matchMedia` facts: `fullscreen`/`standalone`/`hover` bits (see envrules).
     pub const DISPLAY_MODE: u16 = 51;
-    /// A5: automation frames in the synchronous stack of the widget API (`tollgate.execute`) and
-    /// of the submit / no-pointer click handlers, as a bitmask: 1 Puppeteer (`pptr:` sourceURL,
+    /// A5: automation frames in the synchronous stack of the widget API (`tollgate.execute`), of
+    /// the submit / no-pointer click handlers and of untrusted pointer/key/input events (a
+    /// main-world `evaluate()` behind them), as a bitmask: 1 Puppeteer (`pptr:` sourceURL,
     /// `__puppeteer_evaluation_script__`), 2 Playwright (`UtilityScript.`); 0 = none seen.
     /// Additive within probe schema 2 (absent from older loaders).
     pub const AUTOMATION_STACK: u16 = 52;

@@ -4,7 +4,9 @@
 // (b) a realistic ~20 s login: token size and main-thread cost — no collector task over 50 ms
 //     (PerformanceObserver 'longtask' alongside the loader's own task log);
 // (c) the device fingerprint hash is the same on two loads of the page, with the audio source
-//     (OfflineAudioContext) in it; the A5 stack probe sees the Playwright frames of `execute()`.
+//     (OfflineAudioContext) in it; the A5 stack probe sees the Playwright frames of `execute()`;
+// (d) A5 also through events: an input event dispatched from `page.evaluate` marks the token that a
+//     real (CDP) click on the submit button posts; a page without such a script is not marked.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -191,7 +193,7 @@ describe('collector in headless Chromium', () => {
         await waitForTollgate(page);
         // Every idle-time group ran, then a moment for the async audio render to settle.
         await page.waitForFunction((n) => window.tollgate.timings.tasks.length >= n, PROBE_GROUPS, { timeout: 60_000 });
-        await sleep(500);
+        await sleep(1000);
         const d = await decodeToken(await executeToken(page));
         const fp = Buffer.from(d.telemetry.fingerprint).toString('hex');
         return { fp, flags: d.decoded.probes['47'], stack: d.decoded.probes['52'], automation: d.env.automation };
@@ -214,5 +216,45 @@ describe('collector in headless Chromium', () => {
     } finally {
       await page.close();
     }
+  });
+
+  test('(d) A5: evaluate()-dispatched events mark the posted token, CDP input alone does not', async () => {
+    const post = async (scripted) => {
+      const page = await stack.browser.newPage();
+      const logs = watchPage(page, `a5-${scripted}`);
+      try {
+        await page.goto(`${stack.demo.url}/`);
+        await waitForTollgate(page);
+        let posted = null;
+        page.on('request', (req) => {
+          if (req.method() === 'POST' && new URL(req.url()).pathname === '/login' && posted === null) {
+            posted = new URLSearchParams(req.postData() ?? '');
+          }
+        });
+        if (scripted) {
+          await page.evaluate(() => {
+            const u = document.querySelector('#username');
+            u.value = 'mallory';
+            u.dispatchEvent(new Event('input', { bubbles: true }));
+          });
+        } else {
+          await page.locator('#username').fill('alice');
+        }
+        await page.locator('#password').fill('hunter2');
+        await Promise.all([page.waitForURL('**/login', { timeout: 90_000 }), page.locator('#login').click()]);
+        assert.ok(posted, `no form post\n${logs.join('\n')}`);
+        const d = await decodeToken(posted.get('tollgate-response') ?? '');
+        return { stack: d.decoded.probes['52'], automation: d.env.automation };
+      } finally {
+        await page.close();
+      }
+    };
+    const scripted = await post(true);
+    assert.equal(scripted.stack, 2, JSON.stringify(scripted));
+    assert.ok(scripted.automation.includes('automation-stack'), JSON.stringify(scripted));
+    // fill() and click() run in Playwright's isolated world / over CDP: no main-world frames.
+    const plain = await post(false);
+    assert.equal(plain.stack, 0, JSON.stringify(plain));
+    assert.ok(!plain.automation.includes('automation-stack'), JSON.stringify(plain));
   });
 });
