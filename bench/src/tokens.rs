@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
 use tollgate_protocol::telemetry::TelemetryBuilder;
 use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
-use tollgate_protocol::{b64_encode, bind_hash, derive_token_key, pow, site_id, solver};
+use tollgate_protocol::{b64_encode, bind_hash, pow, site_id, solver};
 
 pub const SITEKEY: &str = "bench-sitekey";
 pub const SECRET: &str = "bench-secret-not-for-production-0123";
@@ -219,7 +219,8 @@ fn one(sk: &SigningKey, now: u64, i: u64, rng: &mut Rng) -> bytes::Bytes {
                 .expect("low difficulty")
         })
         .collect();
-    let key = derive_token_key(&MAC_SECRET, KID, &id);
+    // The key the verifier hands out with this challenge: bound to the whole signed challenge.
+    let key = tollgate_protocol::token::challenge_token_key(&MAC_SECRET, &wire);
     let token = TokenBody {
         version: 1,
         challenge: wire,

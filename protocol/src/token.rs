@@ -1,7 +1,13 @@
 //! The token the collector writes into the form: a postcard-encoded [`TokenBody`] followed by an
 //! HMAC-SHA256 tag, base64url (no padding).
 //!
-//! - MAC key: per challenge, [`crate::derive_token_key`], handed to the page with the challenge.
+//! - MAC key: per challenge, [`challenge_token_key`] = HMAC-SHA256(secret, [`TOKEN_KEY_DOMAIN`] ‖
+//!   the signed challenge's wire form), handed to the page with the challenge. Because the key is
+//!   bound to every byte of the challenge (not only its id), a token whose MAC verifies proves that
+//!   the verifier issued exactly this challenge: the verifier checks this cheap MAC instead of the
+//!   Ed25519 signature on the accept path (see `ARCHITECTURE.md`, invariants). The older key,
+//!   [`crate::derive_token_key`] (bound to the challenge id only), is accepted by the verifier only
+//!   together with a valid signature, for tokens of challenges issued before the change.
 //! - MAC input: `"tollgate/token/v1\0" ‖ postcard(body)`.
 //! - Size cap: [`MAX_TOKEN_CHARS`] base64 characters (= [`MAX_TOKEN_BYTES`] bytes), checked before
 //!   any decoding. Typical login tokens are 1–6 KB.
@@ -23,6 +29,24 @@ pub const MAX_TOKEN_BYTES: usize = MAX_TOKEN_CHARS / 4 * 3;
 pub const MAC_LEN: usize = 32;
 /// Domain separation for the token MAC.
 pub const MAC_DOMAIN: &[u8] = b"tollgate/token/v1\0";
+/// Domain separation for [`challenge_token_key`].
+pub const TOKEN_KEY_DOMAIN: &[u8] = b"tollgate/token-key/v2\0";
+
+/// Per-challenge token MAC key bound to the whole signed challenge:
+/// HMAC-SHA256(secret, [`TOKEN_KEY_DOMAIN`] ‖ `challenge_wire`), where `challenge_wire` is the
+/// challenge exactly as issued (body ‖ signature, [`WIRE_LEN`] bytes; the body carries the key id).
+///
+/// Only the holder of `secret` can compute it, and the verifier computes it only for challenges it
+/// has just signed, so a token MAC made with this key authenticates the challenge bytes as well:
+/// any change to the challenge (expiry, site, proof-of-work parameters, bindings, risk tier, id,
+/// key id, signature) yields an unrelated key under which the old MAC fails.
+pub fn challenge_token_key(secret: &[u8], challenge_wire: &[u8]) -> [u8; 32] {
+    let mut m =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");
+    m.update(TOKEN_KEY_DOMAIN);
+    m.update(challenge_wire);
+    m.finalize().into_bytes().into()
+}
 /// Maximum lengths of the client-bound strings (Turnstile's limits).
 pub const MAX_ACTION: usize = 32;
 pub const MAX_CDATA: usize = 255;
@@ -98,7 +122,7 @@ impl TokenBody {
 
 impl DecodedToken {
     /// Size check → base64 → postcard (no trailing bytes) → structural checks. Does not check the
-    /// MAC (the key depends on the challenge, whose signature must be verified first).
+    /// MAC (the key depends on the challenge: [`challenge_token_key`] of `body.challenge`).
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
         if text.is_empty() {
             return Err(ProtocolError::Empty);
@@ -193,6 +217,23 @@ mod tests {
         assert_eq!(d.body, body());
         d.verify_mac(&key).unwrap();
         assert_eq!(d.verify_mac(&[6u8; 32]), Err(ProtocolError::BadMac));
+    }
+
+    #[test]
+    fn challenge_token_key_binds_every_challenge_byte() {
+        let wire = [7u8; WIRE_LEN];
+        let k = challenge_token_key(b"secret", &wire);
+        assert_eq!(k, challenge_token_key(b"secret", &wire));
+        assert_ne!(k, challenge_token_key(b"other secret", &wire));
+        for i in 0..WIRE_LEN {
+            let mut w = wire;
+            w[i] ^= 1;
+            assert_ne!(k, challenge_token_key(b"secret", &w), "byte {i} not bound");
+        }
+        // Not the id-bound key of the same secret (distinct domains).
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&wire[21..37]);
+        assert_ne!(k, crate::derive_token_key(b"secret", 0x0707_0707, &id));
     }
 
     #[test]

@@ -187,11 +187,11 @@ pub async fn issue(
         action_hash: bind_hash(b"action", &action),
         cdata_hash: bind_hash(b"cdata", &cdata),
     };
-    let challenge = Challenge::sign(body, signing);
-    let token_key = key.token_key(&challenge_id);
+    let wire = Challenge::sign(body, signing).to_bytes();
+    let token_key = key.token_key(&wire);
     metrics::counter!("tollgate_challenges_issued_total").increment(1);
     let reply = ChallengeReply {
-        challenge: b64_encode(&challenge.to_bytes()),
+        challenge: b64_encode(&wire),
         token_key: b64_encode(&token_key),
         issued_at,
         expires_at,

@@ -82,8 +82,16 @@ impl KeyEntry {
         Self::from_seed(kid, seed, Secret::new(mac.to_vec()), false)
     }
 
-    /// Per-challenge token MAC key.
-    pub fn token_key(&self, challenge_id: &[u8; 16]) -> [u8; 32] {
+    /// Per-challenge token MAC key, bound to the whole signed challenge (`challenge_wire` = body ‖
+    /// signature as issued): a token MAC under it authenticates the challenge too, so siteverify
+    /// needs no signature check for such tokens.
+    pub fn token_key(&self, challenge_wire: &[u8]) -> [u8; 32] {
+        tollgate_protocol::token::challenge_token_key(self.mac_secret.expose(), challenge_wire)
+    }
+
+    /// The previous token MAC key, bound to the challenge id only: accepted by siteverify only
+    /// after the challenge signature verified (tokens of challenges issued before the change).
+    pub fn legacy_token_key(&self, challenge_id: &[u8; 16]) -> [u8; 32] {
         tollgate_protocol::derive_token_key(self.mac_secret.expose(), self.kid, challenge_id)
     }
 
@@ -342,7 +350,11 @@ mod tests {
         assert!(!format!("{k:?}").contains(&file.ed25519_seed));
         let back = file.into_entry(42, false).unwrap();
         assert_eq!(back.verifying, k.verifying);
-        assert_eq!(back.token_key(&[1; 16]), k.token_key(&[1; 16]));
+        assert_eq!(back.token_key(&[1; 217]), k.token_key(&[1; 217]));
+        assert_eq!(
+            back.legacy_token_key(&[1; 16]),
+            k.legacy_token_key(&[1; 16])
+        );
     }
 
     #[test]

@@ -11,6 +11,11 @@ use verifier::config::Settings;
 use verifier::keys::KeyEntry;
 use verifier::{AppState, SystemClock};
 
+/// mimalloc instead of glibc malloc: siteverify is allocation-heavy (decoded telemetry, feature
+/// vectors, the JSON answer) and runs on every core; see bench/README.md for the measurement.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "verifier",

@@ -14,7 +14,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
 use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, TelemetryBuilder, probe};
-use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody, challenge_token_key};
 use tollgate_protocol::{b64_decode, b64_encode, bind_hash, derive_token_key, pow, site_id};
 use tower::ServiceExt;
 use verifier::challenge::ChallengeReply;
@@ -247,9 +247,8 @@ fn forged_token(
     };
     let wire = Challenge::sign(body.clone(), &SigningKey::from_bytes(&signing_seed)).to_bytes();
     let solutions = pow::solve_all(&wire, body.pow).unwrap();
-    token_body(wire, solutions, spec)
-        .seal(&derive_token_key(&mac, kid, &id))
-        .unwrap()
+    let key = challenge_token_key(&mac, &wire);
+    token_body(wire, solutions, spec).seal(&key).unwrap()
 }
 
 async fn siteverify_raw(
@@ -711,8 +710,9 @@ async fn tampered_or_foreign_challenge_signature_is_rejected() {
         "invalid-input-response",
         "bad-signature",
     );
-    // Signed by a key the verifier does not have, under a configured key id.
-    let token = forged_token(2, [0x77; 32], mac_secret(2), "site-a", ORIGIN_A, &spec);
+    // Signed by a key the verifier does not have, under a configured key id (a foreign issuer:
+    // its MAC secret is not ours either — the MAC secret is signing-grade, ARCHITECTURE.md).
+    let token = forged_token(2, [0x77; 32], [0x78; 32], "site-a", ORIGIN_A, &spec);
     assert_fails(
         &verify_token(&h.app, SECRET_A, &token).await,
         "invalid-input-response",
@@ -725,6 +725,92 @@ async fn tampered_or_foreign_challenge_signature_is_rejected() {
         "invalid-input-response",
         "unknown-key",
     );
+}
+
+#[tokio::test]
+async fn modified_and_resigned_challenge_with_a_reused_token_key_is_rejected() {
+    // The token key is bound to the whole signed challenge, not only its id: even a challenge
+    // re-signed with the verifier's own signing key (a leaked Ed25519 seed, or a second issuer
+    // sharing it) does not accept the token key handed out for the original challenge.
+    let h = harness();
+    let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
+    let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
+    let issued = Challenge::parse(&b64_decode(&reply.challenge).unwrap()).unwrap();
+    assert_eq!(issued.body.key_id, 2);
+    let spec = Spec::new(ORIGIN_A, "", "");
+    let tamper: [fn(&mut ChallengeBody); 4] = [
+        |b| b.expires_at_ms += 3_600_000,
+        |b| b.pow.bits = 1,
+        |b| b.risk_tier |= 0x80,
+        |b| b.issued_at_ms += 1,
+    ];
+    for t in tamper {
+        let mut body = issued.body.clone();
+        t(&mut body);
+        let resigned = Challenge::sign(body.clone(), &SigningKey::from_bytes(&seed(2)));
+        assert!(
+            resigned
+                .verify(|_| Some(SigningKey::from_bytes(&seed(2)).verifying_key()))
+                .is_ok()
+        );
+        let wire = resigned.to_bytes();
+        let solutions = pow::solve_all(&wire, body.pow).unwrap();
+        let token = token_body(wire, solutions, &spec).seal(&key).unwrap();
+        assert_fails(
+            &verify_token(&h.app, SECRET_A, &token).await,
+            "invalid-input-response",
+            "bad-mac",
+        );
+    }
+    // Same body, signature bytes changed: the key is bound to them too (and the signature fails).
+    let mut other = issued.clone();
+    other.signature[0] ^= 1;
+    let wire = other.to_bytes();
+    let solutions = pow::solve_all(&wire, other.body.pow).unwrap();
+    let token = token_body(wire, solutions, &spec).seal(&key).unwrap();
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &token).await,
+        "invalid-input-response",
+        "bad-signature",
+    );
+    // The untouched challenge with the same key still verifies (nothing above burned it).
+    assert_success(&verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await);
+}
+
+#[tokio::test]
+async fn legacy_id_bound_token_key_needs_a_valid_signature() {
+    // Tokens of challenges issued before the token key was bound to the whole challenge (key =
+    // HMAC(secret, key id ‖ challenge id)) still verify, but only with the signature checked.
+    let h = harness();
+    let spec = Spec::new(ORIGIN_A, "", "");
+    let legacy = |signing: [u8; 32], expires_extra: u64| {
+        let id = [0x3C; 16];
+        let body = ChallengeBody {
+            version: 1,
+            key_id: 2,
+            site_id: site_id("site-a"),
+            challenge_id: id,
+            issued_at_ms: T0,
+            expires_at_ms: T0 + 300_000 + expires_extra,
+            pow: PowParams { k: 4, bits: 4 },
+            risk_tier: 0,
+            origin_hash: bind_hash(b"origin", ORIGIN_A),
+            action_hash: bind_hash(b"action", ""),
+            cdata_hash: bind_hash(b"cdata", ""),
+        };
+        let wire = Challenge::sign(body.clone(), &SigningKey::from_bytes(&signing)).to_bytes();
+        let solutions = pow::solve_all(&wire, body.pow).unwrap();
+        token_body(wire, solutions, &spec)
+            .seal(&derive_token_key(&mac_secret(2), 2, &id))
+            .unwrap()
+    };
+    // Signed by a key the verifier does not have: rejected whatever the MAC.
+    assert_fails(
+        &verify_token(&h.app, SECRET_A, &legacy([0x55; 32], 0)).await,
+        "invalid-input-response",
+        "bad-signature",
+    );
+    assert_success(&verify_token(&h.app, SECRET_A, &legacy(seed(2), 0)).await);
 }
 
 #[tokio::test]
