@@ -58,6 +58,32 @@ async function loadAsync(url, endpoint, extra) {
     .map((l) => JSON.parse(l));
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSecs(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+let CLK_TCK = 100;
+try {
+  CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+} catch {}
+
+/** Run the load generator and measure the server's CPU time per answered request (warm-up
+ *  included on both sides): a figure other processes on the machine skew far less than req/s. */
+async function loadWithCpu(pid, url, endpoint, extra) {
+  const c0 = cpuSecs(pid);
+  const rows = await loadAsync(url, endpoint, extra);
+  const cpu = cpuSecs(pid) - c0;
+  const n = rows.reduce((a, r) => a + r.ok + r.failed, 0);
+  rows.cpu_us_per_req = n ? (cpu / n) * 1e6 : NaN;
+  rows.cpu_secs = cpu;
+  return rows;
+}
+
 const best = (rows) => rows.filter((r) => r.mode === "closed-loop").reduce((a, b) => (b.rps > a.rps ? b : a), { rps: 0 });
 const fixed = (rows) => rows.find((r) => r.mode === "fixed-rate");
 
@@ -69,8 +95,8 @@ export async function verifierBench() {
   let ch, sv;
   try {
     console.log(`  verifier ${v.url} (log: bench/out/verifier.log)`);
-    ch = await loadAsync(v.url, "challenge", ["--label", "challenge"]);
-    sv = await loadAsync(v.url, "siteverify", ["--label", "siteverify", "--tokens", TOKENS]);
+    ch = await loadWithCpu(v.child.pid, v.url, "challenge", ["--label", "challenge"]);
+    sv = await loadWithCpu(v.child.pid, v.url, "siteverify", ["--label", "siteverify", "--tokens", TOKENS]);
   } finally {
     v.child.kill("SIGTERM");
   }
@@ -80,7 +106,7 @@ export async function verifierBench() {
   const p = await startServer(process.execPath, [path.join(BENCH, "peer-verifier.mjs"), "--payloads", String(peerN), "--out", bodies, "--max-secs", "600"], path.join(OUT, "peer.log"));
   let pr;
   try {
-    pr = await loadAsync(p.url, "bodies", ["--label", "altcha-lib (node)", "--bodies", bodies, "--path", "/", "--expect", '"success":true']);
+    pr = await loadWithCpu(p.child.pid, p.url, "bodies", ["--label", "altcha-lib (node)", "--bodies", bodies, "--path", "/", "--expect", '"success":true']);
   } finally {
     p.child.kill("SIGTERM");
   }
@@ -89,6 +115,10 @@ export async function verifierBench() {
   const f = fixed(sv);
   if (f) console.log(`  siteverify at ${f.target_rps} req/s fixed rate (half the best): p50 ${f.p50_ms.toFixed(3)} ms, p99 ${f.p99_ms.toFixed(3)} ms (target p99 < 5 ms at 5 000 req/s)`);
   console.log(`  siteverify / ALTCHA verify (best closed-loop req/s): ${(b.siteverify.rps / b.peer.rps).toFixed(2)}× (${b.siteverify.rps.toFixed(0)} vs ${b.peer.rps.toFixed(0)})`);
+  const us = (r) => r.cpu_us_per_req.toFixed(0);
+  console.log(`  server CPU per answered request (user+sys, /proc): challenge ${us(ch)} µs, siteverify ${us(sv)} µs, ALTCHA peer ${us(pr)} µs → siteverify CPU efficiency vs ALTCHA ${(pr.cpu_us_per_req / sv.cpu_us_per_req).toFixed(2)}×`);
+  console.log(`  (at that CPU cost one dedicated core would answer ≈ ${(1e6 / sv.cpu_us_per_req).toFixed(0)} siteverify/s, ≈ ${(1e6 / ch.cpu_us_per_req).toFixed(0)} challenge/s; load average ${loadavg()})`);
+  console.error(JSON.stringify({ bench: "verifier-cpu", challenge_us: ch.cpu_us_per_req, siteverify_us: sv.cpu_us_per_req, peer_us: pr.cpu_us_per_req, loadavg: loadavg() }));
   return { challenge: ch, siteverify: sv, peer: pr };
 }
 

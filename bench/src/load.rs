@@ -362,8 +362,13 @@ pub fn run(args: &[String]) {
         .build()
         .expect("tokio runtime");
     rt.block_on(async {
-        // Warm-up (connections, allocator, caches): not reported.
-        let _ = step(target.clone(), src.clone(), 4, 0.5, None).await;
+        // Warm-up (connections, allocator, caches): not printed; its JSON line (mode "warm-up")
+        // lets the driver divide the server's CPU time by every request it answered.
+        let w = step(target.clone(), src.clone(), 4, 0.5, None).await;
+        eprintln!(
+            "{{\"bench\":\"load\",\"label\":\"{label}\",\"mode\":\"warm-up\",\"conc\":4,\"rps\":{:.1},\"ok\":{},\"failed\":{}}}",
+            w.rps, w.ok, w.bad
+        );
         let mut best = 0.0f64;
         for &c in &conc {
             if src.left() == 0 {
