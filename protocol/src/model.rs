@@ -1,10 +1,13 @@
 //! Behaviour model: logistic regression over standardised [`crate::features`], evaluated in pure
-//! Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v1.json`, compiled in
+//! Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v2.json`, compiled in
 //! as the default model).
 //!
 //! Each present model feature contributes `w·z + w2·(z² − 1) + b` logits, where `z` is the feature
 //! standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term lets a
 //! linear model express "human band" features (too regular *and* too erratic are both unusual).
+//! Format version 2 adds optional one-sided hinges `wl·max(0, lo − z) + wh·max(0, z − hi)`
+//! (weights ≤ 0: beyond the human range is only ever bot evidence; absent = 0, so version-1
+//! files load unchanged) and optional stricter key knots for long typing ([`LongKeys`]).
 //! A **missing feature contributes exactly 0**: the baseline is spread over the features as
 //! per-feature offsets `b` (added only when the feature is present), so a session without
 //! keystrokes is scored on its pointer evidence alone (and vice versa), and thin evidence stays
@@ -26,9 +29,9 @@ pub const NEUTRAL_SCORE: f64 = 0.5;
 /// Model file format name.
 pub const FORMAT: &str = "tollgate-behaviour-model";
 /// Model format version this code reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The compiled-in default model.
-pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v1.json");
+pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v2.json");
 
 /// Why a model file was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +100,31 @@ pub struct ModelFeature {
     /// Offset added when the feature is present (0 when missing), so a session missing a
     /// feature loses exactly that feature's share of the baseline, nothing more.
     pub b: f64,
+    /// Lower hinge knot (in z units): `wl·max(0, lo − z)` is added below it.
+    pub lo: f64,
+    /// Upper hinge knot (in z units): `wh·max(0, z − hi)` is added above it.
+    pub hi: f64,
+    /// Hinge weights (≤ 0: beyond the human range on either side is only ever bot evidence).
+    pub wl: f64,
+    pub wh: f64,
+}
+
+impl ModelFeature {
+    /// A term with no hinges.
+    pub fn plain(feature: F, mean: f64, sd: f64, w: f64, w2: f64, b: f64) -> ModelFeature {
+        ModelFeature {
+            feature,
+            mean,
+            sd,
+            w,
+            w2,
+            b,
+            lo: 0.0,
+            hi: 0.0,
+            wl: 0.0,
+            wh: 0.0,
+        }
+    }
 }
 
 /// Monotone map from the model's logit to the policy scale: `block_logit` maps to the policy's
@@ -111,6 +139,13 @@ pub struct Calibration {
     pub allow_logit: f64,
 }
 
+/// Key calibration for long typing (see [`Model::long_keys`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LongKeys {
+    pub min_keys: usize,
+    pub knots: Calibration,
+}
+
 /// A loaded model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -123,6 +158,10 @@ pub struct Model {
     /// Knots per modality in [`Modality::ALL`] order; `None`: the score is the raw logistic
     /// probability.
     pub calibration: Option<[Calibration; 2]>,
+    /// Stricter key knots for sessions with at least `min_keys` key presses (long typing is
+    /// stronger evidence, so its human score spread is narrower than a login field's); `None`:
+    /// the key knots apply to any length.
+    pub long_keys: Option<LongKeys>,
     /// A group whose contributions sum to at most this (logits) is reported as a reason.
     pub reason_threshold: f64,
     /// Free-form provenance (training command, data summary); informational only.
@@ -140,9 +179,13 @@ pub struct ReplayEvidence {
 
 impl ReplayEvidence {
     /// Replayed when at least two hashes, and at least half of them, were seen elsewhere (one
-    /// shared stroke can be chance between two people; a reused trace repeats all its strokes).
+    /// shared stroke among several can be chance between two people; a reused trace repeats
+    /// all its strokes), or when the session's only hashed stroke was seen elsewhere (a single
+    /// long, curved gesture such as a drawn circle: its 16-point shape on a 1/24 grid does not
+    /// repeat by chance, and requiring two strokes would make single-gesture replays invisible).
     pub fn is_replay(&self) -> bool {
-        self.seen_elsewhere >= 2 && 2 * self.seen_elsewhere >= self.hashed
+        (self.seen_elsewhere >= 2 && 2 * self.seen_elsewhere >= self.hashed)
+            || (self.hashed == 1 && self.seen_elsewhere == 1)
     }
 }
 
@@ -201,6 +244,7 @@ impl Model {
                 allow_at_or_above: 0.0,
             },
             calibration: None,
+            long_keys: None,
             reason_threshold: -1.0,
             notes: Vec::new(),
         }
@@ -222,6 +266,25 @@ impl Model {
                 allow_logit: p.allow_logit.min(k.allow_logit),
             },
         })
+    }
+
+    /// Knots for a session's features: [`Model::knots`], with the long-typing key knots when
+    /// the session has at least `min_keys` key presses.
+    pub fn knots_for(&self, f: &Features) -> Option<Calibration> {
+        let (pointer, keys) = (f.has(Modality::Pointer), f.has(Modality::Keys));
+        let base = self.knots(pointer, keys)?;
+        match self.long_keys {
+            Some(l) if keys && f.n_keys >= l.min_keys => Some(if pointer {
+                let p = self.knots(true, false).unwrap_or(base);
+                Calibration {
+                    block_logit: p.block_logit.min(l.knots.block_logit),
+                    allow_logit: p.allow_logit.min(l.knots.allow_logit),
+                }
+            } else {
+                l.knots
+            }),
+            _ => Some(base),
+        }
     }
 
     /// Logit → score on the policy scale with the given knots (`None`: logistic).
@@ -256,7 +319,11 @@ impl Model {
         match x {
             Some(x) if x.is_finite() => {
                 let z = self.z(m, x);
-                m.w * z + m.w2 * (z * z - 1.0) + m.b
+                m.w * z
+                    + m.w2 * (z * z - 1.0)
+                    + m.b
+                    + m.wl * (m.lo - z).max(0.0)
+                    + m.wh * (z - m.hi).max(0.0)
             }
             _ => 0.0,
         }
@@ -294,7 +361,7 @@ impl Model {
         groups.sort_by_key(|(g, _)| *g);
         let p_raw = sigmoid(logit);
         let mut p = if evidence {
-            self.calibrate(logit, self.knots(present[0], present[1]))
+            self.calibrate(logit, self.knots_for(f))
         } else {
             NEUTRAL_SCORE
         };
@@ -333,7 +400,7 @@ impl Model {
             .get("version")
             .and_then(json::Value::as_f64)
             .ok_or(ModelError::Field("version"))?;
-        if version != f64::from(VERSION) {
+        if !(1.0..=f64::from(VERSION)).contains(&version) || version.fract() != 0.0 {
             return Err(ModelError::Version(version.max(0.0) as u64));
         }
         let num = |obj: &json::Value, k: &'static str| -> Result<f64, ModelError> {
@@ -382,6 +449,17 @@ impl Model {
                 // One-sided features must stay monotone (see `features::MONOTONE`).
                 return Err(ModelError::Range("w2 of a monotone feature"));
             }
+            // Hinges (format version 2; absent in version 1 files, where they are 0).
+            let opt = |k: &'static str| -> Result<f64, ModelError> {
+                match item.get(k) {
+                    None => Ok(0.0),
+                    Some(_) => num(item, k),
+                }
+            };
+            let (lo, hi, wl, wh) = (opt("lo")?, opt("hi")?, opt("wl")?, opt("wh")?);
+            if wl > 0.0 || wh > 0.0 || lo > hi {
+                return Err(ModelError::Range("hinge"));
+            }
             features.push(ModelFeature {
                 feature,
                 mean: num(item, "mean")?,
@@ -389,6 +467,10 @@ impl Model {
                 w: num(item, "w")?,
                 w2,
                 b: num(item, "b")?,
+                lo,
+                hi,
+                wl,
+                wh,
             });
         }
         let knots = |c: &json::Value| -> Result<Calibration, ModelError> {
@@ -408,6 +490,19 @@ impl Model {
                 Some([get("pointer")?, get("keys")?])
             }
         };
+        let long_keys = match v.get("calibration_long_keys") {
+            None | Some(json::Value::Null) => None,
+            Some(c) => {
+                let min_keys = num(c, "min_keys")?;
+                if !(1.0..=1e6).contains(&min_keys) {
+                    return Err(ModelError::Range("min_keys"));
+                }
+                Some(LongKeys {
+                    min_keys: min_keys as usize,
+                    knots: knots(c)?,
+                })
+            }
+        };
         let notes = match v.get("notes") {
             Some(json::Value::Obj(kv)) => kv
                 .iter()
@@ -422,6 +517,7 @@ impl Model {
             features,
             policy,
             calibration,
+            long_keys,
             reason_threshold,
             notes,
         })
@@ -459,6 +555,15 @@ impl Model {
             )),
             None => s.push_str("  \"calibration\": null,\n"),
         }
+        match self.long_keys {
+            Some(l) => s.push_str(&format!(
+                "  \"calibration_long_keys\": {{\"min_keys\": {}, \"block_logit\": {}, \"allow_logit\": {}}},\n",
+                l.min_keys,
+                json::num(l.knots.block_logit),
+                json::num(l.knots.allow_logit)
+            )),
+            None => s.push_str("  \"calibration_long_keys\": null,\n"),
+        }
         s.push_str("  \"notes\": {");
         for (i, (k, v)) in self.notes.iter().enumerate() {
             s.push_str(if i == 0 { "\n    " } else { ",\n    " });
@@ -473,13 +578,17 @@ impl Model {
         for (i, m) in self.features.iter().enumerate() {
             s.push_str(if i == 0 { "\n    " } else { ",\n    " });
             s.push_str(&format!(
-                "{{\"name\": {}, \"mean\": {}, \"sd\": {}, \"w\": {}, \"w2\": {}, \"b\": {}}}",
+                "{{\"name\": {}, \"mean\": {}, \"sd\": {}, \"w\": {}, \"w2\": {}, \"b\": {}, \"lo\": {}, \"hi\": {}, \"wl\": {}, \"wh\": {}}}",
                 json::string(m.feature.def().name),
                 json::num(m.mean),
                 json::num(m.sd),
                 json::num(m.w),
                 json::num(m.w2),
-                json::num(m.b)
+                json::num(m.b),
+                json::num(m.lo),
+                json::num(m.hi),
+                json::num(m.wl),
+                json::num(m.wh)
             ));
         }
         s.push_str(if self.features.is_empty() {
@@ -745,27 +854,20 @@ mod tests {
             clip: 6.0,
             features: vec![
                 ModelFeature {
-                    feature: F::PtDtSd,
-                    mean: 1.5,
-                    sd: 0.5,
-                    w: 1.2,
-                    w2: -0.3,
-                    b: 0.0,
+                    lo: -2.0,
+                    hi: 1.5,
+                    wl: -0.5,
+                    wh: -0.25,
+                    ..ModelFeature::plain(F::PtDtSd, 1.5, 0.5, 1.2, -0.3, 0.0)
                 },
-                ModelFeature {
-                    feature: F::KeyRollover,
-                    mean: 0.2,
-                    sd: 0.1,
-                    w: 0.8,
-                    w2: 0.0,
-                    b: 0.0,
-                },
+                ModelFeature::plain(F::KeyRollover, 0.2, 0.1, 0.8, 0.0, 0.0),
             ],
             policy: Policy {
                 block_below: 0.05,
                 allow_at_or_above: 0.3,
             },
             calibration: None,
+            long_keys: None,
             reason_threshold: -1.0,
             notes: vec![("trained".into(), "unit \"test\"".into())],
         }
@@ -818,6 +920,24 @@ mod tests {
             })
         );
         assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
+        // Long typing gets its own (stricter) key knots; short typing keeps the key knots.
+        let long = Calibration {
+            block_logit: -1.0,
+            allow_logit: 1.0,
+        };
+        m.long_keys = Some(LongKeys {
+            min_keys: 25,
+            knots: long,
+        });
+        assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.1);
+        f.n_keys = 10;
+        assert_eq!(m.knots_for(&f).unwrap().allow_logit, 0.5);
+        f.n_keys = 30;
+        assert_eq!(m.knots_for(&f), Some(long));
+        f.values[F::PtDtSd as usize] = Some(1.0);
+        assert_eq!(m.knots_for(&f).unwrap().allow_logit, -1.0);
     }
 
     #[test]
@@ -832,8 +952,37 @@ mod tests {
             Model::from_json(&t),
             Err(ModelError::UnknownFeature(_))
         ));
-        let t = toy().to_json().replace("\"version\": 1", "\"version\": 9");
+        let t = toy()
+            .to_json()
+            .replace(&format!("\"version\": {VERSION}"), "\"version\": 9");
         assert_eq!(Model::from_json(&t), Err(ModelError::Version(9)));
+        let t = toy().to_json().replace("\"wh\": -0.25", "\"wh\": 0.25");
+        assert_eq!(Model::from_json(&t), Err(ModelError::Range("hinge")));
+    }
+
+    #[test]
+    fn hinges_only_act_beyond_their_knots() {
+        let m = toy();
+        let t = &m.features[0];
+        let plain = ModelFeature::plain(t.feature, t.mean, t.sd, t.w, t.w2, t.b);
+        // Inside the knots (z in [-2, 1.5]) the hinge adds nothing.
+        for x in [0.6, 1.5, 2.2] {
+            assert!((m.term(t, Some(x)) - m.term(&plain, Some(x))).abs() < 1e-12);
+        }
+        // z = 3 (x = 3.0): 1.5 beyond the upper knot, -0.25 per unit.
+        assert!((m.term(t, Some(3.0)) - m.term(&plain, Some(3.0)) + 0.375).abs() < 1e-12);
+        // z = -3 (x = 0.0): 1 below the lower knot, -0.5 per unit.
+        assert!((m.term(t, Some(0.0)) - m.term(&plain, Some(0.0)) + 0.5).abs() < 1e-12);
+        // A version-1 file (no hinge fields) still loads, with hinges at 0.
+        let v1 = ModelFeature::plain(t.feature, t.mean, t.sd, t.w, t.w2, t.b);
+        let mut old = m.clone();
+        old.features[0] = v1;
+        let text = old
+            .to_json()
+            .replace(&format!("\"version\": {VERSION}"), "\"version\": 1")
+            .replace(", \"lo\": 0, \"hi\": 0, \"wl\": 0, \"wh\": 0", "");
+        assert!(!text.contains("\"wl\""));
+        assert_eq!(Model::from_json(&text).unwrap(), old);
         let deep = "[".repeat(100);
         assert!(Model::from_json(&deep).is_err());
         for cut in 0..toy().to_json().len() {
@@ -878,7 +1027,11 @@ mod tests {
             }
             .is_replay()
         };
-        assert!(not(5, 2) && not(1, 1) && not(0, 0));
+        assert!(not(5, 2) && not(2, 1) && not(0, 0));
+        assert!(
+            !not(1, 1),
+            "a single hashed gesture seen elsewhere is a replay"
+        );
     }
 
     #[test]

@@ -201,10 +201,19 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
         records.extend(synth);
     }
     let feats = features_parallel(&records);
+    // Derived windows share strokes with their origin by construction: they are neither looked
+    // up nor entered (see `Record::derived`).
     let mut store = ReplayStore::default();
     let replay = feats
         .iter()
-        .map(|f| store.observe(&f.stroke_hashes))
+        .zip(&records)
+        .map(|(f, r)| {
+            if r.derived {
+                ReplayEvidence::default()
+            } else {
+                store.observe(&f.stroke_hashes)
+            }
+        })
         .collect();
     Ok(Dataset {
         records,

@@ -8,7 +8,7 @@
 //! ```text
 //! D=../shared/data/traces
 //! verifier train --traces $D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz \
-//!     --out protocol/models/behaviour-v1.json          # seed 1; prints subject-wise 5-fold CV
+//!     --out protocol/models/behaviour-v2.json          # seed 1; prints subject-wise 5-fold CV
 //! verifier eval  --traces ... --cv 5 --out cv.jsonl --plot cv.png   # headline numbers
 //! verifier eval  --traces ...                          # compiled-in model, live code path
 //! ```

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tollgate_protocol::features::{DEFS, F, Features, Modality};
-use tollgate_protocol::model::{Calibration, Model, ModelFeature, Policy, ReplayEvidence, Scored};
+use tollgate_protocol::model::{
+    Calibration, LongKeys, Model, ModelFeature, Policy, ReplayEvidence, Scored,
+};
 
 use super::rng::Rng;
 use super::{IntelError, Label, Record};
@@ -26,6 +28,9 @@ pub struct FitOptions {
     pub per_feature_offsets: bool,
     /// Human quantile mapped to the allow threshold, per human source.
     pub allow_quantile: f64,
+    /// Band features also get one-sided hinges at these (weighted) quantiles of the training
+    /// humans' values; `None`: no hinges. Hinge weights are constrained to ≤ 0.
+    pub hinge_quantile: Option<f64>,
 }
 
 impl Default for FitOptions {
@@ -39,9 +44,17 @@ impl Default for FitOptions {
             monotone_l2_factor: 0.1,
             per_feature_offsets: true,
             allow_quantile: 0.01,
+            hinge_quantile: None,
         }
     }
 }
+
+/// Key-only sessions with at least this many key presses get their own calibration knots
+/// ([`LongKeys`]), set on the training humans that typed that much.
+pub const LONG_KEYS: usize = 25;
+
+/// Calibration bucket index of long key-only sessions (after the [`Modality::ALL`] indices).
+const LONG_KEYS_BUCKET: usize = 2;
 
 /// Fewest human records of one source (and modality) for it to set calibration knots.
 pub const MIN_CALIBRATION_RECORDS: usize = 100;
@@ -114,14 +127,25 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
             / wsum;
         let sd = var.sqrt();
         if sd > 1e-9 && sd.is_finite() {
-            terms.push(ModelFeature {
-                feature: d.id,
-                mean,
-                sd,
-                w: 0.0,
-                w2: 0.0,
-                b: 0.0,
-            });
+            let mut t = ModelFeature::plain(d.id, mean, sd, 0.0, 0.0, 0.0);
+            if let (Some(q), true) = (opts.hinge_quantile, d.id.band()) {
+                let mut hz: Vec<(f64, f64)> = rows
+                    .iter()
+                    .filter(|r| r.1 == Label::Human)
+                    .filter_map(|r| {
+                        r.0.get(d.id)
+                            .map(|v| (((v - mean) / sd).clamp(-opts.clip, opts.clip), r.2))
+                    })
+                    .collect();
+                if let (Some(lo), Some(hi)) = (
+                    weighted_quantile(&mut hz, q),
+                    weighted_quantile(&mut hz, 1.0 - q),
+                ) {
+                    t.lo = lo;
+                    t.hi = hi.max(lo);
+                }
+            }
+            terms.push(t);
         }
     }
     // Columns: one intercept per modality, then per term z, z²−1 (band features only) and a
@@ -130,7 +154,7 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
     // so a session that lacks a feature loses exactly that feature's share of it and thin
     // evidence stays near the neutral logit 0. There is no global intercept.
     const M: usize = Modality::ALL.len();
-    const K: usize = 3;
+    const K: usize = 5;
     let dim = M + K * terms.len();
     let clip = opts.clip;
     let x: Vec<Vec<f64>> = rows
@@ -154,6 +178,10 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
                     if opts.per_feature_offsets {
                         v[M + K * j + 2] = 1.0;
                     }
+                    if t.feature.band() && opts.hinge_quantile.is_some() {
+                        v[M + K * j + 3] = (t.lo - z).max(0.0);
+                        v[M + K * j + 4] = (z - t.hi).max(0.0);
+                    }
                 }
             }
             v
@@ -172,25 +200,116 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         if !t.feature.band() {
             penalty[M + K * j] = opts.monotone_l2_factor;
         }
+        // Hinges are one-sided tells like the monotone features.
+        penalty[M + K * j + 3] = opts.monotone_l2_factor;
+        penalty[M + K * j + 4] = opts.monotone_l2_factor;
     }
+    // Columns that are identically 0 (unused hinge / quadratic slots) are left out of the
+    // system; hinge columns whose fitted weight comes out positive (a tail read as *human*
+    // evidence) are dropped and the fit repeated, so beyond-human values never help a session.
+    let mut active: Vec<bool> = (0..dim)
+        .map(|a| a < M || x.iter().any(|xi| xi[a] != 0.0))
+        .collect();
     let mut beta = vec![0.0; dim];
-    for _ in 0..opts.max_iter {
+    for _round in 0..4 {
+        beta = irls(&x, &y, rows, &penalty, &active, lambda, dim, opts.max_iter)?;
+        let mut changed = false;
+        for j in 0..terms.len() {
+            for c in [M + K * j + 3, M + K * j + 4] {
+                if active[c] && beta[c] > 0.0 {
+                    active[c] = false;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (a, b) in beta.iter_mut().enumerate() {
+        if !active[a] {
+            *b = 0.0;
+        }
+    }
+    for (j, t) in terms.iter_mut().enumerate() {
+        t.w = beta[M + K * j];
+        t.w2 = beta[M + K * j + 1];
+        t.b = beta[M + K * j + 2];
+        t.wl = beta[M + K * j + 3].min(0.0);
+        t.wh = beta[M + K * j + 4].min(0.0);
+        if t.wl == 0.0 && t.wh == 0.0 {
+            t.lo = 0.0;
+            t.hi = 0.0;
+        }
+    }
+    // Drop terms that ended up with no weight at all (keeps the file small and honest).
+    terms.retain(|t| {
+        t.w.abs() > 1e-6 || t.w2.abs() > 1e-6 || t.b.abs() > 1e-6 || t.wl < 0.0 || t.wh < 0.0
+    });
+    Ok(Model {
+        bias: 0.0,
+        modality_bias: [beta[0], beta[1]],
+        clip,
+        features: terms,
+        policy: POLICY,
+        calibration: None,
+        long_keys: None,
+        reason_threshold: -1.0,
+        notes: Vec::new(),
+    })
+}
+
+/// Weighted quantile of `(value, weight)` pairs (sorts in place).
+fn weighted_quantile(v: &mut [(f64, f64)], q: f64) -> Option<f64> {
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = v.iter().map(|p| p.1).sum();
+    if v.is_empty() || total <= 0.0 {
+        return None;
+    }
+    let target = q.clamp(0.0, 1.0) * total;
+    let mut acc = 0.0;
+    for (val, w) in v.iter() {
+        acc += w;
+        if acc >= target {
+            return Some(*val);
+        }
+    }
+    v.last().map(|p| p.0)
+}
+
+/// Newton / IRLS for ridge-penalised weighted logistic regression over the active columns.
+#[allow(clippy::too_many_arguments)]
+fn irls(
+    x: &[Vec<f64>],
+    y: &[f64],
+    rows: &[(&Features, Label, f64)],
+    penalty: &[f64],
+    active: &[bool],
+    lambda: f64,
+    dim: usize,
+    max_iter: usize,
+) -> Result<Vec<f64>, IntelError> {
+    const M: usize = Modality::ALL.len();
+    let mut beta = vec![0.0; dim];
+    for _ in 0..max_iter {
         let mut g = vec![0.0; dim];
         let mut h = vec![0.0; dim * dim];
-        for ((xi, yi), r) in x.iter().zip(&y).zip(rows) {
+        for ((xi, yi), r) in x.iter().zip(y).zip(rows) {
             let eta: f64 = xi.iter().zip(&beta).map(|(a, b)| a * b).sum();
             let p = 1.0 / (1.0 + (-eta).exp());
             let wi = r.2;
             let resid = wi * (yi - p);
             let curv = wi * (p * (1.0 - p)).max(1e-9);
             for a in 0..dim {
-                if xi[a] == 0.0 {
+                if xi[a] == 0.0 || !active[a] {
                     continue;
                 }
                 g[a] += resid * xi[a];
                 let ca = curv * xi[a];
                 for b in a..dim {
-                    h[a * dim + b] += ca * xi[b];
+                    if active[b] {
+                        h[a * dim + b] += ca * xi[b];
+                    }
                 }
             }
         }
@@ -198,7 +317,11 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
             for b in 0..a {
                 h[a * dim + b] = h[b * dim + a];
             }
-            if a >= M {
+            if !active[a] {
+                // Inactive column: pinned at 0 by an identity row.
+                g[a] = 0.0;
+                h[a * dim + a] = 1.0;
+            } else if a >= M {
                 let lam = lambda * penalty[a];
                 g[a] -= lam * beta[a];
                 h[a * dim + a] += lam;
@@ -221,23 +344,7 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
             break;
         }
     }
-    for (j, t) in terms.iter_mut().enumerate() {
-        t.w = beta[M + K * j];
-        t.w2 = beta[M + K * j + 1];
-        t.b = beta[M + K * j + 2];
-    }
-    // Drop terms that ended up with no weight at all (keeps the file small and honest).
-    terms.retain(|t| t.w.abs() > 1e-6 || t.w2.abs() > 1e-6 || t.b.abs() > 1e-6);
-    Ok(Model {
-        bias: 0.0,
-        modality_bias: [beta[0], beta[1]],
-        clip,
-        features: terms,
-        policy: POLICY,
-        calibration: None,
-        reason_threshold: -1.0,
-        notes: Vec::new(),
-    })
+    Ok(beta)
 }
 
 /// Solve `A x = b` for symmetric positive definite `A` (row-major `n × n`).
@@ -313,7 +420,7 @@ pub fn calibrate(
     human_logits: &BTreeMap<(usize, String), Vec<f64>>,
     opts: &FitOptions,
 ) {
-    let mut knots: [Option<Calibration>; 2] = [None, None];
+    let mut knots: [Option<Calibration>; 3] = [None, None, None];
     for (m, slot) in knots.iter_mut().enumerate() {
         let mut lb = f64::INFINITY;
         let mut la = f64::INFINITY;
@@ -325,10 +432,12 @@ pub fn calibrate(
                 continue;
             }
             let mut v = v.clone();
-            if let Some(q) = quantile(&mut v, opts.block_quantile) {
+            // Long typing: half the quantiles, a margin for its narrower human spread.
+            let f = if m == LONG_KEYS_BUCKET { 0.5 } else { 1.0 };
+            if let Some(q) = quantile(&mut v, f * opts.block_quantile) {
                 lb = lb.min(q);
             }
-            if let Some(q) = quantile(&mut v, opts.allow_quantile) {
+            if let Some(q) = quantile(&mut v, f * opts.allow_quantile) {
                 la = la.min(q);
             }
         }
@@ -340,6 +449,18 @@ pub fn calibrate(
         }
     }
     model.policy = POLICY;
+    // Long typing: never more lenient than the key knots of all lengths.
+    model.long_keys = match (knots[LONG_KEYS_BUCKET], knots[1]) {
+        (Some(l), Some(k)) => Some(LongKeys {
+            min_keys: LONG_KEYS,
+            knots: Calibration {
+                block_logit: l.block_logit.max(k.block_logit),
+                allow_logit: l.allow_logit.max(k.allow_logit),
+            },
+        }),
+        _ => None,
+    };
+    let knots = [knots[0], knots[1]];
     model.calibration = match knots {
         [Some(p), Some(k)] => Some([p, k]),
         [Some(p), None] => Some([p, p]),
@@ -395,10 +516,17 @@ pub fn fit_calibrated(
             _ => continue,
         };
         if records[i].label == Label::Human {
+            let l = logit(&model, f);
             by_source
                 .entry((m, records[i].source.clone()))
                 .or_default()
-                .push(logit(&model, f));
+                .push(l);
+            if m == 1 && f.n_keys >= LONG_KEYS {
+                by_source
+                    .entry((LONG_KEYS_BUCKET, records[i].source.clone()))
+                    .or_default()
+                    .push(l);
+            }
         }
     }
     calibrate(&mut model, &by_source, opts);
