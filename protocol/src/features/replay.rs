@@ -9,9 +9,10 @@
 //! unrelated people, so they are not hashed. Counting hashes across sessions needs a store and
 //! lives in the verifier; this module only computes them.
 //!
-//! Known limit: a replayer that adds noise or rounds to whole pixels after a large rescale can
-//! move a point across a grid line and change the hash; the coarse grid makes that uncommon, not
-//! impossible.
+//! Before resampling the stroke is decimated (samples closer than [`DECIMATE`] of its size to the
+//! last kept one are skipped), so whole-pixel rounding after a rescale does not inflate the path.
+//! Known limit: a replayer that adds noise can still move a point across a grid line and change
+//! the hash; the coarse grid and the decimation make that uncommon, not impossible.
 
 use super::Pt;
 use super::pointer::path_len;
@@ -24,6 +25,9 @@ pub const GRID: f64 = 24.0;
 pub const MIN_PATH_PX: f64 = 150.0;
 /// Minimum samples in a hashed stroke.
 pub const MIN_SAMPLES: usize = 16;
+/// Samples closer than this share of the stroke's size to the last kept one are skipped before
+/// resampling (see [`stroke_hash`]).
+pub const DECIMATE: f64 = 0.02;
 /// A stroke must bend by at least this share of its reference length.
 pub const MIN_BEND: f64 = 0.1;
 
@@ -32,11 +36,38 @@ pub fn stroke_hash(st: &[Pt]) -> Option<u64> {
     if st.len() < MIN_SAMPLES {
         return None;
     }
-    let path = path_len(st);
-    if !(path.is_finite() && path >= MIN_PATH_PX) {
+    if !(path_len(st).is_finite() && path_len(st) >= MIN_PATH_PX) {
         return None;
     }
-    let rs = resample(st, path, POINTS)?;
+    // Pixel rounding after a rescale adds ±0.5 px of jitter to every sample, which lengthens the
+    // path unevenly (most where the hand was slow) and shifts arc-length resampling across grid
+    // lines. Decimating first (keep a sample only once it is a small share of the stroke's size
+    // away from the last kept one) makes the path length a property of the shape, not of the
+    // sampling noise. The threshold is relative to the largest distance from the start, which
+    // rotation, scale and translation preserve.
+    let (sx, sy) = (st[0].x, st[0].y);
+    let size = st
+        .iter()
+        .map(|p| (p.x - sx).hypot(p.y - sy))
+        .fold(0.0, f64::max);
+    let min_step = DECIMATE * size;
+    let mut dec: Vec<Pt> = Vec::with_capacity(st.len());
+    for p in st {
+        match dec.last() {
+            Some(l) if (p.x - l.x).hypot(p.y - l.y) < min_step => {}
+            _ => dec.push(*p),
+        }
+    }
+    if let (Some(l), Some(last)) = (dec.last().copied(), st.last())
+        && (l.x != last.x || l.y != last.y)
+    {
+        dec.push(*last);
+    }
+    let path = path_len(&dec);
+    if !(path.is_finite() && path > 0.0) {
+        return None;
+    }
+    let rs = resample(&dec, path, POINTS)?;
     let (x0, y0) = rs[0];
     let chord_end = rs[POINTS - 1];
     let chord = (chord_end.0 - x0).hypot(chord_end.1 - y0);
@@ -132,6 +163,28 @@ mod tests {
             let b = transform(&a, angle, scale, 321.5, -77.25, 0.6);
             assert_eq!(stroke_hash(&b), Some(h), "angle {angle} scale {scale}");
         }
+    }
+
+    #[test]
+    fn whole_pixel_rounded_copies_mostly_hash_equal() {
+        let a = human_stroke_bow(0.0, (100.0, 100.0), (600.0, 350.0), 42, 60.0);
+        let h = stroke_hash(&a).unwrap();
+        let mut same = 0;
+        let cases = [
+            (0.3, 1.1),
+            (-0.2, 0.9),
+            (0.1, 1.2),
+            (-0.35, 0.85),
+            (0.25, 1.05),
+        ];
+        for (angle, scale) in cases {
+            let b: Vec<Pt> = transform(&a, angle, scale, 40.0, -30.0, 1.1)
+                .into_iter()
+                .map(|p| mv(p.t_ms, p.x.round(), p.y.round()))
+                .collect();
+            same += usize::from(stroke_hash(&b) == Some(h));
+        }
+        assert!(same >= 4, "{same} of {}", cases.len());
     }
 
     #[test]
