@@ -69,7 +69,7 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Model file to write.
-        #[arg(long, default_value = "protocol/models/behaviour-v1.json")]
+        #[arg(long, default_value = "protocol/models/behaviour-v2.json")]
         out: PathBuf,
         /// Subject-wise folds for the validation report.
         #[arg(long, default_value_t = 5)]
