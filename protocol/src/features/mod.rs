@@ -435,14 +435,41 @@ fn session_features(s: &Session, f: &mut Features) {
         );
     }
     f.set(F::SesSubmit, s.submit_ms.map(|v| (1.0 + v.max(0.0)).ln()));
-    let mut times: Vec<f64> = s.pointer.iter().map(|p| p.t_ms).collect();
+    // Longest gap between consecutive event times. Pointer times are already in order, so
+    // only the key times are sorted and then merged in (no sort of every event time). The gaps
+    // are those of the fully sorted sequence: arrangements can differ only among values equal
+    // under `<=` (±0), whose gaps are zero and leave the maximum's `ln(1 + gap)` unchanged.
+    let mut key_times: Vec<f64> = Vec::with_capacity(2 * s.keys.len());
     for k in &s.keys {
-        times.push(k.down_ms);
-        times.push(k.up_ms);
+        key_times.push(k.down_ms);
+        key_times.push(k.up_ms);
     }
-    times.sort_by(f64::total_cmp);
-    if times.len() >= 2 {
-        let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    key_times.sort_unstable_by(f64::total_cmp);
+    if s.pointer.len() + key_times.len() >= 2 {
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut prev: Option<f64> = None;
+        let mut gap = 0.0;
+        while i < s.pointer.len() || j < key_times.len() {
+            let x = match (s.pointer.get(i), key_times.get(j)) {
+                (Some(p), Some(&k)) if p.t_ms <= k => {
+                    i += 1;
+                    p.t_ms
+                }
+                (Some(p), None) => {
+                    i += 1;
+                    p.t_ms
+                }
+                (_, Some(&k)) => {
+                    j += 1;
+                    k
+                }
+                (None, None) => break,
+            };
+            if let Some(pv) = prev {
+                gap = f64::max(gap, x - pv);
+            }
+            prev = Some(x);
+        }
         f.set(F::SesIdleMax, Some((1.0 + gap).ln()));
     }
     let n = s.pointer.len() + s.keys.len();

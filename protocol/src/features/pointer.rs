@@ -4,9 +4,10 @@
 //! [`STROKE_GAP_MS`]. *Long* strokes (at least [`LONG_MIN_POINTS`] samples and
 //! [`LONG_MIN_PATH_PX`] of path) carry the kinematic features.
 
-use super::stats::{mad, median, sd, share};
+use super::stats::{median, median_and_mad, median_in_place, sd, share};
 use super::{F, Features, Pt, Session, is_mouse_like, is_move, replay};
 use crate::telemetry::pointer_kind;
+use std::ops::Range;
 
 /// Largest gap inside a stroke.
 pub const STROKE_GAP_MS: f64 = 100.0;
@@ -27,18 +28,26 @@ pub const CLICK_MAX_PX: f64 = 10.0;
 
 /// Split move samples into strokes (runs with gaps <= [`STROKE_GAP_MS`], one pointer type).
 pub fn strokes(pointer: &[Pt]) -> Vec<Vec<Pt>> {
-    let mut out: Vec<Vec<Pt>> = Vec::new();
-    let mut cur: Vec<Pt> = Vec::new();
-    for p in pointer.iter().filter(|p| is_move(p)) {
-        if let Some(last) = cur.last()
-            && (p.t_ms - last.t_ms > STROKE_GAP_MS || p.ptype != last.ptype)
-        {
-            out.push(std::mem::take(&mut cur));
+    let moves: Vec<Pt> = pointer.iter().copied().filter(is_move).collect();
+    stroke_ranges(&moves)
+        .into_iter()
+        .map(|r| moves[r].to_vec())
+        .collect()
+}
+
+/// [`strokes`] as index ranges into the move samples (no per-stroke copies).
+fn stroke_ranges(moves: &[Pt]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..moves.len() {
+        let (last, p) = (&moves[i - 1], &moves[i]);
+        if p.t_ms - last.t_ms > STROKE_GAP_MS || p.ptype != last.ptype {
+            out.push(start..i);
+            start = i;
         }
-        cur.push(*p);
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if start < moves.len() {
+        out.push(start..moves.len());
     }
     out
 }
@@ -59,60 +68,75 @@ pub(crate) fn norm(dx: f64, dy: f64) -> f64 {
     (dx * dx + dy * dy).sqrt()
 }
 
+#[cfg(test)]
 pub(crate) fn is_long(st: &[Pt]) -> bool {
-    st.len() >= LONG_MIN_POINTS && path_len(st) >= LONG_MIN_PATH_PX
+    long_enough(st, path_len(st))
+}
+
+/// Is a stroke with this [`path_len`] long (carries the kinematic features)?
+fn long_enough(st: &[Pt], path: f64) -> bool {
+    st.len() >= LONG_MIN_POINTS && path >= LONG_MIN_PATH_PX
 }
 
 pub(crate) fn extract(s: &Session, f: &mut Features) {
-    let strokes = strokes(&s.pointer);
+    let moves: Vec<Pt> = s.pointer.iter().copied().filter(is_move).collect();
+    let ranges = stroke_ranges(&moves);
+    let strokes: Vec<&[Pt]> = ranges.iter().map(|r| &moves[r.clone()]).collect();
+    // Path length of every stroke, computed once (long-stroke test, kinematics, replay hash).
+    let paths: Vec<f64> = strokes.iter().map(|st| path_len(st)).collect();
     f.n_strokes = strokes.len();
     timing(&strokes, f);
-    let moves: Vec<&Pt> = s.pointer.iter().filter(|p| is_move(p)).collect();
     if moves.len() >= 10 {
         let frac = |v: f64| (v - v.round()).abs() > 1e-6;
         f.set(F::PtFrac, share(&moves, |p| frac(p.x) || frac(p.y)));
     }
-    kinematics(&strokes, f);
+    kinematics(&strokes, &paths, f);
     clicks(s, f);
     f.stroke_hashes = strokes
         .iter()
-        .filter_map(|st| replay::stroke_hash(st))
+        .zip(&paths)
+        .filter_map(|(st, &path)| replay::stroke_hash_with_path(st, path))
         .collect();
 }
 
-fn timing(strokes: &[Vec<Pt>], f: &mut Features) {
-    let mut dts = Vec::new();
-    let mut moving_dt = Vec::new(); // (dt, displacement) for steps that moved
-    let mut per_stroke_sd = Vec::new();
+fn timing(strokes: &[&[Pt]], f: &mut Features) {
+    let n_dt: usize = strokes.iter().map(|st| st.len().saturating_sub(1)).sum();
+    let mut dts = Vec::with_capacity(n_dt);
+    let mut n_moving = 0usize;
+    let mut n_sub = 0usize;
+    let mut n_fast = 0usize;
+    let mut per_stroke_sd = Vec::with_capacity(strokes.len());
     for st in strokes {
-        let d: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
+        let begin = dts.len();
+        for w in st.windows(2) {
+            let dt = w[1].t_ms - w[0].t_ms;
+            dts.push(dt);
+            let dd = dist(&w[0], &w[1]);
+            if dd > 0.0 {
+                n_moving += 1;
+                n_sub += usize::from(dt < 0.5);
+                n_fast += usize::from(dd > FAST_PX_PER_MS * dt.max(0.0));
+            }
+        }
+        let d = &dts[begin..];
         if d.len() >= 5
-            && let Some(v) = sd(&d)
+            && let Some(v) = sd(d)
         {
             per_stroke_sd.push(v);
         }
-        for w in st.windows(2) {
-            let dt = w[1].t_ms - w[0].t_ms;
-            let dd = dist(&w[0], &w[1]);
-            if dd > 0.0 {
-                moving_dt.push((dt, dd));
-            }
-        }
-        dts.extend(d);
     }
     if dts.len() < 10 {
         return;
     }
-    let med = median(&dts).unwrap_or(0.0);
+    let (med, dt_mad) = median_and_mad(&dts);
+    let med = med.unwrap_or(0.0);
     f.set(F::PtDtMedian, Some((1.0 + med.max(0.0)).ln()));
     f.set(F::PtDtSd, median(&per_stroke_sd).map(|v| (0.1 + v).ln()));
-    f.set(F::PtDtMadRel, mad(&dts).map(|m| m / med.max(1.0)));
-    if moving_dt.len() >= 5 {
-        f.set(F::PtSubMs, share(&moving_dt, |(dt, _)| *dt < 0.5));
-        f.set(
-            F::PtFast,
-            share(&moving_dt, |(dt, dd)| *dd > FAST_PX_PER_MS * dt.max(0.0)),
-        );
+    f.set(F::PtDtMadRel, dt_mad.map(|m| m / med.max(1.0)));
+    if n_moving >= 5 {
+        // Same value as `share` over the moving steps.
+        f.set(F::PtSubMs, Some(n_sub as f64 / n_moving as f64));
+        f.set(F::PtFast, Some(n_fast as f64 / n_moving as f64));
     }
     f.set(F::PtOffGrid, offgrid_share(&dts));
 }
@@ -143,21 +167,28 @@ pub fn offgrid_share(dts: &[f64]) -> Option<f64> {
     };
     let best = (0..120).max_by_key(|&i| (score(i), std::cmp::Reverse(i)))?;
     let centre = (best as f64 + 0.5) * 0.5;
-    let near: Vec<f64> = cand
+    let mut near: Vec<f64> = cand
         .iter()
         .copied()
         .filter(|d| (d - centre).abs() <= 1.0f64.max(0.1 * centre))
         .collect();
-    let p = median(&near)?;
+    let p = median_in_place(&mut near)?;
     if p <= 0.0 {
         return None;
     }
-    let considered: Vec<f64> = dts.iter().copied().filter(|d| *d >= 0.8).collect();
-    share(&considered, |d| {
+    // `share` over the intervals >= 0.8 ms, counted without collecting them.
+    let (mut considered, mut off) = (0usize, 0usize);
+    for &d in dts.iter().filter(|d| **d >= 0.8) {
+        considered += 1;
         let k = (d / p).round().max(1.0);
         let tol = 1.2f64.max(0.12 * p) + 0.02 * k * p;
-        (d - k * p).abs() > tol
-    })
+        off += usize::from((d - k * p).abs() > tol);
+    }
+    if considered == 0 {
+        None
+    } else {
+        Some(off as f64 / considered as f64)
+    }
 }
 
 /// Per-stroke kinematic summary.
@@ -177,7 +208,25 @@ pub struct StrokeKin {
 
 /// Kinematics of one stroke (assumed long; works on any).
 pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
-    let path = path_len(st);
+    stroke_kinematics_with(st, path_len(st), &mut Scratch::default())
+}
+
+/// Buffers reused across the strokes of one session (the values are recomputed per stroke).
+#[derive(Default)]
+struct Scratch {
+    steps: Vec<f64>,
+    heads: Vec<f64>,
+    ratios: Vec<f64>,
+    pts: Vec<(f64, f64, f64)>,
+    rs: Vec<(f64, f64)>,
+    raw: Vec<f64>,
+    v: Vec<f64>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+}
+
+/// [`stroke_kinematics`] with the stroke's [`path_len`] already known.
+fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
     let chord = match (st.first(), st.last()) {
         (Some(a), Some(b)) => dist(a, b),
         _ => 0.0,
@@ -193,38 +242,54 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
     };
 
     // Spatial: headings of steps of at least 0.5 px.
-    let mut steps = Vec::new();
-    let mut heads = Vec::new();
-    let mut prev = st.first().copied();
-    for p in st.iter().skip(1) {
-        if let Some(a) = prev {
+    let steps = &mut sc.steps;
+    let heads = &mut sc.heads;
+    steps.clear();
+    heads.clear();
+    if let Some(&first) = st.first() {
+        let mut a = first;
+        for p in &st[1..] {
             let dd = dist(&a, p);
             if dd >= 0.5 {
                 steps.push(dd);
                 heads.push((p.y - a.y).atan2(p.x - a.x));
-                prev = Some(*p);
+                a = *p;
             }
         }
     }
     if heads.len() >= 5 {
-        let turns: Vec<f64> = heads.windows(2).map(|w| wrap_angle(w[1] - w[0])).collect();
-        let mean_abs = turns.iter().map(|t| t.abs()).sum::<f64>() / turns.len() as f64;
+        // Turns in one pass: mean |turn| (same summation order) and sign changes among the
+        // significant ones.
+        let n_turns = heads.len() - 1;
+        let mut sum_abs = 0.0;
+        let (mut n_sig, mut changes, mut last_sig) = (0usize, 0usize, 0.0f64);
+        for w in heads.windows(2) {
+            let t = wrap_angle(w[1] - w[0]);
+            sum_abs += t.abs();
+            if t.abs() > 0.02 {
+                if n_sig > 0 && last_sig.signum() != t.signum() {
+                    changes += 1;
+                }
+                last_sig = t;
+                n_sig += 1;
+            }
+        }
+        let mean_abs = sum_abs / n_turns as f64;
         k.turn = Some((0.001 + mean_abs).ln());
-        let sig: Vec<f64> = turns.iter().copied().filter(|t| t.abs() > 0.02).collect();
-        k.sign_change = Some(if sig.len() < 2 {
+        k.sign_change = Some(if n_sig < 2 {
             0.0
         } else {
-            sig.windows(2)
-                .filter(|w| w[0].signum() != w[1].signum())
-                .count() as f64
-                / (sig.len() - 1) as f64
+            changes as f64 / (n_sig - 1) as f64
         });
-        let ratios: Vec<f64> = steps.windows(2).map(|w| (w[1] / w[0]).ln().abs()).collect();
-        k.step_ratio = median(&ratios);
+        let ratios = &mut sc.ratios;
+        ratios.clear();
+        ratios.extend(steps.windows(2).map(|w| (w[1] / w[0]).ln().abs()));
+        k.step_ratio = median_of(ratios);
     }
 
     // Temporal: resample positions on a uniform clock (duplicated timestamps keep the last).
-    let mut pts: Vec<(f64, f64, f64)> = Vec::with_capacity(st.len());
+    let pts = &mut sc.pts;
+    pts.clear();
     for p in st {
         match pts.last_mut() {
             Some(last) if p.t_ms <= last.0 => {
@@ -240,7 +305,9 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
     let dur = last.0 - first.0;
     if pts.len() >= 3 && dur >= 3.0 * RESAMPLE_MS {
         let n = ((dur / RESAMPLE_MS).floor() as usize + 1).min(20_000);
-        let mut rs = Vec::with_capacity(n);
+        let rs = &mut sc.rs;
+        rs.clear();
+        rs.reserve(n);
         let mut j = 0usize;
         for i in 0..n {
             let t = first.0 + i as f64 * RESAMPLE_MS;
@@ -255,14 +322,17 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
             };
             rs.push((a.1 + (b.1 - a.1) * u, a.2 + (b.2 - a.2) * u));
         }
-        let raw: Vec<f64> = rs
-            .windows(2)
-            .map(|w| norm(w[1].0 - w[0].0, w[1].1 - w[0].1) / RESAMPLE_MS)
-            .collect();
-        let v = smooth(&raw);
+        let raw = &mut sc.raw;
+        raw.clear();
+        raw.extend(
+            rs.windows(2)
+                .map(|w| norm(w[1].0 - w[0].0, w[1].1 - w[0].1) / RESAMPLE_MS),
+        );
+        let v = &mut sc.v;
+        smooth_into(raw, v);
         let vmax = v.iter().copied().fold(0.0, f64::max);
         if vmax > 0.0 {
-            let (count, last_peak_idx) = zigzag_peaks(&v, 0.1 * vmax);
+            let (count, last_peak_idx) = zigzag_peaks(v, 0.1 * vmax);
             k.peaks = Some((1.0 + count as f64).ln());
             let imax = v
                 .iter()
@@ -270,7 +340,7 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
                 .fold(0, |bi, (i, x)| if *x > v[bi] { i } else { bi });
             let denom = (v.len().max(2) - 1) as f64;
             k.time_to_peak = Some(imax as f64 / denom);
-            k.pause = share(&v, |x| *x < 0.02);
+            k.pause = share(v, |x| *x < 0.02);
             if straightness >= 0.5 && chord >= LONG_MIN_PATH_PX {
                 let (ux, uy) = ((last.1 - first.1) / chord, (last.2 - first.2) / chord);
                 let maxproj = st
@@ -282,7 +352,7 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
                 k.correction = Some(overshoot || late_sub);
             }
         }
-        k.power_law = power_law_slope(&rs);
+        k.power_law = power_law_slope_with(rs, &mut sc.xs, &mut sc.ys);
         if rs.len() >= 6 && path > 0.0 {
             let dt3 = RESAMPLE_MS.powi(3);
             let sum_j2: f64 = rs
@@ -302,16 +372,27 @@ pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
     k
 }
 
+/// Median of the finite values of a scratch buffer (reorders it); same value as
+/// [`median`] of it.
+fn median_of(buf: &mut Vec<f64>) -> Option<f64> {
+    buf.retain(|x| x.is_finite());
+    median_in_place(buf)
+}
+
 /// Slope of log speed on log curvature over a uniformly resampled path (the "two-thirds power
 /// law" of hand motion predicts about −1/3; parametric curves sampled uniformly in their
 /// parameter, eased curves and noise generators land elsewhere). `None` below 10 usable points
 /// or without curvature spread.
 pub fn power_law_slope(rs: &[(f64, f64)]) -> Option<f64> {
+    power_law_slope_with(rs, &mut Vec::new(), &mut Vec::new())
+}
+
+fn power_law_slope_with(rs: &[(f64, f64)], xs: &mut Vec<f64>, ys: &mut Vec<f64>) -> Option<f64> {
     if rs.len() < 12 {
         return None;
     }
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
+    xs.clear();
+    ys.clear();
     for w in rs.windows(3) {
         let (vx, vy) = ((w[2].0 - w[0].0) / 2.0, (w[2].1 - w[0].1) / 2.0);
         let (ax, ay) = (
@@ -335,7 +416,11 @@ pub fn power_law_slope(rs: &[(f64, f64)]) -> Option<f64> {
     let mx = xs.iter().sum::<f64>() / n;
     let my = ys.iter().sum::<f64>() / n;
     let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
-    let sxy: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxy: f64 = xs
+        .iter()
+        .zip(ys.iter())
+        .map(|(x, y)| (x - mx) * (y - my))
+        .sum();
     if sxx <= 1e-9 {
         return None;
     }
@@ -353,22 +438,21 @@ fn wrap_angle(a: f64) -> f64 {
     a
 }
 
-/// 5-tap triangular smoothing (edges renormalised).
-fn smooth(v: &[f64]) -> Vec<f64> {
+/// 5-tap triangular smoothing (edges renormalised) of `v` into `out`.
+fn smooth_into(v: &[f64], out: &mut Vec<f64>) {
     const K: [f64; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
-    (0..v.len())
-        .map(|i| {
-            let (mut s, mut w) = (0.0, 0.0);
-            for (o, kw) in K.iter().enumerate() {
-                let j = i as isize + o as isize - 2;
-                if j >= 0 && (j as usize) < v.len() {
-                    s += kw * v[j as usize];
-                    w += kw;
-                }
+    out.clear();
+    out.extend((0..v.len()).map(|i| {
+        let (mut s, mut w) = (0.0, 0.0);
+        for (o, kw) in K.iter().enumerate() {
+            let j = i as isize + o as isize - 2;
+            if j >= 0 && (j as usize) < v.len() {
+                s += kw * v[j as usize];
+                w += kw;
             }
-            s / w
-        })
-        .collect()
+        }
+        s / w
+    }));
 }
 
 /// Count peaks with hysteresis `thr` (a peak must rise `thr` above the previous trough and fall
@@ -408,20 +492,25 @@ pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
     (count, last)
 }
 
-fn kinematics(strokes: &[Vec<Pt>], f: &mut Features) {
-    let long: Vec<&Vec<Pt>> = strokes.iter().filter(|st| is_long(st)).collect();
-    let kins: Vec<StrokeKin> = long.iter().map(|st| stroke_kinematics(st)).collect();
+fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
+    let mut sc = Scratch::default();
+    let mut kins: Vec<StrokeKin> = Vec::new();
     // Touch digitisers smooth their output: smoothness is only a tell for mouse-like pointers.
-    let mouse_like: Vec<bool> = long
-        .iter()
-        .map(|st| st.first().is_some_and(|p| is_mouse_like(p.ptype)))
-        .collect();
+    let mut mouse_like: Vec<bool> = Vec::new();
+    for (st, &path) in strokes.iter().zip(paths) {
+        if long_enough(st, path) {
+            kins.push(stroke_kinematics_with(st, path, &mut sc));
+            mouse_like.push(st.first().is_some_and(|p| is_mouse_like(p.ptype)));
+        }
+    }
     if kins.is_empty() {
         return;
     }
-    let med = |g: &dyn Fn(&StrokeKin) -> Option<f64>| -> Option<f64> {
-        let v: Vec<f64> = kins.iter().filter_map(g).collect();
-        median(&v)
+    let mut buf = Vec::with_capacity(kins.len());
+    let mut med = |g: &dyn Fn(&StrokeKin) -> Option<f64>| -> Option<f64> {
+        buf.clear();
+        buf.extend(kins.iter().filter_map(g));
+        median_of(&mut buf)
     };
     f.set(F::KinStraight, med(&|k| Some(k.straightness)));
     f.set(F::KinPeaks, med(&|k| k.peaks));

@@ -36,7 +36,15 @@ pub fn stroke_hash(st: &[Pt]) -> Option<u64> {
     if st.len() < MIN_SAMPLES {
         return None;
     }
-    if !(path_len(st).is_finite() && path_len(st) >= MIN_PATH_PX) {
+    stroke_hash_with_path(st, path_len(st))
+}
+
+/// [`stroke_hash`] with the stroke's [`path_len`] already known.
+pub(crate) fn stroke_hash_with_path(st: &[Pt], path: f64) -> Option<u64> {
+    if st.len() < MIN_SAMPLES {
+        return None;
+    }
+    if !(path.is_finite() && path >= MIN_PATH_PX) {
         return None;
     }
     // Pixel rounding after a rescale adds ±0.5 px of jitter to every sample, which lengthens the
@@ -100,8 +108,8 @@ pub fn stroke_hash(st: &[Pt]) -> Option<u64> {
     if bend < MIN_BEND {
         return None;
     }
-    let bytes: Vec<u8> = q.iter().map(|v| *v as u8).collect();
-    let h = crate::sha256_parts(b"tollgate/stroke-shape/v1", &[&bytes]);
+    let bytes: [u8; 2 * POINTS] = q.map(|v| v as u8);
+    let h = crate::sha256_parts(b"tollgate/stroke-shape/v1", &[&bytes[..]]);
     let mut out = [0u8; 8];
     out.copy_from_slice(&h[..8]);
     Some(u64::from_be_bytes(out))

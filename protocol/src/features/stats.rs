@@ -2,9 +2,12 @@
 //! because [`super::Session::sanitize`] removes non-finite values first).
 
 /// Sorted copy without non-finite values.
+///
+/// `total_cmp` is a total order under which equal values are bit-identical, so the unstable
+/// sort gives exactly the sequence a stable sort would.
 pub(crate) fn sorted(v: &[f64]) -> Vec<f64> {
     let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    s.sort_by(f64::total_cmp);
+    s.sort_unstable_by(f64::total_cmp);
     s
 }
 
@@ -21,12 +24,35 @@ pub(crate) fn quantile_sorted(s: &[f64], q: f64) -> Option<f64> {
     Some(s[lo] + (s[hi.min(s.len() - 1)] - s[lo]) * frac)
 }
 
+#[cfg(test)]
 pub(crate) fn quantile(v: &[f64], q: f64) -> Option<f64> {
     quantile_sorted(&sorted(v), q)
 }
 
 pub(crate) fn median(v: &[f64]) -> Option<f64> {
-    quantile(v, 0.5)
+    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    median_in_place(&mut s)
+}
+
+/// Median of finite values, reordering `s` (selection, not a full sort). Bit-identical to
+/// `quantile_sorted(&sorted(s), 0.5)`: under `total_cmp` the k-th smallest value is unique.
+pub(crate) fn median_in_place(s: &mut [f64]) -> Option<f64> {
+    if s.is_empty() {
+        return None;
+    }
+    // Same position arithmetic as `quantile_sorted` with q = 0.5.
+    let pos = 0.5 * (s.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (pos.ceil() as usize).min(s.len() - 1);
+    let frac = pos - lo as f64;
+    let (_, &mut a, right) = s.select_nth_unstable_by(lo, f64::total_cmp);
+    let b = if hi > lo {
+        // The (lo + 1)-th smallest is the least of the right part (non-empty: hi < len).
+        right.iter().copied().min_by(f64::total_cmp).unwrap_or(a)
+    } else {
+        a
+    };
+    Some(a + (b - a) * frac)
 }
 
 pub(crate) fn mean(v: &[f64]) -> Option<f64> {
@@ -48,10 +74,28 @@ pub(crate) fn sd(v: &[f64]) -> Option<f64> {
 }
 
 /// Median absolute deviation from the median.
+#[cfg(test)]
 pub(crate) fn mad(v: &[f64]) -> Option<f64> {
-    let m = median(v)?;
-    let dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
-    median(&dev)
+    median_and_mad(v).1
+}
+
+/// [`median`] and [`mad`] of the same values, sharing one selection buffer.
+pub(crate) fn median_and_mad(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    let mut buf: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let Some(m) = median_in_place(&mut buf) else {
+        return (None, None);
+    };
+    // Deviations of the finite values (the order does not matter for a median); non-finite
+    // deviations are dropped, as `median` does.
+    let mut n = 0;
+    for i in 0..buf.len() {
+        let d = (buf[i] - m).abs();
+        if d.is_finite() {
+            buf[n] = d;
+            n += 1;
+        }
+    }
+    (Some(m), median_in_place(&mut buf[..n]))
 }
 
 /// Share of values satisfying `pred`; `None` for an empty slice.
