@@ -1,26 +1,24 @@
-//! First, **provisional** scoring. A later trained model replaces [`score`]; keep its signature.
+//! The hybrid scorer ([`score_with`]; [`score`] is the same without replay evidence).
 //!
 //! Order of evaluation:
-//! 1. **Hard automation tells** → score 0, decision `block`, reasons `automation` plus one detail
-//!    code each: `webdriver` (probe `WEBDRIVER` is `Bool(true)`), `headless-ua` (`USER_AGENT` or
-//!    `WORKER_USER_AGENT` contains `Headless`, which covers `HeadlessChrome`), `automation-globals`
-//!    (probe `AUTOMATION_GLOBALS` is a non-empty string listing the globals found).
-//! 2. **No behaviour** (no pointer records and no key records) → score 0.5, reason `no-behaviour`
-//!    (neutral: with the default policy that is `challenge`).
-//! 3. **Behaviour**: start at 0.5; natural-looking pointer activity adds 0.25, natural-looking
-//!    typing adds 0.2; each synthetic tell subtracts 0.3 and adds reason `behaviour` plus its
-//!    detail code:
-//!    - `pointer-timing`: ≥ 5 dispatched (non-coalesced) pointer moves and ≥ 80 % of the gaps
-//!      between them under 1 ms (real mice report every 4–16 ms);
-//!    - `zero-pressure-click`: a mouse button press with pressure 0 (browsers report 0.5 for a
-//!      pressed mouse button; script-made `PointerEvent`s default to 0);
-//!    - `instant-click`: a mouse press released ≤ 1 ms later;
-//!    - `untrusted-events`: any pointer or key record whose `isTrusted` was false;
-//!    - `instant-keys`: ≥ 3 released keys and every hold ≤ 1 ms.
+//! 1. **Blocking automation tells** (from [`crate::envrules`]) → score 0, decision `block`,
+//!    reasons `automation` plus detail codes: the hard tells `webdriver`, `headless-ua`,
+//!    `automation-globals`, `automation-stack` (envrules' `HARD` list), or `cdp-console` together
+//!    with any tampering or inconsistency.
+//! 2. **Behaviour model**: the token's features (`tollgate_protocol::features`) scored by the
+//!    compiled-in model (`tollgate_protocol::model`, `protocol/models/behaviour-v2.json`) — the
+//!    same code path as `verifier eval`. A session with no behaviour scores 0.5 with reason
+//!    `no-behaviour`; replayed stroke shapes give `replayed-trace`.
+//! 3. **Deterministic anomaly tells**: each lowers the model's score by [`TELL_PENALTY`] and adds
+//!    reason `behaviour` plus its detail: `pointer-timing` (dispatched moves < 1 ms apart),
+//!    `zero-pressure-click`, `instant-click`, `untrusted-events`, `instant-keys`.
+//! 4. **Environment rules** ([`crate::envrules::EnvVerdict::apply`]): `tampered`, `inconsistent`
+//!    and `cdp-console` alone cap the score at challenge; `environment` hints lower it a little.
 //!
-//! The score is clamped to 0..=1 (1 = human, reCAPTCHA polarity). Decision with the site policy
-//! (defaults): `allow` if score ≥ 0.6, `block` if score < 0.2, else `challenge`. The decision is
-//! advisory: siteverify's `success` only says the token is valid.
+//! Campaign penalties (`crate::correlate`) are applied by siteverify afterwards. The score is
+//! clamped to 0..=1 (1 = human, reCAPTCHA polarity); the site policy maps it to `allow` /
+//! `challenge` / `block`. The decision is advisory: siteverify's `success` only says the token
+//! is valid.
 
 use std::collections::BTreeMap;
 
@@ -117,8 +115,8 @@ const INSTANT_TICKS: u64 = 10;
 pub const TELL_PENALTY: f64 = 0.3;
 
 /// Blocking automation tells: the environment rules' (`crate::envrules`) hard automation
-/// (`webdriver`, `headless-ua`, `automation-globals`), or `cdp-console` with tampering or
-/// inconsistency. The other environment findings are applied after scoring ([`score_with`]).
+/// (`webdriver`, `headless-ua`, `automation-globals`, `automation-stack`), or `cdp-console` with
+/// tampering or inconsistency. The other environment findings are applied after scoring ([`score_with`]).
 fn automation_tells(token: &DecodedToken) -> Vec<&'static str> {
     crate::envrules::evaluate(&token.body.telemetry).blocking_automation()
 }
