@@ -154,8 +154,46 @@ fn field(t_ms: f64, kind: u8, field: u8) -> FieldEv {
     FieldEv { t_ms, kind, field }
 }
 
+/// Mouse style of one generated login: frame period, timing jitter and positional wobble.
+#[derive(Clone, Copy)]
+struct Style {
+    frame_ms: f64,
+    jitter: f64,
+    wobble: f64,
+}
+
+/// Move the mouse from wherever it is to `to` in `frames` frames, then click there.
+fn aim_and_click(
+    rng: &mut Rng,
+    s: &mut Session,
+    t0: f64,
+    to: (f64, f64),
+    frames: usize,
+    style: Style,
+) -> f64 {
+    let last = *s.pointer.last().expect("the pointer has a position");
+    let t = stroke(
+        rng,
+        &mut s.pointer,
+        t0,
+        (last.x, last.y),
+        to,
+        frames,
+        style.frame_ms,
+        style.jitter,
+        style.wobble,
+        pointer_type::MOUSE,
+    );
+    click(rng, &mut s.pointer, t, pointer_type::MOUSE)
+}
+
 /// A full login: mouse to username, click, type, mouse to password, click, type, mouse to submit.
 fn login(rng: &mut Rng, frame_ms: f64, jitter: f64, wobble: f64, flight: (f64, f64)) -> Session {
+    let style = Style {
+        frame_ms,
+        jitter,
+        wobble,
+    };
     let mut s = Session {
         targets: form_targets(),
         ..Session::default()
@@ -169,58 +207,19 @@ fn login(rng: &mut Rng, frame_ms: f64, jitter: f64, wobble: f64, flight: (f64, f
         0,
         pointer_type::MOUSE,
     ));
-    let first = s.pointer[0];
     let to1 = (520.0 + rng.range(-30.0, 30.0), 318.0 + rng.range(-6.0, 6.0));
     let to2 = (515.0 + rng.range(-30.0, 30.0), 378.0 + rng.range(-6.0, 6.0));
     let to3 = (460.0 + rng.range(-20.0, 20.0), 440.0 + rng.range(-8.0, 8.0));
-    t = stroke(
-        rng,
-        &mut s.pointer,
-        t,
-        (first.x, first.y),
-        to1,
-        40,
-        frame_ms,
-        jitter,
-        wobble,
-        pointer_type::MOUSE,
-    );
-    t = click(rng, &mut s.pointer, t, pointer_type::MOUSE);
+    t = aim_and_click(rng, &mut s, t, to1, 40, style);
     s.fields.push(field(t, field_kind::FOCUS, 0));
     s.first_input_ms = Some(t + 200.0);
     t = typing(rng, &mut s.keys, t + 200.0, 12, (70.0, 130.0), flight);
     s.fields.push(field(t + 50.0, field_kind::BLUR, 0));
-    let last = *s.pointer.last().expect("moved");
-    t = stroke(
-        rng,
-        &mut s.pointer,
-        t + 300.0,
-        (last.x, last.y),
-        to2,
-        25,
-        frame_ms,
-        jitter,
-        wobble,
-        pointer_type::MOUSE,
-    );
-    t = click(rng, &mut s.pointer, t, pointer_type::MOUSE);
+    t = aim_and_click(rng, &mut s, t + 300.0, to2, 25, style);
     s.fields.push(field(t, field_kind::FOCUS, 1));
     t = typing(rng, &mut s.keys, t + 250.0, 14, (60.0, 120.0), flight);
     s.fields.push(field(t + 40.0, field_kind::BLUR, 1));
-    let last = *s.pointer.last().expect("moved");
-    t = stroke(
-        rng,
-        &mut s.pointer,
-        t + 200.0,
-        (last.x, last.y),
-        to3,
-        30,
-        frame_ms,
-        jitter,
-        wobble,
-        pointer_type::MOUSE,
-    );
-    t = click(rng, &mut s.pointer, t, pointer_type::MOUSE);
+    t = aim_and_click(rng, &mut s, t + 200.0, to3, 30, style);
     s.fields.push(field(t + 5.0, field_kind::SUBMIT, 255));
     s.submit_ms = Some(t + 5.0);
     s
