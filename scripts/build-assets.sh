@@ -31,7 +31,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 OUT=js/dist
 PROFILE=wasm-release
-WASM=target/wasm32-unknown-unknown/$PROFILE/tollgate_collector.wasm
+# Honour CARGO_TARGET_DIR (a shared build cache, e.g. several worktrees of this repository).
+TARGET=${CARGO_TARGET_DIR:-target}
+WASM=$TARGET/wasm32-unknown-unknown/$PROFILE/tollgate_collector.wasm
 BIN=node_modules/.bin
 
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
@@ -59,7 +61,7 @@ CARGO_FLAGS=(--target wasm32-unknown-unknown -p tollgate-collector --profile "$P
 cargo build "${CARGO_FLAGS[@]}"
 # The simd128 build in its own target dir: target rustflags are not part of cargo's artifact
 # hashes, so sharing target/ would rebuild the scalar artifacts on every run.
-SIMD_TARGET_DIR=target/wasm-simd
+SIMD_TARGET_DIR=$TARGET/wasm-simd
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
   cargo build "${CARGO_FLAGS[@]}" --target-dir "$SIMD_TARGET_DIR"
 SIMD_WASM=$SIMD_TARGET_DIR/wasm32-unknown-unknown/$PROFILE/tollgate_collector.wasm
