@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Collector cost: gzipped size of what a page loads, time from script load to the first solved
-// challenge, and main-thread CPU the collector uses during a scripted 20-second login (Chromium's
-// sampling profiler through CDP, 100 µs interval: samples whose stack contains a frame of
-// tollgate.js, the wasm-bindgen glue or the wasm module count as collector time).
+// challenge (with where it went: the loader's debug timeline, `tollgate-debug` in the page URL,
+// performance marks/measures named `tollgate:*`), and main-thread CPU the collector uses during a
+// scripted 20-second login (Chromium's sampling profiler through CDP, 100 µs interval: samples
+// whose stack contains a frame of tollgate.js, the wasm-bindgen glue or the wasm module count as
+// collector time).
 //
 //   node bench/collector.mjs [--loads 5]
 import fs from "node:fs";
@@ -60,6 +62,29 @@ function attribute(profile) {
   return { collector, busy, gc };
 }
 
+/** Milestones of one load from the loader's debug timeline (ms since the loader started). */
+function timeline(t, entries) {
+  const t0 = t.loaderStart;
+  const at = (name) => {
+    const e = entries.find((x) => x[0] === name);
+    return e ? e[1] - t0 : NaN;
+  };
+  const all = (re, end) => entries.filter((x) => re.test(x[0])).map((x) => x[1] + (end ? x[2] : 0) - t0);
+  const firstIndex = Math.min(...all(/^w\d+:\d+$/));
+  return {
+    challengeRequest: at("challenge-request"),
+    challenge: t.challengeReceived - t0,
+    module: at("module"),
+    pool: at("pool"),
+    workerScript: Math.max(...all(/^w\d+:script$/)),
+    workerReady: Math.max(...all(/^w\d+:init$/, true)),
+    firstIndex,
+    solved: t.solved - t0,
+    solving: t.solved - t0 - firstIndex,
+    probesBefore: t.tasks.filter((x) => x[0] < t.solved).reduce((a, x) => a + x[1], 0),
+  };
+}
+
 async function scriptedLogin(page) {
   // ≈ 20 s: wander, go to the username field, type, go to password, type, wait, submit.
   const pause = (ms) => page.waitForTimeout(ms);
@@ -107,14 +132,20 @@ export async function collectorBench({ loads = LOADS } = {}) {
   const browser = await launch();
   const url = `${origin}/login?api=${encodeURIComponent(v.url)}&sitekey=${SITEKEY}`;
   try {
-    // Time to first solved challenge, fresh context (no cache) per load.
+    // Time to first solved challenge, fresh context (no cache) per load, with the debug timeline.
     const loadsOut = [];
+    const steps = [];
     for (let i = 0; i < loads; i++) {
       const ctx = await browser.newContext();
       const page = await ctx.newPage();
-      await page.goto(url);
+      await page.goto(`${url}&tollgate-debug`);
       await page.waitForFunction(() => window.tollgate && window.tollgate.timings.solved !== null, null, { timeout: 60000 });
-      loadsOut.push(await page.evaluate(() => ({ ...window.tollgate.timings })));
+      const r = await page.evaluate(() => ({
+        t: { ...window.tollgate.timings },
+        e: performance.getEntries().filter((e) => e.name.startsWith("tollgate:")).map((e) => [e.name.slice(9), e.startTime, e.duration]),
+      }));
+      loadsOut.push(r.t);
+      steps.push(timeline(r.t, r.e));
       await ctx.close();
     }
     // Scripted login under the profiler.
@@ -143,7 +174,10 @@ export async function collectorBench({ loads = LOADS } = {}) {
     const sinceNav = loadsOut.map((t) => t.solved);
     const wasm = loadsOut.map((t) => t.wasmReady - t.loaderStart);
     const solveMs = loadsOut.map((t) => t.solveMs);
-    console.log(`   script load → first challenge solved (k=32 bits=15, ${loads} fresh loads, median): ${median(sinceLoader).toFixed(0)} ms (wasm ready ${median(wasm).toFixed(0)} ms; solve itself ${median(solveMs).toFixed(0)} ms); since navigation start ${median(sinceNav).toFixed(0)} ms`);
+    console.log(`   script load → first challenge solved (k=32 bits=15, ${loads} fresh loads, median): ${median(sinceLoader).toFixed(0)} ms (page's own wasm instance ready ${median(wasm).toFixed(0)} ms; in-page solve, challenge received → solved, ${median(solveMs).toFixed(0)} ms); since navigation start ${median(sinceNav).toFixed(0)} ms`);
+    const st = (k) => median(steps.map((x) => x[k])).toFixed(0);
+    console.log(`   where it went (medians, ms since the loader started): challenge request ${st("challengeRequest")} → received ${st("challenge")}; wasm compiled ${st("module")}; workers created ${st("pool")}, last worker's script running ${st("workerScript")}, last worker ready ${st("workerReady")}; first sub-puzzle started ${st("firstIndex")}, solved ${st("solved")} (sub-puzzles: first started → solved ${st("solving")} ms); probe-group main-thread time before solved ${st("probesBefore")} ms`);
+    console.log(`   per load [solved, challenge received, last worker ready, first sub-puzzle started]: ${JSON.stringify(steps.map((x) => [x.solved, x.challenge, x.workerReady, x.firstIndex].map(Math.round)))}`);
     console.log(`   scripted login (${wall.toFixed(1)} s wall, page load → submit): collector main-thread CPU ${a.collector.toFixed(1)} ms (${((100 * a.collector) / (wall * 1000)).toFixed(2)} % of wall); whole main thread busy ${a.busy.toFixed(0)} ms, GC ${a.gc.toFixed(1)} ms`);
     const sum = durs.reduce((x, y) => x + y, 0);
     console.log(`   collector idle-time probe groups during that login (loader timer, wall clock, includes native work such as WebGL/canvas/ICU set-up that the JS profile above files under "(program)"): ${durs.length} groups, total ${sum.toFixed(1)} ms, median ${median(durs).toFixed(1)} ms, longest ${durs[durs.length - 1].toFixed(1)} ms (budget 50 ms; other load on the machine inflates wall time)`);

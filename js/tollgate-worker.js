@@ -23,6 +23,10 @@ const CHUNK = 32768;
 // Yield to the event loop at least this often (ms) so `stop` / new jobs are seen.
 const YIELD_MS = 30;
 
+// Debug timeline (the loader's `dbg` flag): absolute times (timeOrigin + now) in `ready` / `found`.
+const now = () => performance.timeOrigin + performance.now();
+const T = now();
+let dbg = false;
 let ready = null;
 let job = -1;
 let challenge = null;
@@ -63,6 +67,7 @@ async function pump() {
       const index = queue.shift();
       let start = 0n;
       let hashes = 0;
+      const s = dbg ? now() : 0;
       for (;;) {
         let nonce;
         try {
@@ -73,7 +78,7 @@ async function pump() {
         }
         if (nonce !== NOT_FOUND) {
           hashes += Number(nonce - start) + 1;
-          post({ t: "found", job: myJob, index, nonce, hashes });
+          post({ t: "found", job: myJob, index, nonce, hashes, ...(dbg && { s, at: now() }) });
           break;
         }
         hashes += CHUNK;
@@ -94,10 +99,12 @@ self.onmessage = (e) => {
   const m = e.data || {};
   if (m.t === "init") {
     if (ready) return;
+    dbg = !!m.dbg;
+    const t = now();
     const source = m.module || m.url || new URL("tollgate_collector_bg.wasm", import.meta.url);
     ready = init({ module_or_path: source });
     ready.then(
-      () => post({ t: "ready", ua: ua() }),
+      () => post({ t: "ready", ua: ua(), ...(dbg && { at: [T, t, now()] }) }),
       (err) => post({ t: "error", error: String((err && err.message) || err), ua: ua() }),
     );
   } else if (m.t === "solve") {

@@ -58,6 +58,22 @@
 
   var timings = { loaderStart: T0, wasmReady: null, challengeReceived: null, solved: null, tokenReady: null };
 
+  // Debug timeline: `data-debug` on the script tag or `tollgate-debug` in the page URL adds
+  // performance marks/measures named `tollgate:*` (DevTools Performance panel, bench/collector.mjs):
+  // module compiled, glue ready, workers started/ready, challenge requested/received, every
+  // sub-puzzle per worker, solved, each idle-time probe group. Off by default (no entries).
+  var DBG = !!(script && script.hasAttribute("data-debug")) || /tollgate-debug/.test(location.search + location.hash);
+  // mark(name) now; mark(name, start, end) measures [start, end] (ms, this page's time origin).
+  function mark(n, a, b, d) {
+    if (DBG) {
+      try {
+        if (a === undefined) performance.mark("tollgate:" + n);
+        else performance.measure("tollgate:" + n, { start: a, end: b, detail: d });
+      } catch (e) {}
+    }
+  }
+  mark("start");
+
   // --- wasm (main thread) ---------------------------------------------------------------------
   // Two builds of the same crate: simd128 (4 nonces per step, ~3.5x faster proof of work) and a
   // scalar baseline for engines without wasm SIMD (Safari < 16.4). Same exports, same glue. One
@@ -84,13 +100,16 @@
     // Wrong MIME type from a static server: compile from bytes instead.
     return WebAssembly.compileStreaming(fetch(wasmUrl, { credentials: "same-origin" })).catch(fromBytes);
   })();
-  modulePromise.catch(function () {});
+  modulePromise.then(function () {
+    mark("module");
+  }, function () {});
 
   var glue = null; // the wasm-bindgen module once initialised
   var gluePromise = Promise.all([import(BASE + "tollgate_collector.js"), modulePromise]).then(function (r) {
     return r[0].default({ module_or_path: r[1] }).then(function () {
       glue = r[0];
       timings.wasmReady = performance.now();
+      mark("glue");
       return glue;
     });
   });
@@ -773,24 +792,26 @@
   // Main-thread tasks of the collector: [start, duration] (window.tollgate.timings.tasks, for
   // tests and diagnostics; the e2e long-task test checks none exceeds 50 ms).
   var tasks = (timings.tasks = []);
-  function timed(fn) {
+  function timed(fn, name) {
     var t = performance.now();
     try {
       return fn();
     } finally {
       var d = performance.now() - t;
       tasks.push([Math.round(t), Math.round(d * 10) / 10]);
+      mark(name || "task", t, t + d);
       if (tasks.length > 50) tasks.shift();
       probeMs += d;
     }
   }
   function runGroup() {
     if (probeState >= groups.length) return false;
+    var i = probeState++;
     timed(function () {
       try {
-        groups[probeState++]();
+        groups[i]();
       } catch (e) {}
-    });
+    }, "group" + i);
     return true;
   }
   // Idle-time schedule after first paint: one group per idle callback.
@@ -848,6 +869,16 @@
         }
         rec.w.onmessage = function (ev) {
           var m = ev.data || {};
+          // Debug: worker times come as absolute ms (timeOrigin + now).
+          var at = function (x) {
+            return x - performance.timeOrigin;
+          };
+          if (m.at) {
+            if (m.t === "ready") {
+              mark("w" + slot + ":script", at(m.at[0]), at(m.at[0]));
+              mark("w" + slot + ":init", at(m.at[1]), at(m.at[2]));
+            } else mark("w" + slot + ":" + m.index, at(m.s), at(m.at), m.hashes);
+          }
           if (m.t === "ready") {
             rec.ready = true;
             if (self.current) self.current.feed(rec);
@@ -864,15 +895,16 @@
       })(i);
     }
     this.workers = this.workers.filter(Boolean);
+    mark("pool");
     modulePromise.then(
       function (module) {
         self.workers.forEach(function (r) {
-          r.w.postMessage({ t: "init", module: module });
+          r.w.postMessage({ t: "init", module: module, dbg: DBG });
         });
       },
       function () {
         self.workers.forEach(function (r) {
-          r.w.postMessage({ t: "init", url: wasmUrl });
+          r.w.postMessage({ t: "init", url: wasmUrl, dbg: DBG });
         });
       },
     );
@@ -961,6 +993,7 @@
             found++;
           }
           if (found === k) {
+            mark("solve", start, performance.now());
             done();
             q.resolve({ solutions: solutions, hashes: hashes, workers: Math.max(1, used), ms: performance.now() - start });
             return;
@@ -1077,6 +1110,7 @@
   }
 
   function fetchChallenge(w, attempt) {
+    mark("challenge-request");
     var body = { sitekey: w.sitekey };
     if (w.action) body.action = w.action;
     if (w.cdata) body.cdata = w.cdata;
@@ -1124,6 +1158,7 @@
       .then(function (reply) {
         var received = performance.now();
         if (gen === w.gen) w.timings.challengeReceived = timings.challengeReceived = received;
+        mark("challenge-received");
         return gluePromise.then(function (g) {
           // Fixed layout (protocol/src/challenge.rs): issued/expires at 37/45 (u64 BE), k at 53
           // (u16 BE), bits at 55; 217 bytes with the signature. The workers validate the rest.
@@ -1221,7 +1256,7 @@
     kc.set(sol.challenge, 32);
     var token = timed(function () {
       return b64(glue.seal(kc, sol.solutions, packed, strs.join("\0")));
-    });
+    }, "seal");
     w.token = token;
     if (w.input) w.input.value = token;
     if (w.timings.tokenReady === null) w.timings.tokenReady = performance.now();
