@@ -1114,12 +1114,13 @@
     var body = { sitekey: w.sitekey };
     if (w.action) body.action = w.action;
     if (w.cdata) body.cdata = w.cdata;
+    // No content-type header: the body goes as text/plain (the verifier reads JSON whatever the
+    // type), so this is a CORS "simple" request and needs no preflight round trip.
     return fetch(w.api.replace(/\/+$/, "") + "/v1/challenge", {
       method: "POST",
       mode: "cors",
       credentials: "omit",
       cache: "no-store",
-      headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     })
       .then(function (r) {
