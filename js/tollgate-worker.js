@@ -18,8 +18,12 @@ import init, { solve_chunk } from "./tollgate_collector.js";
 
 const NOT_FOUND = 0xffffffffffffffffn;
 // Nonces per wasm call: 32 k is 3–15 ms, short enough for V8 to swap in optimised code between
-// calls and to notice a `stop` quickly, long enough that call overhead is negligible.
+// calls and to notice a `stop` quickly, long enough that call overhead is negligible. A fresh
+// worker starts at 4 k and doubles per call: its first calls run V8's baseline code (the kernel
+// is compiled lazily, tiered up in the background), and shorter calls pick up the optimised
+// code sooner.
 const CHUNK = 32768;
+let chunk = 4096;
 // Yield to the event loop at least this often (ms) so `stop` / new jobs are seen.
 const YIELD_MS = 30;
 
@@ -71,7 +75,7 @@ async function pump() {
       for (;;) {
         let nonce;
         try {
-          nonce = solve_chunk(ch, index, index + 1, start, CHUNK)[0];
+          nonce = solve_chunk(ch, index, index + 1, start, chunk)[0];
         } catch (e) {
           post({ t: "failed", job: myJob, index, error: String((e && e.message) || e) });
           break;
@@ -81,8 +85,9 @@ async function pump() {
           post({ t: "found", job: myJob, index, nonce, hashes, ...(dbg && { s, at: now() }) });
           break;
         }
-        hashes += CHUNK;
-        start += BigInt(CHUNK);
+        hashes += chunk;
+        start += BigInt(chunk);
+        chunk = Math.min(CHUNK, chunk * 2);
         if (performance.now() - last > YIELD_MS) {
           await yieldTask();
           last = performance.now();

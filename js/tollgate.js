@@ -104,6 +104,12 @@
     mark("module");
   }, function () {});
 
+  // The proof-of-work workers, started here when the page already has a widget (else at the
+  // first render): a worker needs its script fetched, a new isolate and its own import of the
+  // glue before it can solve, the longest step before the first solved challenge.
+  var pool = null;
+  if (!EXPLICIT && document.querySelector(".tollgate[data-sitekey], form[data-tollgate]")) getPool();
+
   var glue = null; // the wasm-bindgen module once initialised
   var gluePromise = Promise.all([import(BASE + "tollgate_collector.js"), modulePromise]).then(function (r) {
     return r[0].default({ module_or_path: r[1] }).then(function () {
@@ -876,7 +882,6 @@
   }
 
   // --- worker pool ----------------------------------------------------------------------------
-  var pool = null;
 
   function Pool() {
     var self = this;
@@ -1387,7 +1392,7 @@
     }
     registerFields(w);
     widgets.push(w);
-    getPool(); // start the workers now so they are warm when the challenge arrives
+    getPool(); // start the workers now (if the loader did not) so they are warm when the challenge arrives
     refresh(w).catch(function () {});
     gluePromise.then(function () {
       w.timings.wasmReady = timings.wasmReady;
