@@ -23,6 +23,8 @@ pub mod error;
 #[cfg(feature = "std")]
 pub mod features;
 #[cfg(feature = "std")]
+pub mod forest;
+#[cfg(feature = "std")]
 pub mod model;
 pub mod pow;
 pub mod sha;

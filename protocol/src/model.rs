@@ -1,18 +1,25 @@
-//! Behaviour model: logistic regression over standardised [`crate::features`], evaluated in pure
-//! Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v2.json`, compiled in
-//! as the default model).
+//! Behaviour model: logistic regression over standardised [`crate::features`] plus an optional
+//! forest of boosted trees fitted on the regression's residual ([`crate::forest`]), evaluated in
+//! pure Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v3.json`,
+//! compiled in as the default model).
 //!
-//! Each present model feature contributes `w·z + w2·(z² − 1) + b` logits, where `z` is the feature
-//! standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term lets a
-//! linear model express "human band" features (too regular *and* too erratic are both unusual).
-//! Format version 2 adds optional one-sided hinges `wl·max(0, lo − z) + wh·max(0, z − hi)`
+//! Each present regression feature contributes `w·z + w2·(z² − 1) + b` logits, where `z` is the
+//! feature standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term
+//! lets a linear model express "human band" features (too regular *and* too erratic are both
+//! unusual). Format version 2 adds optional one-sided hinges `wl·max(0, lo − z) + wh·max(0, z − hi)`
 //! (weights ≤ 0: beyond the human range is only ever bot evidence; absent = 0, so version-1
 //! files load unchanged) and optional stricter key knots for long typing ([`LongKeys`]).
-//! A **missing feature contributes exactly 0**: the baseline is spread over the features as
-//! per-feature offsets `b` (added only when the feature is present), so a session without
-//! keystrokes is scored on its pointer evidence alone (and vice versa), and thin evidence stays
-//! near the neutral logit 0 instead of inheriting a modality-wide intercept. (Per-modality
-//! intercepts exist in the format for other trainers; `verifier train` leaves them at 0.)
+//! Version 3 adds `forest` (absent or `null` in older files): shallow trees whose summed output
+//! is added to the logit; it captures interactions a linear model cannot (a timing pattern that
+//! is human on a mouse and synthetic on touch, say), and its split credits are added to the
+//! per-feature contributions (see [`crate::forest`]).
+//! In the regression a **missing feature contributes exactly 0**: the baseline is spread over the
+//! features as per-feature offsets `b` (added only when the feature is present), so a session
+//! without keystrokes is scored on its pointer evidence alone (and vice versa), and thin evidence
+//! stays near the neutral logit 0 instead of inheriting a modality-wide intercept. (Per-modality
+//! intercepts exist in the format for other trainers; `verifier train` leaves them at 0.) The
+//! forest routes a missing feature along the direction it learned for absence, so it can
+//! credit a missing feature; such credits are reported with no value.
 //! A session with no behavioural evidence at all gets [`NEUTRAL_SCORE`] (no bot evidence, no
 //! human evidence); what to do with it is site policy.
 //!
@@ -21,6 +28,7 @@
 //! below the block threshold with reason [`REASON_REPLAY`].
 
 use crate::features::{F, Features, Group, Modality, REASON_REPLAY};
+use crate::forest::Forest;
 
 /// Score of a session with no behavioural evidence (same as the provisional scorer's
 /// `no-behaviour`).
@@ -29,9 +37,9 @@ pub const NEUTRAL_SCORE: f64 = 0.5;
 /// Model file format name.
 pub const FORMAT: &str = "tollgate-behaviour-model";
 /// Model format version this code reads and writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The compiled-in default model.
-pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v2.json");
+pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v3.json");
 
 /// Why a model file was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -166,6 +174,9 @@ pub struct Model {
     pub reason_threshold: f64,
     /// Free-form provenance (training command, data summary); informational only.
     pub notes: Vec<(String, String)>,
+    /// Boosted trees whose output is added to the logit (format version 3; `None`: the
+    /// regression alone).
+    pub forest: Option<Forest>,
 }
 
 /// Replay evidence from the caller's hash store.
@@ -193,7 +204,8 @@ impl ReplayEvidence {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Contribution {
     pub feature: F,
-    pub value: f64,
+    /// The feature's value (`None`: missing; a forest split can still route on absence).
+    pub value: Option<f64>,
     pub logit: f64,
 }
 
@@ -247,6 +259,7 @@ impl Model {
             long_keys: None,
             reason_threshold: -1.0,
             notes: Vec::new(),
+            forest: None,
         }
     }
 
@@ -329,6 +342,26 @@ impl Model {
         }
     }
 
+    /// Raw logit of a feature vector: bias, modality intercepts, regression terms and forest
+    /// (no calibration, no replay).
+    pub fn raw_logit(&self, f: &Features) -> f64 {
+        let mut logit = self.bias;
+        for (m, b) in Modality::ALL.iter().zip(self.modality_bias) {
+            if f.has(*m) {
+                logit += b;
+            }
+        }
+        logit += self
+            .features
+            .iter()
+            .map(|m| self.term(m, f.get(m.feature)))
+            .sum::<f64>();
+        if let Some(fo) = &self.forest {
+            logit += fo.logit(f);
+        }
+        logit
+    }
+
     /// Score a session's features.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
         let mut logit = self.bias;
@@ -339,23 +372,39 @@ impl Model {
                 logit += b;
             }
         }
-        let mut contributions = Vec::with_capacity(self.features.len());
-        let mut groups: Vec<(Group, f64)> = Vec::new();
+        // Per-feature logits: the regression term plus the forest's split credits.
+        let mut per = [0.0f64; F::COUNT];
+        let mut used = [false; F::COUNT];
         for m in &self.features {
-            let v = f.get(m.feature);
-            let c = self.term(m, v);
+            let c = self.term(m, f.get(m.feature));
             logit += c;
-            if let Some(value) = v {
+            per[m.feature as usize] += c;
+            used[m.feature as usize] = true;
+        }
+        if let Some(fo) = &self.forest {
+            logit += fo.eval(f, |feat, d| {
+                per[feat as usize] += d;
+                used[feat as usize] = true;
+            });
+        }
+        let mut contributions = Vec::new();
+        let mut groups: Vec<(Group, f64)> = Vec::new();
+        for d in crate::features::DEFS {
+            let i = d.id as usize;
+            if !used[i] {
+                continue;
+            }
+            let value = f.get(d.id);
+            if value.is_some() || per[i] != 0.0 {
                 contributions.push(Contribution {
-                    feature: m.feature,
+                    feature: d.id,
                     value,
-                    logit: c,
+                    logit: per[i],
                 });
             }
-            let g = m.feature.def().group;
-            match groups.iter_mut().find(|(gg, _)| *gg == g) {
-                Some(e) => e.1 += c,
-                None => groups.push((g, c)),
+            match groups.iter_mut().find(|(g, _)| *g == d.group) {
+                Some(e) => e.1 += per[i],
+                None => groups.push((d.group, per[i])),
             }
         }
         groups.sort_by_key(|(g, _)| *g);
@@ -510,6 +559,16 @@ impl Model {
                 .collect(),
             _ => Vec::new(),
         };
+        let forest = match v.get("forest") {
+            None | Some(json::Value::Null) => None,
+            Some(fv) => {
+                let fo = Forest::from_value(fv)?;
+                if let Some(f) = fo.features().into_iter().find(|f| !f.def().trainable) {
+                    return Err(ModelError::UnknownFeature(f.def().name.to_string()));
+                }
+                Some(fo)
+            }
+        };
         Ok(Model {
             bias,
             modality_bias,
@@ -520,6 +579,7 @@ impl Model {
             long_keys,
             reason_threshold,
             notes,
+            forest,
         })
     }
 
@@ -592,10 +652,18 @@ impl Model {
             ));
         }
         s.push_str(if self.features.is_empty() {
-            "]\n}\n"
+            "]"
         } else {
-            "\n  ]\n}\n"
+            "\n  ]"
         });
+        match &self.forest {
+            Some(fo) => {
+                s.push_str(",\n  \"forest\": ");
+                s.push_str(&fo.to_json());
+                s.push_str("\n}\n");
+            }
+            None => s.push_str(",\n  \"forest\": null\n}\n"),
+        }
         s
     }
 }
@@ -646,7 +714,7 @@ pub mod json {
     }
 
     const MAX_DEPTH: usize = 32;
-    const MAX_LEN: usize = 1 << 20;
+    const MAX_LEN: usize = 4 << 20;
 
     pub fn parse(text: &str) -> Result<Value, ModelError> {
         if text.len() > MAX_LEN {
@@ -870,6 +938,7 @@ mod tests {
             long_keys: None,
             reason_threshold: -1.0,
             notes: vec![("trained".into(), "unit \"test\"".into())],
+            forest: None,
         }
     }
 
@@ -1032,6 +1101,52 @@ mod tests {
             !not(1, 1),
             "a single hashed gesture seen elsewhere is a replay"
         );
+    }
+
+    #[test]
+    fn forest_adds_to_the_logit_and_its_credits_to_contributions() {
+        let mut m = toy();
+        m.forest = Some(crate::forest::tests::toy());
+        let text = m.to_json();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+        // A version-2 file has no forest.
+        let v2 = toy()
+            .to_json()
+            .replace(&format!("\"version\": {VERSION}"), "\"version\": 2")
+            .replace(",\n  \"forest\": null", "");
+        assert!(!v2.contains("forest"));
+        assert_eq!(Model::from_json(&v2).unwrap().forest, None);
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.0);
+        f.values[F::KeyHold as usize] = Some(3.0);
+        let s = m.score(&f, ReplayEvidence::default());
+        assert!((s.logit - m.raw_logit(&f)).abs() < 1e-12);
+        let base = m.bias + m.forest.as_ref().unwrap().base();
+        let sum: f64 = s.contributions.iter().map(|c| c.logit).sum();
+        assert!(
+            (base + sum - s.logit).abs() < 1e-9,
+            "{base} + {sum} vs {}",
+            s.logit
+        );
+        let roll = s
+            .contributions
+            .iter()
+            .find(|c| c.feature == F::KeyRollover)
+            .unwrap();
+        // Regression term (z = -2 -> -1.6) plus the root split's credit (0.1 -> -0.5).
+        assert!((roll.logit - (-1.6 - 0.6)).abs() < 1e-9, "{}", roll.logit);
+        assert_eq!(roll.value, Some(0.0));
+        // A forest split on a feature the session lacks is still credited, with no value.
+        f.values[F::KeyHold as usize] = None;
+        let s = m.score(&f, ReplayEvidence::default());
+        let hold = s.contributions.iter().find(|c| c.feature == F::KeyHold);
+        assert_eq!(hold.map(|c| c.value), Some(None));
+        // A forest on a feature that is not trainable is refused.
+        let bad = text.replace("\"key_hold_log\"]", "\"pt_dt_median_log\"]");
+        assert!(matches!(
+            Model::from_json(&bad),
+            Err(ModelError::UnknownFeature(_))
+        ));
     }
 
     #[test]

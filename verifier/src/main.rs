@@ -69,14 +69,13 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Model file to write.
-        #[arg(long, default_value = "protocol/models/behaviour-v2.json")]
+        #[arg(long, default_value = "protocol/models/behaviour-v3.json")]
         out: PathBuf,
         /// Subject-wise folds for the validation report.
         #[arg(long, default_value_t = 5)]
         folds: usize,
-        /// L2 penalty (per 1000 units of record weight).
-        #[arg(long, default_value_t = 1.0)]
-        l2: f64,
+        #[command(flatten)]
+        fit: FitArgs,
     },
     /// Score trace files with the live scoring path; per-record JSON lines and a summary.
     Eval {
@@ -94,13 +93,53 @@ enum Command {
         /// Subject-wise k-fold cross-validation (never scores a subject it trained on).
         #[arg(long)]
         cv: Option<usize>,
-        /// L2 penalty for --cv fits.
-        #[arg(long, default_value_t = 1.0)]
-        l2: f64,
+        #[command(flatten)]
+        fit: FitArgs,
         /// Include every feature value in the --out lines.
         #[arg(long)]
         with_features: bool,
     },
+}
+
+/// Model fitting options shared by `train` and `eval --cv`.
+#[derive(Debug, clap::Args)]
+struct FitArgs {
+    /// L2 penalty of the regression (per 1000 units of record weight).
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+    /// Boosted trees fitted on the regression's residual (0 = regression only).
+    #[arg(long, default_value_t = 300)]
+    trees: usize,
+    /// Depth of each tree.
+    #[arg(long, default_value_t = 3)]
+    depth: usize,
+    /// Shrinkage of each tree's output.
+    #[arg(long, default_value_t = 0.1)]
+    learning_rate: f64,
+    /// Smallest hessian weight of a tree leaf.
+    #[arg(long, default_value_t = 5.0)]
+    min_child_weight: f64,
+    /// Subject-wise folds for cross-fitted calibration knots (< 2: in-sample human logits).
+    #[arg(long, default_value_t = 4)]
+    calib_folds: usize,
+}
+
+impl FitArgs {
+    fn options(self, seed: u64) -> verifier::intel::train::FitOptions {
+        verifier::intel::train::FitOptions {
+            l2: self.l2,
+            boost: verifier::intel::boost::BoostOptions {
+                trees: self.trees,
+                depth: self.depth,
+                learning_rate: self.learning_rate,
+                min_child_weight: self.min_child_weight,
+                seed,
+                ..Default::default()
+            },
+            calib_folds: self.calib_folds,
+            ..Default::default()
+        }
+    }
 }
 
 /// Data selection shared by `train` and `eval`.
@@ -168,12 +207,9 @@ fn main() -> anyhow::Result<()> {
             data,
             out,
             folds,
-            l2,
+            fit,
         } => {
-            let fit = verifier::intel::train::FitOptions {
-                l2,
-                ..Default::default()
-            };
+            let fit = fit.options(data.seed);
             let opts = verifier::intel::cli::TrainOptions {
                 data: data.options(),
                 out,
@@ -189,13 +225,10 @@ fn main() -> anyhow::Result<()> {
             out,
             plot,
             cv,
-            l2,
+            fit,
             with_features,
         } => {
-            let fit = verifier::intel::train::FitOptions {
-                l2,
-                ..Default::default()
-            };
+            let fit = fit.options(data.seed);
             let opts = verifier::intel::cli::EvalOptions {
                 data: data.options(),
                 model,

@@ -6,7 +6,7 @@
 //!    `automation-globals`, `automation-stack` (envrules' `HARD` list), or `cdp-console` together
 //!    with any tampering or inconsistency.
 //! 2. **Behaviour model**: the token's features (`tollgate_protocol::features`) scored by the
-//!    compiled-in model (`tollgate_protocol::model`, `protocol/models/behaviour-v2.json`) — the
+//!    compiled-in model (`tollgate_protocol::model`, `protocol/models/behaviour-v3.json`) — the
 //!    same code path as `verifier eval`. A session with no behaviour scores 0.5 with reason
 //!    `no-behaviour`; replayed stroke shapes give `replayed-trace`.
 //! 3. **Deterministic anomaly tells**: each lowers the model's score by [`TELL_PENALTY`] and adds

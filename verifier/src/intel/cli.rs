@@ -303,13 +303,18 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         (
             "trained_with".into(),
             format!(
-                "verifier train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {}",
+                "verifier train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}",
                 files.join(" "),
                 opts.data.seed,
                 opts.data.synth_scale,
                 opts.data.stride,
                 opts.folds,
-                opts.fit.l2
+                opts.fit.l2,
+                opts.fit.boost.trees,
+                opts.fit.boost.depth,
+                opts.fit.boost.learning_rate,
+                opts.fit.boost.min_child_weight,
+                opts.fit.calib_folds
             ),
         ),
         ("data".into(), counts(&ds.records)),
@@ -338,10 +343,12 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         source: e,
     })?;
     println!(
-        "wrote {} ({} bytes, {} terms) in {:.1} s",
+        "wrote {} ({} bytes, {} terms, {} trees / {} nodes) in {:.1} s",
         opts.out.display(),
         text.len(),
         model.features.len(),
+        model.forest.as_ref().map_or(0, |f| f.trees.len()),
+        model.forest.as_ref().map_or(0, |f| f.node_count()),
         started.elapsed().as_secs_f64()
     );
     Ok(model)

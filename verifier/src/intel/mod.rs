@@ -8,7 +8,7 @@
 //! ```text
 //! D=../shared/data/traces
 //! verifier train --traces $D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz \
-//!     --out protocol/models/behaviour-v2.json          # seed 1; prints subject-wise 5-fold CV
+//!     --out protocol/models/behaviour-v3.json          # seed 1; prints subject-wise 5-fold CV
 //! verifier eval  --traces ... --cv 5 --out cv.jsonl --plot cv.png   # headline numbers
 //! verifier eval  --traces ...                          # compiled-in model, live code path
 //! ```
@@ -24,6 +24,7 @@
 //! not mark which sample was the dispatched one; timing features on live data can therefore
 //! differ from training. A flag for the dispatched sample would let the adapter use the same view.
 
+pub mod boost;
 pub mod cli;
 pub mod eval;
 pub mod plot;

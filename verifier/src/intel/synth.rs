@@ -443,7 +443,12 @@ fn record(
     Record {
         id: format!("synthetic/{generator}/{i}"),
         source: "synthetic".into(),
-        subject: subject.unwrap_or_else(|| format!("synth-{family}-{}", i % 10)),
+        // Ten pseudo-subjects per family, dealt so that every generator of the family spreads
+        // over all ten (the generators are interleaved `i % n`, so `i % 10` would pin each to
+        // two subjects, and a CV fold would then hide a generator entirely instead of testing
+        // unseen sessions of known generators; DELBOT's bots, one subject per tool, are the
+        // unseen-generator test).
+        subject: subject.unwrap_or_else(|| format!("synth-{family}-{}", (i / 8) % 10)),
         label: Label::Bot,
         generator: Some(generator.to_string()),
         session,

@@ -1,5 +1,6 @@
 //! Training: class-balanced, L2-regularised logistic regression fitted by Newton's method
-//! (IRLS), subject-wise k-fold cross-validation, and policy calibration from human scores.
+//! (IRLS), optionally followed by boosted trees on its residual ([`super::boost`]),
+//! subject-wise k-fold cross-validation, and policy calibration from cross-fitted human scores.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,6 +9,7 @@ use tollgate_protocol::model::{
     Calibration, LongKeys, Model, ModelFeature, Policy, ReplayEvidence, Scored,
 };
 
+use super::boost::{BoostOptions, fit_forest};
 use super::rng::Rng;
 use super::{IntelError, Label, Record};
 
@@ -31,6 +33,12 @@ pub struct FitOptions {
     /// Band features also get one-sided hinges at these (weighted) quantiles of the training
     /// humans' values; `None`: no hinges. Hinge weights are constrained to ≤ 0.
     pub hinge_quantile: Option<f64>,
+    /// Boosted trees on the regression's residual (`trees == 0`: regression only).
+    pub boost: BoostOptions,
+    /// Calibration knots from human logits cross-fitted over this many subject-wise folds of
+    /// the training set (each human scored by a model that did not see its subject), so the
+    /// thresholds do not inherit the fit's optimism on its own humans; < 2: in-sample logits.
+    pub calib_folds: usize,
 }
 
 impl Default for FitOptions {
@@ -45,6 +53,8 @@ impl Default for FitOptions {
             per_feature_offsets: true,
             allow_quantile: 0.01,
             hinge_quantile: None,
+            boost: BoostOptions::default(),
+            calib_folds: 0,
         }
     }
 }
@@ -256,6 +266,17 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         long_keys: None,
         reason_threshold: -1.0,
         notes: Vec::new(),
+        forest: None,
+    })
+    .map(|mut model| {
+        if opts.boost.trees > 0 {
+            let base: Vec<f64> = rows.iter().map(|r| model.raw_logit(r.0)).collect();
+            let forest = fit_forest(rows, &base, &opts.boost);
+            if !forest.trees.is_empty() {
+                model.forest = Some(forest);
+            }
+        }
+        model
     })
 }
 
@@ -290,6 +311,36 @@ fn irls(
     max_iter: usize,
 ) -> Result<Vec<f64>, IntelError> {
     const M: usize = Modality::ALL.len();
+    let ridge = |a: usize| {
+        if !active[a] {
+            0.0
+        } else if a >= M {
+            lambda * penalty[a]
+        } else {
+            1e-6
+        }
+    };
+    // Penalised weighted log-likelihood (to maximise).
+    let objective = |beta: &[f64]| -> f64 {
+        let mut ll = 0.0;
+        for ((xi, yi), r) in x.iter().zip(y).zip(rows) {
+            let eta: f64 = xi
+                .iter()
+                .zip(beta)
+                .zip(active)
+                .filter(|(_, on)| **on)
+                .map(|((a, b), _)| a * b)
+                .sum();
+            // log(1 + e^eta), stable on both sides.
+            let softplus = if eta > 0.0 {
+                eta + (-eta).exp().ln_1p()
+            } else {
+                eta.exp().ln_1p()
+            };
+            ll += r.2 * (yi * eta - softplus);
+        }
+        ll - 0.5 * (0..dim).map(|a| ridge(a) * beta[a] * beta[a]).sum::<f64>()
+    };
     let mut beta = vec![0.0; dim];
     for _ in 0..max_iter {
         let mut g = vec![0.0; dim];
@@ -332,14 +383,26 @@ fn irls(
             }
         }
         let step = cholesky_solve(&h, &g, dim).ok_or(IntelError::Numeric)?;
-        let mut maxd: f64 = 0.0;
-        for (b, s) in beta.iter_mut().zip(&step) {
-            *b += s;
-            maxd = maxd.max(s.abs());
+        // Damped Newton: halve the step until the penalised likelihood does not drop. A full
+        // step can overshoot on nearly separable one-sided tells (light ridge) and, unguarded,
+        // diverge to weights in the thousands.
+        let before = objective(&beta);
+        let mut scale = 1.0;
+        let mut next = beta.clone();
+        for _ in 0..30 {
+            for ((n, b), s) in next.iter_mut().zip(&beta).zip(&step) {
+                *n = b + scale * s;
+            }
+            if objective(&next) >= before - 1e-9 * before.abs() {
+                break;
+            }
+            scale *= 0.5;
         }
+        let maxd = step.iter().fold(0.0f64, |m, s| m.max((scale * s).abs()));
         if !maxd.is_finite() {
             return Err(IntelError::Numeric);
         }
+        beta = next;
         if maxd < 1e-7 {
             break;
         }
@@ -387,19 +450,7 @@ fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
 
 /// Model logit of a feature vector (no calibration, no replay).
 pub fn logit(model: &Model, f: &Features) -> f64 {
-    let mods: f64 = Modality::ALL
-        .iter()
-        .zip(model.modality_bias)
-        .filter(|(m, _)| f.has(**m))
-        .map(|(_, b)| b)
-        .sum();
-    model.bias
-        + mods
-        + model
-            .features
-            .iter()
-            .map(|t| model.term(t, f.get(t.feature)))
-            .sum::<f64>()
+    model.raw_logit(f)
 }
 
 fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
@@ -471,7 +522,14 @@ pub fn calibrate(
 
 /// Assign each subject to one of `k` folds (deterministic shuffle, round-robin).
 pub fn assign_folds(records: &[Record], k: usize, seed: u64) -> Vec<usize> {
-    let mut subjects: Vec<&str> = records.iter().map(|r| r.subject.as_str()).collect();
+    let subjects: Vec<&str> = records.iter().map(|r| r.subject.as_str()).collect();
+    folds_of(&subjects, k, seed)
+}
+
+/// Fold of each entry of `per_record` (a subject id per record): subjects are shuffled
+/// deterministically from the seed and dealt round-robin.
+fn folds_of(per_record: &[&str], k: usize, seed: u64) -> Vec<usize> {
+    let mut subjects: Vec<&str> = per_record.to_vec();
     subjects.sort_unstable();
     subjects.dedup();
     let mut rng = Rng::derive(seed, "folds");
@@ -484,7 +542,7 @@ pub fn assign_folds(records: &[Record], k: usize, seed: u64) -> Vec<usize> {
         .enumerate()
         .map(|(i, s)| (*s, i % k.max(1)))
         .collect();
-    records.iter().map(|r| fold[r.subject.as_str()]).collect()
+    per_record.iter().map(|s| fold[s]).collect()
 }
 
 /// Fit on the given record indices (trainable ones only) and calibrate on their humans.
@@ -506,9 +564,36 @@ pub fn fit_calibrated(
         .zip(&w)
         .map(|(&i, &wi)| (&feats[i], records[i].label, wi))
         .collect();
-    let mut model = fit(&rows, opts)?;
+    let model = fit(&rows, opts)?;
+    // Human logits for the calibration knots: cross-fitted (each subject scored by a model fitted
+    // without it) unless `calib_folds < 2`.
+    let mut logits: Vec<Option<f64>> = vec![None; train.len()];
+    if opts.calib_folds >= 2 {
+        let subjects: Vec<&str> = train.iter().map(|&i| records[i].subject.as_str()).collect();
+        let folds = folds_of(&subjects, opts.calib_folds, opts.boost.seed ^ 0xca1b);
+        for k in 0..opts.calib_folds {
+            let inner: Vec<(&Features, Label, f64)> = rows
+                .iter()
+                .zip(&folds)
+                .filter(|(_, f)| **f != k)
+                .map(|(r, _)| *r)
+                .collect();
+            let held = |j: usize| folds[j] == k && records[train[j]].label == Label::Human;
+            if inner.is_empty() || !(0..train.len()).any(held) {
+                continue;
+            }
+            // A fold whose training part lacks a class cannot be fitted; its humans fall back
+            // to the full model's (in-sample) logits below.
+            let Ok(m) = fit(&inner, opts) else { continue };
+            for (j, slot) in logits.iter_mut().enumerate() {
+                if held(j) {
+                    *slot = Some(logit(&m, &feats[train[j]]));
+                }
+            }
+        }
+    }
     let mut by_source: BTreeMap<(usize, String), Vec<f64>> = BTreeMap::new();
-    for &i in &train {
+    for (j, &i) in train.iter().enumerate() {
         let f = &feats[i];
         let m = match (f.has(Modality::Pointer), f.has(Modality::Keys)) {
             (true, false) => 0,
@@ -516,7 +601,7 @@ pub fn fit_calibrated(
             _ => continue,
         };
         if records[i].label == Label::Human {
-            let l = logit(&model, f);
+            let l = logits[j].unwrap_or_else(|| logit(&model, f));
             by_source
                 .entry((m, records[i].source.clone()))
                 .or_default()
@@ -529,6 +614,7 @@ pub fn fit_calibrated(
             }
         }
     }
+    let mut model = model;
     calibrate(&mut model, &by_source, opts);
     Ok(model)
 }
@@ -581,6 +667,55 @@ mod tests {
         assert!((4.0 * x[0] + 2.0 * x[1] - 2.0).abs() < 1e-12);
         assert!((2.0 * x[0] + 3.0 * x[1] - 1.0).abs() < 1e-12);
         assert!(cholesky_solve(&[0.0], &[1.0], 1).is_none());
+    }
+
+    #[test]
+    fn fit_stays_bounded_on_separable_tells() {
+        // Two one-sided tells (light ridge) that together separate the classes. (The divergence
+        // the damped step fixes was seen on real data, in an inner calibration fold, with
+        // weights in the thousands; this toy converges either way and guards the outcome.)
+        let mut rng = Rng::new(3);
+        let mut feats = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..400 {
+            let human = i % 2 == 0;
+            let mut f = tollgate_protocol::features::extract(&Default::default());
+            let a = if human { rng.range(0.05, 0.4) } else { 0.0 };
+            let b = if human || rng.chance(0.3) {
+                rng.range(0.0, 0.2)
+            } else {
+                0.0
+            };
+            f.values[F::KeyRollover as usize] = Some(a);
+            f.values[F::KeyPause as usize] = Some(b);
+            f.values[F::KeyHold as usize] = Some(rng.gauss(4.5, 0.3));
+            feats.push(f);
+            labels.push(if human { Label::Human } else { Label::Bot });
+        }
+        let rows: Vec<(&Features, Label, f64)> = feats
+            .iter()
+            .zip(&labels)
+            .map(|(f, l)| (f, *l, 1.0))
+            .collect();
+        let m = fit(
+            &rows,
+            &FitOptions {
+                min_present: 10,
+                l2: 0.01,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for t in &m.features {
+            let size = t.w.abs() + t.w2.abs() + t.b.abs();
+            assert!(size.is_finite() && size < 200.0, "{:?}", t);
+        }
+        let right = feats
+            .iter()
+            .zip(&labels)
+            .filter(|(f, l)| (logit(&m, f) > 0.0) == (**l == Label::Human))
+            .count();
+        assert!(right >= 390, "{right}");
     }
 
     #[test]
