@@ -359,7 +359,13 @@ fn compute() -> Value {
         let hashes: Vec<String> = f
             .stroke_hashes
             .iter()
-            .map(|h| format!("{h:016x}"))
+            .map(|bands| {
+                bands
+                    .iter()
+                    .map(|h| format!("{h:016x}"))
+                    .collect::<Vec<_>>()
+                    .join("-")
+            })
             .collect();
         all.insert(
             name.to_string(),

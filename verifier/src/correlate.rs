@@ -16,8 +16,9 @@
 //! **Signals** (reason codes; see README "Attack correlation" for the thresholds and the curve):
 //! - `campaign-fingerprint`: one device fingerprint used for ≥ `fingerprint_accounts` accounts
 //!   within the window (needs the `account` siteverify field).
-//! - `campaign-trace`: one pointer-trace shape hash seen in ≥ `trace_sources` sessions or from
-//!   ≥ `trace_sources` addresses — a replayed recording.
+//! - `campaign-trace`: one pointer stroke seen in ≥ `trace_sources` sessions (in at least two
+//!   of its band hashes, see `replay::stroke_sessions`) or from ≥ `trace_sources` addresses
+//!   (band 0) — a replayed recording.
 //! - `campaign-account`: failed logins for the account (reported to `/v1/outcome`) from
 //!   ≥ `account_failure_ips` addresses within the window.
 //! - `campaign-prefix`: the prefix or ASN issued a surge of challenges, or it is risk-marked
@@ -34,10 +35,11 @@ use crate::iplists::{IpLists, ListKind};
 use crate::keys::hmac_sha256;
 use crate::netinfo::{canonical, prefix_key};
 use crate::store::{CounterOp, CounterValue, Store, StoreError};
+use tollgate_protocol::features::replay::{self, StrokeHash};
 
 const DAY_MS: u64 = 86_400_000;
-/// Stroke hashes looked up per token.
-pub const MAX_TRACE_HASHES: usize = 6;
+/// Strokes looked up per token (each with `replay::BANDS` band hashes).
+pub const MAX_TRACE_HASHES: usize = replay::MAX_STROKES;
 /// Longest accepted `account` value (bytes, before normalisation).
 pub const MAX_ACCOUNT_LEN: usize = 256;
 /// Risk marks on a prefix for the maximal PoW tier contribution.
@@ -362,7 +364,9 @@ impl<'a> Correlator<'a> {
         })
     }
 
-    /// Correlate a valid token at siteverify. `trace_hashes` are the token's stroke shape hashes.
+    /// Correlate a valid token at siteverify. `trace_hashes` are the token's stroke shape hashes
+    /// (band hashes per stroke; counted with [`replay::select`] and [`replay::stroke_seen`], the
+    /// rule the offline evaluation simulates).
     /// Returns the signals and the footprint to keep for `/v1/outcome`.
     #[allow(clippy::too_many_arguments)]
     pub async fn on_verify(
@@ -374,7 +378,7 @@ impl<'a> Correlator<'a> {
         ip: Option<IpAddr>,
         account: Option<&str>,
         fingerprint: &[u8],
-        trace_hashes: &[u64],
+        trace_hashes: &[StrokeHash],
         lists: &IpLists,
     ) -> Result<(Signals, Footprint), StoreError> {
         let s = self.settings;
@@ -411,19 +415,19 @@ impl<'a> Correlator<'a> {
             idx_fp = Some(ops.len());
             ops.push(self.distinct("fpacct", Entity::Fingerprint(f), Some(a), now));
         }
-        let mut uniq: Vec<u64> = trace_hashes.to_vec();
-        uniq.sort_unstable();
-        uniq.dedup();
-        uniq.truncate(MAX_TRACE_HASHES);
-        // Per shape hash: distinct sessions, and distinct addresses when the address is known.
+        let uniq = replay::select(trace_hashes);
+        // Per stroke: distinct sessions of every band hash, and distinct addresses of band 0 when
+        // the address is known.
         let idx_tr = ops.len();
-        for h in &uniq {
-            ops.push(self.distinct("trses", Entity::Trace(*h), Some(challenge_id), now));
+        for st in &uniq {
+            for h in st {
+                ops.push(self.distinct("trses", Entity::Trace(*h), Some(challenge_id), now));
+            }
             if let Some(iph) = foot.ip {
-                ops.push(self.distinct("trip", Entity::Trace(*h), Some(iph), now));
+                ops.push(self.distinct("trip", Entity::Trace(st[0]), Some(iph), now));
             }
         }
-        let per_hash = if foot.ip.is_some() { 2 } else { 1 };
+        let per_stroke = replay::BANDS + usize::from(foot.ip.is_some());
         let mut idx_acct = None;
         if let Some(a) = account {
             idx_acct = Some(ops.len());
@@ -446,13 +450,17 @@ impl<'a> Correlator<'a> {
         sig.traces_hashed = uniq.len();
         let mut max_sources = 0;
         for j in 0..uniq.len() {
-            let i = idx_tr + j * per_hash;
-            let sessions = total(i);
-            if sessions >= 2 {
+            let i = idx_tr + j * per_stroke;
+            let bands: Vec<u64> = (i..i + replay::BANDS).map(total).collect();
+            if replay::stroke_seen(&bands) {
                 sig.traces_seen_elsewhere += 1;
             }
-            let ips = if per_hash == 2 { total(i + 1) } else { 0 };
-            max_sources = max_sources.max(sessions).max(ips);
+            let ips = if foot.ip.is_some() {
+                total(i + replay::BANDS)
+            } else {
+                0
+            };
+            max_sources = max_sources.max(replay::stroke_sessions(&bands)).max(ips);
         }
         if max_sources >= u64::from(s.trace_sources) {
             sig.push("campaign-trace");

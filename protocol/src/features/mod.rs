@@ -357,8 +357,8 @@ impl F {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
     pub values: Vec<Option<f64>>,
-    /// Shape-normalised hashes of long, shaped strokes (see [`replay`]).
-    pub stroke_hashes: Vec<u64>,
+    /// Shape-normalised band hashes of long, shaped strokes (see [`replay`]).
+    pub stroke_hashes: Vec<replay::StrokeHash>,
     pub n_pointer: usize,
     pub n_keys: usize,
     /// Number of strokes (move runs with gaps <= 100 ms).

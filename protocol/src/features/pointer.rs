@@ -82,7 +82,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     let moves: Vec<Pt> = s.pointer.iter().copied().filter(is_move).collect();
     let ranges = stroke_ranges(&moves);
     let strokes: Vec<&[Pt]> = ranges.iter().map(|r| &moves[r.clone()]).collect();
-    // Path length of every stroke, computed once (long-stroke test, kinematics, replay hash).
+    // Path length of every stroke, computed once (long-stroke test, kinematics).
     let paths: Vec<f64> = strokes.iter().map(|st| path_len(st)).collect();
     f.n_strokes = strokes.len();
     timing(&strokes, f);
@@ -92,11 +92,8 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     }
     kinematics(&strokes, &paths, f);
     clicks(s, f);
-    f.stroke_hashes = strokes
-        .iter()
-        .zip(&paths)
-        .filter_map(|(st, &path)| replay::stroke_hash_with_path(st, path))
-        .collect();
+    // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
+    f.stroke_hashes = replay::session_hashes(&moves);
 }
 
 fn timing(strokes: &[&[Pt]], f: &mut Features) {

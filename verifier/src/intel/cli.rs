@@ -129,6 +129,8 @@ pub struct Dataset {
     pub records: Vec<Record>,
     pub feats: Vec<Features>,
     pub replay: Vec<ReplayEvidence>,
+    /// Per record: strokes that matched a band of another subject's session (collision report).
+    pub replay_other_subject: Vec<usize>,
 }
 
 /// Extract features for all records on all cores.
@@ -204,21 +206,23 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
     // Derived windows share strokes with their origin by construction: they are neither looked
     // up nor entered (see `Record::derived`).
     let mut store = ReplayStore::default();
-    let replay = feats
+    let (replay, replay_other_subject) = feats
         .iter()
         .zip(&records)
         .map(|(f, r)| {
             if r.derived {
-                ReplayEvidence::default()
+                (ReplayEvidence::default(), 0)
             } else {
-                store.observe(&f.stroke_hashes)
+                let o = store.observe_from(&f.stroke_hashes, &r.subject);
+                (o.evidence, o.seen_other_subject)
             }
         })
-        .collect();
+        .unzip();
     Ok(Dataset {
         records,
         feats,
         replay,
+        replay_other_subject,
     })
 }
 
@@ -370,6 +374,10 @@ pub fn load_model(path: &Path) -> Result<Model, IntelError> {
 pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelError> {
     let ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
+    print!(
+        "{}",
+        eval::replay_report(&ds.records, &ds.replay, &ds.replay_other_subject)
+    );
     let scored: Vec<Scored> = match opts.cv {
         Some(k) => {
             if k < 2 {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use tollgate_protocol::model::{Decision, Scored};
+use tollgate_protocol::model::{Decision, ReplayEvidence, Scored};
 
 use super::{Label, Record};
 
@@ -315,6 +315,69 @@ pub fn headline(records: &[Record], scored: &[Scored]) -> (Option<f64>, f64, f64
         frac(hc, h.len()),
         frac(ba, b.len()),
     )
+}
+
+/// Replay-store report: per human source, how often a stroke matched a band of an earlier session
+/// (the cross-session collision rate: trace files enter the store before any synthetic session,
+/// so a human can only match other humans) and of another subject; per replay generator, how
+/// many sessions the store flags.
+pub fn replay_report(records: &[Record], replay: &[ReplayEvidence], other: &[usize]) -> String {
+    #[derive(Default)]
+    struct T {
+        sessions: usize,
+        hashed_sessions: usize,
+        strokes: usize,
+        seen: usize,
+        other: usize,
+        sessions_other: usize,
+        flagged: usize,
+    }
+    let mut m: BTreeMap<String, T> = BTreeMap::new();
+    for ((r, e), o) in records.iter().zip(replay).zip(other) {
+        if r.derived {
+            continue;
+        }
+        let key = match (&r.generator, r.label) {
+            (_, Label::Human) => format!("human/{}", r.source),
+            (Some(g), _) if g.starts_with("replay-") => format!("bot/{g}"),
+            _ => continue,
+        };
+        let t = m.entry(key).or_default();
+        t.sessions += 1;
+        t.hashed_sessions += usize::from(e.hashed > 0);
+        t.strokes += e.hashed;
+        t.seen += e.seen_elsewhere;
+        t.other += o;
+        t.sessions_other += usize::from(*o > 0);
+        t.flagged += usize::from(e.is_replay());
+    }
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.2}%", 100.0 * a as f64 / b as f64)
+        }
+    };
+    let mut out = String::from(
+        "replay store (record order; strokes counted per session as live): group sessions hashed strokes | strokes seen elsewhere | strokes / sessions matching another subject | sessions flagged replayed\n",
+    );
+    for (k, t) in &m {
+        out.push_str(&format!(
+            "  {k:<36} {:>6} {:>6} {:>6} | {:>5} {:>7} | {:>5} {:>7} / {:>5} {:>7} | {:>5} {:>7}\n",
+            t.sessions,
+            t.hashed_sessions,
+            t.strokes,
+            t.seen,
+            pct(t.seen, t.strokes),
+            t.other,
+            pct(t.other, t.strokes),
+            t.sessions_other,
+            pct(t.sessions_other, t.sessions),
+            t.flagged,
+            pct(t.flagged, t.sessions),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub mod train;
 use std::collections::HashMap;
 
 use tollgate_protocol::Telemetry;
+use tollgate_protocol::features::replay::{self, StrokeHash};
 use tollgate_protocol::features::{self, Features, Session};
 use tollgate_protocol::model::{Model, ReplayEvidence, Scored};
 
@@ -133,26 +134,70 @@ pub fn score_telemetry(t: &Telemetry, model: &Model, replay: ReplayEvidence) -> 
     score_session(&Session::from_telemetry(t), model, replay)
 }
 
-/// In-memory stroke-hash store with the semantics a live store would have: a hash counts as
-/// "seen elsewhere" when an *earlier* session (different id) carried it.
+/// In-memory stroke-hash store with the semantics of the live one (`correlate::on_verify`): the
+/// session's strokes are chosen with [`replay::select`], and a stroke counts as "seen elsewhere"
+/// when an *earlier* session (different id) carried any of its band hashes
+/// ([`replay::stroke_seen`]).
 #[derive(Debug, Default)]
 pub struct ReplayStore {
-    seen: HashMap<u64, u32>,
+    /// Per band hash: sessions that carried it, and the distinct subjects among them (interned
+    /// ids, at most [`SUBJECTS_KEPT`]; only for the collision report).
+    seen: HashMap<u64, (u32, Vec<u32>)>,
+    subjects: HashMap<String, u32>,
+}
+
+/// Distinct subjects remembered per band hash (enough to tell "another subject" apart).
+const SUBJECTS_KEPT: usize = 4;
+
+/// [`ReplayStore::observe_from`] result: the live evidence plus how many of the session's
+/// strokes matched a band of a session of *another* subject.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayObservation {
+    pub evidence: ReplayEvidence,
+    pub seen_other_subject: usize,
 }
 
 impl ReplayStore {
-    /// Look a session's hashes up, then record them.
-    pub fn observe(&mut self, hashes: &[u64]) -> ReplayEvidence {
-        let mut uniq = hashes.to_vec();
-        uniq.sort_unstable();
-        uniq.dedup();
-        let seen = uniq.iter().filter(|h| self.seen.contains_key(h)).count();
-        for h in &uniq {
-            *self.seen.entry(*h).or_insert(0) += 1;
+    /// Look a session's strokes up, then record them.
+    pub fn observe(&mut self, hashes: &[StrokeHash]) -> ReplayEvidence {
+        self.observe_from(hashes, "").evidence
+    }
+
+    /// [`ReplayStore::observe`] for a session of `subject` (collision accounting).
+    pub fn observe_from(&mut self, hashes: &[StrokeHash], subject: &str) -> ReplayObservation {
+        let next = self.subjects.len() as u32;
+        let sid = *self.subjects.entry(subject.to_string()).or_insert(next);
+        let uniq = replay::select(hashes);
+        let (mut seen, mut other) = (0, 0);
+        for st in &uniq {
+            // Distinct sessions per band, this one included (as the live distinct sets count).
+            let bands: Vec<u64> = st
+                .iter()
+                .map(|h| u64::from(self.seen.get(h).map_or(0, |e| e.0)) + 1)
+                .collect();
+            seen += usize::from(replay::stroke_seen(&bands));
+            other += usize::from(st.iter().any(|h| {
+                self.seen
+                    .get(h)
+                    .is_some_and(|e| e.1.iter().any(|s| *s != sid))
+            }));
         }
-        ReplayEvidence {
-            hashed: uniq.len(),
-            seen_elsewhere: seen,
+        let mut all: Vec<u64> = uniq.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        for h in all {
+            let e = self.seen.entry(h).or_default();
+            e.0 += 1;
+            if e.1.len() < SUBJECTS_KEPT && !e.1.contains(&sid) {
+                e.1.push(sid);
+            }
+        }
+        ReplayObservation {
+            evidence: ReplayEvidence {
+                hashed: uniq.len(),
+                seen_elsewhere: seen,
+            },
+            seen_other_subject: other,
         }
     }
 }
