@@ -598,4 +598,49 @@ mod tests {
         assert_eq!(normalize_account("   "), None);
         assert_eq!(normalize_account(&"a".repeat(MAX_ACCOUNT_LEN + 1)), None);
     }
+
+    /// Live counting of band hashes: a stroke whose copy shares any one band with an earlier
+    /// session counts as seen elsewhere (the rule `intel::ReplayStore` simulates); a stroke
+    /// sharing nothing does not, and a session is never "elsewhere" to itself.
+    #[tokio::test]
+    async fn a_stroke_sharing_any_band_was_seen_elsewhere() {
+        use crate::clock::ManualClock;
+        use crate::store::MemoryStore;
+        use std::sync::Arc;
+
+        let settings = CorrelationSettings::default();
+        let hasher = KeyHasher::new([3; 32]);
+        let c = Correlator {
+            settings: &settings,
+            hasher: &hasher,
+            site: [9; 16],
+        };
+        let now = 1_000_000;
+        let store = MemoryStore::new(10_000, Arc::new(ManualClock::new(now)));
+        let lists = IpLists::default();
+        let stroke = |seed: u64| -> StrokeHash { std::array::from_fn(|i| seed * 100 + i as u64) };
+        let verify = |id: u8, hashes: Vec<StrokeHash>| {
+            let (c, store, lists) = (&c, &store, &lists);
+            async move {
+                c.on_verify(store, now, [id; 16], 0, None, None, &[], &hashes, lists)
+                    .await
+                    .expect("memory store")
+                    .0
+            }
+        };
+        let first = verify(1, vec![stroke(1), stroke(2)]).await;
+        assert_eq!((first.traces_hashed, first.traces_seen_elsewhere), (2, 0));
+        // A near-copy of stroke 1 (only band 5 agrees) and a new stroke, twice in one token.
+        let mut near = stroke(7);
+        near[5] = stroke(1)[5];
+        let second = verify(2, vec![near, stroke(3), stroke(3)]).await;
+        assert_eq!((second.traces_hashed, second.traces_seen_elsewhere), (2, 1));
+        // One shared band is not a campaign; a stroke seen in all bands by 3 sessions is.
+        assert!(!second.reasons.contains(&"campaign-trace"));
+        let third = verify(3, vec![stroke(2)]).await;
+        assert!(!third.reasons.contains(&"campaign-trace"));
+        let fourth = verify(4, vec![stroke(2)]).await;
+        assert_eq!(fourth.traces_seen_elsewhere, 1);
+        assert!(fourth.reasons.contains(&"campaign-trace"));
+    }
 }

@@ -201,3 +201,37 @@ impl ReplayStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_store_counts_like_the_live_correlator() {
+        // Same scenario as `correlate::tests::a_stroke_sharing_any_band_was_seen_elsewhere`.
+        let stroke = |seed: u64| -> StrokeHash { std::array::from_fn(|i| seed * 100 + i as u64) };
+        let mut s = ReplayStore::default();
+        let e = s.observe_from(&[stroke(1), stroke(2)], "a");
+        assert_eq!(
+            e.evidence,
+            ReplayEvidence {
+                hashed: 2,
+                seen_elsewhere: 0
+            }
+        );
+        let mut near = stroke(7);
+        near[5] = stroke(1)[5];
+        let e = s.observe_from(&[near, stroke(3), stroke(3)], "a");
+        assert_eq!(
+            e.evidence,
+            ReplayEvidence {
+                hashed: 2,
+                seen_elsewhere: 1
+            }
+        );
+        assert_eq!(e.seen_other_subject, 0, "same subject");
+        let e = s.observe_from(&[stroke(2)], "b");
+        assert_eq!((e.evidence.seen_elsewhere, e.seen_other_subject), (1, 1));
+        assert!(e.evidence.is_replay());
+    }
+}
