@@ -25,7 +25,8 @@
 //!
 //! Contributions are summed per [`Group`] into stable reason codes. A replayed trace (stroke
 //! shape hashes already seen in other sessions, counted by the caller's store) caps the score
-//! below the block threshold with reason [`REASON_REPLAY`].
+//! below the block threshold with reason [`REASON_REPLAY`] when two or more strokes show it, and
+//! at mid-challenge when a session's only hashed stroke does (a lone collision must not block).
 
 use crate::features::{F, Features, Group, Modality, REASON_REPLAY};
 use crate::forest::Forest;
@@ -195,8 +196,15 @@ impl ReplayEvidence {
     /// long, curved gesture such as a drawn circle: its 16-point shape on a 1/24 grid does not
     /// repeat by chance, and requiring two strokes would make single-gesture replays invisible).
     pub fn is_replay(&self) -> bool {
-        (self.seen_elsewhere >= 2 && 2 * self.seen_elsewhere >= self.hashed)
-            || (self.hashed == 1 && self.seen_elsewhere == 1)
+        self.is_multi_stroke_replay() || (self.hashed == 1 && self.seen_elsewhere == 1)
+    }
+
+    /// A replay shown by at least two strokes: blocked. A single-stroke match is only
+    /// challenged (see [`Model::score`]): one chance collision of a lone stroke's band hashes
+    /// between two people, whose rate grows with traffic, must not block anyone, and a
+    /// challenge still keeps the replayed gesture from being allowed.
+    pub fn is_multi_stroke_replay(&self) -> bool {
+        self.seen_elsewhere >= 2 && 2 * self.seen_elsewhere >= self.hashed
     }
 }
 
@@ -423,7 +431,12 @@ impl Model {
         let mut reasons: Vec<&'static str> = Vec::new();
         if replay.is_replay() {
             reasons.push(REASON_REPLAY);
-            p = p.min(self.policy.block_below * 0.5);
+            p = if replay.is_multi_stroke_replay() {
+                p.min(self.policy.block_below * 0.5)
+            } else {
+                // Mid-challenge: below allow, never into block on one stroke's evidence.
+                p.min(0.5 * (self.policy.block_below + self.policy.allow_at_or_above))
+            };
         }
         reasons.extend(bad.iter().map(|(g, _)| g.code()));
         let decision = self.policy.decide(p);
@@ -1101,6 +1114,22 @@ mod tests {
             !not(1, 1),
             "a single hashed gesture seen elsewhere is a replay"
         );
+        // ... but one stroke's match only challenges (a chance collision must not block).
+        let mut human = f.clone();
+        human.values[F::KeyRollover as usize] = Some(0.4);
+        assert_eq!(
+            m.score(&human, ReplayEvidence::default()).decision,
+            Decision::Allow
+        );
+        let one = m.score(
+            &human,
+            ReplayEvidence {
+                hashed: 1,
+                seen_elsewhere: 1,
+            },
+        );
+        assert_eq!(one.reasons[0], REASON_REPLAY);
+        assert_eq!(one.decision, Decision::Challenge);
     }
 
     #[test]
