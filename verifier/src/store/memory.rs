@@ -27,6 +27,9 @@ enum Aux {
 struct AuxEntry {
     value: Aux,
     expires_at: u64,
+    /// The time this entry is filed under in `aux_exp` (≤ `expires_at`): extending an entry's
+    /// life only moves `expires_at`, and the purge re-files an entry it finds still alive.
+    indexed_at: u64,
 }
 
 #[derive(Debug, Default)]
@@ -35,6 +38,7 @@ struct State {
     /// (expiry, id) for every used entry, ordered by expiry: purging pops from the front.
     used_exp: BTreeSet<(u64, ChallengeId)>,
     aux: HashMap<String, AuxEntry>,
+    /// (indexed_at, key): exactly one per aux entry, at or before its expiry.
     aux_exp: BTreeSet<(u64, String)>,
 }
 
@@ -54,21 +58,38 @@ impl State {
             if *exp > now_ms {
                 break;
             }
-            if let Some((_, key)) = self.aux_exp.pop_first() {
-                self.aux.remove(&key);
-                removed += 1;
+            let Some((_, key)) = self.aux_exp.pop_first() else {
+                break;
+            };
+            match self.aux.get_mut(&key) {
+                // Extended since it was filed: file it again under its real expiry.
+                Some(e) if e.expires_at > now_ms => {
+                    e.indexed_at = e.expires_at;
+                    self.aux_exp.insert((e.expires_at, key));
+                }
+                Some(_) => {
+                    self.aux.remove(&key);
+                    removed += 1;
+                }
+                None => {}
             }
         }
         removed
     }
 
+    /// Set an entry's expiry. A later expiry leaves the index alone (the purge re-files the entry
+    /// when it reaches the old time), so refreshing a set on every hit costs no index update.
     fn set_aux_expiry(&mut self, key: &str, expires_at: u64) {
         if let Some(e) = self.aux.get_mut(key)
             && e.expires_at != expires_at
         {
-            self.aux_exp.remove(&(e.expires_at, key.to_string()));
             e.expires_at = expires_at;
-            self.aux_exp.insert((expires_at, key.to_string()));
+            if expires_at < e.indexed_at {
+                let old = e.indexed_at;
+                e.indexed_at = expires_at;
+                self.aux_exp.remove(&(old, key.to_string()));
+                self.aux_exp.insert((expires_at, key.to_string()));
+            }
         }
     }
 
@@ -83,15 +104,21 @@ impl State {
         if self.aux.len() >= capacity {
             return Err(StoreError::Full { capacity });
         }
-        self.aux
-            .insert(key.to_string(), AuxEntry { value, expires_at });
+        self.aux.insert(
+            key.to_string(),
+            AuxEntry {
+                value,
+                expires_at,
+                indexed_at: expires_at,
+            },
+        );
         self.aux_exp.insert((expires_at, key.to_string()));
         Ok(())
     }
 
     fn remove_aux(&mut self, key: &str) {
         if let Some(e) = self.aux.remove(key) {
-            self.aux_exp.remove(&(e.expires_at, key.to_string()));
+            self.aux_exp.remove(&(e.indexed_at, key.to_string()));
         }
     }
 }
@@ -501,6 +528,45 @@ mod tests {
         assert_eq!(s.len(), 1);
         clock.set(10_000);
         assert!(s.is_empty());
+    }
+
+    #[tokio::test]
+    async fn refreshed_sets_live_until_their_latest_expiry() {
+        let clock = Arc::new(ManualClock::new(1_000));
+        let s = MemoryStore::new(10, clock.clone());
+        let touch = |window_ms: u64, m: u8| {
+            [CounterOp::Distinct {
+                key: "d:x".into(),
+                carry_key: None,
+                member: Some([m; 16]),
+                window_ms,
+                cap: 8,
+            }]
+        };
+        s.observe(1_000, &touch(100, 1)).await.unwrap(); // expires at 1 100
+        s.observe(1_050, &touch(100, 2)).await.unwrap(); // 1 150
+        s.observe(1_090, &touch(100, 3)).await.unwrap(); // 1 190
+        clock.set(1_100);
+        assert_eq!(s.purge_expired(), 0, "extended: re-filed, not removed");
+        assert_eq!(s.aux_len(), 1);
+        clock.set(1_189);
+        assert_eq!(s.aux_len(), 1);
+        clock.set(1_190);
+        assert_eq!(s.purge_expired(), 1);
+        assert_eq!(s.aux_len(), 0);
+        // A shorter window (config reload) shortens the set's life too.
+        s.observe(2_000, &touch(500, 1)).await.unwrap(); // 2 500
+        s.observe(2_010, &touch(50, 2)).await.unwrap(); // 2 060
+        clock.set(2_059);
+        assert_eq!(s.aux_len(), 1);
+        clock.set(2_060);
+        assert_eq!(s.aux_len(), 0);
+        // Removed entries leave nothing behind in the index.
+        s.observe(3_000, &touch(100, 1)).await.unwrap();
+        s.put("d:x", b"v", 10).await.unwrap();
+        clock.set(3_010);
+        assert_eq!(s.aux_len(), 0);
+        assert_eq!(s.lock().aux_exp.len(), 0);
     }
 
     #[tokio::test]
