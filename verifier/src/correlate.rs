@@ -266,6 +266,26 @@ impl ChallengeRisk {
     }
 }
 
+/// Store key `{kind}{counter}:{hex(hash)}[:{bucket}]` (e.g. `c:ipch:…:123`, `d:trses:…`), built
+/// in one allocation (keys are made ~20 times per siteverify).
+fn counter_key(kind: &str, counter: &str, hash: &[u8; 16], bucket: Option<u64>) -> String {
+    use std::fmt::Write as _;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut k = String::with_capacity(kind.len() + counter.len() + 1 + 32 + 21);
+    k.push_str(kind);
+    k.push_str(counter);
+    k.push(':');
+    for b in hash {
+        k.push(char::from(HEX[usize::from(b >> 4)]));
+        k.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    if let Some(i) = bucket {
+        // Writing to a String cannot fail.
+        let _ = write!(k, ":{i}");
+    }
+    k
+}
+
 fn estimate(v: CounterValue, now: u64, window: u64) -> u64 {
     let elapsed = now % window;
     let carried =
@@ -284,11 +304,12 @@ impl<'a> Correlator<'a> {
         let cur_day = day_of(idx * window);
         let prev_day = day_of(idx.saturating_sub(1) * window);
         CounterOp::Bucket {
-            key: format!("c:{counter}:{}:{idx}", hex::encode(self.hash(cur_day, e))),
-            prev_key: format!(
-                "c:{counter}:{}:{}",
-                hex::encode(self.hash(prev_day, e)),
-                idx.saturating_sub(1)
+            key: counter_key("c:", counter, &self.hash(cur_day, e), Some(idx)),
+            prev_key: counter_key(
+                "c:",
+                counter,
+                &self.hash(prev_day, e),
+                Some(idx.saturating_sub(1)),
             ),
             add,
             // The bucket is read as "previous" during the next window.
@@ -307,12 +328,8 @@ impl<'a> Correlator<'a> {
     ) -> CounterOp {
         let idx = now / window;
         CounterOp::Bucket {
-            key: format!("c:{counter}:{}:{idx}", hex::encode(hash)),
-            prev_key: format!(
-                "c:{counter}:{}:{}",
-                hex::encode(hash),
-                idx.saturating_sub(1)
-            ),
+            key: counter_key("c:", counter, &hash, Some(idx)),
+            prev_key: counter_key("c:", counter, &hash, Some(idx.saturating_sub(1))),
             add,
             ttl_ms: (idx + 2) * window - now,
         }
@@ -330,9 +347,9 @@ impl<'a> Correlator<'a> {
         let day = day_of(now);
         let w = self.settings.window_ms;
         let carry = (now % DAY_MS < w && day > 0)
-            .then(|| format!("d:{counter}:{}", hex::encode(self.hash(day - 1, e))));
+            .then(|| counter_key("d:", counter, &self.hash(day - 1, e), None));
         CounterOp::Distinct {
-            key: format!("d:{counter}:{}", hex::encode(self.hash(day, e))),
+            key: counter_key("d:", counter, &self.hash(day, e), None),
             carry_key: carry,
             member,
             window_ms: w,
@@ -347,7 +364,7 @@ impl<'a> Correlator<'a> {
         member: Option<[u8; 16]>,
     ) -> CounterOp {
         CounterOp::Distinct {
-            key: format!("d:{counter}:{}", hex::encode(hash)),
+            key: counter_key("d:", counter, &hash, None),
             carry_key: None,
             member,
             window_ms: self.settings.window_ms,
@@ -657,6 +674,23 @@ mod tests {
         assert_eq!(
             h.clone().hash(7, "ip", &[3; 16], b"x"),
             fresh(7, "ip", b"x")
+        );
+    }
+
+    #[test]
+    fn counter_keys_keep_their_format() {
+        let h: [u8; 16] = core::array::from_fn(|i| (i as u8) * 17);
+        assert_eq!(
+            counter_key("c:", "ipch", &h, Some(12_345)),
+            format!("c:ipch:{}:12345", hex::encode(h))
+        );
+        assert_eq!(
+            counter_key("c:", "pxrisk", &h, Some(0)),
+            format!("c:pxrisk:{}:0", hex::encode(h))
+        );
+        assert_eq!(
+            counter_key("d:", "trses", &h, None),
+            format!("d:trses:{}", hex::encode(h))
         );
     }
 
