@@ -7,6 +7,7 @@
 //   node bench/verifier.mjs [--secs 3] [--conc 1,8,32,128] [--tokens 300000]
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { BENCH } from "./lib/static.mjs";
@@ -36,26 +37,47 @@ export function startServer(cmd, args, logFile, env = {}) {
   });
 }
 
-function spawnCapture(cmd, args) {
+/** Run `cmd args`; `onErrLine(line, pid)` sees each stderr line as it arrives (the load
+ *  generator prints one JSON line per step, right after the step). */
+function spawnCapture(cmd, args, onErrLine = () => {}) {
   return new Promise((ok) => {
     const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
+    let partial = "";
     c.stdout.on("data", (d) => {
       out += d;
       process.stdout.write(d);
     });
-    c.stderr.on("data", (d) => (err += d));
+    c.stderr.on("data", (d) => {
+      err += d;
+      const lines = (partial + d).split("\n");
+      partial = lines.pop();
+      for (const l of lines) onErrLine(l, c.pid);
+    });
     c.on("exit", () => ok({ out, err }));
   });
 }
 
+/** Run the load generator. Besides its rows, returns its own CPU time over the timed steps:
+ *  sampled when the warm-up row arrives (token generation is over) and when the last row arrives
+ *  (the process then only exits), so `loadgen_us_per_req` is what driving one request cost. */
 async function loadAsync(url, endpoint, extra) {
-  const r = await spawnCapture(benchBin(), ["load", "--url", url, "--endpoint", endpoint, "--secs", SECS, "--conc", CONC, ...extra]);
-  return r.err
+  let cpuWarm = NaN;
+  let cpuLast = NaN;
+  const r = await spawnCapture(benchBin(), ["load", "--url", url, "--endpoint", endpoint, "--secs", SECS, "--conc", CONC, ...extra], (l, pid) => {
+    if (!l.startsWith("{")) return;
+    const c = cpuSecs(pid);
+    if (l.includes('"mode":"warm-up"')) cpuWarm = c;
+    else cpuLast = c;
+  });
+  const rows = r.err
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l));
+  const timed = rows.filter((x) => x.mode !== "warm-up").reduce((a, x) => a + x.ok + x.failed, 0);
+  rows.loadgen_us_per_req = timed ? ((cpuLast - cpuWarm) / timed) * 1e6 : NaN;
+  return rows;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
@@ -118,7 +140,12 @@ export async function verifierBench() {
   const us = (r) => r.cpu_us_per_req.toFixed(0);
   console.log(`  server CPU per answered request (user+sys, /proc): challenge ${us(ch)} µs, siteverify ${us(sv)} µs, ALTCHA peer ${us(pr)} µs → siteverify CPU efficiency vs ALTCHA ${(pr.cpu_us_per_req / sv.cpu_us_per_req).toFixed(2)}×`);
   console.log(`  (at that CPU cost one dedicated core would answer ≈ ${(1e6 / sv.cpu_us_per_req).toFixed(0)} siteverify/s, ≈ ${(1e6 / ch.cpu_us_per_req).toFixed(0)} challenge/s; load average ${loadavg()})`);
-  console.error(JSON.stringify({ bench: "verifier-cpu", challenge_us: ch.cpu_us_per_req, siteverify_us: sv.cpu_us_per_req, peer_us: pr.cpu_us_per_req, loadavg: loadavg() }));
+  const lg = (r) => r.loadgen_us_per_req.toFixed(0);
+  // Server + generator CPU per request bounds what the 2 shared cores can drive at all.
+  const cores = os.availableParallelism();
+  const cap = (r) => ((cores * 1e6) / (r.cpu_us_per_req + r.loadgen_us_per_req)).toFixed(0);
+  console.log(`  load generator CPU per request (timed steps): challenge ${lg(ch)} µs, siteverify ${lg(sv)} µs, ALTCHA ${lg(pr)} µs → server + generator on ${cores} cores cap ≈ ${cap(ch)} challenge/s, ≈ ${cap(sv)} siteverify/s`);
+  console.error(JSON.stringify({ bench: "verifier-cpu", challenge_us: ch.cpu_us_per_req, siteverify_us: sv.cpu_us_per_req, peer_us: pr.cpu_us_per_req, loadgen_challenge_us: ch.loadgen_us_per_req, loadgen_siteverify_us: sv.loadgen_us_per_req, loadgen_peer_us: pr.loadgen_us_per_req, loadavg: loadavg() }));
   return { challenge: ch, siteverify: sv, peer: pr };
 }
 
