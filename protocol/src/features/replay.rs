@@ -34,7 +34,7 @@
 //! last kept one are skipped), so whole-pixel rounding after a rescale does not inflate the path.
 
 use super::Pt;
-use super::pointer::path_len;
+use super::pointer::{norm, path_len};
 
 /// Resampled points per stroke.
 pub const POINTS: usize = 16;
@@ -162,13 +162,13 @@ fn descriptor(st: &[Pt]) -> Option<[f64; COORDS]> {
     let (sx, sy) = (st[0].x, st[0].y);
     let size = st
         .iter()
-        .map(|p| (p.x - sx).hypot(p.y - sy))
+        .map(|p| norm(p.x - sx, p.y - sy))
         .fold(0.0, f64::max);
     let min_step = DECIMATE * size;
     let mut dec: Vec<Pt> = Vec::with_capacity(st.len());
     for p in st {
         match dec.last() {
-            Some(l) if (p.x - l.x).hypot(p.y - l.y) < min_step => {}
+            Some(l) if norm(p.x - l.x, p.y - l.y) < min_step => {}
             _ => dec.push(*p),
         }
     }
@@ -184,20 +184,20 @@ fn descriptor(st: &[Pt]) -> Option<[f64; COORDS]> {
     let (rs, ts) = resample(&dec, path, POINTS)?;
     let (x0, y0) = rs[0];
     let chord_end = rs[POINTS - 1];
-    let chord = (chord_end.0 - x0).hypot(chord_end.1 - y0);
+    let chord = norm(chord_end.0 - x0, chord_end.1 - y0);
     let (rx, ry) = if chord >= 0.3 * path {
         chord_end
     } else {
         // Loops: farthest resampled point from the start (first one on ties).
         *rs.iter().fold(&rs[0], |best, p| {
-            if (p.0 - x0).hypot(p.1 - y0) > (best.0 - x0).hypot(best.1 - y0) {
+            if norm(p.0 - x0, p.1 - y0) > norm(best.0 - x0, best.1 - y0) {
                 p
             } else {
                 best
             }
         })
     };
-    let refl = (rx - x0).hypot(ry - y0);
+    let refl = norm(rx - x0, ry - y0);
     if refl <= 1e-6 {
         return None;
     }
@@ -296,7 +296,7 @@ fn resample(st: &[Pt], path: f64, n: usize) -> Option<Resampled> {
                 break;
             }
             let (a, b) = (st[j], st[j + 1]);
-            let seg = (b.x - a.x).hypot(b.y - a.y);
+            let seg = norm(b.x - a.x, b.y - a.y);
             if acc + seg >= target && seg > 0.0 {
                 let u = ((target - acc) / seg).clamp(0.0, 1.0);
                 out.push((a.x + (b.x - a.x) * u, a.y + (b.y - a.y) * u));
