@@ -256,7 +256,7 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
     terms.retain(|t| {
         t.w.abs() > 1e-6 || t.w2.abs() > 1e-6 || t.b.abs() > 1e-6 || t.wl < 0.0 || t.wh < 0.0
     });
-    Ok(Model {
+    let mut model = Model {
         bias: 0.0,
         modality_bias: [beta[0], beta[1]],
         clip,
@@ -267,17 +267,14 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         reason_threshold: -1.0,
         notes: Vec::new(),
         forest: None,
-    })
-    .map(|mut model| {
-        if opts.boost.trees > 0 {
-            let base: Vec<f64> = rows.iter().map(|r| model.raw_logit(r.0)).collect();
-            let forest = fit_forest(rows, &base, &opts.boost);
-            if !forest.trees.is_empty() {
-                model.forest = Some(forest);
-            }
-        }
-        model
-    })
+    };
+    // Boosted trees on the regression's residual: its logits are the starting margins.
+    if opts.boost.trees > 0 {
+        let base: Vec<f64> = rows.iter().map(|r| model.raw_logit(r.0)).collect();
+        let forest = fit_forest(rows, &base, &opts.boost);
+        model.forest = (!forest.trees.is_empty()).then_some(forest);
+    }
+    Ok(model)
 }
 
 /// Weighted quantile of `(value, weight)` pairs (sorts in place).
@@ -448,11 +445,6 @@ fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(x)
 }
 
-/// Model logit of a feature vector (no calibration, no replay).
-pub fn logit(model: &Model, f: &Features) -> f64 {
-    model.raw_logit(f)
-}
-
 fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -587,7 +579,7 @@ pub fn fit_calibrated(
             let Ok(m) = fit(&inner, opts) else { continue };
             for (j, slot) in logits.iter_mut().enumerate() {
                 if held(j) {
-                    *slot = Some(logit(&m, &feats[train[j]]));
+                    *slot = Some(m.raw_logit(&feats[train[j]]));
                 }
             }
         }
@@ -601,7 +593,7 @@ pub fn fit_calibrated(
             _ => continue,
         };
         if records[i].label == Label::Human {
-            let l = logits[j].unwrap_or_else(|| logit(&model, f));
+            let l = logits[j].unwrap_or_else(|| model.raw_logit(f));
             by_source
                 .entry((m, records[i].source.clone()))
                 .or_default()
@@ -713,7 +705,7 @@ mod tests {
         let right = feats
             .iter()
             .zip(&labels)
-            .filter(|(f, l)| (logit(&m, f) > 0.0) == (**l == Label::Human))
+            .filter(|(f, l)| (m.raw_logit(f) > 0.0) == (**l == Label::Human))
             .count();
         assert!(right >= 390, "{right}");
     }
@@ -742,8 +734,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.features.len(), 1);
-        assert!(logit(&m, &feats[0]) > 0.0 && logit(&m, &feats[1]) < 0.0);
+        assert!(m.raw_logit(&feats[0]) > 0.0 && m.raw_logit(&feats[1]) < 0.0);
         let missing = tollgate_protocol::features::extract(&Default::default());
-        assert_eq!(logit(&m, &missing), 0.0);
+        assert_eq!(m.raw_logit(&missing), 0.0);
     }
 }
