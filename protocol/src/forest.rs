@@ -206,19 +206,13 @@ impl Forest {
 
     /// Parse the JSON form (see [`Forest::to_json`]) and [`validate`](Forest::validate) it.
     pub fn from_value(v: &json::Value) -> Result<Forest, ModelError> {
-        let names = v
-            .get("features")
-            .and_then(json::Value::as_array)
-            .ok_or(ModelError::Field("forest.features"))?;
+        let names = v.array_field("features", "forest.features")?;
         let mut feats = Vec::with_capacity(names.len());
         for n in names {
             let name = n.as_str().ok_or(ModelError::Field("forest.features"))?;
             feats.push(F::by_name(name).ok_or_else(|| ModelError::UnknownFeature(name.into()))?);
         }
-        let trees = v
-            .get("trees")
-            .and_then(json::Value::as_array)
-            .ok_or(ModelError::Field("forest.trees"))?;
+        let trees = v.array_field("trees", "forest.trees")?;
         if trees.len() > MAX_TREES {
             return Err(ModelError::Range("too many trees"));
         }

@@ -490,10 +490,7 @@ impl Model {
         {
             return Err(ModelError::Range("policy"));
         }
-        let arr = v
-            .get("features")
-            .and_then(json::Value::as_array)
-            .ok_or(ModelError::Field("features"))?;
+        let arr = v.array_field("features", "features")?;
         let mut features = Vec::with_capacity(arr.len());
         for item in arr {
             let name = item
@@ -723,6 +720,12 @@ pub mod json {
             } else {
                 None
             }
+        }
+        /// The array under `key`, or [`ModelError::Field`]`(field)`.
+        pub fn array_field(&self, key: &str, field: &'static str) -> Result<&[Value], ModelError> {
+            self.get(key)
+                .and_then(Value::as_array)
+                .ok_or(ModelError::Field(field))
         }
     }
 
@@ -1093,22 +1096,14 @@ mod tests {
         assert!((s.logit - (0.1 - 2.4)).abs() < 1e-9);
         assert_eq!(s.reasons, vec!["keystroke-timing"]);
         assert_eq!(s.decision, Decision::Challenge);
-        let r = m.score(
-            &f,
-            ReplayEvidence {
-                hashed: 3,
-                seen_elsewhere: 2,
-            },
-        );
+        let ev = |hashed, seen_elsewhere| ReplayEvidence {
+            hashed,
+            seen_elsewhere,
+        };
+        let r = m.score(&f, ev(3, 2));
         assert_eq!(r.reasons[0], REASON_REPLAY);
         assert_eq!(r.decision, Decision::Block);
-        let not = |hashed, seen_elsewhere| {
-            !ReplayEvidence {
-                hashed,
-                seen_elsewhere,
-            }
-            .is_replay()
-        };
+        let not = |hashed, seen_elsewhere| !ev(hashed, seen_elsewhere).is_replay();
         assert!(not(5, 2) && not(2, 1) && not(0, 0));
         assert!(
             !not(1, 1),
@@ -1121,13 +1116,7 @@ mod tests {
             m.score(&human, ReplayEvidence::default()).decision,
             Decision::Allow
         );
-        let one = m.score(
-            &human,
-            ReplayEvidence {
-                hashed: 1,
-                seen_elsewhere: 1,
-            },
-        );
+        let one = m.score(&human, ev(1, 1));
         assert_eq!(one.reasons[0], REASON_REPLAY);
         assert_eq!(one.decision, Decision::Challenge);
     }
