@@ -306,13 +306,12 @@ fn parse_plain_form(bytes: &[u8]) -> Result<VerifyFields, VerifyError> {
             b"account" => &mut fields.account,
             _ => continue,
         };
-        // Valid UTF-8 (always, for a base64url token) is copied after the fast validation;
-        // only invalid input takes the replacing path.
-        let text = match std::str::from_utf8(value) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(value).into_owned(),
-        };
-        if slot.replace(text).is_some() {
+        // `from_utf8_lossy` validates first and copies valid UTF-8 as is (a base64url token
+        // always is); only invalid input is replaced.
+        if slot
+            .replace(String::from_utf8_lossy(value).into_owned())
+            .is_some()
+        {
             return Err(VerifyError::Malformed(format!(
                 "form: duplicate field `{}`",
                 String::from_utf8_lossy(name)
