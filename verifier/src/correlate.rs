@@ -270,14 +270,14 @@ impl ChallengeRisk {
 /// in one allocation (keys are made ~20 times per siteverify).
 fn counter_key(kind: &str, counter: &str, hash: &[u8; 16], bucket: Option<u64>) -> String {
     use std::fmt::Write as _;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut k = String::with_capacity(kind.len() + counter.len() + 1 + 32 + 21);
     k.push_str(kind);
     k.push_str(counter);
     k.push(':');
-    for b in hash {
-        k.push(char::from(HEX[usize::from(b >> 4)]));
-        k.push(char::from(HEX[usize::from(b & 0xf)]));
+    let mut hex = [0u8; 32];
+    // 16 bytes always fit 32 hex digits, and hex digits are ASCII.
+    if hex::encode_to_slice(hash, &mut hex).is_ok() {
+        k.push_str(std::str::from_utf8(&hex).unwrap_or_default());
     }
     if let Some(i) = bucket {
         // Writing to a String cannot fail.
