@@ -233,14 +233,21 @@ mod tests {
         parsed.verify(|kid| (kid == 9).then_some(vk)).unwrap();
         let spec = c.token_spec();
         assert_eq!(
-            (spec.origin.as_str(), spec.action.as_str(), spec.cdata.as_str()),
+            (
+                spec.origin.as_str(),
+                spec.action.as_str(),
+                spec.cdata.as_str()
+            ),
             ("https://a.example", "login", "order-42")
         );
     }
 
     #[test]
     fn lifetime_and_fixed_expiry() {
-        let b = ChallengeSpec::new("s").lifetime_ms(60_000).issued_at(5).body();
+        let b = ChallengeSpec::new("s")
+            .lifetime_ms(60_000)
+            .issued_at(5)
+            .body();
         assert_eq!(b.expires_at_ms, 60_005);
         let b = ChallengeSpec::new("s").issued_at(10).expires_at(20).body();
         assert_eq!((b.issued_at_ms, b.expires_at_ms), (10, 20));
@@ -250,7 +257,10 @@ mod tests {
     fn token_keys() {
         let c = ChallengeSpec::new("s").key_id(3).sign();
         assert_eq!(c.token_key(b"m"), challenge_token_key(b"m", c.wire()));
-        assert_eq!(c.legacy_token_key(b"m"), derive_token_key(b"m", 3, &[1; 16]));
+        assert_eq!(
+            c.legacy_token_key(b"m"),
+            derive_token_key(b"m", 3, &[1; 16])
+        );
         assert_ne!(c.token_key(b"m"), c.legacy_token_key(b"m"));
     }
 }

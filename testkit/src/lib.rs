@@ -136,7 +136,10 @@ mod tests {
         if in_ci() {
             let msg = r.expect_err("fails under CI");
             let msg = msg.downcast_ref::<String>().expect("formatted message");
-            assert!(msg.contains("a unicorn") && msg.contains("CI=true"), "{msg}");
+            assert!(
+                msg.contains("a unicorn") && msg.contains("CI=true"),
+                "{msg}"
+            );
         } else {
             assert_eq!(r.expect("skips outside CI"), None);
         }

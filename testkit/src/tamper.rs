@@ -58,7 +58,10 @@ mod tests {
         assert_eq!(swap_middle("xAy"), "xBy");
         assert_eq!(swap_char("", 3), "");
         let t = b64_encode(&[0, 1, 2, 3]);
-        assert_eq!(b64_decode(&flip_last_bit(&t).unwrap()).unwrap(), [0, 1, 2, 2]);
+        assert_eq!(
+            b64_decode(&flip_last_bit(&t).unwrap()).unwrap(),
+            [0, 1, 2, 2]
+        );
         assert_eq!(
             b64_decode(&flip_bit(&t, 0, 7).unwrap()).unwrap(),
             [0x80, 1, 2, 3]

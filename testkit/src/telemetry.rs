@@ -13,12 +13,28 @@ pub const HUMAN_LOGIN_SEED: u64 = 0x2545_f491_4f6c_dd1d;
 #[derive(Debug, Clone)]
 enum Shape {
     None,
-    ShortHuman { dx: f64, click: bool },
-    Human { seed: u64 },
-    Bow { offset: f64 },
-    LongLogin { seed: u64 },
-    BotLinear { moves: u16, step_ms: f64 },
-    BotKeys { keys: u16, gap_ms: f64, trusted: bool },
+    ShortHuman {
+        dx: f64,
+        click: bool,
+    },
+    Human {
+        seed: u64,
+    },
+    Bow {
+        offset: f64,
+    },
+    LongLogin {
+        seed: u64,
+    },
+    BotLinear {
+        moves: u16,
+        step_ms: f64,
+    },
+    BotKeys {
+        keys: u16,
+        gap_ms: f64,
+        trusted: bool,
+    },
 }
 
 /// A telemetry session to build: one of the shapes below, then optionally a fingerprint and
@@ -342,11 +358,19 @@ mod tests {
     fn shapes_have_their_records() {
         let count = |s: TelemetrySpec| {
             let t = s.build();
-            (t.pointer.len(), t.keys.len(), t.fields.len(), t.fingerprint.len())
+            (
+                t.pointer.len(),
+                t.keys.len(),
+                t.fields.len(),
+                t.fingerprint.len(),
+            )
         };
         assert_eq!(count(TelemetrySpec::none()), (0, 0, 0, 0));
         assert_eq!(count(TelemetrySpec::short_human(3.0)), (27, 6, 0, 0));
-        assert_eq!(count(TelemetrySpec::short_human(3.0).without_click()), (25, 6, 0, 0));
+        assert_eq!(
+            count(TelemetrySpec::short_human(3.0).without_click()),
+            (25, 6, 0, 0)
+        );
         assert_eq!(count(TelemetrySpec::human_login()), (62, 14, 0, 0));
         assert_eq!(count(TelemetrySpec::bow(1.0)), (40, 6, 0, 0));
         assert_eq!(count(TelemetrySpec::bot_linear(20, 0.0)), (22, 0, 0, 0));

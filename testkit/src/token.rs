@@ -142,7 +142,10 @@ mod tests {
 
     #[test]
     fn sealed_token_decodes_and_verifies() {
-        let c = ChallengeSpec::new("s").origin("https://o").action("a").sign();
+        let c = ChallengeSpec::new("s")
+            .origin("https://o")
+            .action("a")
+            .sign();
         let key = c.token_key(b"mac");
         let tel = TelemetrySpec::short_human(0.0).build();
         let text = c
@@ -159,7 +162,10 @@ mod tests {
         assert_eq!(d.body.solve, DEFAULT_SOLVE);
         assert_eq!(d.body.telemetry, tel);
         // Deterministic: same inputs, same text.
-        assert_eq!(text, c.token_spec().telemetry(tel).seal(c.wire(), &key).unwrap());
+        assert_eq!(
+            text,
+            c.token_spec().telemetry(tel).seal(c.wire(), &key).unwrap()
+        );
     }
 
     #[test]
