@@ -42,6 +42,7 @@ pub mod tamper;
 mod telemetry;
 mod token;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -71,8 +72,8 @@ pub fn in_ci() -> bool {
 ///
 /// `found` is the prerequisite if it is there. When it is missing (`None`), the test cannot
 /// run: under CI ([`in_ci`]) that is a failure, so this panics with `what` and `how` (how to
-/// provide it); elsewhere it prints a loud banner to stderr and returns `None` so the test can
-/// return early:
+/// provide it); elsewhere it prints a loud banner to stderr (past the test harness's output
+/// capture) and returns `None` so the test can return early:
 ///
 /// ```
 /// # fn find_traces() -> Option<std::path::PathBuf> { Some(".".into()) }
@@ -90,7 +91,12 @@ pub fn require<T>(found: Option<T>, what: &str, how: &str) -> Option<T> {
     if in_ci() {
         panic!("{what} is missing and CI=true: this test must run in CI ({how})");
     }
-    eprintln!("\n\n!!!!! SKIPPING: {what} is missing ({how}); under CI=true this fails !!!!!\n");
+    // Straight to the stderr handle, not `eprintln!`: the test harness captures the macros'
+    // output of passing tests, and a skip must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!! SKIPPING: {what} is missing ({how}); under CI=true this fails !!!!!\n"
+    );
     None
 }
 
