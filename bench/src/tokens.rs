@@ -1,14 +1,13 @@
-//! Bench site configuration and token generation (signed with the protocol crate exactly as the
-//! verifier does, PoW solved natively).
+//! Bench site configuration and token generation (challenges, telemetry and tokens from
+//! `tollgate-testkit`: signed exactly as the verifier does, PoW solved natively).
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ed25519_dalek::SigningKey;
-use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-use tollgate_protocol::telemetry::TelemetryBuilder;
-use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
-use tollgate_protocol::{b64_encode, bind_hash, pow, site_id, solver};
+use tollgate_protocol::b64_encode;
+use tollgate_protocol::challenge::PowParams;
+use tollgate_protocol::token::SolveStats;
+use tollgate_testkit::{ChallengeSpec, Rng, TelemetrySpec};
 
 pub const SITEKEY: &str = "bench-sitekey";
 pub const SECRET: &str = "bench-secret-not-for-production-0123";
@@ -78,84 +77,15 @@ asn_challenges = 100000000
 /// A challenge wire (k = 1, bits = 32, unsigned: the browser solver only parses it) for hash-rate
 /// runs: with 32 bits practically every candidate is hashed and rejected.
 pub fn hashrate_fixture_hex() -> String {
-    let body = ChallengeBody {
-        version: 1,
-        key_id: KID,
-        site_id: site_id(SITEKEY),
-        challenge_id: [0x11; 16],
-        issued_at_ms: 0,
-        expires_at_ms: 1,
-        pow: PowParams { k: 1, bits: 32 },
-        risk_tier: 0,
-        origin_hash: [0; 32],
-        action_hash: [0; 32],
-        cdata_hash: [0; 32],
-    };
-    let wire = Challenge::sign(body, &SigningKey::from_bytes(&SEED)).to_bytes();
-    wire.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// A 20-second login's worth of telemetry: ~9 s of mouse movement at 60 Hz in strokes between
-/// targets (≈ 540 samples), clicks, 26 typed keys with field events, a fingerprint.
-fn telemetry(rng: &mut Rng) -> tollgate_protocol::Telemetry {
-    let mut tb = TelemetryBuilder::new();
-    let mut t = 300.0 + rng.unit() * 200.0;
-    let (mut x, mut y) = (100.0 + rng.unit() * 600.0, 80.0 + rng.unit() * 400.0);
-    let targets = [(420.0, 260.0), (420.0, 330.0), (430.0, 400.0)];
-    let mut key_t: f64 = 0.0;
-    for (stroke, &(tx, ty)) in targets.iter().cycle().take(9).enumerate() {
-        let n = 50 + (rng.next() % 30) as usize;
-        let (sx, sy) = (x, y);
-        let (cx, cy) = (
-            (sx + tx) / 2.0 + (rng.unit() - 0.5) * 160.0,
-            (sy + ty) / 2.0 + (rng.unit() - 0.5) * 160.0,
-        );
-        for i in 1..=n {
-            let s = i as f64 / n as f64;
-            let e = s * s * (3.0 - 2.0 * s); // ease in/out
-            let u = 1.0 - e;
-            x = u * u * sx + 2.0 * u * e * cx + e * e * tx + (rng.unit() - 0.5) * 1.5;
-            y = u * u * sy + 2.0 * u * e * cy + e * e * ty + (rng.unit() - 0.5) * 1.5;
-            t += 16.0 + rng.unit() * 1.4;
-            tb.pointer(t, 0, x, y, 0, 1, 0.0, 3);
-        }
-        t += 80.0 + rng.unit() * 120.0;
-        tb.pointer(t, 1, x, y, 1, 1, 0.5, 1);
-        t += 70.0 + rng.unit() * 60.0;
-        tb.pointer(t, 2, x, y, 0, 1, 0.0, 1);
-        if stroke < 2 {
-            let field = stroke as u8;
-            tb.field(t, 0, field);
-            key_t = key_t.max(t + 300.0);
-            for k in 0..13 {
-                let down = key_t + 90.0 + rng.unit() * 160.0;
-                let up = down + 60.0 + rng.unit() * 60.0;
-                tb.key(down, up, if k % 5 == 4 { 2 } else { 1 }, field, 1);
-                tb.field(down + 1.0, 4, field);
-                key_t = down;
-            }
-            t = t.max(key_t + 400.0);
-            tb.field(t, 1, field);
-        }
-        t += 200.0 + rng.unit() * 900.0;
-    }
-    tb.field(t + 5.0, 7, 2);
-    let mut tel = tb.finish();
-    tel.fingerprint = (0..16).map(|_| rng.next() as u8).collect();
-    tel
+    let wire = ChallengeSpec::new(SITEKEY)
+        .key_id(KID)
+        .signing_seed(SEED)
+        .challenge_id([0x11; 16])
+        .issued_at(0)
+        .expires_at(1)
+        .pow(1, 32)
+        .sign();
+    wire.wire().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now_ms() -> u64 {
@@ -168,19 +98,17 @@ fn now_ms() -> u64 {
 /// `n` distinct valid siteverify bodies (form-encoded), generated on all cores.
 pub fn siteverify_bodies(n: usize) -> Vec<bytes::Bytes> {
     let threads = std::thread::available_parallelism().map_or(2, |p| p.get());
-    let sk = SigningKey::from_bytes(&SEED);
     let now = now_ms();
     let per = n.div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|th| {
-                let sk = sk.clone();
                 s.spawn(move || {
-                    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((th as u64 + 1) << 32));
+                    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15 ^ ((th as u64 + 1) << 32));
                     let lo = th * per;
                     let hi = ((th + 1) * per).min(n);
                     (lo..hi)
-                        .map(|i| one(&sk, now, i as u64, &mut rng))
+                        .map(|i| one(now, i as u64, &mut rng))
                         .collect::<Vec<_>>()
                 })
             })
@@ -192,55 +120,37 @@ pub fn siteverify_bodies(n: usize) -> Vec<bytes::Bytes> {
     })
 }
 
-fn one(sk: &SigningKey, now: u64, i: u64, rng: &mut Rng) -> bytes::Bytes {
+/// One siteverify body: a challenge signed as the bench verifier would (testkit), a token with a
+/// 20-second login's telemetry (`TelemetrySpec::long_login`), a random client address.
+fn one(now: u64, i: u64, rng: &mut Rng) -> bytes::Bytes {
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&i.to_be_bytes());
-    id[8..].copy_from_slice(&rng.next().to_be_bytes());
-    let body = ChallengeBody {
-        version: 1,
-        key_id: KID,
-        site_id: site_id(SITEKEY),
-        challenge_id: id,
-        issued_at_ms: now,
-        expires_at_ms: now + 3_600_000,
-        pow: POW,
-        risk_tier: 0,
-        origin_hash: bind_hash(b"origin", ORIGIN),
-        action_hash: bind_hash(b"action", "login"),
-        cdata_hash: bind_hash(b"cdata", ""),
-    };
-    let wire = Challenge::sign(body, sk).to_bytes();
-    let seed = pow::seed(&wire);
-    let solutions = (0..POW.k)
-        .map(|j| {
-            let p = pow::prefix(&seed, j, POW.bits);
-            solver::search(&p, POW.bits, 0, u64::MAX >> 1)
-                .0
-                .expect("low difficulty")
-        })
-        .collect();
+    id[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
+    let challenge = ChallengeSpec::new(SITEKEY)
+        .key_id(KID)
+        .signing_seed(SEED)
+        .challenge_id(id)
+        .issued_at(now)
+        .lifetime_ms(3_600_000)
+        .pow(POW.k, POW.bits)
+        .origin(ORIGIN)
+        .action("login")
+        .sign();
     // The key the verifier hands out with this challenge: bound to the whole signed challenge.
-    let key = tollgate_protocol::token::challenge_token_key(&MAC_SECRET, &wire);
-    let token = TokenBody {
-        version: 1,
-        challenge: wire,
-        solutions,
-        solve: SolveStats {
-            duration_ms: 180 + (rng.next() % 200) as u32,
-            workers: 2,
-            solver: 1,
-            hashes: 1 << 20,
-        },
-        context: ClientContext {
-            origin: ORIGIN.into(),
-            action: "login".into(),
-            cdata: String::new(),
-        },
-        telemetry: telemetry(rng),
-    }
-    .seal(&key)
-    .expect("seal");
-    let ip = rng.next();
+    let key = challenge.token_key(&MAC_SECRET);
+    let solve = SolveStats {
+        duration_ms: 180 + rng.below(200) as u32,
+        workers: 2,
+        solver: 1,
+        hashes: 1 << 20,
+    };
+    let token = challenge
+        .token_spec()
+        .telemetry(TelemetrySpec::long_login(rng.next_u64()).build())
+        .solve_stats(solve)
+        .seal(challenge.wire(), &key)
+        .expect("seal");
+    let ip = rng.next_u64();
     let form = format!(
         "secret={SECRET}&response={token}&remoteip={}.{}.{}.{}",
         11 + (ip % 200),
@@ -253,7 +163,7 @@ fn one(sk: &SigningKey, now: u64, i: u64, rng: &mut Rng) -> bytes::Bytes {
 
 /// Size of a typical generated token (characters), for the report.
 pub fn sample_token_len() -> usize {
-    let b = one(&SigningKey::from_bytes(&SEED), now_ms(), 0, &mut Rng(42));
+    let b = one(now_ms(), 0, &mut Rng::new(42));
     let s = std::str::from_utf8(&b).unwrap_or_default();
     s.split('&')
         .find_map(|kv| kv.strip_prefix("response="))

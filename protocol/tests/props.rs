@@ -1,11 +1,10 @@
 //! Property tests: arbitrary and mutated inputs never panic and are never accepted.
 
-use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
-use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-use tollgate_protocol::telemetry::TelemetryBuilder;
-use tollgate_protocol::token::{ClientContext, DecodedToken, SolveStats, TokenBody};
-use tollgate_protocol::{b64_decode, b64_encode, bind_hash, derive_token_key, pow, site_id};
+use tollgate_protocol::challenge::Challenge;
+use tollgate_protocol::token::{DecodedToken, SolveStats};
+use tollgate_protocol::{b64_decode, b64_encode, pow};
+use tollgate_testkit::{ChallengeSpec, TelemetrySpec};
 
 struct Fixture {
     text: String,
@@ -19,54 +18,26 @@ fn fixture() -> &'static Fixture {
 }
 
 fn build_fixture() -> Fixture {
-    let sk = SigningKey::from_bytes(&[9; 32]);
-    let body = ChallengeBody {
-        version: 1,
-        key_id: 3,
-        site_id: site_id("s"),
-        challenge_id: [1; 16],
-        issued_at_ms: 10,
-        expires_at_ms: 20,
-        pow: PowParams { k: 3, bits: 6 },
-        risk_tier: 0,
-        origin_hash: bind_hash(b"origin", "http://localhost"),
-        action_hash: bind_hash(b"action", ""),
-        cdata_hash: bind_hash(b"cdata", ""),
-    };
-    let wire = Challenge::sign(body.clone(), &sk).to_bytes();
-    let solutions = pow::solve_all(&wire, body.pow).unwrap();
-    let key = derive_token_key(b"secret", 3, &body.challenge_id);
-    let mut tb = TelemetryBuilder::new();
-    for i in 0..20 {
-        tb.pointer(
-            f64::from(i) * 16.7,
-            0,
-            f64::from(i) * 3.0,
-            50.0,
-            0,
-            1,
-            0.0,
-            1,
-        );
-    }
-    tb.key(500.0, 600.0, 0, 0, 1);
-    let text = TokenBody {
-        version: 1,
-        challenge: wire,
-        solutions,
-        solve: SolveStats::default(),
-        context: ClientContext {
-            origin: "http://localhost".into(),
-            ..Default::default()
-        },
-        telemetry: tb.finish(),
-    }
-    .seal(&key)
-    .unwrap();
+    let c = ChallengeSpec::new("s")
+        .key_id(3)
+        .signing_seed([9; 32])
+        .challenge_id([1; 16])
+        .issued_at(10)
+        .expires_at(20)
+        .pow(3, 6)
+        .origin("http://localhost")
+        .sign();
+    let key = c.legacy_token_key(b"secret");
+    let text = c
+        .token_spec()
+        .telemetry(TelemetrySpec::short_human(0.0).build())
+        .solve_stats(SolveStats::default())
+        .seal(c.wire(), &key)
+        .unwrap();
     Fixture {
         text,
         key,
-        vk: sk.verifying_key(),
+        vk: c.verifying_key(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! The verifier runs in-process on a loopback socket with a manual clock; the demo site talks to
 //! it over HTTP exactly as in production (reqwest → `/v1/siteverify`). A native client plays the
 //! browser: it asks for a challenge with an `Origin` header, solves the proof of work with the
-//! protocol crate and seals a token with the per-challenge key, like the WASM collector does.
+//! protocol crate and seals a token with the per-challenge key, like the WASM collector does
+//! (`tollgate-testkit`'s token builder).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,9 +14,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tollgate_protocol::telemetry::{Probe, ProbeValue, TelemetryBuilder, probe};
-use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
-use tollgate_protocol::{PROTOCOL_VERSION, PowParams, Telemetry, b64_decode, pow};
+use tollgate_protocol::telemetry::{ProbeValue, probe};
+use tollgate_protocol::token::SolveStats;
+use tollgate_protocol::{Challenge, Telemetry, b64_decode};
+use tollgate_testkit::{TelemetrySpec, TokenSpec, tamper};
 use tower::ServiceExt;
 use verifier::config::Settings;
 use verifier::{AppState as VerifierState, ManualClock};
@@ -123,50 +125,32 @@ impl Harness {
             Some(ORIGIN)
         );
         let c: Value = resp.json().await.expect("challenge json");
-        let wire = b64_decode(c["challenge"].as_str().expect("challenge")).expect("b64");
-        let key: [u8; 32] = b64_decode(c["token_key"].as_str().expect("token_key"))
-            .expect("b64")
-            .try_into()
-            .expect("32-byte token key");
-        let params = PowParams {
-            k: u16::try_from(c["pow"]["k"].as_u64().expect("k")).expect("k fits"),
-            bits: u8::try_from(c["pow"]["bits"].as_u64().expect("bits")).expect("bits fit"),
-        };
+        let challenge = c["challenge"].as_str().expect("challenge");
+        let wire = b64_decode(challenge).expect("b64");
+        let pow = Challenge::parse(&wire).expect("challenge").body.pow;
+        assert_eq!(c["pow"], json!({"k": pow.k, "bits": pow.bits}));
         assert!(c["expires_at"].as_u64() > c["issued_at"].as_u64());
-        let solutions = pow::solve_all(&wire, params).expect("solvable");
-        TokenBody {
-            version: PROTOCOL_VERSION,
-            challenge: wire,
-            solutions,
-            solve: SolveStats {
+        TokenSpec::new(ORIGIN, "login", "")
+            .telemetry(telemetry)
+            .solve_stats(SolveStats {
                 duration_ms: 5,
                 workers: 1,
                 solver: 0,
                 hashes: 0,
-            },
-            context: ClientContext {
-                origin: ORIGIN.into(),
-                action: "login".into(),
-                cdata: String::new(),
-            },
-            telemetry,
-        }
-        .seal(&key)
-        .expect("seal")
+            })
+            .seal_reply(challenge, c["token_key"].as_str().expect("token_key"))
+            .expect("token")
     }
 }
 
 fn no_behaviour() -> Telemetry {
-    TelemetryBuilder::new().finish()
+    TelemetrySpec::none().build()
 }
 
 fn webdriver() -> Telemetry {
-    let mut t = TelemetryBuilder::new().finish();
-    t.probes.push(Probe {
-        id: probe::WEBDRIVER,
-        value: ProbeValue::Bool(true),
-    });
-    t
+    TelemetrySpec::none()
+        .probe(probe::WEBDRIVER, ProbeValue::Bool(true))
+        .build()
 }
 
 /// POST /login to the demo; returns status, the demo's outcome header and the body.
@@ -374,10 +358,7 @@ async fn replay_garbage_wrong_secret_and_expiry_are_refused() {
         parse(&body)["error-codes"],
         json!(["invalid-input-response"])
     );
-    let mut tampered = token.clone().into_bytes();
-    let i = tampered.len() / 2;
-    tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(tampered).expect("ascii");
+    let tampered = tamper::swap_middle(&token);
     let (_, outcome, body) = login(&demo, &tampered, true).await;
     assert_eq!(outcome, "rejected");
     assert_eq!(

@@ -24,12 +24,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use tollgate_protocol::challenge::PowParams;
-use tollgate_protocol::telemetry::{
-    TelemetryBuilder, key_class, key_flags, pointer_flags, pointer_kind, pointer_type,
-};
-use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
-use tollgate_protocol::{b64_decode, b64_encode, pow};
+use tollgate_protocol::b64_encode;
+use tollgate_protocol::token::SolveStats;
+use tollgate_testkit::redis::RedisServer;
+use tollgate_testkit::{TelemetrySpec, TokenSpec, tamper};
 use verifier::challenge::ChallengeReply;
 
 const SECRET: &str = "loadtest-site-secret-0123456789";
@@ -79,34 +77,6 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn start_redis(dir: &Path) -> anyhow::Result<(Proc, u16)> {
-    let port = free_port()?;
-    let child = Command::new("/usr/bin/redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting /usr/bin/redis-server")?;
-    let p = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("redis-server did not start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((p, port))
-}
-
 fn start_verifier(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<(Proc, String)> {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(bin)
@@ -128,63 +98,23 @@ fn start_verifier(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<(Proc
     Ok((Proc(child), addr))
 }
 
+/// A token for `reply` (the testkit's short human-like session without a click, shifted and
+/// fingerprinted by `n`), PoW solved natively.
 fn seal(reply: &ChallengeReply, n: usize) -> anyhow::Result<String> {
-    let wire = b64_decode(&reply.challenge)?;
-    let solutions = pow::solve_all(
-        &wire,
-        PowParams {
-            k: reply.pow.k,
-            bits: reply.pow.bits,
-        },
-    )?;
-    let key: [u8; 32] = b64_decode(&reply.token_key)?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("token key length"))?;
-    let mut b = TelemetryBuilder::new();
-    let dx = (n % 97) as f64;
-    for i in 0..25 {
-        let t = 100.0 + f64::from(i) * 16.0 + f64::from(i % 4);
-        b.pointer(
-            t,
-            pointer_kind::MOVE,
-            20.0 + dx + f64::from(i) * 5.0,
-            40.0 + f64::from(i) * 2.0,
-            0,
-            pointer_type::MOUSE,
-            0.0,
-            pointer_flags::TRUSTED,
-        );
-    }
-    for i in 0..6 {
-        let down = 900.0 + f64::from(i) * 150.0;
-        b.key(
-            down,
-            down + 80.0 + f64::from(i * 9 % 25),
-            key_class::CHAR,
-            0,
-            key_flags::TRUSTED,
-        );
-    }
-    let mut telemetry = b.finish();
-    telemetry.fingerprint = (n as u64).to_be_bytes().repeat(2);
-    Ok(TokenBody {
-        version: 1,
-        challenge: wire,
-        solutions,
-        solve: SolveStats {
-            duration_ms: 400,
-            workers: 2,
-            solver: 1,
-            hashes: 100,
-        },
-        context: ClientContext {
-            origin: ORIGIN.into(),
-            action: "login".into(),
-            cdata: String::new(),
-        },
-        telemetry,
-    }
-    .seal(&key)?)
+    let telemetry = TelemetrySpec::short_human((n % 97) as f64)
+        .without_click()
+        .fingerprint((n as u64).to_be_bytes().repeat(2))
+        .build();
+    let solve = SolveStats {
+        duration_ms: 400,
+        workers: 2,
+        solver: 1,
+        hashes: 100,
+    };
+    Ok(TokenSpec::new(ORIGIN, "login", "")
+        .telemetry(telemetry)
+        .solve_stats(solve)
+        .seal_reply(&reply.challenge, &reply.token_key)?)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -250,12 +180,10 @@ fn build_mix(tokens: &[String], instances: usize) -> Vec<Req> {
                         .collect();
                     json!({"secret": SECRET, "response": junk})
                 }
-                1 => json!({"secret": SECRET, "response": &t[..t.len() / 2]}),
+                1 => json!({"secret": SECRET, "response": tamper::truncate_half(t)}),
                 2 => {
-                    let mut b = t.clone().into_bytes();
-                    let i = rng.below(b.len());
-                    b[i] = if b[i] == b'A' { b'B' } else { b'A' };
-                    json!({"secret": SECRET, "response": String::from_utf8_lossy(&b)})
+                    let i = rng.below(t.len());
+                    json!({"secret": SECRET, "response": tamper::swap_char(t, i)})
                 }
                 3 => json!({"secret": "wrong-secret-0123456789", "response": t}),
                 _ => json!({"secret": SECRET, "response": b64_encode(&[0u8; 300])}),
@@ -285,13 +213,14 @@ async fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("tollgate-loadtest-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut procs = Vec::new();
-    let store = if args.store == "redis" {
-        let (p, port) = start_redis(&dir)?;
-        procs.push(p);
-        format!("[store]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:{port}/0\"\n")
+    let redis = if args.store == "redis" {
+        Some(RedisServer::start().context("redis-server is missing")?)
     } else {
-        String::new()
+        None
     };
+    let store = redis.as_ref().map_or(String::new(), |r| {
+        format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", r.url())
+    });
     let config = format!(
         r#"[[keys]]
 id = 1
@@ -478,10 +407,14 @@ enabled = false
     );
     for (i, p) in procs.iter_mut().enumerate() {
         if let Ok(Some(st)) = p.0.try_wait() {
-            bail!("process {i} exited during the run: {st}");
+            bail!("verifier {i} exited during the run: {st}");
         }
     }
+    if redis.as_ref().is_some_and(|r| !r.ping()) {
+        bail!("redis-server stopped answering during the run");
+    }
     drop(procs);
+    drop(redis);
     let _ = std::fs::remove_dir_all(&dir);
     if accepted_replays > 0 || garbage_ok > 0 || s5xx > 0 || transport > 0 || internal > 0 {
         bail!("FAILED: replays, garbage, 5xx, transport or internal errors");

@@ -25,9 +25,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tollgate_protocol::features::{Features, Session};
 use tollgate_protocol::model::{Model, ReplayEvidence};
-use tollgate_protocol::telemetry::{
-    TelemetryBuilder, key_class, key_flags, pointer_flags, pointer_kind, pointer_type,
-};
+use tollgate_protocol::telemetry::{key_flags, pointer_flags, pointer_kind, pointer_type};
 use tollgate_protocol::token::{DecodedToken, MAC_LEN};
 
 /// Per-site decision thresholds.
@@ -337,125 +335,31 @@ fn score_behaviour(
     }
 }
 
-/// A human-like login: two aimed mouse movements with bell-shaped speed, slight curvature,
-/// a small end correction and frame-locked timing with jitter; a click with a realistic
-/// dwell; typing with varied holds and flights. Deterministic; used by tests and examples
-/// (a synthetic fixture, not training data).
-pub fn example_human_login() -> TelemetryBuilder {
-    let mut b = TelemetryBuilder::new();
-    let trusted = pointer_flags::TRUSTED;
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut t = 80.0;
-    let mut pos = (40.0f64, 60.0f64);
-    for &(tx, ty, n) in &[(420.0f64, 210.0f64, 38), (455.0, 330.0, 22)] {
-        let (sx, sy) = pos;
-        for i in 1..=n {
-            let u = f64::from(i) / f64::from(n);
-            // Minimum-jerk progress with a slight arc; overshoot then correct near the end.
-            let p = 10.0 * u.powi(3) - 15.0 * u.powi(4) + 6.0 * u.powi(5);
-            let p = p * (1.0 + 0.03 * (std::f64::consts::PI * u).sin());
-            let arc = 25.0 * (std::f64::consts::PI * p).sin();
-            let x = sx + (tx - sx) * p - arc * 0.3 + (rnd() - 0.5) * 1.5;
-            let y = sy + (ty - sy) * p + arc + (rnd() - 0.5) * 1.5;
-            t += 16.7 + (rnd() - 0.5) * 6.0 + if rnd() < 0.05 { 30.0 } else { 0.0 };
-            b.pointer(
-                t,
-                pointer_kind::MOVE,
-                x.round(),
-                y.round(),
-                0,
-                pointer_type::MOUSE,
-                0.0,
-                trusted,
-            );
-            pos = (x, y);
-        }
-        t += 180.0 + rnd() * 200.0;
-    }
-    b.pointer(
-        t,
-        pointer_kind::DOWN,
-        pos.0.round(),
-        pos.1.round(),
-        1,
-        pointer_type::MOUSE,
-        0.5,
-        trusted,
-    );
-    t += 95.0;
-    b.pointer(
-        t,
-        pointer_kind::UP,
-        pos.0.round(),
-        pos.1.round(),
-        0,
-        pointer_type::MOUSE,
-        0.0,
-        trusted,
-    );
-    let mut down = t + 900.0;
-    for i in 0..14 {
-        let hold = 70.0 + rnd() * 70.0;
-        let class = if i == 6 {
-            key_class::SPACE
-        } else {
-            key_class::CHAR
-        };
-        b.key(down, down + hold, class, 0, key_flags::TRUSTED);
-        down += 90.0 + rnd() * 220.0 + if i == 9 { 600.0 } else { 0.0 };
-    }
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ed25519_dalek::SigningKey;
-    use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-    use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, probe};
-    use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+    use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, TelemetryBuilder, probe};
+    use tollgate_protocol::token::SolveStats;
+    use tollgate_testkit::{ChallengeSpec, TelemetrySpec, TokenSpec};
 
     fn token(t: Telemetry) -> DecodedToken {
-        let body = ChallengeBody {
-            version: 1,
-            key_id: 1,
-            site_id: [0; 16],
-            challenge_id: [1; 16],
-            issued_at_ms: 0,
-            expires_at_ms: 1,
-            pow: PowParams { k: 1, bits: 1 },
-            risk_tier: 0,
-            origin_hash: [0; 32],
-            action_hash: [0; 32],
-            cdata_hash: [0; 32],
+        let c = ChallengeSpec::new("site").pow(1, 1).expires_at(1).sign();
+        let solve = SolveStats {
+            duration_ms: 250,
+            workers: 2,
+            solver: 1,
+            hashes: 10,
         };
-        let wire = Challenge::sign(body, &SigningKey::from_bytes(&[1; 32])).to_bytes();
-        let text = TokenBody {
-            version: 1,
-            challenge: wire,
-            solutions: vec![0],
-            solve: SolveStats {
-                duration_ms: 250,
-                workers: 2,
-                solver: 1,
-                hashes: 10,
-            },
-            context: ClientContext::default(),
-            telemetry: t,
-        }
-        .seal(&[0; 32])
-        .unwrap();
+        let text = TokenSpec::new("", "", "")
+            .telemetry(t)
+            .solve_stats(solve)
+            .seal_solved(c.wire(), vec![0], &[0; 32])
+            .unwrap();
         DecodedToken::decode(&text).unwrap()
     }
 
     fn human() -> TelemetryBuilder {
-        example_human_login()
+        TelemetrySpec::human_login().builder()
     }
 
     fn with_probe(mut t: Telemetry, id: u16, value: ProbeValue) -> Telemetry {
@@ -544,40 +448,8 @@ mod tests {
 
     #[test]
     fn synthetic_pointer_lowers_the_score() {
-        let mut b = TelemetryBuilder::new();
-        for i in 0..20 {
-            // All moves within the same 0.1 ms tick; click with no pressure and no hold.
-            b.pointer(
-                100.0,
-                pointer_kind::MOVE,
-                f64::from(i),
-                0.0,
-                0,
-                pointer_type::MOUSE,
-                0.0,
-                pointer_flags::TRUSTED,
-            );
-        }
-        b.pointer(
-            100.0,
-            pointer_kind::DOWN,
-            20.0,
-            0.0,
-            1,
-            pointer_type::MOUSE,
-            0.0,
-            pointer_flags::TRUSTED,
-        );
-        b.pointer(
-            100.0,
-            pointer_kind::UP,
-            20.0,
-            0.0,
-            0,
-            pointer_type::MOUSE,
-            0.0,
-            pointer_flags::TRUSTED,
-        );
+        // All moves within the same 0.1 ms tick; click with no pressure and no hold.
+        let b = TelemetrySpec::bot_linear(20, 0.0).builder();
         let v = score(&token(b.finish()), &SitePolicy::default());
         assert_eq!(v.decision, Decision::Block, "{v:?}");
         assert!(v.score < 0.2);
@@ -593,16 +465,7 @@ mod tests {
 
     #[test]
     fn untrusted_and_instant_keys_are_tells() {
-        let mut b = TelemetryBuilder::new();
-        for i in 0..5 {
-            b.key(
-                f64::from(i) * 50.0,
-                f64::from(i) * 50.0,
-                key_class::CHAR,
-                0,
-                0,
-            );
-        }
+        let b = TelemetrySpec::bot_keys(5, 50.0, false).builder();
         let v = score(&token(b.finish()), &SitePolicy::default());
         assert!(
             v.reasons.contains(&"untrusted-events") && v.reasons.contains(&"instant-keys"),

@@ -13,9 +13,9 @@ use http_body_util::BodyExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, TelemetryBuilder, probe};
-use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody, challenge_token_key};
-use tollgate_protocol::{b64_decode, b64_encode, bind_hash, derive_token_key, pow, site_id};
+use tollgate_protocol::telemetry::{Probe, ProbeValue, probe};
+use tollgate_protocol::{b64_decode, b64_encode, pow};
+use tollgate_testkit::{ChallengeSpec, TelemetrySpec, TokenSpec, tamper};
 use tower::ServiceExt;
 use verifier::challenge::ChallengeReply;
 use verifier::config::Settings;
@@ -158,60 +158,14 @@ async fn challenge(
     serde_json::from_value(v).expect("challenge reply shape")
 }
 
-fn human_telemetry() -> Telemetry {
-    verifier::scoring::example_human_login().finish()
+/// A token from `origin` for `action`/`cdata` carrying the human-like login telemetry.
+fn token_spec(origin: &str, action: &str, cdata: &str) -> TokenSpec {
+    TokenSpec::new(origin, action, cdata).telemetry(TelemetrySpec::human_login().build())
 }
 
-/// What goes into a token besides the challenge.
-#[derive(Clone)]
-struct Spec {
-    origin: String,
-    action: String,
-    cdata: String,
-    telemetry: Telemetry,
-}
-
-impl Spec {
-    fn new(origin: &str, action: &str, cdata: &str) -> Self {
-        Self {
-            origin: origin.into(),
-            action: action.into(),
-            cdata: cdata.into(),
-            telemetry: human_telemetry(),
-        }
-    }
-}
-
-fn token_body(wire: Vec<u8>, solutions: Vec<u64>, spec: &Spec) -> TokenBody {
-    TokenBody {
-        version: 1,
-        challenge: wire,
-        solutions,
-        solve: SolveStats {
-            duration_ms: 420,
-            workers: 2,
-            solver: 1,
-            hashes: 1234,
-        },
-        context: ClientContext {
-            origin: spec.origin.clone(),
-            action: spec.action.clone(),
-            cdata: spec.cdata.clone(),
-        },
-        telemetry: spec.telemetry.clone(),
-    }
-}
-
-/// Solve the challenge and seal a token the way the collector does.
-fn make_token(reply: &ChallengeReply, spec: &Spec) -> String {
-    let wire = b64_decode(&reply.challenge).unwrap();
-    let params = PowParams {
-        k: reply.pow.k,
-        bits: reply.pow.bits,
-    };
-    let solutions = pow::solve_all(&wire, params).unwrap();
-    let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
-    token_body(wire, solutions, spec).seal(&key).unwrap()
+/// Solve the reply's challenge and seal a token the way the collector does.
+fn seal(reply: &ChallengeReply, spec: &TokenSpec) -> String {
+    spec.seal_reply(&reply.challenge, &reply.token_key).unwrap()
 }
 
 fn challenge_id(reply: &ChallengeReply) -> [u8; 16] {
@@ -229,26 +183,19 @@ fn forged_token(
     mac: [u8; 32],
     sitekey: &str,
     challenge_origin: &str,
-    spec: &Spec,
+    spec: &TokenSpec,
 ) -> String {
-    let id = [0xA5 ^ kid as u8; 16];
-    let body = ChallengeBody {
-        version: 1,
-        key_id: kid,
-        site_id: site_id(sitekey),
-        challenge_id: id,
-        issued_at_ms: T0,
-        expires_at_ms: T0 + 300_000,
-        pow: PowParams { k: 4, bits: 4 },
-        risk_tier: 0,
-        origin_hash: bind_hash(b"origin", challenge_origin),
-        action_hash: bind_hash(b"action", &spec.action),
-        cdata_hash: bind_hash(b"cdata", &spec.cdata),
-    };
-    let wire = Challenge::sign(body.clone(), &SigningKey::from_bytes(&signing_seed)).to_bytes();
-    let solutions = pow::solve_all(&wire, body.pow).unwrap();
-    let key = challenge_token_key(&mac, &wire);
-    token_body(wire, solutions, spec).seal(&key).unwrap()
+    let c = ChallengeSpec::new(sitekey)
+        .key_id(kid)
+        .signing_seed(signing_seed)
+        .challenge_id([0xA5 ^ kid as u8; 16])
+        .issued_at(T0)
+        .pow(4, 4)
+        .origin(challenge_origin)
+        .action(&spec.action)
+        .cdata(&spec.cdata)
+        .sign();
+    spec.seal(c.wire(), &c.token_key(&mac)).unwrap()
 }
 
 async fn siteverify_raw(
@@ -322,7 +269,7 @@ async fn happy_path_json() {
     assert_eq!(reply.pow.k, 4);
     assert_eq!(reply.issued_at, T0);
     assert_eq!(reply.expires_at, T0 + 300_000);
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", "order-42"));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", "order-42"));
     let v = verify_token(&h.app, SECRET_A, &token).await;
     assert_success(&v);
     assert_eq!(v["hostname"], "localhost");
@@ -360,7 +307,7 @@ async fn happy_path_json() {
 async fn turnstile_alias_and_url_encoded_form() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "", ""));
     // Tokens are base64url: no escaping needed in a form body. `remoteip` and unknown keys are ignored.
     let body = format!("secret={SECRET_A}&response={token}&remoteip=203.0.113.9&sitekey=site-a");
     let (status, bytes) = siteverify_raw(
@@ -380,7 +327,7 @@ async fn turnstile_alias_and_url_encoded_form() {
 async fn multipart_body() {
     let h = harness();
     let reply = challenge(&h, "site-a", "https://a.example", "signup", "").await;
-    let token = make_token(&reply, &Spec::new("https://a.example", "signup", ""));
+    let token = seal(&reply, &token_spec("https://a.example", "signup", ""));
     let boundary = "----tollgate-test-boundary";
     let mut body = String::new();
     for (name, value) in [
@@ -406,8 +353,8 @@ async fn body_without_content_type_is_sniffed() {
     let h = harness();
     let r1 = challenge(&h, "site-a", ORIGIN_A, "", "").await;
     let r2 = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let t1 = make_token(&r1, &Spec::new(ORIGIN_A, "", ""));
-    let t2 = make_token(&r2, &Spec::new(ORIGIN_A, "", ""));
+    let t1 = seal(&r1, &token_spec(ORIGIN_A, "", ""));
+    let t2 = seal(&r2, &token_spec(ORIGIN_A, "", ""));
     let (_, b) = siteverify_raw(
         &h.app,
         "/v1/siteverify",
@@ -433,7 +380,7 @@ async fn body_without_content_type_is_sniffed() {
 async fn replay_is_timeout_or_duplicate() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", ""));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", ""));
     assert_success(&verify_token(&h.app, SECRET_A, &token).await);
     let again = verify_token(&h.app, SECRET_A, &token).await;
     assert_fails(&again, "timeout-or-duplicate", "duplicate");
@@ -444,7 +391,7 @@ async fn replay_is_timeout_or_duplicate() {
 async fn idempotency_key_returns_the_same_answer() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", ""));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", ""));
     let key = "6f1c2d3e-0000-4000-8000-123456789abc";
     let fields = json!({"secret": SECRET_A, "response": token, "idempotency_key": key});
     let (_, first) = siteverify_raw(
@@ -481,7 +428,7 @@ async fn idempotency_key_returns_the_same_answer() {
 async fn idempotency_key_added_after_a_keyless_use_does_not_help() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "", ""));
     assert_success(&verify_token(&h.app, SECRET_A, &token).await);
     let v = siteverify(
         &h.app,
@@ -495,7 +442,7 @@ async fn idempotency_key_added_after_a_keyless_use_does_not_help() {
 async fn expired_challenge_is_timeout_or_duplicate() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "", ""));
     h.clock.set(reply.expires_at);
     let v = verify_token(&h.app, SECRET_A, &token).await;
     assert_fails(&v, "timeout-or-duplicate", "expired");
@@ -531,7 +478,7 @@ async fn missing_inputs() {
 async fn wrong_secret_is_invalid_input_secret() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "", ""));
     for secret in [
         "nope",
         &SECRET_A[..SECRET_A.len() - 1],
@@ -552,7 +499,7 @@ async fn wrong_secret_is_invalid_input_secret() {
 async fn token_from_another_site_is_invalid_input_response() {
     let h = harness();
     let reply = challenge(&h, "site-b", "https://b.example", "", "").await;
-    let token = make_token(&reply, &Spec::new("https://b.example", "", ""));
+    let token = seal(&reply, &token_spec("https://b.example", "", ""));
     let v = verify_token(&h.app, SECRET_A, &token).await;
     assert_fails(&v, "invalid-input-response", "wrong-site");
     assert_success(&verify_token(&h.app, SECRET_B, &token).await);
@@ -575,7 +522,7 @@ async fn wrong_origin_is_invalid_input_response() {
     let h = harness();
     // Token claims a different origin than the challenge was issued for.
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let token = make_token(&reply, &Spec::new("http://localhost:9999", "", ""));
+    let token = seal(&reply, &token_spec("http://localhost:9999", "", ""));
     assert_fails(
         &verify_token(&h.app, SECRET_A, &token).await,
         "invalid-input-response",
@@ -583,7 +530,7 @@ async fn wrong_origin_is_invalid_input_response() {
     );
     // Consistent challenge + token for an origin the site does not allow (forged with a known key:
     // the endpoint itself refuses to issue it).
-    let spec = Spec::new("https://evil.example", "", "");
+    let spec = token_spec("https://evil.example", "", "");
     let token = forged_token(
         2,
         seed(2),
@@ -598,7 +545,7 @@ async fn wrong_origin_is_invalid_input_response() {
         "origin-not-allowed",
     );
     // The same forge with an allowed origin passes: the previous failure was the origin alone.
-    let spec = Spec::new("https://a.example", "", "");
+    let spec = token_spec("https://a.example", "", "");
     let token = forged_token(
         2,
         seed(2),
@@ -614,19 +561,19 @@ async fn wrong_origin_is_invalid_input_response() {
 async fn action_and_cdata_must_match_the_challenge() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "login", "c1").await;
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "signup", "c1"));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "signup", "c1"));
     assert_fails(
         &verify_token(&h.app, SECRET_A, &token).await,
         "invalid-input-response",
         "action-mismatch",
     );
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", "c2"));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", "c2"));
     assert_fails(
         &verify_token(&h.app, SECRET_A, &token).await,
         "invalid-input-response",
         "cdata-mismatch",
     );
-    let token = make_token(&reply, &Spec::new(ORIGIN_A, "login", "c1"));
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", "c1"));
     assert_success(&verify_token(&h.app, SECRET_A, &token).await);
 }
 
@@ -634,21 +581,15 @@ async fn action_and_cdata_must_match_the_challenge() {
 async fn tampered_mac_is_invalid_input_response() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let good = make_token(&reply, &Spec::new(ORIGIN_A, "", ""));
-    let mut raw = b64_decode(&good).unwrap();
-    let last = raw.len() - 1;
-    raw[last] ^= 0x01;
+    let good = seal(&reply, &token_spec(ORIGIN_A, "", ""));
     assert_fails(
-        &verify_token(&h.app, SECRET_A, &b64_encode(&raw)).await,
+        &verify_token(&h.app, SECRET_A, &tamper::flip_last_bit(&good).unwrap()).await,
         "invalid-input-response",
         "bad-mac",
     );
     // Sealed with a key that is not the challenge's token key.
     let wire = b64_decode(&reply.challenge).unwrap();
-    let solutions = pow::solve_all(&wire, PowParams { k: 4, bits: 4 }).unwrap();
-    let forged = token_body(wire, solutions, &Spec::new(ORIGIN_A, "", ""))
-        .seal(&[9; 32])
-        .unwrap();
+    let forged = token_spec(ORIGIN_A, "", "").seal(&wire, &[9; 32]).unwrap();
     assert_fails(
         &verify_token(&h.app, SECRET_A, &forged).await,
         "invalid-input-response",
@@ -672,18 +613,16 @@ async fn bad_pow_is_invalid_input_response() {
     solutions[2] = (0u64..)
         .find(|&n| !pow::meets(pow::first_word(&p2, n), params.bits))
         .unwrap();
-    let spec = Spec::new(ORIGIN_A, "", "");
-    let bad = token_body(wire.clone(), solutions.clone(), &spec)
-        .seal(&key)
-        .unwrap();
+    let spec = token_spec(ORIGIN_A, "", "");
+    let bad = spec.seal_solved(&wire, solutions.clone(), &key).unwrap();
     assert_fails(
         &verify_token(&h.app, SECRET_A, &bad).await,
         "invalid-input-response",
         "bad-pow",
     );
     // Too few solutions.
-    let short = token_body(wire.clone(), solutions[..3].to_vec(), &spec)
-        .seal(&key)
+    let short = spec
+        .seal_solved(&wire, solutions[..3].to_vec(), &key)
         .unwrap();
     assert_fails(
         &verify_token(&h.app, SECRET_A, &short).await,
@@ -691,7 +630,7 @@ async fn bad_pow_is_invalid_input_response() {
         "bad-pow",
     );
     // Failed attempts did not burn the challenge.
-    assert_success(&verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await);
+    assert_success(&verify_token(&h.app, SECRET_A, &seal(&reply, &spec)).await);
 }
 
 #[tokio::test]
@@ -701,10 +640,8 @@ async fn tampered_or_foreign_challenge_signature_is_rejected() {
     let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
     let mut c = Challenge::parse(&b64_decode(&reply.challenge).unwrap()).unwrap();
     c.body.expires_at_ms += 3_600_000; // try to extend the lifetime
-    let wire = c.to_bytes();
-    let solutions = pow::solve_all(&wire, c.body.pow).unwrap();
-    let spec = Spec::new(ORIGIN_A, "", "");
-    let token = token_body(wire, solutions, &spec).seal(&key).unwrap();
+    let spec = token_spec(ORIGIN_A, "", "");
+    let token = spec.seal(&c.to_bytes(), &key).unwrap();
     assert_fails(
         &verify_token(&h.app, SECRET_A, &token).await,
         "invalid-input-response",
@@ -737,7 +674,7 @@ async fn modified_and_resigned_challenge_with_a_reused_token_key_is_rejected() {
     let key: [u8; 32] = b64_decode(&reply.token_key).unwrap().try_into().unwrap();
     let issued = Challenge::parse(&b64_decode(&reply.challenge).unwrap()).unwrap();
     assert_eq!(issued.body.key_id, 2);
-    let spec = Spec::new(ORIGIN_A, "", "");
+    let spec = token_spec(ORIGIN_A, "", "");
     let tamper: [fn(&mut ChallengeBody); 4] = [
         |b| b.expires_at_ms += 3_600_000,
         |b| b.pow.bits = 1,
@@ -753,9 +690,7 @@ async fn modified_and_resigned_challenge_with_a_reused_token_key_is_rejected() {
                 .verify(|_| Some(SigningKey::from_bytes(&seed(2)).verifying_key()))
                 .is_ok()
         );
-        let wire = resigned.to_bytes();
-        let solutions = pow::solve_all(&wire, body.pow).unwrap();
-        let token = token_body(wire, solutions, &spec).seal(&key).unwrap();
+        let token = spec.seal(&resigned.to_bytes(), &key).unwrap();
         assert_fails(
             &verify_token(&h.app, SECRET_A, &token).await,
             "invalid-input-response",
@@ -765,16 +700,14 @@ async fn modified_and_resigned_challenge_with_a_reused_token_key_is_rejected() {
     // Same body, signature bytes changed: the key is bound to them too (and the signature fails).
     let mut other = issued.clone();
     other.signature[0] ^= 1;
-    let wire = other.to_bytes();
-    let solutions = pow::solve_all(&wire, other.body.pow).unwrap();
-    let token = token_body(wire, solutions, &spec).seal(&key).unwrap();
+    let token = spec.seal(&other.to_bytes(), &key).unwrap();
     assert_fails(
         &verify_token(&h.app, SECRET_A, &token).await,
         "invalid-input-response",
         "bad-signature",
     );
     // The untouched challenge with the same key still verifies (nothing above burned it).
-    assert_success(&verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await);
+    assert_success(&verify_token(&h.app, SECRET_A, &seal(&reply, &spec)).await);
 }
 
 #[tokio::test]
@@ -782,26 +715,18 @@ async fn legacy_id_bound_token_key_needs_a_valid_signature() {
     // Tokens of challenges issued before the token key was bound to the whole challenge (key =
     // HMAC(secret, key id ‖ challenge id)) still verify, but only with the signature checked.
     let h = harness();
-    let spec = Spec::new(ORIGIN_A, "", "");
+    let spec = token_spec(ORIGIN_A, "", "");
     let legacy = |signing: [u8; 32], expires_extra: u64| {
-        let id = [0x3C; 16];
-        let body = ChallengeBody {
-            version: 1,
-            key_id: 2,
-            site_id: site_id("site-a"),
-            challenge_id: id,
-            issued_at_ms: T0,
-            expires_at_ms: T0 + 300_000 + expires_extra,
-            pow: PowParams { k: 4, bits: 4 },
-            risk_tier: 0,
-            origin_hash: bind_hash(b"origin", ORIGIN_A),
-            action_hash: bind_hash(b"action", ""),
-            cdata_hash: bind_hash(b"cdata", ""),
-        };
-        let wire = Challenge::sign(body.clone(), &SigningKey::from_bytes(&signing)).to_bytes();
-        let solutions = pow::solve_all(&wire, body.pow).unwrap();
-        token_body(wire, solutions, &spec)
-            .seal(&derive_token_key(&mac_secret(2), 2, &id))
+        let c = ChallengeSpec::new("site-a")
+            .key_id(2)
+            .signing_seed(signing)
+            .challenge_id([0x3C; 16])
+            .issued_at(T0)
+            .expires_at(T0 + 300_000 + expires_extra)
+            .pow(4, 4)
+            .origin(ORIGIN_A)
+            .sign();
+        spec.seal(c.wire(), &c.legacy_token_key(&mac_secret(2)))
             .unwrap()
     };
     // Signed by a key the verifier does not have: rejected whatever the MAC.
@@ -820,7 +745,7 @@ async fn key_rotation_newest_signs_all_verify() {
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
     let c = Challenge::parse(&b64_decode(&reply.challenge).unwrap()).unwrap();
     assert_eq!(c.body.key_id, 2);
-    let spec = Spec::new(ORIGIN_A, "", "");
+    let spec = token_spec(ORIGIN_A, "", "");
     // Tokens under the older key 1 and the pre-published key 3 still verify.
     for (kid, n) in [(1u32, 1u8), (3, 3)] {
         let token = forged_token(kid, seed(n), mac_secret(n), "site-a", ORIGIN_A, &spec);
@@ -887,8 +812,8 @@ async fn full_store_fails_closed_with_internal_error() {
     let origin = "https://full.example";
     let r1 = challenge(&h, "site-full", origin, "", "").await;
     let r2 = challenge(&h, "site-full", origin, "", "").await;
-    let t1 = make_token(&r1, &Spec::new(origin, "", ""));
-    let t2 = make_token(&r2, &Spec::new(origin, "", ""));
+    let t1 = seal(&r1, &token_spec(origin, "", ""));
+    let t2 = seal(&r2, &token_spec(origin, "", ""));
     assert_success(&verify_token(&h.app, SECRET_FULL, &t1).await);
     let v = verify_token(&h.app, SECRET_FULL, &t2).await;
     assert_fails(&v, "internal-error", "store-full");
@@ -901,12 +826,7 @@ async fn full_store_fails_closed_with_internal_error() {
     // Other sites have their own store.
     let ra = challenge(&h, "site-a", ORIGIN_A, "", "").await;
     assert_success(
-        &verify_token(
-            &h.app,
-            SECRET_A,
-            &make_token(&ra, &Spec::new(ORIGIN_A, "", "")),
-        )
-        .await,
+        &verify_token(&h.app, SECRET_A, &seal(&ra, &token_spec(ORIGIN_A, "", ""))).await,
     );
     // The failure is counted.
     let (status, _, metrics) = send(
@@ -923,12 +843,7 @@ async fn full_store_fails_closed_with_internal_error() {
     h.clock.advance_ms(60_000);
     let r3 = challenge(&h, "site-full", origin, "", "").await;
     assert_success(
-        &verify_token(
-            &h.app,
-            SECRET_FULL,
-            &make_token(&r3, &Spec::new(origin, "", "")),
-        )
-        .await,
+        &verify_token(&h.app, SECRET_FULL, &seal(&r3, &token_spec(origin, "", ""))).await,
     );
 }
 
@@ -949,9 +864,9 @@ async fn automation_probe_blocks_but_token_is_valid() {
         ),
     ] {
         let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
-        let mut spec = Spec::new(ORIGIN_A, "login", "");
+        let mut spec = token_spec(ORIGIN_A, "login", "");
         spec.telemetry.probes.push(Probe { id, value });
-        let v = verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await;
+        let v = verify_token(&h.app, SECRET_A, &seal(&reply, &spec)).await;
         assert_success(&v);
         assert_eq!(v["tollgate"]["decision"], "block", "{v}");
         assert_eq!(v["tollgate"]["score"], 0.0);
@@ -967,9 +882,9 @@ async fn automation_probe_blocks_but_token_is_valid() {
 async fn no_behaviour_is_challenge() {
     let h = harness();
     let reply = challenge(&h, "site-a", ORIGIN_A, "", "").await;
-    let mut spec = Spec::new(ORIGIN_A, "", "");
-    spec.telemetry = TelemetryBuilder::new().finish();
-    let v = verify_token(&h.app, SECRET_A, &make_token(&reply, &spec)).await;
+    let mut spec = token_spec(ORIGIN_A, "", "");
+    spec.telemetry = TelemetrySpec::none().build();
+    let v = verify_token(&h.app, SECRET_A, &seal(&reply, &spec)).await;
     assert_success(&v);
     assert_eq!(v["tollgate"]["decision"], "challenge");
     assert_eq!(v["tollgate"]["reasons"], json!(["no-behaviour"]));
@@ -1260,7 +1175,7 @@ fn prop_fixture() -> &'static PropFixture {
         let h = harness();
         let token = rt.block_on(async {
             let reply = challenge(&h, "site-a", ORIGIN_A, "login", "x").await;
-            make_token(&reply, &Spec::new(ORIGIN_A, "login", "x"))
+            seal(&reply, &token_spec(ORIGIN_A, "login", "x"))
         });
         PropFixture { rt, h, token }
     })

@@ -15,7 +15,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tollgate_protocol::telemetry::{Probe, ProbeValue, probe};
+use tollgate_protocol::telemetry::{ProbeValue, probe};
+use tollgate_testkit::{TelemetrySpec, tamper};
 use tower::ServiceExt;
 use verifier::challenge::ChallengeReply;
 use verifier::config::Settings;
@@ -158,7 +159,7 @@ async fn prefix_surge_raises_the_signed_difficulty_and_decays() {
     }
     let reply = last.unwrap();
     assert!(reply.risk_tier >= 1);
-    let t = common::make_token(&reply, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&reply, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({})).await;
     assert_eq!(v["success"], true, "{v}");
     assert!(has(&v, "campaign-prefix"), "{v}");
@@ -204,12 +205,10 @@ async fn one_fingerprint_across_many_accounts() {
     let fp = [0x5A; 16];
     for n in 1..=4 {
         let r = challenge_from(&h, &format!("203.0.113.{n}")).await;
-        let t = common::make_token(
+        let t = common::login_token(
             &r,
             ORIGIN,
-            "login",
-            "",
-            common::telemetry_with(f64::from(n), &fp),
+            TelemetrySpec::short_human(f64::from(n)).fingerprint(fp.to_vec()),
         );
         let v = verify(
             &h,
@@ -227,12 +226,10 @@ async fn one_fingerprint_across_many_accounts() {
     let h = harness("[correlation]\nfingerprint_accounts = 2\n");
     for n in 0..3 {
         let r = challenge_from(&h, "203.0.113.50").await;
-        let t = common::make_token(
+        let t = common::login_token(
             &r,
             ORIGIN,
-            "login",
-            "",
-            common::telemetry_with(f64::from(n), &fp),
+            TelemetrySpec::short_human(f64::from(n)).fingerprint(fp.to_vec()),
         );
         let acct = [
             " alice@example.com",
@@ -252,13 +249,7 @@ async fn replayed_trace_from_many_sessions() {
     let h = harness("[correlation]\ntrace_sources = 3\n");
     for n in 0..4 {
         let r = challenge_from(&h, "198.51.100.30").await;
-        let t = common::make_token(
-            &r,
-            ORIGIN,
-            "login",
-            "",
-            common::replayed_trace_telemetry(f64::from(n) * 37.0),
-        );
+        let t = common::login_token(&r, ORIGIN, TelemetrySpec::bow(f64::from(n) * 37.0));
         let v = verify(&h, &t, json!({})).await;
         assert_eq!(v["success"], true, "{v}");
         assert!(
@@ -275,13 +266,7 @@ async fn replayed_trace_from_many_sessions() {
     let h = harness("[correlation]\ntrace_sources = 2\n");
     for n in 0..3 {
         let r = challenge_from(&h, "198.51.100.31").await;
-        let t = common::make_token(
-            &r,
-            ORIGIN,
-            "login",
-            "",
-            common::telemetry_with(f64::from(n), b""),
-        );
+        let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(f64::from(n)));
         let v = verify(&h, &t, json!({})).await;
         assert!(!has(&v, "campaign-trace"), "{v}");
     }
@@ -299,13 +284,7 @@ async fn failed_logins_for_one_account_from_many_addresses() {
     for n in 1..=3 {
         let ip = format!("192.0.2.{}", n * 10);
         let r = challenge_from(&h, &ip).await;
-        let t = common::make_token(
-            &r,
-            ORIGIN,
-            "login",
-            "",
-            common::telemetry_with(f64::from(n), b""),
-        );
+        let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(f64::from(n)));
         let v = verify(&h, &t, json!({"account": victim, "remoteip": ip})).await;
         assert_eq!(v["success"], true);
         assert!(!has(&v, "campaign-account"), "{v}");
@@ -335,12 +314,12 @@ async fn failed_logins_for_one_account_from_many_addresses() {
     }
     // The next login attempt on that account is flagged wherever it comes from.
     let r = challenge_from(&h, "198.51.100.200").await;
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({"account": "VICTIM@example.com"})).await;
     assert!(has(&v, "campaign-account"), "{v}");
     // Other accounts are not.
     let r = challenge_from(&h, "198.51.100.201").await;
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({"account": "someone@example.com"})).await;
     assert!(!has(&v, "campaign-account"), "{v}");
     // The attacking prefix (last failure's /24) is risk-marked: its challenges get harder.
@@ -355,13 +334,7 @@ async fn failed_logins_from_one_prefix_mark_it() {
     for n in 1..=3 {
         let ip = format!("198.18.7.{n}");
         let r = challenge_from(&h, &ip).await;
-        let t = common::make_token(
-            &r,
-            ORIGIN,
-            "login",
-            "",
-            common::telemetry_with(f64::from(n), b""),
-        );
+        let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(f64::from(n)));
         let v = verify(&h, &t, json!({"remoteip": ip})).await;
         let id = v["tollgate"]["id"].as_str().unwrap();
         let (s, o) = outcome(
@@ -381,7 +354,7 @@ async fn failed_logins_from_one_prefix_mark_it() {
     }
     let r = challenge_from(&h, "198.18.7.200").await;
     assert_ne!(common::risk_byte(&r) & risk::MARKED, 0);
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({"remoteip": "198.18.7.200"})).await;
     assert!(has(&v, "campaign-prefix"), "{v}");
 }
@@ -390,7 +363,7 @@ async fn failed_logins_from_one_prefix_mark_it() {
 async fn outcome_endpoint_is_authenticated_and_validated() {
     let h = harness("");
     let r = challenge_from(&h, "192.0.2.1").await;
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({"remoteip": "192.0.2.1"})).await;
     let id = v["tollgate"]["id"].as_str().unwrap().to_string();
     for (body, status, code) in [
@@ -450,7 +423,7 @@ async fn outcome_endpoint_is_authenticated_and_validated() {
     // Records expire with the correlation window.
     h.clock.advance_ms(3_600_001);
     let r2 = challenge_from(&h, "192.0.2.1").await;
-    let t2 = common::make_token(&r2, ORIGIN, "login", "", common::human_telemetry());
+    let t2 = common::login_token(&r2, ORIGIN, TelemetrySpec::short_human(0.0));
     let v2 = verify(&h, &t2, json!({})).await;
     let id2 = v2["tollgate"]["id"].as_str().unwrap().to_string();
     h.clock.advance_ms(3_600_001);
@@ -482,12 +455,12 @@ async fn listed_addresses_are_flagged_and_lists_reload() {
     let r = challenge_from(&h, "203.0.113.5").await;
     assert_eq!(r.risk_tier, 1);
     assert_ne!(common::risk_byte(&r) & risk::LISTED, 0);
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({"remoteip": "203.0.113.5"})).await;
     assert!(has(&v, "tor-exit"), "{v}");
     // Without remoteip only the signed flag is known.
     let r = challenge_from(&h, "198.51.100.5").await;
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let v = verify(&h, &t, json!({})).await;
     assert!(has(&v, "listed-ip"), "{v}");
     // ASN surge: three different /24s... all in one ASN (here one /24 covers the ASN).
@@ -529,12 +502,8 @@ async fn automation_key_skips_behaviour_scoring_but_not_token_checks() {
     let r: ChallengeReply = serde_json::from_value(v).unwrap();
     assert_ne!(common::risk_byte(&r) & risk::AUTOMATION, 0);
     // A headless browser with webdriver set: normally blocked, here allowed.
-    let mut tel = common::human_telemetry();
-    tel.probes.push(Probe {
-        id: probe::WEBDRIVER,
-        value: ProbeValue::Bool(true),
-    });
-    let t = common::make_token(&r, ORIGIN, "login", "", tel.clone());
+    let tel = TelemetrySpec::short_human(0.0).probe(probe::WEBDRIVER, ProbeValue::Bool(true));
+    let t = common::login_token(&r, ORIGIN, tel.clone());
     let v = verify(&h, &t, json!({})).await;
     assert_eq!(v["success"], true, "{v}");
     assert_eq!(v["tollgate"]["decision"], "allow");
@@ -553,14 +522,13 @@ async fn automation_key_skips_behaviour_scoring_but_not_token_checks() {
     .await;
     assert_eq!(s, StatusCode::OK);
     let r: ChallengeReply = serde_json::from_value(v).unwrap();
-    let mut t = common::make_token(&r, ORIGIN, "login", "", tel.clone());
-    let last = t.pop().unwrap();
-    t.push(if last == 'A' { 'B' } else { 'A' });
+    // The MAC's last character changed.
+    let t = tamper::swap_char(&common::login_token(&r, ORIGIN, tel.clone()), usize::MAX);
     let v = verify(&h, &t, json!({})).await;
     assert_eq!(v["success"], false, "{v}");
     // The same telemetry without the key is blocked as automation.
     let r = challenge_from(&h, "192.0.2.1").await;
-    let t = common::make_token(&r, ORIGIN, "login", "", tel);
+    let t = common::login_token(&r, ORIGIN, tel);
     let v = verify(&h, &t, json!({})).await;
     assert_eq!(v["tollgate"]["decision"], "block", "{v}");
     // A wrong key is refused, not silently ignored.
@@ -757,11 +725,11 @@ async fn redis_holds_no_raw_addresses_usernames_or_fingerprints() {
     let account = "Carol.Username@Example.org";
     for n in 0..3 {
         let r = challenge_from(&h, "198.51.100.123").await;
-        let t = common::make_token(&r, ORIGIN, "login", "", {
-            let mut t = common::replayed_trace_telemetry(f64::from(n));
-            t.fingerprint = fp.to_vec();
-            t
-        });
+        let t = common::login_token(
+            &r,
+            ORIGIN,
+            TelemetrySpec::bow(f64::from(n)).fingerprint(fp.to_vec()),
+        );
         let v = verify(
             &h,
             &t,

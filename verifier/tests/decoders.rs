@@ -3,28 +3,25 @@
 //! decoding is covered in `protocol/tests/props.rs` and `tests/api.rs` (mutated tokens).
 
 use proptest::prelude::*;
-use tollgate_protocol::challenge::{BODY_LEN, Challenge, ChallengeBody, PowParams, WIRE_LEN};
+use tollgate_protocol::challenge::{BODY_LEN, Challenge, WIRE_LEN};
 use tollgate_protocol::features::{self, Session};
-use tollgate_protocol::telemetry::{
-    KeyRec, PointerRec, Probe, ProbeValue, Telemetry, TelemetryBuilder, pointer_flags,
-    pointer_kind, pointer_type,
-};
+use tollgate_protocol::telemetry::{KeyRec, PointerRec, ProbeValue, Telemetry, probe};
+use tollgate_testkit::{ChallengeSpec, TelemetrySpec};
 
 fn sample_challenge() -> Vec<u8> {
-    let body = ChallengeBody {
-        version: 1,
-        key_id: 7,
-        site_id: [3; 16],
-        challenge_id: [9; 16],
-        issued_at_ms: 1_800_000_000_000,
-        expires_at_ms: 1_800_000_300_000,
-        pow: PowParams { k: 4, bits: 4 },
-        risk_tier: 0x0A,
-        origin_hash: [1; 32],
-        action_hash: [2; 32],
-        cdata_hash: [4; 32],
-    };
-    Challenge::sign(body, &ed25519_dalek::SigningKey::from_bytes(&[5; 32])).to_bytes()
+    ChallengeSpec::new("site")
+        .key_id(7)
+        .challenge_id([9; 16])
+        .issued_at(1_800_000_000_000)
+        .pow(4, 4)
+        .risk_tier(0x0A)
+        .origin("https://a.example")
+        .action("login")
+        .cdata("order-42")
+        .signing_seed([5; 32])
+        .sign()
+        .wire()
+        .to_vec()
 }
 
 fn key() -> ed25519_dalek::VerifyingKey {
@@ -32,26 +29,10 @@ fn key() -> ed25519_dalek::VerifyingKey {
 }
 
 fn sample_telemetry() -> Telemetry {
-    let mut b = TelemetryBuilder::new();
-    for i in 0..30 {
-        b.pointer(
-            10.0 + f64::from(i) * 16.0,
-            pointer_kind::MOVE,
-            f64::from(i) * 7.0,
-            f64::from(i * i) * 0.3,
-            0,
-            pointer_type::MOUSE,
-            0.0,
-            pointer_flags::TRUSTED,
-        );
-    }
-    let mut t = b.finish();
-    t.fingerprint = vec![1; 16];
-    t.probes.push(Probe {
-        id: 2,
-        value: ProbeValue::Str("Mozilla/5.0".into()),
-    });
-    t
+    TelemetrySpec::short_human(0.0)
+        .fingerprint(vec![1; 16])
+        .probe(probe::USER_AGENT, ProbeValue::Str("Mozilla/5.0".into()))
+        .build()
 }
 
 fn arb_pointer() -> impl Strategy<Value = PointerRec> {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tollgate_protocol::b64_encode;
+use tollgate_testkit::TelemetrySpec;
 use verifier::challenge::ChallengeReply;
 
 const ORIGIN: &str = "http://localhost:8080";
@@ -109,7 +110,7 @@ secret = "{corr}"
 
     // Exercise every path that touches a secret.
     let r = challenge(&c, &v, &[]).await;
-    let t = common::make_token(&r, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&r, ORIGIN, TelemetrySpec::short_human(0.0));
     let ok = post(
         &c,
         v.url("/v1/siteverify"),
@@ -243,7 +244,7 @@ async fn key_rotation_without_restart() {
     };
     let old = challenge(&c, &v, &[]).await;
     assert_eq!(kid_of(&old), 1);
-    let old_token = common::make_token(&old, ORIGIN, "login", "", common::human_telemetry());
+    let old_token = common::login_token(&old, ORIGIN, TelemetrySpec::short_human(0.0));
 
     // Step 1 (SIGHUP): key 2 pre-published verify-only; key 1 still signs.
     std::fs::write(
@@ -295,7 +296,7 @@ async fn key_rotation_without_restart() {
         json!(["invalid-input-response"]),
         "old key still verifies: {ok}"
     );
-    let t = common::make_token(&newer, ORIGIN, "login", "", common::human_telemetry());
+    let t = common::login_token(&newer, ORIGIN, TelemetrySpec::short_human(0.0));
     let ok = post(
         &c,
         v.url("/v1/siteverify"),

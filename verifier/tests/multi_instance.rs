@@ -7,6 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tollgate_testkit::TelemetrySpec;
 use verifier::challenge::ChallengeReply;
 
 const SECRET: &str = "multi-instance-site-secret-0123";
@@ -102,7 +103,11 @@ async fn siteverify(c: &Cluster, v: &common::VerifierProcess, body: Value) -> (V
 
 async fn token(c: &Cluster, v: &common::VerifierProcess, fp: &[u8], dx: f64) -> String {
     let reply = challenge(c, v, "198.51.100.20").await;
-    common::make_token(&reply, ORIGIN, "login", "", common::telemetry_with(dx, fp))
+    common::login_token(
+        &reply,
+        ORIGIN,
+        TelemetrySpec::short_human(dx).fingerprint(fp.to_vec()),
+    )
 }
 
 async fn status(c: &Cluster, url: String) -> u16 {
