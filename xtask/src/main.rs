@@ -259,8 +259,8 @@ mod tests {
         assert!(a.contains("  \"AudioBuffer.getChannelData\",\n];\n"));
         assert_eq!(
             a.matches("export const PROBE_").count(),
-            telemetry::probe::ALL.len() + 6,
-            "probe ids plus the six probe kinds"
+            telemetry::probe::ALL.len() + 8,
+            "probe ids, the six probe kinds, PROBE_SCHEMA and PROBE_STRIDE"
         );
     }
 
