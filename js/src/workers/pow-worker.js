@@ -1,6 +1,8 @@
+// @ts-check
 // Tollgate proof-of-work worker.
 //
-// An ES module worker (started by tollgate.js with `{ type: "module" }` from the same origin as the
+// Shipped as js/dist/tollgate-worker.js (esbuild, ES module; the glue import stays external).
+// An ES module worker (started by the loader, js/src/pool.js, with `{ type: "module" }` from the same origin as the
 // page, so no `blob:` URL is needed under a strict CSP). It imports the wasm-bindgen glue built
 // with `--target web` and instantiates the wasm module the loader already compiled (posted in the
 // `init` message; the compiled code, including V8's optimised tier, is shared) or, failing that,
