@@ -72,6 +72,7 @@ function onPointer(kind) {
 }
 
 /** Key classes by key value; the index of each is its class. */
+/** @type {string[]} */
 const KEY_NAMES = [];
 KEY_NAMES[KEY_CLASS_SPACE] = " ";
 KEY_NAMES[KEY_CLASS_BACKSPACE] = "Backspace";

@@ -50,4 +50,5 @@ function start() {
   }
 }
 
-if (!(window.tollgate && window.tollgate.__loader)) start();
+const existing = /** @type {{ tollgate?: { __loader?: boolean } }} */ (/** @type {unknown} */ (window)).tollgate;
+if (!(existing && existing.__loader)) start();

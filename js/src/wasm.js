@@ -3,7 +3,7 @@
 // proof-of-work worker) and the wasm-bindgen glue (`seal`, `solverKind`).
 import { BASE, SIMD_OFF, mark, timings } from "./env.js";
 
-/** @typedef {{ default: (o: { module_or_path: WebAssembly.Module }) => Promise<unknown>, seal: (keyChallenge: Uint8Array, solutions: BigUint64Array, logs: Float64Array, strs: string) => Uint8Array, solverKind: () => number }} Glue */
+/** @typedef {typeof import("./workers/tollgate_collector.js")} Glue */
 
 // Two builds of the same crate: simd128 (4 nonces per step, ~3.5x faster proof of work) and a
 // scalar baseline for engines without wasm SIMD (Safari < 16.4). Same exports, same glue. One

@@ -161,11 +161,11 @@ function fetchChallenge(w, attempt) {
         },
       ))
     .catch((e) => {
-      attempt = attempt || 0;
-      if (e.fatal || attempt >= 3) throw e;
+      const a = attempt || 0;
+      if (e.fatal || a >= 3) throw e;
       return new Promise((res) => {
-        setTimeout(res, 500 * Math.pow(3, attempt));
-      }).then(() => fetchChallenge(w, /** @type {number} */ (attempt) + 1));
+        setTimeout(res, 500 * Math.pow(3, a));
+      }).then(() => fetchChallenge(w, a + 1));
     });
 }
 

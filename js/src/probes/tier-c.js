@@ -68,7 +68,7 @@ export function workerProbe(settled) {
     if (err) return putErr(PROBE_WORKER_STATUS, err);
     put(PROBE_WORKER_STATUS, "ok");
     for (const k in WORKER_KEYS) {
-      const id = WORKER_KEYS[/** @type {keyof WORKER_KEYS} */ (k)];
+      const id = WORKER_KEYS[/** @type {keyof typeof WORKER_KEYS} */ (k)];
       const v = r[k];
       if (v && typeof v === "object") putErr(id, v);
       else put(id, v);

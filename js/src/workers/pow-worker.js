@@ -33,13 +33,16 @@ const YIELD_MS = 30;
 const now = () => performance.timeOrigin + performance.now();
 const T = now();
 let dbg = false;
+/** @type {Promise<unknown> | null} */
 let ready = null;
 let job = -1;
+/** @type {Uint8Array | null} */
 let challenge = null;
+/** @type {number[]} */
 const queue = [];
 let running = false;
 
-const post = (m) => self.postMessage(m);
+const post = (/** @type {object} */ m) => self.postMessage(m);
 const ua = () => {
   try {
     return String(self.navigator.userAgent);
@@ -50,6 +53,7 @@ const ua = () => {
 
 // A macrotask yield without setTimeout's nested-timer clamping.
 const channel = new MessageChannel();
+/** @type {Array<(v?: unknown) => void>} */
 const waiting = [];
 channel.port1.onmessage = () => {
   const r = waiting.shift();
@@ -69,8 +73,8 @@ async function pump() {
     let last = performance.now();
     while (queue.length) {
       const myJob = job;
-      const ch = challenge;
-      const index = queue.shift();
+      const ch = /** @type {Uint8Array} */ (challenge);
+      const index = /** @type {number} */ (queue.shift());
       let start = 0n;
       let hashes = 0;
       const s = dbg ? now() : 0;
@@ -79,7 +83,7 @@ async function pump() {
         try {
           nonce = solve_chunk(ch, index, index + 1, start, chunk)[0];
         } catch (e) {
-          post({ t: "failed", job: myJob, index, error: String((e && e.message) || e) });
+          post({ t: "failed", job: myJob, index, error: String((e && /** @type {any} */ (e).message) || e) });
           break;
         }
         if (nonce !== NOT_FOUND) {
@@ -112,7 +116,7 @@ self.onmessage = (e) => {
     ready = init({ module_or_path: source });
     ready.then(
       () => post({ t: "ready", ua: ua(), ...(dbg && { at: [T, t, now()] }) }),
-      (err) => post({ t: "error", error: String((err && err.message) || err), ua: ua() }),
+      (/** @type {any} */ err) => post({ t: "error", error: String((err && err.message) || err), ua: ua() }),
     );
   } else if (m.t === "solve") {
     if (!ready) return;
