@@ -15,7 +15,7 @@
 # gzipped for that set (tests/e2e/size.test.mjs fails above it; this script prints the figures).
 #
 # Pipeline: cargo (custom `wasm-release` profile, `--no-default-features`: the collector is then
-# no_std with a trapping panic handler and dlmalloc, so no std panic/fmt code is linked) →
+# no_std with a trapping panic handler and lol_alloc, so no std panic/fmt code is linked) →
 # wasm-bindgen → wasm-opt -Oz from the npm `binaryen` package (v132; never Debian's binaryen: it
 # writes broken externref tables; the optimised module is what the browser tests exercise) →
 # esbuild (bundle + minify the JS sources in js/src/, whose shared constants are generated from the

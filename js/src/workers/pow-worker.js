@@ -16,9 +16,9 @@
 //   ← {t: "found", job, index, nonce: bigint, hashes}
 //   → {t: "stop"}                               drop queued work (the current chunk finishes)
 //   ← {t: "failed", job, index, error}           the solver threw
+import { NOT_FOUND } from "../generated/contract.js";
 import init, { solve_chunk } from "./tollgate_collector.js";
 
-const NOT_FOUND = 0xffffffffffffffffn;
 // Nonces per wasm call: 32 k is 3–15 ms, short enough for V8 to swap in optimised code between
 // calls and to notice a `stop` quickly, long enough that call overhead is negligible. A fresh
 // worker starts at 4 k and doubles per call: its first calls run V8's baseline code (the kernel
