@@ -263,7 +263,7 @@ const_table! {
         WEBGL_RENDERER = 11;
         AUTOMATION_GLOBALS = 12;
         WEBDRIVER_IN_NAVIGATOR = 13;
-        // ---- probe schema 2 (collected by js/tollgate.js and js/tollgate-probe-worker.js) ----
+        // ---- probe schema 2 (collected by the loader, js/src/probes/, and its probe worker) ----
         /// UA-CH `navigator.userAgentData.brands` as `brand/major` joined by `,` (in order).
         UACH_BRANDS = 14;
         UACH_MOBILE = 15;
@@ -330,7 +330,8 @@ const_table! {
     }
 }
 
-/// B1 lie-probe targets of probe schema 2, by index (the loader keeps the same list, in order).
+/// B1 lie-probe targets of probe schema 2, by index (the loader resolves them from this list,
+/// generated into its contract by `cargo xtask gen-js`).
 pub const LIE_TARGETS: &[&str] = &[
     "Navigator.webdriver",
     "Navigator.userAgent",
