@@ -97,7 +97,8 @@ wait %2
 # The shipped kinds: the loader and the probe worker are classic scripts (IIFE), the PoW worker an
 # ES module worker that imports the glue from its own directory (kept external).
 ESBUILD=("$BIN/esbuild" --bundle --minify --target=es2020 --legal-comments=inline --log-level=warning)
-"${ESBUILD[@]}" js/src/main.js --format=iife --outfile="$TMP/tollgate.js"
+"${ESBUILD[@]}" js/src/main.js --format=iife --outfile="$TMP/tollgate.js" \
+  "--banner:js=/*! Tollgate loader (self-hosted; Apache-2.0) */"
 "${ESBUILD[@]}" js/src/workers/probe-worker.js --format=iife --outfile="$TMP/tollgate-probe-worker.js"
 "${ESBUILD[@]}" js/src/workers/pow-worker.js --format=esm --external:./tollgate_collector.js \
   --outfile="$TMP/tollgate-worker.js"

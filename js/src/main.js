@@ -1,6 +1,7 @@
 // @ts-check
-/*! Tollgate loader (self-hosted; Apache-2.0) */
 /*
+ * Tollgate loader (self-hosted; Apache-2.0). build-assets.sh adds that line as the bundle's license banner.
+ *
  * Classic script: <script src="/tollgate/tollgate.js" data-api="https://verifier.example" async></script>
  * Widgets:        <div class="tollgate" data-sitekey="…" data-action="login"></div> inside a form,
  *                 or <form data-tollgate data-sitekey="…"> (data-tollgate="sitekey" works too).
