@@ -6,7 +6,7 @@ import { BASE, DBG, mark } from "./env.js";
 import { wasm } from "./wasm.js";
 
 /**
- * @typedef {{ bytes: Uint8Array, k: number, bits: number }} ChallengeInfo
+ * @typedef {{ bytes: Uint8Array, k: number }} ChallengeInfo
  * @typedef {{ solutions: BigUint64Array, hashes: number, workers: number, ms: number }} Solved
  * @typedef {{ w: Worker, alive: boolean, ready: boolean, used?: boolean, outstanding: number[] }} WorkerRec
  * @typedef {{ info: ChallengeInfo, owner: object, resolve: (s: Solved) => void, reject: (e: Error) => void }} Queued

@@ -2,7 +2,7 @@
 // Widgets and the public API (`window.tollgate`, typed by js/tollgate.d.ts): render, fetch and
 // solve challenges ahead of need, build the token at submit or `execute`, callbacks and events.
 import {
-  CHALLENGE_OFFSET_EXPIRES_AT, CHALLENGE_OFFSET_ISSUED_AT, CHALLENGE_OFFSET_POW_BITS, CHALLENGE_OFFSET_POW_K,
+  CHALLENGE_OFFSET_EXPIRES_AT, CHALLENGE_OFFSET_ISSUED_AT, CHALLENGE_OFFSET_POW_K,
   CHALLENGE_WIRE_LEN, MAX_TARGETS, ROLE_OTHER, ROLE_PASSWORD, ROLE_SUBMIT, ROLE_USERNAME,
 } from "./generated/contract.js";
 import { DEFAULT_API, T0, mark, timings } from "./env.js";
@@ -15,7 +15,7 @@ import { unb64 } from "./util.js";
 import { wasm } from "./wasm.js";
 
 /**
- * @typedef {import("./seal.js").SolvedChallenge & { info: import("./pool.js").ChallengeInfo, localExpiry: number }} Solution
+ * @typedef {import("./seal.js").SolvedChallenge & { localExpiry: number }} Solution
  * @typedef {{
  *   id: string, n: number, el: Element, form: HTMLFormElement | null, opts: TollgateRenderOptions & Record<string, any>,
  *   sitekey: string, action: string, cdata: string, api: string,
@@ -191,11 +191,11 @@ function refresh(w) {
       mark("challenge-received");
       return wasm.ready.then(() => {
         // Fixed layout (protocol/src/challenge.rs, offsets in the generated contract): issued /
-        // expires (u64 BE), k (u16 BE), bits. The workers validate the rest.
+        // expires (u64 BE), k (u16 BE). The workers read the difficulty and validate the rest.
         const bytes = unb64(reply.challenge);
         if (bytes.length !== CHALLENGE_WIRE_LEN) throw new Error("challenge: malformed");
         const dv = new DataView(bytes.buffer);
-        const info = { bytes: bytes, k: dv.getUint16(CHALLENGE_OFFSET_POW_K), bits: bytes[CHALLENGE_OFFSET_POW_BITS] };
+        const info = { bytes: bytes, k: dv.getUint16(CHALLENGE_OFFSET_POW_K) };
         const ttl = Number(dv.getBigUint64(CHALLENGE_OFFSET_EXPIRES_AT) - dv.getBigUint64(CHALLENGE_OFFSET_ISSUED_AT));
         if (gen !== w.gen) throw new Error("superseded");
         setState(w, "solving");
@@ -207,7 +207,6 @@ function refresh(w) {
             return {
               challenge: bytes,
               tokenKey: unb64(reply.token_key),
-              info: info,
               solutions: res.solutions,
               hashes: res.hashes,
               workers: res.workers,

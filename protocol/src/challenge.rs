@@ -40,7 +40,6 @@ crate::const_table! {
         ISSUED_AT = 37;
         EXPIRES_AT = 45;
         POW_K = 53;
-        POW_BITS = 55;
     }
 }
 
@@ -231,7 +230,6 @@ mod tests {
         assert_eq!(at(offset::ISSUED_AT, 8), b.issued_at_ms.to_be_bytes());
         assert_eq!(at(offset::EXPIRES_AT, 8), b.expires_at_ms.to_be_bytes());
         assert_eq!(at(offset::POW_K, 2), b.pow.k.to_be_bytes());
-        assert_eq!(e[offset::POW_BITS], b.pow.bits);
     }
 
     #[test]

@@ -161,7 +161,6 @@ export const CHALLENGE_WIRE_LEN = 217;
 export const CHALLENGE_OFFSET_ISSUED_AT = 37;
 export const CHALLENGE_OFFSET_EXPIRES_AT = 45;
 export const CHALLENGE_OFFSET_POW_K = 53;
-export const CHALLENGE_OFFSET_POW_BITS = 55;
 
 // collector `ingest` (strides of the loader's logs)
 export const PTR_STRIDE = 10;
