@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the browser assets into js/dist/ (what a site serves same-origin, e.g. under /tollgate/):
-#   tollgate.js                      loader (classic script; js/tollgate.js minified with terser)
-#   tollgate-worker.js               proof-of-work worker (ES module worker; minified)
-#   tollgate-probe-worker.js         environment re-read worker (classic worker; minified)
+#   tollgate.js                      loader (classic script: js/src/main.js and its modules
+#                                    bundled by esbuild as an IIFE, then terser)
+#   tollgate-worker.js               proof-of-work worker (ES module worker: js/src/workers/pow-worker.js)
+#   tollgate-probe-worker.js         environment re-read worker (classic worker: js/src/workers/probe-worker.js)
 #   tollgate_collector.js            wasm-bindgen glue (ES module; minified)
 #   tollgate_collector_bg.wasm       the collector, scalar build (any engine with WebAssembly)
 #   tollgate_collector_simd_bg.wasm  the same crate built with simd128: the proof-of-work kernel
@@ -14,11 +15,14 @@
 # gzipped for that set (tests/e2e/size.test.mjs fails above it; this script prints the figures).
 #
 # Pipeline: cargo (custom `wasm-release` profile, `--no-default-features`: the collector is then
-# no_std with a trapping panic handler and dlmalloc, so no std panic/fmt code is linked) →
+# no_std with a trapping panic handler and lol_alloc, so no std panic/fmt code is linked) →
 # wasm-bindgen → wasm-opt -Oz from the npm `binaryen` package (v132; never Debian's binaryen: it
 # writes broken externref tables; the optimised module is what the browser tests exercise) →
-# terser for the JS. wasm-bindgen-cli must match the `wasm-bindgen` crate version in Cargo.lock
-# exactly; binaryen and terser come from package-lock.json (scripts/setup.sh installs all three).
+# esbuild (bundle + minify the JS sources in js/src/, whose shared constants are generated from the
+# Rust definitions by `cargo xtask gen-js`) → terser (a second minification pass: it still saves
+# ~400 B gzipped on the loader after esbuild's). wasm-bindgen-cli must match the `wasm-bindgen`
+# crate version in Cargo.lock exactly; binaryen, esbuild and terser come from package-lock.json
+# (scripts/setup.sh installs them).
 #
 # Why `--target web` (ES module glue) rather than `no-modules`: the same glue file serves both
 # sides — the classic loader pulls it in with a dynamic `import()` (no global variable that could
@@ -46,7 +50,7 @@ if [[ -n $want && $want != "$have" ]]; then
   echo "build-assets: wasm-bindgen-cli $have does not match the crate version $want in Cargo.lock" >&2
   exit 1
 fi
-for tool in wasm-opt terser; do
+for tool in wasm-opt esbuild terser; do
   if [[ ! -x $BIN/$tool ]]; then
     echo "build-assets: $BIN/$tool not found (run scripts/setup.sh, or npm ci)" >&2
     exit 1
@@ -90,10 +94,18 @@ WASM_OPT=("$BIN/wasm-opt" -Oz --converge --strip-target-features)
 wait %1
 wait %2
 
+# The shipped kinds: the loader and the probe worker are classic scripts (IIFE), the PoW worker an
+# ES module worker that imports the glue from its own directory (kept external).
+ESBUILD=("$BIN/esbuild" --bundle --minify --target=es2020 --legal-comments=inline --log-level=warning)
+"${ESBUILD[@]}" js/src/main.js --format=iife --outfile="$TMP/tollgate.js" \
+  "--banner:js=/*! Tollgate loader (self-hosted; Apache-2.0) */"
+"${ESBUILD[@]}" js/src/workers/probe-worker.js --format=iife --outfile="$TMP/tollgate-probe-worker.js"
+"${ESBUILD[@]}" js/src/workers/pow-worker.js --format=esm --external:./tollgate_collector.js \
+  --outfile="$TMP/tollgate-worker.js"
 TERSER=("$BIN/terser" --compress passes=2 --mangle --comments '/^!/')
-"${TERSER[@]}" js/tollgate.js -o "$OUT/tollgate.js"
-"${TERSER[@]}" js/tollgate-probe-worker.js -o "$OUT/tollgate-probe-worker.js"
-"${TERSER[@]}" --module js/tollgate-worker.js -o "$OUT/tollgate-worker.js"
+"${TERSER[@]}" "$TMP/tollgate.js" -o "$OUT/tollgate.js"
+"${TERSER[@]}" "$TMP/tollgate-probe-worker.js" -o "$OUT/tollgate-probe-worker.js"
+"${TERSER[@]}" --module "$TMP/tollgate-worker.js" -o "$OUT/tollgate-worker.js"
 "${TERSER[@]}" --module "$TMP/scalar/tollgate_collector.js" -o "$OUT/tollgate_collector.js"
 
 echo "build-assets: $OUT"

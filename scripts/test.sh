@@ -45,6 +45,8 @@ if grep -q '^nightly' <<<"$toolchains" && cargo fuzz --version >/dev/null 2>&1; 
 else
   printf '\n==> fuzz smoke: SKIPPED (needs a nightly toolchain and cargo-fuzz; see fuzz/README.md)\n'
 fi
+section "generated JS contract is fresh (cargo xtask gen-js --check)" cargo xtask gen-js --check
+section "type-check the loader (tsc --noEmit)" npm run --silent tsc
 section "build browser assets" scripts/build-assets.sh
 section "wasm-bindgen tests (headless Chromium)" \
   env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \

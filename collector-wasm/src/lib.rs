@@ -7,11 +7,12 @@
 //! - main thread: [`seal`] turns the loader's typed-array logs ([`ingest`]) into telemetry and
 //!   the sealed token bytes (the loader reads the challenge's fixed layout itself).
 //!
-//! Listeners and environment probes are JavaScript (`js/tollgate.js`, `js/tollgate-probe-worker.js`):
+//! Listeners and environment probes are JavaScript (`js/src/`, bundled into `js/dist/tollgate.js`;
+//! the probe worker `js/src/workers/probe-worker.js`):
 //! they only append numbers to typed arrays; everything is encoded and hashed here at submit.
 //!
 //! Without the default `std` feature (the shipped build, `scripts/build-assets.sh`) the crate is
-//! `no_std`: a trapping panic handler and `dlmalloc` replace std's panic machinery, so no
+//! `no_std`: a trapping panic handler and `lol_alloc` replace std's panic machinery, so no
 //! `core::fmt` code is linked.
 
 #![cfg_attr(not(feature = "std"), no_std)]

@@ -343,10 +343,6 @@ impl State {
         }
     }
 
-    pub fn has_probe(&self, id: u16) -> bool {
-        self.probes.iter().any(|p| p.id == id)
-    }
-
     /// Telemetry as of `now` (ms since the time origin). Does not change the state, so a token
     /// can be rebuilt later with more data.
     pub fn snapshot(&self, now: f64) -> Telemetry {

@@ -33,6 +33,16 @@ pub const SIGN_DOMAIN: &[u8] = b"tollgate/challenge/v1\0";
 pub const MAX_POW_K: u16 = 256;
 pub const MAX_POW_BITS: u8 = 32;
 
+crate::const_table! {
+    /// Byte offsets of the body fields the loader reads itself (see the layout table above; the
+    /// loader takes them from the generated contract, `cargo xtask gen-js`).
+    pub mod offset: usize {
+        ISSUED_AT = 37;
+        EXPIRES_AT = 45;
+        POW_K = 53;
+    }
+}
+
 /// Proof-of-work parameters carried in the signed challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PowParams {
@@ -210,6 +220,16 @@ mod tests {
             action_hash: crate::bind_hash(b"action", "login"),
             cdata_hash: crate::bind_hash(b"cdata", ""),
         }
+    }
+
+    #[test]
+    fn offsets_match_the_encoding() {
+        let b = sample();
+        let e = b.encode();
+        let at = |o: usize, n: usize| &e[o..o + n];
+        assert_eq!(at(offset::ISSUED_AT, 8), b.issued_at_ms.to_be_bytes());
+        assert_eq!(at(offset::EXPIRES_AT, 8), b.expires_at_ms.to_be_bytes());
+        assert_eq!(at(offset::POW_K, 2), b.pow.k.to_be_bytes());
     }
 
     #[test]

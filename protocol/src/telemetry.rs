@@ -14,6 +14,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProtocolError;
 
+/// Defines a module of constants and, from the same list, its table `ALL` of `(name, value)`
+/// pairs in definition order, so that the table cannot drift from the constants. The tables are
+/// what `cargo xtask gen-js` writes into the loader's generated contract
+/// (`js/src/generated/contract.js`).
+#[macro_export]
+macro_rules! const_table {
+    ($(#[$m:meta])* $vis:vis mod $name:ident: $ty:ty { $($(#[$cm:meta])* $c:ident = $v:expr;)* }) => {
+        $(#[$m])*
+        $vis mod $name {
+            $($(#[$cm])* pub const $c: $ty = $v;)*
+            /// Every constant of this module as `(name, value)`, in definition order.
+            pub const ALL: &[(&str, $ty)] = &[$((stringify!($c), $c)),*];
+        }
+    };
+}
+
 /// Telemetry schema version (bump when record semantics change).
 /// 2: `pointer_aux` and `scroll` lists, field kind `CLICK_NO_POINTER`, key pairing by physical key.
 pub const SCHEMA: u16 = 2;
@@ -36,88 +52,104 @@ pub const MAX_PROBE_STR: usize = 512;
 pub const MAX_POINTER_AUX: usize = 1500;
 pub const MAX_SCROLL: usize = 300;
 
-/// Pointer record kinds.
-pub mod pointer_kind {
-    pub const MOVE: u8 = 0;
-    pub const DOWN: u8 = 1;
-    pub const UP: u8 = 2;
-    pub const WHEEL: u8 = 3;
-    pub const SCROLL: u8 = 4;
-    pub const CANCEL: u8 = 5;
+const_table! {
+    /// Pointer record kinds.
+    pub mod pointer_kind: u8 {
+        MOVE = 0;
+        DOWN = 1;
+        UP = 2;
+        WHEEL = 3;
+        SCROLL = 4;
+        CANCEL = 5;
+    }
 }
 
-/// `pointerType` codes.
-pub mod pointer_type {
-    pub const UNKNOWN: u8 = 0;
-    pub const MOUSE: u8 = 1;
-    pub const PEN: u8 = 2;
-    pub const TOUCH: u8 = 3;
+const_table! {
+    /// `pointerType` codes.
+    pub mod pointer_type: u8 {
+        UNKNOWN = 0;
+        MOUSE = 1;
+        PEN = 2;
+        TOUCH = 3;
+    }
 }
 
-/// Pointer record flags.
-pub mod pointer_flags {
-    /// `event.isTrusted` was true.
-    pub const TRUSTED: u8 = 1;
-    /// Sample came from `getCoalescedEvents()` rather than the dispatched event.
-    pub const COALESCED: u8 = 2;
+const_table! {
+    /// Pointer record flags.
+    pub mod pointer_flags: u8 {
+        /// `event.isTrusted` was true.
+        TRUSTED = 1;
+        /// Sample came from `getCoalescedEvents()` rather than the dispatched event.
+        COALESCED = 2;
+    }
 }
 
-/// Key classes (the only thing recorded about a key).
-pub mod key_class {
-    pub const CHAR: u8 = 0;
-    pub const SPACE: u8 = 1;
-    pub const BACKSPACE: u8 = 2;
-    pub const ENTER: u8 = 3;
-    pub const TAB: u8 = 4;
-    pub const SHIFT: u8 = 5;
-    pub const MODIFIER: u8 = 6;
-    pub const OTHER: u8 = 7;
+const_table! {
+    /// Key classes (the only thing recorded about a key).
+    pub mod key_class: u8 {
+        CHAR = 0;
+        SPACE = 1;
+        BACKSPACE = 2;
+        ENTER = 3;
+        TAB = 4;
+        SHIFT = 5;
+        MODIFIER = 6;
+        OTHER = 7;
+    }
 }
 
-/// Key record flags.
-pub mod key_flags {
-    pub const TRUSTED: u8 = 1;
-    /// At least one auto-repeat keydown was seen while the key was held.
-    pub const REPEAT: u8 = 2;
-    /// The key was still held when the token was built (hold is then measured up to that moment).
-    pub const UNRELEASED: u8 = 4;
+const_table! {
+    /// Key record flags.
+    pub mod key_flags: u8 {
+        TRUSTED = 1;
+        /// At least one auto-repeat keydown was seen while the key was held.
+        REPEAT = 2;
+        /// The key was still held when the token was built (hold is then measured up to that moment).
+        UNRELEASED = 4;
+    }
 }
 
-/// Field event kinds.
-pub mod field_kind {
-    pub const FOCUS: u8 = 0;
-    pub const BLUR: u8 = 1;
-    pub const PASTE: u8 = 2;
-    /// The field gained a value with no keystrokes (autofill / password manager).
-    pub const AUTOFILL: u8 = 3;
-    /// An `input` event.
-    pub const INPUT: u8 = 4;
-    pub const VISIBILITY_HIDDEN: u8 = 5;
-    pub const VISIBILITY_VISIBLE: u8 = 6;
-    pub const SUBMIT: u8 = 7;
-    /// A `click` with `detail` 0 (no pointer behind it): keyboard or assistive-technology
-    /// activation (Enter/Space on a button), or a script's `el.click()`. Schema 2.
-    pub const CLICK_NO_POINTER: u8 = 8;
+const_table! {
+    /// Field event kinds.
+    pub mod field_kind: u8 {
+        FOCUS = 0;
+        BLUR = 1;
+        PASTE = 2;
+        /// The field gained a value with no keystrokes (autofill / password manager).
+        AUTOFILL = 3;
+        /// An `input` event.
+        INPUT = 4;
+        VISIBILITY_HIDDEN = 5;
+        VISIBILITY_VISIBLE = 6;
+        SUBMIT = 7;
+        /// A `click` with `detail` 0 (no pointer behind it): keyboard or assistive-technology
+        /// activation (Enter/Space on a button), or a script's `el.click()`. Schema 2.
+        CLICK_NO_POINTER = 8;
+    }
 }
 
-/// [`ScrollRec`] kinds.
-pub mod scroll_kind {
-    /// The window's scroll position changed; `dx`/`dy` are the change since the previous
-    /// `SCROLL` record (the first one: from 0,0), in 1/[`super::SUBPIXEL`] px.
-    pub const SCROLL: u8 = 0;
-    /// A `wheel` event's `deltaX`/`deltaY` in 1/[`super::SUBPIXEL`] units of its `deltaMode`:
-    pub const WHEEL_PIXEL: u8 = 1;
-    pub const WHEEL_LINE: u8 = 2;
-    pub const WHEEL_PAGE: u8 = 3;
+const_table! {
+    /// [`ScrollRec`] kinds.
+    pub mod scroll_kind: u8 {
+        /// The window's scroll position changed; `dx`/`dy` are the change since the previous
+        /// `SCROLL` record (the first one: from 0,0), in 1/[`super::SUBPIXEL`] px.
+        SCROLL = 0;
+        /// A `wheel` event's `deltaX`/`deltaY` in 1/[`super::SUBPIXEL`] units of its `deltaMode`:
+        WHEEL_PIXEL = 1;
+        WHEEL_LINE = 2;
+        WHEEL_PAGE = 3;
+    }
 }
 
-/// Roles of recorded target elements and fields.
-pub mod role {
-    pub const OTHER: u8 = 0;
-    pub const USERNAME: u8 = 1;
-    pub const PASSWORD: u8 = 2;
-    pub const SUBMIT: u8 = 3;
-    pub const PAGE: u8 = 4;
+const_table! {
+    /// Roles of recorded target elements and fields.
+    pub mod role: u8 {
+        OTHER = 0;
+        USERNAME = 1;
+        PASSWORD = 2;
+        SUBMIT = 3;
+        PAGE = 4;
+    }
 }
 
 /// One pointer sample.
@@ -215,88 +247,91 @@ pub struct Probe {
     pub value: ProbeValue,
 }
 
-/// Probe ids (schema 1). Add new ids at the end; never reuse a number.
-pub mod probe {
-    pub const WEBDRIVER: u16 = 1;
-    pub const USER_AGENT: u16 = 2;
-    pub const WORKER_USER_AGENT: u16 = 3;
-    pub const PLATFORM: u16 = 4;
-    pub const LANGUAGES: u16 = 5;
-    pub const HARDWARE_CONCURRENCY: u16 = 6;
-    pub const DEVICE_MEMORY: u16 = 7;
-    pub const SCREEN: u16 = 8;
-    pub const WINDOW_GEOMETRY: u16 = 9;
-    pub const TIMEZONE: u16 = 10;
-    pub const WEBGL_RENDERER: u16 = 11;
-    pub const AUTOMATION_GLOBALS: u16 = 12;
-    pub const WEBDRIVER_IN_NAVIGATOR: u16 = 13;
-    // ---- probe schema 2 (collected by js/tollgate.js and js/tollgate-probe-worker.js) ----
-    /// UA-CH `navigator.userAgentData.brands` as `brand/major` joined by `,` (in order).
-    pub const UACH_BRANDS: u16 = 14;
-    pub const UACH_MOBILE: u16 = 15;
-    pub const UACH_PLATFORM: u16 = 16;
-    /// High-entropy `fullVersionList` as `brand/version` joined by `,`.
-    pub const UACH_FULL_VERSION_LIST: u16 = 17;
-    pub const UACH_UA_FULL_VERSION: u16 = 18;
-    pub const UACH_PLATFORM_VERSION: u16 = 19;
-    pub const APP_VERSION: u16 = 20;
-    pub const VENDOR: u16 = 21;
-    pub const MAX_TOUCH_POINTS: u16 = 22;
-    /// A4: `prepare,name,ms` — `Error.prepareStackTrace` calls and `name` getter reads while a
-    /// trap Error was logged through a pristine iframe's `console.debug`, and the call's duration.
-    pub const CDP_CONSOLE: u16 = 23;
-    /// B1: lie probes on [`super::LIE_TARGETS`]: `index.mask` of every target with a failed
-    /// check (mask bits: [`super::lie_check`]) joined by `,`; empty = no lies.
-    pub const LIES: u16 = 24;
-    /// B1: number of targets present and probed.
-    pub const LIE_TARGETS_PROBED: u16 = 25;
-    /// B2: bitmask of [`super::own_prop`] anomalies.
-    pub const OWN_PROPERTY_ANOMALIES: u16 = 26;
-    /// B3: bitmask of [`super::identity`] anomalies.
-    pub const IDENTITY_ANOMALIES: u16 = 27;
-    /// C3: measured engine facts `evalLen,errLen,stackStyle,features` (see `verifier` envrules).
-    pub const ENGINE: u16 = 28;
-    /// C1: `ok` when the probe worker answered; `Error(…)` when it could not run (CSP, timeout).
-    pub const WORKER_STATUS: u16 = 29;
-    pub const WORKER_PLATFORM: u16 = 30;
-    pub const WORKER_HARDWARE_CONCURRENCY: u16 = 31;
-    pub const WORKER_DEVICE_MEMORY: u16 = 32;
-    pub const WORKER_TIMEZONE: u16 = 33;
-    pub const WORKER_LANGUAGES: u16 = 34;
-    pub const WORKER_UACH_BRANDS: u16 = 35;
-    pub const WORKER_UACH_PLATFORM: u16 = 36;
-    pub const WORKER_WEBGL_RENDERER: u16 = 37;
-    /// Unmasked WebGL vendor (main thread); the renderer is [`WEBGL_RENDERER`].
-    pub const WEBGL_VENDOR: u16 = 38;
-    pub const MEDIA_DEVICES: u16 = 39;
-    pub const SPEECH_VOICES: u16 = 40;
-    pub const PREFERS_DARK: u16 = 41;
-    /// Computed colour of CSS system colour `ActiveText`.
-    pub const ACTIVE_TEXT: u16 = 42;
-    pub const PLUGINS: u16 = 43;
-    /// `Notification.permission` and the permissions API state for notifications: `perm/state`.
-    pub const NOTIFICATION_PERMISSION: u16 = 44;
-    pub const CONNECTION_RTT: u16 = 45;
-    pub const PDF_VIEWER: u16 = 46;
-    /// Bitmask of [`super::fp_flags`]: which fingerprint sources were used or skipped.
-    pub const FINGERPRINT_FLAGS: u16 = 47;
-    /// `navigator.brave` exists (Brave farbles canvas/audio natively: not a lie).
-    pub const BRAVE: u16 = 48;
-    /// Main-thread time spent in the probes, ms.
-    pub const PROBE_MS: u16 = 49;
-    /// `window.chrome` shape: `runtime`-less/with runtime etc. (`0` absent, `1` object, `2` with runtime).
-    pub const WINDOW_CHROME: u16 = 50;
-    /// `matchMedia` facts: `fullscreen`/`standalone`/`hover` bits (see envrules).
-    pub const DISPLAY_MODE: u16 = 51;
-    /// A5: automation frames in the synchronous stack of the widget API (`tollgate.execute`), of
-    /// the submit / no-pointer click handlers and of untrusted pointer/key/input events (a
-    /// main-world `evaluate()` behind them), as a bitmask: 1 Puppeteer (`pptr:` sourceURL,
-    /// `__puppeteer_evaluation_script__`), 2 Playwright (`UtilityScript.`); 0 = none seen.
-    /// Additive within probe schema 2 (absent from older loaders).
-    pub const AUTOMATION_STACK: u16 = 52;
+const_table! {
+    /// Probe ids (schema 1). Add new ids at the end; never reuse a number.
+    pub mod probe: u16 {
+        WEBDRIVER = 1;
+        USER_AGENT = 2;
+        WORKER_USER_AGENT = 3;
+        PLATFORM = 4;
+        LANGUAGES = 5;
+        HARDWARE_CONCURRENCY = 6;
+        DEVICE_MEMORY = 7;
+        SCREEN = 8;
+        WINDOW_GEOMETRY = 9;
+        TIMEZONE = 10;
+        WEBGL_RENDERER = 11;
+        AUTOMATION_GLOBALS = 12;
+        WEBDRIVER_IN_NAVIGATOR = 13;
+        // ---- probe schema 2 (collected by the loader, js/src/probes/, and its probe worker) ----
+        /// UA-CH `navigator.userAgentData.brands` as `brand/major` joined by `,` (in order).
+        UACH_BRANDS = 14;
+        UACH_MOBILE = 15;
+        UACH_PLATFORM = 16;
+        /// High-entropy `fullVersionList` as `brand/version` joined by `,`.
+        UACH_FULL_VERSION_LIST = 17;
+        UACH_UA_FULL_VERSION = 18;
+        UACH_PLATFORM_VERSION = 19;
+        APP_VERSION = 20;
+        VENDOR = 21;
+        MAX_TOUCH_POINTS = 22;
+        /// A4: `prepare,name,ms` — `Error.prepareStackTrace` calls and `name` getter reads while a
+        /// trap Error was logged through a pristine iframe's `console.debug`, and the call's duration.
+        CDP_CONSOLE = 23;
+        /// B1: lie probes on [`super::LIE_TARGETS`]: `index.mask` of every target with a failed
+        /// check (mask bits: [`super::lie_check`]) joined by `,`; empty = no lies.
+        LIES = 24;
+        /// B1: number of targets present and probed.
+        LIE_TARGETS_PROBED = 25;
+        /// B2: bitmask of [`super::own_prop`] anomalies.
+        OWN_PROPERTY_ANOMALIES = 26;
+        /// B3: bitmask of [`super::identity`] anomalies.
+        IDENTITY_ANOMALIES = 27;
+        /// C3: measured engine facts `evalLen,errLen,stackStyle,features` (see `verifier` envrules).
+        ENGINE = 28;
+        /// C1: `ok` when the probe worker answered; `Error(…)` when it could not run (CSP, timeout).
+        WORKER_STATUS = 29;
+        WORKER_PLATFORM = 30;
+        WORKER_HARDWARE_CONCURRENCY = 31;
+        WORKER_DEVICE_MEMORY = 32;
+        WORKER_TIMEZONE = 33;
+        WORKER_LANGUAGES = 34;
+        WORKER_UACH_BRANDS = 35;
+        WORKER_UACH_PLATFORM = 36;
+        WORKER_WEBGL_RENDERER = 37;
+        /// Unmasked WebGL vendor (main thread); the renderer is [`WEBGL_RENDERER`].
+        WEBGL_VENDOR = 38;
+        MEDIA_DEVICES = 39;
+        SPEECH_VOICES = 40;
+        PREFERS_DARK = 41;
+        /// Computed colour of CSS system colour `ActiveText`.
+        ACTIVE_TEXT = 42;
+        PLUGINS = 43;
+        /// `Notification.permission` and the permissions API state for notifications: `perm/state`.
+        NOTIFICATION_PERMISSION = 44;
+        CONNECTION_RTT = 45;
+        PDF_VIEWER = 46;
+        /// Bitmask of [`super::fp_flags`]: which fingerprint sources were used or skipped.
+        FINGERPRINT_FLAGS = 47;
+        /// `navigator.brave` exists (Brave farbles canvas/audio natively: not a lie).
+        BRAVE = 48;
+        /// Main-thread time spent in the probes, ms.
+        PROBE_MS = 49;
+        /// `window.chrome` shape: `runtime`-less/with runtime etc. (`0` absent, `1` object, `2` with runtime).
+        WINDOW_CHROME = 50;
+        /// `matchMedia` facts: `fullscreen`/`standalone`/`hover` bits (see envrules).
+        DISPLAY_MODE = 51;
+        /// A5: automation frames in the synchronous stack of the widget API (`tollgate.execute`), of
+        /// the submit / no-pointer click handlers and of untrusted pointer/key/input events (a
+        /// main-world `evaluate()` behind them), as a bitmask: 1 Puppeteer (`pptr:` sourceURL,
+        /// `__puppeteer_evaluation_script__`), 2 Playwright (`UtilityScript.`); 0 = none seen.
+        /// Additive within probe schema 2 (absent from older loaders).
+        AUTOMATION_STACK = 52;
+    }
 }
 
-/// B1 lie-probe targets of probe schema 2, by index (the loader keeps the same list, in order).
+/// B1 lie-probe targets of probe schema 2, by index (the loader resolves them from this list,
+/// generated into its contract by `cargo xtask gen-js`).
 pub const LIE_TARGETS: &[&str] = &[
     "Navigator.webdriver",
     "Navigator.userAgent",
@@ -328,70 +363,78 @@ pub const LIE_TARGETS: &[&str] = &[
     "AudioBuffer.getChannelData",
 ];
 
-/// Bits of a B1 lie mask (one target).
-pub mod lie_check {
-    /// `Function.prototype.toString` (pristine realm) is not the native shape.
-    pub const TO_STRING: u32 = 1;
-    /// Own keys are not exactly `length,name`.
-    pub const OWN_KEYS: u32 = 2;
-    /// Has a `prototype`.
-    pub const PROTOTYPE: u32 = 4;
-    /// `new f()` did not throw a TypeError.
-    pub const CONSTRUCT: u32 = 8;
-    /// Assigning a cyclic `__proto__` did not throw a TypeError (Proxy).
-    pub const CYCLIC_PROTO: u32 = 16;
-    /// `Object.create(f).toString()` did not throw a TypeError with a native top frame.
-    pub const CREATE_TO_STRING: u32 = 32;
-    /// The probe itself threw unexpectedly.
-    pub const PROBE_THREW: u32 = 64;
+const_table! {
+    /// Bits of a B1 lie mask (one target).
+    pub mod lie_check: u32 {
+        /// `Function.prototype.toString` (pristine realm) is not the native shape.
+        TO_STRING = 1;
+        /// Own keys are not exactly `length,name`.
+        OWN_KEYS = 2;
+        /// Has a `prototype`.
+        PROTOTYPE = 4;
+        /// `new f()` did not throw a TypeError.
+        CONSTRUCT = 8;
+        /// Assigning a cyclic `__proto__` did not throw a TypeError (Proxy).
+        CYCLIC_PROTO = 16;
+        /// `Object.create(f).toString()` did not throw a TypeError with a native top frame.
+        CREATE_TO_STRING = 32;
+        /// The probe itself threw unexpectedly.
+        PROBE_THREW = 64;
+    }
 }
 
-/// B2 own-property anomaly bits.
-pub mod own_prop {
-    /// `document.createElement` is an own property of `document`.
-    pub const DOCUMENT_CREATE_ELEMENT: u32 = 1;
-    /// A window dimension (`outerWidth`, `outerHeight`, `innerWidth`, `innerHeight`, `screenX`)
-    /// is an own *data* property of `window`.
-    pub const WINDOW_DIMENSION_DATA: u32 = 2;
-    /// `SharedArrayBuffer` is present but `undefined` (not cross-origin isolated).
-    pub const SHARED_ARRAY_BUFFER_UNDEFINED: u32 = 4;
-    /// An `<iframe srcdoc>` exposes `contentWindow` before insertion.
-    pub const IFRAME_CONTENT_WINDOW: u32 = 8;
-    /// `navigator.webdriver` is an own property of `navigator` (not on `Navigator.prototype`).
-    pub const NAVIGATOR_OWN_WEBDRIVER: u32 = 16;
+const_table! {
+    /// B2 own-property anomaly bits.
+    pub mod own_prop: u32 {
+        /// `document.createElement` is an own property of `document`.
+        DOCUMENT_CREATE_ELEMENT = 1;
+        /// A window dimension (`outerWidth`, `outerHeight`, `innerWidth`, `innerHeight`, `screenX`)
+        /// is an own *data* property of `window`.
+        WINDOW_DIMENSION_DATA = 2;
+        /// `SharedArrayBuffer` is present but `undefined` (not cross-origin isolated).
+        SHARED_ARRAY_BUFFER_UNDEFINED = 4;
+        /// An `<iframe srcdoc>` exposes `contentWindow` before insertion.
+        IFRAME_CONTENT_WINDOW = 8;
+        /// `navigator.webdriver` is an own property of `navigator` (not on `Navigator.prototype`).
+        NAVIGATOR_OWN_WEBDRIVER = 16;
+    }
 }
 
-/// B3 identity anomaly bits.
-pub mod identity {
-    /// `navigator.plugins` is not a `PluginArray`.
-    pub const PLUGINS: u32 = 1;
-    /// `navigator.mimeTypes` is not a `MimeTypeArray`.
-    pub const MIME_TYPES: u32 = 2;
-    /// `getBattery()` did not resolve to a `BatteryManager`.
-    pub const BATTERY: u32 = 4;
-    /// `permissions.query()` did not resolve to a `PermissionStatus`.
-    pub const PERMISSION_STATUS: u32 = 8;
-    /// `chrome.runtime.sendMessage`/`connect` have a `prototype` or are constructible (fakes).
-    pub const CHROME_RUNTIME: u32 = 16;
+const_table! {
+    /// B3 identity anomaly bits.
+    pub mod identity: u32 {
+        /// `navigator.plugins` is not a `PluginArray`.
+        PLUGINS = 1;
+        /// `navigator.mimeTypes` is not a `MimeTypeArray`.
+        MIME_TYPES = 2;
+        /// `getBattery()` did not resolve to a `BatteryManager`.
+        BATTERY = 4;
+        /// `permissions.query()` did not resolve to a `PermissionStatus`.
+        PERMISSION_STATUS = 8;
+        /// `chrome.runtime.sendMessage`/`connect` have a `prototype` or are constructible (fakes).
+        CHROME_RUNTIME = 16;
+    }
 }
 
-/// Fingerprint source flags ([`probe::FINGERPRINT_FLAGS`]).
-pub mod fp_flags {
-    pub const CANVAS: u32 = 1;
-    pub const WEBGL: u32 = 2;
-    pub const SCREEN: u32 = 4;
-    pub const FONTS: u32 = 8;
-    /// Canvas was left out: the engine randomises it (Safari 17+, Firefox RFP, Brave) or two
-    /// reads differed.
-    pub const CANVAS_RANDOMISED: u32 = 16;
-    /// Screen was left out (Safari 17+ / RFP report noisy or fixed values).
-    pub const SCREEN_SKIPPED: u32 = 32;
-    /// An `OfflineAudioContext` render (triangle oscillator through a compressor) is in the hash.
-    pub const AUDIO: u32 = 64;
-    /// Audio was left out: not V8 (Safari 17+ and Firefox RFP randomise it), Brave or Samsung
-    /// Internet (farbling), no `OfflineAudioContext`, or two renders differed (noise per render).
-    /// Neither bit: the render had not finished when the token was built.
-    pub const AUDIO_SKIPPED: u32 = 128;
+const_table! {
+    /// Fingerprint source flags ([`probe::FINGERPRINT_FLAGS`]).
+    pub mod fp_flags: u32 {
+        CANVAS = 1;
+        WEBGL = 2;
+        SCREEN = 4;
+        FONTS = 8;
+        /// Canvas was left out: the engine randomises it (Safari 17+, Firefox RFP, Brave) or two
+        /// reads differed.
+        CANVAS_RANDOMISED = 16;
+        /// Screen was left out (Safari 17+ / RFP report noisy or fixed values).
+        SCREEN_SKIPPED = 32;
+        /// An `OfflineAudioContext` render (triangle oscillator through a compressor) is in the hash.
+        AUDIO = 64;
+        /// Audio was left out: not V8 (Safari 17+ and Firefox RFP randomise it), Brave or Samsung
+        /// Internet (farbling), no `OfflineAudioContext`, or two renders differed (noise per render).
+        /// Neither bit: the render had not finished when the token was built.
+        AUDIO_SKIPPED = 128;
+    }
 }
 
 /// Page-level timings (ticks since collector start; 0 = not observed).

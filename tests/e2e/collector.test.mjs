@@ -28,7 +28,7 @@ import {
 const PK = { MOVE: 0, DOWN: 1, UP: 2 };
 const KC = { CHAR: 0, ENTER: 3, TAB: 4, SHIFT: 5 };
 const FP = { CANVAS: 1, SCREEN: 4, FONTS: 8, AUDIO: 64, AUDIO_SKIPPED: 128 }; // telemetry::fp_flags
-// Sync probe groups in js/tollgate.js (`groups`); each run is one entry of timings.tasks.
+// Sync probe groups in js/src/probes/schedule.js (`groups`); each run is one entry of timings.tasks.
 const PROBE_GROUPS = 13;
 
 /** Record what the page really dispatched (timeStamp, type, key class hints), before the loader. */

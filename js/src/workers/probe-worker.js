@@ -1,15 +1,21 @@
+// @ts-check
 /*! Tollgate probe worker (Apache-2.0) */
 // Cross-context re-read (signals tier C1): a dedicated worker runs outside the page's realm, where
 // script injected into pages (stealth plugins, fingerprint injectors) usually does not reach. The
 // loader starts it once, after first paint, from the same origin (classic worker, no blob: URL),
-// posts any message and terminates it after the single answer. Raw values go back to the page
+// posts any message and terminates it after the single answer (js/src/probes/tier-c.js maps the
+// answer's keys to probe ids). Shipped as js/dist/tollgate-probe-worker.js (esbuild, IIFE). Raw values go back to the page
 // only; the verifier compares them with the main thread's.
 self.onmessage = function () {
-  var n = self.navigator, r = {};
+  var n = /** @type {any} */ (self.navigator), r = /** @type {Record<string, unknown>} */ ({});
+  /**
+   * @param {string} k
+   * @param {() => unknown} f
+   */
   function t(k, f) {
     try {
       r[k] = f();
-    } catch (e) {
+    } catch (/** @type {any} */ e) {
       r[k] = { name: String((e && e.name) || "Error"), message: String((e && e.message) || e) };
     }
   }
@@ -22,7 +28,7 @@ self.onmessage = function () {
   var d = n.userAgentData;
   if (d) {
     t("brands", function () {
-      return d.brands.map(function (b) { return b.brand + "/" + b.version; }).join(",");
+      return d.brands.map(function (/** @type {{brand: string, version: string}} */ b) { return b.brand + "/" + b.version; }).join(",");
     });
     t("uaplat", function () { return d.platform; });
   }

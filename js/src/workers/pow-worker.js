@@ -1,6 +1,8 @@
+// @ts-check
 // Tollgate proof-of-work worker.
 //
-// An ES module worker (started by tollgate.js with `{ type: "module" }` from the same origin as the
+// Shipped as js/dist/tollgate-worker.js (esbuild, ES module; the glue import stays external).
+// An ES module worker (started by the loader, js/src/pool.js, with `{ type: "module" }` from the same origin as the
 // page, so no `blob:` URL is needed under a strict CSP). It imports the wasm-bindgen glue built
 // with `--target web` and instantiates the wasm module the loader already compiled (posted in the
 // `init` message; the compiled code, including V8's optimised tier, is shared) or, failing that,
@@ -14,9 +16,9 @@
 //   ← {t: "found", job, index, nonce: bigint, hashes}
 //   → {t: "stop"}                               drop queued work (the current chunk finishes)
 //   ← {t: "failed", job, index, error}           the solver threw
+import { NOT_FOUND } from "../generated/contract.js";
 import init, { solve_chunk } from "./tollgate_collector.js";
 
-const NOT_FOUND = 0xffffffffffffffffn;
 // Nonces per wasm call: 32 k is 3–15 ms, short enough for V8 to swap in optimised code between
 // calls and to notice a `stop` quickly, long enough that call overhead is negligible. A fresh
 // worker starts at 4 k and doubles per call: its first calls run V8's baseline code (the kernel
@@ -31,13 +33,16 @@ const YIELD_MS = 30;
 const now = () => performance.timeOrigin + performance.now();
 const T = now();
 let dbg = false;
+/** @type {Promise<unknown> | null} */
 let ready = null;
 let job = -1;
+/** @type {Uint8Array | null} */
 let challenge = null;
+/** @type {number[]} */
 const queue = [];
 let running = false;
 
-const post = (m) => self.postMessage(m);
+const post = (/** @type {object} */ m) => self.postMessage(m);
 const ua = () => {
   try {
     return String(self.navigator.userAgent);
@@ -48,6 +53,7 @@ const ua = () => {
 
 // A macrotask yield without setTimeout's nested-timer clamping.
 const channel = new MessageChannel();
+/** @type {Array<(v?: unknown) => void>} */
 const waiting = [];
 channel.port1.onmessage = () => {
   const r = waiting.shift();
@@ -67,8 +73,8 @@ async function pump() {
     let last = performance.now();
     while (queue.length) {
       const myJob = job;
-      const ch = challenge;
-      const index = queue.shift();
+      const ch = /** @type {Uint8Array} */ (challenge);
+      const index = /** @type {number} */ (queue.shift());
       let start = 0n;
       let hashes = 0;
       const s = dbg ? now() : 0;
@@ -77,7 +83,7 @@ async function pump() {
         try {
           nonce = solve_chunk(ch, index, index + 1, start, chunk)[0];
         } catch (e) {
-          post({ t: "failed", job: myJob, index, error: String((e && e.message) || e) });
+          post({ t: "failed", job: myJob, index, error: String((e && /** @type {any} */ (e).message) || e) });
           break;
         }
         if (nonce !== NOT_FOUND) {
@@ -110,7 +116,7 @@ self.onmessage = (e) => {
     ready = init({ module_or_path: source });
     ready.then(
       () => post({ t: "ready", ua: ua(), ...(dbg && { at: [T, t, now()] }) }),
-      (err) => post({ t: "error", error: String((err && err.message) || err), ua: ua() }),
+      (/** @type {any} */ err) => post({ t: "error", error: String((err && err.message) || err), ua: ua() }),
     );
   } else if (m.t === "solve") {
     if (!ready) return;
