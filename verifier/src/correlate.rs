@@ -225,6 +225,12 @@ pub struct Footprint {
     pub challenge: [u8; 16],
 }
 
+/// Store key of the outcome record (a [`Footprint`]) of challenge `id` on the site with
+/// `site_id`: kept by siteverify, read by `/v1/outcome`.
+pub fn footprint_key(site_id: &[u8; 16], id: &[u8; 16]) -> String {
+    format!("r:{}:{}", hex::encode(&site_id[..8]), hex::encode(id))
+}
+
 /// Counter keys for one site.
 #[derive(Debug)]
 pub struct Correlator<'a> {
