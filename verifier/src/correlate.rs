@@ -42,8 +42,6 @@ use crate::store::{CounterOp, CounterValue, Store, StoreError};
 use tollgate_protocol::features::replay::{self, StrokeHash};
 
 const DAY_MS: u64 = 86_400_000;
-/// Strokes looked up per token (each with `replay::BANDS` band hashes).
-pub const MAX_TRACE_HASHES: usize = replay::MAX_STROKES;
 /// Longest accepted `account` value (bytes, before normalisation).
 pub const MAX_ACCOUNT_LEN: usize = 256;
 /// Risk marks on a prefix for the maximal PoW tier contribution.
@@ -624,11 +622,6 @@ impl<'a> Correlator<'a> {
         }
         Ok(signals)
     }
-}
-
-/// Reason codes implied by list membership (for callers that only have the lists).
-pub fn list_reasons(kinds: &[ListKind]) -> Vec<&'static str> {
-    kinds.iter().map(|k| k.reason()).collect()
 }
 
 #[cfg(test)]

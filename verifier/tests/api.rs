@@ -1002,6 +1002,65 @@ async fn outcome_accepts_json_and_form_with_typed_errors() {
     }
 }
 
+/// A request body that never ends (one chunk, then nothing).
+struct Stalled(bool);
+
+impl hyper::body::Body for Stalled {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
+                axum::body::Bytes::from_static(b"{\"secret\": "),
+            ))))
+        }
+    }
+}
+
+/// Reading a body takes at most `BODY_TIMEOUT` in total (before the request timeout): then the
+/// endpoint's bad-request answer.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_is_cut_off_after_the_body_timeout() {
+    let h = harness();
+    let started = tokio::time::Instant::now();
+    let (status, _, body) = send(
+        &h.app,
+        Request::post("/v1/siteverify")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::new(Stalled(false)))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(started.elapsed(), verifier::BODY_TIMEOUT);
+    assert_eq!(status, StatusCode::OK);
+    assert_fails(
+        &serde_json::from_slice(&body).unwrap(),
+        "bad-request",
+        "body-unreadable",
+    );
+    for path in ["/v1/challenge", "/v1/outcome"] {
+        let (status, _, body) = send(
+            &h.app,
+            Request::post(path)
+                .header(header::ORIGIN, ORIGIN_A)
+                .body(Body::new(Stalled(false)))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"error": "bad-request"})
+        );
+    }
+}
+
 fn rate_limited_harness(peer: &str) -> Router {
     let toml = format!(
         "[server.rate_limit]\nchallenge = {{ per_second = 0.001, burst = 2 }}\n\
