@@ -35,7 +35,7 @@ use sha2::Sha256;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CorrelationSettings;
-use crate::iplists::{IpLists, ListKind};
+use crate::iplists::IpLists;
 use crate::keys::hmac_sha256;
 use crate::netinfo::{canonical, prefix_key};
 use crate::store::{CounterOp, CounterValue, Store, StoreError};
