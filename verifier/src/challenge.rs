@@ -1,9 +1,8 @@
 //! `POST /v1/challenge`: issue a signed challenge and its per-challenge token key.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_protocol::PowParams;
@@ -11,10 +10,10 @@ use tollgate_protocol::challenge::{Challenge, ChallengeBody};
 use tollgate_protocol::token::{MAX_ACTION, MAX_CDATA};
 use tollgate_protocol::{PROTOCOL_VERSION, b64_encode, bind_hash};
 
-use crate::clientip::{client_ip, subscriber_key};
 use crate::config::FailMode;
 use crate::correlate::{ChallengeRisk, risk};
 use crate::error::ChallengeError;
+use crate::extract::{BodyRejection, ClientIp, LenientJson};
 use crate::keys::random_bytes;
 use crate::state::AppState;
 
@@ -24,8 +23,9 @@ pub const AUTOMATION_HEADER: &str = "tollgate-automation-key";
 /// Request body limit of `POST /v1/challenge`.
 pub const CHALLENGE_BODY_LIMIT: usize = 4 * 1024;
 
+/// Request of `POST /v1/challenge`.
 #[derive(Debug, Deserialize)]
-struct ChallengeRequest {
+pub struct ChallengeRequest {
     sitekey: String,
     #[serde(default)]
     action: Option<String>,
@@ -79,32 +79,21 @@ pub fn pow_for_tier(base: PowParams, tier: u8, extra_bits: [u8; 3]) -> PowParams
     }
 }
 
-/// Handler of `POST /v1/challenge`. The body is read as JSON whatever its content type (the
-/// loader may send `text/plain` to avoid a CORS preflight).
+/// Handler of `POST /v1/challenge` (rate limited by [`crate::ratelimit::limit`]). The body is
+/// read as JSON whatever its content type (the loader may send `text/plain` to avoid a CORS
+/// preflight).
 pub async fn issue(
     State(state): State<AppState>,
-    req: Request<Body>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<LenientJson<ChallengeRequest>, BodyRejection>,
 ) -> Result<Response, ChallengeError> {
     let rt = state.runtime();
-    let ip = client_ip(&req, &rt.server.trusted_proxies);
-    if let (Some(limiter), Some(ip)) = (&rt.challenge_limiter, ip)
-        && let Err(l) = limiter.check(subscriber_key(ip), state.now_ms())
-    {
-        metrics::counter!("tollgate_rate_limited_total", "endpoint" => "challenge").increment(1);
-        return Err(ChallengeError::RateLimited {
-            retry_after_secs: l.retry_after.as_secs().max(1),
-        });
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = crate::read_body(body, CHALLENGE_BODY_LIMIT)
-        .await
-        .map_err(|_| ChallengeError::BadRequest)?;
-    let request: ChallengeRequest =
-        serde_json::from_slice(&bytes).map_err(|_| ChallengeError::BadRequest)?;
+    let LenientJson(request) = body?;
     let site = rt
         .site_by_key(&request.sitekey)
         .ok_or(ChallengeError::InvalidSitekey)?;
-    let origin = origin_header(&parts.headers).ok_or(ChallengeError::MissingOrigin)?;
+    let origin = origin_header(&headers).ok_or(ChallengeError::MissingOrigin)?;
     if !site.allows_origin(origin) {
         tracing::info!(sitekey = %site.settings.sitekey, origin, "challenge refused: origin not allowed");
         return Err(ChallengeError::OriginNotAllowed);
@@ -120,7 +109,7 @@ pub async fn issue(
 
     // Known-good automation: a valid key skips behaviour scoring at siteverify; a wrong one is
     // refused outright so a misconfigured monitor notices.
-    let automation = match parts.headers.get(AUTOMATION_HEADER) {
+    let automation = match headers.get(AUTOMATION_HEADER) {
         None => None,
         Some(v) => match site.automation_key(v.as_bytes()) {
             Some(k) => Some(k.name.as_str()),

@@ -9,19 +9,22 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use axum::extract::connect_info::MockConnectInfo;
-use axum::http::{HeaderMap, Request};
+use axum::http::{Extensions, HeaderMap, Request};
 
 use crate::netinfo::{IpSet, canonical};
 
 /// The client address, or `None` when the request has no peer address (in-process tests
 /// without `ConnectInfo`).
 pub fn client_ip<B>(req: &Request<B>, trusted: &IpSet) -> Option<IpAddr> {
-    let ext = req.extensions();
-    let peer = ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .or_else(|| ext.get::<MockConnectInfo<SocketAddr>>().map(|m| m.0.ip()))?;
+    let peer = peer_ip(req.extensions())?;
     Some(resolve(peer, req.headers(), trusted))
+}
+
+/// The TCP peer address (`ConnectInfo`, or `MockConnectInfo` in tests) from request extensions.
+pub fn peer_ip(ext: &Extensions) -> Option<IpAddr> {
+    ext.get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .or_else(|| ext.get::<MockConnectInfo<SocketAddr>>().map(|m| m.0.ip()))
 }
 
 /// [`client_ip`] from its parts.

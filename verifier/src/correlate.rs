@@ -35,15 +35,13 @@ use sha2::Sha256;
 use serde::{Deserialize, Serialize};
 
 use crate::config::CorrelationSettings;
-use crate::iplists::{IpLists, ListKind};
+use crate::iplists::IpLists;
 use crate::keys::hmac_sha256;
 use crate::netinfo::{canonical, prefix_key};
 use crate::store::{CounterOp, CounterValue, Store, StoreError};
 use tollgate_protocol::features::replay::{self, StrokeHash};
 
 const DAY_MS: u64 = 86_400_000;
-/// Strokes looked up per token (each with `replay::BANDS` band hashes).
-pub const MAX_TRACE_HASHES: usize = replay::MAX_STROKES;
 /// Longest accepted `account` value (bytes, before normalisation).
 pub const MAX_ACCOUNT_LEN: usize = 256;
 /// Risk marks on a prefix for the maximal PoW tier contribution.
@@ -223,6 +221,12 @@ pub struct Footprint {
     pub account: Option<[u8; 16]>,
     pub fingerprint: Option<[u8; 16]>,
     pub challenge: [u8; 16],
+}
+
+/// Store key of the outcome record (a [`Footprint`]) of challenge `id` on the site with
+/// `site_id`: kept by siteverify, read by `/v1/outcome`.
+pub fn footprint_key(site_id: &[u8; 16], id: &[u8; 16]) -> String {
+    format!("r:{}:{}", hex::encode(&site_id[..8]), hex::encode(id))
 }
 
 /// Counter keys for one site.
@@ -618,11 +622,6 @@ impl<'a> Correlator<'a> {
         }
         Ok(signals)
     }
-}
-
-/// Reason codes implied by list membership (for callers that only have the lists).
-pub fn list_reasons(kinds: &[ListKind]) -> Vec<&'static str> {
-    kinds.iter().map(|k| k.reason()).collect()
 }
 
 #[cfg(test)]

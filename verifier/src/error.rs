@@ -1,7 +1,12 @@
-//! Typed errors of the HTTP API.
+//! Typed errors of the HTTP API, one enum per endpoint, each mapped to its wire answer here:
+//! [`VerifyError`] (siteverify: Turnstile `error-codes` plus a detail reason), [`ChallengeError`]
+//! and [`OutcomeError`] (a status and `{"error": code}`).
 
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use tollgate_protocol::ProtocolError;
 
+use crate::extract::BodyRejection;
 use crate::store::StoreError;
 
 /// The Turnstile `error-codes` vocabulary (exactly these seven strings).
@@ -50,12 +55,13 @@ impl std::fmt::Display for ErrorCode {
 /// [`VerifyError::reason`] reported in `tollgate.reasons` and in metrics. Never carries secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("request body larger than {limit} bytes")]
-    BodyTooLarge { limit: usize },
-    #[error("request body could not be read")]
-    BodyRead,
-    #[error("request body could not be parsed: {0}")]
-    Malformed(String),
+    #[error(transparent)]
+    Body(#[from] BodyRejection),
+    #[error(
+        "request body could not be parsed: account longer than {} bytes",
+        crate::correlate::MAX_ACCOUNT_LEN
+    )]
+    AccountTooLong,
     #[error("no secret")]
     MissingSecret,
     #[error("no response")]
@@ -103,7 +109,7 @@ impl VerifyError {
     pub fn codes(&self) -> Vec<ErrorCode> {
         use ErrorCode::*;
         match self {
-            Self::BodyTooLarge { .. } | Self::BodyRead | Self::Malformed(_) => vec![BadRequest],
+            Self::Body(_) | Self::AccountTooLong => vec![BadRequest],
             Self::MissingSecret => vec![MissingInputSecret],
             Self::MissingResponse => vec![MissingInputResponse],
             Self::MissingBoth => vec![MissingInputSecret, MissingInputResponse],
@@ -127,9 +133,9 @@ impl VerifyError {
     /// Stable detail code (reported in `tollgate.reasons` and as a metric label).
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::BodyTooLarge { .. } => "body-too-large",
-            Self::BodyRead => "body-unreadable",
-            Self::Malformed(_) => "malformed-body",
+            Self::Body(BodyRejection::TooLarge) => "body-too-large",
+            Self::Body(BodyRejection::Unreadable) => "body-unreadable",
+            Self::Body(BodyRejection::Malformed(_)) | Self::AccountTooLong => "malformed-body",
             Self::MissingSecret | Self::MissingBoth => "missing-secret",
             Self::MissingResponse => "missing-response",
             Self::UnknownSecret => "unknown-secret",
@@ -191,8 +197,7 @@ impl ChallengeError {
         }
     }
 
-    pub fn status(self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
+    pub fn status(self) -> StatusCode {
         match self {
             Self::BadRequest | Self::InvalidSitekey | Self::InvalidAction | Self::InvalidCdata => {
                 StatusCode::BAD_REQUEST
@@ -206,22 +211,86 @@ impl ChallengeError {
     }
 }
 
-impl axum::response::IntoResponse for ChallengeError {
-    fn into_response(self) -> axum::response::Response {
-        metrics::counter!("tollgate_challenge_errors_total", "code" => self.code()).increment(1);
-        let mut resp = (
-            self.status(),
-            axum::Json(serde_json::json!({ "error": self.code() })),
-        )
-            .into_response();
-        if let Self::RateLimited { retry_after_secs } = self
-            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
-        {
-            resp.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, v);
-        }
-        resp
+impl From<BodyRejection> for ChallengeError {
+    fn from(_: BodyRejection) -> Self {
+        Self::BadRequest
     }
+}
+
+impl IntoResponse for ChallengeError {
+    fn into_response(self) -> Response {
+        metrics::counter!("tollgate_challenge_errors_total", "code" => self.code()).increment(1);
+        let retry_after = match self {
+            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        error_response(self.status(), self.code(), retry_after)
+    }
+}
+
+/// Errors of `POST /v1/outcome` (answered with a 4xx/5xx status and `{"error": code}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OutcomeError {
+    #[error("bad-request")]
+    BadRequest,
+    #[error("invalid-secret")]
+    InvalidSecret,
+    #[error("unknown-id")]
+    UnknownId,
+    #[error("rate-limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("store-unavailable")]
+    StoreUnavailable,
+}
+
+impl OutcomeError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad-request",
+            Self::InvalidSecret => "invalid-secret",
+            Self::UnknownId => "unknown-id",
+            Self::RateLimited { .. } => "rate-limited",
+            Self::StoreUnavailable => "store-unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidSecret => StatusCode::UNAUTHORIZED,
+            Self::UnknownId => StatusCode::NOT_FOUND,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<BodyRejection> for OutcomeError {
+    fn from(_: BodyRejection) -> Self {
+        Self::BadRequest
+    }
+}
+
+impl IntoResponse for OutcomeError {
+    fn into_response(self) -> Response {
+        metrics::counter!("tollgate_outcome_errors_total", "code" => self.code()).increment(1);
+        let retry_after = match self {
+            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        error_response(self.status(), self.code(), retry_after)
+    }
+}
+
+/// `status` with `{"error": code}` (and `Retry-After` when given).
+fn error_response(status: StatusCode, code: &'static str, retry_after: Option<u64>) -> Response {
+    let mut resp = (status, axum::Json(serde_json::json!({ "error": code }))).into_response();
+    if let Some(secs) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 #[cfg(test)]

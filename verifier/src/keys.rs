@@ -113,13 +113,6 @@ impl KeyEntry {
         }
     }
 
-    /// Whether two entries hold the same key material.
-    pub fn same_material(&self, other: &KeyEntry) -> bool {
-        self.kid == other.kid
-            && self.verifying == other.verifying
-            && self.mac_secret.ct_eq(other.mac_secret.expose())
-    }
-
     pub fn signing_key(&self) -> Option<&SigningKey> {
         self.signing.as_ref()
     }

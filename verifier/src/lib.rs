@@ -12,6 +12,7 @@ pub mod correlate;
 pub mod decode;
 pub mod envrules;
 pub mod error;
+pub mod extract;
 pub mod intel;
 pub mod iplists;
 pub mod keys;
@@ -31,8 +32,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,32 +46,13 @@ use tower_http::trace::TraceLayer;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Settings;
 pub use error::{ErrorCode, VerifyError};
+pub use extract::BODY_TIMEOUT;
 pub use state::AppState;
 
-/// How long a client may take to send a request body.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+use ratelimit::{Endpoint, RateLimit};
 
 /// Hard cap on any request body (each endpoint has its own, smaller limit).
 pub const MAX_BODY: usize = 128 * 1024;
-
-/// Read a body up to `limit` bytes (larger ⇒ [`VerifyError::BodyTooLarge`]).
-pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, VerifyError> {
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(b)) => Ok(b),
-        Ok(Err(e)) => {
-            let inner = e.into_inner();
-            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
-            while let Some(err) = cur {
-                if err.is::<http_body_util::LengthLimitError>() {
-                    return Err(VerifyError::BodyTooLarge { limit });
-                }
-                cur = err.source();
-            }
-            Err(VerifyError::BodyRead)
-        }
-        Err(_) => Err(VerifyError::BodyRead),
-    }
-}
 
 /// CORS for browser-facing routes: an origin is answered (preflight or not) only if some
 /// configured site allows it — read from the current configuration, so reloads apply — and the
@@ -98,18 +79,42 @@ fn cors_for(state: &AppState, methods: [Method; 1]) -> CorsLayer {
 
 /// The API router: `/v1/challenge`, `/v1/siteverify`, `/turnstile/v0/siteverify`,
 /// `/v1/outcome`, `/v1/keys`, `/healthz`, `/readyz`, `/metrics`. Every request is bounded by
-/// `[server] request_timeout_ms` (408) and [`MAX_BODY`].
+/// `[server] request_timeout_ms` (408) and [`MAX_BODY`] (413); the POST endpoints have their
+/// own body limit (answered by each endpoint's bad-request error, see [`extract`]) and rate
+/// limit ([`ratelimit::limit`]), both applied only to the routed method (a wrong method stays a
+/// plain 405).
 pub fn app(state: AppState) -> Router {
     let challenge_cors = cors_for(&state, [Method::POST]);
     let timeout = state.runtime().server.request_timeout;
+    let rate_limit = |endpoint| {
+        axum::middleware::from_fn_with_state(RateLimit::new(&state, endpoint), ratelimit::limit)
+    };
     Router::new()
         .route(
             "/v1/challenge",
-            post(challenge::issue).layer(challenge_cors),
+            post(challenge::issue)
+                .route_layer(DefaultBodyLimit::max(challenge::CHALLENGE_BODY_LIMIT))
+                .route_layer(rate_limit(Endpoint::Challenge))
+                .layer(challenge_cors),
         )
-        .route("/v1/siteverify", post(siteverify::siteverify))
-        .route("/turnstile/v0/siteverify", post(siteverify::siteverify))
-        .route("/v1/outcome", post(outcome::report))
+        .route(
+            "/v1/siteverify",
+            post(siteverify::siteverify)
+                .route_layer(DefaultBodyLimit::max(siteverify::SITEVERIFY_BODY_LIMIT))
+                .route_layer(rate_limit(Endpoint::Siteverify)),
+        )
+        .route(
+            "/turnstile/v0/siteverify",
+            post(siteverify::siteverify)
+                .route_layer(DefaultBodyLimit::max(siteverify::SITEVERIFY_BODY_LIMIT))
+                .route_layer(rate_limit(Endpoint::Siteverify)),
+        )
+        .route(
+            "/v1/outcome",
+            post(outcome::report)
+                .route_layer(DefaultBodyLimit::max(outcome::OUTCOME_BODY_LIMIT))
+                .route_layer(rate_limit(Endpoint::Outcome)),
+        )
         .route("/v1/keys", get(keys_handler))
         .route("/healthz", get(health))
         .route("/readyz", get(ready))

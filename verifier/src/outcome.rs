@@ -9,23 +9,23 @@
 //! `503 {"error": "store-unavailable"}`. Each id counts once; repeats answer `duplicate: true`.
 
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{FromRequest, State};
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::clientip::{client_ip, subscriber_key};
-use crate::correlate::{Footprint, normalize_account};
-use crate::siteverify::footprint_key;
+use crate::correlate::{Footprint, footprint_key, normalize_account};
+use crate::error::OutcomeError;
+use crate::extract::{BodyRejection, Fields, FormOrJson, Formats};
 use crate::state::AppState;
 
 /// Request body limit.
 pub const OUTCOME_BODY_LIMIT: usize = 8 * 1024;
 
+/// The request fields (unknown fields are ignored): JSON, or URL-encoded form by content type.
 #[derive(Default, Deserialize)]
-struct OutcomeFields {
+pub struct OutcomeFields {
     #[serde(default)]
     secret: Option<String>,
     #[serde(default)]
@@ -36,96 +36,68 @@ struct OutcomeFields {
     account: Option<String>,
 }
 
-fn err(status: StatusCode, code: &'static str) -> Response {
-    metrics::counter!("tollgate_outcome_errors_total", "code" => code).increment(1);
-    (status, Json(json!({ "error": code }))).into_response()
+impl std::fmt::Debug for OutcomeFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutcomeFields")
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("id", &self.id)
+            .field("outcome", &self.outcome)
+            .field("account", &self.account.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
-/// Handler of `POST /v1/outcome`.
-pub async fn report(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let rt = state.runtime();
-    if let (Some(limiter), Some(ip)) = (
-        &rt.siteverify_limiter,
-        client_ip(&req, &rt.server.trusted_proxies),
-    ) && let Err(l) = limiter.check(subscriber_key(ip), state.now_ms())
-    {
-        metrics::counter!("tollgate_rate_limited_total", "endpoint" => "outcome").increment(1);
-        let mut r = err(StatusCode::TOO_MANY_REQUESTS, "rate-limited");
-        if let Ok(v) = HeaderValue::from_str(&l.retry_after.as_secs().max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
+impl Fields for OutcomeFields {
+    const FORMATS: Formats = Formats::JsonOrForm;
+
+    fn slot(&mut self, name: &[u8]) -> Option<&mut Option<String>> {
+        match name {
+            b"secret" => Some(&mut self.secret),
+            b"id" => Some(&mut self.id),
+            b"outcome" => Some(&mut self.outcome),
+            b"account" => Some(&mut self.account),
+            _ => None,
         }
-        return r;
     }
-    let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = crate::read_body(body, OUTCOME_BODY_LIMIT).await else {
-        return err(StatusCode::BAD_REQUEST, "bad-request");
-    };
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let fields: OutcomeFields = if is_form {
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        match axum::Form::<OutcomeFields>::from_request(
-            Request::from_parts(parts, Body::from(bytes)),
-            &(),
-        )
-        .await
-        {
-            Ok(axum::Form(f)) => f,
-            Err(_) => return err(StatusCode::BAD_REQUEST, "bad-request"),
-        }
-    } else {
-        match serde_json::from_slice(&bytes) {
-            Ok(f) => f,
-            Err(_) => return err(StatusCode::BAD_REQUEST, "bad-request"),
-        }
-    };
-    let Some(site) = fields
+}
+
+/// Handler of `POST /v1/outcome` (rate limited by [`crate::ratelimit::limit`]).
+pub async fn report(
+    State(state): State<AppState>,
+    body: Result<FormOrJson<OutcomeFields>, BodyRejection>,
+) -> Result<Response, OutcomeError> {
+    let rt = state.runtime();
+    let FormOrJson(fields) = body?;
+    let site = fields
         .secret
         .as_deref()
         .filter(|s| !s.is_empty())
         .and_then(|s| rt.site_by_secret(s))
-    else {
-        return err(StatusCode::UNAUTHORIZED, "invalid-secret");
-    };
-    let id: [u8; 16] = match fields
+        .ok_or(OutcomeError::InvalidSecret)?;
+    let id: [u8; 16] = fields
         .id
         .as_deref()
         .and_then(|h| hex::decode(h).ok())
         .and_then(|v| <[u8; 16]>::try_from(v).ok())
-    {
-        Some(id) => id,
-        None => return err(StatusCode::BAD_REQUEST, "bad-request"),
-    };
+        .ok_or(OutcomeError::BadRequest)?;
     let success = match fields.outcome.as_deref() {
         Some("success") => true,
         Some("failure") => false,
-        _ => return err(StatusCode::BAD_REQUEST, "bad-request"),
+        _ => return Err(OutcomeError::BadRequest),
     };
     let account = match fields.account.as_deref() {
         None | Some("") => None,
-        Some(a) => match normalize_account(a) {
-            Some(a) => Some(a),
-            None => return err(StatusCode::BAD_REQUEST, "bad-request"),
-        },
+        Some(a) => Some(normalize_account(a).ok_or(OutcomeError::BadRequest)?),
     };
 
     let store = state.shared_store();
-    let key = footprint_key(site, &id);
+    let key = footprint_key(&site.site_id, &id);
     let foot: Footprint = match store.get(&key).await {
-        Ok(Some(v)) => match serde_json::from_slice(&v) {
-            Ok(f) => f,
-            Err(_) => return err(StatusCode::NOT_FOUND, "unknown-id"),
-        },
-        Ok(None) => return err(StatusCode::NOT_FOUND, "unknown-id"),
+        Ok(Some(v)) => serde_json::from_slice(&v).map_err(|_| OutcomeError::UnknownId)?,
+        Ok(None) => return Err(OutcomeError::UnknownId),
         Err(e) => {
             tracing::warn!(error = %e, "outcome: store unavailable");
-            return err(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable");
+            return Err(OutcomeError::StoreUnavailable);
         }
     };
     let label = if success { "success" } else { "failure" };
@@ -135,15 +107,15 @@ pub async fn report(State(state): State<AppState>, req: Request<Body>) -> Respon
     {
         Ok(true) => {}
         Ok(false) => {
-            return (
+            return Ok((
                 StatusCode::OK,
                 Json(json!({"ok": true, "duplicate": true, "signals": []})),
             )
-                .into_response();
+                .into_response());
         }
         Err(e) => {
             tracing::warn!(error = %e, "outcome: store unavailable");
-            return err(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable");
+            return Err(OutcomeError::StoreUnavailable);
         }
     }
     metrics::counter!("tollgate_outcomes_total", "outcome" => label).increment(1);
@@ -162,16 +134,16 @@ pub async fn report(State(state): State<AppState>, req: Request<Body>) -> Respon
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "outcome: counters unavailable");
-                return err(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable");
+                return Err(OutcomeError::StoreUnavailable);
             }
         }
     } else {
         Vec::new()
     };
     tracing::info!(id = %hex::encode(id), sitekey = %site.settings.sitekey, outcome = label, ?signals, "outcome reported");
-    (
+    Ok((
         StatusCode::OK,
         Json(json!({"ok": true, "duplicate": false, "signals": signals})),
     )
-        .into_response()
+        .into_response())
 }

@@ -1,4 +1,5 @@
-//! Per-client token buckets (in process, per endpoint group). Keys are [`subscriber_key`]s
+//! Per-client token buckets (in process, per endpoint group) and the [`limit`] middleware that
+//! applies them per route (`from_fn_with_state(RateLimit::new(..), limit)`, see [`crate::app`]). Keys are [`subscriber_key`]s
 //! (IPv4 /32, IPv6 /64). Memory is bounded: at most `max_tracked` buckets; buckets that have
 //! refilled completely carry no information and are dropped first; if the table is still full,
 //! new clients share one overflow bucket (so a flood of fresh addresses cannot grow memory or
@@ -11,10 +12,18 @@
 //! [`subscriber_key`]: crate::clientip::subscriber_key
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::clientip::{client_ip, subscriber_key};
 use crate::config::RateConfig;
+use crate::error::{ChallengeError, OutcomeError};
+use crate::siteverify;
+use crate::state::{AppState, Runtime};
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -111,6 +120,83 @@ impl RateLimiter {
             .buckets
             .len()
     }
+}
+
+/// The endpoint a request is limited as: which limiter it draws from (`challenge`, or the
+/// `siteverify` group shared by siteverify and outcome) and how the refusal is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Challenge,
+    Siteverify,
+    Outcome,
+}
+
+impl Endpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Challenge => "challenge",
+            Self::Siteverify => "siteverify",
+            Self::Outcome => "outcome",
+        }
+    }
+
+    fn limiter(self, rt: &Runtime) -> Option<&Arc<RateLimiter>> {
+        match self {
+            Self::Challenge => rt.challenge_limiter.as_ref(),
+            Self::Siteverify | Self::Outcome => rt.siteverify_limiter.as_ref(),
+        }
+    }
+
+    /// The endpoint's own 429 answer (with `Retry-After`).
+    fn refusal(self, retry_after_secs: u64) -> Response {
+        match self {
+            Self::Challenge => ChallengeError::RateLimited { retry_after_secs }.into_response(),
+            Self::Siteverify => siteverify::rate_limited(retry_after_secs),
+            Self::Outcome => OutcomeError::RateLimited { retry_after_secs }.into_response(),
+        }
+    }
+}
+
+/// State of the [`limit`] middleware.
+#[derive(Debug, Clone)]
+pub struct RateLimit {
+    pub state: AppState,
+    pub endpoint: Endpoint,
+}
+
+impl RateLimit {
+    pub fn new(state: &AppState, endpoint: Endpoint) -> Self {
+        Self {
+            state: state.clone(),
+            endpoint,
+        }
+    }
+}
+
+/// Middleware: take one token of the endpoint's limiter for the client's address
+/// ([`subscriber_key`]); refused requests get the endpoint's 429 answer and never reach the
+/// handler (their body is not read). Requests without a peer address are not limited.
+pub async fn limit(
+    State(RateLimit { state, endpoint }): State<RateLimit>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let refused = {
+        let rt = state.runtime();
+        match (
+            endpoint.limiter(&rt),
+            client_ip(&req, &rt.server.trusted_proxies),
+        ) {
+            (Some(limiter), Some(ip)) => limiter.check(subscriber_key(ip), state.now_ms()).err(),
+            _ => None,
+        }
+    };
+    if let Some(l) = refused {
+        metrics::counter!("tollgate_rate_limited_total", "endpoint" => endpoint.label())
+            .increment(1);
+        return endpoint.refusal(l.retry_after.as_secs().max(1));
+    }
+    next.run(req).await
 }
 
 #[cfg(test)]

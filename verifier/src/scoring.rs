@@ -112,13 +112,6 @@ const INSTANT_TICKS: u64 = 10;
 /// instant clicks, untrusted events, zero-length key holds) on top of the model's score.
 pub const TELL_PENALTY: f64 = 0.3;
 
-/// Blocking automation tells: the environment rules' (`crate::envrules`) hard automation
-/// (`webdriver`, `headless-ua`, `automation-globals`, `automation-stack`), or `cdp-console` with
-/// tampering or inconsistency. The other environment findings are applied after scoring ([`score_with`]).
-fn automation_tells(token: &DecodedToken) -> Vec<&'static str> {
-    crate::envrules::evaluate(&token.body.telemetry).blocking_automation()
-}
-
 /// Pointer/key statistics used for scoring and reported as features.
 #[derive(Debug, Default)]
 struct Behaviour {
@@ -209,26 +202,32 @@ fn finite(v: f64) -> f64 {
 pub fn score(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
     let features =
         tollgate_protocol::features::extract(&Session::from_telemetry(&token.body.telemetry));
-    score_with(token, policy, &features, ReplayEvidence::default())
+    let env = crate::envrules::evaluate(&token.body.telemetry);
+    score_with(token, policy, &features, &env, ReplayEvidence::default())
 }
 
 /// The hybrid scorer: hard automation rules → trained behaviour model
 /// (`tollgate_protocol::model`, the same code path as `verifier eval`) → deterministic anomaly
 /// tells (each lowers the model's score by [`TELL_PENALTY`]). `features` are the token's
 /// behaviour features (extracted once by the caller, who also hashes strokes for correlation);
-/// `replay` says how many of its stroke hashes were seen in other sessions.
+/// `replay` says how many of its stroke hashes were seen in other sessions. `env` is the
+/// environment rules' verdict on the token's telemetry ([`crate::envrules::evaluate`], also
+/// evaluated once by the caller).
 ///
-/// Then the environment rules ([`crate::envrules::EnvVerdict::apply`]): `tampered`,
-/// `inconsistent` and `cdp-console` alone cap the score at challenge, `environment` hints lower
-/// it a little; their reason codes are appended.
+/// Blocking automation tells come from `env` ([`crate::envrules::EnvVerdict::blocking_automation`]: hard
+/// automation — `webdriver`, `headless-ua`, `automation-globals`, `automation-stack` — or
+/// `cdp-console` with tampering or inconsistency). The other findings are applied after scoring
+/// ([`crate::envrules::EnvVerdict::apply`]): `tampered`, `inconsistent` and `cdp-console` alone cap the score at
+/// challenge, `environment` hints lower it a little; their reason codes are appended.
 pub fn score_with(
     token: &DecodedToken,
     policy: &SitePolicy,
     behaviour_features: &Features,
+    env: &crate::envrules::EnvVerdict,
     replay: ReplayEvidence,
 ) -> Verdict {
-    let mut v = score_behaviour(token, policy, behaviour_features, replay);
-    crate::envrules::evaluate(&token.body.telemetry).apply(&mut v, policy);
+    let mut v = score_behaviour(token, policy, behaviour_features, env, replay);
+    env.apply(&mut v, policy);
     v
 }
 
@@ -236,6 +235,7 @@ fn score_behaviour(
     token: &DecodedToken,
     policy: &SitePolicy,
     behaviour_features: &Features,
+    env: &crate::envrules::EnvVerdict,
     replay: ReplayEvidence,
 ) -> Verdict {
     let t = &token.body.telemetry;
@@ -258,7 +258,7 @@ fn score_behaviour(
     features.insert("solve_workers", f64::from(token.body.solve.workers));
     features.insert("token_bytes", (token.body_len() + MAC_LEN) as f64);
 
-    let automation = automation_tells(token);
+    let automation = env.blocking_automation();
     features.insert("automation_tells", automation.len() as f64);
     if !automation.is_empty() {
         let mut reasons = vec!["automation"];

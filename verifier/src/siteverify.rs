@@ -18,19 +18,18 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, State};
-use axum::http::{HeaderValue, Request, header, request::Parts};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tollgate_protocol::token::DecodedToken;
 use tollgate_protocol::{bind_hash, ct_eq, pow};
 
-use crate::clientip::{client_ip, subscriber_key};
 use crate::clock::iso8601_ms;
 use crate::config::FailMode;
 use crate::correlate::{self, Footprint, normalize_account, risk};
 use crate::error::VerifyError;
+use crate::extract::{BodyRejection, Fields, FormOrJson, Formats};
 use crate::origin::Origin;
 use crate::scoring::{self, Decision, Verdict};
 use crate::state::{AppState, Runtime, Site};
@@ -39,7 +38,8 @@ use crate::store::{MarkOutcome, StoreError, idempotency_fingerprint};
 /// Request body limit of siteverify.
 pub const SITEVERIFY_BODY_LIMIT: usize = 64 * 1024;
 
-/// The request fields (unknown fields are ignored).
+/// The request fields (unknown fields are ignored): JSON, multipart or URL-encoded form
+/// ([`Formats::Any`]).
 #[derive(Default, Deserialize)]
 pub struct VerifyFields {
     #[serde(default)]
@@ -55,6 +55,21 @@ pub struct VerifyFields {
     /// The username the visitor tried (optional): only a keyed hash of it is used.
     #[serde(default)]
     pub account: Option<String>,
+}
+
+impl Fields for VerifyFields {
+    const FORMATS: Formats = Formats::Any;
+
+    fn slot(&mut self, name: &[u8]) -> Option<&mut Option<String>> {
+        match name {
+            b"secret" => Some(&mut self.secret),
+            b"response" => Some(&mut self.response),
+            b"remoteip" => Some(&mut self.remoteip),
+            b"idempotency_key" => Some(&mut self.idempotency_key),
+            b"account" => Some(&mut self.account),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for VerifyFields {
@@ -152,28 +167,36 @@ fn json_response(body: String) -> Response {
         .into_response()
 }
 
-/// Handler: always HTTP 200 with the JSON verdict (429 when the caller is rate limited).
-pub async fn siteverify(State(state): State<AppState>, req: Request<Body>) -> Response {
-    let rt = state.runtime();
-    if let (Some(limiter), Some(ip)) = (
-        &rt.siteverify_limiter,
-        client_ip(&req, &rt.server.trusted_proxies),
-    ) && let Err(l) = limiter.check(subscriber_key(ip), state.now_ms())
-    {
-        metrics::counter!("tollgate_rate_limited_total", "endpoint" => "siteverify").increment(1);
-        let err = VerifyError::RateLimited {
-            retry_after_secs: l.retry_after.as_secs().max(1),
-        };
-        let body = serde_json::to_string(&SiteverifyResponse::failure(&err, None))
-            .unwrap_or_else(|_| r#"{"success":false,"error-codes":["internal-error"]}"#.into());
-        let mut resp = json_response(body);
-        *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
-        if let Ok(v) = HeaderValue::from_str(&l.retry_after.as_secs().max(1).to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return resp;
+/// The 429 answer of siteverify (Turnstile-shaped, `internal-error`, reason `rate-limited`) with
+/// `Retry-After`; sent by the [`crate::ratelimit::limit`] middleware.
+pub fn rate_limited(retry_after_secs: u64) -> Response {
+    let err = VerifyError::RateLimited { retry_after_secs };
+    let mut resp = json_response(failure_body(&err, None));
+    *resp.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
-    match verify(&state, &rt, req).await {
+    resp
+}
+
+fn failure_body(err: &VerifyError, id: Option<&[u8; 16]>) -> String {
+    // Serializing this struct cannot fail (string keys, finite numbers); keep a fallback.
+    serde_json::to_string(&SiteverifyResponse::failure(err, id))
+        .unwrap_or_else(|_| r#"{"success":false,"error-codes":["internal-error"]}"#.to_string())
+}
+
+/// Handler: always HTTP 200 with the JSON verdict (rate limited by
+/// [`crate::ratelimit::limit`]: 429).
+pub async fn siteverify(
+    State(state): State<AppState>,
+    body: Result<FormOrJson<VerifyFields>, BodyRejection>,
+) -> Response {
+    let rt = state.runtime();
+    let result = match body {
+        Ok(FormOrJson(fields)) => verify(&state, &rt, fields).await,
+        Err(e) => Err(Failure::from(VerifyError::from(e))),
+    };
+    match result {
         Ok(body) => json_response(body),
         Err(Failure { err, id }) => {
             let reason = err.reason();
@@ -192,144 +215,17 @@ pub async fn siteverify(State(state): State<AppState>, req: Request<Body>) -> Re
             } else {
                 tracing::info!(reason, id = id.map(hex::encode), error = %err, "siteverify rejected");
             }
-            let resp = SiteverifyResponse::failure(&err, id.as_ref());
-            // Serializing this struct cannot fail (string keys, finite numbers); keep a fallback.
-            let body = serde_json::to_string(&resp).unwrap_or_else(|_| {
-                r#"{"success":false,"error-codes":["internal-error"]}"#.to_string()
-            });
-            json_response(body)
+            json_response(failure_body(&err, id.as_ref()))
         }
     }
-}
-
-fn media_type(parts: &Parts) -> Option<String> {
-    let v = parts.headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(
-        v.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase(),
-    )
-}
-
-/// Parse the body as JSON, multipart or URL-encoded form (by content type; without one, JSON if
-/// it looks like an object, else form).
-async fn parse_fields(
-    mut parts: Parts,
-    bytes: axum::body::Bytes,
-) -> Result<VerifyFields, VerifyError> {
-    let mt = media_type(&parts);
-    let kind = match mt.as_deref() {
-        Some("application/json") => "json",
-        Some(m) if m.ends_with("+json") => "json",
-        Some("multipart/form-data") => "multipart",
-        Some("application/x-www-form-urlencoded") => "form",
-        _ if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => "json",
-        _ => "form",
-    };
-    match kind {
-        "json" => serde_json::from_slice::<VerifyFields>(&bytes)
-            .map_err(|e| VerifyError::Malformed(format!("json: {e}"))),
-        "multipart" => {
-            let req = Request::from_parts(parts, Body::from(bytes));
-            let mut mp = Multipart::from_request(req, &())
-                .await
-                .map_err(|e| VerifyError::Malformed(format!("multipart: {e}")))?;
-            let mut fields = VerifyFields::default();
-            while let Some(field) = mp
-                .next_field()
-                .await
-                .map_err(|e| VerifyError::Malformed(format!("multipart: {e}")))?
-            {
-                let name = field.name().unwrap_or_default().to_string();
-                let slot = match name.as_str() {
-                    "secret" => &mut fields.secret,
-                    "response" => &mut fields.response,
-                    "remoteip" => &mut fields.remoteip,
-                    "idempotency_key" => &mut fields.idempotency_key,
-                    "account" => &mut fields.account,
-                    _ => continue,
-                };
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| VerifyError::Malformed(format!("multipart: {e}")))?;
-                if slot.replace(text).is_some() {
-                    return Err(VerifyError::Malformed(format!(
-                        "multipart: duplicate field {name}"
-                    )));
-                }
-            }
-            Ok(fields)
-        }
-        _ if memchr::memchr2(b'%', b'+', &bytes).is_none() => parse_plain_form(&bytes),
-        _ => {
-            parts.headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            );
-            let req = Request::from_parts(parts, Body::from(bytes));
-            axum::Form::<VerifyFields>::from_request(req, &())
-                .await
-                .map(|axum::Form(f)| f)
-                .map_err(|e| VerifyError::Malformed(format!("form: {e}")))
-        }
-    }
-}
-
-/// URL-encoded form without any `%` or `+` (what a backend posting a base64url token sends): the
-/// same fields and rules as `axum::Form` (pairs split on `&`, empty pairs skipped, the value after
-/// the first `=`, unknown names ignored, a repeated known name is an error), without the
-/// byte-by-byte percent-decoding pass — that pass over a ~8 KB token was ~5 % of siteverify CPU.
-/// Invalid UTF-8 is replaced, as form decoding does.
-fn parse_plain_form(bytes: &[u8]) -> Result<VerifyFields, VerifyError> {
-    let mut fields = VerifyFields::default();
-    let mut start = 0;
-    let pairs = memchr::memchr_iter(b'&', bytes)
-        .chain([bytes.len()])
-        .map(|end| {
-            let pair = &bytes[start..end];
-            start = end + 1;
-            pair
-        });
-    for pair in pairs.filter(|p| !p.is_empty()) {
-        let (name, value) = match memchr::memchr(b'=', pair) {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, &[][..]),
-        };
-        let slot = match name {
-            b"secret" => &mut fields.secret,
-            b"response" => &mut fields.response,
-            b"remoteip" => &mut fields.remoteip,
-            b"idempotency_key" => &mut fields.idempotency_key,
-            b"account" => &mut fields.account,
-            _ => continue,
-        };
-        // `from_utf8_lossy` validates first and copies valid UTF-8 as is (a base64url token
-        // always is); only invalid input is replaced.
-        if slot
-            .replace(String::from_utf8_lossy(value).into_owned())
-            .is_some()
-        {
-            return Err(VerifyError::Malformed(format!(
-                "form: duplicate field `{}`",
-                String::from_utf8_lossy(name)
-            )));
-        }
-    }
-    Ok(fields)
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
 }
 
-async fn verify(state: &AppState, rt: &Runtime, req: Request<Body>) -> Result<String, Failure> {
-    // 1. Body size.
-    let (parts, body) = req.into_parts();
-    let bytes = crate::read_body(body, SITEVERIFY_BODY_LIMIT).await?;
-    let fields = parse_fields(parts, bytes).await?;
+async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<String, Failure> {
+    // 1. Body size and format: checked by the `FormOrJson` extractor.
 
     // 2. Missing inputs.
     let secret = non_empty(fields.secret);
@@ -347,12 +243,7 @@ async fn verify(state: &AppState, rt: &Runtime, req: Request<Body>) -> Result<St
         .ok_or(VerifyError::UnknownSecret)?;
     let account = match fields.account.as_deref() {
         None | Some("") => None,
-        Some(a) => Some(normalize_account(a).ok_or_else(|| {
-            VerifyError::Malformed(format!(
-                "account longer than {} bytes",
-                correlate::MAX_ACCOUNT_LEN
-            ))
-        })?),
+        Some(a) => Some(normalize_account(a).ok_or(VerifyError::AccountTooLong)?),
     };
     let remote_ip: Option<IpAddr> = fields
         .remoteip
@@ -494,18 +385,13 @@ async fn verify(state: &AppState, rt: &Runtime, req: Request<Body>) -> Result<St
     }
 }
 
-/// Outcome-record key of a challenge id on a site.
-pub(crate) fn footprint_key(site: &Site, id: &[u8; 16]) -> String {
-    format!("r:{}:{}", hex::encode(&site.site_id[..8]), hex::encode(id))
-}
-
 /// Keep the correlation footprint for `/v1/outcome` (best effort: a failure only loses the
 /// outcome's contribution).
 async fn keep_footprint(state: &AppState, rt: &Runtime, site: &Site, foot: &Footprint) {
     let Ok(value) = serde_json::to_vec(foot) else {
         return;
     };
-    let key = footprint_key(site, &foot.challenge);
+    let key = correlate::footprint_key(&site.site_id, &foot.challenge);
     if let Err(e) = state
         .shared_store()
         .put(&key, &value, rt.correlation.window_ms)
@@ -549,6 +435,9 @@ async fn assess(
     let behaviour = tollgate_protocol::features::extract(
         &tollgate_protocol::features::Session::from_telemetry(&token.body.telemetry),
     );
+    // Environment rules, evaluated once: scoring takes both their blocking tells and the
+    // findings applied after the model from this verdict.
+    let env = crate::envrules::evaluate(&token.body.telemetry);
     if rt.correlation.enabled {
         let hashes = &behaviour.stroke_hashes;
         let c = rt.correlator(site);
@@ -586,7 +475,7 @@ async fn assess(
         hashed: traces.0,
         seen_elsewhere: traces.1,
     };
-    let mut v = scoring::score_with(token, &site.settings.policy, &behaviour, replay);
+    let mut v = scoring::score_with(token, &site.settings.policy, &behaviour, &env, replay);
     v.features.insert("risk_tier", f64::from(tier));
     v.features.insert("trace_hashes", traces.0 as f64);
     v.features
@@ -627,67 +516,4 @@ fn check_bindings(site: &Site, token: &DecodedToken) -> Result<(), VerifyError> 
         return Err(VerifyError::CdataMismatch);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn via_axum_form(body: &'static str) -> Result<VerifyFields, String> {
-        let req = Request::post("/")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        axum::Form::<VerifyFields>::from_request(req, &())
-            .await
-            .map(|axum::Form(f)| f)
-            .map_err(|e| e.to_string())
-    }
-
-    #[tokio::test]
-    async fn plain_form_parses_like_axum_form() {
-        let cases = [
-            "secret=s3cr3t&response=AbC-_09xyz&remoteip=2001:db8::1",
-            "response=tok&secret=s&idempotency_key=k1&account=alice@example.com&other=1",
-            "&&secret=s&&response=&",
-            "secret&response=x=y",
-            "unknown=1&unknown=2",
-            "",
-            "secret=a&secret=b&response=c",
-            "response=r\u{e9}sum\u{e9}",
-            "&",
-            "secret=x&",
-            "=v&secret=&response=t&",
-            "response",
-        ];
-        for body in cases {
-            assert!(!body.contains(['%', '+']));
-            let ours = parse_plain_form(body.as_bytes());
-            let theirs = via_axum_form(body).await;
-            match (ours, theirs) {
-                (Ok(a), Ok(b)) => assert_eq!(
-                    (
-                        a.secret,
-                        a.response,
-                        a.remoteip,
-                        a.idempotency_key,
-                        a.account
-                    ),
-                    (
-                        b.secret,
-                        b.response,
-                        b.remoteip,
-                        b.idempotency_key,
-                        b.account
-                    ),
-                    "{body}"
-                ),
-                (Err(_), Err(_)) => {}
-                (a, b) => panic!("{body}: {a:?} vs {b:?}"),
-            }
-        }
-        // Invalid UTF-8 is replaced, as form decoding does.
-        let f = parse_plain_form(b"response=a\xffb").unwrap();
-        assert_eq!(f.response.as_deref(), Some("a\u{fffd}b"));
-    }
 }

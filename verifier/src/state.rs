@@ -17,7 +17,7 @@ use crate::config::{
 use crate::correlate::{Correlator, KeyHasher};
 use crate::iplists::IpLists;
 use crate::keys::{KeyEntry, KeyRing};
-use crate::origin::{Origin, OriginPattern};
+use crate::origin::Origin;
 use crate::ratelimit::RateLimiter;
 use crate::store::{
     BoxFuture, ChallengeId, CounterOp, CounterValue, IdempotencyFingerprint, MarkOutcome,
@@ -88,15 +88,6 @@ impl Runtime {
             }
         }
         found
-    }
-
-    /// Union of every site's allowed origins (for CORS answers; each request is then checked
-    /// against its own site's list).
-    pub fn all_origin_patterns(&self) -> Vec<OriginPattern> {
-        self.sites
-            .iter()
-            .flat_map(|s| s.settings.allowed_origins.iter().cloned())
-            .collect()
     }
 
     pub fn correlator(&self, site: &Site) -> Correlator<'_> {

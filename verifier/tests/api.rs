@@ -803,6 +803,293 @@ async fn malformed_bodies_are_bad_request() {
     }
 }
 
+#[tokio::test]
+async fn every_endpoint_answers_its_own_body_limit() {
+    let h = harness();
+    // Challenge (4 KiB) and outcome (8 KiB): 400 bad-request.
+    let big = json!({"sitekey": "site-a", "cdata": "x".repeat(5 * 1024)});
+    assert_eq!(
+        request_challenge(&h.app, Some(ORIGIN_A), big).await,
+        (StatusCode::BAD_REQUEST, json!({"error": "bad-request"}))
+    );
+    let big = json!({"secret": SECRET_A, "id": "00", "outcome": "x".repeat(9 * 1024)}).to_string();
+    let (status, _, body) = send(
+        &h.app,
+        Request::post("/v1/outcome")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, big.len())
+            .body(Body::from(big))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"error": "bad-request"})
+    );
+    // Siteverify (64 KiB) with a declared length: still the Turnstile answer, not a bare 413.
+    let big = json!({"secret": SECRET_A, "response": "A".repeat(70 * 1024)}).to_string();
+    let (status, headers, body) = send(
+        &h.app,
+        Request::post("/turnstile/v0/siteverify")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, big.len())
+            .body(Body::from(big))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_fails(
+        &serde_json::from_slice(&body).unwrap(),
+        "bad-request",
+        "body-too-large",
+    );
+    // Above the global cap (128 KiB) with a declared length: 413 before any handler.
+    let huge = "A".repeat(200 * 1024);
+    let (status, _, _) = send(
+        &h.app,
+        Request::post("/v1/siteverify")
+            .header(header::CONTENT_LENGTH, huge.len())
+            .body(Body::from(huge))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn outcome_accepts_json_and_form_with_typed_errors() {
+    let h = harness();
+    for (ct, body) in [
+        ("application/json", "{\"secret\": ".to_string()),
+        (
+            "text/plain",
+            format!("secret={SECRET_A}&id=00&outcome=success"),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("secret={SECRET_A}&secret={SECRET_A}"),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("secret={SECRET_A}&id=zz&outcome=success"),
+        ),
+    ] {
+        let (status, _, bytes) = send(
+            &h.app,
+            Request::post("/v1/outcome")
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body.clone()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{ct} {body}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&bytes).unwrap(),
+            json!({"error": "bad-request"})
+        );
+    }
+    let id = "00112233445566778899aabbccddeeff";
+    for (ct, body, want) in [
+        (
+            "application/x-www-form-urlencoded",
+            "secret=wrong&id=00&outcome=success".to_string(),
+            (StatusCode::UNAUTHORIZED, "invalid-secret"),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("secret={SECRET_A}&id={id}&outcome=success"),
+            (StatusCode::NOT_FOUND, "unknown-id"),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("secret={}&id={id}&outcome=fail%75re", SECRET_A),
+            (StatusCode::NOT_FOUND, "unknown-id"),
+        ),
+    ] {
+        let (status, _, bytes) = send(
+            &h.app,
+            Request::post("/v1/outcome")
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body.clone()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap()["error"].clone()
+            ),
+            (want.0, json!(want.1)),
+            "{body}"
+        );
+    }
+}
+
+/// A request body that never ends (one chunk, then nothing).
+struct Stalled(bool);
+
+impl hyper::body::Body for Stalled {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(
+                axum::body::Bytes::from_static(b"{\"secret\": "),
+            ))))
+        }
+    }
+}
+
+/// Reading a body takes at most `BODY_TIMEOUT` in total (before the request timeout): then the
+/// endpoint's bad-request answer.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_is_cut_off_after_the_body_timeout() {
+    let h = harness();
+    let started = tokio::time::Instant::now();
+    let (status, _, body) = send(
+        &h.app,
+        Request::post("/v1/siteverify")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::new(Stalled(false)))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(started.elapsed(), verifier::BODY_TIMEOUT);
+    assert_eq!(status, StatusCode::OK);
+    assert_fails(
+        &serde_json::from_slice(&body).unwrap(),
+        "bad-request",
+        "body-unreadable",
+    );
+    for path in ["/v1/challenge", "/v1/outcome"] {
+        let (status, _, body) = send(
+            &h.app,
+            Request::post(path)
+                .header(header::ORIGIN, ORIGIN_A)
+                .body(Body::new(Stalled(false)))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"error": "bad-request"})
+        );
+    }
+}
+
+fn rate_limited_harness(peer: &str) -> Router {
+    let toml = format!(
+        "[server.rate_limit]\nchallenge = {{ per_second = 0.001, burst = 2 }}\n\
+         siteverify = {{ per_second = 0.001, burst = 2 }}\n{}",
+        config()
+    );
+    let settings = Settings::from_toml(&toml, Path::new("test.toml"), Path::new("."), &|_| None)
+        .expect("test config is valid");
+    let state = AppState::new(settings, Arc::new(ManualClock::new(T0)));
+    state.set_prometheus(prometheus());
+    verifier::server::with_peer(verifier::app(state), peer.parse().unwrap())
+}
+
+#[tokio::test]
+async fn rate_limits_answer_per_endpoint_and_share_the_siteverify_group() {
+    let app = rate_limited_harness("192.0.2.7:4000");
+    let ok = json!({"sitekey": "site-a"});
+    for _ in 0..2 {
+        assert_eq!(
+            request_challenge(&app, Some(ORIGIN_A), ok.clone()).await.0,
+            StatusCode::OK
+        );
+    }
+    // A wrong method is a plain 405 and takes no token.
+    let get = || Request::get("/v1/challenge").body(Body::empty()).unwrap();
+    assert_eq!(send(&app, get()).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, headers, body) = send(
+        &app,
+        Request::post("/v1/challenge")
+            .header(header::ORIGIN, ORIGIN_A)
+            .body(Body::from("not even json"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "before the body is read"
+    );
+    assert!(
+        headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"error": "rate-limited"})
+    );
+    assert_eq!(send(&app, get()).await.0, StatusCode::METHOD_NOT_ALLOWED);
+
+    // Siteverify and its Turnstile alias draw from one bucket, separate from the challenge one.
+    for path in ["/v1/siteverify", "/turnstile/v0/siteverify"] {
+        let (status, _) =
+            siteverify_raw(&app, path, Some("application/json"), "{}".to_string()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, headers, body) = send(
+        &app,
+        Request::post("/v1/siteverify")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(codes(&v), vec!["internal-error".to_string()]);
+    assert_eq!(v["tollgate"]["reasons"], json!(["rate-limited"]));
+    assert_eq!(v["tollgate"]["id"], Value::Null);
+
+    // Outcome shares the siteverify group.
+    let (status, headers, body) = send(
+        &app,
+        Request::post("/v1/outcome")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"error": "rate-limited"})
+    );
+
+    // Another client has its own buckets.
+    let mut req = Request::post("/v1/challenge")
+        .header(header::ORIGIN, ORIGIN_A)
+        .body(Body::from(ok.to_string()))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+            "198.51.100.9:4000".parse().unwrap(),
+        ));
+    assert_eq!(send(&app, req).await.0, StatusCode::OK);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Store, scoring
 

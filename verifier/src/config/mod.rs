@@ -1,0 +1,211 @@
+//! TOML configuration (see `verifier/README.md` for the documented format) and the built-in
+//! development configuration, one file per concern: [`sites`] (`[[sites]]`), [`keys`]
+//! (`[[keys]]`), [`store`] (`[store]`), [`server`] (`[server]`, `[server.rate_limit]`) and
+//! [`correlation`] (`[correlation]`). Each holds the table as written (`…Config`, defaults in its
+//! `impl Default` through `#[serde(default)]`), the resolved form (`…Settings`) and the
+//! validation between them; this module loads the file and resolves the whole.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tollgate_protocol::PowParams;
+
+use crate::keys::{KeyEntry, KeyError, KeyRing};
+
+mod correlation;
+mod keys;
+mod server;
+mod sites;
+mod store;
+
+pub use correlation::{CorrelationConfig, CorrelationSettings};
+pub use keys::KeyConfig;
+pub use server::{RateConfig, RateLimitConfig, RateLimits, ServerConfig, ServerSettings};
+pub use sites::{
+    AutomationKey, AutomationKeyConfig, PolicyConfig, PowConfig, SiteConfig, SiteSettings,
+    secret_digest,
+};
+pub use store::{FailMode, StoreBackend, StoreConfig, StoreSettings};
+
+/// Development site (used when `serve` gets no `--config`).
+pub const DEV_SITE_KEY: &str = "tgdev-localhost-sitekey";
+pub const DEV_SECRET: &str = "tgdev-localhost-secret-not-for-production";
+pub const DEV_ORIGINS: [&str; 2] = ["http://localhost:*", "http://127.0.0.1:*"];
+
+pub const DEFAULT_POW: PowParams = PowParams { k: 32, bits: 15 };
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 300;
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 3600;
+pub const DEFAULT_STORE_CAPACITY: usize = 500_000;
+pub const MIN_SITE_SECRET: usize = 16;
+pub const MIN_AUTOMATION_KEY: usize = 16;
+
+/// A string from the config file that must not be logged.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The config file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+    #[serde(default)]
+    pub sites: Vec<SiteConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub correlation: CorrelationConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid TOML in {path}: {source}")]
+    Toml {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {0} is not set or not valid UTF-8")]
+    MissingEnv(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Resolved configuration: keys loaded, secrets read, everything validated.
+#[derive(Debug)]
+pub struct Settings {
+    pub keys: KeyRing,
+    pub sites: Vec<SiteSettings>,
+    pub store: StoreSettings,
+    pub server: ServerSettings,
+    pub correlation: CorrelationSettings,
+    /// Files this configuration was read from (the config and its key files), for reloading.
+    pub files: Vec<PathBuf>,
+}
+
+impl Settings {
+    /// Development mode: the dev site, one random key (id 1) — tokens do not survive a restart.
+    pub fn dev() -> Result<Self, ConfigError> {
+        Ok(Self {
+            keys: KeyRing::new(vec![KeyEntry::generate(1)?])?,
+            sites: vec![SiteSettings::dev()],
+            store: StoreSettings::default(),
+            server: ServerSettings::default(),
+            correlation: CorrelationSettings::default(),
+            files: Vec::new(),
+        })
+    }
+
+    /// Read and resolve a config file; relative key file paths are relative to its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut s = Self::from_toml(&text, path, base, &|name| std::env::var(name).ok())?;
+        s.files.insert(0, path.to_path_buf());
+        Ok(s)
+    }
+
+    /// Parse and resolve config text. `env` looks up environment variables (injectable for tests).
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Toml {
+            path: path.into(),
+            source: Box::new(e),
+        })?;
+        file.resolve(base_dir, env)
+    }
+}
+
+fn pick(
+    what: &str,
+    inline: Option<&SecretString>,
+    env_name: Option<&String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    match (inline, env_name) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+            "{what}: give either the value or the _env variable, not both"
+        ))),
+        (Some(s), None) => Ok(Some(s.0.clone())),
+        (None, Some(name)) => env(name)
+            .map(Some)
+            .ok_or_else(|| ConfigError::MissingEnv(name.clone())),
+        (None, None) => Ok(None),
+    }
+}
+
+impl ConfigFile {
+    pub fn resolve(
+        self,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut keys = Vec::new();
+        let mut files = Vec::new();
+        for (i, k) in self.keys.into_iter().enumerate() {
+            if let Some(f) = &k.file {
+                files.push(base_dir.join(f));
+            }
+            keys.push(keys::resolve_key(i, k, base_dir, env)?);
+        }
+        // Validates ids and that some key can sign.
+        let keys = KeyRing::new(keys)?;
+
+        if self.sites.is_empty() {
+            return Err(ConfigError::Invalid("no [[sites]] configured".into()));
+        }
+        let mut sites: Vec<SiteSettings> = Vec::new();
+        for s in self.sites {
+            let site = sites::resolve_site(s, env)?;
+            if sites.iter().any(|o| o.sitekey == site.sitekey) {
+                return Err(ConfigError::Invalid(format!(
+                    "duplicate sitekey {:?}",
+                    site.sitekey
+                )));
+            }
+            if sites.iter().any(|o| o.secret.ct_eq(site.secret.expose())) {
+                return Err(ConfigError::Invalid(format!(
+                    "site {:?} reuses another site's secret",
+                    site.sitekey
+                )));
+            }
+            sites.push(site);
+        }
+        let store = store::resolve_store(&self.store, env)?;
+        let server = server::resolve_server(&self.server)?;
+        let correlation = correlation::resolve_correlation(self.correlation, base_dir, env)?;
+        Ok(Settings {
+            keys,
+            sites,
+            store,
+            server,
+            correlation,
+            files,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

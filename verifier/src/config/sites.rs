@@ -1,0 +1,224 @@
+//! `[[sites]]`: site key and secret, allowed origins, proof of work, policy, token lifetime,
+//! store capacity and automation keys.
+
+use serde::Deserialize;
+use tollgate_protocol::PowParams;
+
+use super::{
+    ConfigError, DEFAULT_POW, DEFAULT_STORE_CAPACITY, DEFAULT_TOKEN_LIFETIME_SECS, DEV_ORIGINS,
+    DEV_SECRET, DEV_SITE_KEY, MAX_TOKEN_LIFETIME_SECS, MIN_AUTOMATION_KEY, MIN_SITE_SECRET,
+    SecretString, pick,
+};
+use crate::origin::OriginPattern;
+use crate::scoring::SitePolicy;
+use crate::secret::Secret;
+
+/// `automation_keys = [{ name, key | key_env }]` of a site.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationKeyConfig {
+    pub name: String,
+    pub key: Option<SecretString>,
+    pub key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowConfig {
+    pub k: u16,
+    pub bits: u8,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub allow: f64,
+    pub block: f64,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        let p = SitePolicy::default();
+        Self {
+            allow: p.allow,
+            block: p.block,
+        }
+    }
+}
+
+/// `[[sites]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub sitekey: String,
+    pub secret: Option<SecretString>,
+    pub secret_env: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub pow: Option<PowConfig>,
+    pub policy: Option<PolicyConfig>,
+    pub token_lifetime_secs: Option<u64>,
+    pub store_capacity: Option<usize>,
+    /// Known-good automation (monitoring, CI): a `/v1/challenge` request carrying one of these
+    /// keys in the `Tollgate-Automation-Key` header skips behaviour scoring (token still checked).
+    #[serde(default)]
+    pub automation_keys: Vec<AutomationKeyConfig>,
+}
+
+/// A known-good automation key of a site (only its hash is kept).
+#[derive(Debug, Clone)]
+pub struct AutomationKey {
+    pub name: String,
+    /// [`secret_digest`] of the key.
+    pub digest: [u8; 32],
+}
+
+/// Digest under which secrets are compared: comparing fixed-size digests in constant time hides
+/// the secret's length as well as its content.
+pub fn secret_digest(kind: &[u8], secret: &[u8]) -> [u8; 32] {
+    tollgate_protocol::sha256_parts(b"tollgate/secret-digest/v1", &[kind, secret])
+}
+
+/// A site ready to use.
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub sitekey: String,
+    pub secret: Secret,
+    /// [`secret_digest`]`(b"site", secret)`.
+    pub secret_digest: [u8; 32],
+    pub automation_keys: Vec<AutomationKey>,
+    pub allowed_origins: Vec<OriginPattern>,
+    pub pow: PowParams,
+    pub policy: SitePolicy,
+    pub token_lifetime_ms: u64,
+    pub store_capacity: usize,
+}
+
+impl SiteSettings {
+    /// The development site with default policy and difficulty.
+    pub fn dev() -> Self {
+        Self {
+            sitekey: DEV_SITE_KEY.into(),
+            secret: Secret::new(DEV_SECRET.as_bytes().to_vec()),
+            secret_digest: secret_digest(b"site", DEV_SECRET.as_bytes()),
+            automation_keys: Vec::new(),
+            allowed_origins: DEV_ORIGINS
+                .iter()
+                .filter_map(|o| OriginPattern::parse(o).ok())
+                .collect(),
+            pow: DEFAULT_POW,
+            policy: SitePolicy::default(),
+            token_lifetime_ms: DEFAULT_TOKEN_LIFETIME_SECS * 1000,
+            store_capacity: DEFAULT_STORE_CAPACITY,
+        }
+    }
+}
+
+pub(super) fn resolve_site(
+    s: SiteConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SiteSettings, ConfigError> {
+    let label = format!("site {:?}", s.sitekey);
+    if s.sitekey.is_empty()
+        || s.sitekey.len() > 128
+        || !s.sitekey.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ConfigError::Invalid(format!(
+            "{label}: sitekey must be 1-128 printable ASCII characters"
+        )));
+    }
+    let secret = pick(
+        &format!("{label} secret"),
+        s.secret.as_ref(),
+        s.secret_env.as_ref(),
+        env,
+    )?
+    .ok_or_else(|| ConfigError::Invalid(format!("{label}: secret or secret_env is required")))?;
+    if secret.len() < MIN_SITE_SECRET {
+        return Err(ConfigError::Invalid(format!(
+            "{label}: secret must be at least {MIN_SITE_SECRET} bytes"
+        )));
+    }
+    if s.allowed_origins.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "{label}: allowed_origins is empty"
+        )));
+    }
+    let allowed_origins = s
+        .allowed_origins
+        .iter()
+        .map(|o| OriginPattern::parse(o).map_err(|e| ConfigError::Invalid(format!("{label}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pow = s
+        .pow
+        .map(|p| PowParams {
+            k: p.k,
+            bits: p.bits,
+        })
+        .unwrap_or(DEFAULT_POW);
+    let pow = pow
+        .validate()
+        .map_err(|e| ConfigError::Invalid(format!("{label}: {e}")))?;
+    let policy = s
+        .policy
+        .map(|p| SitePolicy {
+            allow: p.allow,
+            block: p.block,
+        })
+        .unwrap_or_default();
+    policy
+        .validate()
+        .map_err(|e| ConfigError::Invalid(format!("{label}: {e}")))?;
+    let lifetime = s.token_lifetime_secs.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS);
+    if lifetime == 0 || lifetime > MAX_TOKEN_LIFETIME_SECS {
+        return Err(ConfigError::Invalid(format!(
+            "{label}: token_lifetime_secs must be 1..={MAX_TOKEN_LIFETIME_SECS}"
+        )));
+    }
+    let store_capacity = s.store_capacity.unwrap_or(DEFAULT_STORE_CAPACITY);
+    if store_capacity == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "{label}: store_capacity must be positive"
+        )));
+    }
+    let mut automation_keys: Vec<AutomationKey> = Vec::new();
+    for a in &s.automation_keys {
+        let key = pick(
+            &format!("{label} automation key {:?}", a.name),
+            a.key.as_ref(),
+            a.key_env.as_ref(),
+            env,
+        )?
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "{label}: automation key {:?} needs key or key_env",
+                a.name
+            ))
+        })?;
+        if key.len() < MIN_AUTOMATION_KEY || a.name.is_empty() || a.name.len() > 64 {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: automation keys need a name (1-64 chars) and >= {MIN_AUTOMATION_KEY} bytes"
+            )));
+        }
+        let digest = secret_digest(b"automation", key.as_bytes());
+        if automation_keys.iter().any(|k| k.digest == digest) {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: duplicate automation key"
+            )));
+        }
+        automation_keys.push(AutomationKey {
+            name: a.name.clone(),
+            digest,
+        });
+    }
+    Ok(SiteSettings {
+        sitekey: s.sitekey,
+        secret_digest: secret_digest(b"site", secret.as_bytes()),
+        automation_keys,
+        secret: Secret::new(secret.into_bytes()),
+        allowed_origins,
+        pow,
+        policy,
+        token_lifetime_ms: lifetime * 1000,
+        store_capacity,
+    })
+}

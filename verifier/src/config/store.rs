@@ -1,0 +1,169 @@
+//! `[store]`: the single-use and counter store (memory or Redis) and its failure policy.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, SecretString, pick};
+use crate::secret::Secret;
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: String,
+    pub url: Option<SecretString>,
+    pub url_env: Option<String>,
+    pub key_prefix: String,
+    pub connect_timeout_ms: u64,
+    pub command_timeout_ms: u64,
+    pub used_margin_ms: u64,
+    pub single_use_on_error: FailMode,
+    pub counters_on_error: FailMode,
+    pub memory_aux_capacity: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: "memory".into(),
+            url: None,
+            url_env: None,
+            key_prefix: "tollgate:".into(),
+            connect_timeout_ms: 1000,
+            command_timeout_ms: 500,
+            used_margin_ms: 60_000,
+            single_use_on_error: FailMode::FailClosed,
+            counters_on_error: FailMode::FailOpen,
+            memory_aux_capacity: crate::store::DEFAULT_AUX_CAPACITY,
+        }
+    }
+}
+
+/// What to do when the store fails (down, slow, full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailMode {
+    /// Refuse: siteverify answers `internal-error`, `/v1/challenge` 500.
+    FailClosed,
+    /// Go on without the store: single use → the token is accepted with reason `store-degraded`
+    /// and the decision capped at `challenge`; counters → scored without campaign signals, with
+    /// reason `store-degraded`.
+    FailOpen,
+}
+
+/// Resolved `[store]`.
+#[derive(Debug, Clone)]
+pub enum StoreBackend {
+    Memory { aux_capacity: usize },
+    Redis(crate::store::RedisOptions),
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub backend: StoreBackend,
+    pub single_use_on_error: FailMode,
+    pub counters_on_error: FailMode,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            backend: StoreBackend::Memory {
+                aux_capacity: crate::store::DEFAULT_AUX_CAPACITY,
+            },
+            single_use_on_error: FailMode::FailClosed,
+            counters_on_error: FailMode::FailOpen,
+        }
+    }
+}
+
+impl StoreSettings {
+    /// Settings for `--store URL` (`memory` or `redis://…`), keeping the file's other choices.
+    pub fn with_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let base = match &self.backend {
+            StoreBackend::Redis(o) => o.clone(),
+            StoreBackend::Memory { .. } => redis_options(&StoreConfig::default(), String::new()),
+        };
+        if url == "memory" {
+            self.backend = StoreBackend::Memory {
+                aux_capacity: crate::store::DEFAULT_AUX_CAPACITY,
+            };
+        } else if url.starts_with("redis://") || url.starts_with("rediss://") {
+            self.backend = StoreBackend::Redis(crate::store::RedisOptions {
+                url: Secret::new(url.as_bytes().to_vec()),
+                ..base
+            });
+        } else {
+            return Err(ConfigError::Invalid(
+                "--store must be `memory` or a redis:// URL".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+fn redis_options(c: &StoreConfig, url: String) -> crate::store::RedisOptions {
+    crate::store::RedisOptions {
+        url: Secret::new(url.into_bytes()),
+        key_prefix: c.key_prefix.clone(),
+        connect_timeout: Duration::from_millis(c.connect_timeout_ms),
+        command_timeout: Duration::from_millis(c.command_timeout_ms),
+        used_margin: Duration::from_millis(c.used_margin_ms),
+    }
+}
+
+pub(super) fn resolve_store(
+    c: &StoreConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StoreSettings, ConfigError> {
+    let url = pick("[store] url", c.url.as_ref(), c.url_env.as_ref(), env)?;
+    for (what, v) in [
+        ("connect_timeout_ms", c.connect_timeout_ms),
+        ("command_timeout_ms", c.command_timeout_ms),
+    ] {
+        if !(1..=60_000).contains(&v) {
+            return Err(ConfigError::Invalid(format!(
+                "[store] {what} must be 1..=60000"
+            )));
+        }
+    }
+    if c.key_prefix.len() > 64 || !c.key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::Invalid(
+            "[store] key_prefix must be at most 64 printable ASCII characters".into(),
+        ));
+    }
+    let backend = match (c.backend.as_str(), url) {
+        ("memory", None) => StoreBackend::Memory {
+            aux_capacity: c.memory_aux_capacity.max(1),
+        },
+        ("memory", Some(_)) => {
+            return Err(ConfigError::Invalid(
+                "[store] url is only for backend = \"redis\"".into(),
+            ));
+        }
+        ("redis", Some(url)) => {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(ConfigError::Invalid(
+                    "[store] url must start with redis:// or rediss://".into(),
+                ));
+            }
+            StoreBackend::Redis(redis_options(c, url))
+        }
+        ("redis", None) => {
+            return Err(ConfigError::Invalid(
+                "[store] backend = \"redis\" needs url or url_env".into(),
+            ));
+        }
+        (other, _) => {
+            return Err(ConfigError::Invalid(format!(
+                "[store] backend must be \"memory\" or \"redis\", not {other:?}"
+            )));
+        }
+    };
+    Ok(StoreSettings {
+        backend,
+        single_use_on_error: c.single_use_on_error,
+        counters_on_error: c.counters_on_error,
+    })
+}
