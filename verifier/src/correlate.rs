@@ -39,7 +39,7 @@ use crate::iplists::{IpLists, ListKind};
 use crate::keys::hmac_sha256;
 use crate::netinfo::{canonical, prefix_key};
 use crate::store::{CounterOp, CounterValue, Store, StoreError};
-use tollgate_protocol::features::replay::{self, StrokeHash};
+use tollgate_model::features::replay::{self, StrokeHash};
 
 const DAY_MS: u64 = 86_400_000;
 /// Strokes looked up per token (each with `replay::BANDS` band hashes).

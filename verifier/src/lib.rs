@@ -12,7 +12,6 @@ pub mod correlate;
 pub mod decode;
 pub mod envrules;
 pub mod error;
-pub mod intel;
 pub mod iplists;
 pub mod keys;
 pub mod netinfo;

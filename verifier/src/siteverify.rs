@@ -546,8 +546,8 @@ async fn assess(
     let mut traces = (0usize, 0usize);
     // Behaviour features, extracted once: the model scores them, correlation counts their
     // stroke shape hashes.
-    let behaviour = tollgate_protocol::features::extract(
-        &tollgate_protocol::features::Session::from_telemetry(&token.body.telemetry),
+    let behaviour = tollgate_model::features::extract(
+        &tollgate_model::features::Session::from_telemetry(&token.body.telemetry),
     );
     if rt.correlation.enabled {
         let hashes = &behaviour.stroke_hashes;
@@ -582,7 +582,7 @@ async fn assess(
             },
         }
     }
-    let replay = tollgate_protocol::model::ReplayEvidence {
+    let replay = tollgate_model::model::ReplayEvidence {
         hashed: traces.0,
         seen_elsewhere: traces.1,
     };

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use tollgate_protocol::features::{Features, extract};
-use tollgate_protocol::model::{Model, ReplayEvidence, Scored};
+use tollgate_model::features::{Features, extract};
+use tollgate_model::model::{Model, ReplayEvidence, Scored};
 
 use super::synth::{SynthOptions, generate};
 use super::train::{FitOptions, cross_validate, fit_calibrated};
@@ -43,7 +43,7 @@ pub fn sparse_pointer_windows(records: &[Record], seed: u64) -> Vec<Record> {
             id: format!("{}#sparse", r.id),
             source: format!("{}-sparse", r.source),
             derived: true,
-            session: tollgate_protocol::features::Session {
+            session: tollgate_model::features::Session {
                 pointer,
                 ..Default::default()
             },
@@ -54,7 +54,7 @@ pub fn sparse_pointer_windows(records: &[Record], seed: u64) -> Vec<Record> {
 }
 
 /// Does the trace end like a login window: a button press released within 1.5 s?
-fn ends_with_click(p: &[tollgate_protocol::features::Pt]) -> bool {
+fn ends_with_click(p: &[tollgate_model::features::Pt]) -> bool {
     use tollgate_protocol::telemetry::pointer_kind;
     match p {
         [.., d, u] => {
@@ -81,7 +81,7 @@ pub fn short_typing_windows(records: &[Record], seed: u64) -> Vec<Record> {
         let t0 = keys.first().map(|k| k.down_ms).unwrap_or(0.0);
         let keys = keys
             .iter()
-            .map(|k| tollgate_protocol::features::Key {
+            .map(|k| tollgate_model::features::Key {
                 down_ms: k.down_ms - t0,
                 up_ms: k.up_ms - t0,
                 ..*k
@@ -89,7 +89,7 @@ pub fn short_typing_windows(records: &[Record], seed: u64) -> Vec<Record> {
             .collect();
         out.push(Record {
             id: format!("{}#short", r.id),
-            session: tollgate_protocol::features::Session {
+            session: tollgate_model::features::Session {
                 keys,
                 ..Default::default()
             },

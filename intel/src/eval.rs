@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use tollgate_protocol::model::{Decision, ReplayEvidence, Scored};
+use tollgate_model::model::{Decision, ReplayEvidence, Scored};
 
 use super::{Label, Record};
 

@@ -8,7 +8,7 @@
 
 use super::stats::{median, quantile_sorted, share, sorted};
 use super::{F, Features, Key, Session};
-use crate::telemetry::key_class;
+use tollgate_protocol::telemetry::key_class;
 
 /// Fewer typing keys than this: the timing features are missing (not zero).
 pub const MIN_KEYS: usize = 8;

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tollgate_protocol::features::{DEFS, F, Features, Modality};
-use tollgate_protocol::model::{
-    Calibration, LongKeys, Model, ModelFeature, Policy, ReplayEvidence, Scored,
+use tollgate_model::features::{DEFS, F, Features, Modality};
+use tollgate_model::model::{
+    Calibration, LongKeys, Model, ModelFeature, ReplayEvidence, Scored, Thresholds,
 };
 
 use super::boost::{BoostOptions, fit_forest};
@@ -68,12 +68,6 @@ const LONG_KEYS_BUCKET: usize = 2;
 
 /// Fewest human records of one source (and modality) for it to set calibration knots.
 pub const MIN_CALIBRATION_RECORDS: usize = 100;
-
-/// The site-policy defaults the calibration targets (same as `scoring::SitePolicy::default`).
-pub const POLICY: Policy = Policy {
-    block_below: 0.2,
-    allow_at_or_above: 0.6,
-};
 
 /// Class-balanced weights: each (label, source, generator family) group gets weight ∝ 1/√n, then
 /// both classes are scaled to the same total (records in total).
@@ -261,7 +255,7 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         modality_bias: [beta[0], beta[1]],
         clip,
         features: terms,
-        policy: POLICY,
+        policy: Thresholds::default(),
         calibration: None,
         long_keys: None,
         reason_threshold: -1.0,
@@ -491,7 +485,7 @@ pub fn calibrate(
             });
         }
     }
-    model.policy = POLICY;
+    model.policy = Thresholds::default();
     // Long typing: never more lenient than the key knots of all lengths.
     model.long_keys = match (knots[LONG_KEYS_BUCKET], knots[1]) {
         (Some(l), Some(k)) => Some(LongKeys {
@@ -671,7 +665,7 @@ mod tests {
         let mut labels = Vec::new();
         for i in 0..400 {
             let human = i % 2 == 0;
-            let mut f = tollgate_protocol::features::extract(&Default::default());
+            let mut f = tollgate_model::features::extract(&Default::default());
             let a = if human { rng.range(0.05, 0.4) } else { 0.0 };
             let b = if human || rng.chance(0.3) {
                 rng.range(0.0, 0.2)
@@ -713,7 +707,7 @@ mod tests {
     #[test]
     fn fits_a_separable_toy_problem() {
         let mk = |v: f64| {
-            let mut f = tollgate_protocol::features::extract(&Default::default());
+            let mut f = tollgate_model::features::extract(&Default::default());
             f.values[F::KeyRollover as usize] = Some(v);
             f
         };
@@ -735,7 +729,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.features.len(), 1);
         assert!(m.raw_logit(&feats[0]) > 0.0 && m.raw_logit(&feats[1]) < 0.0);
-        let missing = tollgate_protocol::features::extract(&Default::default());
+        let missing = tollgate_model::features::extract(&Default::default());
         assert_eq!(m.raw_logit(&missing), 0.0);
     }
 }

@@ -6,8 +6,8 @@
 
 use super::stats::{median, median_and_mad, median_in_place, sd, share};
 use super::{F, Features, Pt, Session, is_mouse_like, is_move, replay};
-use crate::telemetry::pointer_kind;
 use std::ops::Range;
+use tollgate_protocol::telemetry::pointer_kind;
 
 /// Largest gap inside a stroke.
 pub const STROKE_GAP_MS: f64 = 100.0;
@@ -614,7 +614,7 @@ fn clicks(s: &Session, f: &mut Features) {
 pub(crate) mod tests {
     use super::super::extract;
     use super::*;
-    use crate::telemetry::pointer_type;
+    use tollgate_protocol::telemetry::pointer_type;
 
     pub(crate) fn mv(t: f64, x: f64, y: f64) -> Pt {
         Pt {

@@ -1,8 +1,8 @@
 //! Golden feature values: `features::extract` on a fixed set of generated sessions must keep giving
-//! the values in `protocol/testdata/features.json`. The behaviour model is trained on these exact
+//! the values in `model/testdata/features.json`. The behaviour model is trained on these exact
 //! features, so any drift (a refactor, an optimisation, a dependency's math) must show up here and
 //! be a deliberate decision (retrain the model, then regenerate with
-//! `TOLLGATE_REGEN_FEATURES=1 cargo test -p tollgate-protocol --test features_golden`).
+//! `TOLLGATE_REGEN_FEATURES=1 cargo test -p tollgate-model --test features_golden`).
 //!
 //! The sessions come from a seeded splitmix64 generator that uses only +, −, ×, ÷ and sqrt
 //! (exactly rounded everywhere), so the inputs are bit-identical on every platform. Values are
@@ -10,7 +10,7 @@
 //! between platforms); replay hashes and counts exactly.
 
 use serde_json::{Map, Value, json};
-use tollgate_protocol::features::{self, FieldEv, Key, Pt, Session, Target};
+use tollgate_model::features::{self, FieldEv, Key, Pt, Session, Target};
 use tollgate_protocol::telemetry::{field_kind, key_class, pointer_kind, pointer_type, role};
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/features.json");
@@ -393,7 +393,7 @@ fn feature_values_match_the_golden_file() {
         std::fs::write(PATH, text).expect("write golden features");
         return;
     }
-    let text = std::fs::read_to_string(PATH).expect("read protocol/testdata/features.json");
+    let text = std::fs::read_to_string(PATH).expect("read model/testdata/features.json");
     let want: Value = serde_json::from_str(&text).expect("golden file is JSON");
     let (got, want) = (
         got.as_object().expect("object"),
@@ -446,4 +446,129 @@ fn generated_sessions_exercise_the_features() {
     assert!(login.n_strokes >= 3 && !login.stroke_hashes.is_empty());
     let keys = features::extract(&all[5].1);
     assert!(keys.named().iter().any(|(n, _)| n.starts_with("key")));
+}
+
+const MODEL_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/model_outputs.json");
+
+/// Scores of the compiled-in model on the golden sessions and on scaled copies of their
+/// feature vectors (to reach more forest paths and both calibration tails).
+fn compute_model_outputs() -> Value {
+    use tollgate_model::{Model, ReplayEvidence};
+    let model = Model::default_model();
+    let mut all = Map::new();
+    for (name, s) in sessions() {
+        let f = features::extract(&s);
+        let scored = model.score(&f, ReplayEvidence::default());
+        let contributions: Map<String, Value> = scored
+            .contributions
+            .iter()
+            .map(|c| (c.feature.def().name.to_string(), json!(c.logit)))
+            .collect();
+        let scaled: Vec<Value> = [0.25, 0.5, 0.8, 0.95, 1.05, 1.25, 2.0, 4.0]
+            .iter()
+            .map(|k| {
+                let mut g = f.clone();
+                for v in g.values.iter_mut().flatten() {
+                    *v *= k;
+                }
+                let s = model.score(&g, ReplayEvidence::default());
+                json!([s.logit, s.p_human, s.decision.as_str()])
+            })
+            .collect();
+        all.insert(
+            name.to_string(),
+            json!({
+                "logit": scored.logit,
+                "p_raw": scored.p_raw,
+                "p_human": scored.p_human,
+                "decision": scored.decision.as_str(),
+                "reasons": scored.reasons,
+                "contributions": contributions,
+                "scaled": scaled,
+            }),
+        );
+    }
+    Value::Object(all)
+}
+
+/// Compare two JSON trees: numbers within the relative tolerance, everything else exactly.
+fn diff_json(path: &str, got: &Value, want: &Value, out: &mut Vec<String>) {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            if !close(a, b) {
+                out.push(format!("{path}: got {a:?} want {b:?}"));
+            }
+        }
+        (Value::Object(g), Value::Object(w)) => {
+            if g.keys().collect::<Vec<_>>() != w.keys().collect::<Vec<_>>() {
+                out.push(format!("{path}: keys differ"));
+            }
+            for (k, wv) in w {
+                if let Some(gv) = g.get(k) {
+                    diff_json(&format!("{path}.{k}"), gv, wv, out);
+                }
+            }
+        }
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                diff_json(&format!("{path}[{i}]"), gv, wv, out);
+            }
+        }
+        (g, w) if g == w => {}
+        (g, w) => out.push(format!("{path}: got {g} want {w}")),
+    }
+}
+
+/// The compiled-in model's outputs on the golden sessions are pinned too: loading the model file
+/// or evaluating it must not drift (regenerate deliberately after retraining with
+/// `TOLLGATE_REGEN_MODEL_OUTPUTS=1 cargo test -p tollgate-model --test features_golden`).
+#[test]
+fn model_outputs_match_the_golden_file() {
+    let got = compute_model_outputs();
+    if std::env::var_os("TOLLGATE_REGEN_MODEL_OUTPUTS").is_some() {
+        let text = serde_json::to_string_pretty(&got).expect("serialise") + "\n";
+        std::fs::write(MODEL_PATH, text).expect("write golden model outputs");
+        return;
+    }
+    let text = std::fs::read_to_string(MODEL_PATH).expect("read model/testdata/model_outputs.json");
+    let want: Value = serde_json::from_str(&text).expect("golden file is JSON");
+    let mut diffs = Vec::new();
+    diff_json("", &got, &want, &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "model outputs drifted ({} differences):\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// Exact (bit-level) dump of the same outputs, for comparing two builds on one machine:
+/// `TOLLGATE_DUMP_MODEL_BITS=file cargo test -p tollgate-model --test features_golden`.
+#[test]
+fn dump_model_output_bits() {
+    let Some(path) = std::env::var_os("TOLLGATE_DUMP_MODEL_BITS") else {
+        return;
+    };
+    fn bits(v: &Value, out: &mut String) {
+        match v {
+            Value::Number(n) => out.push_str(&format!(
+                "{:016x}\n",
+                n.as_f64().unwrap_or(f64::NAN).to_bits()
+            )),
+            Value::Object(m) => m.iter().for_each(|(k, v)| {
+                out.push_str(k);
+                out.push('\n');
+                bits(v, out)
+            }),
+            Value::Array(a) => a.iter().for_each(|v| bits(v, out)),
+            v => out.push_str(&format!("{v}\n")),
+        }
+    }
+    let mut out = String::new();
+    bits(&compute_model_outputs(), &mut out);
+    std::fs::write(path, out).expect("write dump");
 }

@@ -8,8 +8,8 @@
 //! the training humans come from three sources, and a deep ensemble would learn their
 //! recording artefacts rather than human motion.
 
-use tollgate_protocol::features::{DEFS, F, Features};
-use tollgate_protocol::forest::{Forest, MAX_NODES, Node, Split, Tree};
+use tollgate_model::features::{DEFS, F, Features};
+use tollgate_model::forest::{Forest, MAX_NODES, Node, Split, Tree};
 
 use super::Label;
 use super::rng::Rng;
@@ -265,7 +265,7 @@ fn grow(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_protocol::features::{Session, extract};
+    use tollgate_model::features::{Session, extract};
 
     fn feats(a: Option<f64>, b: Option<f64>) -> Features {
         let mut f = extract(&Session::default());
@@ -313,7 +313,7 @@ mod tests {
         let other = BoostOptions { seed: 2, ..opts };
         assert_ne!(fit_forest(&rows, &vec![0.0; rows.len()], &other), fo);
         // Round trip through the model-file form.
-        let v = tollgate_protocol::model::json::parse(&fo.to_json()).unwrap();
+        let v = tollgate_model::model::json::parse(&fo.to_json()).unwrap();
         assert_eq!(Forest::from_value(&v).unwrap(), fo);
     }
 

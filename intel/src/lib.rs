@@ -1,5 +1,5 @@
 //! Behaviour intelligence: trace adapter, synthetic bot generators, model training and
-//! evaluation. Scoring itself is `tollgate_protocol::features` + `tollgate_protocol::model`;
+//! evaluation. Scoring itself is `tollgate_model::features` + `tollgate_model::model`;
 //! [`score_session`] is the one code path used both live ([`score_telemetry`]) and by `eval`.
 //!
 //! Evaluation data (the developer trace files) is read from wherever the caller points; nothing
@@ -35,10 +35,10 @@ pub mod train;
 
 use std::collections::HashMap;
 
+use tollgate_model::features::replay::{self, StrokeHash};
+use tollgate_model::features::{self, Features, Session};
+use tollgate_model::model::{Model, ReplayEvidence, Scored};
 use tollgate_protocol::Telemetry;
-use tollgate_protocol::features::replay::{self, StrokeHash};
-use tollgate_protocol::features::{self, Features, Session};
-use tollgate_protocol::model::{Model, ReplayEvidence, Scored};
 
 /// Errors of the offline tooling (library side; binaries wrap them in `anyhow`).
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,7 @@ pub enum IntelError {
     #[error("model file {path}: {source}")]
     Model {
         path: String,
-        source: tollgate_protocol::model::ModelError,
+        source: tollgate_model::model::ModelError,
     },
     #[error("no usable records in {0}")]
     NoRecords(String),

@@ -1,32 +1,45 @@
-//! Behaviour-model pipeline tests on the real developer traces (read in place from the shared
-//! data folder beside the repository; never copied). Skipped with a message when the data is not
-//! there, so a checkout without `shared/` still passes.
+//! Behaviour-model pipeline tests on the real developer traces (read in place from
+//! `../shared/data/traces` beside the repository, or `$TOLLGATE_TRACES`; never copied). Skipped
+//! loudly when the data is not there, so a checkout without `shared/` still passes, but they
+//! fail under `CI=true` when it is missing.
 //!
 //! The smoke CV trains on a subset (every 4th record, a fifth of the synthetic bots, 3 folds) and
 //! checks floors that a broken feature pipeline or trainer would fail (chance is AUC 0.5).
 
 use std::path::PathBuf;
 
-use tollgate_protocol::features::{F, Session};
-use tollgate_protocol::model::{Decision, Model, NEUTRAL_SCORE, ReplayEvidence};
+use tollgate_intel::cli::{DataOptions, load_dataset};
+use tollgate_intel::eval::{auc, modality};
+use tollgate_intel::train::{FitOptions, cross_validate};
+use tollgate_intel::{Label, score_telemetry, traces};
+use tollgate_model::features::{F, Session};
+use tollgate_model::model::{Decision, Model, NEUTRAL_SCORE, ReplayEvidence};
 use tollgate_protocol::telemetry::{
     TelemetryBuilder, key_class, key_flags, pointer_flags, pointer_kind, pointer_type,
 };
-use verifier::intel::cli::{DataOptions, load_dataset};
-use verifier::intel::eval::{auc, modality};
-use verifier::intel::train::{FitOptions, cross_validate};
-use verifier::intel::{Label, score_telemetry, traces};
 
+/// The trace folder: `$TOLLGATE_TRACES`, else `../shared/data/traces` relative to the
+/// repository root. `None` (skip, said loudly) when the data is missing, except under `CI=true`,
+/// where a missing data folder fails the test instead of passing silently.
 fn data_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("TOLLGATE_TRACES").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/traces")),
-        Some(PathBuf::from("/work/shared/data/traces")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("aalto-dev.jsonl.gz").is_file())
+    let dir = std::env::var_os("TOLLGATE_TRACES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/traces")
+        });
+    if dir.join("aalto-dev.jsonl.gz").is_file() {
+        return Some(dir);
+    }
+    let why = format!(
+        "trace data not found in {} (set TOLLGATE_TRACES to the folder with aalto-dev.jsonl.gz)",
+        dir.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true: {why}"
+    );
+    eprintln!("SKIPPING: {why}");
+    None
 }
 
 fn files(dir: &std::path::Path) -> Vec<PathBuf> {
@@ -43,7 +56,6 @@ fn files(dir: &std::path::Path) -> Vec<PathBuf> {
 #[test]
 fn adapter_reads_every_real_file_without_skips() {
     let Some(dir) = data_dir() else {
-        eprintln!("skipping: trace data not found (set TOLLGATE_TRACES)");
         return;
     };
     for path in files(&dir) {
@@ -60,7 +72,6 @@ fn adapter_reads_every_real_file_without_skips() {
 #[test]
 fn smoke_cross_validation_beats_floors() {
     let Some(dir) = data_dir() else {
-        eprintln!("skipping: trace data not found (set TOLLGATE_TRACES)");
         return;
     };
     let ds = load_dataset(&DataOptions {

@@ -16,7 +16,7 @@ pub mod pointer;
 pub mod replay;
 pub(crate) mod stats;
 
-use crate::telemetry::{self, Telemetry, key_flags, pointer_kind, pointer_type};
+use tollgate_protocol::telemetry::{self, Telemetry, key_flags, pointer_kind, pointer_type};
 
 /// One pointer sample in absolute time (ms) and CSS px.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -490,7 +490,7 @@ pub(crate) fn is_move(p: &Pt) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::{TelemetryBuilder, key_class, pointer_flags};
+    use tollgate_protocol::telemetry::{TelemetryBuilder, key_class, pointer_flags};
 
     #[test]
     fn table_is_in_enum_order_with_unique_names() {

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::eval::{modality, roc};
 use super::{IntelError, Label, Record};
-use tollgate_protocol::model::Scored;
+use tollgate_model::model::Scored;
 
 pub const LEGEND: &str = "ROC (left, x = humans flagged, y = bots flagged): black = all, blue = pointer, \
 orange = keys, purple = pointer+keys; histograms (right, sqrt density, x = score 0..1): green = humans, \

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
-use tollgate_protocol::features::{Key, Pt, Session};
+use tollgate_model::features::{Key, Pt, Session};
 use tollgate_protocol::telemetry::{key_class, pointer_kind, pointer_type};
 
 use super::{IntelError, Label, Record};

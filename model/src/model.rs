@@ -1,6 +1,6 @@
 //! Behaviour model: logistic regression over standardised [`crate::features`] plus an optional
 //! forest of boosted trees fitted on the regression's residual ([`crate::forest`]), evaluated in
-//! pure Rust, stored as a small versioned JSON file (`protocol/models/behaviour-v3.json`,
+//! pure Rust, stored as a small versioned JSON file (`model/models/behaviour-v3.json`,
 //! compiled in as the default model).
 //!
 //! Each present regression feature contributes `w·z + w2·(z² − 1) + b` logits, where `z` is the
@@ -30,6 +30,7 @@
 
 use crate::features::{F, Features, Group, Modality, REASON_REPLAY};
 use crate::forest::Forest;
+pub use crate::policy::{Decision, Thresholds};
 
 /// Score of a session with no behavioural evidence (same as the provisional scorer's
 /// `no-behaviour`).
@@ -57,45 +58,6 @@ pub enum ModelError {
     UnknownFeature(String),
     #[error("model parameter out of range: {0}")]
     Range(&'static str),
-}
-
-/// Decision thresholds on the probability of human.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Policy {
-    /// Scores below this are blocked.
-    pub block_below: f64,
-    /// Scores at or above this are allowed; in between, challenged.
-    pub allow_at_or_above: f64,
-}
-
-impl Policy {
-    pub fn decide(&self, p_human: f64) -> Decision {
-        if p_human < self.block_below {
-            Decision::Block
-        } else if p_human < self.allow_at_or_above {
-            Decision::Challenge
-        } else {
-            Decision::Allow
-        }
-    }
-}
-
-/// Behavioural decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Decision {
-    Allow,
-    Challenge,
-    Block,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Allow => "allow",
-            Decision::Challenge => "challenge",
-            Decision::Block => "block",
-        }
-    }
 }
 
 /// One model term.
@@ -163,7 +125,8 @@ pub struct Model {
     pub modality_bias: [f64; 2],
     pub clip: f64,
     pub features: Vec<ModelFeature>,
-    pub policy: Policy,
+    /// The thresholds the calibration maps onto (`policy` in the file).
+    pub policy: Thresholds,
     /// Knots per modality in [`Modality::ALL`] order; `None`: the score is the raw logistic
     /// probability.
     pub calibration: Option<[Calibration; 2]>,
@@ -259,9 +222,9 @@ impl Model {
             modality_bias: [0.0; 2],
             clip: 6.0,
             features: Vec::new(),
-            policy: Policy {
-                block_below: 0.0,
-                allow_at_or_above: 0.0,
+            policy: Thresholds {
+                allow: 0.0,
+                block: 0.0,
             },
             calibration: None,
             long_keys: None,
@@ -314,7 +277,7 @@ impl Model {
             return sigmoid(logit);
         };
         let (lb, la) = (c.block_logit, c.allow_logit.max(c.block_logit + 1e-6));
-        let (sb, sa) = (self.policy.block_below, self.policy.allow_at_or_above);
+        let (sb, sa) = (self.policy.block, self.policy.allow);
         let v = if logit < lb {
             // Logistic tail through (lb, sb) reaching 0 at -inf.
             2.0 * sb * sigmoid(logit - lb)
@@ -432,10 +395,10 @@ impl Model {
         if replay.is_replay() {
             reasons.push(REASON_REPLAY);
             p = if replay.is_multi_stroke_replay() {
-                p.min(self.policy.block_below * 0.5)
+                p.min(self.policy.block * 0.5)
             } else {
                 // Mid-challenge: below allow, never into block on one stroke's evidence.
-                p.min(0.5 * (self.policy.block_below + self.policy.allow_at_or_above))
+                p.min(0.5 * (self.policy.block + self.policy.allow))
             };
         }
         reasons.extend(bad.iter().map(|(g, _)| g.code()));
@@ -480,16 +443,12 @@ impl Model {
         }
         let reason_threshold = num(&v, "reason_threshold")?;
         let pol = v.get("policy").ok_or(ModelError::Field("policy"))?;
-        let policy = Policy {
-            block_below: num(pol, "block_below")?,
-            allow_at_or_above: num(pol, "allow_at_or_above")?,
-        };
-        if !(0.0..=1.0).contains(&policy.block_below)
-            || !(0.0..=1.0).contains(&policy.allow_at_or_above)
-            || policy.block_below > policy.allow_at_or_above
-        {
-            return Err(ModelError::Range("policy"));
+        let policy = Thresholds {
+            block: num(pol, "block_below")?,
+            allow: num(pol, "allow_at_or_above")?,
         }
+        .validate()
+        .map_err(|_| ModelError::Range("policy"))?;
         let arr = v.array_field("features", "features")?;
         let mut features = Vec::with_capacity(arr.len());
         for item in arr {
@@ -612,8 +571,8 @@ impl Model {
         ));
         s.push_str(&format!(
             "  \"policy\": {{\"block_below\": {}, \"allow_at_or_above\": {}}},\n",
-            json::num(self.policy.block_below),
-            json::num(self.policy.allow_at_or_above)
+            json::num(self.policy.block),
+            json::num(self.policy.allow)
         ));
         match self.calibration {
             Some([p, k]) => s.push_str(&format!(
@@ -946,9 +905,9 @@ mod tests {
                 },
                 ModelFeature::plain(F::KeyRollover, 0.2, 0.1, 0.8, 0.0, 0.0),
             ],
-            policy: Policy {
-                block_below: 0.05,
-                allow_at_or_above: 0.3,
+            policy: Thresholds {
+                allow: 0.3,
+                block: 0.05,
             },
             calibration: None,
             long_keys: None,
@@ -968,10 +927,7 @@ mod tests {
     #[test]
     fn calibration_maps_knots_to_policy_thresholds() {
         let mut m = toy();
-        m.policy = Policy {
-            block_below: 0.2,
-            allow_at_or_above: 0.6,
-        };
+        m.policy = Thresholds::default();
         let k = Calibration {
             block_logit: -3.0,
             allow_logit: -1.0,

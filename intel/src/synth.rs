@@ -26,7 +26,7 @@
 //! Timer resolution (0.1 ms or 1 ms; keys sometimes 16 ms) and integer vs fractional
 //! coordinates are drawn per session so neither becomes a shortcut.
 
-use tollgate_protocol::features::{Key, Pt, Session};
+use tollgate_model::features::{Key, Pt, Session};
 use tollgate_protocol::telemetry::{key_class, pointer_kind, pointer_type};
 
 use super::rng::Rng;
@@ -724,7 +724,7 @@ pub fn generate(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_protocol::features::{F, extract, replay};
+    use tollgate_model::features::{F, extract, replay};
 
     #[test]
     fn deterministic_for_a_seed() {
