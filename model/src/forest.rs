@@ -16,7 +16,7 @@
 //! number is finite.
 
 use crate::features::{F, Features};
-use crate::model::{ModelError, json};
+use crate::model::ModelError;
 
 /// Most trees a model file may hold.
 pub const MAX_TREES: usize = 4096;
@@ -162,110 +162,16 @@ impl Forest {
         Ok(())
     }
 
-    /// JSON form: `{"features": [names…], "trees": [[node…]…]}` with a leaf as `[value]` and an
-    /// internal node as `[value, feature slot, threshold, left, right, missing_left 0|1]`.
+    /// JSON form, as inside the model file: `{"features": [names…], "trees": [[node…]…]}`
+    /// with a leaf as `[value]` and an internal node as
+    /// `[value, feature slot, threshold, left, right, missing_left 0|1]`.
     pub fn to_json(&self) -> String {
-        let feats = self.features();
-        let slot = |f: F| feats.iter().position(|g| *g == f).unwrap_or(0);
-        let mut s = String::from("{\"features\": [");
-        for (i, f) in feats.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(&json::string(f.def().name));
-        }
-        s.push_str("], \"trees\": [");
-        for (ti, t) in self.trees.iter().enumerate() {
-            s.push_str(if ti == 0 { "\n    [" } else { ",\n    [" });
-            for (ni, n) in t.nodes.iter().enumerate() {
-                if ni > 0 {
-                    s.push(',');
-                }
-                match n.split {
-                    None => s.push_str(&format!("[{}]", json::num(n.value))),
-                    Some(sp) => s.push_str(&format!(
-                        "[{},{},{},{},{},{}]",
-                        json::num(n.value),
-                        slot(sp.feature),
-                        json::num(sp.threshold),
-                        sp.left,
-                        sp.right,
-                        u8::from(sp.missing_left)
-                    )),
-                }
-            }
-            s.push(']');
-        }
-        s.push_str(if self.trees.is_empty() {
-            "]}"
-        } else {
-            "\n  ]}"
-        });
-        s
+        crate::file::write_forest(self)
     }
 
     /// Parse the JSON form (see [`Forest::to_json`]) and [`validate`](Forest::validate) it.
-    pub fn from_value(v: &json::Value) -> Result<Forest, ModelError> {
-        let names = v.array_field("features", "forest.features")?;
-        let mut feats = Vec::with_capacity(names.len());
-        for n in names {
-            let name = n.as_str().ok_or(ModelError::Field("forest.features"))?;
-            feats.push(F::by_name(name).ok_or_else(|| ModelError::UnknownFeature(name.into()))?);
-        }
-        let trees = v.array_field("trees", "forest.trees")?;
-        if trees.len() > MAX_TREES {
-            return Err(ModelError::Range("too many trees"));
-        }
-        let mut out = Forest {
-            trees: Vec::with_capacity(trees.len()),
-        };
-        for t in trees {
-            let nodes = t.as_array().ok_or(ModelError::Field("forest.trees"))?;
-            if nodes.len() > MAX_NODES {
-                return Err(ModelError::Range("tree size"));
-            }
-            let mut tree = Tree {
-                nodes: Vec::with_capacity(nodes.len()),
-            };
-            for n in nodes {
-                let a = n.as_array().ok_or(ModelError::Field("forest node"))?;
-                let num = |i: usize| {
-                    a.get(i)
-                        .and_then(json::Value::as_f64)
-                        .filter(|x| x.is_finite())
-                        .ok_or(ModelError::Field("forest node"))
-                };
-                let index = |i: usize, max: usize| -> Result<usize, ModelError> {
-                    let x = num(i)?;
-                    if x.fract() != 0.0 || !(0.0..max as f64).contains(&x) {
-                        return Err(ModelError::Range("forest node index"));
-                    }
-                    Ok(x as usize)
-                };
-                let node = match a.len() {
-                    1 => Node::leaf(num(0)?),
-                    6 => Node {
-                        value: num(0)?,
-                        split: Some(Split {
-                            feature: feats[index(1, feats.len())?],
-                            threshold: num(2)?,
-                            left: index(3, MAX_NODES)? as u32,
-                            right: index(4, MAX_NODES)? as u32,
-                            missing_left: match num(5)? {
-                                0.0 => false,
-                                1.0 => true,
-                                _ => return Err(ModelError::Range("forest node missing_left")),
-                            },
-                        }),
-                    },
-                    _ => return Err(ModelError::Field("forest node")),
-                };
-                tree.nodes.push(node);
-            }
-            out.trees.push(tree);
-        }
-        out.validate()?;
-        Ok(out)
+    pub fn from_json(text: &str) -> Result<Forest, ModelError> {
+        crate::file::parse_forest(text)
     }
 }
 
@@ -346,9 +252,8 @@ pub(crate) mod tests {
     fn json_roundtrip_and_rejects_bad_structure() {
         let fo = toy();
         let text = fo.to_json();
-        let v = json::parse(&text).unwrap();
-        assert_eq!(Forest::from_value(&v).unwrap(), fo);
-        let bad = |t: &str| Forest::from_value(&json::parse(t).unwrap());
+        assert_eq!(Forest::from_json(&text).unwrap(), fo);
+        let bad = Forest::from_json;
         // A child that points back at its parent (a cycle) is refused.
         assert_eq!(
             bad(r#"{"features":["key_rollover"],"trees":[[[0,0,0.5,0,1,0],[1]]]}"#),
@@ -364,10 +269,22 @@ pub(crate) mod tests {
             bad(r#"{"features":["key_rollover"],"trees":[[[0,0,0.5,1,2,2],[1],[2]]]}"#).is_err()
         );
         assert!(bad(r#"{"features":[],"trees":[[[1,2]]]}"#).is_err());
+        // Index not an integer, missing_left not 0/1, a non-number, an overflowing number.
+        assert_eq!(
+            bad(r#"{"features":["key_rollover"],"trees":[[[0,0,0.5,1.5,2,0],[1],[2]]]}"#),
+            Err(ModelError::Range("forest node index"))
+        );
+        assert_eq!(
+            bad(r#"{"features":["key_rollover"],"trees":[[[0,0,0.5,1,2,0.5],[1],[2]]]}"#),
+            Err(ModelError::Range("forest node missing_left"))
+        );
+        assert!(matches!(
+            bad(r#"{"features":[],"trees":[[["x"]]]}"#),
+            Err(ModelError::Field(_))
+        ));
+        assert!(bad(r#"{"features":[],"trees":[[[1e999]]]}"#).is_err());
         for cut in 0..text.len() {
-            if let Ok(v) = json::parse(&text[..cut]) {
-                let _ = Forest::from_value(&v);
-            }
+            let _ = Forest::from_json(&text[..cut]);
         }
     }
 }

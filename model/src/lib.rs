@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod features;
+mod file;
 pub mod forest;
 pub mod model;
 mod policy;

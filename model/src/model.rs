@@ -46,10 +46,12 @@ pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v3.json")
 /// Why a model file was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModelError {
-    #[error("model JSON is malformed at byte {0}")]
-    Json(usize),
-    #[error("model field `{0}` is missing or has the wrong type")]
-    Field(&'static str),
+    #[error("model JSON is malformed: {0}")]
+    Json(String),
+    #[error("model file is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("model field missing, of the wrong type or not finite: {0}")]
+    Field(String),
     #[error("not a {FORMAT} file")]
     Format,
     #[error("unsupported model version {0}")]
@@ -415,473 +417,14 @@ impl Model {
         }
     }
 
-    /// Parse and validate a model file.
+    /// Parse and validate a model file (see [`crate::file`] for the format and the checks).
     pub fn from_json(text: &str) -> Result<Model, ModelError> {
-        let v = json::parse(text)?;
-        if v.get("format").and_then(json::Value::as_str) != Some(FORMAT) {
-            return Err(ModelError::Format);
-        }
-        let version = v
-            .get("version")
-            .and_then(json::Value::as_f64)
-            .ok_or(ModelError::Field("version"))?;
-        if !(1.0..=f64::from(VERSION)).contains(&version) || version.fract() != 0.0 {
-            return Err(ModelError::Version(version.max(0.0) as u64));
-        }
-        let num = |obj: &json::Value, k: &'static str| -> Result<f64, ModelError> {
-            obj.get(k)
-                .and_then(json::Value::as_f64)
-                .filter(|x| x.is_finite())
-                .ok_or(ModelError::Field(k))
-        };
-        let bias = num(&v, "bias")?;
-        let mods = v.get("modalities").ok_or(ModelError::Field("modalities"))?;
-        let modality_bias = [num(mods, "pointer")?, num(mods, "keys")?];
-        let clip = num(&v, "clip")?;
-        if !(clip > 0.0 && clip <= 100.0) {
-            return Err(ModelError::Range("clip"));
-        }
-        let reason_threshold = num(&v, "reason_threshold")?;
-        let pol = v.get("policy").ok_or(ModelError::Field("policy"))?;
-        let policy = Thresholds {
-            block: num(pol, "block_below")?,
-            allow: num(pol, "allow_at_or_above")?,
-        }
-        .validate()
-        .map_err(|_| ModelError::Range("policy"))?;
-        let arr = v.array_field("features", "features")?;
-        let mut features = Vec::with_capacity(arr.len());
-        for item in arr {
-            let name = item
-                .get("name")
-                .and_then(json::Value::as_str)
-                .ok_or(ModelError::Field("name"))?;
-            let feature =
-                F::by_name(name).ok_or_else(|| ModelError::UnknownFeature(name.to_string()))?;
-            let sd = num(item, "sd")?;
-            if sd <= 0.0 {
-                return Err(ModelError::Range("sd"));
-            }
-            let w2 = num(item, "w2")?;
-            if !feature.band() && w2 != 0.0 {
-                // One-sided features must stay monotone (see `features::MONOTONE`).
-                return Err(ModelError::Range("w2 of a monotone feature"));
-            }
-            // Hinges (format version 2; absent in version 1 files, where they are 0).
-            let opt = |k: &'static str| -> Result<f64, ModelError> {
-                match item.get(k) {
-                    None => Ok(0.0),
-                    Some(_) => num(item, k),
-                }
-            };
-            let (lo, hi, wl, wh) = (opt("lo")?, opt("hi")?, opt("wl")?, opt("wh")?);
-            if wl > 0.0 || wh > 0.0 || lo > hi {
-                return Err(ModelError::Range("hinge"));
-            }
-            features.push(ModelFeature {
-                feature,
-                mean: num(item, "mean")?,
-                sd,
-                w: num(item, "w")?,
-                w2,
-                b: num(item, "b")?,
-                lo,
-                hi,
-                wl,
-                wh,
-            });
-        }
-        let knots = |c: &json::Value| -> Result<Calibration, ModelError> {
-            let cal = Calibration {
-                block_logit: num(c, "block_logit")?,
-                allow_logit: num(c, "allow_logit")?,
-            };
-            if cal.block_logit > cal.allow_logit {
-                return Err(ModelError::Range("calibration"));
-            }
-            Ok(cal)
-        };
-        let calibration = match v.get("calibration") {
-            None | Some(json::Value::Null) => None,
-            Some(c) => {
-                let get = |k: &'static str| c.get(k).ok_or(ModelError::Field(k)).and_then(knots);
-                Some([get("pointer")?, get("keys")?])
-            }
-        };
-        let long_keys = match v.get("calibration_long_keys") {
-            None | Some(json::Value::Null) => None,
-            Some(c) => {
-                let min_keys = num(c, "min_keys")?;
-                if !(1.0..=1e6).contains(&min_keys) {
-                    return Err(ModelError::Range("min_keys"));
-                }
-                Some(LongKeys {
-                    min_keys: min_keys as usize,
-                    knots: knots(c)?,
-                })
-            }
-        };
-        let notes = match v.get("notes") {
-            Some(json::Value::Obj(kv)) => kv
-                .iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let forest = match v.get("forest") {
-            None | Some(json::Value::Null) => None,
-            Some(fv) => {
-                let fo = Forest::from_value(fv)?;
-                if let Some(f) = fo.features().into_iter().find(|f| !f.def().trainable) {
-                    return Err(ModelError::UnknownFeature(f.def().name.to_string()));
-                }
-                Some(fo)
-            }
-        };
-        Ok(Model {
-            bias,
-            modality_bias,
-            clip,
-            features,
-            policy,
-            calibration,
-            long_keys,
-            reason_threshold,
-            notes,
-            forest,
-        })
+        crate::file::parse_model(text)
     }
 
-    /// Serialise (stable field order, one feature per line).
+    /// Serialise: one top-level field, regression term or tree per line.
     pub fn to_json(&self) -> String {
-        let mut s = String::new();
-        s.push_str("{\n");
-        s.push_str(&format!("  \"format\": {},\n", json::string(FORMAT)));
-        s.push_str(&format!("  \"version\": {VERSION},\n"));
-        s.push_str(&format!("  \"bias\": {},\n", json::num(self.bias)));
-        s.push_str(&format!(
-            "  \"modalities\": {{\"pointer\": {}, \"keys\": {}}},\n",
-            json::num(self.modality_bias[0]),
-            json::num(self.modality_bias[1])
-        ));
-        s.push_str(&format!("  \"clip\": {},\n", json::num(self.clip)));
-        s.push_str(&format!(
-            "  \"reason_threshold\": {},\n",
-            json::num(self.reason_threshold)
-        ));
-        s.push_str(&format!(
-            "  \"policy\": {{\"block_below\": {}, \"allow_at_or_above\": {}}},\n",
-            json::num(self.policy.block),
-            json::num(self.policy.allow)
-        ));
-        match self.calibration {
-            Some([p, k]) => s.push_str(&format!(
-                "  \"calibration\": {{\"pointer\": {{\"block_logit\": {}, \"allow_logit\": {}}}, \"keys\": {{\"block_logit\": {}, \"allow_logit\": {}}}}},\n",
-                json::num(p.block_logit),
-                json::num(p.allow_logit),
-                json::num(k.block_logit),
-                json::num(k.allow_logit)
-            )),
-            None => s.push_str("  \"calibration\": null,\n"),
-        }
-        match self.long_keys {
-            Some(l) => s.push_str(&format!(
-                "  \"calibration_long_keys\": {{\"min_keys\": {}, \"block_logit\": {}, \"allow_logit\": {}}},\n",
-                l.min_keys,
-                json::num(l.knots.block_logit),
-                json::num(l.knots.allow_logit)
-            )),
-            None => s.push_str("  \"calibration_long_keys\": null,\n"),
-        }
-        s.push_str("  \"notes\": {");
-        for (i, (k, v)) in self.notes.iter().enumerate() {
-            s.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            s.push_str(&format!("{}: {}", json::string(k), json::string(v)));
-        }
-        s.push_str(if self.notes.is_empty() {
-            "},\n"
-        } else {
-            "\n  },\n"
-        });
-        s.push_str("  \"features\": [");
-        for (i, m) in self.features.iter().enumerate() {
-            s.push_str(if i == 0 { "\n    " } else { ",\n    " });
-            s.push_str(&format!(
-                "{{\"name\": {}, \"mean\": {}, \"sd\": {}, \"w\": {}, \"w2\": {}, \"b\": {}, \"lo\": {}, \"hi\": {}, \"wl\": {}, \"wh\": {}}}",
-                json::string(m.feature.def().name),
-                json::num(m.mean),
-                json::num(m.sd),
-                json::num(m.w),
-                json::num(m.w2),
-                json::num(m.b),
-                json::num(m.lo),
-                json::num(m.hi),
-                json::num(m.wl),
-                json::num(m.wh)
-            ));
-        }
-        s.push_str(if self.features.is_empty() {
-            "]"
-        } else {
-            "\n  ]"
-        });
-        match &self.forest {
-            Some(fo) => {
-                s.push_str(",\n  \"forest\": ");
-                s.push_str(&fo.to_json());
-                s.push_str("\n}\n");
-            }
-            None => s.push_str(",\n  \"forest\": null\n}\n"),
-        }
-        s
-    }
-}
-
-/// Minimal JSON reader/writer for the model file (the protocol crate carries no JSON library).
-/// Depth- and size-bounded; never panics.
-pub mod json {
-    use super::ModelError;
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum Value {
-        Null,
-        Bool(bool),
-        Num(f64),
-        Str(String),
-        Arr(Vec<Value>),
-        Obj(Vec<(String, Value)>),
-    }
-
-    impl Value {
-        pub fn get(&self, key: &str) -> Option<&Value> {
-            match self {
-                Value::Obj(kv) => kv.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-                _ => None,
-            }
-        }
-        pub fn as_f64(&self) -> Option<f64> {
-            if let Value::Num(n) = self {
-                Some(*n)
-            } else {
-                None
-            }
-        }
-        pub fn as_str(&self) -> Option<&str> {
-            if let Value::Str(s) = self {
-                Some(s)
-            } else {
-                None
-            }
-        }
-        pub fn as_array(&self) -> Option<&[Value]> {
-            if let Value::Arr(a) = self {
-                Some(a)
-            } else {
-                None
-            }
-        }
-        /// The array under `key`, or [`ModelError::Field`]`(field)`.
-        pub fn array_field(&self, key: &str, field: &'static str) -> Result<&[Value], ModelError> {
-            self.get(key)
-                .and_then(Value::as_array)
-                .ok_or(ModelError::Field(field))
-        }
-    }
-
-    const MAX_DEPTH: usize = 32;
-    const MAX_LEN: usize = 4 << 20;
-
-    pub fn parse(text: &str) -> Result<Value, ModelError> {
-        if text.len() > MAX_LEN {
-            return Err(ModelError::Json(MAX_LEN));
-        }
-        let mut p = Parser {
-            b: text.as_bytes(),
-            i: 0,
-        };
-        let v = p.value(0)?;
-        p.ws();
-        if p.i != p.b.len() {
-            return Err(ModelError::Json(p.i));
-        }
-        Ok(v)
-    }
-
-    struct Parser<'a> {
-        b: &'a [u8],
-        i: usize,
-    }
-
-    impl Parser<'_> {
-        fn err<T>(&self) -> Result<T, ModelError> {
-            Err(ModelError::Json(self.i))
-        }
-        fn ws(&mut self) {
-            while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
-                self.i += 1;
-            }
-        }
-        fn eat(&mut self, c: u8) -> bool {
-            self.ws();
-            if self.b.get(self.i) == Some(&c) {
-                self.i += 1;
-                true
-            } else {
-                false
-            }
-        }
-        fn lit(&mut self, s: &[u8], v: Value) -> Result<Value, ModelError> {
-            if self.b.get(self.i..self.i + s.len()) == Some(s) {
-                self.i += s.len();
-                Ok(v)
-            } else {
-                self.err()
-            }
-        }
-        fn value(&mut self, depth: usize) -> Result<Value, ModelError> {
-            if depth > MAX_DEPTH {
-                return self.err();
-            }
-            self.ws();
-            match self.b.get(self.i) {
-                Some(b'{') => {
-                    self.i += 1;
-                    let mut kv = Vec::new();
-                    if self.eat(b'}') {
-                        return Ok(Value::Obj(kv));
-                    }
-                    loop {
-                        self.ws();
-                        let k = self.string()?;
-                        if !self.eat(b':') {
-                            return self.err();
-                        }
-                        kv.push((k, self.value(depth + 1)?));
-                        if self.eat(b',') {
-                            continue;
-                        }
-                        if self.eat(b'}') {
-                            return Ok(Value::Obj(kv));
-                        }
-                        return self.err();
-                    }
-                }
-                Some(b'[') => {
-                    self.i += 1;
-                    let mut a = Vec::new();
-                    if self.eat(b']') {
-                        return Ok(Value::Arr(a));
-                    }
-                    loop {
-                        a.push(self.value(depth + 1)?);
-                        if self.eat(b',') {
-                            continue;
-                        }
-                        if self.eat(b']') {
-                            return Ok(Value::Arr(a));
-                        }
-                        return self.err();
-                    }
-                }
-                Some(b'"') => Ok(Value::Str(self.string()?)),
-                Some(b't') => self.lit(b"true", Value::Bool(true)),
-                Some(b'f') => self.lit(b"false", Value::Bool(false)),
-                Some(b'n') => self.lit(b"null", Value::Null),
-                Some(c) if *c == b'-' || c.is_ascii_digit() => {
-                    let start = self.i;
-                    while self.i < self.b.len()
-                        && matches!(
-                            self.b[self.i],
-                            b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                        )
-                    {
-                        self.i += 1;
-                    }
-                    let s = std::str::from_utf8(&self.b[start..self.i])
-                        .map_err(|_| ModelError::Json(start))?;
-                    s.parse::<f64>()
-                        .map(Value::Num)
-                        .map_err(|_| ModelError::Json(start))
-                }
-                _ => self.err(),
-            }
-        }
-        fn string(&mut self) -> Result<String, ModelError> {
-            if self.b.get(self.i) != Some(&b'"') {
-                return self.err();
-            }
-            self.i += 1;
-            let mut out = Vec::new();
-            loop {
-                let Some(&c) = self.b.get(self.i) else {
-                    return self.err();
-                };
-                self.i += 1;
-                match c {
-                    b'"' => break,
-                    b'\\' => {
-                        let Some(&e) = self.b.get(self.i) else {
-                            return self.err();
-                        };
-                        self.i += 1;
-                        match e {
-                            b'"' | b'\\' | b'/' => out.push(e),
-                            b'b' => out.push(8),
-                            b'f' => out.push(12),
-                            b'n' => out.push(b'\n'),
-                            b'r' => out.push(b'\r'),
-                            b't' => out.push(b'\t'),
-                            b'u' => {
-                                let hex = self
-                                    .b
-                                    .get(self.i..self.i + 4)
-                                    .ok_or(ModelError::Json(self.i))?;
-                                let hex = std::str::from_utf8(hex)
-                                    .map_err(|_| ModelError::Json(self.i))?;
-                                let code = u32::from_str_radix(hex, 16)
-                                    .map_err(|_| ModelError::Json(self.i))?;
-                                self.i += 4;
-                                let ch = char::from_u32(code).unwrap_or('\u{FFFD}');
-                                let mut buf = [0u8; 4];
-                                out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                            }
-                            _ => return self.err(),
-                        }
-                    }
-                    c if c < 0x20 => return self.err(),
-                    c => out.push(c),
-                }
-            }
-            String::from_utf8(out).map_err(|_| ModelError::Json(self.i))
-        }
-    }
-
-    /// JSON number (non-finite values are written as 0).
-    pub fn num(x: f64) -> String {
-        if x.is_finite() {
-            format!("{x}")
-        } else {
-            "0".to_string()
-        }
-    }
-
-    /// JSON string literal.
-    pub fn string(s: &str) -> String {
-        let mut out = String::with_capacity(s.len() + 2);
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
+        crate::file::write_model(self)
     }
 }
 
@@ -889,6 +432,7 @@ pub mod json {
 mod tests {
     use super::*;
     use crate::features::{DEFS, Session, extract};
+    use crate::file;
 
     fn toy() -> Model {
         Model {
@@ -981,24 +525,134 @@ mod tests {
         assert_eq!(m.knots_for(&f).unwrap().allow_logit, -1.0);
     }
 
+    /// `m`'s file with an edit applied to its JSON tree.
+    fn edited(m: &Model, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        edit(&mut v);
+        v.to_string()
+    }
+
     #[test]
     fn rejects_bad_files() {
+        use serde_json::json;
         assert!(matches!(Model::from_json("{"), Err(ModelError::Json(_))));
+        assert!(matches!(Model::from_json("{} x"), Err(ModelError::Json(_))));
         assert_eq!(
             Model::from_json("{\"format\":\"x\"}"),
             Err(ModelError::Format)
         );
-        let t = toy().to_json().replace("pt_dt_sd_log", "no_such_feature");
+        assert_eq!(Model::from_json("[1, 2]"), Err(ModelError::Format));
+        assert_eq!(Model::from_json("7"), Err(ModelError::Format));
+        let m = toy();
+        let bad = |edit: fn(&mut serde_json::Value)| Model::from_json(&edited(&m, edit));
+        assert_eq!(bad(|v| v["format"] = json!(3)), Err(ModelError::Format));
         assert!(matches!(
-            Model::from_json(&t),
+            bad(|v| v["features"][0]["name"] = json!("no_such_feature")),
             Err(ModelError::UnknownFeature(_))
         ));
-        let t = toy()
-            .to_json()
-            .replace(&format!("\"version\": {VERSION}"), "\"version\": 9");
-        assert_eq!(Model::from_json(&t), Err(ModelError::Version(9)));
-        let t = toy().to_json().replace("\"wh\": -0.25", "\"wh\": 0.25");
-        assert_eq!(Model::from_json(&t), Err(ModelError::Range("hinge")));
+        assert_eq!(
+            bad(|v| v["version"] = json!(9)),
+            Err(ModelError::Version(9))
+        );
+        assert_eq!(
+            bad(|v| v["version"] = json!(0)),
+            Err(ModelError::Version(0))
+        );
+        assert_eq!(
+            bad(|v| v["version"] = json!(2.5)),
+            Err(ModelError::Version(2))
+        );
+        assert_eq!(
+            bad(|v| v["version"] = json!("3")),
+            Err(ModelError::Field("version".into()))
+        );
+        assert_eq!(
+            bad(|v| v["features"][0]["wh"] = json!(0.25)),
+            Err(ModelError::Range("hinge"))
+        );
+        assert_eq!(
+            bad(|v| v["features"][0]["lo"] = json!(2.0)),
+            Err(ModelError::Range("hinge"))
+        );
+        assert_eq!(
+            bad(|v| v["clip"] = json!(0)),
+            Err(ModelError::Range("clip"))
+        );
+        assert_eq!(
+            bad(|v| v["clip"] = json!(101)),
+            Err(ModelError::Range("clip"))
+        );
+        assert_eq!(
+            bad(|v| v["policy"]["block_below"] = json!(0.5)),
+            Err(ModelError::Range("policy"))
+        );
+        assert_eq!(
+            bad(|v| v["policy"]["allow_at_or_above"] = json!(1.5)),
+            Err(ModelError::Range("policy"))
+        );
+        assert_eq!(
+            bad(|v| v["features"][0]["sd"] = json!(0)),
+            Err(ModelError::Range("sd"))
+        );
+        // key_rollover is monotone: no quadratic term.
+        assert_eq!(
+            bad(|v| v["features"][1]["w2"] = json!(0.1)),
+            Err(ModelError::Range("w2 of a monotone feature"))
+        );
+        let cal = json!({"pointer": {"block_logit": -1, "allow_logit": 1},
+                         "keys": {"block_logit": 2, "allow_logit": 1}});
+        assert_eq!(
+            Model::from_json(&edited(&m, |v| v["calibration"] = cal)),
+            Err(ModelError::Range("calibration"))
+        );
+        assert_eq!(
+            bad(|v| v["calibration_long_keys"] =
+                json!({"min_keys": 0, "block_logit": -1, "allow_logit": 1})),
+            Err(ModelError::Range("min_keys"))
+        );
+        // Missing or mistyped fields, and numbers that do not fit an f64.
+        for edit in [
+            (|v: &mut serde_json::Value| {
+                v.as_object_mut().unwrap().remove("bias");
+            }) as fn(&mut serde_json::Value),
+            |v| v["features"][0]["mean"] = json!("1"),
+            |v| v["modalities"] = json!({"pointer": 0}),
+            |v| v["features"] = json!(null),
+            |v| v["forest"] = json!({"features": []}),
+        ] {
+            assert!(
+                matches!(bad(edit), Err(ModelError::Field(_))),
+                "{:?}",
+                bad(edit)
+            );
+        }
+        let huge = m.to_json().replace("\"bias\": 0.1", "\"bias\": 1e999");
+        assert!(huge.contains("1e999"));
+        assert!(Model::from_json(&huge).is_err());
+        let long = format!("{}{}", m.to_json(), " ".repeat(file::MAX_LEN));
+        assert_eq!(
+            Model::from_json(&long),
+            Err(ModelError::TooLarge(file::MAX_LEN))
+        );
+    }
+
+    #[test]
+    fn notes_keep_their_order_and_unknown_fields_are_ignored() {
+        let mut m = toy();
+        m.notes = vec![
+            ("z".into(), "last letter first".into()),
+            ("a".into(), "\u{1F600} \"quoted\"\n".into()),
+        ];
+        let text = m.to_json();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+        // Non-string notes are dropped, a notes field that is not an object is no notes.
+        let t = text.replace(
+            "\"notes\": {",
+            "\"extra\": [1, {}],\n  \"notes\": {\"n\": 5, ",
+        );
+        assert_eq!(Model::from_json(&t).unwrap(), m);
+        let t = edited(&m, |v| v["notes"] = serde_json::json!("free text"));
+        assert!(Model::from_json(&t).unwrap().notes.is_empty());
     }
 
     #[test]
@@ -1018,10 +672,14 @@ mod tests {
         let v1 = ModelFeature::plain(t.feature, t.mean, t.sd, t.w, t.w2, t.b);
         let mut old = m.clone();
         old.features[0] = v1;
-        let text = old
-            .to_json()
-            .replace(&format!("\"version\": {VERSION}"), "\"version\": 1")
-            .replace(", \"lo\": 0, \"hi\": 0, \"wl\": 0, \"wh\": 0", "");
+        let text = edited(&old, |v| {
+            v["version"] = 1.into();
+            for row in v["features"].as_array_mut().unwrap() {
+                for k in ["lo", "hi", "wl", "wh"] {
+                    row.as_object_mut().unwrap().remove(k);
+                }
+            }
+        });
         assert!(!text.contains("\"wl\""));
         assert_eq!(Model::from_json(&text).unwrap(), old);
         let deep = "[".repeat(100);
@@ -1084,10 +742,10 @@ mod tests {
         let text = m.to_json();
         assert_eq!(Model::from_json(&text).unwrap(), m);
         // A version-2 file has no forest.
-        let v2 = toy()
-            .to_json()
-            .replace(&format!("\"version\": {VERSION}"), "\"version\": 2")
-            .replace(",\n  \"forest\": null", "");
+        let v2 = edited(&toy(), |v| {
+            v["version"] = 2.into();
+            v.as_object_mut().unwrap().remove("forest");
+        });
         assert!(!v2.contains("forest"));
         assert_eq!(Model::from_json(&v2).unwrap().forest, None);
         let mut f = extract(&Session::default());
@@ -1116,7 +774,9 @@ mod tests {
         let hold = s.contributions.iter().find(|c| c.feature == F::KeyHold);
         assert_eq!(hold.map(|c| c.value), Some(None));
         // A forest on a feature that is not trainable is refused.
-        let bad = text.replace("\"key_hold_log\"]", "\"pt_dt_median_log\"]");
+        let bad = edited(&m, |v| {
+            v["forest"]["features"][1] = "pt_dt_median_log".into()
+        });
         assert!(matches!(
             Model::from_json(&bad),
             Err(ModelError::UnknownFeature(_))

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 /// unchanged since version 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// Score at or above which the decision is `allow`.
-    #[serde(rename = "allow_at_or_above")]
-    pub allow: f64,
     /// Score below which the decision is `block`; in between, `challenge`.
     #[serde(rename = "block_below")]
     pub block: f64,
+    /// Score at or above which the decision is `allow`.
+    #[serde(rename = "allow_at_or_above")]
+    pub allow: f64,
 }
 
 /// Default site policy: allow at 0.6 and above, block below 0.2 (the calibrated model maps its
