@@ -313,8 +313,7 @@ mod tests {
         let other = BoostOptions { seed: 2, ..opts };
         assert_ne!(fit_forest(&rows, &vec![0.0; rows.len()], &other), fo);
         // Round trip through the model-file form.
-        let v = tollgate_model::model::json::parse(&fo.to_json()).unwrap();
-        assert_eq!(Forest::from_value(&v).unwrap(), fo);
+        assert_eq!(Forest::from_json(&fo.to_json()).unwrap(), fo);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `verifier train` and `verifier eval`: option structs (the binary maps its CLI onto them) and
-//! the two commands. Progress goes to stderr, results to stdout.
+//! `tollgate-intel train` and `tollgate-intel eval`: option structs (the binary maps its CLI
+//! onto them) and the two commands. Progress goes to stderr, results to stdout.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -237,7 +237,7 @@ fn counts(records: &[Record]) -> String {
         .join(" ")
 }
 
-/// `verifier train`.
+/// `tollgate-intel train`.
 pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     if opts.folds < 2 {
         return Err(IntelError::Option("--folds must be at least 2".into()));
@@ -307,7 +307,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         (
             "trained_with".into(),
             format!(
-                "verifier train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}",
+                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}",
                 files.join(" "),
                 opts.data.seed,
                 opts.data.synth_scale,
@@ -370,7 +370,7 @@ pub fn load_model(path: &Path) -> Result<Model, IntelError> {
     })
 }
 
-/// `verifier eval`. Returns the records and their scores (for tests).
+/// `tollgate-intel eval`. Returns the records and their scores (for tests).
 pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelError> {
     let ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
@@ -462,7 +462,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
     }
     if let Some(p) = &opts.plot {
         plot::plot(&ds.records, &scored, p)?;
-        println!("wrote {}: {}", p.display(), plot::LEGEND);
+        println!("wrote {}", p.display());
     }
     let humans = ds
         .records

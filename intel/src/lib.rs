@@ -1,16 +1,19 @@
-//! Behaviour intelligence: trace adapter, synthetic bot generators, model training and
-//! evaluation. Scoring itself is `tollgate_model::features` + `tollgate_model::model`;
-//! [`score_session`] is the one code path used both live ([`score_telemetry`]) and by `eval`.
+//! Behaviour intelligence, the offline workbench: trace adapter, synthetic bot generators, model
+//! training and evaluation, plots. Scoring itself is `tollgate_model::features` +
+//! `tollgate_model::model` (what the verifier runs); [`score_session`] is the one code path used
+//! both for live telemetry ([`score_telemetry`]) and by `eval`. The `tollgate-intel` binary
+//! (`src/main.rs`) maps its command line onto [`cli`].
 //!
 //! Evaluation data (the developer trace files) is read from wherever the caller points; nothing
 //! from it is ever written into the repository.
 //!
 //! ```text
 //! D=../shared/data/traces
-//! verifier train --traces $D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz \
-//!     --out protocol/models/behaviour-v3.json          # seed 1; prints subject-wise 5-fold CV
-//! verifier eval  --traces ... --cv 5 --out cv.jsonl --plot cv.png   # headline numbers
-//! verifier eval  --traces ...                          # compiled-in model, live code path
+//! cargo run --release -p tollgate-intel -- train \
+//!     --traces $D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz \
+//!     --out model/models/behaviour-v3.json          # seed 1; prints subject-wise 5-fold CV
+//! tollgate-intel eval --traces ... --cv 5 --out cv.jsonl --plot cv.svg   # headline numbers
+//! tollgate-intel eval --traces ...                  # compiled-in model, live code path
 //! ```
 //!
 //! Live integration: `score_telemetry(&token.body.telemetry, Model::default_model(), evidence)`

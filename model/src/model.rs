@@ -17,7 +17,7 @@
 //! features as per-feature offsets `b` (added only when the feature is present), so a session
 //! without keystrokes is scored on its pointer evidence alone (and vice versa), and thin evidence
 //! stays near the neutral logit 0 instead of inheriting a modality-wide intercept. (Per-modality
-//! intercepts exist in the format for other trainers; `verifier train` leaves them at 0.) The
+//! intercepts exist in the format for other trainers; `tollgate-intel train` leaves them at 0.) The
 //! forest routes a missing feature along the direction it learned for absence, so it can
 //! credit a missing feature; such credits are reported with no value.
 //! A session with no behavioural evidence at all gets [`NEUTRAL_SCORE`] (no bot evidence, no

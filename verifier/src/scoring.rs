@@ -157,7 +157,7 @@ pub fn score(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
 }
 
 /// The hybrid scorer: hard automation rules → trained behaviour model
-/// (`tollgate_model::model`, the same code path as `verifier eval`) → deterministic anomaly
+/// (`tollgate_model::model`, the same code path as `tollgate-intel eval`) → deterministic anomaly
 /// tells (each lowers the model's score by [`TELL_PENALTY`]). `features` are the token's
 /// behaviour features (extracted once by the caller, who also hashes strokes for correlation);
 /// `replay` says how many of its stroke hashes were seen in other sessions.
