@@ -346,7 +346,7 @@ mod tests {
             }
             let close = rest[open..].find('>').ok_or("unclosed tag")? + open;
             let tag = &rest[open + 1..close];
-            if tag.matches('"').count() % 2 != 0 || tag.contains('<') {
+            if !tag.matches('"').count().is_multiple_of(2) || tag.contains('<') {
                 return Err(format!("bad tag {tag:?}"));
             }
             if let Some(name) = tag.strip_prefix('/') {

@@ -236,11 +236,6 @@ impl Model {
         }
     }
 
-    /// Score of a session with no behavioural evidence.
-    pub fn neutral_score(&self) -> f64 {
-        NEUTRAL_SCORE
-    }
-
     /// Knots for a session with the given modalities present.
     pub fn knots(&self, pointer: bool, keys: bool) -> Option<Calibration> {
         let [p, k] = self.calibration?;
@@ -694,7 +689,7 @@ mod tests {
         let m = toy();
         let f = extract(&Session::default());
         let s = m.score(&f, ReplayEvidence::default());
-        assert!((s.p_human - m.neutral_score()).abs() < 1e-12);
+        assert!((s.p_human - NEUTRAL_SCORE).abs() < 1e-12);
         assert!(s.contributions.is_empty() && s.reasons.is_empty());
         assert_eq!(s.decision, Decision::Allow);
     }

@@ -203,11 +203,6 @@ pub struct StrokeKin {
     pub power_law: Option<f64>,
 }
 
-/// Kinematics of one stroke (assumed long; works on any).
-pub fn stroke_kinematics(st: &[Pt]) -> StrokeKin {
-    stroke_kinematics_with(st, path_len(st), &mut Scratch::default())
-}
-
 /// Buffers reused across the strokes of one session (the values are recomputed per stroke).
 #[derive(Default)]
 struct Scratch {
@@ -222,7 +217,8 @@ struct Scratch {
     ys: Vec<f64>,
 }
 
-/// [`stroke_kinematics`] with the stroke's [`path_len`] already known.
+/// Kinematics of one stroke (assumed long; works on any), with the stroke's [`path_len`]
+/// already known and scratch buffers reused across strokes.
 fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
     let chord = match (st.first(), st.last()) {
         (Some(a), Some(b)) => dist(a, b),
@@ -379,11 +375,7 @@ fn median_of(buf: &mut Vec<f64>) -> Option<f64> {
 /// Slope of log speed on log curvature over a uniformly resampled path (the "two-thirds power
 /// law" of hand motion predicts about −1/3; parametric curves sampled uniformly in their
 /// parameter, eased curves and noise generators land elsewhere). `None` below 10 usable points
-/// or without curvature spread.
-pub fn power_law_slope(rs: &[(f64, f64)]) -> Option<f64> {
-    power_law_slope_with(rs, &mut Vec::new(), &mut Vec::new())
-}
-
+/// or without curvature spread. `xs`, `ys`: scratch buffers.
 fn power_law_slope_with(rs: &[(f64, f64)], xs: &mut Vec<f64>, ys: &mut Vec<f64>) -> Option<f64> {
     if rs.len() < 12 {
         return None;
