@@ -716,7 +716,7 @@ mod tests {
     }
 
     /// Live counting of band hashes: a stroke whose copy shares any one band with an earlier
-    /// session counts as seen elsewhere (the rule `intel::ReplayStore` simulates); a stroke
+    /// session counts as seen elsewhere (the rule `tollgate_intel::ReplayStore` simulates); a stroke
     /// sharing nothing does not, and a session is never "elsewhere" to itself.
     #[tokio::test]
     async fn a_stroke_sharing_any_band_was_seen_elsewhere() {
