@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tollgate_protocol::Telemetry;
-use tollgate_protocol::features::{self, Session};
+use tollgate_model::features::{self, Session};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(t) = postcard::from_bytes::<Telemetry>(data) else {

@@ -1,11 +1,9 @@
-//! Hot-path costs of token verification (the per-token cost breakdown of siteverify's protocol
-//! work) and the PoW kernel.
+//! Hot-path costs of token verification (the per-token cost breakdown of siteverify's wire
+//! protocol work) and the PoW kernel. Feature extraction and model scoring: `model/benches/`.
 //! Run: `cargo bench -p tollgate-protocol --bench hot` (bench/README.md lists the figures).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use tollgate_protocol::features::{self, Session};
-use tollgate_protocol::model::{Model, ReplayEvidence};
 use tollgate_protocol::token::{DecodedToken, SolveStats, challenge_token_key};
 use tollgate_protocol::{bind_hash, pow, sha256_parts, solver};
 use tollgate_testkit::{ChallengeSpec, TelemetrySpec};
@@ -80,18 +78,6 @@ fn verify_path(c: &mut Criterion) {
     g.bench_function("pointer_samples", |b| {
         b.iter(|| decoded.body.telemetry.pointer_samples())
     });
-    let session = Session::from_telemetry(&decoded.body.telemetry);
-    g.bench_function("features_session", |b| {
-        b.iter(|| Session::from_telemetry(black_box(&decoded.body.telemetry)))
-    });
-    g.bench_function("features_extract", |b| {
-        b.iter(|| features::extract(black_box(&session)))
-    });
-    let f = features::extract(&session);
-    let model = Model::default_model();
-    g.bench_function("model_score", |b| {
-        b.iter(|| model.score(black_box(&f), ReplayEvidence::default()))
-    });
     // Everything the protocol crate does for one accepted siteverify, in order. The MAC under
     // the challenge-bound key authenticates the challenge, so no signature verification (that
     // runs only when the MAC fails: `signature_verify` above).
@@ -106,9 +92,7 @@ fn verify_path(c: &mut Criterion) {
                 bind_hash(b"action", &c.action),
                 bind_hash(b"cdata", &c.cdata),
             ));
-            pow::verify(&d.body.challenge, d.challenge.body.pow, &d.body.solutions).unwrap();
-            let f = features::extract(&Session::from_telemetry(&d.body.telemetry));
-            model.score(&f, ReplayEvidence::default())
+            pow::verify(&d.body.challenge, d.challenge.body.pow, &d.body.solutions).unwrap()
         })
     });
     g.finish();

@@ -62,12 +62,6 @@ impl PowParams {
         }
         Ok(self)
     }
-
-    /// Expected number of hashes to solve: k · 2^bits.
-    pub fn expected_hashes(self) -> f64 {
-        // 2^bits exactly (bits ≤ 32 after validation; no std float math in the browser build).
-        f64::from(self.k) * (1u64 << self.bits.min(63)) as f64
-    }
 }
 
 /// The challenge fields.

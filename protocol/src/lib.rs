@@ -11,21 +11,15 @@
 //! - [`telemetry`]: compact behavioural and environment records.
 
 #![forbid(unsafe_code)]
-// Without the `std` feature (the browser build) the crate is `no_std` + `alloc`: the collector
-// then links no std panic/formatting machinery. `features` and `model` need std's float math.
-#![cfg_attr(not(feature = "std"), no_std)]
+// `no_std` + `alloc` (the browser build links no std panic/formatting machinery); the behaviour
+// features and model, which need std's float math, live in the `tollgate-model` crate.
+#![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
 
 pub mod challenge;
 pub mod compact;
 pub mod error;
-#[cfg(feature = "std")]
-pub mod features;
-#[cfg(feature = "std")]
-pub mod forest;
-#[cfg(feature = "std")]
-pub mod model;
 pub mod pow;
 pub mod sha;
 pub mod solver;

@@ -39,7 +39,7 @@ use crate::iplists::IpLists;
 use crate::keys::hmac_sha256;
 use crate::netinfo::{canonical, prefix_key};
 use crate::store::{CounterOp, CounterValue, Store, StoreError};
-use tollgate_protocol::features::replay::{self, StrokeHash};
+use tollgate_model::features::replay::{self, StrokeHash};
 
 const DAY_MS: u64 = 86_400_000;
 /// Longest accepted `account` value (bytes, before normalisation).
@@ -715,7 +715,7 @@ mod tests {
     }
 
     /// Live counting of band hashes: a stroke whose copy shares any one band with an earlier
-    /// session counts as seen elsewhere (the rule `intel::ReplayStore` simulates); a stroke
+    /// session counts as seen elsewhere (the rule `tollgate_intel::ReplayStore` simulates); a stroke
     /// sharing nothing does not, and a session is never "elsewhere" to itself.
     #[tokio::test]
     async fn a_stroke_sharing_any_band_was_seen_elsewhere() {

@@ -13,7 +13,6 @@ pub mod decode;
 pub mod envrules;
 pub mod error;
 pub mod extract;
-pub mod intel;
 pub mod iplists;
 pub mod keys;
 pub mod netinfo;

@@ -5,9 +5,9 @@
 //!    reasons `automation` plus detail codes: the hard tells `webdriver`, `headless-ua`,
 //!    `automation-globals`, `automation-stack` (envrules' `HARD` list), or `cdp-console` together
 //!    with any tampering or inconsistency.
-//! 2. **Behaviour model**: the token's features (`tollgate_protocol::features`) scored by the
-//!    compiled-in model (`tollgate_protocol::model`, `protocol/models/behaviour-v3.json`) — the
-//!    same code path as `verifier eval`. A session with no behaviour scores 0.5 with reason
+//! 2. **Behaviour model**: the token's features (`tollgate_model::features`) scored by the
+//!    compiled-in model (`tollgate_model::model`, `model/models/behaviour-v3.json`) — the
+//!    same code path as `tollgate-intel eval`. A session with no behaviour scores 0.5 with reason
 //!    `no-behaviour`; replayed stroke shapes give `replayed-trace`.
 //! 3. **Deterministic anomaly tells**: each lowers the model's score by [`TELL_PENALTY`] and adds
 //!    reason `behaviour` plus its detail: `pointer-timing` (dispatched moves < 1 ms apart),
@@ -22,73 +22,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-use tollgate_protocol::features::{Features, Session};
-use tollgate_protocol::model::{Model, ReplayEvidence};
+use tollgate_model::features::{Features, Session};
+use tollgate_model::model::{Model, ReplayEvidence};
 use tollgate_protocol::telemetry::{key_flags, pointer_flags, pointer_kind, pointer_type};
 use tollgate_protocol::token::{DecodedToken, MAC_LEN};
 
-/// Per-site decision thresholds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SitePolicy {
-    /// Score at or above which the decision is `allow`.
-    pub allow: f64,
-    /// Score below which the decision is `block`.
-    pub block: f64,
-}
-
-impl Default for SitePolicy {
-    fn default() -> Self {
-        Self {
-            allow: 0.6,
-            block: 0.2,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("policy thresholds must satisfy 0 <= block <= allow <= 1")]
-pub struct PolicyError;
-
-impl SitePolicy {
-    pub fn validate(self) -> Result<Self, PolicyError> {
-        let ok = self.allow.is_finite()
-            && self.block.is_finite()
-            && 0.0 <= self.block
-            && self.block <= self.allow
-            && self.allow <= 1.0;
-        if ok { Ok(self) } else { Err(PolicyError) }
-    }
-
-    pub fn decide(&self, score: f64) -> Decision {
-        if score >= self.allow {
-            Decision::Allow
-        } else if score < self.block {
-            Decision::Block
-        } else {
-            Decision::Challenge
-        }
-    }
-}
-
-/// What the site should do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    Allow,
-    Challenge,
-    Block,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Allow => "allow",
-            Self::Challenge => "challenge",
-            Self::Block => "block",
-        }
-    }
-}
+/// Per-site decision thresholds and the decision: the behaviour model's own types
+/// ([`tollgate_model::Thresholds`], [`tollgate_model::Decision`]), under the names the verifier
+/// uses.
+pub use tollgate_model::{Decision, PolicyError, Thresholds as SitePolicy};
 
 /// Scoring result.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,13 +143,13 @@ fn finite(v: f64) -> f64 {
 /// Score a token that passed every validity check, with no cross-session replay evidence.
 pub fn score(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
     let features =
-        tollgate_protocol::features::extract(&Session::from_telemetry(&token.body.telemetry));
+        tollgate_model::features::extract(&Session::from_telemetry(&token.body.telemetry));
     let env = crate::envrules::evaluate(&token.body.telemetry);
     score_with(token, policy, &features, &env, ReplayEvidence::default())
 }
 
 /// The hybrid scorer: hard automation rules → trained behaviour model
-/// (`tollgate_protocol::model`, the same code path as `verifier eval`) → deterministic anomaly
+/// (`tollgate_model::model`, the same code path as `tollgate-intel eval`) → deterministic anomaly
 /// tells (each lowers the model's score by [`TELL_PENALTY`]). `features` are the token's
 /// behaviour features (extracted once by the caller, who also hashes strokes for correlation);
 /// `replay` says how many of its stroke hashes were seen in other sessions. `env` is the
@@ -472,38 +414,5 @@ mod tests {
             "{v:?}"
         );
         assert_eq!(v.decision, Decision::Block);
-    }
-
-    #[test]
-    fn policy_thresholds() {
-        let p = SitePolicy::default();
-        assert_eq!(p.decide(0.6), Decision::Allow);
-        assert_eq!(p.decide(0.59), Decision::Challenge);
-        assert_eq!(p.decide(0.2), Decision::Challenge);
-        assert_eq!(p.decide(0.19), Decision::Block);
-        assert!(
-            SitePolicy {
-                allow: 0.5,
-                block: 0.6
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            SitePolicy {
-                allow: f64::NAN,
-                block: 0.1
-            }
-            .validate()
-            .is_err()
-        );
-        assert!(
-            SitePolicy {
-                allow: 1.0,
-                block: 0.0
-            }
-            .validate()
-            .is_ok()
-        );
     }
 }

@@ -432,8 +432,8 @@ async fn assess(
     let mut traces = (0usize, 0usize);
     // Behaviour features, extracted once: the model scores them, correlation counts their
     // stroke shape hashes.
-    let behaviour = tollgate_protocol::features::extract(
-        &tollgate_protocol::features::Session::from_telemetry(&token.body.telemetry),
+    let behaviour = tollgate_model::features::extract(
+        &tollgate_model::features::Session::from_telemetry(&token.body.telemetry),
     );
     // Environment rules, evaluated once: scoring takes both their blocking tells and the
     // findings applied after the model from this verdict.
@@ -471,7 +471,7 @@ async fn assess(
             },
         }
     }
-    let replay = tollgate_protocol::model::ReplayEvidence {
+    let replay = tollgate_model::model::ReplayEvidence {
         hashed: traces.0,
         seen_elsewhere: traces.1,
     };

@@ -1,10 +1,11 @@
 //! Property tests on stable for the decoders the fuzz targets cover (`fuzz/`): challenge wire
-//! bytes, telemetry (postcard) plus feature extraction, and the intel trace adapter. Token text
-//! decoding is covered in `protocol/tests/props.rs` and `tests/api.rs` (mutated tokens).
+//! bytes, telemetry (postcard) plus feature extraction. Token text decoding is covered in
+//! `protocol/tests/props.rs` and `tests/api.rs` (mutated tokens), the intel trace adapter in
+//! `intel/tests/trace_adapter.rs`.
 
 use proptest::prelude::*;
+use tollgate_model::features::{self, Session};
 use tollgate_protocol::challenge::{BODY_LEN, Challenge, WIRE_LEN};
-use tollgate_protocol::features::{self, Session};
 use tollgate_protocol::telemetry::{KeyRec, PointerRec, ProbeValue, Telemetry, probe};
 use tollgate_testkit::{ChallengeSpec, TelemetrySpec};
 
@@ -125,31 +126,6 @@ proptest! {
         let t = Telemetry { pointer, keys, ..Telemetry::default() };
         let f = features::extract(&Session::from_telemetry(&t));
         prop_assert!(f.values.iter().flatten().all(|v| v.is_finite()));
-    }
-
-    #[test]
-    fn trace_adapter_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
-        let (records, report) = verifier::intel::traces::read_records(&bytes[..]);
-        prop_assert_eq!(records.len(), report.records);
-    }
-
-    #[test]
-    fn trace_adapter_never_panics_on_jsonish_lines(lines in prop::collection::vec(
-        prop_oneof![
-            Just(String::new()),
-            "[{}\\[\\]\":,0-9a-z.e+-]{0,120}",
-            Just(r#"{"id":"a","source":"s","subject":"u","label":"human","pointer":[[0,1,2],[16,3,4]],"keys":[]}"#.to_string()),
-            Just(r#"{"id":"b","source":"s","subject":"u","label":"bot","pointer":[[1e308,-1e308,0]],"keys":[[0,1e400,"char"]]}"#.to_string()),
-        ],
-        0..20,
-    )) {
-        let text = lines.join("\n");
-        let (records, report) = verifier::intel::traces::read_records(text.as_bytes());
-        prop_assert_eq!(records.len(), report.records);
-        for r in &records {
-            let f = features::extract(&r.session);
-            prop_assert!(f.values.iter().flatten().all(|v| v.is_finite()));
-        }
     }
 }
 

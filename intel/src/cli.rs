@@ -1,0 +1,478 @@
+//! `tollgate-intel train` and `tollgate-intel eval`: option structs (the binary maps its CLI
+//! onto them) and the two commands. Progress goes to stderr, results to stdout.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tollgate_model::features::{Features, extract};
+use tollgate_model::model::{Model, ReplayEvidence, Scored};
+
+use super::synth::{SynthOptions, generate};
+use super::train::{FitOptions, cross_validate, fit_calibrated};
+use super::{IntelError, Label, Record, ReplayStore, eval, plot, traces};
+
+/// Which data to use.
+#[derive(Debug, Clone)]
+pub struct DataOptions {
+    pub traces: Vec<PathBuf>,
+    pub seed: u64,
+    /// Multiplier of the default synthetic bot counts (0 = none).
+    pub synth_scale: f64,
+    /// Keep every n-th record of each trace file (1 = all); for quick smoke runs.
+    pub stride: usize,
+}
+
+/// Sparse pointer evidence: for each pointer-only human record with at least 40 rows, one derived
+/// record (source `<source>-sparse`) holding only its last 6–40 rows (a login page that saw just
+/// the final approach and click). Checks and trains that thin evidence is not read as a bot.
+pub fn sparse_pointer_windows(records: &[Record], seed: u64) -> Vec<Record> {
+    let mut rng = super::rng::Rng::derive(seed, "sparse-pointer");
+    let mut out = Vec::new();
+    for r in records {
+        let p = &r.session.pointer;
+        if r.label != Label::Human
+            || p.len() < 40
+            || !r.session.keys.is_empty()
+            || !ends_with_click(p)
+        {
+            continue;
+        }
+        let n = rng.int(6, 40);
+        let pointer = p[p.len() - n..].to_vec();
+        out.push(Record {
+            id: format!("{}#sparse", r.id),
+            source: format!("{}-sparse", r.source),
+            derived: true,
+            session: tollgate_model::features::Session {
+                pointer,
+                ..Default::default()
+            },
+            ..r.clone()
+        });
+    }
+    out
+}
+
+/// Does the trace end like a login window: a button press released within 1.5 s?
+fn ends_with_click(p: &[tollgate_model::features::Pt]) -> bool {
+    use tollgate_protocol::telemetry::pointer_kind;
+    match p {
+        [.., d, u] => {
+            d.kind == pointer_kind::DOWN && u.kind == pointer_kind::UP && u.t_ms - d.t_ms <= 1500.0
+        }
+        _ => false,
+    }
+}
+
+/// Login-length typing: for each keystroke-only human record with enough keys, add one derived
+/// record (source `<source>-short`) holding a contiguous window of 10–20 keys (same subject, so
+/// it stays in its fold). Lives in memory only. Trained on, reported and used for thresholds like
+/// any source, so the key features and thresholds cover field-length input, not only sentences.
+pub fn short_typing_windows(records: &[Record], seed: u64) -> Vec<Record> {
+    let mut rng = super::rng::Rng::derive(seed, "short-typing");
+    let mut out = Vec::new();
+    for r in records {
+        if r.label != Label::Human || !r.session.pointer.is_empty() || r.session.keys.len() < 24 {
+            continue;
+        }
+        let len = rng.int(10, 20);
+        let start = rng.int(0, r.session.keys.len() - len);
+        let keys = &r.session.keys[start..start + len];
+        let t0 = keys.first().map(|k| k.down_ms).unwrap_or(0.0);
+        let keys = keys
+            .iter()
+            .map(|k| tollgate_model::features::Key {
+                down_ms: k.down_ms - t0,
+                up_ms: k.up_ms - t0,
+                ..*k
+            })
+            .collect();
+        out.push(Record {
+            id: format!("{}#short", r.id),
+            session: tollgate_model::features::Session {
+                keys,
+                ..Default::default()
+            },
+            source: format!("{}-short", r.source),
+            ..r.clone()
+        });
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub data: DataOptions,
+    pub out: PathBuf,
+    pub folds: usize,
+    pub fit: FitOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub data: DataOptions,
+    /// Model file; `None` = the compiled-in default. Ignored with `cv`.
+    pub model: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub plot: Option<PathBuf>,
+    /// Subject-wise k-fold cross-validation instead of a fixed model.
+    pub cv: Option<usize>,
+    pub fit: FitOptions,
+    /// Include every feature value in the `--out` lines.
+    pub with_features: bool,
+}
+
+/// Records with their features and replay evidence (hash store run in record order: trace files
+/// first, in file order, then the synthetic sessions).
+#[derive(Debug)]
+pub struct Dataset {
+    pub records: Vec<Record>,
+    pub feats: Vec<Features>,
+    pub replay: Vec<ReplayEvidence>,
+    /// Per record: strokes that matched a band of another subject's session (collision report).
+    pub replay_other_subject: Vec<usize>,
+}
+
+/// Extract features for all records on all cores.
+pub fn features_parallel(records: &[Record]) -> Vec<Features> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = records.len().div_ceil(threads).max(1);
+    let mut out: Vec<Features> = Vec::with_capacity(records.len());
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(|r| extract(&r.session)).collect::<Vec<_>>()))
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(_) => out.clear(),
+            }
+        }
+    });
+    if out.len() != records.len() {
+        // A worker panicked (should not happen: extraction is total); fall back to one thread.
+        out = records.iter().map(|r| extract(&r.session)).collect();
+    }
+    out
+}
+
+/// Load trace files, add login-length typing windows ([`short_typing_windows`]) and synthetic
+/// bots, extract features, run the replay store.
+pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
+    let mut records = Vec::new();
+    for path in &opts.traces {
+        let (recs, rep) = traces::read_file(path)?;
+        eprintln!(
+            "{}: {} lines, {} records, {} skipped{}",
+            path.display(),
+            rep.lines,
+            rep.records,
+            rep.skipped,
+            if rep.problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", rep.problems.join("; "))
+            }
+        );
+        if recs.is_empty() {
+            return Err(IntelError::NoRecords(path.display().to_string()));
+        }
+        records.extend(
+            recs.into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % opts.stride.max(1) == 0)
+                .map(|(_, r)| r),
+        );
+    }
+    let mut short = short_typing_windows(&records, opts.seed);
+    short.extend(sparse_pointer_windows(&records, opts.seed));
+    if !short.is_empty() {
+        eprintln!(
+            "derived human windows (short typing, sparse pointer): {}",
+            short.len()
+        );
+        records.extend(short);
+    }
+    if opts.synth_scale > 0.0 {
+        let synth = generate(&SynthOptions::scaled(opts.seed, opts.synth_scale), &records);
+        eprintln!("synthetic: {} sessions (seed {})", synth.len(), opts.seed);
+        records.extend(synth);
+    }
+    let feats = features_parallel(&records);
+    // Derived windows share strokes with their origin by construction: they are neither looked
+    // up nor entered (see `Record::derived`).
+    let mut store = ReplayStore::default();
+    let (replay, replay_other_subject) = feats
+        .iter()
+        .zip(&records)
+        .map(|(f, r)| {
+            if r.derived {
+                (ReplayEvidence::default(), 0)
+            } else {
+                let o = store.observe_from(&f.stroke_hashes, &r.subject);
+                (o.evidence, o.seen_other_subject)
+            }
+        })
+        .unzip();
+    Ok(Dataset {
+        records,
+        feats,
+        replay,
+        replay_other_subject,
+    })
+}
+
+fn counts(records: &[Record]) -> String {
+    let mut m: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in records {
+        *m.entry(r.group()).or_insert(0) += 1;
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `tollgate-intel train`.
+pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
+    if opts.folds < 2 {
+        return Err(IntelError::Option("--folds must be at least 2".into()));
+    }
+    let started = std::time::Instant::now();
+    let ds = load_dataset(&opts.data)?;
+    println!("data: {}", counts(&ds.records));
+    eprintln!(
+        "validation: subject-wise {}-fold cross-validation",
+        opts.folds
+    );
+    let (oof, _) = cross_validate(
+        &ds.records,
+        &ds.feats,
+        &ds.replay,
+        opts.folds,
+        opts.data.seed,
+        &opts.fit,
+    )?;
+    println!(
+        "== validation (out-of-fold, subject-wise {}-fold; thresholds set on each fold's training humans) ==",
+        opts.folds
+    );
+    let all: Vec<usize> = (0..ds.records.len()).collect();
+    let mut model = fit_calibrated(&ds.records, &ds.feats, &all, &opts.fit)?;
+    print!("{}", eval::summary(&ds.records, &oof));
+    print!(
+        "{}",
+        eval::human_intervals(&ds.records, &oof, opts.data.seed)
+    );
+    let train_scored: Vec<Scored> = ds
+        .feats
+        .iter()
+        .zip(&ds.replay)
+        .map(|(f, r)| model.score(f, *r))
+        .collect();
+    let (auc_t, hb_t, hc_t, ba_t) = eval::headline(&ds.records, &train_scored);
+    let (auc_v, hb_v, hc_v, ba_v) = eval::headline(&ds.records, &oof);
+    let fmt = |a: Option<f64>, hb: f64, hc: f64, ba: f64| {
+        format!(
+            "AUC {} humans blocked {:.3}% challenged+blocked {:.3}% bots allowed {:.3}%",
+            a.map(|v| format!("{v:.4}")).unwrap_or("-".into()),
+            100.0 * hb,
+            100.0 * hc,
+            100.0 * ba
+        )
+    };
+    println!(
+        "train (in-sample, final model): {}",
+        fmt(auc_t, hb_t, hc_t, ba_t)
+    );
+    println!(
+        "validation (out-of-fold):       {}",
+        fmt(auc_v, hb_v, hc_v, ba_v)
+    );
+    let files: Vec<String> = opts
+        .data
+        .traces
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    model.notes = vec![
+        (
+            "trained_with".into(),
+            format!(
+                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}",
+                files.join(" "),
+                opts.data.seed,
+                opts.data.synth_scale,
+                opts.data.stride,
+                opts.folds,
+                opts.fit.l2,
+                opts.fit.boost.trees,
+                opts.fit.boost.depth,
+                opts.fit.boost.learning_rate,
+                opts.fit.boost.min_child_weight,
+                opts.fit.calib_folds
+            ),
+        ),
+        ("data".into(), counts(&ds.records)),
+        (
+            "validation".into(),
+            format!(
+                "subject-wise {}-fold out-of-fold: {}",
+                opts.folds,
+                fmt(auc_v, hb_v, hc_v, ba_v)
+            ),
+        ),
+        (
+            "train".into(),
+            format!("in-sample: {}", fmt(auc_t, hb_t, hc_t, ba_t)),
+        ),
+    ];
+    let text = model.to_json();
+    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| IntelError::Write {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+    }
+    std::fs::write(&opts.out, &text).map_err(|e| IntelError::Write {
+        path: opts.out.display().to_string(),
+        source: e,
+    })?;
+    println!(
+        "wrote {} ({} bytes, {} terms, {} trees / {} nodes) in {:.1} s",
+        opts.out.display(),
+        text.len(),
+        model.features.len(),
+        model.forest.as_ref().map_or(0, |f| f.trees.len()),
+        model.forest.as_ref().map_or(0, |f| f.node_count()),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(model)
+}
+
+/// Load a model file.
+pub fn load_model(path: &Path) -> Result<Model, IntelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IntelError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    Model::from_json(&text).map_err(|e| IntelError::Model {
+        path: path.display().to_string(),
+        source: e,
+    })
+}
+
+/// `tollgate-intel eval`. Returns the records and their scores (for tests).
+pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelError> {
+    let ds = load_dataset(&opts.data)?;
+    println!("data: {}", counts(&ds.records));
+    print!(
+        "{}",
+        eval::replay_report(&ds.records, &ds.replay, &ds.replay_other_subject)
+    );
+    let scored: Vec<Scored> = match opts.cv {
+        Some(k) => {
+            if k < 2 {
+                return Err(IntelError::Option("--cv must be at least 2".into()));
+            }
+            println!(
+                "== subject-wise {k}-fold cross-validation (out-of-fold scores; each fold's thresholds from its training humans) =="
+            );
+            cross_validate(
+                &ds.records,
+                &ds.feats,
+                &ds.replay,
+                k,
+                opts.data.seed,
+                &opts.fit,
+            )?
+            .0
+        }
+        None => {
+            let model = match &opts.model {
+                Some(p) => load_model(p)?,
+                None => Model::default_model().clone(),
+            };
+            println!(
+                "== fixed model ({}; {} terms){} ==",
+                opts.model
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "compiled-in default".into()),
+                model.features.len(),
+                if opts.model.is_none() {
+                    " — in-sample if it was trained on these files"
+                } else {
+                    ""
+                }
+            );
+            // Same path as live scoring: Session -> features -> model (-> policy decision).
+            ds.records
+                .iter()
+                .zip(&ds.replay)
+                .map(|(r, rep)| super::score_session(&r.session, &model, *rep).1)
+                .collect()
+        }
+    };
+    print!("{}", eval::summary(&ds.records, &scored));
+    print!(
+        "{}",
+        eval::human_intervals(&ds.records, &scored, opts.data.seed)
+    );
+    if let Some(out) = &opts.out {
+        let werr = |e| IntelError::Write {
+            path: out.display().to_string(),
+            source: e,
+        };
+        let f = std::fs::File::create(out).map_err(werr)?;
+        let mut w = std::io::BufWriter::new(f);
+        for (i, (r, s)) in ds.records.iter().zip(&scored).enumerate() {
+            let mut line = serde_json::json!({
+                "id": r.id,
+                "label": r.label.as_str(),
+                "score": (s.p_human * 1e6).round() / 1e6,
+                "decision": s.decision.as_str(),
+                "reasons": s.reasons,
+                "source": r.source,
+                "subject": r.subject,
+                "generator": r.generator,
+            });
+            if opts.with_features
+                && let Some(obj) = line.as_object_mut()
+            {
+                let feats: serde_json::Map<String, serde_json::Value> = ds.feats[i]
+                    .named()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                    .collect();
+                obj.insert("features".into(), serde_json::Value::Object(feats));
+            }
+            writeln!(w, "{line}").map_err(werr)?;
+        }
+        w.flush().map_err(werr)?;
+        println!("wrote {} ({} lines)", out.display(), scored.len());
+    }
+    if let Some(p) = &opts.plot {
+        plot::plot(&ds.records, &scored, p)?;
+        println!("wrote {}", p.display());
+    }
+    let humans = ds
+        .records
+        .iter()
+        .filter(|r| r.label == Label::Human)
+        .count();
+    if humans == 0 || humans == ds.records.len() {
+        eprintln!(
+            "note: only one class present; AUC and rates against the other class are undefined"
+        );
+    }
+    Ok((ds.records, scored))
+}

@@ -1,0 +1,405 @@
+//! Evaluation metrics and the per-group summary. Convention: the score is human-likeness
+//! (1 = human); for ROC figures a *bot* is the positive class, detected when its score is low.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use tollgate_model::model::{Decision, ReplayEvidence, Scored};
+
+use super::{Label, Record};
+
+/// ROC AUC = P(score(human) > score(bot)), ties counted half. `None` if a class is empty.
+pub fn auc(humans: &[f64], bots: &[f64]) -> Option<f64> {
+    if humans.is_empty() || bots.is_empty() {
+        return None;
+    }
+    let mut all: Vec<(f64, bool)> = humans
+        .iter()
+        .map(|&s| (s, true))
+        .chain(bots.iter().map(|&s| (s, false)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Mann–Whitney with average ranks for ties.
+    let mut rank_sum_h = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum_h += avg * all[i..=j].iter().filter(|x| x.1).count() as f64;
+        i = j + 1;
+    }
+    let (nh, nb) = (humans.len() as f64, bots.len() as f64);
+    Some((rank_sum_h - nh * (nh + 1.0) / 2.0) / (nh * nb))
+}
+
+/// Share of humans flagged (score at or below the threshold) when the threshold is set so that
+/// `tpr` of the bots are flagged.
+pub fn fpr_at_tpr(humans: &[f64], bots: &[f64], tpr: f64) -> Option<f64> {
+    if humans.is_empty() || bots.is_empty() {
+        return None;
+    }
+    let mut b = bots.to_vec();
+    b.sort_by(f64::total_cmp);
+    let k = ((tpr * b.len() as f64).ceil() as usize).clamp(1, b.len()) - 1;
+    let thr = b[k];
+    Some(humans.iter().filter(|&&h| h <= thr).count() as f64 / humans.len() as f64)
+}
+
+/// ROC points (FPR, TPR) over all thresholds.
+pub fn roc(humans: &[f64], bots: &[f64]) -> Vec<(f64, f64)> {
+    let mut thr: Vec<f64> = humans.iter().chain(bots).copied().collect();
+    thr.sort_by(f64::total_cmp);
+    thr.dedup();
+    let mut h = humans.to_vec();
+    let mut b = bots.to_vec();
+    h.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let mut out = vec![(0.0, 0.0)];
+    let (mut ih, mut ib) = (0usize, 0usize);
+    for t in thr {
+        while ih < h.len() && h[ih] <= t {
+            ih += 1;
+        }
+        while ib < b.len() && b[ib] <= t {
+            ib += 1;
+        }
+        out.push((
+            ih as f64 / h.len().max(1) as f64,
+            ib as f64 / b.len().max(1) as f64,
+        ));
+    }
+    out
+}
+
+/// What kinds of behaviour a record carries.
+pub fn modality(r: &Record) -> &'static str {
+    match (r.session.pointer.is_empty(), r.session.keys.is_empty()) {
+        (false, false) => "pointer+keys",
+        (false, true) => "pointer",
+        (true, false) => "keys",
+        (true, true) => "none",
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Tally {
+    n: usize,
+    allow: usize,
+    challenge: usize,
+    block: usize,
+    subjects: std::collections::BTreeSet<String>,
+    scores: Vec<f64>,
+}
+
+impl Tally {
+    fn add(&mut self, r: &Record, s: &Scored) {
+        self.n += 1;
+        match s.decision {
+            Decision::Allow => self.allow += 1,
+            Decision::Challenge => self.challenge += 1,
+            Decision::Block => self.block += 1,
+        }
+        self.subjects.insert(r.subject.clone());
+        self.scores.push(s.p_human);
+    }
+}
+
+fn pct(a: usize, n: usize) -> String {
+    if n == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", 100.0 * a as f64 / n as f64)
+    }
+}
+
+fn opt3(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into())
+}
+
+/// Human-readable summary per group, per label and per modality.
+pub fn summary(records: &[Record], scored: &[Scored]) -> String {
+    let mut groups: BTreeMap<(Label, String), Tally> = BTreeMap::new();
+    let mut by_label: BTreeMap<Label, Tally> = BTreeMap::new();
+    let mut by_mod: BTreeMap<(&'static str, Label), Tally> = BTreeMap::new();
+    for (r, s) in records.iter().zip(scored) {
+        let key = match (&r.generator, r.label) {
+            (Some(g), _) => format!("{}/{}", r.source, g.split(':').next().unwrap_or(g)),
+            (None, Label::Human) if r.source == "delbot" => format!("{}/{}", r.source, r.subject),
+            (None, _) => r.source.clone(),
+        };
+        groups.entry((r.label, key)).or_default().add(r, s);
+        by_label.entry(r.label).or_default().add(r, s);
+        by_mod.entry((modality(r), r.label)).or_default().add(r, s);
+    }
+    let all_h = by_label
+        .get(&Label::Human)
+        .map(|t| t.scores.clone())
+        .unwrap_or_default();
+    let all_b = by_label
+        .get(&Label::Bot)
+        .map(|t| t.scores.clone())
+        .unwrap_or_default();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:<34} {:>6} {:>5} {:>8} {:>8} {:>8}  {:>7} {:>9} {:>9}",
+        "group (label/source/generator)",
+        "n",
+        "subj",
+        "allow",
+        "chall",
+        "block",
+        "AUC",
+        "FPR@95",
+        "FPR@99"
+    );
+    let _ = writeln!(o, "{}", "-".repeat(104));
+    for ((label, key), t) in &groups {
+        let (a, f95, f99) = match label {
+            Label::Human => (
+                auc(&t.scores, &all_b),
+                fpr_at_tpr(&t.scores, &all_b, 0.95),
+                fpr_at_tpr(&t.scores, &all_b, 0.99),
+            ),
+            Label::Bot => (
+                auc(&all_h, &t.scores),
+                fpr_at_tpr(&all_h, &t.scores, 0.95),
+                fpr_at_tpr(&all_h, &t.scores, 0.99),
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "{:<34} {:>6} {:>5} {:>8} {:>8} {:>8}  {:>7} {:>9} {:>9}",
+            format!("{}/{}", label.as_str(), key),
+            t.n,
+            t.subjects.len(),
+            pct(t.allow, t.n),
+            pct(t.challenge, t.n),
+            pct(t.block, t.n),
+            opt3(a),
+            opt3(f95),
+            opt3(f99)
+        );
+    }
+    let _ = writeln!(o, "{}", "-".repeat(104));
+    let _ = writeln!(
+        o,
+        "per modality (AUC and FPR@TPR against the bots/humans of the same modality):"
+    );
+    let mods: Vec<&'static str> = by_mod
+        .keys()
+        .map(|(m, _)| *m)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for m in mods {
+        let h = by_mod.get(&(m, Label::Human));
+        let b = by_mod.get(&(m, Label::Bot));
+        let hs = h.map(|t| t.scores.as_slice()).unwrap_or(&[]);
+        let bs = b.map(|t| t.scores.as_slice()).unwrap_or(&[]);
+        let _ = writeln!(
+            o,
+            "  {:<13} humans {:>5} (blocked {:>6}, challenged+blocked {:>6})  bots {:>5} (allowed {:>6})  AUC {}  FPR@95 {}  FPR@99 {}",
+            m,
+            hs.len(),
+            h.map(|t| pct(t.block, t.n)).unwrap_or("-".into()),
+            h.map(|t| pct(t.block + t.challenge, t.n))
+                .unwrap_or("-".into()),
+            bs.len(),
+            b.map(|t| pct(t.allow, t.n)).unwrap_or("-".into()),
+            opt3(auc(hs, bs)),
+            opt3(fpr_at_tpr(hs, bs, 0.95)),
+            opt3(fpr_at_tpr(hs, bs, 0.99)),
+        );
+    }
+    if let (Some(h), Some(b)) = (by_label.get(&Label::Human), by_label.get(&Label::Bot)) {
+        let _ = writeln!(
+            o,
+            "overall: humans {} blocked {} challenged+blocked {} | bots {} allowed {} (TPR {}) | AUC {} FPR@95%TPR {} FPR@99%TPR {}",
+            h.n,
+            pct(h.block, h.n),
+            pct(h.block + h.challenge, h.n),
+            b.n,
+            pct(b.allow, b.n),
+            pct(b.n - b.allow, b.n),
+            opt3(auc(&all_h, &all_b)),
+            opt3(fpr_at_tpr(&all_h, &all_b, 0.95)),
+            opt3(fpr_at_tpr(&all_h, &all_b, 0.99)),
+        );
+    }
+    o
+}
+
+/// Subject-bootstrap 95% intervals of the human block and challenge-or-block rates per human
+/// source (resampling subjects, not records: records of one subject are not independent).
+pub fn human_intervals(records: &[Record], scored: &[Scored], seed: u64) -> String {
+    let mut by_source: BTreeMap<&str, BTreeMap<&str, (usize, usize, usize)>> = BTreeMap::new();
+    for (r, s) in records.iter().zip(scored) {
+        if r.label != Label::Human {
+            continue;
+        }
+        let e = by_source
+            .entry(r.source.as_str())
+            .or_default()
+            .entry(r.subject.as_str())
+            .or_insert((0, 0, 0));
+        e.0 += 1;
+        e.1 += usize::from(s.decision == Decision::Block);
+        e.2 += usize::from(s.decision != Decision::Allow);
+    }
+    let mut rng = super::rng::Rng::derive(seed, "bootstrap");
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "humans, 95% subject-bootstrap intervals (200 resamples):"
+    );
+    for (source, subjects) in &by_source {
+        let subs: Vec<(usize, usize, usize)> = subjects.values().copied().collect();
+        let (mut bl, mut ch) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            let (mut n, mut b, mut c) = (0usize, 0usize, 0usize);
+            for _ in 0..subs.len() {
+                let s = subs[rng.int(0, subs.len() - 1)];
+                n += s.0;
+                b += s.1;
+                c += s.2;
+            }
+            bl.push(b as f64 / n.max(1) as f64);
+            ch.push(c as f64 / n.max(1) as f64);
+        }
+        bl.sort_by(f64::total_cmp);
+        ch.sort_by(f64::total_cmp);
+        let ci = |v: &[f64]| format!("[{:.2}%, {:.2}%]", 100.0 * v[4], 100.0 * v[194]);
+        let _ = writeln!(
+            o,
+            "  {:<14} subjects {:>4}  blocked {}  challenged+blocked {}{}",
+            source,
+            subs.len(),
+            ci(&bl),
+            ci(&ch),
+            if subs.len() < 20 {
+                "  (few subjects: interval unreliable)"
+            } else {
+                ""
+            }
+        );
+    }
+    o
+}
+
+/// Compact one-line metrics (used by training logs and tests).
+pub fn headline(records: &[Record], scored: &[Scored]) -> (Option<f64>, f64, f64, f64) {
+    let mut h = Vec::new();
+    let mut b = Vec::new();
+    let (mut hb, mut hc, mut ba) = (0usize, 0usize, 0usize);
+    for (r, s) in records.iter().zip(scored) {
+        match r.label {
+            Label::Human => {
+                h.push(s.p_human);
+                hb += usize::from(s.decision == Decision::Block);
+                hc += usize::from(s.decision != Decision::Allow);
+            }
+            Label::Bot => {
+                b.push(s.p_human);
+                ba += usize::from(s.decision == Decision::Allow);
+            }
+        }
+    }
+    let frac = |a: usize, n: usize| if n == 0 { 0.0 } else { a as f64 / n as f64 };
+    (
+        auc(&h, &b),
+        frac(hb, h.len()),
+        frac(hc, h.len()),
+        frac(ba, b.len()),
+    )
+}
+
+/// Replay-store report: per human source, how often a stroke matched a band of an earlier session
+/// (the cross-session collision rate: trace files enter the store before any synthetic session,
+/// so a human can only match other humans) and of another subject; per replay generator, how
+/// many sessions the store flags.
+pub fn replay_report(records: &[Record], replay: &[ReplayEvidence], other: &[usize]) -> String {
+    #[derive(Default)]
+    struct T {
+        sessions: usize,
+        hashed_sessions: usize,
+        strokes: usize,
+        seen: usize,
+        other: usize,
+        sessions_other: usize,
+        flagged: usize,
+    }
+    let mut m: BTreeMap<String, T> = BTreeMap::new();
+    for ((r, e), o) in records.iter().zip(replay).zip(other) {
+        if r.derived {
+            continue;
+        }
+        let key = match (&r.generator, r.label) {
+            (_, Label::Human) => format!("human/{}", r.source),
+            (Some(g), _) if g.starts_with("replay-") => format!("bot/{g}"),
+            _ => continue,
+        };
+        let t = m.entry(key).or_default();
+        t.sessions += 1;
+        t.hashed_sessions += usize::from(e.hashed > 0);
+        t.strokes += e.hashed;
+        t.seen += e.seen_elsewhere;
+        t.other += o;
+        t.sessions_other += usize::from(*o > 0);
+        t.flagged += usize::from(e.is_replay());
+    }
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.2}%", 100.0 * a as f64 / b as f64)
+        }
+    };
+    let mut out = String::from(
+        "replay store (record order; strokes counted per session as live): group sessions hashed strokes | strokes seen elsewhere | strokes / sessions matching another subject | sessions flagged replayed\n",
+    );
+    for (k, t) in &m {
+        out.push_str(&format!(
+            "  {k:<36} {:>6} {:>6} {:>6} | {:>5} {:>7} | {:>5} {:>7} / {:>5} {:>7} | {:>5} {:>7}\n",
+            t.sessions,
+            t.hashed_sessions,
+            t.strokes,
+            t.seen,
+            pct(t.seen, t.strokes),
+            t.other,
+            pct(t.other, t.strokes),
+            t.sessions_other,
+            pct(t.sessions_other, t.sessions),
+            t.flagged,
+            pct(t.flagged, t.sessions),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_and_fpr() {
+        assert_eq!(auc(&[0.9, 0.8], &[0.1, 0.2]), Some(1.0));
+        assert_eq!(auc(&[0.1, 0.2], &[0.9, 0.8]), Some(0.0));
+        assert_eq!(auc(&[0.5], &[0.5]), Some(0.5));
+        assert_eq!(auc(&[], &[0.5]), None);
+        let h: Vec<f64> = (0..100).map(|i| 0.5 + i as f64 / 200.0).collect();
+        let b: Vec<f64> = (0..100).map(|i| i as f64 / 200.0).collect();
+        assert_eq!(fpr_at_tpr(&h, &b, 0.95), Some(0.0));
+        assert_eq!(
+            fpr_at_tpr(&h, &b, 1.0),
+            Some(0.0),
+            "threshold 0.495 flags no human"
+        );
+        assert_eq!(fpr_at_tpr(&[0.1, 0.9], &b, 1.0), Some(0.5));
+        let r = roc(&h, &b);
+        assert_eq!(*r.last().unwrap(), (1.0, 1.0));
+    }
+}

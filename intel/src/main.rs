@@ -1,0 +1,168 @@
+//! `tollgate-intel` CLI: `train` and `eval` (the offline behaviour workbench; see README.md).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate-intel",
+    version,
+    about = "Tollgate behaviour workbench: train and evaluate the behaviour model on trace files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train the behaviour model on trace files (+ synthetic bots); subject-wise CV, writes JSON.
+    Train {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model file to write.
+        #[arg(long, default_value = "model/models/behaviour-v3.json")]
+        out: PathBuf,
+        /// Subject-wise folds for the validation report.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        #[command(flatten)]
+        fit: FitArgs,
+    },
+    /// Score trace files with the live scoring path; per-record JSON lines and a summary.
+    Eval {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Model file [default: the compiled-in model]. Ignored with --cv.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Write one JSON line per record (id, label, score, decision, reasons, ...).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Draw ROC curves and score histograms to this SVG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Subject-wise k-fold cross-validation (never scores a subject it trained on).
+        #[arg(long)]
+        cv: Option<usize>,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Include every feature value in the --out lines.
+        #[arg(long)]
+        with_features: bool,
+    },
+}
+
+/// Model fitting options shared by `train` and `eval --cv`.
+#[derive(Debug, clap::Args)]
+struct FitArgs {
+    /// L2 penalty of the regression (per 1000 units of record weight).
+    #[arg(long, default_value_t = 1.0)]
+    l2: f64,
+    /// Boosted trees fitted on the regression's residual (0 = regression only).
+    #[arg(long, default_value_t = 300)]
+    trees: usize,
+    /// Depth of each tree.
+    #[arg(long, default_value_t = 3)]
+    depth: usize,
+    /// Shrinkage of each tree's output.
+    #[arg(long, default_value_t = 0.1)]
+    learning_rate: f64,
+    /// Smallest hessian weight of a tree leaf.
+    #[arg(long, default_value_t = 5.0)]
+    min_child_weight: f64,
+    /// Subject-wise folds for cross-fitted calibration knots (< 2: in-sample human logits).
+    #[arg(long, default_value_t = 4)]
+    calib_folds: usize,
+}
+
+impl FitArgs {
+    fn options(self, seed: u64) -> tollgate_intel::train::FitOptions {
+        tollgate_intel::train::FitOptions {
+            l2: self.l2,
+            boost: tollgate_intel::boost::BoostOptions {
+                trees: self.trees,
+                depth: self.depth,
+                learning_rate: self.learning_rate,
+                min_child_weight: self.min_child_weight,
+                seed,
+                ..Default::default()
+            },
+            calib_folds: self.calib_folds,
+            ..Default::default()
+        }
+    }
+}
+
+/// Data selection shared by `train` and `eval`.
+#[derive(Debug, clap::Args)]
+struct DataArgs {
+    /// Trace files (.jsonl or .jsonl.gz), read in place.
+    #[arg(long, num_args = 1.., required = true)]
+    traces: Vec<PathBuf>,
+    /// Seed for synthetic bots and folds.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Multiplier of the default synthetic bot counts (0 = none).
+    #[arg(long, default_value_t = 1.0)]
+    synthetic_scale: f64,
+    /// Keep every n-th record of each file (quick runs).
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+}
+
+impl DataArgs {
+    fn options(self) -> tollgate_intel::cli::DataOptions {
+        tollgate_intel::cli::DataOptions {
+            traces: self.traces,
+            seed: self.seed,
+            synth_scale: self.synthetic_scale,
+            stride: self.stride,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Train {
+            data,
+            out,
+            folds,
+            fit,
+        } => {
+            let fit = fit.options(data.seed);
+            let opts = tollgate_intel::cli::TrainOptions {
+                data: data.options(),
+                out,
+                folds,
+                fit,
+            };
+            tollgate_intel::cli::run_train(&opts)?;
+            Ok(())
+        }
+        Command::Eval {
+            data,
+            model,
+            out,
+            plot,
+            cv,
+            fit,
+            with_features,
+        } => {
+            let fit = fit.options(data.seed);
+            let opts = tollgate_intel::cli::EvalOptions {
+                data: data.options(),
+                model,
+                out,
+                plot,
+                cv,
+                fit,
+                with_features,
+            };
+            tollgate_intel::cli::run_eval(&opts)?;
+            Ok(())
+        }
+    }
+}

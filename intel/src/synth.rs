@@ -1,0 +1,776 @@
+//! Synthetic bot sessions, implemented by the project from the published descriptions of common
+//! tools (see `shared/notes/behaviour.md` §3). Deterministic for a seed; every record is tagged
+//! `source = "synthetic"` and `generator = <name>[:<variant>]`.
+//!
+//! Pointer generators (each drives a whole login-like session — moves to the username field,
+//! password field and submit button with clicks and typing pauses — or a circle drag like the
+//! DELBOT task, so the task shape itself is not what separates them from humans):
+//! - `linear-burst`: Puppeteer/Playwright `mouse.move(x, y, {steps})`: collinear equal steps sent
+//!   back-to-back (~0–2 ms apart).
+//! - `linear-steps`: the same path with constant synthetic delays (8–33 ms).
+//! - `bezier-eased`: cubic Bézier with random two-sided anchors, eased parameter, constant or
+//!   Gaussian frame-like delays ("humanized" libraries).
+//! - `ghost-cursor`: one-sided cubic Bézier anchors (spread up to 200 px), points uniform in the
+//!   curve parameter, Fitts-based point count, overshoot + corrective curve beyond 500 px, no
+//!   delay between events.
+//! - `ghost-cursor-timed`: the same paths with synthetic even timestamps.
+//! - `retimed-human:<mode>`: a recorded human trajectory with its timing replaced.
+//! - `replay-human[-rounded]`: the same human trace reused in several sessions, rotated, scaled,
+//!   translated and re-timed (optionally rounded to whole px). Not trainable: only the
+//!   cross-session hash store can catch it.
+//!
+//! Keystroke generators: `type-const` (Puppeteer `type` with a constant or zero delay),
+//! `type-gauss` (Gaussian holds and gaps, sequential or overlapping), `type-uniform`.
+//!
+//! Click styles: instant (down→up ≤ 2 ms, no hesitation) or humanised (40–150 ms dwell).
+//! Timer resolution (0.1 ms or 1 ms; keys sometimes 16 ms) and integer vs fractional
+//! coordinates are drawn per session so neither becomes a shortcut.
+
+use tollgate_model::features::{Key, Pt, Session};
+use tollgate_protocol::telemetry::{key_class, pointer_kind, pointer_type};
+
+use super::rng::Rng;
+use super::{Label, Record};
+
+/// How many sessions of each kind to make.
+#[derive(Debug, Clone, Copy)]
+pub struct SynthOptions {
+    pub seed: u64,
+    /// Pointer-only sessions (login or circle task).
+    pub pointer: usize,
+    /// Keystroke-only sessions (one typed sentence).
+    pub keys: usize,
+    /// Sessions with both pointer and keystrokes (login form).
+    pub both: usize,
+    /// Human pointer traces with replaced timing.
+    pub retimed: usize,
+    /// Human pointer traces replayed (each reused in 3 sessions).
+    pub replays: usize,
+}
+
+impl SynthOptions {
+    /// Default mix; `scale` multiplies every count.
+    pub fn scaled(seed: u64, scale: f64) -> SynthOptions {
+        let n = |x: f64| (x * scale).round().max(0.0) as usize;
+        SynthOptions {
+            seed,
+            pointer: n(1500.0),
+            keys: n(1200.0),
+            both: n(500.0),
+            retimed: n(600.0),
+            replays: n(150.0),
+        }
+    }
+}
+
+pub const POINTER_GENERATORS: [&str; 5] = [
+    "linear-burst",
+    "linear-steps",
+    "bezier-eased",
+    "ghost-cursor",
+    "ghost-cursor-timed",
+];
+pub const KEY_GENERATORS: [&str; 3] = ["type-const", "type-gauss", "type-uniform"];
+
+#[derive(Debug, Clone, Copy)]
+enum Timing {
+    /// Back-to-back dispatch: 0.15 ms + exponential(mean).
+    Burst(f64),
+    Even(f64),
+    Gauss(f64, f64),
+    Uniform(f64, f64),
+}
+
+impl Timing {
+    fn dt(&self, rng: &mut Rng) -> f64 {
+        match *self {
+            Timing::Burst(mean) => 0.15 + -mean * (1.0 - rng.f64()).max(1e-12).ln(),
+            Timing::Even(s) => s,
+            Timing::Gauss(m, sd) => rng.gauss(m, sd).max(1.0),
+            Timing::Uniform(a, b) => rng.range(a, b),
+        }
+    }
+}
+
+type P2 = (f64, f64);
+
+fn lerp(a: P2, b: P2, u: f64) -> P2 {
+    (a.0 + (b.0 - a.0) * u, a.1 + (b.1 - a.1) * u)
+}
+
+fn cubic(p0: P2, p1: P2, p2: P2, p3: P2, u: f64) -> P2 {
+    let v = 1.0 - u;
+    let (a, b, c, d) = (v * v * v, 3.0 * v * v * u, 3.0 * v * u * u, u * u * u);
+    (
+        a * p0.0 + b * p1.0 + c * p2.0 + d * p3.0,
+        a * p0.1 + b * p1.1 + c * p2.1 + d * p3.1,
+    )
+}
+
+fn ease(kind: usize, u: f64) -> f64 {
+    match kind {
+        0 => {
+            if u < 0.5 {
+                2.0 * u * u
+            } else {
+                1.0 - (-2.0 * u + 2.0).powi(2) / 2.0
+            }
+        }
+        1 => {
+            if u < 0.5 {
+                4.0 * u * u * u
+            } else {
+                1.0 - (-2.0 * u + 2.0).powi(3) / 2.0
+            }
+        }
+        2 => -((std::f64::consts::PI * u).cos() - 1.0) / 2.0,
+        _ => 1.0 - (1.0 - u) * (1.0 - u),
+    }
+}
+
+/// Points of one movement from `a` to `b` (excluding `a`, including `b`).
+fn path(rng: &mut Rng, generator: &str, a: P2, b: P2) -> Vec<P2> {
+    let d = (b.0 - a.0).hypot(b.1 - a.1).max(1.0);
+    let (nx, ny) = (-(b.1 - a.1) / d, (b.0 - a.0) / d);
+    match generator {
+        "linear-burst" | "linear-steps" => {
+            let n = rng.int(5, 60);
+            (1..=n).map(|i| lerp(a, b, i as f64 / n as f64)).collect()
+        }
+        "bezier-eased" => {
+            let off = |rng: &mut Rng| rng.gauss(0.0, 0.3 * d);
+            let (u1, u2) = (rng.range(0.2, 0.4), rng.range(0.6, 0.8));
+            let (o1, o2) = (off(rng), off(rng));
+            let c1 = (
+                a.0 + (b.0 - a.0) * u1 + nx * o1,
+                a.1 + (b.1 - a.1) * u1 + ny * o1,
+            );
+            let c2 = (
+                a.0 + (b.0 - a.0) * u2 + nx * o2,
+                a.1 + (b.1 - a.1) * u2 + ny * o2,
+            );
+            let n = ((d / rng.range(8.0, 20.0)) as usize).clamp(15, 120);
+            let e = rng.int(0, 3);
+            (1..=n)
+                .map(|i| cubic(a, c1, c2, b, ease(e, i as f64 / n as f64)))
+                .collect()
+        }
+        _ => {
+            // ghost-cursor
+            let mut pts = Vec::new();
+            let overshoot = d > 500.0;
+            let target = if overshoot {
+                let ang = rng.range(0.0, std::f64::consts::TAU);
+                let r = rng.range(0.0, 120.0);
+                (b.0 + r * ang.cos(), b.1 + r * ang.sin())
+            } else {
+                b
+            };
+            pts.extend(ghost_curve(rng, a, target, (d).clamp(2.0, 200.0)));
+            if overshoot {
+                pts.extend(ghost_curve(rng, target, b, 10.0));
+            }
+            pts
+        }
+    }
+}
+
+fn ghost_curve(rng: &mut Rng, a: P2, b: P2, spread: f64) -> Vec<P2> {
+    let d = (b.0 - a.0).hypot(b.1 - a.1).max(1.0);
+    let (nx, ny) = (-(b.1 - a.1) / d, (b.0 - a.0) / d);
+    let side = if rng.chance(0.5) { 1.0 } else { -1.0 };
+    let anchor = |rng: &mut Rng| {
+        let m = lerp(a, b, rng.f64());
+        let o = side * rng.range(0.0, spread);
+        (m.0 + nx * o, m.1 + ny * o)
+    };
+    let mut c = [anchor(rng), anchor(rng)];
+    if c[0].0 > c[1].0 {
+        c.swap(0, 1);
+    }
+    let fitts = 2.0 * (d / 100.0 + 1.0).log2();
+    let base = rng.range(1.0, 25.0);
+    let n = (((fitts + 1.0).log2() + base) * 3.0)
+        .ceil()
+        .clamp(3.0, 90.0) as usize;
+    (1..=n)
+        .map(|i| cubic(a, c[0], c[1], b, i as f64 / n as f64))
+        .collect()
+}
+
+/// Per-session rendering options.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    timing: Timing,
+    round_px: bool,
+    tick: f64,
+    instant_click: bool,
+}
+
+fn quant(t: f64, tick: f64) -> f64 {
+    (t / tick).floor() * tick
+}
+
+struct Builder<'a> {
+    rng: &'a mut Rng,
+    style: Style,
+    generator: &'a str,
+    t: f64,
+    pos: P2,
+    buttons: u8,
+    out: Vec<Pt>,
+}
+
+impl Builder<'_> {
+    fn push(&mut self, kind: u8, p: P2) {
+        let (x, y) = if self.style.round_px {
+            (p.0.round(), p.1.round())
+        } else {
+            (p.0, p.1)
+        };
+        self.out.push(Pt {
+            t_ms: quant(self.t, self.style.tick),
+            kind,
+            x,
+            y,
+            buttons: self.buttons,
+            ptype: pointer_type::MOUSE,
+            pressure: None,
+            trusted: None,
+            coalesced: false,
+        });
+    }
+
+    fn move_to(&mut self, b: P2) {
+        let pts = path(self.rng, self.generator, self.pos, b);
+        for p in pts {
+            self.t += self.style.timing.dt(self.rng);
+            self.push(pointer_kind::MOVE, p);
+        }
+        self.pos = b;
+    }
+
+    fn click(&mut self) {
+        let (hes, dwell) = if self.style.instant_click {
+            (self.rng.range(0.0, 2.0), self.rng.range(0.05, 2.0))
+        } else {
+            (self.rng.range(30.0, 300.0), self.rng.range(40.0, 150.0))
+        };
+        self.t += hes;
+        self.buttons = 1;
+        self.push(pointer_kind::DOWN, self.pos);
+        self.t += dwell;
+        self.buttons = 0;
+        self.push(pointer_kind::UP, self.pos);
+    }
+}
+
+fn pick_style(rng: &mut Rng, generator: &str) -> Style {
+    let timing = match generator {
+        "linear-burst" | "ghost-cursor" => Timing::Burst(rng.range(0.2, 1.5)),
+        "linear-steps" | "ghost-cursor-timed" => Timing::Even(
+            *rng.pick(&[8.0, 10.0, 15.0, 16.0, 16.67, 20.0, 25.0, 33.3])
+                .unwrap_or(&16.0),
+        ),
+        _ => {
+            if rng.chance(0.5) {
+                Timing::Even(*rng.pick(&[8.0, 16.0, 16.67, 20.0]).unwrap_or(&16.0))
+            } else {
+                Timing::Gauss(rng.range(8.0, 20.0), rng.range(0.5, 4.0))
+            }
+        }
+    };
+    Style {
+        timing,
+        round_px: rng.chance(0.5),
+        tick: if rng.chance(0.5) { 0.1 } else { 1.0 },
+        instant_click: rng.chance(0.6),
+    }
+}
+
+/// Key class sequence of typed text: words of characters separated by spaces, an optional Shift
+/// press before a capital.
+fn text_classes(rng: &mut Rng, len: usize, with_shift: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 4);
+    while out.len() < len {
+        let w = rng.int(2, 9);
+        for i in 0..w {
+            if i == 0 && with_shift && rng.chance(0.15) {
+                out.push(key_class::SHIFT);
+            }
+            out.push(key_class::CHAR);
+        }
+        out.push(key_class::SPACE);
+    }
+    out.pop();
+    out
+}
+
+#[derive(Debug, Clone, Copy)]
+enum KeyTiming {
+    /// Puppeteer `type(text, {delay})`: hold = delay, next press right after the release.
+    Const {
+        hold: f64,
+        gap: f64,
+    },
+    /// Sequential down/sleep/up/sleep with Gaussian sleeps.
+    GaussSeq {
+        mh: f64,
+        sh: f64,
+        mg: f64,
+        sg: f64,
+    },
+    /// Independent Gaussian press-to-press interval and hold (overlaps possible).
+    GaussP2p {
+        mp: f64,
+        sp: f64,
+        mh: f64,
+        sh: f64,
+    },
+    Uniform {
+        h: (f64, f64),
+        g: (f64, f64),
+    },
+}
+
+fn key_timing(rng: &mut Rng, generator: &str) -> (KeyTiming, String) {
+    match generator {
+        "type-const" => {
+            let d = *rng
+                .pick(&[0.0, 1.0, 5.0, 10.0, 20.0, 50.0, 75.0, 100.0, 150.0, 200.0])
+                .unwrap_or(&0.0);
+            if rng.chance(0.5) {
+                (
+                    KeyTiming::Const {
+                        hold: d,
+                        gap: rng.range(0.1, 1.0),
+                    },
+                    "type-const:hold".into(),
+                )
+            } else {
+                (
+                    KeyTiming::Const {
+                        hold: rng.range(0.0, 1.0),
+                        gap: d,
+                    },
+                    "type-const:gap".into(),
+                )
+            }
+        }
+        "type-gauss" => {
+            let (mh, sh) = (rng.range(50.0, 130.0), rng.range(5.0, 30.0));
+            if rng.chance(0.5) {
+                let (mg, sg) = (rng.range(40.0, 250.0), rng.range(10.0, 80.0));
+                (
+                    KeyTiming::GaussSeq { mh, sh, mg, sg },
+                    "type-gauss:seq".into(),
+                )
+            } else {
+                let (mp, sp) = (rng.range(120.0, 320.0), rng.range(20.0, 90.0));
+                (
+                    KeyTiming::GaussP2p { mp, sp, mh, sh },
+                    "type-gauss:p2p".into(),
+                )
+            }
+        }
+        _ => {
+            let h0 = rng.range(20.0, 90.0);
+            let g0 = rng.range(20.0, 150.0);
+            (
+                KeyTiming::Uniform {
+                    h: (h0, h0 + rng.range(20.0, 100.0)),
+                    g: (g0, g0 + rng.range(50.0, 250.0)),
+                },
+                "type-uniform".into(),
+            )
+        }
+    }
+}
+
+/// Type `classes` starting at `t0`; returns keys and the end time.
+fn type_keys(rng: &mut Rng, kt: KeyTiming, classes: &[u8], t0: f64, tick: f64) -> (Vec<Key>, f64) {
+    let mut keys = Vec::with_capacity(classes.len());
+    let mut t = t0;
+    let mut shift_pending: Option<f64> = None;
+    for &c in classes {
+        let (hold, next) = match kt {
+            KeyTiming::Const { hold, gap } => (hold, hold + gap),
+            KeyTiming::GaussSeq { mh, sh, mg, sg } => {
+                let h = rng.gauss(mh, sh).max(5.0);
+                (h, h + rng.gauss(mg, sg).max(0.0))
+            }
+            KeyTiming::GaussP2p { mp, sp, mh, sh } => {
+                (rng.gauss(mh, sh).max(5.0), rng.gauss(mp, sp).max(20.0))
+            }
+            KeyTiming::Uniform { h, g } => {
+                let hh = rng.range(h.0, h.1);
+                (hh, hh + rng.range(g.0, g.1))
+            }
+        };
+        if c == key_class::SHIFT {
+            shift_pending = Some(t);
+            t += rng.range(0.1, 2.0).min(next);
+            continue;
+        }
+        keys.push(Key {
+            down_ms: quant(t, tick),
+            up_ms: quant(t + hold, tick),
+            class: c,
+            unreleased: false,
+        });
+        if let Some(sd) = shift_pending.take() {
+            keys.push(Key {
+                down_ms: quant(sd, tick),
+                up_ms: quant(t + hold + 0.5, tick),
+                class: key_class::SHIFT,
+                unreleased: false,
+            });
+        }
+        t += next;
+    }
+    keys.sort_by(|a, b| a.down_ms.total_cmp(&b.down_ms));
+    (keys, t)
+}
+
+fn record(
+    generator: &str,
+    i: usize,
+    session: Session,
+    trainable: bool,
+    subject: Option<String>,
+) -> Record {
+    let family = generator.split(':').next().unwrap_or(generator);
+    Record {
+        id: format!("synthetic/{generator}/{i}"),
+        source: "synthetic".into(),
+        // Ten pseudo-subjects per family, dealt so that every generator of the family spreads
+        // over all ten (the generators are interleaved `i % n`, so `i % 10` would pin each to
+        // two subjects, and a CV fold would then hide a generator entirely instead of testing
+        // unseen sessions of known generators; DELBOT's bots, one subject per tool, are the
+        // unseen-generator test).
+        subject: subject.unwrap_or_else(|| format!("synth-{family}-{}", (i / 8) % 10)),
+        label: Label::Bot,
+        generator: Some(generator.to_string()),
+        session,
+        trainable,
+        derived: false,
+    }
+}
+
+/// A pointer session (login form or circle drag), optionally with typing in the fields.
+fn pointer_session(rng: &mut Rng, generator: &str, with_keys: bool) -> (Session, String) {
+    let style = pick_style(rng, generator);
+    let (w, h) = (rng.range(1024.0, 1920.0), rng.range(640.0, 1080.0));
+    let start = (rng.range(0.0, w), rng.range(0.0, h));
+    let mut b = Builder {
+        rng,
+        style,
+        generator,
+        t: 0.0,
+        pos: start,
+        buttons: 0,
+        out: Vec::new(),
+    };
+    let mut keys = Vec::new();
+    let circle = !with_keys && b.rng.chance(0.3);
+    let mut name = generator.to_string();
+    if circle {
+        name.push_str(":circle");
+        let (cx, cy, r) = (
+            w / 2.0 + b.rng.range(-200.0, 200.0),
+            h / 2.0,
+            b.rng.range(80.0, 300.0),
+        );
+        b.pos = (cx + r, cy);
+        b.t = b.rng.range(0.0, 50.0);
+        b.buttons = 1;
+        b.push(pointer_kind::DOWN, b.pos);
+        let k = b.rng.int(8, 16);
+        let turn = b.rng.range(0.9, 1.1) * std::f64::consts::TAU;
+        for i in 1..=k {
+            let a = turn * i as f64 / k as f64;
+            b.move_to((cx + r * a.cos(), cy + r * a.sin()));
+        }
+        b.buttons = 0;
+        b.t += b.style.timing.dt(b.rng);
+        b.push(pointer_kind::UP, b.pos);
+    } else {
+        name.push_str(":login");
+        let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-const");
+        let (kt, kname) = key_timing(b.rng, kgen);
+        if with_keys {
+            name = format!("{name}+{kname}");
+        }
+        b.t = b.rng.range(100.0, 2500.0);
+        let x0 = w / 2.0 + b.rng.range(-150.0, 150.0);
+        let y0 = h * b.rng.range(0.3, 0.45);
+        let gap = b.rng.range(45.0, 70.0);
+        let targets = [
+            (x0, y0),
+            (x0, y0 + gap),
+            (x0 + b.rng.range(-60.0, 60.0), y0 + 2.0 * gap + 10.0),
+        ];
+        if b.rng.chance(0.3) {
+            for _ in 0..b.rng.int(1, 2) {
+                let p = (b.rng.range(0.0, w), b.rng.range(0.0, h));
+                b.move_to(p);
+                b.t += b.rng.range(0.0, 800.0);
+            }
+        }
+        for (i, tg) in targets.iter().enumerate() {
+            let exact = b.rng.chance(0.5);
+            let p = if exact {
+                *tg
+            } else {
+                (
+                    tg.0 + b.rng.range(-40.0, 40.0),
+                    tg.1 + b.rng.range(-8.0, 8.0),
+                )
+            };
+            b.move_to(p);
+            b.click();
+            if i < 2 {
+                if with_keys {
+                    let n = b.rng.int(6, 20);
+                    let shift = b.rng.chance(0.5);
+                    let classes = text_classes(b.rng, n, shift);
+                    let t0 = b.t + b.rng.range(0.0, 400.0);
+                    let (ks, end) = type_keys(b.rng, kt, &classes, t0, b.style.tick);
+                    keys.extend(ks);
+                    b.t = end + b.rng.range(0.0, 600.0);
+                } else {
+                    b.t += b.rng.range(800.0, 4000.0);
+                }
+            }
+        }
+    }
+    let mut s = Session {
+        pointer: b.out,
+        keys,
+        ..Default::default()
+    };
+    s.sanitize();
+    (s, name)
+}
+
+fn key_session(rng: &mut Rng, generator: &str) -> (Session, String) {
+    let (kt, name) = key_timing(rng, generator);
+    // Login fields are short (8–20 keys); sentences are longer: cover both.
+    let n = if rng.chance(0.5) {
+        rng.int(10, 20)
+    } else {
+        rng.int(25, 75)
+    };
+    let shift = rng.chance(0.5);
+    let classes = text_classes(rng, n, shift);
+    let tick = *rng.pick(&[0.1, 1.0, 1.0, 16.0]).unwrap_or(&1.0);
+    let (keys, _) = type_keys(rng, kt, &classes, 0.0, tick);
+    let mut s = Session {
+        keys,
+        ..Default::default()
+    };
+    s.sanitize();
+    (s, name)
+}
+
+/// Replace the timing of a human pointer trace (pauses over 100 ms are kept).
+pub fn retime(rng: &mut Rng, human: &Session) -> (Session, &'static str) {
+    let (timing, mode) = match rng.int(0, 4) {
+        0 => (Timing::Even(16.67), "even-60hz"),
+        1 => (
+            Timing::Even(*rng.pick(&[8.0, 10.0, 20.0]).unwrap_or(&10.0)),
+            "even",
+        ),
+        2 => (Timing::Gauss(16.7, rng.range(1.0, 4.0)), "gauss"),
+        3 => (Timing::Uniform(5.0, 30.0), "uniform"),
+        _ => (Timing::Burst(rng.range(0.2, 1.5)), "burst"),
+    };
+    // Even 60 Hz timestamps on a 1 ms clock are 16/17 ms alternations, i.e. exactly what a
+    // frame-locked human trace already looks like: labelling that "bot" would teach the model to
+    // distrust real human timing. Even timing is therefore rendered at full (0.1 ms) resolution,
+    // where its missing jitter is the tell.
+    let tick = if matches!(timing, Timing::Even(_)) || rng.chance(0.5) {
+        0.1
+    } else {
+        1.0
+    };
+    let mut out = Vec::with_capacity(human.pointer.len());
+    let mut t = 0.0;
+    let mut prev_orig: Option<f64> = None;
+    for p in &human.pointer {
+        let gap = prev_orig.map(|q| p.t_ms - q).unwrap_or(0.0);
+        t += if gap > 100.0 {
+            gap
+        } else if prev_orig.is_some() {
+            timing.dt(rng)
+        } else {
+            0.0
+        };
+        prev_orig = Some(p.t_ms);
+        out.push(Pt {
+            t_ms: quant(t, tick),
+            ..*p
+        });
+    }
+    let mut s = Session {
+        pointer: out,
+        ..Default::default()
+    };
+    s.sanitize();
+    (s, mode)
+}
+
+/// A replayed copy: rotation, scale, translation, new clock (stretched), optional rounding.
+pub fn replay_copy(rng: &mut Rng, human: &Session, round_px: bool) -> Session {
+    let ang = rng.range(-0.4, 0.4);
+    let sc = rng.range(0.8, 1.25);
+    let (tx, ty) = (rng.range(-300.0, 300.0), rng.range(-200.0, 200.0));
+    let stretch = rng.range(0.8, 1.2);
+    let t0 = rng.range(0.0, 3000.0);
+    let (c, s) = (ang.cos(), ang.sin());
+    let pointer = human
+        .pointer
+        .iter()
+        .map(|p| {
+            let (x, y) = (p.x * sc, p.y * sc);
+            let (mut nx, mut ny) = (x * c - y * s + tx, x * s + y * c + ty);
+            if round_px {
+                nx = nx.round();
+                ny = ny.round();
+            }
+            Pt {
+                t_ms: t0 + p.t_ms * stretch,
+                x: nx,
+                y: ny,
+                ..*p
+            }
+        })
+        .collect();
+    let mut out = Session {
+        pointer,
+        ..Default::default()
+    };
+    out.sanitize();
+    out
+}
+
+/// Generate the synthetic bot set. `humans` supplies trajectories for the re-timed and replayed
+/// generators (their records keep the human's subject so they stay in the same CV fold).
+pub fn generate(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
+    let mut out = Vec::new();
+    let mut rng = Rng::derive(opts.seed, "synthetic/pointer");
+    for i in 0..opts.pointer {
+        let generator = POINTER_GENERATORS[i % POINTER_GENERATORS.len()];
+        let (s, name) = pointer_session(&mut rng, generator, false);
+        out.push(record(&name, i, s, true, None));
+    }
+    let mut rng = Rng::derive(opts.seed, "synthetic/keys");
+    for i in 0..opts.keys {
+        let generator = KEY_GENERATORS[i % KEY_GENERATORS.len()];
+        let (s, name) = key_session(&mut rng, generator);
+        out.push(record(&name, i, s, true, None));
+    }
+    let mut rng = Rng::derive(opts.seed, "synthetic/both");
+    for i in 0..opts.both {
+        let generator = POINTER_GENERATORS[i % POINTER_GENERATORS.len()];
+        let (s, name) = pointer_session(&mut rng, generator, true);
+        out.push(record(&name, i, s, true, None));
+    }
+    let pointer_humans: Vec<&Record> = humans
+        .iter()
+        .filter(|r| r.label == Label::Human && !r.derived && r.session.pointer.len() >= 20)
+        .collect();
+    if !pointer_humans.is_empty() {
+        let mut rng = Rng::derive(opts.seed, "synthetic/retimed");
+        for i in 0..opts.retimed {
+            let Some(h) = rng.pick(&pointer_humans).copied() else {
+                break;
+            };
+            let (s, mode) = retime(&mut rng, &h.session);
+            out.push(record(
+                &format!("retimed-human:{mode}"),
+                i,
+                s,
+                true,
+                Some(h.subject.clone()),
+            ));
+        }
+        let mut rng = Rng::derive(opts.seed, "synthetic/replay");
+        for i in 0..opts.replays {
+            let Some(h) = rng.pick(&pointer_humans).copied() else {
+                break;
+            };
+            let round_px = i % 2 == 1;
+            let generator = if round_px {
+                "replay-human-rounded"
+            } else {
+                "replay-human"
+            };
+            for j in 0..3 {
+                let s = replay_copy(&mut rng, &h.session, round_px);
+                out.push(record(
+                    generator,
+                    i * 3 + j,
+                    s,
+                    false,
+                    Some(h.subject.clone()),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_model::features::{F, extract, replay};
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let a = generate(&SynthOptions::scaled(3, 0.02), &[]);
+        let b = generate(&SynthOptions::scaled(3, 0.02), &[]);
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.id, y.id);
+            assert_eq!(x.session, y.session);
+        }
+        let c = generate(&SynthOptions::scaled(4, 0.02), &[]);
+        assert!(a.iter().zip(&c).any(|(x, y)| x.session != y.session));
+    }
+
+    #[test]
+    fn generators_produce_their_tells() {
+        let mut rng = Rng::new(1);
+        for _ in 0..20 {
+            let (s, name) = pointer_session(&mut rng, "ghost-cursor", false);
+            let f = extract(&s);
+            // Back-to-back dispatch: median move interval of a few ms at most.
+            let dt = f.get(F::PtDtMedian).map(|v| v.exp() - 1.0);
+            assert!(dt.is_some_and(|d| d < 4.0), "{name}: {dt:?}");
+            let (s, _) = key_session(&mut rng, "type-const");
+            let f = extract(&s);
+            assert_eq!(f.get(F::KeyRollover), Some(0.0));
+        }
+        let (s, name) = pointer_session(&mut rng, "bezier-eased", true);
+        assert!(name.contains('+') && !s.keys.is_empty() && !s.pointer.is_empty());
+    }
+
+    #[test]
+    fn replayed_copies_share_stroke_hashes() {
+        let mut rng = Rng::new(5);
+        let (human, _) = pointer_session(&mut rng, "bezier-eased", false);
+        let base = extract(&human).stroke_hashes;
+        assert!(!base.is_empty());
+        let copy = extract(&replay_copy(&mut rng, &human, false)).stroke_hashes;
+        let shared = copy
+            .iter()
+            .filter(|h| base.iter().any(|b| replay::shares_band(b, h)))
+            .count();
+        assert!(
+            2 * shared >= copy.len() && shared > 0,
+            "{shared}/{}",
+            copy.len()
+        );
+    }
+}

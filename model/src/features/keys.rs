@@ -1,0 +1,271 @@
+//! Keystroke timing features. Only key classes and times exist (never key contents).
+//!
+//! Press-to-press (p2p), flight (release → next press) and rollover use the *typing* keys
+//! (characters, space, backspace, enter, tab); Shift and other modifiers are left out because
+//! scripted `type()` calls usually send capitals without a Shift press, and a Shift wrapped
+//! around a character is rollover by construction. Holds use characters and spaces only.
+//! Paste and autofill produce no keys and are therefore neutral (all features missing).
+
+use super::stats::{median, quantile_sorted, share, sorted};
+use super::{F, Features, Key, Session};
+use tollgate_protocol::telemetry::key_class;
+
+/// Fewer typing keys than this: the timing features are missing (not zero).
+pub const MIN_KEYS: usize = 8;
+/// A press-to-press interval below this is faster than the human floor (~60 ms) allows often.
+pub const FAST_MS: f64 = 30.0;
+
+fn is_typing(k: &Key) -> bool {
+    matches!(
+        k.class,
+        key_class::CHAR
+            | key_class::SPACE
+            | key_class::BACKSPACE
+            | key_class::ENTER
+            | key_class::TAB
+    )
+}
+
+fn spread(v: &[f64], denom: Option<f64>) -> Option<f64> {
+    let s = sorted(v);
+    let iqr = quantile_sorted(&s, 0.75)? - quantile_sorted(&s, 0.25)?;
+    let d = denom.or_else(|| quantile_sorted(&s, 0.5))?;
+    Some(iqr / d.max(1.0))
+}
+
+/// Spearman rank correlation (average ranks for ties); `None` when either side is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() != b.len() || a.len() < 3 {
+        return None;
+    }
+    let ra = ranks(a);
+    let rb = ranks(b);
+    let n = a.len() as f64;
+    let ma = ra.iter().sum::<f64>() / n;
+    let mb = rb.iter().sum::<f64>() / n;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        None
+    } else {
+        Some(sab / (saa * sbb).sqrt())
+    }
+}
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0;
+        for &k in &idx[i..=j] {
+            r[k] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+pub(crate) fn extract(s: &Session, f: &mut Features) {
+    let typing: Vec<Key> = s.keys.iter().copied().filter(is_typing).collect();
+    if typing.len() < MIN_KEYS {
+        return;
+    }
+    let holds: Vec<f64> = s
+        .keys
+        .iter()
+        .filter(|k| matches!(k.class, key_class::CHAR | key_class::SPACE) && !k.unreleased)
+        .map(|k| k.up_ms - k.down_ms)
+        .collect();
+    if holds.len() >= MIN_KEYS / 2 {
+        f.set(F::KeyHold, median(&holds).map(|h| (1.0 + h.max(0.0)).ln()));
+        f.set(F::KeyHoldSpread, spread(&holds, None));
+    }
+    let p2p: Vec<f64> = typing
+        .windows(2)
+        .map(|w| w[1].down_ms - w[0].down_ms)
+        .collect();
+    let released: Vec<(&Key, &Key)> = typing
+        .windows(2)
+        .filter(|w| !w[0].unreleased)
+        .map(|w| (&w[0], &w[1]))
+        .collect();
+    let flight: Vec<f64> = released.iter().map(|(a, b)| b.down_ms - a.up_ms).collect();
+    let p2p_med = median(&p2p);
+    f.set(F::KeyP2p, p2p_med.map(|m| (1.0 + m.max(0.0)).ln()));
+    f.set(F::KeyP2pSpread, spread(&p2p, None));
+    let sp = sorted(&p2p);
+    if let (Some(p10), Some(p50), Some(p90)) = (
+        quantile_sorted(&sp, 0.1),
+        quantile_sorted(&sp, 0.5),
+        quantile_sorted(&sp, 0.9),
+    ) {
+        f.set(
+            F::KeyP2pSkew,
+            Some(((p90 - p50).max(0.0) + 1.0).ln() - ((p50 - p10).max(0.0) + 1.0).ln()),
+        );
+    }
+    if flight.len() >= MIN_KEYS / 2 {
+        f.set(F::KeyFlightSpread, spread(&flight, p2p_med));
+        f.set(F::KeyRollover, share(&flight, |x| *x < 0.0));
+    }
+    f.set(F::KeyFast, share(&p2p, |x| *x < FAST_MS));
+    if let Some(m) = p2p_med.filter(|m| *m > 0.0) {
+        f.set(F::KeyPause, share(&p2p, |x| *x > 2.5 * m));
+    }
+    f.set(
+        F::KeyBackspace,
+        share(&typing, |k| k.class == key_class::BACKSPACE),
+    );
+    // Class dependence: intervals touching a space vs between two characters.
+    let mut around_space = Vec::new();
+    let mut char_char = Vec::new();
+    for w in typing.windows(2) {
+        let d = w[1].down_ms - w[0].down_ms;
+        if w[0].class == key_class::SPACE || w[1].class == key_class::SPACE {
+            around_space.push(d);
+        } else if w[0].class == key_class::CHAR && w[1].class == key_class::CHAR {
+            char_char.push(d);
+        }
+    }
+    if around_space.len() >= 3
+        && char_char.len() >= 3
+        && let (Some(a), Some(c)) = (median(&around_space), median(&char_char))
+    {
+        f.set(
+            F::KeyClassDep,
+            Some(((a.max(0.0) + 10.0) / (c.max(0.0) + 10.0)).ln().abs()),
+        );
+    }
+    // Hold vs the following interval (sequential "down, sleep, up, sleep" scripts couple them).
+    let (mut h, mut nxt) = (Vec::new(), Vec::new());
+    for w in typing.windows(2) {
+        if matches!(w[0].class, key_class::CHAR | key_class::SPACE) && !w[0].unreleased {
+            h.push(w[0].up_ms - w[0].down_ms);
+            nxt.push(w[1].down_ms - w[0].down_ms);
+        }
+    }
+    if h.len() >= MIN_KEYS {
+        f.set(
+            F::KeyHoldFlightCorr,
+            Some(spearman(&h, &nxt).unwrap_or(0.0)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::extract;
+    use super::*;
+
+    fn key(down: f64, hold: f64, class: u8) -> Key {
+        Key {
+            down_ms: down,
+            up_ms: down + hold,
+            class,
+            unreleased: false,
+        }
+    }
+
+    fn noise(i: usize) -> f64 {
+        let z = (i as u64 + 11).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+        (z % 1000) as f64 / 1000.0
+    }
+
+    /// Hand-made human-like typing: right-skewed intervals, holds ~100 ms, some rollover,
+    /// longer gaps around spaces, one correction.
+    fn human_typing() -> Vec<Key> {
+        let mut t = 0.0;
+        let mut out = Vec::new();
+        for i in 0..40 {
+            let class = if i % 6 == 5 {
+                key_class::SPACE
+            } else if i == 16 {
+                key_class::BACKSPACE
+            } else {
+                key_class::CHAR
+            };
+            let u = noise(i);
+            let gap =
+                90.0 + 120.0 * u * u * u * 4.0 + if class == key_class::SPACE { 80.0 } else { 0.0 };
+            out.push(key(t, 80.0 + 50.0 * noise(i + 100), class));
+            t += gap;
+        }
+        out
+    }
+
+    #[test]
+    fn human_typing_features() {
+        let f = extract(&Session {
+            keys: human_typing(),
+            ..Default::default()
+        });
+        let hold = f.get(F::KeyHold).unwrap().exp() - 1.0;
+        assert!((80.0..130.0).contains(&hold), "{hold}");
+        assert!(f.get(F::KeyRollover).unwrap() > 0.0);
+        assert!(f.get(F::KeyP2pSkew).unwrap() > 0.3, "right-skewed");
+        assert!(f.get(F::KeyClassDep).unwrap() > 0.2);
+        assert!(f.get(F::KeyBackspace).unwrap() > 0.0);
+        assert!(
+            f.get(F::PtDtMedian).is_none(),
+            "no pointer: pointer features missing"
+        );
+    }
+
+    #[test]
+    fn constant_delay_typing_features() {
+        let keys: Vec<Key> = (0..40)
+            .map(|i| key(i as f64 * 100.0, 100.0, key_class::CHAR))
+            .collect();
+        let f = extract(&Session {
+            keys,
+            ..Default::default()
+        });
+        assert_eq!(f.get(F::KeyP2pSpread), Some(0.0));
+        assert_eq!(f.get(F::KeyHoldSpread), Some(0.0));
+        assert_eq!(f.get(F::KeyRollover), Some(0.0));
+        assert_eq!(f.get(F::KeyP2pSkew), Some(0.0));
+        let zero: Vec<Key> = (0..40)
+            .map(|i| key(i as f64 * 0.3, 0.0, key_class::CHAR))
+            .collect();
+        let f = extract(&Session {
+            keys: zero,
+            ..Default::default()
+        });
+        assert_eq!(f.get(F::KeyFast), Some(1.0));
+        assert_eq!(f.get(F::KeyHold), Some(0.0));
+    }
+
+    #[test]
+    fn few_keys_are_missing_not_zero() {
+        let keys: Vec<Key> = (0..5)
+            .map(|i| key(i as f64 * 100.0, 80.0, key_class::CHAR))
+            .collect();
+        let f = extract(&Session {
+            keys,
+            ..Default::default()
+        });
+        assert!(f.get(F::KeyHold).is_none() && f.get(F::KeyRollover).is_none());
+    }
+
+    #[test]
+    fn spearman_basics() {
+        assert!(
+            (spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]).unwrap() - 1.0).abs()
+                < 1e-12
+        );
+        assert!(
+            (spearman(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12
+        );
+        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), None);
+    }
+}

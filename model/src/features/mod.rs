@@ -1,0 +1,585 @@
+//! Behavioural features: one internal event representation ([`Session`]) fed both by token
+//! telemetry ([`Session::from_telemetry`]) and by offline trace adapters (the verifier's
+//! `intel::traces`), and pure feature functions over it ([`extract`]).
+//!
+//! Design rules (see `shared/notes/behaviour.md`, "False-positive traps"):
+//! - **Missing is not zero.** Every feature is an `Option<f64>`; a session without pointer data
+//!   or without keystrokes has those features `None`, and the model treats `None` as neutral.
+//! - **No single "too robotic" rule.** Straightness, frame-locked sampling and high-rate mice are
+//!   normal for humans; features describe the *shape* of timing and motion (missing jitter,
+//!   off-grid intervals, parametric speed profiles) and the model weighs them together.
+//! - **Translation-invariant.** Only deltas are used: client vs page coordinates do not matter.
+//! - Pure: no I/O, no clock, no randomness. Never panics on input (non-finite values are dropped).
+
+pub mod keys;
+pub mod pointer;
+pub mod replay;
+pub(crate) mod stats;
+
+use tollgate_protocol::telemetry::{self, Telemetry, key_flags, pointer_kind, pointer_type};
+
+/// One pointer sample in absolute time (ms) and CSS px.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pt {
+    pub t_ms: f64,
+    /// [`pointer_kind`] code.
+    pub kind: u8,
+    pub x: f64,
+    pub y: f64,
+    /// `PointerEvent.buttons` after the event.
+    pub buttons: u8,
+    /// [`pointer_type`] code.
+    pub ptype: u8,
+    /// `PointerEvent.pressure` when the source records it (trace files do not).
+    pub pressure: Option<f32>,
+    /// `isTrusted` when the source records it.
+    pub trusted: Option<bool>,
+    /// Sample came from `getCoalescedEvents()`.
+    pub coalesced: bool,
+}
+
+/// One physical key press: down and up in absolute ms, and its [`telemetry::key_class`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Key {
+    pub down_ms: f64,
+    pub up_ms: f64,
+    pub class: u8,
+    /// Still held when the record was cut (hold is then a lower bound and is not used).
+    pub unreleased: bool,
+}
+
+/// A field lifecycle event ([`telemetry::field_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldEv {
+    pub t_ms: f64,
+    pub kind: u8,
+    pub field: u8,
+}
+
+/// A target box (field or button) in CSS px, client coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    pub role: u8,
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+/// Everything the feature functions look at.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Session {
+    pub pointer: Vec<Pt>,
+    pub keys: Vec<Key>,
+    pub fields: Vec<FieldEv>,
+    pub targets: Vec<Target>,
+    /// Time of the first user input (ms since start), when the source knows it.
+    pub first_input_ms: Option<f64>,
+    /// Time of submission (ms since start), when the source knows it.
+    pub submit_ms: Option<f64>,
+}
+
+impl Session {
+    /// Build from decoded token telemetry (times in ms since collector start, positions in px).
+    pub fn from_telemetry(t: &Telemetry) -> Session {
+        let pointer = t
+            .pointer_samples()
+            .into_iter()
+            .map(|p| Pt {
+                t_ms: p.t_ms,
+                kind: p.kind,
+                x: p.x,
+                y: p.y,
+                buttons: p.buttons,
+                ptype: p.ptype,
+                pressure: Some(p.pressure),
+                trusted: Some(p.trusted),
+                coalesced: p.coalesced,
+            })
+            .collect();
+        let keys = t
+            .key_samples()
+            .into_iter()
+            .map(|k| Key {
+                down_ms: k.t_down_ms,
+                up_ms: k.t_up_ms,
+                class: k.class,
+                unreleased: k.flags & key_flags::UNRELEASED != 0,
+            })
+            .collect();
+        let fields = t
+            .field_samples()
+            .into_iter()
+            .map(|(t_ms, f)| FieldEv {
+                t_ms,
+                kind: f.kind,
+                field: f.field,
+            })
+            .collect();
+        let targets = t
+            .targets
+            .iter()
+            .map(|b| Target {
+                role: b.role,
+                x: f64::from(b.x) / telemetry::SUBPIXEL,
+                y: f64::from(b.y) / telemetry::SUBPIXEL,
+                w: f64::from(b.w) / telemetry::SUBPIXEL,
+                h: f64::from(b.h) / telemetry::SUBPIXEL,
+            })
+            .collect();
+        let tick = |v: u32| {
+            if v == 0 {
+                None
+            } else {
+                Some(f64::from(v) * telemetry::TICK_MS)
+            }
+        };
+        let mut s = Session {
+            pointer,
+            keys,
+            fields,
+            targets,
+            first_input_ms: tick(t.page.first_input),
+            submit_ms: tick(t.page.submit),
+        };
+        s.sanitize();
+        s
+    }
+
+    /// Drop non-finite samples, order pointer rows by time (stable) and keys by press time,
+    /// clamp negative holds. Feature functions assume a sanitized session; they call this on a
+    /// copy only through [`extract`], so callers may pass raw data.
+    pub fn sanitize(&mut self) {
+        self.pointer
+            .retain(|p| p.t_ms.is_finite() && p.x.is_finite() && p.y.is_finite());
+        self.pointer.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+        self.keys
+            .retain(|k| k.down_ms.is_finite() && k.up_ms.is_finite());
+        for k in &mut self.keys {
+            if k.up_ms < k.down_ms {
+                k.up_ms = k.down_ms;
+            }
+        }
+        self.keys.sort_by(|a, b| a.down_ms.total_cmp(&b.down_ms));
+        self.fields.retain(|f| f.t_ms.is_finite());
+        self.targets
+            .retain(|b| b.x.is_finite() && b.y.is_finite() && b.w.is_finite() && b.h.is_finite());
+        self.first_input_ms = self.first_input_ms.filter(|v| v.is_finite());
+        self.submit_ms = self.submit_ms.filter(|v| v.is_finite());
+    }
+
+    fn is_sane(&self) -> bool {
+        self.pointer.windows(2).all(|w| w[0].t_ms <= w[1].t_ms)
+            && self
+                .pointer
+                .iter()
+                .all(|p| p.t_ms.is_finite() && p.x.is_finite() && p.y.is_finite())
+            && self.keys.windows(2).all(|w| w[0].down_ms <= w[1].down_ms)
+            && self
+                .keys
+                .iter()
+                .all(|k| k.down_ms.is_finite() && k.up_ms >= k.down_ms)
+    }
+}
+
+/// Reason-code groups. The string form is a stable API (shown in siteverify `reasons`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    PointerTiming,
+    PointerKinematics,
+    ClickPhysics,
+    KeystrokeTiming,
+    SessionTiming,
+}
+
+impl Group {
+    pub const ALL: [Group; 5] = [
+        Group::PointerTiming,
+        Group::PointerKinematics,
+        Group::ClickPhysics,
+        Group::KeystrokeTiming,
+        Group::SessionTiming,
+    ];
+
+    /// Stable reason code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Group::PointerTiming => "pointer-timing",
+            Group::PointerKinematics => "pointer-kinematics",
+            Group::ClickPhysics => "click-physics",
+            Group::KeystrokeTiming => "keystroke-timing",
+            Group::SessionTiming => "session-timing",
+        }
+    }
+}
+
+/// Kinds of behavioural evidence. A modality is present when at least one trainable feature of
+/// its groups is present; the model adds a per-modality intercept only then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Modality {
+    Pointer,
+    Keys,
+}
+
+impl Modality {
+    pub const ALL: [Modality; 2] = [Modality::Pointer, Modality::Keys];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Modality::Pointer => "pointer",
+            Modality::Keys => "keys",
+        }
+    }
+}
+
+impl Group {
+    /// Evidence kind of a group (`None`: context only, never evidence).
+    pub fn modality(self) -> Option<Modality> {
+        match self {
+            Group::PointerTiming | Group::PointerKinematics | Group::ClickPhysics => {
+                Some(Modality::Pointer)
+            }
+            Group::KeystrokeTiming => Some(Modality::Keys),
+            Group::SessionTiming => None,
+        }
+    }
+}
+
+/// Reason code for a trace whose shape hash was seen in other sessions.
+pub const REASON_REPLAY: &str = "replayed-trace";
+
+/// Static description of one feature.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureDef {
+    pub id: F,
+    /// Stable name (used in the model file).
+    pub name: &'static str,
+    pub group: Group,
+    /// Whether training may use it. Features without training data (no source records them) or
+    /// known to track collection artefacts rather than behaviour are computed and reported but
+    /// kept out of the model.
+    pub trainable: bool,
+    pub doc: &'static str,
+}
+
+macro_rules! feature_table {
+    ($( $id:ident : $name:literal, $group:ident, $trainable:literal, $doc:literal; )*) => {
+        /// Feature identifiers; `F::X as usize` indexes [`Features::values`] and [`DEFS`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(usize)]
+        pub enum F { $( $id, )* }
+
+        /// All features, in [`F`] order.
+        pub const DEFS: &[FeatureDef] = &[
+            $( FeatureDef { id: F::$id, name: $name, group: Group::$group, trainable: $trainable, doc: $doc }, )*
+        ];
+    };
+}
+
+feature_table! {
+    PtDtMedian: "pt_dt_median_log", PointerTiming, false, "log(1 + median within-stroke move interval, ms); environment (display/mouse rate, VM), so reported but not trained";
+    PtDtSd: "pt_dt_sd_log", PointerTiming, true, "log(0.1 + median over strokes of within-stroke interval SD, ms)";
+    PtDtMadRel: "pt_dt_mad_rel", PointerTiming, true, "MAD of intervals / median interval (relative jitter)";
+    PtSubMs: "pt_subms_share", PointerTiming, true, "share of intervals < 0.5 ms that carry movement";
+    PtFast: "pt_fast_share", PointerTiming, false, "share of steps faster than 10 px/ms (bursts with ~0 ms gaps)";
+    PtOffGrid: "pt_offgrid_share", PointerTiming, true, "share of intervals not near a multiple of the modal frame period";
+    PtFrac: "pt_fractional_share", PointerTiming, false, "share of moves with fractional coordinates (normal on HiDPI and touch)";
+    KinStraight: "kin_straightness", PointerKinematics, true, "median chord/path over long strokes (weak alone)";
+    KinPeaks: "kin_speed_peaks_log", PointerKinematics, true, "median log(1 + speed peaks) after resampling and smoothing";
+    KinTtp: "kin_time_to_peak", PointerKinematics, true, "median time-to-peak-speed fraction (asymmetry)";
+    KinJerk: "kin_jerk_log", PointerKinematics, true, "median log dimensionless jerk";
+    KinTurn: "kin_turn_log", PointerKinematics, true, "log mean absolute turning angle per step";
+    KinSignChg: "kin_sign_change", PointerKinematics, true, "share of curvature sign changes among turns";
+    KinStepRatio: "kin_step_ratio", PointerKinematics, true, "median |log(step_i / step_i-1)| (equal or smooth parametric steps -> ~0)";
+    KinCorrection: "kin_end_correction", PointerKinematics, true, "share of long strokes with an overshoot or end sub-movement";
+    KinPause: "kin_pause_share", PointerKinematics, true, "share of within-stroke time spent nearly still";
+    KinPowerLaw: "kin_power_law", PointerKinematics, true, "median slope of log speed on log curvature (hand motion ~ -1/3)";
+    KinSmoothShare: "kin_smooth_share", PointerKinematics, true, "share of long strokes with parametric smoothness (few curvature sign changes and even steps)";
+    ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
+    ClickApproach: "click_no_approach", ClickPhysics, true, "share of clicks with < 3 moves in the 500 ms before";
+    ClickOffset: "click_target_offset", ClickPhysics, false, "median click offset from target centre / half-size";
+    ClickPressure0: "click_pressure_zero", ClickPhysics, false, "share of mouse downs with a button held and pressure 0";
+    KeyHold: "key_hold_log", KeystrokeTiming, true, "log(1 + median hold, ms)";
+    KeyHoldSpread: "key_hold_spread", KeystrokeTiming, true, "hold IQR / median";
+    KeyP2p: "key_p2p_log", KeystrokeTiming, true, "log(1 + median press-to-press, ms)";
+    KeyP2pSpread: "key_p2p_spread", KeystrokeTiming, true, "press-to-press IQR / median";
+    KeyP2pSkew: "key_p2p_skew", KeystrokeTiming, true, "log quantile skew (p90-p50)/(p50-p10) of press-to-press";
+    KeyFlightSpread: "key_flight_spread", KeystrokeTiming, true, "release-to-press IQR / median press-to-press";
+    KeyFast: "key_fast_share", KeystrokeTiming, true, "share of press-to-press < 30 ms";
+    KeyPause: "key_pause_share", KeystrokeTiming, true, "share of press-to-press longer than 2.5 x the median (hesitations)";
+    KeyRollover: "key_rollover", KeystrokeTiming, true, "share of presses before the previous key's release";
+    KeyBackspace: "key_backspace", KeystrokeTiming, true, "share of backspace presses";
+    KeyClassDep: "key_class_dep", KeystrokeTiming, true, "|log| ratio of intervals around space vs between characters";
+    KeyHoldFlightCorr: "key_hold_flight_corr", KeystrokeTiming, true, "rank correlation of hold with the next interval";
+    SesFirstInput: "ses_first_input_log", SessionTiming, false, "log(1 + time to first input, ms)";
+    SesSubmit: "ses_submit_log", SessionTiming, false, "log(1 + time to submit, ms)";
+    SesIdleMax: "ses_idle_max_log", SessionTiming, false, "log(1 + longest gap between any two events, ms)";
+    SesEvents: "ses_events_log", SessionTiming, false, "log(1 + pointer and key events)";
+}
+
+/// Features whose evidence is one-sided (more of it is only ever more bot-like, or only ever
+/// more human-like): the model gives them a linear term only, so it cannot learn a U-shape that
+/// would turn an extreme bot value into human evidence. All other features are "band" features
+/// (too regular and too erratic are both unusual) and get a quadratic term as well.
+pub const MONOTONE: &[F] = &[
+    F::PtSubMs,
+    F::PtFast,
+    F::KinSmoothShare,
+    F::KinCorrection,
+    F::KinPause,
+    F::ClickApproach,
+    F::KeyFast,
+    F::KeyRollover,
+    F::KeyBackspace,
+    F::KeyClassDep,
+    F::KeyPause,
+];
+
+impl F {
+    pub const COUNT: usize = DEFS.len();
+
+    /// Does the model give this feature a quadratic (band) term?
+    pub fn band(self) -> bool {
+        !MONOTONE.contains(&self)
+    }
+
+    pub fn def(self) -> &'static FeatureDef {
+        &DEFS[self as usize]
+    }
+
+    /// Look a feature up by its stable name.
+    pub fn by_name(name: &str) -> Option<F> {
+        DEFS.iter().find(|d| d.name == name).map(|d| d.id)
+    }
+}
+
+/// Feature vector of one session plus the replay hashes of its strokes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    pub values: Vec<Option<f64>>,
+    /// Shape-normalised band hashes of long, shaped strokes (see [`replay`]).
+    pub stroke_hashes: Vec<replay::StrokeHash>,
+    pub n_pointer: usize,
+    pub n_keys: usize,
+    /// Number of strokes (move runs with gaps <= 100 ms).
+    pub n_strokes: usize,
+}
+
+impl Features {
+    pub fn get(&self, f: F) -> Option<f64> {
+        self.values.get(f as usize).copied().flatten()
+    }
+
+    fn set(&mut self, f: F, v: Option<f64>) {
+        if let Some(slot) = self.values.get_mut(f as usize) {
+            *slot = v.and_then(stats::finite);
+        }
+    }
+
+    /// Does the session carry evidence of this kind (any trainable feature of it present)?
+    pub fn has(&self, m: Modality) -> bool {
+        DEFS.iter()
+            .any(|d| d.trainable && d.group.modality() == Some(m) && self.get(d.id).is_some())
+    }
+
+    /// `(name, value)` pairs of present features (for logs and the siteverify `features` object).
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        DEFS.iter()
+            .filter_map(|d| self.get(d.id).map(|v| (d.name, v)))
+            .collect()
+    }
+}
+
+/// Compute every feature of a session. Pure and total: any input gives a result.
+pub fn extract(session: &Session) -> Features {
+    let owned;
+    let s = if session.is_sane() {
+        session
+    } else {
+        let mut c = session.clone();
+        c.sanitize();
+        owned = c;
+        &owned
+    };
+    let mut f = Features {
+        values: vec![None; F::COUNT],
+        stroke_hashes: Vec::new(),
+        n_pointer: s.pointer.len(),
+        n_keys: s.keys.len(),
+        n_strokes: 0,
+    };
+    pointer::extract(s, &mut f);
+    keys::extract(s, &mut f);
+    session_features(s, &mut f);
+    f
+}
+
+fn session_features(s: &Session, f: &mut Features) {
+    let first_event = s
+        .pointer
+        .iter()
+        .map(|p| p.t_ms)
+        .chain(s.keys.iter().map(|k| k.down_ms))
+        .fold(f64::INFINITY, f64::min);
+    let first_input = s.first_input_ms.or(if first_event.is_finite() {
+        Some(first_event)
+    } else {
+        None
+    });
+    // Only meaningful when the clock starts before the user acts (token telemetry); trace files
+    // rebase time to the first event, so there this is ~0 and not informative.
+    if s.first_input_ms.is_some() {
+        f.set(
+            F::SesFirstInput,
+            first_input.map(|v| (1.0 + v.max(0.0)).ln()),
+        );
+    }
+    f.set(F::SesSubmit, s.submit_ms.map(|v| (1.0 + v.max(0.0)).ln()));
+    // Longest gap between consecutive event times. Pointer times are already in order, so
+    // only the key times are sorted and then merged in (no sort of every event time). The gaps
+    // are those of the fully sorted sequence: arrangements can differ only among values equal
+    // under `<=` (±0), whose gaps are zero and leave the maximum's `ln(1 + gap)` unchanged.
+    let mut key_times: Vec<f64> = Vec::with_capacity(2 * s.keys.len());
+    for k in &s.keys {
+        key_times.push(k.down_ms);
+        key_times.push(k.up_ms);
+    }
+    key_times.sort_unstable_by(f64::total_cmp);
+    if s.pointer.len() + key_times.len() >= 2 {
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut prev: Option<f64> = None;
+        let mut gap = 0.0;
+        while i < s.pointer.len() || j < key_times.len() {
+            let x = match (s.pointer.get(i), key_times.get(j)) {
+                (Some(p), Some(&k)) if p.t_ms <= k => {
+                    i += 1;
+                    p.t_ms
+                }
+                (Some(p), None) => {
+                    i += 1;
+                    p.t_ms
+                }
+                (_, Some(&k)) => {
+                    j += 1;
+                    k
+                }
+                (None, None) => break,
+            };
+            if let Some(pv) = prev {
+                gap = f64::max(gap, x - pv);
+            }
+            prev = Some(x);
+        }
+        f.set(F::SesIdleMax, Some((1.0 + gap).ln()));
+    }
+    let n = s.pointer.len() + s.keys.len();
+    if n > 0 {
+        f.set(F::SesEvents, Some((1.0 + n as f64).ln()));
+    }
+}
+
+/// Is this a mouse-like pointer type (hover moves exist, clicks have a dwell)?
+pub(crate) fn is_mouse_like(ptype: u8) -> bool {
+    ptype == pointer_type::MOUSE || ptype == pointer_type::UNKNOWN
+}
+
+pub(crate) fn is_move(p: &Pt) -> bool {
+    p.kind == pointer_kind::MOVE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_protocol::telemetry::{TelemetryBuilder, key_class, pointer_flags};
+
+    #[test]
+    fn table_is_in_enum_order_with_unique_names() {
+        for (i, d) in DEFS.iter().enumerate() {
+            assert_eq!(d.id as usize, i, "{}", d.name);
+            assert_eq!(F::by_name(d.name), Some(d.id));
+        }
+        let mut names: Vec<_> = DEFS.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DEFS.len());
+    }
+
+    #[test]
+    fn empty_session_has_no_behaviour_features() {
+        let f = extract(&Session::default());
+        for d in DEFS {
+            assert_eq!(f.get(d.id), None, "{} should be missing", d.name);
+        }
+    }
+
+    #[test]
+    fn telemetry_adapter_decodes_units() {
+        let mut b = TelemetryBuilder::new();
+        b.pointer(
+            10.0,
+            pointer_kind::MOVE,
+            100.0,
+            50.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+        b.pointer(
+            26.7,
+            pointer_kind::MOVE,
+            110.5,
+            55.0,
+            0,
+            pointer_type::MOUSE,
+            0.0,
+            pointer_flags::TRUSTED,
+        );
+        b.key(100.0, 190.0, key_class::CHAR, 0, key_flags::TRUSTED);
+        b.key(300.0, 300.0, key_class::CHAR, 0, key_flags::UNRELEASED);
+        let mut t = b.finish();
+        t.page.first_input = 100;
+        let s = Session::from_telemetry(&t);
+        assert_eq!(s.pointer.len(), 2);
+        assert!((s.pointer[1].x - 110.5).abs() < 1e-9);
+        assert_eq!(s.pointer[0].trusted, Some(true));
+        assert_eq!(s.keys.len(), 2);
+        assert!(s.keys[1].unreleased && !s.keys[0].unreleased);
+        assert_eq!(s.first_input_ms, Some(10.0));
+    }
+
+    #[test]
+    fn garbage_input_never_panics() {
+        let mut s = Session::default();
+        for i in 0..50 {
+            let v = match i % 5 {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => -1e300,
+                3 => 1e300,
+                _ => i as f64,
+            };
+            s.pointer.push(Pt {
+                t_ms: v,
+                kind: (i % 7) as u8,
+                x: v,
+                y: -v,
+                buttons: (i % 3) as u8,
+                ptype: (i % 5) as u8,
+                pressure: Some(0.0),
+                trusted: None,
+                coalesced: false,
+            });
+            s.keys.push(Key {
+                down_ms: v,
+                up_ms: v - 5.0,
+                class: (i % 9) as u8,
+                unreleased: false,
+            });
+        }
+        let f = extract(&s);
+        for v in f.values.iter().flatten() {
+            assert!(v.is_finite());
+        }
+    }
+}

@@ -1,0 +1,833 @@
+//! Pointer features: sampling/timing regularity, per-stroke kinematics, click physics.
+//!
+//! A *stroke* is a run of `move` samples (hover or drag) of one pointer type with gaps of at most
+//! [`STROKE_GAP_MS`]. *Long* strokes (at least [`LONG_MIN_POINTS`] samples and
+//! [`LONG_MIN_PATH_PX`] of path) carry the kinematic features.
+
+use super::stats::{median, median_and_mad, median_in_place, sd, share};
+use super::{F, Features, Pt, Session, is_mouse_like, is_move, replay};
+use std::ops::Range;
+use tollgate_protocol::telemetry::pointer_kind;
+
+/// Largest gap inside a stroke.
+pub const STROKE_GAP_MS: f64 = 100.0;
+pub const LONG_MIN_POINTS: usize = 8;
+pub const LONG_MIN_PATH_PX: f64 = 50.0;
+/// Resampling step for speed profiles (makes peak counts independent of the device rate).
+pub const RESAMPLE_MS: f64 = 10.0;
+/// Faster than this (px/ms) a step is a burst, not hand motion.
+pub const FAST_PX_PER_MS: f64 = 10.0;
+/// A long stroke is "parametrically smooth" below both of these (hand motion sampled by a
+/// browser has sensor jitter: curvature flips sign often and step lengths vary).
+pub const SMOOTH_SIGN_CHANGE: f64 = 0.2;
+pub const SMOOTH_STEP_RATIO: f64 = 0.15;
+/// A clean click: released within this time ...
+pub const CLICK_MAX_MS: f64 = 1500.0;
+/// ... and this distance.
+pub const CLICK_MAX_PX: f64 = 10.0;
+
+/// Split move samples into strokes (runs with gaps <= [`STROKE_GAP_MS`], one pointer type).
+pub fn strokes(pointer: &[Pt]) -> Vec<Vec<Pt>> {
+    let moves: Vec<Pt> = pointer.iter().copied().filter(is_move).collect();
+    stroke_ranges(&moves)
+        .into_iter()
+        .map(|r| moves[r].to_vec())
+        .collect()
+}
+
+/// [`strokes`] as index ranges into the move samples (no per-stroke copies).
+fn stroke_ranges(moves: &[Pt]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..moves.len() {
+        let (last, p) = (&moves[i - 1], &moves[i]);
+        if p.t_ms - last.t_ms > STROKE_GAP_MS || p.ptype != last.ptype {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    if start < moves.len() {
+        out.push(start..moves.len());
+    }
+    out
+}
+
+pub(crate) fn path_len(st: &[Pt]) -> f64 {
+    st.windows(2).map(|w| dist(&w[0], &w[1])).sum()
+}
+
+fn dist(a: &Pt, b: &Pt) -> f64 {
+    norm(b.x - a.x, b.y - a.y)
+}
+
+/// Euclidean length. Not `f64::hypot`: libm's hypot guards against overflow at ~10× the cost,
+/// and it was the single largest item of a siteverify profile (bench/README.md); pointer
+/// coordinates and speeds are far from overflow.
+#[inline]
+pub(crate) fn norm(dx: f64, dy: f64) -> f64 {
+    (dx * dx + dy * dy).sqrt()
+}
+
+#[cfg(test)]
+pub(crate) fn is_long(st: &[Pt]) -> bool {
+    long_enough(st, path_len(st))
+}
+
+/// Is a stroke with this [`path_len`] long (carries the kinematic features)?
+fn long_enough(st: &[Pt], path: f64) -> bool {
+    st.len() >= LONG_MIN_POINTS && path >= LONG_MIN_PATH_PX
+}
+
+pub(crate) fn extract(s: &Session, f: &mut Features) {
+    let moves: Vec<Pt> = s.pointer.iter().copied().filter(is_move).collect();
+    let ranges = stroke_ranges(&moves);
+    let strokes: Vec<&[Pt]> = ranges.iter().map(|r| &moves[r.clone()]).collect();
+    // Path length of every stroke, computed once (long-stroke test, kinematics).
+    let paths: Vec<f64> = strokes.iter().map(|st| path_len(st)).collect();
+    f.n_strokes = strokes.len();
+    timing(&strokes, f);
+    if moves.len() >= 10 {
+        let frac = |v: f64| (v - v.round()).abs() > 1e-6;
+        f.set(F::PtFrac, share(&moves, |p| frac(p.x) || frac(p.y)));
+    }
+    kinematics(&strokes, &paths, f);
+    clicks(s, f);
+    // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
+    f.stroke_hashes = replay::session_hashes(&moves);
+}
+
+fn timing(strokes: &[&[Pt]], f: &mut Features) {
+    let n_dt: usize = strokes.iter().map(|st| st.len().saturating_sub(1)).sum();
+    let mut dts = Vec::with_capacity(n_dt);
+    let mut n_moving = 0usize;
+    let mut n_sub = 0usize;
+    let mut n_fast = 0usize;
+    let mut per_stroke_sd = Vec::with_capacity(strokes.len());
+    for st in strokes {
+        let begin = dts.len();
+        for w in st.windows(2) {
+            let dt = w[1].t_ms - w[0].t_ms;
+            dts.push(dt);
+            let dd = dist(&w[0], &w[1]);
+            if dd > 0.0 {
+                n_moving += 1;
+                n_sub += usize::from(dt < 0.5);
+                n_fast += usize::from(dd > FAST_PX_PER_MS * dt.max(0.0));
+            }
+        }
+        let d = &dts[begin..];
+        if d.len() >= 5
+            && let Some(v) = sd(d)
+        {
+            per_stroke_sd.push(v);
+        }
+    }
+    if dts.len() < 10 {
+        return;
+    }
+    let (med, dt_mad) = median_and_mad(&dts);
+    let med = med.unwrap_or(0.0);
+    f.set(F::PtDtMedian, Some((1.0 + med.max(0.0)).ln()));
+    f.set(F::PtDtSd, median(&per_stroke_sd).map(|v| (0.1 + v).ln()));
+    f.set(F::PtDtMadRel, dt_mad.map(|m| m / med.max(1.0)));
+    if n_moving >= 5 {
+        // Same value as `share` over the moving steps.
+        f.set(F::PtSubMs, Some(n_sub as f64 / n_moving as f64));
+        f.set(F::PtFast, Some(n_fast as f64 / n_moving as f64));
+    }
+    f.set(F::PtOffGrid, offgrid_share(&dts));
+}
+
+/// Estimate the modal sampling period (0.5 ms bins over 0.8–60 ms) and return the share of
+/// intervals (>= 0.8 ms) that are not close to a whole multiple of it. Frame-locked browsers,
+/// high-rate mice and 1-ms-quantised clocks all stay on their own grid; free-running sleeps,
+/// generated timestamps and back-to-back bursts do not.
+pub fn offgrid_share(dts: &[f64]) -> Option<f64> {
+    let cand: Vec<f64> = dts
+        .iter()
+        .copied()
+        .filter(|d| (0.8..=60.0).contains(d))
+        .collect();
+    if cand.len() < 8 {
+        return None;
+    }
+    let mut bins = [0u32; 120];
+    for d in &cand {
+        let b = ((d / 0.5) as usize).min(119);
+        bins[b] += 1;
+    }
+    // Smooth over neighbouring bins so 16/17 ms alternation forms one mode.
+    let score = |i: usize| -> u32 {
+        let lo = i.saturating_sub(1);
+        let hi = (i + 1).min(119);
+        bins[lo..=hi].iter().sum()
+    };
+    let best = (0..120).max_by_key(|&i| (score(i), std::cmp::Reverse(i)))?;
+    let centre = (best as f64 + 0.5) * 0.5;
+    let mut near: Vec<f64> = cand
+        .iter()
+        .copied()
+        .filter(|d| (d - centre).abs() <= 1.0f64.max(0.1 * centre))
+        .collect();
+    let p = median_in_place(&mut near)?;
+    if p <= 0.0 {
+        return None;
+    }
+    // `share` over the intervals >= 0.8 ms, counted without collecting them.
+    let (mut considered, mut off) = (0usize, 0usize);
+    for &d in dts.iter().filter(|d| **d >= 0.8) {
+        considered += 1;
+        let k = (d / p).round().max(1.0);
+        let tol = 1.2f64.max(0.12 * p) + 0.02 * k * p;
+        off += usize::from((d - k * p).abs() > tol);
+    }
+    if considered == 0 {
+        None
+    } else {
+        Some(off as f64 / considered as f64)
+    }
+}
+
+/// Per-stroke kinematic summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StrokeKin {
+    pub straightness: f64,
+    pub peaks: Option<f64>,
+    pub time_to_peak: Option<f64>,
+    pub jerk: Option<f64>,
+    pub turn: Option<f64>,
+    pub sign_change: Option<f64>,
+    pub step_ratio: Option<f64>,
+    pub correction: Option<bool>,
+    pub pause: Option<f64>,
+    pub power_law: Option<f64>,
+}
+
+/// Buffers reused across the strokes of one session (the values are recomputed per stroke).
+#[derive(Default)]
+struct Scratch {
+    steps: Vec<f64>,
+    heads: Vec<f64>,
+    ratios: Vec<f64>,
+    pts: Vec<(f64, f64, f64)>,
+    rs: Vec<(f64, f64)>,
+    raw: Vec<f64>,
+    v: Vec<f64>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+}
+
+/// Kinematics of one stroke (assumed long; works on any), with the stroke's [`path_len`]
+/// already known and scratch buffers reused across strokes.
+fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
+    let chord = match (st.first(), st.last()) {
+        (Some(a), Some(b)) => dist(a, b),
+        _ => 0.0,
+    };
+    let straightness = if path > 0.0 {
+        (chord / path).min(1.0)
+    } else {
+        1.0
+    };
+    let mut k = StrokeKin {
+        straightness,
+        ..Default::default()
+    };
+
+    // Spatial: headings of steps of at least 0.5 px.
+    let steps = &mut sc.steps;
+    let heads = &mut sc.heads;
+    steps.clear();
+    heads.clear();
+    if let Some(&first) = st.first() {
+        let mut a = first;
+        for p in &st[1..] {
+            let dd = dist(&a, p);
+            if dd >= 0.5 {
+                steps.push(dd);
+                heads.push((p.y - a.y).atan2(p.x - a.x));
+                a = *p;
+            }
+        }
+    }
+    if heads.len() >= 5 {
+        // Turns in one pass: mean |turn| (same summation order) and sign changes among the
+        // significant ones.
+        let n_turns = heads.len() - 1;
+        let mut sum_abs = 0.0;
+        let (mut n_sig, mut changes, mut last_sig) = (0usize, 0usize, 0.0f64);
+        for w in heads.windows(2) {
+            let t = wrap_angle(w[1] - w[0]);
+            sum_abs += t.abs();
+            if t.abs() > 0.02 {
+                if n_sig > 0 && last_sig.signum() != t.signum() {
+                    changes += 1;
+                }
+                last_sig = t;
+                n_sig += 1;
+            }
+        }
+        let mean_abs = sum_abs / n_turns as f64;
+        k.turn = Some((0.001 + mean_abs).ln());
+        k.sign_change = Some(if n_sig < 2 {
+            0.0
+        } else {
+            changes as f64 / (n_sig - 1) as f64
+        });
+        let ratios = &mut sc.ratios;
+        ratios.clear();
+        ratios.extend(steps.windows(2).map(|w| (w[1] / w[0]).ln().abs()));
+        k.step_ratio = median_of(ratios);
+    }
+
+    // Temporal: resample positions on a uniform clock (duplicated timestamps keep the last).
+    let pts = &mut sc.pts;
+    pts.clear();
+    for p in st {
+        match pts.last_mut() {
+            Some(last) if p.t_ms <= last.0 => {
+                last.1 = p.x;
+                last.2 = p.y;
+            }
+            _ => pts.push((p.t_ms, p.x, p.y)),
+        }
+    }
+    let (Some(first), Some(last)) = (pts.first().copied(), pts.last().copied()) else {
+        return k;
+    };
+    let dur = last.0 - first.0;
+    if pts.len() >= 3 && dur >= 3.0 * RESAMPLE_MS {
+        let n = ((dur / RESAMPLE_MS).floor() as usize + 1).min(20_000);
+        let rs = &mut sc.rs;
+        rs.clear();
+        rs.reserve(n);
+        let mut j = 0usize;
+        for i in 0..n {
+            let t = first.0 + i as f64 * RESAMPLE_MS;
+            while j + 1 < pts.len() - 1 && pts[j + 1].0 < t {
+                j += 1;
+            }
+            let (a, b) = (pts[j], pts[(j + 1).min(pts.len() - 1)]);
+            let u = if b.0 > a.0 {
+                ((t - a.0) / (b.0 - a.0)).clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
+            rs.push((a.1 + (b.1 - a.1) * u, a.2 + (b.2 - a.2) * u));
+        }
+        let raw = &mut sc.raw;
+        raw.clear();
+        raw.extend(
+            rs.windows(2)
+                .map(|w| norm(w[1].0 - w[0].0, w[1].1 - w[0].1) / RESAMPLE_MS),
+        );
+        let v = &mut sc.v;
+        smooth_into(raw, v);
+        let vmax = v.iter().copied().fold(0.0, f64::max);
+        if vmax > 0.0 {
+            let (count, last_peak_idx) = zigzag_peaks(v, 0.1 * vmax);
+            k.peaks = Some((1.0 + count as f64).ln());
+            let imax = v
+                .iter()
+                .enumerate()
+                .fold(0, |bi, (i, x)| if *x > v[bi] { i } else { bi });
+            let denom = (v.len().max(2) - 1) as f64;
+            k.time_to_peak = Some(imax as f64 / denom);
+            k.pause = share(v, |x| *x < 0.02);
+            if straightness >= 0.5 && chord >= LONG_MIN_PATH_PX {
+                let (ux, uy) = ((last.1 - first.1) / chord, (last.2 - first.2) / chord);
+                let maxproj = st
+                    .iter()
+                    .map(|p| (p.x - first.1) * ux + (p.y - first.2) * uy)
+                    .fold(f64::MIN, f64::max);
+                let overshoot = maxproj > chord + 2.0f64.max(0.02 * chord);
+                let late_sub = count >= 2 && last_peak_idx.is_some_and(|i| i as f64 / denom >= 0.6);
+                k.correction = Some(overshoot || late_sub);
+            }
+        }
+        k.power_law = power_law_slope_with(rs, &mut sc.xs, &mut sc.ys);
+        if rs.len() >= 6 && path > 0.0 {
+            let dt3 = RESAMPLE_MS.powi(3);
+            let sum_j2: f64 = rs
+                .windows(4)
+                .map(|w| {
+                    let jx = (w[3].0 - 3.0 * w[2].0 + 3.0 * w[1].0 - w[0].0) / dt3;
+                    let jy = (w[3].1 - 3.0 * w[2].1 + 3.0 * w[1].1 - w[0].1) / dt3;
+                    (jx * jx + jy * jy) * RESAMPLE_MS
+                })
+                .sum();
+            let dimless = sum_j2 * dur.powi(5) / (path * path);
+            k.jerk = Some((1.0 + dimless).ln());
+        }
+    } else {
+        k.peaks = Some(2f64.ln());
+    }
+    k
+}
+
+/// Median of the finite values of a scratch buffer (reorders it); same value as
+/// [`median`] of it.
+fn median_of(buf: &mut Vec<f64>) -> Option<f64> {
+    buf.retain(|x| x.is_finite());
+    median_in_place(buf)
+}
+
+/// Slope of log speed on log curvature over a uniformly resampled path (the "two-thirds power
+/// law" of hand motion predicts about −1/3; parametric curves sampled uniformly in their
+/// parameter, eased curves and noise generators land elsewhere). `None` below 10 usable points
+/// or without curvature spread. `xs`, `ys`: scratch buffers.
+fn power_law_slope_with(rs: &[(f64, f64)], xs: &mut Vec<f64>, ys: &mut Vec<f64>) -> Option<f64> {
+    if rs.len() < 12 {
+        return None;
+    }
+    xs.clear();
+    ys.clear();
+    for w in rs.windows(3) {
+        let (vx, vy) = ((w[2].0 - w[0].0) / 2.0, (w[2].1 - w[0].1) / 2.0);
+        let (ax, ay) = (
+            w[2].0 - 2.0 * w[1].0 + w[0].0,
+            w[2].1 - 2.0 * w[1].1 + w[0].1,
+        );
+        let v = norm(vx, vy);
+        if v < 0.5 {
+            continue; // under 0.05 px/ms: curvature is sensor noise
+        }
+        let kappa = (vx * ay - vy * ax).abs() / (v * v * v);
+        if kappa > 1e-5 && kappa.is_finite() {
+            xs.push(kappa.ln());
+            ys.push(v.ln());
+        }
+    }
+    if xs.len() < 10 {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    let sxy: f64 = xs
+        .iter()
+        .zip(ys.iter())
+        .map(|(x, y)| (x - mx) * (y - my))
+        .sum();
+    if sxx <= 1e-9 {
+        return None;
+    }
+    Some((sxy / sxx).clamp(-3.0, 3.0))
+}
+
+fn wrap_angle(a: f64) -> f64 {
+    let mut a = a;
+    while a > std::f64::consts::PI {
+        a -= 2.0 * std::f64::consts::PI;
+    }
+    while a < -std::f64::consts::PI {
+        a += 2.0 * std::f64::consts::PI;
+    }
+    a
+}
+
+/// 5-tap triangular smoothing (edges renormalised) of `v` into `out`.
+fn smooth_into(v: &[f64], out: &mut Vec<f64>) {
+    const K: [f64; 5] = [1.0, 2.0, 3.0, 2.0, 1.0];
+    out.clear();
+    out.extend((0..v.len()).map(|i| {
+        let (mut s, mut w) = (0.0, 0.0);
+        for (o, kw) in K.iter().enumerate() {
+            let j = i as isize + o as isize - 2;
+            if j >= 0 && (j as usize) < v.len() {
+                s += kw * v[j as usize];
+                w += kw;
+            }
+        }
+        s / w
+    }));
+}
+
+/// Count peaks with hysteresis `thr` (a peak must rise `thr` above the previous trough and fall
+/// `thr` below itself, or end the signal). Returns the count and the index of the last peak.
+pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
+    let Some(&first) = v.first() else {
+        return (0, None);
+    };
+    let (mut count, mut last) = (0usize, None);
+    let mut rising = true;
+    let (mut ext, mut ext_i) = (first, 0usize);
+    let mut trough = first;
+    for (i, &x) in v.iter().enumerate().skip(1) {
+        if rising {
+            if x > ext {
+                ext = x;
+                ext_i = i;
+            } else if ext - x > thr && ext - trough > thr {
+                count += 1;
+                last = Some(ext_i);
+                rising = false;
+                ext = x;
+            }
+        } else if x < ext {
+            ext = x;
+        } else if x - ext > thr {
+            rising = true;
+            trough = ext;
+            ext = x;
+            ext_i = i;
+        }
+    }
+    if rising && ext - trough > thr {
+        count += 1;
+        last = Some(ext_i);
+    }
+    (count, last)
+}
+
+fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
+    let mut sc = Scratch::default();
+    let mut kins: Vec<StrokeKin> = Vec::new();
+    // Touch digitisers smooth their output: smoothness is only a tell for mouse-like pointers.
+    let mut mouse_like: Vec<bool> = Vec::new();
+    for (st, &path) in strokes.iter().zip(paths) {
+        if long_enough(st, path) {
+            kins.push(stroke_kinematics_with(st, path, &mut sc));
+            mouse_like.push(st.first().is_some_and(|p| is_mouse_like(p.ptype)));
+        }
+    }
+    if kins.is_empty() {
+        return;
+    }
+    let mut buf = Vec::with_capacity(kins.len());
+    let mut med = |g: &dyn Fn(&StrokeKin) -> Option<f64>| -> Option<f64> {
+        buf.clear();
+        buf.extend(kins.iter().filter_map(g));
+        median_of(&mut buf)
+    };
+    f.set(F::KinStraight, med(&|k| Some(k.straightness)));
+    f.set(F::KinPeaks, med(&|k| k.peaks));
+    f.set(F::KinTtp, med(&|k| k.time_to_peak));
+    f.set(F::KinJerk, med(&|k| k.jerk));
+    f.set(F::KinTurn, med(&|k| k.turn));
+    f.set(F::KinSignChg, med(&|k| k.sign_change));
+    f.set(F::KinStepRatio, med(&|k| k.step_ratio));
+    f.set(F::KinPause, med(&|k| k.pause));
+    f.set(F::KinPowerLaw, med(&|k| k.power_law));
+    let smooth: Vec<bool> = kins
+        .iter()
+        .zip(&mouse_like)
+        .filter(|(_, m)| **m)
+        .filter_map(|(k, _)| {
+            Some(k.sign_change? < SMOOTH_SIGN_CHANGE && k.step_ratio? < SMOOTH_STEP_RATIO)
+        })
+        .collect();
+    f.set(F::KinSmoothShare, share(&smooth, |s| *s));
+    let corr: Vec<bool> = kins.iter().filter_map(|k| k.correction).collect();
+    f.set(F::KinCorrection, share(&corr, |c| *c));
+}
+
+/// A clean click found in the pointer stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Click {
+    pub down: Pt,
+    pub up: Pt,
+    /// Move samples in the 500 ms before the down.
+    pub moves_before: usize,
+}
+
+/// Clean clicks of mouse-like pointers (down, its up within 1.5 s and 10 px).
+pub fn clicks_of(pointer: &[Pt]) -> Vec<Click> {
+    let mut out = Vec::new();
+    for (i, d) in pointer.iter().enumerate() {
+        if d.kind != pointer_kind::DOWN || !is_mouse_like(d.ptype) {
+            continue;
+        }
+        let Some(u) = pointer[i + 1..]
+            .iter()
+            .find(|p| p.kind == pointer_kind::UP || p.kind == pointer_kind::DOWN)
+        else {
+            continue;
+        };
+        if u.kind != pointer_kind::UP || u.t_ms - d.t_ms > CLICK_MAX_MS || dist(d, u) > CLICK_MAX_PX
+        {
+            continue;
+        }
+        let moves_before = pointer[..i]
+            .iter()
+            .rev()
+            .take_while(|p| p.t_ms >= d.t_ms - 500.0)
+            .filter(|p| is_move(p))
+            .count();
+        out.push(Click {
+            down: *d,
+            up: *u,
+            moves_before,
+        });
+    }
+    out
+}
+
+fn clicks(s: &Session, f: &mut Features) {
+    let cl = clicks_of(&s.pointer);
+    if !cl.is_empty() {
+        let dwell: Vec<f64> = cl.iter().map(|c| c.up.t_ms - c.down.t_ms).collect();
+        f.set(
+            F::ClickDwell,
+            median(&dwell).map(|d| (1.0 + d.max(0.0)).ln()),
+        );
+        f.set(F::ClickApproach, share(&cl, |c| c.moves_before < 3));
+        let offs: Vec<f64> = cl
+            .iter()
+            .filter_map(|c| {
+                let t = s.targets.iter().find(|b| {
+                    c.down.x >= b.x
+                        && c.down.x <= b.x + b.w
+                        && c.down.y >= b.y
+                        && c.down.y <= b.y + b.h
+                })?;
+                let (hw, hh) = (t.w / 2.0, t.h / 2.0);
+                if hw <= 0.0 || hh <= 0.0 {
+                    return None;
+                }
+                Some(((c.down.x - t.x - hw) / hw).hypot((c.down.y - t.y - hh) / hh))
+            })
+            .collect();
+        f.set(F::ClickOffset, median(&offs));
+    }
+    let downs: Vec<&Pt> = s
+        .pointer
+        .iter()
+        .filter(|p| p.kind == pointer_kind::DOWN && is_mouse_like(p.ptype) && p.buttons != 0)
+        .collect();
+    let pressures: Vec<f32> = downs.iter().filter_map(|p| p.pressure).collect();
+    if !pressures.is_empty() && pressures.len() == downs.len() {
+        f.set(F::ClickPressure0, share(&pressures, |p| *p == 0.0));
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::extract;
+    use super::*;
+    use tollgate_protocol::telemetry::pointer_type;
+
+    pub(crate) fn mv(t: f64, x: f64, y: f64) -> Pt {
+        Pt {
+            t_ms: t,
+            kind: pointer_kind::MOVE,
+            x,
+            y,
+            buttons: 0,
+            ptype: pointer_type::MOUSE,
+            pressure: None,
+            trusted: None,
+            coalesced: false,
+        }
+    }
+
+    fn ev(kind: u8, t: f64, x: f64, y: f64, buttons: u8) -> Pt {
+        Pt {
+            kind,
+            buttons,
+            ..mv(t, x, y)
+        }
+    }
+
+    /// Deterministic pseudo-noise for hand-made traces (no RNG in this crate).
+    fn noise(i: usize, salt: u64) -> f64 {
+        let mut z = (i as u64)
+            .wrapping_add(salt)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z ^= z >> 31;
+        z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z ^= z >> 29;
+        (z % 10_000) as f64 / 10_000.0 - 0.5
+    }
+
+    /// A hand-shaped human-like aimed movement: minimum-jerk bell speed profile with a small
+    /// secondary correction, lateral tremor, frame-locked ~16.7 ms sampling with ±1 ms jitter,
+    /// integer pixels.
+    pub(crate) fn human_stroke(t0: f64, from: (f64, f64), to: (f64, f64), salt: u64) -> Vec<Pt> {
+        human_stroke_bow(t0, from, to, salt, 12.0)
+    }
+
+    /// [`human_stroke`] with a chosen lateral bow (px).
+    pub(crate) fn human_stroke_bow(
+        t0: f64,
+        from: (f64, f64),
+        to: (f64, f64),
+        salt: u64,
+        bow: f64,
+    ) -> Vec<Pt> {
+        let n = 45;
+        let (dx, dy) = (to.0 - from.0, to.1 - from.1);
+        let len = dx.hypot(dy);
+        let (nx, ny) = (-dy / len, dx / len);
+        (0..n)
+            .map(|i| {
+                let u = i as f64 / (n - 1) as f64;
+                let main = 10.0 * u.powi(3) - 15.0 * u.powi(4) + 6.0 * u.powi(5);
+                let s = 0.97 * main + 0.03 * (u * 1.2).min(1.0);
+                let lat = bow * (std::f64::consts::PI * u).sin() + 1.5 * noise(i, salt);
+                let t = t0 + i as f64 * 16.7 + 1.0 * noise(i, salt + 7);
+                mv(
+                    t,
+                    (from.0 + dx * s + nx * lat).round(),
+                    (from.1 + dy * s + ny * lat).round(),
+                )
+            })
+            .collect()
+    }
+
+    fn linear_burst(t0: f64, from: (f64, f64), to: (f64, f64), n: usize) -> Vec<Pt> {
+        (0..n)
+            .map(|i| {
+                let u = i as f64 / (n - 1) as f64;
+                mv(
+                    t0 + i as f64 * 0.2,
+                    from.0 + (to.0 - from.0) * u,
+                    from.1 + (to.1 - from.1) * u,
+                )
+            })
+            .collect()
+    }
+
+    fn session(pointer: Vec<Pt>) -> Session {
+        Session {
+            pointer,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn strokes_split_on_gaps() {
+        let mut p = human_stroke(0.0, (0.0, 0.0), (300.0, 100.0), 1);
+        p.extend(human_stroke(2000.0, (300.0, 100.0), (100.0, 400.0), 2));
+        assert_eq!(strokes(&p).len(), 2);
+        assert!(strokes(&p).iter().all(|s| is_long(s)));
+    }
+
+    #[test]
+    fn human_like_stroke_has_human_timing_and_kinematics() {
+        let f = extract(&session(human_stroke(0.0, (10.0, 10.0), (500.0, 300.0), 3)));
+        let dt = f.get(F::PtDtMedian).unwrap().exp() - 1.0;
+        assert!((15.0..18.5).contains(&dt), "{dt}");
+        assert!(f.get(F::PtOffGrid).unwrap() < 0.1);
+        assert_eq!(f.get(F::PtSubMs), Some(0.0));
+        assert_eq!(f.get(F::PtFast), Some(0.0));
+        let peaks = f.get(F::KinPeaks).unwrap().exp() - 1.0;
+        assert!((1.0..=3.0).contains(&peaks), "{peaks}");
+        assert!(
+            f.get(F::KinSignChg).unwrap() > 0.2,
+            "tremor gives curvature sign changes"
+        );
+        assert!(f.get(F::KinStepRatio).unwrap() > 0.05);
+        assert_eq!(f.get(F::PtFrac), Some(0.0));
+        assert!(
+            f.get(F::KeyHold).is_none(),
+            "no keys: key features missing, not zero"
+        );
+    }
+
+    #[test]
+    fn linear_burst_is_flagged_by_timing_and_geometry() {
+        let f = extract(&session(linear_burst(
+            0.0,
+            (10.0, 10.0),
+            (500.0, 300.0),
+            30,
+        )));
+        assert!(f.get(F::PtSubMs).unwrap() > 0.9);
+        assert!(f.get(F::PtFast).unwrap() > 0.9);
+        assert_eq!(f.get(F::KinSignChg), Some(0.0));
+        assert!(f.get(F::KinStepRatio).unwrap() < 1e-6);
+        assert!(f.get(F::KinStraight).unwrap() > 0.999);
+    }
+
+    #[test]
+    fn offgrid_detects_free_running_timestamps() {
+        let frame: Vec<f64> = (0..60)
+            .map(|i| if i % 3 == 0 { 17.0 } else { 16.0 })
+            .collect();
+        assert!(offgrid_share(&frame).unwrap() < 0.05);
+        let hi_rate: Vec<f64> = (0..60).map(|i| 1.0 + 0.05 * noise(i, 3)).collect();
+        assert!(
+            offgrid_share(&hi_rate).unwrap() < 0.05,
+            "1000 Hz mice stay on their grid"
+        );
+        let free: Vec<f64> = (0..60).map(|i| 5.0 + 20.0 * (noise(i, 9) + 0.5)).collect();
+        assert!(offgrid_share(&free).unwrap() > 0.4);
+    }
+
+    #[test]
+    fn zigzag_counts_peaks_with_hysteresis() {
+        let v = [0.0, 1.0, 2.0, 1.0, 0.2, 1.5, 0.1];
+        assert_eq!(zigzag_peaks(&v, 0.2).0, 2);
+        let tiny = [0.0, 1.0, 0.95, 1.0, 0.0];
+        assert_eq!(zigzag_peaks(&tiny, 0.2).0, 1);
+        assert_eq!(zigzag_peaks(&[], 0.1).0, 0);
+    }
+
+    #[test]
+    fn click_physics() {
+        let mut p = human_stroke(0.0, (10.0, 10.0), (200.0, 100.0), 4);
+        let end = *p.last().unwrap();
+        p.push(ev(pointer_kind::DOWN, end.t_ms + 120.0, end.x, end.y, 1));
+        p.push(ev(
+            pointer_kind::UP,
+            end.t_ms + 215.0,
+            end.x + 1.0,
+            end.y,
+            0,
+        ));
+        let f = extract(&session(p.clone()));
+        let dwell = f.get(F::ClickDwell).unwrap().exp() - 1.0;
+        assert!((94.0..96.0).contains(&dwell));
+        assert_eq!(f.get(F::ClickApproach), Some(0.0));
+        assert_eq!(
+            f.get(F::ClickPressure0),
+            None,
+            "pressure unknown -> missing"
+        );
+
+        // Scripted click: no approach, ~0 ms dwell, pressure 0 with the button down.
+        let mut d = ev(pointer_kind::DOWN, 5000.0, 640.0, 400.0, 1);
+        d.pressure = Some(0.0);
+        let mut u = ev(pointer_kind::UP, 5000.3, 640.0, 400.0, 0);
+        u.pressure = Some(0.0);
+        let mut s = session(vec![mv(4999.0, 640.0, 400.0), d, u]);
+        s.targets.push(super::super::Target {
+            role: 3,
+            x: 600.0,
+            y: 380.0,
+            w: 80.0,
+            h: 40.0,
+        });
+        let f = extract(&s);
+        assert!(f.get(F::ClickDwell).unwrap() < 0.5);
+        assert_eq!(f.get(F::ClickApproach), Some(1.0));
+        assert_eq!(f.get(F::ClickPressure0), Some(1.0));
+        assert!(f.get(F::ClickOffset).unwrap() < 1e-9, "exact centre");
+    }
+
+    #[test]
+    fn drags_are_not_clicks_and_touch_is_gated() {
+        let mut p = vec![ev(pointer_kind::DOWN, 0.0, 0.0, 0.0, 1)];
+        p.extend(
+            human_stroke(10.0, (0.0, 0.0), (300.0, 0.0), 5)
+                .into_iter()
+                .map(|mut q| {
+                    q.buttons = 1;
+                    q
+                }),
+        );
+        p.push(ev(pointer_kind::UP, 800.0, 300.0, 0.0, 0));
+        assert!(extract(&session(p)).get(F::ClickDwell).is_none());
+        let mut tap = ev(pointer_kind::DOWN, 0.0, 5.0, 5.0, 1);
+        tap.ptype = pointer_type::TOUCH;
+        let mut up = ev(pointer_kind::UP, 0.1, 5.0, 5.0, 0);
+        up.ptype = pointer_type::TOUCH;
+        assert!(
+            extract(&session(vec![tap, up]))
+                .get(F::ClickDwell)
+                .is_none()
+        );
+    }
+}

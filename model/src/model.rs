@@ -1,0 +1,791 @@
+//! Behaviour model: logistic regression over standardised [`crate::features`] plus an optional
+//! forest of boosted trees fitted on the regression's residual ([`crate::forest`]), evaluated in
+//! pure Rust, stored as a small versioned JSON file (`model/models/behaviour-v3.json`,
+//! compiled in as the default model).
+//!
+//! Each present regression feature contributes `w·z + w2·(z² − 1) + b` logits, where `z` is the
+//! feature standardised with the model's own mean/SD and clipped to ±`clip`. The quadratic term
+//! lets a linear model express "human band" features (too regular *and* too erratic are both
+//! unusual). Format version 2 adds optional one-sided hinges `wl·max(0, lo − z) + wh·max(0, z − hi)`
+//! (weights ≤ 0: beyond the human range is only ever bot evidence; absent = 0, so version-1
+//! files load unchanged) and optional stricter key knots for long typing ([`LongKeys`]).
+//! Version 3 adds `forest` (absent or `null` in older files): shallow trees whose summed output
+//! is added to the logit; it captures interactions a linear model cannot (a timing pattern that
+//! is human on a mouse and synthetic on touch, say), and its split credits are added to the
+//! per-feature contributions (see [`crate::forest`]).
+//! In the regression a **missing feature contributes exactly 0**: the baseline is spread over the
+//! features as per-feature offsets `b` (added only when the feature is present), so a session
+//! without keystrokes is scored on its pointer evidence alone (and vice versa), and thin evidence
+//! stays near the neutral logit 0 instead of inheriting a modality-wide intercept. (Per-modality
+//! intercepts exist in the format for other trainers; `tollgate-intel train` leaves them at 0.) The
+//! forest routes a missing feature along the direction it learned for absence, so it can
+//! credit a missing feature; such credits are reported with no value.
+//! A session with no behavioural evidence at all gets [`NEUTRAL_SCORE`] (no bot evidence, no
+//! human evidence); what to do with it is site policy.
+//!
+//! Contributions are summed per [`Group`] into stable reason codes. A replayed trace (stroke
+//! shape hashes already seen in other sessions, counted by the caller's store) caps the score
+//! below the block threshold with reason [`REASON_REPLAY`] when two or more strokes show it, and
+//! at mid-challenge when a session's only hashed stroke does (a lone collision must not block).
+
+use crate::features::{F, Features, Group, Modality, REASON_REPLAY};
+use crate::forest::Forest;
+pub use crate::policy::{Decision, Thresholds};
+
+/// Score of a session with no behavioural evidence (same as the provisional scorer's
+/// `no-behaviour`).
+pub const NEUTRAL_SCORE: f64 = 0.5;
+
+/// Model file format name.
+pub const FORMAT: &str = "tollgate-behaviour-model";
+/// Model format version this code reads and writes.
+pub const VERSION: u32 = 3;
+/// The compiled-in default model.
+pub const DEFAULT_MODEL_JSON: &str = include_str!("../models/behaviour-v3.json");
+
+/// Why a model file was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("model JSON is malformed: {0}")]
+    Json(String),
+    #[error("model file is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("model field missing, of the wrong type or not finite: {0}")]
+    Field(String),
+    #[error("not a {FORMAT} file")]
+    Format,
+    #[error("unsupported model version {0}")]
+    Version(u64),
+    #[error("model uses unknown feature `{0}`")]
+    UnknownFeature(String),
+    #[error("model parameter out of range: {0}")]
+    Range(&'static str),
+}
+
+/// One model term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFeature {
+    pub feature: F,
+    pub mean: f64,
+    pub sd: f64,
+    pub w: f64,
+    pub w2: f64,
+    /// Offset added when the feature is present (0 when missing), so a session missing a
+    /// feature loses exactly that feature's share of the baseline, nothing more.
+    pub b: f64,
+    /// Lower hinge knot (in z units): `wl·max(0, lo − z)` is added below it.
+    pub lo: f64,
+    /// Upper hinge knot (in z units): `wh·max(0, z − hi)` is added above it.
+    pub hi: f64,
+    /// Hinge weights (≤ 0: beyond the human range on either side is only ever bot evidence).
+    pub wl: f64,
+    pub wh: f64,
+}
+
+impl ModelFeature {
+    /// A term with no hinges.
+    pub fn plain(feature: F, mean: f64, sd: f64, w: f64, w2: f64, b: f64) -> ModelFeature {
+        ModelFeature {
+            feature,
+            mean,
+            sd,
+            w,
+            w2,
+            b,
+            lo: 0.0,
+            hi: 0.0,
+            wl: 0.0,
+            wh: 0.0,
+        }
+    }
+}
+
+/// Monotone map from the model's logit to the policy scale: `block_logit` maps to the policy's
+/// `block_below`, `allow_logit` to `allow_at_or_above`, linearly in between, and logistic tails
+/// outside. Training places the knots at low quantiles of human scores, separately per evidence
+/// modality (pointer-only and key-only logits live on different scales), so the same site
+/// thresholds (default 0.2 / 0.6) keep their meaning whatever the model's raw scale. Sessions
+/// with both modalities use the lower knots of the two.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    pub block_logit: f64,
+    pub allow_logit: f64,
+}
+
+/// Key calibration for long typing (see [`Model::long_keys`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LongKeys {
+    pub min_keys: usize,
+    pub knots: Calibration,
+}
+
+/// A loaded model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub bias: f64,
+    /// Intercept added per present modality, in [`Modality::ALL`] order.
+    pub modality_bias: [f64; 2],
+    pub clip: f64,
+    pub features: Vec<ModelFeature>,
+    /// The thresholds the calibration maps onto (`policy` in the file).
+    pub policy: Thresholds,
+    /// Knots per modality in [`Modality::ALL`] order; `None`: the score is the raw logistic
+    /// probability.
+    pub calibration: Option<[Calibration; 2]>,
+    /// Stricter key knots for sessions with at least `min_keys` key presses (long typing is
+    /// stronger evidence, so its human score spread is narrower than a login field's); `None`:
+    /// the key knots apply to any length.
+    pub long_keys: Option<LongKeys>,
+    /// A group whose contributions sum to at most this (logits) is reported as a reason.
+    pub reason_threshold: f64,
+    /// Free-form provenance (training command, data summary); informational only.
+    pub notes: Vec<(String, String)>,
+    /// Boosted trees whose output is added to the logit (format version 3; `None`: the
+    /// regression alone).
+    pub forest: Option<Forest>,
+}
+
+/// Replay evidence from the caller's hash store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplayEvidence {
+    /// Stroke hashes this session has.
+    pub hashed: usize,
+    /// How many of them were already seen in other sessions.
+    pub seen_elsewhere: usize,
+}
+
+impl ReplayEvidence {
+    /// Replayed when at least two hashes, and at least half of them, were seen elsewhere (one
+    /// shared stroke among several can be chance between two people; a reused trace repeats
+    /// all its strokes), or when the session's only hashed stroke was seen elsewhere (a single
+    /// long, curved gesture such as a drawn circle: its 16-point shape on a 1/24 grid does not
+    /// repeat by chance, and requiring two strokes would make single-gesture replays invisible).
+    pub fn is_replay(&self) -> bool {
+        self.is_multi_stroke_replay() || (self.hashed == 1 && self.seen_elsewhere == 1)
+    }
+
+    /// A replay shown by at least two strokes: blocked. A single-stroke match is only
+    /// challenged (see [`Model::score`]): one chance collision of a lone stroke's band hashes
+    /// between two people, whose rate grows with traffic, must not block anyone, and a
+    /// challenge still keeps the replayed gesture from being allowed.
+    pub fn is_multi_stroke_replay(&self) -> bool {
+        self.seen_elsewhere >= 2 && 2 * self.seen_elsewhere >= self.hashed
+    }
+}
+
+/// Per-feature contribution (logits, relative to the no-evidence score).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contribution {
+    pub feature: F,
+    /// The feature's value (`None`: missing; a forest split can still route on absence).
+    pub value: Option<f64>,
+    pub logit: f64,
+}
+
+/// Output of [`Model::score`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// Whether any behavioural evidence was present (otherwise the score is [`NEUTRAL_SCORE`]).
+    pub evidence: bool,
+    /// Human-likeness score in [0, 1] on the policy scale (calibrated; 1 = human). Equal to
+    /// `p_raw` when the model has no calibration.
+    pub p_human: f64,
+    /// Raw logistic-regression probability of human (class-balanced training).
+    pub p_raw: f64,
+    pub logit: f64,
+    pub contributions: Vec<Contribution>,
+    /// Sum of contributions per group, in [`Group::ALL`] order (only groups with a model term).
+    pub groups: Vec<(Group, f64)>,
+    /// Stable reason codes, most bot-like first.
+    pub reasons: Vec<&'static str>,
+    pub decision: Decision,
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl Model {
+    /// The compiled-in default model (parsed once).
+    pub fn default_model() -> &'static Model {
+        static M: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+        M.get_or_init(|| Model::from_json(DEFAULT_MODEL_JSON).unwrap_or_else(|_| Model::neutral()))
+    }
+
+    /// A model with no terms: every session scores 0.5 and is allowed.
+    pub fn neutral() -> Model {
+        Model {
+            bias: 0.0,
+            modality_bias: [0.0; 2],
+            clip: 6.0,
+            features: Vec::new(),
+            policy: Thresholds {
+                allow: 0.0,
+                block: 0.0,
+            },
+            calibration: None,
+            long_keys: None,
+            reason_threshold: -1.0,
+            notes: Vec::new(),
+            forest: None,
+        }
+    }
+
+    /// Knots for a session with the given modalities present.
+    pub fn knots(&self, pointer: bool, keys: bool) -> Option<Calibration> {
+        let [p, k] = self.calibration?;
+        Some(match (pointer, keys) {
+            (true, false) => p,
+            (false, true) => k,
+            _ => Calibration {
+                block_logit: p.block_logit.min(k.block_logit),
+                allow_logit: p.allow_logit.min(k.allow_logit),
+            },
+        })
+    }
+
+    /// Knots for a session's features: [`Model::knots`], with the long-typing key knots when
+    /// the session has at least `min_keys` key presses.
+    pub fn knots_for(&self, f: &Features) -> Option<Calibration> {
+        let (pointer, keys) = (f.has(Modality::Pointer), f.has(Modality::Keys));
+        let base = self.knots(pointer, keys)?;
+        match self.long_keys {
+            Some(l) if keys && f.n_keys >= l.min_keys => Some(if pointer {
+                let p = self.knots(true, false).unwrap_or(base);
+                Calibration {
+                    block_logit: p.block_logit.min(l.knots.block_logit),
+                    allow_logit: p.allow_logit.min(l.knots.allow_logit),
+                }
+            } else {
+                l.knots
+            }),
+            _ => Some(base),
+        }
+    }
+
+    /// Logit → score on the policy scale with the given knots (`None`: logistic).
+    pub fn calibrate(&self, logit: f64, knots: Option<Calibration>) -> f64 {
+        let Some(c) = knots else {
+            return sigmoid(logit);
+        };
+        let (lb, la) = (c.block_logit, c.allow_logit.max(c.block_logit + 1e-6));
+        let (sb, sa) = (self.policy.block, self.policy.allow);
+        let v = if logit < lb {
+            // Logistic tail through (lb, sb) reaching 0 at -inf.
+            2.0 * sb * sigmoid(logit - lb)
+        } else if logit < la {
+            sb + (sa - sb) * (logit - lb) / (la - lb)
+        } else {
+            sa + (1.0 - sa) * (2.0 * sigmoid(logit - la) - 1.0)
+        };
+        if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Standardised, clipped value of one term.
+    fn z(&self, m: &ModelFeature, x: f64) -> f64 {
+        ((x - m.mean) / m.sd).clamp(-self.clip, self.clip)
+    }
+
+    /// Contribution in logits of value `x` (or 0 when missing).
+    pub fn term(&self, m: &ModelFeature, x: Option<f64>) -> f64 {
+        match x {
+            Some(x) if x.is_finite() => {
+                let z = self.z(m, x);
+                m.w * z
+                    + m.w2 * (z * z - 1.0)
+                    + m.b
+                    + m.wl * (m.lo - z).max(0.0)
+                    + m.wh * (z - m.hi).max(0.0)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Raw logit of a feature vector: bias, modality intercepts, regression terms and forest
+    /// (no calibration, no replay).
+    pub fn raw_logit(&self, f: &Features) -> f64 {
+        let mut logit = self.bias;
+        for (m, b) in Modality::ALL.iter().zip(self.modality_bias) {
+            if f.has(*m) {
+                logit += b;
+            }
+        }
+        logit += self
+            .features
+            .iter()
+            .map(|m| self.term(m, f.get(m.feature)))
+            .sum::<f64>();
+        if let Some(fo) = &self.forest {
+            logit += fo.logit(f);
+        }
+        logit
+    }
+
+    /// Score a session's features.
+    pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
+        let mut logit = self.bias;
+        let present = [f.has(Modality::Pointer), f.has(Modality::Keys)];
+        let evidence = present[0] || present[1];
+        for (on, b) in present.iter().zip(self.modality_bias) {
+            if *on {
+                logit += b;
+            }
+        }
+        // Per-feature logits: the regression term plus the forest's split credits.
+        let mut per = [0.0f64; F::COUNT];
+        let mut used = [false; F::COUNT];
+        for m in &self.features {
+            let c = self.term(m, f.get(m.feature));
+            logit += c;
+            per[m.feature as usize] += c;
+            used[m.feature as usize] = true;
+        }
+        if let Some(fo) = &self.forest {
+            logit += fo.eval(f, |feat, d| {
+                per[feat as usize] += d;
+                used[feat as usize] = true;
+            });
+        }
+        let mut contributions = Vec::new();
+        let mut groups: Vec<(Group, f64)> = Vec::new();
+        for d in crate::features::DEFS {
+            let i = d.id as usize;
+            if !used[i] {
+                continue;
+            }
+            let value = f.get(d.id);
+            if value.is_some() || per[i] != 0.0 {
+                contributions.push(Contribution {
+                    feature: d.id,
+                    value,
+                    logit: per[i],
+                });
+            }
+            match groups.iter_mut().find(|(g, _)| *g == d.group) {
+                Some(e) => e.1 += per[i],
+                None => groups.push((d.group, per[i])),
+            }
+        }
+        groups.sort_by_key(|(g, _)| *g);
+        let p_raw = sigmoid(logit);
+        let mut p = if evidence {
+            self.calibrate(logit, self.knots_for(f))
+        } else {
+            NEUTRAL_SCORE
+        };
+        let mut bad: Vec<(Group, f64)> = groups
+            .iter()
+            .copied()
+            .filter(|(_, c)| *c <= self.reason_threshold)
+            .collect();
+        bad.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut reasons: Vec<&'static str> = Vec::new();
+        if replay.is_replay() {
+            reasons.push(REASON_REPLAY);
+            p = if replay.is_multi_stroke_replay() {
+                p.min(self.policy.block * 0.5)
+            } else {
+                // Mid-challenge: below allow, never into block on one stroke's evidence.
+                p.min(0.5 * (self.policy.block + self.policy.allow))
+            };
+        }
+        reasons.extend(bad.iter().map(|(g, _)| g.code()));
+        let decision = self.policy.decide(p);
+        Scored {
+            evidence,
+            p_human: p,
+            p_raw,
+            logit,
+            contributions,
+            groups,
+            reasons,
+            decision,
+        }
+    }
+
+    /// Parse and validate a model file (see [`crate::file`] for the format and the checks).
+    pub fn from_json(text: &str) -> Result<Model, ModelError> {
+        crate::file::parse_model(text)
+    }
+
+    /// Serialise: one top-level field, regression term or tree per line.
+    pub fn to_json(&self) -> String {
+        crate::file::write_model(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{DEFS, Session, extract};
+    use crate::file;
+
+    fn toy() -> Model {
+        Model {
+            bias: 0.1,
+            modality_bias: [0.0, 0.0],
+            clip: 6.0,
+            features: vec![
+                ModelFeature {
+                    lo: -2.0,
+                    hi: 1.5,
+                    wl: -0.5,
+                    wh: -0.25,
+                    ..ModelFeature::plain(F::PtDtSd, 1.5, 0.5, 1.2, -0.3, 0.0)
+                },
+                ModelFeature::plain(F::KeyRollover, 0.2, 0.1, 0.8, 0.0, 0.0),
+            ],
+            policy: Thresholds {
+                allow: 0.3,
+                block: 0.05,
+            },
+            calibration: None,
+            long_keys: None,
+            reason_threshold: -1.0,
+            notes: vec![("trained".into(), "unit \"test\"".into())],
+            forest: None,
+        }
+    }
+
+    #[test]
+    fn json_roundtrip() {
+        let m = toy();
+        let text = m.to_json();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn calibration_maps_knots_to_policy_thresholds() {
+        let mut m = toy();
+        m.policy = Thresholds::default();
+        let k = Calibration {
+            block_logit: -3.0,
+            allow_logit: -1.0,
+        };
+        m.calibration = Some([
+            k,
+            Calibration {
+                block_logit: -5.0,
+                allow_logit: 0.5,
+            },
+        ]);
+        let c = Some(k);
+        assert!((m.calibrate(-3.0, c) - 0.2).abs() < 1e-12);
+        assert!((m.calibrate(-1.0, c) - 0.6).abs() < 1e-12);
+        let mut prev = -1.0;
+        for i in -200..200 {
+            let v = m.calibrate(i as f64 * 0.1, c);
+            assert!(v >= prev && (0.0..=1.0).contains(&v));
+            prev = v;
+        }
+        assert_eq!(m.policy.decide(m.calibrate(-3.5, c)), Decision::Block);
+        assert_eq!(m.policy.decide(m.calibrate(-2.0, c)), Decision::Challenge);
+        assert_eq!(m.policy.decide(m.calibrate(0.0, c)), Decision::Allow);
+        assert_eq!(m.knots(true, false), Some(k));
+        assert_eq!(m.knots(false, true).unwrap().allow_logit, 0.5);
+        assert_eq!(
+            m.knots(true, true),
+            Some(Calibration {
+                block_logit: -5.0,
+                allow_logit: -1.0
+            })
+        );
+        assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
+        // Long typing gets its own (stricter) key knots; short typing keeps the key knots.
+        let long = Calibration {
+            block_logit: -1.0,
+            allow_logit: 1.0,
+        };
+        m.long_keys = Some(LongKeys {
+            min_keys: 25,
+            knots: long,
+        });
+        assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.1);
+        f.n_keys = 10;
+        assert_eq!(m.knots_for(&f).unwrap().allow_logit, 0.5);
+        f.n_keys = 30;
+        assert_eq!(m.knots_for(&f), Some(long));
+        f.values[F::PtDtSd as usize] = Some(1.0);
+        assert_eq!(m.knots_for(&f).unwrap().allow_logit, -1.0);
+    }
+
+    /// `m`'s file with an edit applied to its JSON tree.
+    fn edited(m: &Model, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        edit(&mut v);
+        v.to_string()
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        use serde_json::json;
+        assert!(matches!(Model::from_json("{"), Err(ModelError::Json(_))));
+        assert!(matches!(Model::from_json("{} x"), Err(ModelError::Json(_))));
+        assert_eq!(
+            Model::from_json("{\"format\":\"x\"}"),
+            Err(ModelError::Format)
+        );
+        assert_eq!(Model::from_json("[1, 2]"), Err(ModelError::Format));
+        assert_eq!(Model::from_json("7"), Err(ModelError::Format));
+        let m = toy();
+        let bad = |edit: fn(&mut serde_json::Value)| Model::from_json(&edited(&m, edit));
+        assert_eq!(bad(|v| v["format"] = json!(3)), Err(ModelError::Format));
+        assert!(matches!(
+            bad(|v| v["features"][0]["name"] = json!("no_such_feature")),
+            Err(ModelError::UnknownFeature(_))
+        ));
+        assert_eq!(
+            bad(|v| v["version"] = json!(9)),
+            Err(ModelError::Version(9))
+        );
+        assert_eq!(
+            bad(|v| v["version"] = json!(0)),
+            Err(ModelError::Version(0))
+        );
+        assert_eq!(
+            bad(|v| v["version"] = json!(2.5)),
+            Err(ModelError::Version(2))
+        );
+        assert_eq!(
+            bad(|v| v["version"] = json!("3")),
+            Err(ModelError::Field("version".into()))
+        );
+        assert_eq!(
+            bad(|v| v["features"][0]["wh"] = json!(0.25)),
+            Err(ModelError::Range("hinge"))
+        );
+        assert_eq!(
+            bad(|v| v["features"][0]["lo"] = json!(2.0)),
+            Err(ModelError::Range("hinge"))
+        );
+        assert_eq!(
+            bad(|v| v["clip"] = json!(0)),
+            Err(ModelError::Range("clip"))
+        );
+        assert_eq!(
+            bad(|v| v["clip"] = json!(101)),
+            Err(ModelError::Range("clip"))
+        );
+        assert_eq!(
+            bad(|v| v["policy"]["block_below"] = json!(0.5)),
+            Err(ModelError::Range("policy"))
+        );
+        assert_eq!(
+            bad(|v| v["policy"]["allow_at_or_above"] = json!(1.5)),
+            Err(ModelError::Range("policy"))
+        );
+        assert_eq!(
+            bad(|v| v["features"][0]["sd"] = json!(0)),
+            Err(ModelError::Range("sd"))
+        );
+        // key_rollover is monotone: no quadratic term.
+        assert_eq!(
+            bad(|v| v["features"][1]["w2"] = json!(0.1)),
+            Err(ModelError::Range("w2 of a monotone feature"))
+        );
+        let cal = json!({"pointer": {"block_logit": -1, "allow_logit": 1},
+                         "keys": {"block_logit": 2, "allow_logit": 1}});
+        assert_eq!(
+            Model::from_json(&edited(&m, |v| v["calibration"] = cal)),
+            Err(ModelError::Range("calibration"))
+        );
+        assert_eq!(
+            bad(|v| v["calibration_long_keys"] =
+                json!({"min_keys": 0, "block_logit": -1, "allow_logit": 1})),
+            Err(ModelError::Range("min_keys"))
+        );
+        // Missing or mistyped fields, and numbers that do not fit an f64.
+        for edit in [
+            (|v: &mut serde_json::Value| {
+                v.as_object_mut().unwrap().remove("bias");
+            }) as fn(&mut serde_json::Value),
+            |v| v["features"][0]["mean"] = json!("1"),
+            |v| v["modalities"] = json!({"pointer": 0}),
+            |v| v["features"] = json!(null),
+            |v| v["forest"] = json!({"features": []}),
+        ] {
+            assert!(
+                matches!(bad(edit), Err(ModelError::Field(_))),
+                "{:?}",
+                bad(edit)
+            );
+        }
+        let huge = m.to_json().replace("\"bias\": 0.1", "\"bias\": 1e999");
+        assert!(huge.contains("1e999"));
+        assert!(Model::from_json(&huge).is_err());
+        let long = format!("{}{}", m.to_json(), " ".repeat(file::MAX_LEN));
+        assert_eq!(
+            Model::from_json(&long),
+            Err(ModelError::TooLarge(file::MAX_LEN))
+        );
+    }
+
+    #[test]
+    fn notes_keep_their_order_and_unknown_fields_are_ignored() {
+        let mut m = toy();
+        m.notes = vec![
+            ("z".into(), "last letter first".into()),
+            ("a".into(), "\u{1F600} \"quoted\"\n".into()),
+        ];
+        let text = m.to_json();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+        // Non-string notes are dropped, a notes field that is not an object is no notes.
+        let t = text.replace(
+            "\"notes\": {",
+            "\"extra\": [1, {}],\n  \"notes\": {\"n\": 5, ",
+        );
+        assert_eq!(Model::from_json(&t).unwrap(), m);
+        let t = edited(&m, |v| v["notes"] = serde_json::json!("free text"));
+        assert!(Model::from_json(&t).unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn hinges_only_act_beyond_their_knots() {
+        let m = toy();
+        let t = &m.features[0];
+        let plain = ModelFeature::plain(t.feature, t.mean, t.sd, t.w, t.w2, t.b);
+        // Inside the knots (z in [-2, 1.5]) the hinge adds nothing.
+        for x in [0.6, 1.5, 2.2] {
+            assert!((m.term(t, Some(x)) - m.term(&plain, Some(x))).abs() < 1e-12);
+        }
+        // z = 3 (x = 3.0): 1.5 beyond the upper knot, -0.25 per unit.
+        assert!((m.term(t, Some(3.0)) - m.term(&plain, Some(3.0)) + 0.375).abs() < 1e-12);
+        // z = -3 (x = 0.0): 1 below the lower knot, -0.5 per unit.
+        assert!((m.term(t, Some(0.0)) - m.term(&plain, Some(0.0)) + 0.5).abs() < 1e-12);
+        // A version-1 file (no hinge fields) still loads, with hinges at 0.
+        let v1 = ModelFeature::plain(t.feature, t.mean, t.sd, t.w, t.w2, t.b);
+        let mut old = m.clone();
+        old.features[0] = v1;
+        let text = edited(&old, |v| {
+            v["version"] = 1.into();
+            for row in v["features"].as_array_mut().unwrap() {
+                for k in ["lo", "hi", "wl", "wh"] {
+                    row.as_object_mut().unwrap().remove(k);
+                }
+            }
+        });
+        assert!(!text.contains("\"wl\""));
+        assert_eq!(Model::from_json(&text).unwrap(), old);
+        let deep = "[".repeat(100);
+        assert!(Model::from_json(&deep).is_err());
+        for cut in 0..toy().to_json().len() {
+            let _ = Model::from_json(&toy().to_json()[..cut]);
+        }
+    }
+
+    #[test]
+    fn missing_features_are_neutral() {
+        let m = toy();
+        let f = extract(&Session::default());
+        let s = m.score(&f, ReplayEvidence::default());
+        assert!((s.p_human - NEUTRAL_SCORE).abs() < 1e-12);
+        assert!(s.contributions.is_empty() && s.reasons.is_empty());
+        assert_eq!(s.decision, Decision::Allow);
+    }
+
+    #[test]
+    fn contributions_and_reasons() {
+        let m = toy();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(-0.1); // z = -3 -> -2.4 logits
+        let s = m.score(&f, ReplayEvidence::default());
+        assert_eq!(s.contributions.len(), 1);
+        assert!((s.contributions[0].logit + 2.4).abs() < 1e-9);
+        assert!((s.logit - (0.1 - 2.4)).abs() < 1e-9);
+        assert_eq!(s.reasons, vec!["keystroke-timing"]);
+        assert_eq!(s.decision, Decision::Challenge);
+        let ev = |hashed, seen_elsewhere| ReplayEvidence {
+            hashed,
+            seen_elsewhere,
+        };
+        let r = m.score(&f, ev(3, 2));
+        assert_eq!(r.reasons[0], REASON_REPLAY);
+        assert_eq!(r.decision, Decision::Block);
+        let not = |hashed, seen_elsewhere| !ev(hashed, seen_elsewhere).is_replay();
+        assert!(not(5, 2) && not(2, 1) && not(0, 0));
+        assert!(
+            !not(1, 1),
+            "a single hashed gesture seen elsewhere is a replay"
+        );
+        // ... but one stroke's match only challenges (a chance collision must not block).
+        let mut human = f.clone();
+        human.values[F::KeyRollover as usize] = Some(0.4);
+        assert_eq!(
+            m.score(&human, ReplayEvidence::default()).decision,
+            Decision::Allow
+        );
+        let one = m.score(&human, ev(1, 1));
+        assert_eq!(one.reasons[0], REASON_REPLAY);
+        assert_eq!(one.decision, Decision::Challenge);
+    }
+
+    #[test]
+    fn forest_adds_to_the_logit_and_its_credits_to_contributions() {
+        let mut m = toy();
+        m.forest = Some(crate::forest::tests::toy());
+        let text = m.to_json();
+        assert_eq!(Model::from_json(&text).unwrap(), m);
+        // A version-2 file has no forest.
+        let v2 = edited(&toy(), |v| {
+            v["version"] = 2.into();
+            v.as_object_mut().unwrap().remove("forest");
+        });
+        assert!(!v2.contains("forest"));
+        assert_eq!(Model::from_json(&v2).unwrap().forest, None);
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.0);
+        f.values[F::KeyHold as usize] = Some(3.0);
+        let s = m.score(&f, ReplayEvidence::default());
+        assert!((s.logit - m.raw_logit(&f)).abs() < 1e-12);
+        let base = m.bias + m.forest.as_ref().unwrap().base();
+        let sum: f64 = s.contributions.iter().map(|c| c.logit).sum();
+        assert!(
+            (base + sum - s.logit).abs() < 1e-9,
+            "{base} + {sum} vs {}",
+            s.logit
+        );
+        let roll = s
+            .contributions
+            .iter()
+            .find(|c| c.feature == F::KeyRollover)
+            .unwrap();
+        // Regression term (z = -2 -> -1.6) plus the root split's credit (0.1 -> -0.5).
+        assert!((roll.logit - (-1.6 - 0.6)).abs() < 1e-9, "{}", roll.logit);
+        assert_eq!(roll.value, Some(0.0));
+        // A forest split on a feature the session lacks is still credited, with no value.
+        f.values[F::KeyHold as usize] = None;
+        let s = m.score(&f, ReplayEvidence::default());
+        let hold = s.contributions.iter().find(|c| c.feature == F::KeyHold);
+        assert_eq!(hold.map(|c| c.value), Some(None));
+        // A forest on a feature that is not trainable is refused.
+        let bad = edited(&m, |v| {
+            v["forest"]["features"][1] = "pt_dt_median_log".into()
+        });
+        assert!(matches!(
+            Model::from_json(&bad),
+            Err(ModelError::UnknownFeature(_))
+        ));
+    }
+
+    #[test]
+    fn default_model_loads_and_uses_only_trainable_features() {
+        let m = Model::from_json(DEFAULT_MODEL_JSON).expect("shipped model parses");
+        for t in &m.features {
+            assert!(t.feature.def().trainable, "{}", t.feature.def().name);
+        }
+        let s = m.score(&extract(&Session::default()), ReplayEvidence::default());
+        assert!(!s.evidence && s.p_human == NEUTRAL_SCORE);
+        assert_eq!(DEFS.len(), F::COUNT);
+    }
+}
