@@ -45,8 +45,11 @@ for s in "${SECTIONS[@]}"; do
       node bench/verifier.mjs --secs 3 --conc 1,8,32,128 --tokens 300000 ;;
     collector) run "collector size, time to first solved challenge, main-thread cost of a 20 s login" \
       node bench/collector.mjs --loads 5 ;;
-    criterion) run "per-token cost breakdown (criterion, protocol crate)" \
-      cargo bench -q -p tollgate-protocol --bench hot -- --warm-up-time 1 --measurement-time 3 --output-format bencher ;;
+    criterion)
+      run "per-token cost breakdown (criterion): wire work (protocol crate)" \
+        cargo bench -q -p tollgate-protocol --bench hot -- --warm-up-time 1 --measurement-time 3 --output-format bencher
+      run "per-token cost breakdown (criterion): features and model score (model crate)" \
+        cargo bench -q -p tollgate-model --bench features -- --warm-up-time 1 --measurement-time 3 --output-format bencher ;;
     *) echo "unknown section $s" >&2; exit 2 ;;
   esac
 done

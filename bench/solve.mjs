@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Solve time at the default difficulty (k = 32, bits = 15: verifier/src/config.rs) through the real
+// Solve time at the default difficulty (k = 32, bits = 15: verifier/src/config/mod.rs, DEFAULT_POW) through the real
 // loader (js/dist/tollgate.js) and its workers, against the real release verifier on loopback:
 // each round is `tollgate.reset()` (fetch a fresh challenge, solve it in the worker pool) then
 // `tollgate.execute()` (the token); every token is then redeemed at /v1/siteverify.

@@ -72,9 +72,11 @@ pub fn bind_hash(kind: &[u8], value: &str) -> [u8; 32] {
     sha256_parts(b"tollgate/bind/v1", &[kind, value.as_bytes()])
 }
 
-/// Per-challenge token MAC key: HMAC-SHA256(secret, domain ‖ key_id ‖ challenge_id).
-/// The verifier derives it from its secret and hands it out with the challenge, so it needs no
-/// storage to check the token MAC later.
+/// The **legacy** per-challenge token MAC key: HMAC-SHA256(secret, domain ‖ key_id ‖ challenge_id),
+/// bound to the challenge id only. Verifiers now hand out [`token::challenge_token_key`] (bound to
+/// the whole signed challenge, so a MAC that verifies also proves the challenge authentic); a
+/// token sealed with this older key (from a verifier not yet upgraded during a rolling deploy) is
+/// accepted only with a valid Ed25519 signature on its challenge (ARCHITECTURE.md, invariants).
 pub fn derive_token_key(secret: &[u8], key_id: u32, challenge_id: &[u8; 16]) -> [u8; 32] {
     use hmac::{Hmac, Mac};
     let mut mac =

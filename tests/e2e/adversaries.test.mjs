@@ -1,4 +1,4 @@
-// Adversaries against the environment rules (verifier/src/envrules.rs), each on Debian's
+// Adversaries against the environment rules (verifier/src/envrules/), each on Debian's
 // Chromium: plain headless Playwright; Puppeteer (puppeteer-core) with puppeteer-extra-plugin-
 // stealth; Playwright with fingerprint-injector (fingerprint-generator); and, as the control, a
 // headful Chromium under Xvfb started with no automation at all (no remote debugging), whose page

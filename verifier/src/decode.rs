@@ -2,7 +2,7 @@
 //!
 //! Decodes structurally (size, base64url, postcard, limits) without the MAC or signature (no
 //! keys needed) and never marks anything used: it cannot redeem or burn a token. The e2e
-//! faithfulness test (`tests/e2e/faithfulness.test.mjs`) compares the events a browser dispatched
+//! faithfulness test (`tests/e2e/collector.test.mjs`, part (a)) compares the events a browser dispatched
 //! with what this prints; the adversary tests print the environment findings.
 
 use serde_json::{Value, json};
