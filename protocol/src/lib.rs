@@ -81,7 +81,11 @@ pub fn bind_hash(kind: &[u8], value: &str) -> [u8; 32] {
 /// Per-challenge token MAC key: HMAC-SHA256(secret, domain ‖ key_id ‖ challenge_id).
 /// The verifier derives it from its secret and hands it out with the challenge, so it needs no
 /// storage to check the token MAC later.
-pub fn derive_token_key(secret: &[u8], key_id: u32, challenge_id: &[u8; 16]) -> [u8; 32] {
+pub fn derive_token_key(
+    secret: &[u8],
+    key_id: u32,
+    challenge_id: &[u8; 16],
+) -> [u8; token::TOKEN_KEY_LEN] {
     use hmac::{Hmac, Mac};
     let mut mac =
         <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");
