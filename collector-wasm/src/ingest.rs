@@ -19,7 +19,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use tollgate_protocol::telemetry::{MAX_PROBE_STR, ProbeValue, Telemetry};
+use tollgate_protocol::telemetry::{MAX_PROBE_STR, ProbeValue, Telemetry, key_flags};
 
 use crate::state::{PtrSample, State};
 
@@ -28,9 +28,19 @@ pub const EV_STRIDE: usize = 4;
 pub const TARGET_STRIDE: usize = 6;
 pub const PROBE_STRIDE: usize = 3;
 
+/// The packed word of a pointer record (its second number): `kind | type << PTR_TYPE_SHIFT |
+/// flags << PTR_FLAGS_SHIFT | buttons << PTR_BUTTONS_SHIFT` (3, 2, 3 and 8 bits).
+pub const PTR_TYPE_SHIFT: u32 = 3;
+pub const PTR_FLAGS_SHIFT: u32 = 5;
+pub const PTR_BUTTONS_SHIFT: u32 = 8;
+/// Key records carry a second byte: `a = class | key_flags << KEY_HI_SHIFT`, `b = field | slot <<
+/// KEY_HI_SHIFT`.
+pub const KEY_HI_SHIFT: u32 = 8;
+
 /// Event types of the `ev` log.
 pub mod ev {
-    /// `a = class | flags << 8` (1 trusted, 2 repeat), `b = field | slot << 8`.
+    /// `a = class | flags << 8` (`key_flags` TRUSTED, REPEAT), `b = field | slot << 8`
+    /// ([`super::KEY_HI_SHIFT`]).
     pub const KEY_DOWN: u8 = 1;
     /// `a = class`, `b = slot << 8`.
     pub const KEY_UP: u8 = 2;
@@ -126,10 +136,12 @@ impl<'a> Logs<'a> {
             let m = p[1] as u32;
             st.pointer(PtrSample {
                 t: p[0],
-                kind: (m & 7) as u8,
-                ptype: ((m >> 3) & 3) as u8,
-                flags: ((m >> 5) & 7) as u8,
-                buttons: (m >> 8) as u8,
+                kind: (m & ((1 << PTR_TYPE_SHIFT) - 1)) as u8,
+                ptype: ((m >> PTR_TYPE_SHIFT) & ((1 << (PTR_FLAGS_SHIFT - PTR_TYPE_SHIFT)) - 1))
+                    as u8,
+                flags: ((m >> PTR_FLAGS_SHIFT) & ((1 << (PTR_BUTTONS_SHIFT - PTR_FLAGS_SHIFT)) - 1))
+                    as u8,
+                buttons: (m >> PTR_BUTTONS_SHIFT) as u8,
                 x: p[2],
                 y: p[3],
                 sx: p[4],
@@ -146,11 +158,11 @@ impl<'a> Logs<'a> {
                     ts,
                     a as u8,
                     bb as u8,
-                    a & 0x100 != 0,
-                    a & 0x200 != 0,
-                    (bb >> 8) as u8,
+                    a & (u32::from(key_flags::TRUSTED) << KEY_HI_SHIFT) != 0,
+                    a & (u32::from(key_flags::REPEAT) << KEY_HI_SHIFT) != 0,
+                    (bb >> KEY_HI_SHIFT) as u8,
                 ),
-                ev::KEY_UP => st.key_up(ts, a as u8, (bb >> 8) as u8),
+                ev::KEY_UP => st.key_up(ts, a as u8, (bb >> KEY_HI_SHIFT) as u8),
                 ev::RELEASE => st.release_all(ts),
                 ev::FIELD => st.field_event(ts, a as u8, bb as u8),
                 ev::INPUT => st.input(ts, bb as u8, a != 0),

@@ -29,6 +29,7 @@ pub mod token;
 use alloc::vec::Vec;
 
 use tollgate_protocol::SolveStats;
+use tollgate_protocol::token::TOKEN_KEY_LEN;
 use wasm_bindgen::prelude::*;
 
 pub use keys::key_class_of;
@@ -76,7 +77,7 @@ fn clamp_u32(v: f64) -> u32 {
 }
 
 /// Build the sealed token (raw bytes: postcard body ‖ HMAC; the loader base64url-encodes them).
-/// `key_challenge` = the 32-byte token key ‖ the challenge wire bytes; `solutions` = one nonce
+/// `key_challenge` = the token key (`TOKEN_KEY_LEN` bytes) ‖ the challenge wire bytes; `solutions` = one nonce
 /// per sub-puzzle; `logs` = the loader's logs packed into one array ([`ingest::Logs::unpack`]);
 /// `strs` = origin, action, cdata, fingerprint sources and probe strings, NUL-separated.
 /// (Few, packed parameters: every parameter costs glue JS.)
@@ -87,7 +88,7 @@ pub fn seal(
     logs: &[f64],
     strs: &str,
 ) -> Result<Vec<u8>, JsError> {
-    let (token_key, challenge) = key_challenge.split_at(key_challenge.len().min(32));
+    let (token_key, challenge) = key_challenge.split_at(key_challenge.len().min(TOKEN_KEY_LEN));
     let logs = ingest::Logs::unpack(logs, strs);
     let (mut state, ctx, fingerprint) = logs.state();
     let hashes = logs.meta(5);

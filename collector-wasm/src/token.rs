@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use tollgate_protocol::challenge::Challenge;
 use tollgate_protocol::compact::Writer;
 use tollgate_protocol::telemetry::Telemetry;
-use tollgate_protocol::token::{MAC_DOMAIN, MAC_LEN};
+use tollgate_protocol::token::{MAC_DOMAIN, MAC_LEN, TOKEN_KEY_LEN};
 use tollgate_protocol::token::{MAX_ACTION, MAX_CDATA, MAX_ORIGIN, MAX_TOKEN_BYTES};
 use tollgate_protocol::{ClientContext, PROTOCOL_VERSION, SolveStats, TokenBody, compact, pow};
 
@@ -33,14 +33,14 @@ pub struct TokenInput<'a> {
 /// do not meet the difficulty — checked with the solver kernel already in the build — over-long
 /// context strings), so a bug shows up in the page instead of as a silent failed login. Errors
 /// are static strings: the browser build carries no `core::fmt`. Returns the MAC key.
-fn check(input: &TokenInput<'_>) -> Result<[u8; 32], &'static str> {
+fn check(input: &TokenInput<'_>) -> Result<[u8; TOKEN_KEY_LEN], &'static str> {
     let challenge = Challenge::parse(input.challenge).map_err(|_| "bad challenge")?;
     let params = challenge
         .body
         .pow
         .validate()
         .map_err(|_| "bad proof-of-work parameters")?;
-    let key: [u8; 32] = input
+    let key: [u8; TOKEN_KEY_LEN] = input
         .token_key
         .try_into()
         .map_err(|_| "token key: expected 32 bytes")?;

@@ -8,9 +8,10 @@ import {
   FIELD_KIND_BLUR, FIELD_KIND_CLICK_NO_POINTER, FIELD_KIND_FOCUS, FIELD_KIND_PASTE, FIELD_KIND_SUBMIT,
   FIELD_KIND_VISIBILITY_HIDDEN, FIELD_KIND_VISIBILITY_VISIBLE,
   KEY_CLASS_BACKSPACE, KEY_CLASS_CHAR, KEY_CLASS_ENTER, KEY_CLASS_MODIFIER, KEY_CLASS_OTHER, KEY_CLASS_SHIFT,
-  KEY_CLASS_SPACE, KEY_CLASS_TAB, KEY_FLAGS_REPEAT, KEY_FLAGS_TRUSTED, NO_FIELD,
+  KEY_CLASS_SPACE, KEY_CLASS_TAB, KEY_FLAGS_REPEAT, KEY_FLAGS_TRUSTED, KEY_HI_SHIFT, NO_FIELD,
   POINTER_FLAGS_COALESCED, POINTER_FLAGS_TRUSTED, POINTER_KIND_CANCEL, POINTER_KIND_DOWN, POINTER_KIND_MOVE,
-  POINTER_KIND_UP, POINTER_KIND_WHEEL, POINTER_TYPE_MOUSE, POINTER_TYPE_PEN, POINTER_TYPE_TOUCH, PTR_STRIDE,
+  POINTER_KIND_UP, POINTER_KIND_WHEEL, POINTER_TYPE_MOUSE, POINTER_TYPE_PEN, POINTER_TYPE_TOUCH, PTR_BUTTONS_SHIFT,
+  PTR_FLAGS_SHIFT, PTR_STRIDE, PTR_TYPE_SHIFT,
 } from "./generated/contract.js";
 import { frames } from "./probes/record.js";
 import { Ring } from "./util.js";
@@ -52,7 +53,7 @@ let lastMove = -1e9;
 /** @param {number} kind */
 function onPointer(kind) {
   return (/** @type {PointerEvent} */ e) => {
-    const base = kind | (PTYPE[e.pointerType] || 0) << 3 | (e.buttons & 255) << 8;
+    const base = kind | (PTYPE[e.pointerType] || 0) << PTR_TYPE_SHIFT | (e.buttons & 255) << PTR_BUTTONS_SHIFT;
     const tr = e.isTrusted ? POINTER_FLAGS_TRUSTED : 0;
     if (!tr) frames();
     const sx = e.screenX - e.clientX, sy = e.screenY - e.clientY;
@@ -62,11 +63,11 @@ function onPointer(kind) {
         const s = list[i];
         if (i < list.length - 1 && s.timeStamp - lastMove < MIN_COALESCED_MS) continue;
         lastMove = s.timeStamp;
-        P.push(s.timeStamp, base | (tr | POINTER_FLAGS_COALESCED) << 5, s.clientX, s.clientY, sx, sy, s.pressure, s.width, s.height);
+        P.push(s.timeStamp, base | (tr | POINTER_FLAGS_COALESCED) << PTR_FLAGS_SHIFT, s.clientX, s.clientY, sx, sy, s.pressure, s.width, s.height);
       }
     } else {
       if (kind === POINTER_KIND_MOVE) lastMove = e.timeStamp;
-      P.push(e.timeStamp, base | tr << 5, e.clientX, e.clientY, sx, sy, e.pressure, e.width, e.height);
+      P.push(e.timeStamp, base | tr << PTR_FLAGS_SHIFT, e.clientX, e.clientY, sx, sy, e.pressure, e.width, e.height);
     }
   };
 }
@@ -102,10 +103,10 @@ function onKey(down) {
     if (down) {
       if (!e.isTrusted) frames();
       if (code && !slot) slot = held[code] = nextSlot = nextSlot % 250 + 1;
-      E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? KEY_FLAGS_TRUSTED << 8 : 0) | (e.repeat ? KEY_FLAGS_REPEAT << 8 : 0), elId(e.target) | slot << 8);
+      E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? KEY_FLAGS_TRUSTED << KEY_HI_SHIFT : 0) | (e.repeat ? KEY_FLAGS_REPEAT << KEY_HI_SHIFT : 0), elId(e.target) | slot << KEY_HI_SHIFT);
     } else {
       delete held[code];
-      E.push(e.timeStamp, EV_KEY_UP, cls, slot << 8);
+      E.push(e.timeStamp, EV_KEY_UP, cls, slot << KEY_HI_SHIFT);
     }
   };
 }
@@ -136,7 +137,7 @@ export function installListeners(onFocus) {
   on("pointerup", onPointer(POINTER_KIND_UP));
   on("pointercancel", onPointer(POINTER_KIND_CANCEL));
   on("wheel", (/** @type {WheelEvent} */ e) => {
-    P.push(e.timeStamp, POINTER_KIND_WHEEL | POINTER_TYPE_MOUSE << 3 | (e.buttons & 255) << 8 | (e.isTrusted ? POINTER_FLAGS_TRUSTED : 0) << 5, e.clientX, e.clientY, e.screenX - e.clientX, e.screenY - e.clientY, 0, 1, 1);
+    P.push(e.timeStamp, POINTER_KIND_WHEEL | POINTER_TYPE_MOUSE << PTR_TYPE_SHIFT | (e.buttons & 255) << PTR_BUTTONS_SHIFT | (e.isTrusted ? POINTER_FLAGS_TRUSTED : 0) << PTR_FLAGS_SHIFT, e.clientX, e.clientY, e.screenX - e.clientX, e.screenY - e.clientY, 0, 1, 1);
     E.push(e.timeStamp, EV_WHEEL + Math.min(2, e.deltaMode | 0), e.deltaX, e.deltaY);
   });
   on("scroll", (/** @type {Event} */ e) => {

@@ -2,7 +2,7 @@
 // Token sealing glue: packs the loader's logs (collector-wasm/src/ingest.rs `Logs::unpack`) and
 // hands them with the solved challenge to the wasm `seal()`, which encodes the telemetry, hashes
 // the fingerprint sources and MACs the token.
-import { TARGET_STRIDE } from "./generated/contract.js";
+import { TARGET_STRIDE, TOKEN_KEY_LEN } from "./generated/contract.js";
 import { T0 } from "./env.js";
 import { E, P, evFor } from "./listeners.js";
 import { probeArrays, timed } from "./probes/record.js";
@@ -44,8 +44,9 @@ export function sealToken(w, sol) {
     packed.set(p, n);
     n += p.length;
   });
-  const kc = new Uint8Array(32 + sol.challenge.length);
+  // collector-wasm `seal()`: the token key (TOKEN_KEY_LEN bytes) ‖ the challenge.
+  const kc = new Uint8Array(TOKEN_KEY_LEN + sol.challenge.length);
   kc.set(sol.tokenKey);
-  kc.set(sol.challenge, 32);
+  kc.set(sol.challenge, TOKEN_KEY_LEN);
   return timed(() => b64(glue.seal(kc, sol.solutions, packed, strs.join("\0"))), "seal");
 }

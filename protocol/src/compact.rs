@@ -14,7 +14,7 @@ use crate::telemetry::{
     FieldRec, KeyRec, PageTimes, PointerAux, PointerRec, Probe, ProbeValue, ScrollRec, TargetBox,
     Telemetry,
 };
-use crate::token::{ClientContext, MAC_DOMAIN, MAC_LEN, SolveStats, TokenBody};
+use crate::token::{ClientContext, MAC_DOMAIN, MAC_LEN, SolveStats, TOKEN_KEY_LEN, TokenBody};
 
 /// A postcard writer.
 #[derive(Debug, Default)]
@@ -206,7 +206,7 @@ pub fn encode_token_body(body: &TokenBody) -> Vec<u8> {
 }
 
 /// The raw token (body ‖ HMAC tag, before base64url) as [`TokenBody::seal`] makes it.
-pub fn seal_bytes(body: &TokenBody, token_key: &[u8; 32]) -> Vec<u8> {
+pub fn seal_bytes(body: &TokenBody, token_key: &[u8; TOKEN_KEY_LEN]) -> Vec<u8> {
     let mut bytes = encode_token_body(body);
     let tag = crate::sha::hmac_sha256(token_key, &[MAC_DOMAIN, &bytes]);
     bytes.extend_from_slice(&tag[..MAC_LEN]);

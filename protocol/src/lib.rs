@@ -77,7 +77,11 @@ pub fn bind_hash(kind: &[u8], value: &str) -> [u8; 32] {
 /// the whole signed challenge, so a MAC that verifies also proves the challenge authentic); a
 /// token sealed with this older key (from a verifier not yet upgraded during a rolling deploy) is
 /// accepted only with a valid Ed25519 signature on its challenge (ARCHITECTURE.md, invariants).
-pub fn derive_token_key(secret: &[u8], key_id: u32, challenge_id: &[u8; 16]) -> [u8; 32] {
+pub fn derive_token_key(
+    secret: &[u8],
+    key_id: u32,
+    challenge_id: &[u8; 16],
+) -> [u8; token::TOKEN_KEY_LEN] {
     use hmac::{Hmac, Mac};
     let mut mac =
         <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");

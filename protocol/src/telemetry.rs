@@ -287,7 +287,8 @@ const_table! {
         OWN_PROPERTY_ANOMALIES = 26;
         /// B3: bitmask of [`super::identity`] anomalies.
         IDENTITY_ANOMALIES = 27;
-        /// C3: measured engine facts `evalLen,errLen,stackStyle,features` (see `verifier` envrules).
+        /// C3: measured engine facts `evalLen,errLen,engine,features,stackStyle`; `features` is the bit
+        /// set of [`super::ENGINE_FEATURES`] (see `verifier` envrules).
         ENGINE = 28;
         /// C1: `ok` when the probe worker answered; `Error(…)` when it could not run (CSP, timeout).
         WORKER_STATUS = 29;
@@ -319,16 +320,57 @@ const_table! {
         PROBE_MS = 49;
         /// `window.chrome` shape: `runtime`-less/with runtime etc. (`0` absent, `1` object, `2` with runtime).
         WINDOW_CHROME = 50;
-        /// `matchMedia` facts: `fullscreen`/`standalone`/`hover` bits (see envrules).
+        /// `matchMedia` facts: bitmask of [`super::display_mode`].
         DISPLAY_MODE = 51;
         /// A5: automation frames in the synchronous stack of the widget API (`tollgate.execute`), of
         /// the submit / no-pointer click handlers and of untrusted pointer/key/input events (a
-        /// main-world `evaluate()` behind them), as a bitmask: 1 Puppeteer (`pptr:` sourceURL,
-        /// `__puppeteer_evaluation_script__`), 2 Playwright (`UtilityScript.`); 0 = none seen.
+        /// main-world `evaluate()` behind them), as a bitmask of [`super::automation_stack`]; 0 =
+        /// none seen.
         /// Additive within probe schema 2 (absent from older loaders).
         AUTOMATION_STACK = 52;
     }
 }
+
+/// One C3 version-gated feature of the [`probe::ENGINE`] bit set: a JavaScript built-in that the
+/// loader looks up from the global object (generated into its contract by `cargo xtask gen-js`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineFeature {
+    /// Property path from the global object, `.`-separated (`Set.prototype.union`); a missing
+    /// link anywhere on the path means the feature is absent (bit 0).
+    pub path: &'static str,
+    /// Chrome major that shipped it (a lower bound: a too-high value could flag real browsers);
+    /// 0 = not used by the verifier's engine-version rule.
+    pub chrome_major: u32,
+    /// Trusted for the "absent although the claimed Chrome is newer" direction.
+    pub sure: bool,
+}
+
+const fn feature(path: &'static str, chrome_major: u32, sure: bool) -> EngineFeature {
+    EngineFeature {
+        path,
+        chrome_major,
+        sure,
+    }
+}
+
+/// The C3 version-gated features, oldest first: bit `i` of the fourth field of [`probe::ENGINE`]
+/// is set when feature `i` is present. Append only (bit positions are wire format).
+pub const ENGINE_FEATURES: &[EngineFeature] = &[
+    feature("Array.prototype.at", 92, true),
+    feature("Array.prototype.findLast", 97, true),
+    feature("Array.prototype.toSorted", 110, true),
+    feature("Object.groupBy", 117, true),
+    feature("Promise.withResolvers", 119, true),
+    feature("Set.prototype.union", 122, true),
+    feature("Promise.try", 128, true),
+    feature("Intl.DurationFormat", 129, true),
+    feature("Float16Array", 135, true),
+    feature("RegExp.escape", 136, true),
+    feature("Error.isError", 134, true),
+    feature("Uint8Array.fromBase64", 0, false),
+    feature("Temporal", 144, false),
+    feature("Math.sumPrecise", 0, false),
+];
 
 /// B1 lie-probe targets of probe schema 2, by index (the loader resolves them from this list,
 /// generated into its contract by `cargo xtask gen-js`).
@@ -434,6 +476,30 @@ const_table! {
         /// Internet (farbling), no `OfflineAudioContext`, or two renders differed (noise per render).
         /// Neither bit: the render had not finished when the token was built.
         AUDIO_SKIPPED = 128;
+    }
+}
+
+const_table! {
+    /// Bits of [`probe::DISPLAY_MODE`] (`matchMedia` facts).
+    pub mod display_mode: u32 {
+        /// `(display-mode: fullscreen)`.
+        FULLSCREEN = 1;
+        /// `(display-mode: standalone)`.
+        STANDALONE = 2;
+        /// `(hover: none)`.
+        HOVER_NONE = 4;
+        /// `(pointer: coarse)`.
+        POINTER_COARSE = 8;
+    }
+}
+
+const_table! {
+    /// Bits of [`probe::AUTOMATION_STACK`]: automation frames seen in a synchronous stack.
+    pub mod automation_stack: u32 {
+        /// Puppeteer: a `pptr:` sourceURL or `__puppeteer_evaluation_script__`.
+        PUPPETEER = 1;
+        /// Playwright: `UtilityScript.`.
+        PLAYWRIGHT = 2;
     }
 }
 
@@ -850,6 +916,21 @@ impl TelemetryBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_features_fit_the_loader_bit_set() {
+        // The loader sets bit `i` with `1 << i` (a 32-bit signed int): at most 31 features.
+        assert!(ENGINE_FEATURES.len() <= 31);
+        for (i, f) in ENGINE_FEATURES.iter().enumerate() {
+            assert!(f.path.split('.').all(|k| !k.is_empty()), "{}", f.path);
+            assert!(!ENGINE_FEATURES[..i].iter().any(|g| g.path == f.path));
+            assert!(
+                !f.sure || f.chrome_major > 0,
+                "{}: sure needs a major",
+                f.path
+            );
+        }
+    }
 
     #[test]
     fn builder_roundtrips_times_and_positions() {

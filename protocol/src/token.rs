@@ -27,6 +27,10 @@ pub const MAX_TOKEN_CHARS: usize = 32 * 1024;
 pub const MAX_TOKEN_BYTES: usize = MAX_TOKEN_CHARS / 4 * 3;
 /// MAC tag length.
 pub const MAC_LEN: usize = 32;
+/// Length of the per-challenge token MAC key ([`challenge_token_key`], HMAC-SHA256 output). The
+/// loader hands it to the collector's `seal()` ahead of the challenge (generated into its contract
+/// by `cargo xtask gen-js`).
+pub const TOKEN_KEY_LEN: usize = 32;
 /// Domain separation for the token MAC.
 pub const MAC_DOMAIN: &[u8] = b"tollgate/token/v1\0";
 /// Domain separation for [`challenge_token_key`].
@@ -40,7 +44,7 @@ pub const TOKEN_KEY_DOMAIN: &[u8] = b"tollgate/token-key/v2\0";
 /// has just signed, so a token MAC made with this key authenticates the challenge bytes as well:
 /// any change to the challenge (expiry, site, proof-of-work parameters, bindings, risk tier, id,
 /// key id, signature) yields an unrelated key under which the old MAC fails.
-pub fn challenge_token_key(secret: &[u8], challenge_wire: &[u8]) -> [u8; 32] {
+pub fn challenge_token_key(secret: &[u8], challenge_wire: &[u8]) -> [u8; TOKEN_KEY_LEN] {
     let mut m =
         <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key length");
     m.update(TOKEN_KEY_DOMAIN);
@@ -97,7 +101,7 @@ pub struct DecodedToken {
     mac: [u8; MAC_LEN],
 }
 
-fn mac_of(key: &[u8; 32], body_bytes: &[u8]) -> [u8; MAC_LEN] {
+fn mac_of(key: &[u8; TOKEN_KEY_LEN], body_bytes: &[u8]) -> [u8; MAC_LEN] {
     let mut m =
         <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     m.update(MAC_DOMAIN);
@@ -107,7 +111,7 @@ fn mac_of(key: &[u8; 32], body_bytes: &[u8]) -> [u8; MAC_LEN] {
 
 impl TokenBody {
     /// Encode and MAC into the token text.
-    pub fn seal(&self, token_key: &[u8; 32]) -> Result<String, ProtocolError> {
+    pub fn seal(&self, token_key: &[u8; TOKEN_KEY_LEN]) -> Result<String, ProtocolError> {
         let mut bytes = postcard::to_allocvec(self).map_err(|_| ProtocolError::Malformed)?;
         let tag = mac_of(token_key, &bytes);
         bytes.extend_from_slice(&tag);
@@ -167,7 +171,7 @@ impl DecodedToken {
     }
 
     /// Constant-time MAC check with the per-challenge key.
-    pub fn verify_mac(&self, token_key: &[u8; 32]) -> Result<(), ProtocolError> {
+    pub fn verify_mac(&self, token_key: &[u8; TOKEN_KEY_LEN]) -> Result<(), ProtocolError> {
         let expected = mac_of(token_key, &self.body_bytes);
         if crate::ct_eq(&expected, &self.mac) {
             Ok(())

@@ -2,7 +2,7 @@
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use tollgate_protocol::challenge::{Challenge, ChallengeBody, PowParams};
-use tollgate_protocol::token::challenge_token_key;
+use tollgate_protocol::token::{TOKEN_KEY_LEN, challenge_token_key};
 use tollgate_protocol::{PROTOCOL_VERSION, bind_hash, derive_token_key, site_id};
 
 use crate::TokenSpec;
@@ -180,13 +180,13 @@ impl SignedChallenge {
 
     /// The token key the verifier hands out with this challenge under `mac_secret`: bound to the
     /// whole signed challenge (`challenge_token_key`).
-    pub fn token_key(&self, mac_secret: &[u8]) -> [u8; 32] {
+    pub fn token_key(&self, mac_secret: &[u8]) -> [u8; TOKEN_KEY_LEN] {
         challenge_token_key(mac_secret, &self.wire)
     }
 
     /// The legacy token key, bound to the key id and challenge id only (`derive_token_key`):
     /// what tokens of challenges issued before the whole-challenge binding carry.
-    pub fn legacy_token_key(&self, mac_secret: &[u8]) -> [u8; 32] {
+    pub fn legacy_token_key(&self, mac_secret: &[u8]) -> [u8; TOKEN_KEY_LEN] {
         derive_token_key(
             mac_secret,
             self.challenge.body.key_id,

@@ -3,7 +3,7 @@
 
 use tollgate_protocol::challenge::{Challenge, PowParams};
 use tollgate_protocol::telemetry::Telemetry;
-use tollgate_protocol::token::{ClientContext, SolveStats, TokenBody};
+use tollgate_protocol::token::{ClientContext, SolveStats, TOKEN_KEY_LEN, TokenBody};
 use tollgate_protocol::{PROTOCOL_VERSION, b64_decode, pow};
 
 use crate::Error;
@@ -84,7 +84,11 @@ impl TokenSpec {
     /// # Errors
     /// The wire does not parse as a challenge, its PoW parameters are invalid, or the body
     /// exceeds an encoding limit.
-    pub fn seal(&self, challenge_wire: &[u8], token_key: &[u8; 32]) -> Result<String, Error> {
+    pub fn seal(
+        &self,
+        challenge_wire: &[u8],
+        token_key: &[u8; TOKEN_KEY_LEN],
+    ) -> Result<String, Error> {
         let params = Challenge::parse(challenge_wire)?.body.pow;
         let solutions = solve(challenge_wire, params)?;
         self.seal_solved(challenge_wire, solutions, token_key)
@@ -98,7 +102,7 @@ impl TokenSpec {
         &self,
         challenge_wire: &[u8],
         solutions: Vec<u64>,
-        token_key: &[u8; 32],
+        token_key: &[u8; TOKEN_KEY_LEN],
     ) -> Result<String, Error> {
         Ok(self.body(challenge_wire, solutions).seal(token_key)?)
     }
@@ -126,8 +130,8 @@ pub fn solve(challenge_wire: &[u8], params: PowParams) -> Result<Vec<u64>, Error
 /// A token key from its base64url text (the `token_key` of a challenge reply).
 ///
 /// # Errors
-/// Bad base64, or not 32 bytes.
-pub fn token_key_from_b64(text: &str) -> Result<[u8; 32], Error> {
+/// Bad base64, or not [`TOKEN_KEY_LEN`] bytes.
+pub fn token_key_from_b64(text: &str) -> Result<[u8; TOKEN_KEY_LEN], Error> {
     let raw = b64_decode(text)?;
     let len = raw.len();
     raw.try_into().map_err(|_| Error::TokenKeyLength(len))

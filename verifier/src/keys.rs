@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use tollgate_protocol::token::TOKEN_KEY_LEN;
 
 use crate::secret::Secret;
 
@@ -85,13 +86,13 @@ impl KeyEntry {
     /// Per-challenge token MAC key, bound to the whole signed challenge (`challenge_wire` = body ‖
     /// signature as issued): a token MAC under it authenticates the challenge too, so siteverify
     /// needs no signature check for such tokens.
-    pub fn token_key(&self, challenge_wire: &[u8]) -> [u8; 32] {
+    pub fn token_key(&self, challenge_wire: &[u8]) -> [u8; TOKEN_KEY_LEN] {
         tollgate_protocol::token::challenge_token_key(self.mac_secret.expose(), challenge_wire)
     }
 
     /// The previous token MAC key, bound to the challenge id only: accepted by siteverify only
     /// after the challenge signature verified (tokens of challenges issued before the change).
-    pub fn legacy_token_key(&self, challenge_id: &[u8; 16]) -> [u8; 32] {
+    pub fn legacy_token_key(&self, challenge_id: &[u8; 16]) -> [u8; TOKEN_KEY_LEN] {
         tollgate_protocol::derive_token_key(self.mac_secret.expose(), self.kid, challenge_id)
     }
 

@@ -2,10 +2,10 @@
 // The probe results and fingerprint sources, owned here: every probe module records through
 // `probe`/`later`/`put`/`putErr`; `probeArrays` hands them to the token (collector-wasm/src/ingest.rs
 // `probes` log, kinds: protocol-side `ingest::probe_kind`). Raw facts only; the verifier judges
-// them (verifier/src/envrules.rs). Every probe is wrapped: a throwing probe is recorded as an
+// them (verifier/src/envrules/). Every probe is wrapped: a throwing probe is recorded as an
 // Error value (itself a signal).
 import {
-  PROBE_AUTOMATION_STACK, PROBE_FINGERPRINT_FLAGS, PROBE_KIND_ABSENT, PROBE_KIND_BOOL, PROBE_KIND_ERROR,
+  AUTOMATION_STACK_PLAYWRIGHT, AUTOMATION_STACK_PUPPETEER, PROBE_AUTOMATION_STACK, PROBE_FINGERPRINT_FLAGS, PROBE_KIND_ABSENT, PROBE_KIND_BOOL, PROBE_KIND_ERROR,
   PROBE_KIND_INT, PROBE_KIND_NUM, PROBE_KIND_STR, PROBE_PROBE_MS,
 } from "../generated/contract.js";
 import { mark, timings } from "../env.js";
@@ -29,15 +29,15 @@ export const rec = {
 
 /**
  * A5: automation frames in the synchronous stack of the widget API, of submit / no-pointer click
- * handlers and of untrusted pointer/key/input events: Puppeteer's `pptr:` sourceURL (1),
- * Playwright's `UtilityScript.` (2), i.e. a main-world `evaluate()` that calls the API, clicks,
+ * handlers and of untrusted pointer/key/input events (protocol `telemetry::automation_stack` bits):
+ * Puppeteer's `pptr:` sourceURL, Playwright's `UtilityScript.`, i.e. a main-world `evaluate()` that calls the API, clicks,
  * submits or dispatches events. A page's own calls and real input have only page frames (or none).
  */
 export function frames() {
   try {
     const s = String(new Error().stack);
-    if (/pptr:|__puppeteer_evaluation_script__/.test(s)) rec.stackHits |= 1;
-    if (/UtilityScript\./.test(s)) rec.stackHits |= 2;
+    if (/pptr:|__puppeteer_evaluation_script__/.test(s)) rec.stackHits |= AUTOMATION_STACK_PUPPETEER;
+    if (/UtilityScript\./.test(s)) rec.stackHits |= AUTOMATION_STACK_PLAYWRIGHT;
   } catch (e) {}
 }
 

@@ -3,7 +3,7 @@
 // main thread's values), C3 engine facts and version-gated features, and the main thread's time
 // zone (read last, after the worker warmed ICU).
 import {
-  PROBE_ENGINE, PROBE_TIMEZONE, PROBE_WORKER_DEVICE_MEMORY, PROBE_WORKER_HARDWARE_CONCURRENCY, PROBE_WORKER_LANGUAGES,
+  ENGINE_FEATURES, PROBE_ENGINE, PROBE_TIMEZONE, PROBE_WORKER_DEVICE_MEMORY, PROBE_WORKER_HARDWARE_CONCURRENCY, PROBE_WORKER_LANGUAGES,
   PROBE_WORKER_PLATFORM, PROBE_WORKER_STATUS, PROBE_WORKER_TIMEZONE, PROBE_WORKER_UACH_BRANDS, PROBE_WORKER_UACH_PLATFORM,
   PROBE_WORKER_USER_AGENT, PROBE_WORKER_WEBGL_RENDERER,
 } from "../generated/contract.js";
@@ -14,18 +14,22 @@ import { engine, errMsg } from "./realm.js";
 /** @type {any} */
 const win = window;
 
-/** C3: version-gated features, oldest first (verifier: envrules FEATURE_MAJORS, same order). */
+/**
+ * C3: version-gated features, bit i = protocol `ENGINE_FEATURES[i]` (a property path from the
+ * global object) is defined; a missing link on the path (or a throwing getter) leaves the bit 0.
+ */
 function featureBits() {
-  const A = /** @type {any} */ (Array.prototype), I = /** @type {any} */ (Intl), O = /** @type {any} */ (Object);
-  const R = /** @type {any} */ (RegExp), Er = /** @type {any} */ (Error), U = /** @type {any} */ (Uint8Array), M = /** @type {any} */ (Math);
-  const Pr = /** @type {any} */ (Promise), S = /** @type {any} */ (new Set());
-  const f = [
-    A.at, A.findLast, A.toSorted, O.groupBy, Pr.withResolvers, S.union, Pr.try,
-    I.DurationFormat, win.Float16Array, R.escape, Er.isError, U.fromBase64,
-    win.Temporal, M.sumPrecise,
-  ];
   let bits = 0;
-  for (let i = 0; i < f.length; i++) if (f[i] !== undefined) bits |= 1 << i;
+  ENGINE_FEATURES.forEach((path, i) => {
+    /** @type {any} */
+    let o = win;
+    try {
+      path.split(".").forEach((k) => { o = o == null ? undefined : o[k]; });
+    } catch (e) {
+      o = undefined;
+    }
+    if (o !== undefined) bits |= 1 << i;
+  });
   return bits;
 }
 

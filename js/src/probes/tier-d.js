@@ -4,6 +4,7 @@
 // B and C probes that belong to the same idle slot (the order of records is part of the contract:
 // the wasm replays the log in order).
 import {
+  DISPLAY_MODE_FULLSCREEN, DISPLAY_MODE_HOVER_NONE, DISPLAY_MODE_POINTER_COARSE, DISPLAY_MODE_STANDALONE,
   PROBE_ACTIVE_TEXT, PROBE_APP_VERSION, PROBE_BRAVE, PROBE_CONNECTION_RTT, PROBE_DEVICE_MEMORY, PROBE_DISPLAY_MODE,
   PROBE_HARDWARE_CONCURRENCY, PROBE_LANGUAGES, PROBE_MAX_TOUCH_POINTS, PROBE_MEDIA_DEVICES, PROBE_PDF_VIEWER,
   PROBE_PLATFORM, PROBE_PLUGINS, PROBE_PREFERS_DARK, PROBE_SCREEN, PROBE_SPEECH_VOICES, PROBE_UACH_BRANDS,
@@ -67,8 +68,8 @@ export function basics2() {
   probe(PROBE_BRAVE, () => "brave" in nav);
   probe(PROBE_PREFERS_DARK, () => mq("(prefers-color-scheme: dark)"));
   probe(PROBE_DISPLAY_MODE, () =>
-    (mq("(display-mode: fullscreen)") ? 1 : 0) | (mq("(display-mode: standalone)") ? 2 : 0) |
-      (mq("(hover: none)") ? 4 : 0) | (mq("(pointer: coarse)") ? 8 : 0));
+    (mq("(display-mode: fullscreen)") ? DISPLAY_MODE_FULLSCREEN : 0) | (mq("(display-mode: standalone)") ? DISPLAY_MODE_STANDALONE : 0) |
+      (mq("(hover: none)") ? DISPLAY_MODE_HOVER_NONE : 0) | (mq("(pointer: coarse)") ? DISPLAY_MODE_POINTER_COARSE : 0));
   probe(PROBE_WINDOW_CHROME, () => {
     const c = win.chrome;
     return c ? (c.runtime ? 2 : 1) : 0;

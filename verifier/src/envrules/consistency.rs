@@ -3,10 +3,10 @@
 //! challenge. C2 and C4 also give tier D hints (`non-google-brands`, `geometry-85`,
 //! `window-is-screen`, `no-taskbar`), pushed here so the environment list keeps its order.
 
-use tollgate_protocol::telemetry::{ProbeValue, probe};
+use tollgate_protocol::telemetry::{ENGINE_FEATURES, ProbeValue, display_mode, probe};
 
 use super::parse::{brand_list, chrome_major, geometry, int_of, major, screen, str_of, ua_engine};
-use super::{Context, EnvVerdict, FEATURE_MAJORS, FEATURES_SURE, Os};
+use super::{Context, EnvVerdict, Os};
 
 /// Tier C findings, section by section in a fixed order.
 pub(super) fn rules(c: &Context<'_>, v: &mut EnvVerdict) {
@@ -177,16 +177,17 @@ fn engine(c: &Context<'_>, v: &mut EnvVerdict) {
             engine_bits.and_then(|b| b.parse::<u64>().ok()),
         )
     {
+        // Bit i = feature i of protocol `ENGINE_FEATURES` (Chrome majors are lower bounds; ±2
+        // majors of slack).
         let present = |i: usize| bits & (1 << i) != 0;
-        let newer = FEATURE_MAJORS
+        let newer = ENGINE_FEATURES
             .iter()
             .enumerate()
-            .any(|(i, &f)| f > 0 && present(i) && f > m + 2);
-        let older = FEATURE_MAJORS
+            .any(|(i, f)| f.chrome_major > 0 && present(i) && f.chrome_major > m + 2);
+        let older = ENGINE_FEATURES
             .iter()
             .enumerate()
-            .take(FEATURES_SURE)
-            .filter(|&(i, &f)| f > 0 && !present(i) && f + 2 < m)
+            .filter(|&(i, f)| f.sure && f.chrome_major > 0 && !present(i) && f.chrome_major + 2 < m)
             .count()
             >= 2;
         if newer || older {
@@ -206,7 +207,8 @@ fn window_geometry(c: &Context<'_>, v: &mut EnvVerdict) {
     } = *c;
     let geo = str_of(t, probe::WINDOW_GEOMETRY).and_then(geometry);
     let scr = str_of(t, probe::SCREEN).and_then(screen);
-    let fullscreen = int_of(t, probe::DISPLAY_MODE).is_some_and(|m| m & 1 != 0);
+    let fullscreen = int_of(t, probe::DISPLAY_MODE)
+        .is_some_and(|m| m & i64::from(display_mode::FULLSCREEN) != 0);
     if !mobile && !firefox_like && !ipad_desktop {
         if let Some((iw, ih, ow, oh, dpr)) = geo {
             // Integral dpr: zoom is 100 %, so CSS px inner sizes cannot exceed the outer ones.

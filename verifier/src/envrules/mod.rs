@@ -35,15 +35,6 @@ mod tampering;
 pub use parse::{Os, chrome_major, ua_engine, ua_os};
 use parse::{bool_of, int_of, str_of};
 
-/// Chrome major that shipped each feature of the collector's C3 list (`featureBits()` in
-/// `js/tollgate.js`, same order); 0 = not used by the rules yet. Values are lower bounds (a
-/// too-high value could flag real browsers; the rules allow ±2 majors anyway).
-pub const FEATURE_MAJORS: &[u32] = &[
-    92, 97, 110, 117, 119, 122, 128, 129, 135, 136, 134, 0, 144, 0,
-];
-/// Features trusted for the "claimed newer than the engine" direction (absent although old).
-const FEATURES_SURE: usize = 11;
-
 /// Result of the environment rules.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnvVerdict {
