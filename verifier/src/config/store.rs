@@ -21,6 +21,21 @@ pub struct StoreConfig {
     pub single_use_on_error: FailMode,
     pub counters_on_error: FailMode,
     pub memory_aux_capacity: usize,
+    /// Redis: multiplexed connections used round-robin.
+    pub connections: usize,
+    /// Redis: refuse to start (and stay not ready) when used marks would not survive a Redis
+    /// restart (no AOF).
+    pub require_persistence: bool,
+    /// How long the answer of a redemption is kept for a retry of the same token (same site,
+    /// `remoteip` and `account`); 0 = off.
+    pub retry_window_ms: u64,
+    /// How many retries within the window get the stored answer.
+    pub retry_max: u64,
+    /// Requests that may touch the store at once (challenge, siteverify, outcome); 0 = no limit.
+    /// Default: 64 per Redis connection; no limit for the memory store.
+    pub max_inflight: Option<usize>,
+    /// How long a request may wait for a slot before it is shed (503 + Retry-After).
+    pub admission_wait_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -36,8 +51,38 @@ impl Default for StoreConfig {
             single_use_on_error: FailMode::FailClosed,
             counters_on_error: FailMode::FailOpen,
             memory_aux_capacity: crate::store::DEFAULT_AUX_CAPACITY,
+            connections: 4,
+            require_persistence: false,
+            retry_window_ms: 10_000,
+            retry_max: 2,
+            max_inflight: None,
+            admission_wait_ms: 1000,
         }
     }
+}
+
+/// Retries of a token after an answer that may not have reached the caller (see
+/// `[store] retry_window_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub window_ms: u64,
+    pub max: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            window_ms: 10_000,
+            max: 2,
+        }
+    }
+}
+
+/// Admission control of store-touching requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub max_inflight: usize,
+    pub wait: Duration,
 }
 
 /// What to do when the store fails (down, slow, full).
@@ -64,6 +109,13 @@ pub struct StoreSettings {
     pub backend: StoreBackend,
     pub single_use_on_error: FailMode,
     pub counters_on_error: FailMode,
+    pub retry: RetryPolicy,
+    pub require_persistence: bool,
+    /// None: no admission limit.
+    pub admission: Option<Admission>,
+    /// `max_inflight` as configured (None = the backend's default), for `--store` overrides.
+    max_inflight: Option<usize>,
+    admission_wait: Duration,
 }
 
 impl Default for StoreSettings {
@@ -74,8 +126,32 @@ impl Default for StoreSettings {
             },
             single_use_on_error: FailMode::FailClosed,
             counters_on_error: FailMode::FailOpen,
+            retry: RetryPolicy::default(),
+            require_persistence: false,
+            admission: None,
+            max_inflight: None,
+            admission_wait: Duration::from_millis(1000),
         }
     }
+}
+
+/// Requests in flight per Redis connection by default.
+pub const DEFAULT_INFLIGHT_PER_CONNECTION: usize = 64;
+
+fn admission(
+    backend: &StoreBackend,
+    max_inflight: Option<usize>,
+    wait: Duration,
+) -> Option<Admission> {
+    let max = match (max_inflight, backend) {
+        (Some(0), _) | (None, StoreBackend::Memory { .. }) => return None,
+        (Some(n), _) => n,
+        (None, StoreBackend::Redis(o)) => o.connections.max(1) * DEFAULT_INFLIGHT_PER_CONNECTION,
+    };
+    Some(Admission {
+        max_inflight: max,
+        wait,
+    })
 }
 
 impl StoreSettings {
@@ -99,6 +175,7 @@ impl StoreSettings {
                 "--store must be `memory` or a redis:// URL".into(),
             ));
         }
+        self.admission = admission(&self.backend, self.max_inflight, self.admission_wait);
         Ok(self)
     }
 }
@@ -110,6 +187,7 @@ fn redis_options(c: &StoreConfig, url: String) -> crate::store::RedisOptions {
         connect_timeout: Duration::from_millis(c.connect_timeout_ms),
         command_timeout: Duration::from_millis(c.command_timeout_ms),
         used_margin: Duration::from_millis(c.used_margin_ms),
+        connections: c.connections.max(1),
     }
 }
 
@@ -127,6 +205,21 @@ pub(super) fn resolve_store(
                 "[store] {what} must be 1..=60000"
             )));
         }
+    }
+    if !(1..=64).contains(&c.connections) {
+        return Err(ConfigError::Invalid(
+            "[store] connections must be 1..=64".into(),
+        ));
+    }
+    if c.retry_window_ms > 600_000 {
+        return Err(ConfigError::Invalid(
+            "[store] retry_window_ms must be at most 600000".into(),
+        ));
+    }
+    if !(1..=60_000).contains(&c.admission_wait_ms) {
+        return Err(ConfigError::Invalid(
+            "[store] admission_wait_ms must be 1..=60000".into(),
+        ));
     }
     if c.key_prefix.len() > 64 || !c.key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ConfigError::Invalid(
@@ -161,9 +254,18 @@ pub(super) fn resolve_store(
             )));
         }
     };
+    let admission_wait = Duration::from_millis(c.admission_wait_ms);
     Ok(StoreSettings {
+        admission: admission(&backend, c.max_inflight, admission_wait),
         backend,
         single_use_on_error: c.single_use_on_error,
         counters_on_error: c.counters_on_error,
+        retry: RetryPolicy {
+            window_ms: c.retry_window_ms,
+            max: c.retry_max,
+        },
+        require_persistence: c.require_persistence,
+        max_inflight: c.max_inflight,
+        admission_wait,
     })
 }
