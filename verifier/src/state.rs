@@ -585,6 +585,12 @@ impl AppState {
         &self.0.store_settings
     }
 
+    /// Whether rate limits are counted in the shared store (`[store] shared_rate_limits` with
+    /// Redis).
+    pub fn shared_rate_limits(&self) -> bool {
+        self.0.store_settings.shared_rate_limits && self.0.ctx.redis.is_some()
+    }
+
     pub fn single_use_policy(&self) -> FailMode {
         self.0.store_settings.single_use_on_error
     }
@@ -615,5 +621,6 @@ fn same_store(a: &StoreSettings, b: &StoreSettings) -> bool {
         && a.counters_on_error == b.counters_on_error
         && a.retry == b.retry
         && a.require_persistence == b.require_persistence
+        && a.shared_rate_limits == b.shared_rate_limits
         && a.admission == b.admission
 }

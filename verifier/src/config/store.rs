@@ -36,6 +36,8 @@ pub struct StoreConfig {
     pub max_inflight: Option<usize>,
     /// How long a request may wait for a slot before it is shed (503 + Retry-After).
     pub admission_wait_ms: u64,
+    /// Redis: `[server.rate_limit]` counted in Redis, shared by every instance (else per process).
+    pub shared_rate_limits: bool,
 }
 
 impl Default for StoreConfig {
@@ -57,6 +59,7 @@ impl Default for StoreConfig {
             retry_max: 2,
             max_inflight: None,
             admission_wait_ms: 1000,
+            shared_rate_limits: false,
         }
     }
 }
@@ -111,6 +114,8 @@ pub struct StoreSettings {
     pub counters_on_error: FailMode,
     pub retry: RetryPolicy,
     pub require_persistence: bool,
+    /// Rate limits counted in the shared store (Redis) instead of per process.
+    pub shared_rate_limits: bool,
     /// None: no admission limit.
     pub admission: Option<Admission>,
     /// `max_inflight` as configured (None = the backend's default), for `--store` overrides.
@@ -128,6 +133,7 @@ impl Default for StoreSettings {
             counters_on_error: FailMode::FailOpen,
             retry: RetryPolicy::default(),
             require_persistence: false,
+            shared_rate_limits: false,
             admission: None,
             max_inflight: None,
             admission_wait: Duration::from_millis(1000),
@@ -265,6 +271,7 @@ pub(super) fn resolve_store(
             max: c.retry_max,
         },
         require_persistence: c.require_persistence,
+        shared_rate_limits: c.shared_rate_limits,
         max_inflight: c.max_inflight,
         admission_wait,
     })
