@@ -754,6 +754,41 @@ impl Store for RedisStore {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn state_flips_are_logged_at_most_once_per_interval() {
+        let opts = RedisOptions {
+            url: Secret::new(b"redis://127.0.0.1:1/0".to_vec()),
+            key_prefix: "t:".into(),
+            connect_timeout: Duration::from_millis(50),
+            command_timeout: Duration::from_millis(50),
+            used_margin: Duration::ZERO,
+            connections: 3,
+        };
+        let s = RedisStore::connect(&opts, Arc::new(crate::clock::SystemClock)).unwrap();
+        assert_eq!(s.inner.managers.len(), 3);
+        for i in 0..10 {
+            let r = if i % 2 == 0 {
+                Ok(())
+            } else {
+                Err(StoreError::Timeout { ms: 50 })
+            };
+            s.record("test", &r);
+        }
+        // The first flip (down → up) was logged; the nine after it within the interval were
+        // only counted, to be reported with the next line.
+        assert_eq!(s.inner.suppressed_flips.load(Ordering::Relaxed), 9);
+        assert!(!s.is_up());
+    }
+
+    #[test]
+    fn timeouts_map_to_timeout() {
+        let e = RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, "t"));
+        assert_eq!(
+            map_err(&e, Duration::from_millis(500)),
+            StoreError::Timeout { ms: 500 }
+        );
+    }
+
     #[test]
     fn url_redaction() {
         assert_eq!(
