@@ -276,3 +276,70 @@ pub(super) fn resolve_store(
         admission_wait,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(c: &StoreConfig) -> Result<StoreSettings, ConfigError> {
+        resolve_store(c, &|_| Some("redis://127.0.0.1:6379/0".into()))
+    }
+
+    #[test]
+    fn admission_defaults_follow_the_backend() {
+        let memory = resolve(&StoreConfig::default()).unwrap();
+        assert_eq!(memory.admission, None, "no limit for the memory store");
+        let redis = StoreConfig {
+            backend: "redis".into(),
+            url_env: Some("X".into()),
+            ..StoreConfig::default()
+        };
+        let s = resolve(&redis).unwrap();
+        assert_eq!(
+            s.admission,
+            Some(Admission {
+                max_inflight: 4 * DEFAULT_INFLIGHT_PER_CONNECTION,
+                wait: Duration::from_millis(1000)
+            })
+        );
+        assert_eq!(s.retry, RetryPolicy::default());
+        let off = resolve(&StoreConfig {
+            max_inflight: Some(0),
+            ..redis
+        })
+        .unwrap();
+        assert_eq!(off.admission, None, "0 = no limit");
+        // `--store redis://…` over a memory config gets the Redis default.
+        let s = StoreSettings::default()
+            .with_url("redis://127.0.0.1:1/0")
+            .unwrap();
+        assert_eq!(
+            s.admission.map(|a| a.max_inflight),
+            Some(4 * DEFAULT_INFLIGHT_PER_CONNECTION)
+        );
+    }
+
+    #[test]
+    fn new_store_keys_are_bounded() {
+        for bad in [
+            StoreConfig {
+                connections: 0,
+                ..StoreConfig::default()
+            },
+            StoreConfig {
+                connections: 65,
+                ..StoreConfig::default()
+            },
+            StoreConfig {
+                retry_window_ms: 600_001,
+                ..StoreConfig::default()
+            },
+            StoreConfig {
+                admission_wait_ms: 0,
+                ..StoreConfig::default()
+            },
+        ] {
+            assert!(resolve(&bad).is_err(), "{bad:?}");
+        }
+    }
+}
