@@ -468,6 +468,8 @@ struct BurstStats {
     verify_shed: u64,
     /// `internal-error` that is not the shed answer.
     internal: u64,
+    /// Their detail reasons (`tollgate.reasons`, or the challenge's error code).
+    internal_reasons: std::collections::BTreeMap<String, u64>,
     /// Any other unexpected answer (5xx other than a shed, non-success verdict, bad JSON).
     unexpected: u64,
     transport: u64,
@@ -484,6 +486,9 @@ impl BurstStats {
         self.verified_ok += o.verified_ok;
         self.verify_shed += o.verify_shed;
         self.internal += o.internal;
+        for (k, v) in o.internal_reasons {
+            *self.internal_reasons.entry(k).or_default() += v;
+        }
         self.unexpected += o.unexpected;
         self.transport += o.transport;
         self.double += o.double;
@@ -546,6 +551,9 @@ async fn burst_client(
                 let body: Value = r.json().await.unwrap_or(Value::Null);
                 if body["error"] == "internal-error" {
                     st.internal += 1;
+                    *st.internal_reasons
+                        .entry("challenge internal-error".into())
+                        .or_default() += 1;
                 } else {
                     st.unexpected += 1;
                 }
@@ -588,6 +596,9 @@ async fn burst_client(
             }
             if internal {
                 st.internal += 1;
+                *st.internal_reasons
+                    .entry(format!("siteverify {}", v["tollgate"]["reasons"]))
+                    .or_default() += 1;
             } else if v["success"] == true {
                 successes += 1;
                 st.verified_ok += 1;
@@ -645,8 +656,8 @@ async fn burst(args: &Args, client: &reqwest::Client, addr: &str) -> anyhow::Res
         st.verified_ok as f64 / elapsed.as_secs_f64()
     );
     println!(
-        "internal-error (not shed) {}, unexpected {}, transport errors {}, tokens accepted twice {}",
-        st.internal, st.unexpected, st.transport, st.double
+        "internal-error (not shed) {} {:?}, unexpected {}, transport errors {}, tokens accepted twice {}",
+        st.internal, st.internal_reasons, st.unexpected, st.transport, st.double
     );
     if st.internal > 0 || st.unexpected > 0 || st.transport > 0 || st.double > 0 {
         bail!("FAILED: internal-error, unexpected answers, transport errors or double acceptance");
