@@ -6,6 +6,9 @@
 #
 #   scripts/loadtest.sh                      # defaults: 20000 tokens, 20 s, 32 workers per run
 #   TOKENS=5000 DURATION=10 CONCURRENCY=16 scripts/loadtest.sh
+#   MODE=burst CONCURRENCY=2000 DURATION=20 scripts/loadtest.sh   # issue 12: one Redis-backed
+#       instance, N clients each looping challenge -> siteverify; shed answers are counted, any
+#       other internal-error fails
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec </dev/null
@@ -18,6 +21,12 @@ STORES="${STORES:-memory redis}"
 cargo build --release -p verifier --bin verifier --example loadtest
 BIN=target/release/verifier
 LOADTEST=target/release/examples/loadtest
+
+if [[ ${MODE:-mix} == burst ]]; then
+  echo "==> burst: $CONCURRENCY clients, one redis-backed instance"
+  exec timeout $((DURATION + 600)) "$LOADTEST" --verifier "$BIN" --store redis --mode burst \
+    --duration "$DURATION" --concurrency "$CONCURRENCY"
+fi
 
 for store in $STORES; do
   if [[ $store == redis && -z ${TOLLGATE_REDIS_BIN:-} ]] && ! command -v redis-server >/dev/null; then

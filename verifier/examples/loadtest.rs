@@ -15,6 +15,13 @@
 //! cargo run --release -p verifier --example loadtest -- --verifier target/release/verifier \
 //!     --store memory --tokens 20000 --duration 20 --concurrency 32
 //! ```
+//!
+//! `--mode burst` (issue 12): ONE Redis-backed instance and `--concurrency` clients (e.g. 2000)
+//! that each loop challenge → seal → siteverify (with `remoteip`) until `--duration` is over, all
+//! starting at once. Fails on any `internal-error` other than the documented shed answer (HTTP
+//! 503, reason `overloaded`, `Retry-After`), any 5xx other than a shed challenge (`503
+//! overloaded`), any transport error, or any token accepted twice; reports how many requests
+//! were shed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,6 +47,7 @@ struct Args {
     tokens: usize,
     duration: Duration,
     concurrency: usize,
+    burst: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -49,6 +57,7 @@ fn parse_args() -> anyhow::Result<Args> {
         tokens: 20_000,
         duration: Duration::from_secs(20),
         concurrency: 32,
+        burst: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,11 +68,19 @@ fn parse_args() -> anyhow::Result<Args> {
             "--tokens" => a.tokens = v.parse()?,
             "--duration" => a.duration = Duration::from_secs(v.parse()?),
             "--concurrency" => a.concurrency = v.parse()?,
+            "--mode" => match v.as_str() {
+                "mix" => a.burst = false,
+                "burst" => a.burst = true,
+                other => bail!("--mode mix|burst, not {other}"),
+            },
             other => bail!("unknown flag {other}"),
         }
     }
     if a.store != "memory" && a.store != "redis" {
         bail!("--store memory|redis");
+    }
+    if a.burst && a.store != "redis" {
+        bail!("--mode burst runs against Redis (--store redis)");
     }
     Ok(a)
 }
@@ -244,7 +261,11 @@ enabled = false
     );
     let cfg_path = dir.join("loadtest.toml");
     std::fs::write(&cfg_path, config)?;
-    let n_inst = if args.store == "redis" { 2 } else { 1 };
+    let n_inst = if args.store == "redis" && !args.burst {
+        2
+    } else {
+        1
+    };
     let mut addrs = Vec::new();
     for i in 0..n_inst {
         let (p, addr) = start_verifier(&args.verifier, &cfg_path, &dir.join(format!("v{i}.log")))?;
@@ -253,8 +274,20 @@ enabled = false
     }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
         .build()?;
+    if args.burst {
+        let r = burst(&args, &client, &addrs[0]).await;
+        for (i, p) in procs.iter_mut().enumerate() {
+            if let Ok(Some(st)) = p.0.try_wait() {
+                bail!("verifier {i} exited during the run: {st}");
+            }
+        }
+        drop(procs);
+        drop(redis);
+        let _ = std::fs::remove_dir_all(&dir);
+        return r;
+    }
 
     // Pre-generate tokens (challenges from the instances, PoW solved natively).
     let t0 = Instant::now();
@@ -421,6 +454,213 @@ enabled = false
     }
     if valid_refused > 0 {
         bail!("FAILED: {valid_refused} valid tokens refused");
+    }
+    println!("OK");
+    Ok(())
+}
+
+/// Counts of one burst client.
+#[derive(Default, Debug)]
+struct BurstStats {
+    challenges_ok: u64,
+    challenges_shed: u64,
+    verified_ok: u64,
+    verify_shed: u64,
+    /// `internal-error` that is not the shed answer.
+    internal: u64,
+    /// Their detail reasons (`tollgate.reasons`, or the challenge's error code).
+    internal_reasons: std::collections::BTreeMap<String, u64>,
+    /// Any other unexpected answer (5xx other than a shed, non-success verdict, bad JSON).
+    unexpected: u64,
+    transport: u64,
+    /// Tokens accepted twice (a retry after a shed answer must not be counted twice).
+    double: u64,
+    lat_challenge: Vec<Duration>,
+    lat_verify: Vec<Duration>,
+}
+
+impl BurstStats {
+    fn add(&mut self, o: BurstStats) {
+        self.challenges_ok += o.challenges_ok;
+        self.challenges_shed += o.challenges_shed;
+        self.verified_ok += o.verified_ok;
+        self.verify_shed += o.verify_shed;
+        self.internal += o.internal;
+        for (k, v) in o.internal_reasons {
+            *self.internal_reasons.entry(k).or_default() += v;
+        }
+        self.unexpected += o.unexpected;
+        self.transport += o.transport;
+        self.double += o.double;
+        self.lat_challenge.extend(o.lat_challenge);
+        self.lat_verify.extend(o.lat_verify);
+    }
+}
+
+/// One client: challenge → seal → siteverify until the deadline. A shed answer (503 +
+/// Retry-After) is retried after a short pause (capped at 1 s, so the run stays bounded); the
+/// retry of a shed siteverify must succeed like the first attempt would have.
+async fn burst_client(
+    client: reqwest::Client,
+    addr: String,
+    n: usize,
+    start: Instant,
+    deadline: Instant,
+) -> BurstStats {
+    let mut st = BurstStats::default();
+    let mut round = 0usize;
+    // All clients start at once.
+    tokio::time::sleep_until(start.into()).await;
+    while Instant::now() < deadline {
+        round += 1;
+        let t = Instant::now();
+        let r = client
+            .post(format!("{addr}/v1/challenge"))
+            .header("origin", ORIGIN)
+            .json(&json!({"sitekey": "load", "action": "login"}))
+            .send()
+            .await;
+        let reply: ChallengeReply = match r {
+            Err(_) => {
+                st.transport += 1;
+                continue;
+            }
+            Ok(r) if r.status() == 503 => {
+                st.lat_challenge.push(t.elapsed());
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                if body["error"] == "overloaded" {
+                    st.challenges_shed += 1;
+                } else {
+                    st.unexpected += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Ok(r) if r.status() == 200 => match r.json().await {
+                Ok(c) => {
+                    st.lat_challenge.push(t.elapsed());
+                    st.challenges_ok += 1;
+                    c
+                }
+                Err(_) => {
+                    st.unexpected += 1;
+                    continue;
+                }
+            },
+            Ok(r) => {
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                if body["error"] == "internal-error" {
+                    st.internal += 1;
+                    *st.internal_reasons
+                        .entry("challenge internal-error".into())
+                        .or_default() += 1;
+                } else {
+                    st.unexpected += 1;
+                }
+                continue;
+            }
+        };
+        let Ok(token) = seal(&reply, n * 1_000_003 + round) else {
+            st.unexpected += 1;
+            continue;
+        };
+        let body = json!({"secret": SECRET, "response": token,
+                          "remoteip": format!("10.{}.{}.{}", n / 65536 % 256, n / 256 % 256, n % 256)});
+        let mut successes = 0;
+        // The first attempt plus retries of shed answers (bounded).
+        for _ in 0..20 {
+            let t = Instant::now();
+            let r = client
+                .post(format!("{addr}/v1/siteverify"))
+                .json(&body)
+                .send()
+                .await;
+            let (status, v) = match r {
+                Ok(r) => (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or(Value::Null),
+                ),
+                Err(_) => {
+                    st.transport += 1;
+                    break;
+                }
+            };
+            st.lat_verify.push(t.elapsed());
+            let internal = v["error-codes"]
+                .as_array()
+                .is_some_and(|c| c.contains(&json!("internal-error")));
+            if status == 503 && internal && v["tollgate"]["reasons"] == json!(["overloaded"]) {
+                st.verify_shed += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            if internal {
+                st.internal += 1;
+                *st.internal_reasons
+                    .entry(format!("siteverify {}", v["tollgate"]["reasons"]))
+                    .or_default() += 1;
+            } else if v["success"] == true {
+                successes += 1;
+                st.verified_ok += 1;
+            } else {
+                st.unexpected += 1;
+            }
+            break;
+        }
+        if successes > 1 {
+            st.double += 1;
+        }
+    }
+    st
+}
+
+async fn burst(args: &Args, client: &reqwest::Client, addr: &str) -> anyhow::Result<()> {
+    let start = Instant::now() + Duration::from_millis(500);
+    let deadline = start + args.duration;
+    let mut tasks = Vec::with_capacity(args.concurrency);
+    for n in 0..args.concurrency {
+        tasks.push(tokio::spawn(burst_client(
+            client.clone(),
+            addr.to_string(),
+            n,
+            start,
+            deadline,
+        )));
+    }
+    let mut st = BurstStats::default();
+    for t in tasks {
+        st.add(t.await?);
+    }
+    let elapsed = start.elapsed();
+    st.lat_challenge.sort_unstable();
+    st.lat_verify.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "burst: {} clients on 1 redis-backed instance for {:.1}s",
+        args.concurrency,
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "challenge: {} ok, {} shed (503 overloaded); p50 {:.1} ms, p99 {:.1} ms",
+        st.challenges_ok,
+        st.challenges_shed,
+        ms(percentile(&st.lat_challenge, 0.5)),
+        ms(percentile(&st.lat_challenge, 0.99))
+    );
+    println!(
+        "siteverify: {} success, {} shed (503 internal-error/overloaded, retried); p50 {:.1} ms, p99 {:.1} ms; {:.0} verified/s",
+        st.verified_ok,
+        st.verify_shed,
+        ms(percentile(&st.lat_verify, 0.5)),
+        ms(percentile(&st.lat_verify, 0.99)),
+        st.verified_ok as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "internal-error (not shed) {} {:?}, unexpected {}, transport errors {}, tokens accepted twice {}",
+        st.internal, st.internal_reasons, st.unexpected, st.transport, st.double
+    );
+    if st.internal > 0 || st.unexpected > 0 || st.transport > 0 || st.double > 0 {
+        bail!("FAILED: internal-error, unexpected answers, transport errors or double acceptance");
     }
     println!("OK");
     Ok(())

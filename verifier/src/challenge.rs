@@ -88,8 +88,14 @@ pub async fn issue(
     headers: HeaderMap,
     body: Result<LenientJson<ChallengeRequest>, BodyRejection>,
 ) -> Result<Response, ChallengeError> {
-    let rt = state.runtime();
     let LenientJson(request) = body?;
+    let _slot = state
+        .admit("challenge")
+        .await
+        .map_err(|s| ChallengeError::Overloaded {
+            retry_after_secs: s.retry_after_secs,
+        })?;
+    let rt = state.runtime();
     let site = rt
         .site_by_key(&request.sitekey)
         .ok_or(ChallengeError::InvalidSitekey)?;

@@ -100,6 +100,8 @@ pub enum VerifyError {
     Store(#[from] StoreError),
     #[error("too many requests from this client")]
     RateLimited { retry_after_secs: u64 },
+    #[error("overloaded: request shed before it was processed")]
+    Overloaded { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -126,7 +128,10 @@ impl VerifyError {
             | Self::Pow(_)
             | Self::Telemetry(_) => vec![InvalidInputResponse],
             Self::Expired | Self::Duplicate => vec![TimeoutOrDuplicate],
-            Self::Store(_) | Self::Internal(_) | Self::RateLimited { .. } => vec![InternalError],
+            Self::Store(_)
+            | Self::Internal(_)
+            | Self::RateLimited { .. }
+            | Self::Overloaded { .. } => vec![InternalError],
         }
     }
 
@@ -154,6 +159,7 @@ impl VerifyError {
             Self::Duplicate => "duplicate",
             Self::Store(e) => e.reason(),
             Self::RateLimited { .. } => "rate-limited",
+            Self::Overloaded { .. } => "overloaded",
             Self::Internal(_) => "internal",
         }
     }
@@ -178,6 +184,8 @@ pub enum ChallengeError {
     InvalidAutomationKey,
     #[error("rate-limited")]
     RateLimited { retry_after_secs: u64 },
+    #[error("overloaded")]
+    Overloaded { retry_after_secs: u64 },
     #[error("internal-error")]
     Internal,
 }
@@ -193,6 +201,7 @@ impl ChallengeError {
             Self::InvalidCdata => "invalid-cdata",
             Self::InvalidAutomationKey => "invalid-automation-key",
             Self::RateLimited { .. } => "rate-limited",
+            Self::Overloaded { .. } => "overloaded",
             Self::Internal => "internal-error",
         }
     }
@@ -206,6 +215,7 @@ impl ChallengeError {
                 StatusCode::FORBIDDEN
             }
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -221,7 +231,9 @@ impl IntoResponse for ChallengeError {
     fn into_response(self) -> Response {
         metrics::counter!("tollgate_challenge_errors_total", "code" => self.code()).increment(1);
         let retry_after = match self {
-            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Self::RateLimited { retry_after_secs } | Self::Overloaded { retry_after_secs } => {
+                Some(retry_after_secs)
+            }
             _ => None,
         };
         error_response(self.status(), self.code(), retry_after)
@@ -241,6 +253,8 @@ pub enum OutcomeError {
     RateLimited { retry_after_secs: u64 },
     #[error("store-unavailable")]
     StoreUnavailable,
+    #[error("overloaded")]
+    Overloaded { retry_after_secs: u64 },
 }
 
 impl OutcomeError {
@@ -251,6 +265,7 @@ impl OutcomeError {
             Self::UnknownId => "unknown-id",
             Self::RateLimited { .. } => "rate-limited",
             Self::StoreUnavailable => "store-unavailable",
+            Self::Overloaded { .. } => "overloaded",
         }
     }
 
@@ -260,7 +275,7 @@ impl OutcomeError {
             Self::InvalidSecret => StatusCode::UNAUTHORIZED,
             Self::UnknownId => StatusCode::NOT_FOUND,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -275,7 +290,9 @@ impl IntoResponse for OutcomeError {
     fn into_response(self) -> Response {
         metrics::counter!("tollgate_outcome_errors_total", "code" => self.code()).increment(1);
         let retry_after = match self {
-            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Self::RateLimited { retry_after_secs } | Self::Overloaded { retry_after_secs } => {
+                Some(retry_after_secs)
+            }
             _ => None,
         };
         error_response(self.status(), self.code(), retry_after)

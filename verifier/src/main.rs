@@ -183,6 +183,17 @@ async fn serve(
             "store unreachable at start: serving, failing closed and not ready until it answers"
         );
     }
+    if state.store_settings().require_persistence {
+        match state.store_persistence() {
+            Some(p) if !p.keeps_marks() => bail!(
+                "[store] require_persistence = true, but redis does not keep used marks across a restart ({p:?}): enable appendonly yes (appendfsync everysec)"
+            ),
+            Some(_) => {}
+            None => tracing::warn!(
+                "[store] require_persistence = true and redis persistence is not known yet: not ready until it is read"
+            ),
+        }
+    }
     state.spawn_background_tasks();
     if let Some(path) = &config {
         verifier::reload::spawn_reload_task(&state, path.clone(), files);

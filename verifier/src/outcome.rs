@@ -66,8 +66,14 @@ pub async fn report(
     State(state): State<AppState>,
     body: Result<FormOrJson<OutcomeFields>, BodyRejection>,
 ) -> Result<Response, OutcomeError> {
-    let rt = state.runtime();
     let FormOrJson(fields) = body?;
+    let _slot = state
+        .admit("outcome")
+        .await
+        .map_err(|s| OutcomeError::Overloaded {
+            retry_after_secs: s.retry_after_secs,
+        })?;
+    let rt = state.runtime();
     let site = fields
         .secret
         .as_deref()

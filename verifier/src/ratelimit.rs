@@ -5,9 +5,11 @@
 //! new clients share one overflow bucket (so a flood of fresh addresses cannot grow memory or
 //! escape limiting).
 //!
-//! Limits are per verifier process: with N instances behind a load balancer the effective limit
-//! is up to N times the configured one (documented; the correlation counters in the store are
-//! the cross-instance view).
+//! Limits are per verifier process by default: with N instances behind a load balancer the
+//! effective limit is up to N times the configured one. With `[store] shared_rate_limits = true`
+//! (Redis) they are counted in Redis instead ([`shared_check`]): a sliding-window counter per
+//! endpoint and client (keyed hash, never the raw address) shared by every instance; when Redis
+//! does not answer, the process falls back to its own buckets.
 //!
 //! [`subscriber_key`]: crate::clientip::subscriber_key
 
@@ -21,9 +23,11 @@ use axum::response::{IntoResponse, Response};
 
 use crate::clientip::{client_ip, subscriber_key};
 use crate::config::RateConfig;
+use crate::correlate::{KeyHasher, day_of};
 use crate::error::{ChallengeError, OutcomeError};
 use crate::siteverify;
 use crate::state::{AppState, Runtime};
+use crate::store::{CounterOp, Store, StoreError};
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -122,6 +126,49 @@ impl RateLimiter {
     }
 }
 
+/// The shared (cross-instance) check: at most `burst` requests per client within a sliding
+/// window of `burst / per_second` seconds (at least 1 s) — the same average rate and burst as
+/// the token bucket — counted with one Redis counter script (current and previous fixed-window
+/// buckets, the previous weighted by how much of it is still inside the window). Refused
+/// requests count too, so a client that keeps hammering stays limited. Keys are
+/// `l:{endpoint}:{keyed hash of the client key}:{window}`.
+pub async fn shared_check(
+    store: &dyn Store,
+    hasher: &KeyHasher,
+    endpoint: &str,
+    rate: RateConfig,
+    key: u128,
+    now_ms: u64,
+) -> Result<Result<(), Limited>, StoreError> {
+    let window_ms = ((f64::from(rate.burst) / rate.per_second.max(1e-6)) * 1000.0)
+        .clamp(1000.0, 3_600_000.0) as u64;
+    let idx = now_ms / window_ms;
+    let h = hex::encode(hasher.hash(
+        day_of(now_ms),
+        "rate-limit",
+        &[0; 16],
+        &[endpoint.as_bytes(), b"\0", &key.to_be_bytes()].concat(),
+    ));
+    let op = CounterOp::Bucket {
+        key: format!("l:{endpoint}:{h}:{idx}"),
+        prev_key: format!("l:{endpoint}:{h}:{}", idx.saturating_sub(1)),
+        add: 1,
+        ttl_ms: window_ms.saturating_mul(2),
+    };
+    let v = store.observe(now_ms, std::slice::from_ref(&op)).await?;
+    let v = v.first().copied().unwrap_or_default();
+    let into = now_ms % window_ms;
+    let weight = 1.0 - into as f64 / window_ms as f64;
+    let estimate = v.current as f64 + v.carried as f64 * weight;
+    if estimate <= f64::from(rate.burst) {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(Limited {
+            retry_after: Duration::from_millis((window_ms - into).max(1)),
+        }))
+    }
+}
+
 /// The endpoint a request is limited as: which limiter it draws from (`challenge`, or the
 /// `siteverify` group shared by siteverify and outcome) and how the refusal is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +234,32 @@ pub async fn limit(
             endpoint.limiter(&rt),
             client_ip(&req, &rt.server.trusted_proxies),
         ) {
-            (Some(limiter), Some(ip)) => limiter.check(subscriber_key(ip), state.now_ms()).err(),
+            (Some(limiter), Some(ip)) => {
+                let (key, now) = (subscriber_key(ip), state.now_ms());
+                let shared = if state.shared_rate_limits() {
+                    shared_check(
+                        state.shared_store().as_ref(),
+                        &rt.hasher,
+                        endpoint.label(),
+                        limiter.rate(),
+                        key,
+                        now,
+                    )
+                    .await
+                    .inspect_err(|e| {
+                        tracing::debug!(error = %e, "shared rate limit unavailable: per-process limit");
+                        metrics::counter!("tollgate_store_degraded_total", "endpoint" => "rate-limit")
+                            .increment(1);
+                    })
+                    .ok()
+                } else {
+                    None
+                };
+                match shared {
+                    Some(r) => r.err(),
+                    None => limiter.check(key, now).err(),
+                }
+            }
             _ => None,
         }
     };

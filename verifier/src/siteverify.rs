@@ -33,7 +33,9 @@ use crate::extract::{BodyRejection, Fields, FormOrJson, Formats};
 use crate::origin::Origin;
 use crate::scoring::{self, Decision, Verdict};
 use crate::state::{AppState, Runtime, Site};
-use crate::store::{MarkOutcome, StoreError, idempotency_fingerprint};
+use crate::store::{
+    MarkOutcome, MarkRequest, RetryKey, StoreError, idempotency_fingerprint, retry_fingerprint,
+};
 
 /// Request body limit of siteverify.
 pub const SITEVERIFY_BODY_LIMIT: usize = 64 * 1024;
@@ -179,6 +181,21 @@ pub fn rate_limited(retry_after_secs: u64) -> Response {
     resp
 }
 
+/// The 503 answer of siteverify when admission control sheds the request before it touched
+/// anything (Turnstile-shaped, `internal-error`, reason `overloaded`) with `Retry-After`: the
+/// token was not looked at, so retrying it is always safe.
+pub fn overloaded(retry_after_secs: u64) -> Response {
+    let err = VerifyError::Overloaded { retry_after_secs };
+    metrics::counter!("tollgate_siteverify_errors_total", "code" => "internal-error", "reason" => err.reason())
+        .increment(1);
+    let mut resp = json_response(failure_body(&err, None));
+    *resp.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 fn failure_body(err: &VerifyError, id: Option<&[u8; 16]>) -> String {
     // Serializing this struct cannot fail (string keys, finite numbers); keep a fallback.
     serde_json::to_string(&SiteverifyResponse::failure(err, id))
@@ -191,6 +208,11 @@ pub async fn siteverify(
     State(state): State<AppState>,
     body: Result<FormOrJson<VerifyFields>, BodyRejection>,
 ) -> Response {
+    // Admission control: shed before anything is looked at (the token stays redeemable).
+    let _slot = match state.admit("siteverify").await {
+        Ok(slot) => slot,
+        Err(shed) => return overloaded(shed.retry_after_secs),
+    };
     let rt = state.runtime();
     let result = match body {
         Ok(FormOrJson(fields)) => verify(&state, &rt, fields).await,
@@ -333,10 +355,29 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
     let body = serde_json::to_string(&resp)
         .map_err(|e| fail(VerifyError::Internal(format!("serialize: {e}"))))?;
 
-    // 13. Single use, atomically, only now.
+    // 13. Single use, atomically, only now. With `remoteip`, the answer is also kept for the
+    //     retry window under a fingerprint of (site secret, token, remoteip, account): a retry
+    //     after an answer that may not have arrived (store timeout) gets the same verdict.
     let fp = non_empty(fields.idempotency_key).map(|k| idempotency_fingerprint(&k, &response));
-    let marked = site.store.mark_used(id, ch.expires_at_ms, fp, &body).await;
-    if matches!(marked, Ok(MarkOutcome::Marked))
+    let policy = state.store_settings().retry;
+    let retry = remote_ip
+        .filter(|_| policy.window_ms > 0)
+        .map(|ip| RetryKey {
+            fingerprint: retry_fingerprint(
+                &site.settings.secret_digest,
+                &response,
+                ip,
+                account.as_deref(),
+            ),
+            window_ms: policy.window_ms,
+        });
+    let req = MarkRequest {
+        idempotency: fp,
+        retry,
+        response: &body,
+    };
+    let marked = site.store.mark(id, ch.expires_at_ms, req).await;
+    if matches!(marked, Ok(MarkOutcome::Marked | MarkOutcome::Retry { .. }))
         && let Some(foot) = &footprint
     {
         keep_footprint(state, rt, site, foot).await;
@@ -361,7 +402,12 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             metrics::counter!("tollgate_siteverify_idempotent_repeats_total").increment(1);
             Ok(stored)
         }
-        Ok(MarkOutcome::Duplicate) => Err(fail(VerifyError::Duplicate)),
+        Ok(MarkOutcome::Retry { answer, retries }) if retries <= policy.max => {
+            metrics::counter!("tollgate_siteverify_retry_repeats_total").increment(1);
+            tracing::info!(id = %hex::encode(id), retries, "siteverify retry: answering the stored verdict");
+            Ok(answer)
+        }
+        Ok(MarkOutcome::Retry { .. } | MarkOutcome::Duplicate) => Err(fail(VerifyError::Duplicate)),
         Err(e) => match state.single_use_policy() {
             FailMode::FailClosed => Err(fail(VerifyError::Store(e))),
             FailMode::FailOpen => {

@@ -20,8 +20,8 @@ use crate::keys::{KeyEntry, KeyRing};
 use crate::origin::Origin;
 use crate::ratelimit::RateLimiter;
 use crate::store::{
-    BoxFuture, ChallengeId, CounterOp, CounterValue, IdempotencyFingerprint, MarkOutcome,
-    MemoryStore, RedisStore, Store, StoreError,
+    BoxFuture, ChallengeId, CounterOp, CounterValue, MarkOutcome, MarkRequest, MemoryStore,
+    Persistence, RedisStore, Store, StoreError,
 };
 
 /// A configured site at run time.
@@ -117,8 +117,16 @@ struct Inner {
     shared_memory: Option<Arc<MemoryStore>>,
     prometheus: OnceLock<PrometheusHandle>,
     store_up: AtomicBool,
+    /// Admission control of store-touching requests (`[store] max_inflight`).
+    admission: Option<(Arc<tokio::sync::Semaphore>, Duration)>,
     /// Serialises reloads.
     reload_lock: Mutex<()>,
+}
+
+/// A request refused by admission control: retry after this many seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shed {
+    pub retry_after_secs: u64,
 }
 
 impl StoreCtx {
@@ -258,12 +266,11 @@ impl Store for BrokenStore {
     fn backend(&self) -> &'static str {
         "redis"
     }
-    fn mark_used<'a>(
+    fn mark<'a>(
         &'a self,
         _: ChallengeId,
         _: u64,
-        _: Option<IdempotencyFingerprint>,
-        _: &'a str,
+        _: MarkRequest<'a>,
     ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>> {
         Box::pin(std::future::ready(Err(StoreError::Unavailable(
             self.0.clone(),
@@ -369,6 +376,12 @@ impl AppState {
             memory_stores: Mutex::new(Vec::new()),
         };
         let store_settings = settings.store.clone();
+        let admission = store_settings.admission.map(|a| {
+            (
+                Arc::new(tokio::sync::Semaphore::new(a.max_inflight)),
+                a.wait,
+            )
+        });
         let rt = ctx.make_runtime(settings, None);
         Self(Arc::new(Inner {
             runtime: RwLock::new(Arc::new(rt)),
@@ -378,6 +391,7 @@ impl AppState {
             shared_memory,
             prometheus: OnceLock::new(),
             store_up: AtomicBool::new(memory),
+            admission,
             reload_lock: Mutex::new(()),
         }))
     }
@@ -513,11 +527,48 @@ impl AppState {
         ok
     }
 
-    /// Whether the store answered its last health check (memory: always).
+    /// Whether the store answered its last health check (memory: always). With
+    /// `require_persistence`, a Redis whose marks would not survive a restart is not ready.
     pub fn store_ready(&self) -> bool {
         match &self.0.ctx.redis {
             None => true,
-            Some(r) => self.0.store_up.load(Ordering::Relaxed) && r.is_up(),
+            Some(r) => {
+                self.0.store_up.load(Ordering::Relaxed)
+                    && r.is_up()
+                    && (!self.0.store_settings.require_persistence
+                        || r.persistence().is_some_and(|p| p.keeps_marks()))
+            }
+        }
+    }
+
+    /// The Redis persistence settings read by the last health check (None: memory store, or not
+    /// read yet).
+    pub fn store_persistence(&self) -> Option<Persistence> {
+        self.0.ctx.redis.as_ref().and_then(RedisStore::persistence)
+    }
+
+    /// Admission control: a slot for a store-touching request, waiting at most
+    /// `admission_wait_ms`; `Err` when none freed up in time (answer 503 + `Retry-After`). The
+    /// slot is released when the returned permit is dropped. No limit: `Ok(None)`.
+    pub async fn admit(
+        &self,
+        endpoint: &'static str,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Shed> {
+        let Some((sem, wait)) = &self.0.admission else {
+            return Ok(None);
+        };
+        if let Ok(p) = sem.clone().try_acquire_owned() {
+            return Ok(Some(p));
+        }
+        match tokio::time::timeout(*wait, sem.clone().acquire_owned()).await {
+            Ok(Ok(p)) => Ok(Some(p)),
+            _ => {
+                metrics::counter!("tollgate_admission_shed_total", "endpoint" => endpoint)
+                    .increment(1);
+                Err(Shed {
+                    retry_after_secs: 1,
+                })
+            }
         }
     }
 
@@ -532,6 +583,12 @@ impl AppState {
 
     pub fn store_settings(&self) -> &StoreSettings {
         &self.0.store_settings
+    }
+
+    /// Whether rate limits are counted in the shared store (`[store] shared_rate_limits` with
+    /// Redis).
+    pub fn shared_rate_limits(&self) -> bool {
+        self.0.store_settings.shared_rate_limits && self.0.ctx.redis.is_some()
     }
 
     pub fn single_use_policy(&self) -> FailMode {
@@ -553,11 +610,17 @@ fn same_store(a: &StoreSettings, b: &StoreSettings) -> bool {
             x == y
         }
         (StoreBackend::Redis(x), StoreBackend::Redis(y)) => {
-            x.url.ct_eq(y.url.expose()) && x.key_prefix == y.key_prefix
+            x.url.ct_eq(y.url.expose())
+                && x.key_prefix == y.key_prefix
+                && x.connections == y.connections
         }
         _ => false,
     };
     backend
         && a.single_use_on_error == b.single_use_on_error
         && a.counters_on_error == b.counters_on_error
+        && a.retry == b.retry
+        && a.require_persistence == b.require_persistence
+        && a.shared_rate_limits == b.shared_rate_limits
+        && a.admission == b.admission
 }

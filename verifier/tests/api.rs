@@ -1527,3 +1527,81 @@ proptest::proptest! {
         }
     }
 }
+
+/// Issue 12: admission control sheds store-touching requests early with a documented retryable
+/// answer (challenge `503 overloaded`, siteverify 503 Turnstile-shaped `internal-error` with
+/// reason `overloaded`, both with `Retry-After`), and a shed siteverify does not burn the token.
+/// Also: a retry of a redeemed token with the same `remoteip` and `account` gets the same bytes
+/// (at most `retry_max` times); another address or no address gets `timeout-or-duplicate`.
+#[tokio::test]
+async fn admission_control_sheds_without_burning_and_retries_get_the_same_verdict() {
+    let text = format!(
+        "{}\n[store]\nmax_inflight = 1\nadmission_wait_ms = 5\n",
+        config()
+    );
+    let settings = Settings::from_toml(&text, Path::new("test.toml"), Path::new("."), &|_| None)
+        .expect("valid");
+    let clock = Arc::new(ManualClock::new(T0));
+    let state = AppState::new(settings, clock.clone());
+    state.set_prometheus(prometheus());
+    let h = Harness {
+        app: verifier::app(state.clone()),
+        clock,
+    };
+    let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", ""));
+    let body = json!({"secret": SECRET_A, "response": token, "remoteip": "203.0.113.5",
+                      "account": "alice"});
+    let post = |body: &Value| {
+        Request::post("/v1/siteverify")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+
+    // The only slot is taken: everything store-touching is shed at once.
+    let slot = state.admit("test").await.expect("free slot");
+    assert!(slot.is_some());
+    let req = Request::post("/v1/challenge")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ORIGIN, ORIGIN_A)
+        .body(Body::from(json!({"sitekey": "site-a"}).to_string()))
+        .unwrap();
+    let (status, headers, bytes) = send(&h.app, req).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v, json!({"error": "overloaded"}));
+
+    let (status, headers, bytes) = send(&h.app, post(&body)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["success"], false);
+    assert_eq!(v["error-codes"], json!(["internal-error"]));
+    assert_eq!(v["tollgate"]["reasons"], json!(["overloaded"]));
+    drop(slot);
+
+    // Not burned: the retry succeeds.
+    let (status, _, first) = send(&h.app, post(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(v["success"], true, "{v}");
+
+    // Retries (same token, remoteip, account) get the same bytes, twice (retry_max = 2).
+    for _ in 0..2 {
+        let (_, _, again) = send(&h.app, post(&body)).await;
+        assert_eq!(again, first);
+    }
+    let (_, _, again) = send(&h.app, post(&body)).await;
+    let v: Value = serde_json::from_slice(&again).unwrap();
+    assert_eq!(v["error-codes"], json!(["timeout-or-duplicate"]), "{v}");
+    for other in [
+        json!({"secret": SECRET_A, "response": token, "remoteip": "198.51.100.1", "account": "alice"}),
+        json!({"secret": SECRET_A, "response": token}),
+    ] {
+        let (_, _, bytes) = send(&h.app, post(&other)).await;
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["error-codes"], json!(["timeout-or-duplicate"]), "{v}");
+    }
+}

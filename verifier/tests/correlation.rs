@@ -778,6 +778,12 @@ async fn redis_holds_no_raw_addresses_usernames_or_fingerprints() {
                 .query_async(&mut con)
                 .await
                 .unwrap(),
+            // Retry records (answer + count) of redemptions that carried `remoteip`.
+            "hash" => redis::cmd("HGETALL")
+                .arg(k)
+                .query_async(&mut con)
+                .await
+                .unwrap(),
             other => panic!("unexpected type {other}"),
         };
         for v in vals {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use verifier::SystemClock;
 use verifier::clock::Clock;
 use verifier::store::{
-    CounterOp, CounterValue, MarkOutcome, MemoryStore, RedisOptions, RedisStore, Store, StoreError,
-    idempotency_fingerprint,
+    CounterOp, CounterValue, MarkOutcome, MarkRequest, MemoryStore, Persistence, RedisOptions,
+    RedisStore, RetryKey, Store, StoreError, idempotency_fingerprint, parse_info_persistence,
 };
 
 fn now() -> u64 {
@@ -25,6 +25,22 @@ fn redis_opts(url: &str, prefix: &str) -> RedisOptions {
         connect_timeout: Duration::from_millis(500),
         command_timeout: Duration::from_millis(300),
         used_margin: Duration::ZERO,
+        connections: 2,
+    }
+}
+
+fn retry(tag: u8, window_ms: u64) -> Option<RetryKey> {
+    Some(RetryKey {
+        fingerprint: [tag; 32],
+        window_ms,
+    })
+}
+
+fn req(retry: Option<RetryKey>, response: &str) -> MarkRequest<'_> {
+    MarkRequest {
+        idempotency: None,
+        retry,
+        response,
     }
 }
 
@@ -69,6 +85,82 @@ async fn suite(a: Arc<dyn Store>, b: Arc<dyn Store>) {
         b.mark_used(i2, exp, Some(fp), "r").await,
         Ok(MarkOutcome::Duplicate),
         "a key added after a keyless use never matches"
+    );
+
+    // --- Retry keys: the answer comes back for the same fingerprint only, counted, and only
+    //     within the window; an explicit idempotency key still wins.
+    let i5 = id(5, run);
+    assert_eq!(
+        a.mark(i5, exp, req(retry(1, 60_000), "{\"v\":5}")).await,
+        Ok(MarkOutcome::Marked)
+    );
+    for n in 1..=3 {
+        assert_eq!(
+            b.mark(i5, exp, req(retry(1, 60_000), "{\"other\":1}"))
+                .await,
+            Ok(MarkOutcome::Retry {
+                answer: "{\"v\":5}".into(),
+                retries: n
+            }),
+            "retry {n} through the other handle"
+        );
+    }
+    assert_eq!(
+        b.mark(i5, exp, req(retry(2, 60_000), "x")).await,
+        Ok(MarkOutcome::Duplicate),
+        "another fingerprint (other visitor, account, token text or site) is a replay"
+    );
+    assert_eq!(
+        a.mark(i5, exp, req(None, "x")).await,
+        Ok(MarkOutcome::Duplicate)
+    );
+    let i6 = id(6, run);
+    assert_eq!(
+        a.mark(
+            i6,
+            exp,
+            MarkRequest {
+                idempotency: Some(fp),
+                retry: retry(1, 60_000),
+                response: "{\"v\":6}"
+            }
+        )
+        .await,
+        Ok(MarkOutcome::Marked)
+    );
+    assert_eq!(
+        b.mark(
+            i6,
+            exp,
+            MarkRequest {
+                idempotency: Some(fp),
+                retry: retry(1, 60_000),
+                response: "x"
+            }
+        )
+        .await,
+        Ok(MarkOutcome::Repeat("{\"v\":6}".into()))
+    );
+    let i7 = id(7, run);
+    assert_eq!(
+        a.mark(i7, exp, req(retry(1, 200), "{\"v\":7}")).await,
+        Ok(MarkOutcome::Marked)
+    );
+    let i8 = id(8, run);
+    assert_eq!(
+        a.mark(i8, exp, req(retry(1, 0), "{\"v\":8}")).await,
+        Ok(MarkOutcome::Marked)
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        b.mark(i7, exp, req(retry(1, 200), "x")).await,
+        Ok(MarkOutcome::Duplicate),
+        "the retry answer is gone after its window, the mark stays"
+    );
+    assert_eq!(
+        b.mark(i8, exp, req(retry(1, 0), "x")).await,
+        Ok(MarkOutcome::Duplicate),
+        "window 0 keeps no answer"
     );
 
     // --- Concurrent redemption through both handles: exactly one winner.
@@ -370,16 +462,28 @@ async fn redis_stalled_server_times_out_then_recovers() {
     };
     let s =
         RedisStore::connect(&redis_opts(&server.url(), "slow:"), Arc::new(SystemClock)).unwrap();
-    assert_eq!(s.ping().await, Ok(()));
+    // Both connections up (they connect lazily; a connection set up during the stall never
+    // sends its command, and the retry would then simply be the first redemption).
+    for _ in 0..2 {
+        assert_eq!(s.ping().await, Ok(()));
+    }
     server.signal("-STOP");
     let t = Instant::now();
-    let r = s.mark_used([3; 16], now() + 60_000, None, "").await;
+    let r = s
+        .mark(
+            [3; 16],
+            now() + 60_000,
+            req(retry(3, 30_000), "{\"first\":true}"),
+        )
+        .await;
     assert!(
-        matches!(
-            r,
-            Err(StoreError::Timeout { .. } | StoreError::Unavailable(_))
-        ),
-        "{r:?}"
+        matches!(r, Err(StoreError::Timeout { ms: 300 })),
+        "a stalled server is a timeout, not 'unavailable': {r:?}"
+    );
+    assert_eq!(
+        StoreError::Timeout { ms: 300 }.reason(),
+        "store-timeout",
+        "its own reason / metric label"
     );
     assert!(
         t.elapsed() < Duration::from_millis(900),
@@ -397,13 +501,95 @@ async fn redis_stalled_server_times_out_then_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ok, "recovered after the stall");
-    // The write issued during the stall may or may not have landed; either way the id is now
-    // marked exactly once (a retry sees it used or marks it).
-    let r = s.mark_used([3; 16], now() + 60_000, None, "").await;
-    assert!(
-        matches!(r, Ok(MarkOutcome::Marked | MarkOutcome::Duplicate)),
-        "{r:?}"
+    // The write issued during the stall landed when the server resumed (it was in the socket):
+    // the retry with the same retry key gets the answer of the attempt that timed out, not a
+    // burned token; anyone else gets a duplicate.
+    let r = s
+        .mark(
+            [3; 16],
+            now() + 60_000,
+            req(retry(3, 30_000), "{\"second\":true}"),
+        )
+        .await;
+    assert_eq!(
+        r,
+        Ok(MarkOutcome::Retry {
+            answer: "{\"first\":true}".into(),
+            retries: 1
+        })
     );
+    let r = s
+        .mark([3; 16], now() + 60_000, req(retry(4, 30_000), "x"))
+        .await;
+    assert_eq!(r, Ok(MarkOutcome::Duplicate));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_persistence_settings_are_read_and_reported() {
+    let Some(plain) = common::RedisServer::start() else {
+        return;
+    };
+    let s = RedisStore::connect(&redis_opts(&plain.url(), "p:"), Arc::new(SystemClock)).unwrap();
+    assert_eq!(
+        s.persistence(),
+        None,
+        "not read before the first health check"
+    );
+    assert_eq!(s.ping().await, Ok(()));
+    assert_eq!(
+        s.persistence(),
+        Some(Persistence::None),
+        "testkit's redis runs with --save '' --appendonly no"
+    );
+    assert!(!s.persistence().unwrap().keeps_marks());
+
+    let Some(aof) = common::RedisServer::start_with(&["--appendonly", "yes"]) else {
+        return;
+    };
+    let s = RedisStore::connect(&redis_opts(&aof.url(), "p:"), Arc::new(SystemClock)).unwrap();
+    assert_eq!(s.ping().await, Ok(()));
+    assert_eq!(
+        s.persistence(),
+        Some(Persistence::Aof {
+            fsync: "everysec".into()
+        })
+    );
+
+    let Some(rdb) = common::RedisServer::start_with(&["--save", "60 1"]) else {
+        return;
+    };
+    let s = RedisStore::connect(&redis_opts(&rdb.url(), "p:"), Arc::new(SystemClock)).unwrap();
+    assert_eq!(s.ping().await, Ok(()));
+    assert!(
+        matches!(s.persistence(), Some(Persistence::SnapshotsOnly { .. })),
+        "{:?}",
+        s.persistence()
+    );
+
+    // CONFIG renamed away (managed Redis): INFO persistence is the fallback.
+    let Some(hidden) = common::RedisServer::start_with(&["--rename-command", "CONFIG", ""]) else {
+        return;
+    };
+    let s = RedisStore::connect(&redis_opts(&hidden.url(), "p:"), Arc::new(SystemClock)).unwrap();
+    assert_eq!(s.ping().await, Ok(()));
+    assert_eq!(s.persistence(), Some(Persistence::NoAof));
+    assert!(s.is_up(), "a refused CONFIG does not mark the store down");
+}
+
+#[test]
+fn info_persistence_parsing() {
+    let info = "# Persistence\r\nloading:0\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\n";
+    assert_eq!(
+        parse_info_persistence(info),
+        Some(Persistence::Aof {
+            fsync: String::new()
+        })
+    );
+    assert_eq!(
+        parse_info_persistence("aof_enabled:0\r\n"),
+        Some(Persistence::NoAof)
+    );
+    assert_eq!(parse_info_persistence("# Persistence\r\n"), None);
 }
 
 #[test]

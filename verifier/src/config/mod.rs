@@ -25,7 +25,7 @@ pub use sites::{
     AutomationKey, AutomationKeyConfig, PolicyConfig, PowConfig, SiteConfig, SiteSettings,
     secret_digest,
 };
-pub use store::{FailMode, StoreBackend, StoreConfig, StoreSettings};
+pub use store::{Admission, FailMode, RetryPolicy, StoreBackend, StoreConfig, StoreSettings};
 
 /// Development site (used when `serve` gets no `--config`).
 pub const DEV_SITE_KEY: &str = "tgdev-localhost-sitekey";

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use super::{
-    BoxFuture, ChallengeId, CounterOp, CounterValue, IdempotencyFingerprint, MAX_DISTINCT_CAP,
-    MarkOutcome, Store, StoreError, encode_used, repeat_outcome,
+    BoxFuture, ChallengeId, CounterOp, CounterValue, MAX_DISTINCT_CAP, MarkOutcome, MarkRequest,
+    RetryFingerprint, Store, StoreError, encode_used, repeat_outcome,
 };
 use crate::clock::Clock;
 
@@ -40,6 +40,10 @@ struct State {
     aux: HashMap<String, AuxEntry>,
     /// (indexed_at, key): exactly one per aux entry, at or before its expiry.
     aux_exp: BTreeSet<(u64, String)>,
+    /// Retry answers: (id, retry fingerprint) → (answer, retries so far). At most one per used
+    /// entry, so bounded by the used capacity.
+    retry: HashMap<(ChallengeId, RetryFingerprint), (String, u64)>,
+    retry_exp: BTreeSet<(u64, ChallengeId, RetryFingerprint)>,
 }
 
 impl State {
@@ -53,6 +57,13 @@ impl State {
             self.used_exp.pop_first();
             self.used.remove(&id);
             removed += 1;
+        }
+        while let Some(&(exp, id, fp)) = self.retry_exp.first() {
+            if exp > now_ms {
+                break;
+            }
+            self.retry_exp.pop_first();
+            self.retry.remove(&(id, fp));
         }
         while let Some((exp, _)) = self.aux_exp.first() {
             if *exp > now_ms {
@@ -199,26 +210,47 @@ impl MemoryStore {
         })
     }
 
-    fn mark_used_sync(
+    fn mark_sync(
         &self,
         id: ChallengeId,
         expires_at_ms: u64,
-        idempotency: Option<IdempotencyFingerprint>,
-        response: &str,
+        req: MarkRequest<'_>,
     ) -> Result<MarkOutcome, StoreError> {
         let now = self.clock.now_ms();
         let mut st = self.lock();
         st.purge(now);
         if let Some(stored) = st.used.get(&id) {
-            return repeat_outcome(stored, idempotency);
+            let explicit = repeat_outcome(stored, req.idempotency)?;
+            if explicit != MarkOutcome::Duplicate {
+                return Ok(explicit);
+            }
+            if let Some(r) = req.retry
+                && let Some((answer, n)) = st.retry.get_mut(&(id, r.fingerprint))
+            {
+                *n += 1;
+                return Ok(MarkOutcome::Retry {
+                    answer: answer.clone(),
+                    retries: *n,
+                });
+            }
+            return Ok(MarkOutcome::Duplicate);
         }
         if st.used.len() >= self.capacity {
             return Err(StoreError::Full {
                 capacity: self.capacity,
             });
         }
-        st.used.insert(id, encode_used(idempotency, response));
+        st.used
+            .insert(id, encode_used(req.idempotency, req.response));
         st.used_exp.insert((expires_at_ms, id));
+        if let Some(r) = req.retry
+            && r.window_ms > 0
+        {
+            let exp = now.saturating_add(r.window_ms);
+            st.retry
+                .insert((id, r.fingerprint), (req.response.to_string(), 0));
+            st.retry_exp.insert((exp, id, r.fingerprint));
+        }
         Ok(MarkOutcome::Marked)
     }
 
@@ -361,14 +393,13 @@ impl Store for MemoryStore {
         "memory"
     }
 
-    fn mark_used<'a>(
+    fn mark<'a>(
         &'a self,
         id: ChallengeId,
         expires_at_ms: u64,
-        idempotency: Option<IdempotencyFingerprint>,
-        response: &'a str,
+        req: MarkRequest<'a>,
     ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>> {
-        let r = self.mark_used_sync(id, expires_at_ms, idempotency, response);
+        let r = self.mark_sync(id, expires_at_ms, req);
         Box::pin(std::future::ready(r))
     }
 

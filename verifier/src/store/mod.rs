@@ -15,6 +15,11 @@
 //!   ([`StoreError::Full`], [`StoreError::OutOfMemory`]); the caller answers `internal-error`.
 //! - Counter batches ([`Store::observe`]) are applied atomically per batch.
 //! - Every call is bounded in time (Redis: `command_timeout`); nothing waits forever.
+//! - A [`RetryKey`] given with a first redemption keeps that answer for `window_ms` under the
+//!   key's fingerprint, in the same atomic step as the mark. A later call for the same id with
+//!   the **same** fingerprint inside the window gets [`MarkOutcome::Retry`] (with how many such
+//!   retries there were, counted atomically); any other fingerprint, or none, gets `Duplicate`.
+//!   The store only keeps and counts: siteverify decides how many retries it answers.
 //!
 //! Keys handed to the store are opaque ASCII (hex HMACs built by `correlate`); no raw IP address,
 //! username or secret is ever a key or a value.
@@ -27,7 +32,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use self::memory::{DEFAULT_AUX_CAPACITY, MemoryStore};
-pub use self::redis::{RedisOptions, RedisStore, redact_url};
+pub use self::redis::{
+    PERSISTENCE_RECHECK, Persistence, RedisOptions, RedisStore, STATE_LOG_INTERVAL,
+    parse_info_persistence, redact_url,
+};
 
 /// Challenge id (16 random bytes).
 pub type ChallengeId = [u8; 16];
@@ -35,6 +43,28 @@ pub type ChallengeId = [u8; 16];
 /// Fingerprint of an idempotency key together with the token it was sent with (see
 /// [`idempotency_fingerprint`]); stores never see the raw key.
 pub type IdempotencyFingerprint = [u8; 32];
+
+/// Fingerprint binding a siteverify retry to its first attempt (see [`retry_fingerprint`]).
+pub type RetryFingerprint = [u8; 32];
+
+/// The implicit retry key of a redemption: its fingerprint and how long the answer is kept for
+/// retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryKey {
+    pub fingerprint: RetryFingerprint,
+    pub window_ms: u64,
+}
+
+/// What [`Store::mark`] writes with a used mark.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkRequest<'a> {
+    /// Explicit `idempotency_key` fingerprint: the answer is kept for the mark's whole life.
+    pub idempotency: Option<IdempotencyFingerprint>,
+    /// Implicit retry key: the answer is kept for `window_ms` only.
+    pub retry: Option<RetryKey>,
+    /// The answer (serialized JSON).
+    pub response: &'a str,
+}
 
 /// Boxed future so that `dyn Store` works.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -50,7 +80,10 @@ pub enum MarkOutcome {
     /// Already used, and the same idempotency fingerprint was stored with it: here is the answer
     /// stored then (serialized JSON).
     Repeat(String),
-    /// Already used, and no matching idempotency fingerprint.
+    /// Already used, no matching idempotency fingerprint, but the same retry fingerprint within
+    /// its window: the answer stored then, and how many retries (this one included) there were.
+    Retry { answer: String, retries: u64 },
+    /// Already used, and no matching idempotency or retry fingerprint.
     Duplicate,
 }
 
@@ -116,16 +149,36 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// `"memory"` or `"redis"` (metrics, readiness).
     fn backend(&self) -> &'static str;
 
-    /// Atomically mark `id` used until (at least) `expires_at_ms`. `idempotency` and `response`
-    /// are kept together so that a retry with the same fingerprint gets `Repeat(response)`; the
-    /// response is not kept without a fingerprint (it could never be returned).
+    /// Atomically mark `id` used until (at least) `expires_at_ms`. `req.idempotency` and
+    /// `req.response` are kept together so that a call with the same fingerprint gets
+    /// `Repeat(response)`; with `req.retry` the response is also kept for the retry window under
+    /// the retry fingerprint (`Retry`). The response is not kept without a fingerprint (it
+    /// could never be returned).
+    fn mark<'a>(
+        &'a self,
+        id: ChallengeId,
+        expires_at_ms: u64,
+        req: MarkRequest<'a>,
+    ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>>;
+
+    /// [`Store::mark`] without a retry key.
     fn mark_used<'a>(
         &'a self,
         id: ChallengeId,
         expires_at_ms: u64,
         idempotency: Option<IdempotencyFingerprint>,
         response: &'a str,
-    ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>>;
+    ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>> {
+        self.mark(
+            id,
+            expires_at_ms,
+            MarkRequest {
+                idempotency,
+                retry: None,
+                response,
+            },
+        )
+    }
 
     /// Apply a batch of counter operations atomically at time `now_ms`; one value per op.
     fn observe<'a>(
@@ -157,6 +210,32 @@ pub fn idempotency_fingerprint(key: &str, token: &str) -> IdempotencyFingerprint
     tollgate_protocol::sha256_parts(
         b"tollgate/idempotency/v1",
         &[key.as_bytes(), token.as_bytes()],
+    )
+}
+
+/// Fingerprint binding a retry to its first attempt: the site's secret digest, the exact token
+/// text, the visitor's address (`remoteip`) and the normalized account (empty when absent). Only
+/// the holder of the site secret who resends the same token for the same visitor and account
+/// matches; the raw address and account are never stored (this is a hash under the secret's
+/// digest).
+pub fn retry_fingerprint(
+    site_secret_digest: &[u8; 32],
+    token: &str,
+    remote_ip: std::net::IpAddr,
+    account: Option<&str>,
+) -> RetryFingerprint {
+    let ip = match remote_ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    };
+    tollgate_protocol::sha256_parts(
+        b"tollgate/siteverify-retry/v1",
+        &[
+            site_secret_digest,
+            token.as_bytes(),
+            &ip,
+            account.unwrap_or("").as_bytes(),
+        ],
     )
 }
 
