@@ -188,6 +188,7 @@ async fn serve(
         verifier::reload::spawn_reload_task(&state, path.clone(), files);
     }
     let server = state.runtime().server.clone();
+    let proxies = state.clone();
 
     let assets = match assets {
         Some(dir) if dir.is_dir() => Some(dir),
@@ -217,12 +218,55 @@ async fn serve(
     }
     let opts = verifier::server::ServeOptions {
         header_read_timeout: server.header_read_timeout,
-        max_connections: server.max_connections,
+        first_byte_timeout: server.first_byte_timeout,
+        idle_timeout: server.idle_timeout,
+        max_connections: connection_cap(server.max_connections),
+        max_connections_per_address: server.max_connections_per_address,
+        // Read per connection: a reload that changes trusted_proxies applies at once.
+        exempt: verifier::server::PeerExemption::new(move |ip| {
+            proxies.runtime().server.trusted_proxies.contains(ip)
+        }),
         drain_timeout: server.request_timeout + Duration::from_secs(5),
     };
     let clean = verifier::server::serve(listener, router, shutdown_signal(), opts).await;
     tracing::info!(clean, "shut down");
     Ok(())
+}
+
+/// File descriptors kept free for everything but client sockets (listener, Redis, config and
+/// asset files, logs).
+const FD_RESERVE: u64 = 128;
+
+/// `max_connections`, lowered to the open-file limit (less [`FD_RESERVE`]) when that is
+/// smaller: past it `accept` fails with EMFILE and every new client waits, whereas a connection
+/// over the cap is closed at once and counted.
+fn connection_cap(configured: usize) -> usize {
+    let Some(limit) = open_file_limit() else {
+        return configured;
+    };
+    let usable = usize::try_from(limit.saturating_sub(FD_RESERVE).max(16)).unwrap_or(usize::MAX);
+    if usable < configured {
+        tracing::warn!(
+            configured,
+            open_file_limit = limit,
+            effective = usable,
+            "[server] max_connections is above the open-file limit (ulimit -n): lowered; raise the limit to allow more"
+        );
+        usable
+    } else {
+        configured
+    }
+}
+
+/// The soft open-file limit (Linux: from /proc/self/limits; `None` elsewhere or if unlimited).
+fn open_file_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 async fn shutdown_signal() {
