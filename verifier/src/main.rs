@@ -233,40 +233,21 @@ async fn serve(
     Ok(())
 }
 
-/// File descriptors kept free for everything but client sockets (listener, Redis, config and
-/// asset files, logs).
-const FD_RESERVE: u64 = 128;
-
-/// `max_connections`, lowered to the open-file limit (less [`FD_RESERVE`]) when that is
-/// smaller: past it `accept` fails with EMFILE and every new client waits, whereas a connection
-/// over the cap is closed at once and counted.
+/// `max_connections`, lowered (and logged) to the open-file limit less a reserve: past it
+/// `accept` fails with EMFILE and every new client waits, whereas a connection over the cap is
+/// closed at once and counted.
 fn connection_cap(configured: usize) -> usize {
-    let Some(limit) = open_file_limit() else {
-        return configured;
-    };
-    let usable = usize::try_from(limit.saturating_sub(FD_RESERVE).max(16)).unwrap_or(usize::MAX);
-    if usable < configured {
+    let limit = verifier::server::open_file_limit();
+    let effective = verifier::server::cap_to_fd_limit(configured, limit);
+    if effective < configured {
         tracing::warn!(
             configured,
             open_file_limit = limit,
-            effective = usable,
+            effective,
             "[server] max_connections is above the open-file limit (ulimit -n): lowered; raise the limit to allow more"
         );
-        usable
-    } else {
-        configured
     }
-}
-
-/// The soft open-file limit (Linux: from /proc/self/limits; `None` elsewhere or if unlimited).
-fn open_file_limit() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
-    line.trim_start_matches("Max open files")
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    effective
 }
 
 async fn shutdown_signal() {

@@ -409,6 +409,36 @@ async fn connection(
     drop(slot);
 }
 
+/// File descriptors kept free for everything but client sockets (listener, Redis, config and
+/// asset files, logs).
+pub const FD_RESERVE: u64 = 128;
+
+/// The global connection cap for an open-file limit: `configured`, or the limit less
+/// [`FD_RESERVE`] (at least 16) when that is smaller. No limit known: `configured`.
+pub fn cap_to_fd_limit(configured: usize, open_file_limit: Option<u64>) -> usize {
+    let Some(limit) = open_file_limit else {
+        return configured;
+    };
+    let usable = usize::try_from(limit.saturating_sub(FD_RESERVE).max(16)).unwrap_or(usize::MAX);
+    usable.min(configured)
+}
+
+/// The soft open-file limit of this process (Linux: `/proc/self/limits`; `None` elsewhere or
+/// when unlimited).
+pub fn open_file_limit() -> Option<u64> {
+    parse_open_file_limit(&std::fs::read_to_string("/proc/self/limits").ok()?)
+}
+
+fn parse_open_file_limit(limits: &str) -> Option<u64> {
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The router with the peer address attached (for `oneshot` tests that want [`ConnectInfo`]).
 pub fn with_peer(router: Router, peer: SocketAddr) -> Router {
     router.layer(axum::extract::connect_info::MockConnectInfo(peer))
@@ -429,6 +459,27 @@ mod tests {
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(address_key(v4), address_key(mapped));
         assert_ne!(address_key(v4), address_key("192.0.2.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn global_cap_follows_the_open_file_limit() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max cpu time              unlimited            unlimited            seconds   \n\
+                    Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_open_file_limit(text), Some(1024));
+        assert_eq!(
+            parse_open_file_limit(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            None
+        );
+        assert_eq!(cap_to_fd_limit(10_000, Some(1024)), 1024 - 128);
+        assert_eq!(cap_to_fd_limit(10_000, Some(1_048_576)), 10_000);
+        assert_eq!(cap_to_fd_limit(10_000, Some(20)), 16);
+        assert_eq!(cap_to_fd_limit(10_000, None), 10_000);
+        if cfg!(target_os = "linux") {
+            assert!(open_file_limit().is_some_and(|n| n > 0));
+        }
     }
 
     #[test]
