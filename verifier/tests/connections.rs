@@ -120,6 +120,17 @@ async fn login_siteverify(c: &reqwest::Client, v: &common::VerifierProcess) -> V
 async fn idle_zero_byte_sockets_are_closed_and_new_clients_served() {
     const N: usize = 5_000;
     const TIMEOUT: Duration = Duration::from_secs(8);
+    // This process holds N client sockets and the server (which inherits the limit) N more.
+    let limit = rlimit::increase_nofile_limit(2 * N as u64).unwrap_or(0);
+    if tollgate_testkit::require(
+        (limit >= N as u64 + 500).then_some(()),
+        "an open-file limit of at least 5,500",
+        "raise the hard limit (ulimit -Hn)",
+    )
+    .is_none()
+    {
+        return;
+    }
     let (v, dir) = spawn(
         "conn-idle",
         "first_byte_timeout_ms = 8000\nmax_connections_per_address = 6000\n",
