@@ -237,6 +237,14 @@ async fn serve(
 /// `accept` fails with EMFILE and every new client waits, whereas a connection over the cap is
 /// closed at once and counted.
 fn connection_cap(configured: usize) -> usize {
+    // Like Go's runtime: take the soft open-file limit up to what is needed (at most the hard
+    // limit), since the common default soft limit (1024) is far below `max_connections`.
+    let want = u64::try_from(configured)
+        .unwrap_or(u64::MAX)
+        .saturating_add(verifier::server::FD_RESERVE);
+    if let Err(e) = rlimit::increase_nofile_limit(want) {
+        tracing::debug!(error = %e, "cannot raise the open-file limit");
+    }
     let limit = verifier::server::open_file_limit();
     let effective = verifier::server::cap_to_fd_limit(configured, limit);
     if effective < configured {

@@ -381,3 +381,66 @@ async fn query_strings_never_reach_the_logs() {
     drop(v);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Start `verifier serve` under `ulimit -Sn soft -Hn hard` (bash) with `max_connections =
+/// 10000`; returns its log once it is listening.
+fn log_under_fd_limit(name: &str, soft: u32, hard: u32) -> String {
+    use std::io::BufRead;
+    let dir = common::temp_dir(name);
+    let path = dir.join("verifier.toml");
+    std::fs::write(
+        &path,
+        common::config_text(
+            21,
+            22,
+            5,
+            SECRET,
+            3,
+            "\n[server]\nmax_connections = 10000\n",
+        ),
+    )
+    .unwrap();
+    let log = dir.join("stderr.log");
+    let mut child = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!("ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" serve --listen 127.0.0.1:0 --config \"$1\""),
+            env!("CARGO_BIN_EXE_verifier"),
+            path.to_str().unwrap(),
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(line.starts_with("listening on "), "{line:?} {text}");
+    text
+}
+
+/// The binary raises a low soft open-file limit to what `max_connections` needs (up to the hard
+/// limit); when the hard limit is too low, it lowers the global cap to fit and says so.
+#[test]
+fn global_cap_and_the_open_file_limit() {
+    let hard = verifier::server::open_file_limit().unwrap_or(0);
+    if hard < 10_200 {
+        eprintln!("skipped the raise case: this process's own limit is {hard}");
+    } else {
+        let log = log_under_fd_limit("conn-fd-raise", 512, 10_200);
+        assert!(!log.contains("max_connections is above"), "{log}");
+    }
+    let log = log_under_fd_limit("conn-fd-low", 512, 600);
+    assert!(
+        log.contains("max_connections is above the open-file limit"),
+        "{log}"
+    );
+    assert!(
+        log.contains("effective") && log.contains("472"),
+        "600 - 128 reserved: {log}"
+    );
+}
