@@ -206,16 +206,7 @@ async fn serve(
         }
     };
 
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
-    {
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
-        out.flush()?;
-    }
+    // Before the listening line: the open-file limit is settled (and logged) by then.
     let opts = verifier::server::ServeOptions {
         header_read_timeout: server.header_read_timeout,
         first_byte_timeout: server.first_byte_timeout,
@@ -228,6 +219,16 @@ async fn serve(
         }),
         drain_timeout: server.request_timeout + Duration::from_secs(5),
     };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
     let clean = verifier::server::serve(listener, router, shutdown_signal(), opts).await;
     tracing::info!(clean, "shut down");
     Ok(())
