@@ -52,6 +52,8 @@ memory_aux_capacity = 8000000
 
 [server]
 max_connections = 10000
+# One loopback client drives everything: the per-address connection cap would refuse it.
+max_connections_per_address = 100000
 
 [server.rate_limit]
 # One loopback client drives everything: per-address limits would measure the limiter.

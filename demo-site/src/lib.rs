@@ -76,6 +76,9 @@ pub struct Config {
     pub fail_open: bool,
     /// Timeout of the siteverify call.
     pub verify_timeout: Duration,
+    /// Bearer token for `GET /api/verdicts` (usernames and addresses). Without one, the route
+    /// answers only loopback peers whose request carries no proxy headers.
+    pub admin_token: Option<String>,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             assets_dir: PathBuf::from("js/dist"),
             fail_open: false,
             verify_timeout: Duration::from_secs(5),
+            admin_token: None,
         }
     }
 }
@@ -110,6 +114,11 @@ impl AppState {
         }
         if config.secret.is_empty() {
             return Err(ConfigError::Empty { what: "secret" });
+        }
+        if config.admin_token.as_deref() == Some("") {
+            return Err(ConfigError::Empty {
+                what: "admin token",
+            });
         }
         let url =
             reqwest::Url::parse(&config.verifier_url).map_err(|_| ConfigError::VerifierUrl {
@@ -228,12 +237,66 @@ async fn favicon() -> Response {
         .into_response()
 }
 
-async fn list_verdicts(State(state): State<Arc<AppState>>) -> Response {
+/// `GET /api/verdicts`: lists usernames and client addresses, so it is admin-only. With an
+/// admin token configured, `Authorization: Bearer <token>` is required (compared in constant
+/// time, as SHA-256 digests); without one, only a loopback peer whose request carries no
+/// `Forwarded` / `X-Forwarded-For` header (i.e. not relayed by a local reverse proxy) is answered.
+async fn list_verdicts(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+) -> Response {
+    let refusal = match &state.config.admin_token {
+        Some(token) => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            (!tokens_match(given, token))
+                .then_some((axum::http::StatusCode::UNAUTHORIZED, "admin token required"))
+        }
+        None => {
+            let loopback = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .is_some_and(|ConnectInfo(a)| a.ip().is_loopback());
+            let proxied = req.headers().contains_key(header::FORWARDED)
+                || req.headers().contains_key("x-forwarded-for");
+            (!loopback || proxied).then_some((
+                axum::http::StatusCode::FORBIDDEN,
+                "loopback only (set --admin-token to allow remote access)",
+            ))
+        }
+    };
+    if let Some((status, why)) = refusal {
+        let mut resp = (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(serde_json::json!({ "error": why })),
+        )
+            .into_response();
+        if status == axum::http::StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        return resp;
+    }
     (
         [(header::CACHE_CONTROL, "no-store")],
         Json(state.verdicts()),
     )
         .into_response()
+}
+
+/// Constant-time token comparison: the SHA-256 digests are compared, so neither the content nor
+/// the length of the token leaks through timing.
+fn tokens_match(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    bool::from(a.as_slice().ct_eq(b.as_slice()))
 }
 
 /// The login form as posted by the page.

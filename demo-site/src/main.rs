@@ -35,6 +35,10 @@ struct Args {
     /// Timeout of the siteverify call, in milliseconds.
     #[arg(long, env = "DEMO_VERIFY_TIMEOUT_MS", default_value_t = 5000)]
     verify_timeout_ms: u64,
+    /// Bearer token for GET /api/verdicts. Without one, that route answers loopback peers only.
+    /// Prefer the environment variable (a command line is visible to local users).
+    #[arg(long, env = "DEMO_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 #[tokio::main]
@@ -61,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         assets_dir: args.assets,
         fail_open: args.fail_open,
         verify_timeout: Duration::from_millis(args.verify_timeout_ms.max(1)),
+        admin_token: args.admin_token,
     })
     .context("invalid configuration")?;
     let listener = tokio::net::TcpListener::bind(args.listen)

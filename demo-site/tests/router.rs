@@ -66,6 +66,14 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
 }
 
+/// `req` as if it came from the TCP peer `peer` (what `into_make_service_with_connect_info` adds).
+fn from_peer(mut req: Request<Body>, peer: &str) -> Request<Body> {
+    let addr: std::net::SocketAddr = peer.parse().expect("addr");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
 fn login(body: &str, json: bool) -> Request<Body> {
     let mut b = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -164,7 +172,7 @@ async fn unreachable_verifier_fails_closed_by_default() {
     assert_eq!(v["error-codes"][0], "internal-error");
     assert_eq!(v["demo-site"]["generated"], true);
 
-    let (status, _, body) = send(&app, get("/api/verdicts")).await;
+    let (status, _, body) = send(&app, from_peer(get("/api/verdicts"), "127.0.0.1:50000")).await;
     assert_eq!(status, StatusCode::OK);
     let list: Vec<Value> = serde_json::from_slice(&body).expect("json");
     assert_eq!(list.len(), 2);
@@ -219,4 +227,104 @@ async fn bad_requests_are_refused_without_panicking() {
     let (status, headers, _) = send(&app, get("/login")).await;
     assert!(status.is_redirection());
     assert_eq!(headers[header::LOCATION], "/");
+}
+
+/// `/api/verdicts` lists usernames and addresses: without an admin token only a direct loopback
+/// peer gets it (not a remote one, not one relayed by a local proxy, not one of unknown origin);
+/// with a token, exactly that bearer token is required, from anywhere.
+#[tokio::test]
+async fn verdict_list_is_admin_only() {
+    let (app, _) = app(false);
+    let (status, _, _) = send(&app, from_peer(get("/api/verdicts"), "127.0.0.1:50000")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(&app, from_peer(get("/api/verdicts"), "[::1]:50000")).await;
+    assert_eq!(status, StatusCode::OK);
+    for req in [
+        from_peer(get("/api/verdicts"), "192.0.2.7:50000"),
+        get("/api/verdicts"),
+        from_peer(
+            Request::get("/api/verdicts")
+                .header("x-forwarded-for", "192.0.2.7")
+                .body(Body::empty())
+                .expect("request"),
+            "127.0.0.1:50000",
+        ),
+        from_peer(
+            Request::get("/api/verdicts")
+                .header(header::FORWARDED, "for=192.0.2.7")
+                .body(Body::empty())
+                .expect("request"),
+            "127.0.0.1:50000",
+        ),
+    ] {
+        let (status, _, body) = send(&app, req).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(!String::from_utf8_lossy(&body).contains('['), "no list");
+    }
+
+    let token = "demo-admin-token-Kq7Wm2";
+    let state = Arc::new(
+        AppState::new(Config {
+            verifier_url: format!("http://127.0.0.1:{}", closed_port()),
+            assets_dir: assets_dir(),
+            admin_token: Some(token.into()),
+            ..Config::default()
+        })
+        .expect("config"),
+    );
+    let app = demo_site::router(state);
+    let with = |auth: Option<&str>, peer: &str| {
+        let mut b = Request::get("/api/verdicts");
+        if let Some(a) = auth {
+            b = b.header(header::AUTHORIZATION, a);
+        }
+        from_peer(b.body(Body::empty()).expect("request"), peer)
+    };
+    for (auth, peer, want) in [
+        (
+            Some(format!("Bearer {token}")),
+            "192.0.2.7:1",
+            StatusCode::OK,
+        ),
+        (
+            Some(format!("Bearer {token}")),
+            "127.0.0.1:1",
+            StatusCode::OK,
+        ),
+        // With a token configured, loopback alone is not enough.
+        (None, "127.0.0.1:1", StatusCode::UNAUTHORIZED),
+        (
+            Some(format!("Bearer {token}x")),
+            "192.0.2.7:1",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some("Bearer ".to_string()),
+            "192.0.2.7:1",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(token.to_string()),
+            "192.0.2.7:1",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(format!("Basic {token}")),
+            "192.0.2.7:1",
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let (status, headers, _) = send(&app, with(auth.as_deref(), peer)).await;
+        assert_eq!(status, want, "{auth:?} from {peer}");
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+        }
+    }
+
+    // An empty token is a configuration error, not "no token".
+    let empty = AppState::new(Config {
+        admin_token: Some(String::new()),
+        ..Config::default()
+    });
+    assert!(empty.is_err());
 }

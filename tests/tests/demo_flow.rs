@@ -101,6 +101,7 @@ impl Harness {
             verifier_url: self.verifier_url.clone(),
             sitekey: sitekey.into(),
             secret: secret.into(),
+            admin_token: Some(DEMO_ADMIN_TOKEN.into()),
             ..demo_site::Config::default()
         })
         .expect("demo config");
@@ -265,11 +266,15 @@ async fn each_decision_gets_its_page() {
     assert_eq!(list[2]["outcome_report"], Value::Null);
 }
 
+/// The demo's admin token (`/api/verdicts` needs it: these requests have no TCP peer).
+const DEMO_ADMIN_TOKEN: &str = "demo-flow-admin-token";
+
 async fn verdict_log(demo: &axum::Router) -> Vec<Value> {
     let resp = demo
         .clone()
         .oneshot(
             Request::get("/api/verdicts")
+                .header("authorization", format!("Bearer {DEMO_ADMIN_TOKEN}"))
                 .body(Body::empty())
                 .expect("request"),
         )

@@ -253,6 +253,10 @@ token_lifetime_secs = 900
 store_capacity = 2000000
 
 {store}
+[server]
+# Every load client is on 127.0.0.1: the per-address cap would refuse most of them.
+max_connections_per_address = 100000
+
 [server.rate_limit]
 enabled = false
 "#,

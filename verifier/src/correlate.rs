@@ -42,8 +42,10 @@ use crate::store::{CounterOp, CounterValue, Store, StoreError};
 use tollgate_model::features::replay::{self, StrokeHash};
 
 const DAY_MS: u64 = 86_400_000;
-/// Longest accepted `account` value (bytes, before normalisation).
-pub const MAX_ACCOUNT_LEN: usize = 256;
+/// Bytes of an `account` value that are hashed (after trimming; longer values are cut at a
+/// character boundary, so any length is accepted and two accounts differing only after the
+/// first 4 KiB share a hash). The request body limits bound what arrives.
+pub const ACCOUNT_HASH_LIMIT: usize = 4096;
 /// Risk marks on a prefix for the maximal PoW tier contribution.
 pub const MARKS_HIGH: u64 = 10;
 
@@ -201,14 +203,19 @@ impl Entity<'_> {
     }
 }
 
-/// Normalise an account name for hashing: trimmed and lower-cased (user names and e-mail
-/// addresses are case-insensitive in practice). `None` for empty or over-long values.
+/// Normalise an account name for hashing: trimmed, cut to [`ACCOUNT_HASH_LIMIT`] bytes and
+/// lower-cased (user names and e-mail addresses are case-insensitive in practice). `None` only
+/// for an empty (or all-whitespace) value: no length is refused.
 pub fn normalize_account(raw: &str) -> Option<String> {
-    if raw.len() > MAX_ACCOUNT_LEN {
+    let t = raw.trim();
+    if t.is_empty() {
         return None;
     }
-    let t = raw.trim();
-    (!t.is_empty()).then(|| t.to_lowercase())
+    let mut end = t.len().min(ACCOUNT_HASH_LIMIT);
+    while !t.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(t[..end].to_lowercase())
 }
 
 /// Everything known about a siteverify (or outcome) for correlation. Hashes only.
@@ -711,7 +718,16 @@ mod tests {
             Some("alice@example.com".into())
         );
         assert_eq!(normalize_account("   "), None);
-        assert_eq!(normalize_account(&"a".repeat(MAX_ACCOUNT_LEN + 1)), None);
+        // Any length is accepted; only the first ACCOUNT_HASH_LIMIT bytes count.
+        let long = "B".repeat(ACCOUNT_HASH_LIMIT + 100);
+        assert_eq!(
+            normalize_account(&long).as_deref(),
+            Some("b".repeat(ACCOUNT_HASH_LIMIT).as_str())
+        );
+        // Cut at a character boundary (é is two bytes).
+        let odd = format!("x{}", "é".repeat(ACCOUNT_HASH_LIMIT));
+        let n = normalize_account(&odd).unwrap();
+        assert!(n.len() <= ACCOUNT_HASH_LIMIT && n.len() >= ACCOUNT_HASH_LIMIT - 1);
     }
 
     /// Live counting of band hashes: a stroke whose copy shares any one band with an earlier

@@ -57,11 +57,6 @@ impl std::fmt::Display for ErrorCode {
 pub enum VerifyError {
     #[error(transparent)]
     Body(#[from] BodyRejection),
-    #[error(
-        "request body could not be parsed: account longer than {} bytes",
-        crate::correlate::MAX_ACCOUNT_LEN
-    )]
-    AccountTooLong,
     #[error("no secret")]
     MissingSecret,
     #[error("no response")]
@@ -111,7 +106,7 @@ impl VerifyError {
     pub fn codes(&self) -> Vec<ErrorCode> {
         use ErrorCode::*;
         match self {
-            Self::Body(_) | Self::AccountTooLong => vec![BadRequest],
+            Self::Body(_) => vec![BadRequest],
             Self::MissingSecret => vec![MissingInputSecret],
             Self::MissingResponse => vec![MissingInputResponse],
             Self::MissingBoth => vec![MissingInputSecret, MissingInputResponse],
@@ -140,7 +135,7 @@ impl VerifyError {
         match self {
             Self::Body(BodyRejection::TooLarge) => "body-too-large",
             Self::Body(BodyRejection::Unreadable) => "body-unreadable",
-            Self::Body(BodyRejection::Malformed(_)) | Self::AccountTooLong => "malformed-body",
+            Self::Body(BodyRejection::Malformed(_)) => "malformed-body",
             Self::MissingSecret | Self::MissingBoth => "missing-secret",
             Self::MissingResponse => "missing-response",
             Self::UnknownSecret => "unknown-secret",

@@ -199,6 +199,7 @@ async fn serve(
         verifier::reload::spawn_reload_task(&state, path.clone(), files);
     }
     let server = state.runtime().server.clone();
+    let proxies = state.clone();
 
     let assets = match assets {
         Some(dir) if dir.is_dir() => Some(dir),
@@ -216,6 +217,19 @@ async fn serve(
         }
     };
 
+    // Before the listening line: the open-file limit is settled (and logged) by then.
+    let opts = verifier::server::ServeOptions {
+        header_read_timeout: server.header_read_timeout,
+        first_byte_timeout: server.first_byte_timeout,
+        idle_timeout: server.idle_timeout,
+        max_connections: connection_cap(server.max_connections),
+        max_connections_per_address: server.max_connections_per_address,
+        // Read per connection: a reload that changes trusted_proxies applies at once.
+        exempt: verifier::server::PeerExemption::new(move |ip| {
+            proxies.runtime().server.trusted_proxies.contains(ip)
+        }),
+        drain_timeout: server.request_timeout + Duration::from_secs(5),
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -226,14 +240,34 @@ async fn serve(
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
-    let opts = verifier::server::ServeOptions {
-        header_read_timeout: server.header_read_timeout,
-        max_connections: server.max_connections,
-        drain_timeout: server.request_timeout + Duration::from_secs(5),
-    };
     let clean = verifier::server::serve(listener, router, shutdown_signal(), opts).await;
     tracing::info!(clean, "shut down");
     Ok(())
+}
+
+/// `max_connections`, lowered (and logged) to the open-file limit less a reserve: past it
+/// `accept` fails with EMFILE and every new client waits, whereas a connection over the cap is
+/// closed at once and counted.
+fn connection_cap(configured: usize) -> usize {
+    // Like Go's runtime: take the soft open-file limit up to what is needed (at most the hard
+    // limit), since the common default soft limit (1024) is far below `max_connections`.
+    let want = u64::try_from(configured)
+        .unwrap_or(u64::MAX)
+        .saturating_add(verifier::server::FD_RESERVE);
+    if let Err(e) = rlimit::increase_nofile_limit(want) {
+        tracing::debug!(error = %e, "cannot raise the open-file limit");
+    }
+    let limit = verifier::server::open_file_limit();
+    let effective = verifier::server::cap_to_fd_limit(configured, limit);
+    if effective < configured {
+        tracing::warn!(
+            configured,
+            open_file_limit = limit,
+            effective,
+            "[server] max_connections is above the open-file limit (ulimit -n): lowered; raise the limit to allow more"
+        );
+    }
+    effective
 }
 
 async fn shutdown_signal() {

@@ -91,10 +91,8 @@ pub async fn report(
         Some("failure") => false,
         _ => return Err(OutcomeError::BadRequest),
     };
-    let account = match fields.account.as_deref() {
-        None | Some("") => None,
-        Some(a) => Some(normalize_account(a).ok_or(OutcomeError::BadRequest)?),
-    };
+    // Any length is hashed (bounded by the body limit); blank means no account.
+    let account = fields.account.as_deref().and_then(normalize_account);
 
     let store = state.shared_store();
     let key = footprint_key(&site.site_id, &id);

@@ -263,10 +263,8 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
     let site = rt
         .site_by_secret(&secret)
         .ok_or(VerifyError::UnknownSecret)?;
-    let account = match fields.account.as_deref() {
-        None | Some("") => None,
-        Some(a) => Some(normalize_account(a).ok_or(VerifyError::AccountTooLong)?),
-    };
+    // Any length is hashed (bounded by the body limit); blank means no account.
+    let account = fields.account.as_deref().and_then(normalize_account);
     let remote_ip: Option<IpAddr> = fields
         .remoteip
         .as_deref()

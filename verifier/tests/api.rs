@@ -303,6 +303,66 @@ async fn happy_path_json() {
     );
 }
 
+/// An `account` of any length (bounded only by the body limit) is hashed like any other, in
+/// siteverify and in `/v1/outcome`: never a failed siteverify (issue 12, item 8). A blank one
+/// counts as absent.
+#[tokio::test]
+async fn over_long_account_is_hashed_not_refused() {
+    let h = harness();
+    let long = "Ü".repeat(150); // 300 bytes
+    let huge = format!("{}@example.com", "a".repeat(20_000)); // over the 4 KiB hash limit
+    for (i, account) in [long.as_str(), huge.as_str(), "   "]
+        .into_iter()
+        .enumerate()
+    {
+        let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
+        let token = seal(&reply, &token_spec(ORIGIN_A, "login", ""));
+        let v = siteverify(
+            &h.app,
+            json!({"secret": SECRET_A, "response": token, "account": account}),
+        )
+        .await;
+        assert_success(&v);
+        // The outcome of the same login, with the same account, is accepted too (when it fits
+        // the outcome body limit).
+        if account.len() < 4096 {
+            let (status, _, bytes) = send(
+                &h.app,
+                Request::post("/v1/outcome")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(
+                        json!({"secret": SECRET_A, "id": v["tollgate"]["id"], "outcome": "failure", "account": account})
+                            .to_string(),
+                    ))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "case {i}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+    // The same over-long account as a form field.
+    let reply = challenge(&h, "site-a", ORIGIN_A, "login", "").await;
+    let token = seal(&reply, &token_spec(ORIGIN_A, "login", ""));
+    let body = format!(
+        "secret={SECRET_A}&response={token}&account={}",
+        "x".repeat(5000)
+    );
+    let (status, bytes) = siteverify_raw(
+        &h.app,
+        "/v1/siteverify",
+        Some("application/x-www-form-urlencoded"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_success(&serde_json::from_slice(&bytes).unwrap());
+}
+
 #[tokio::test]
 async fn turnstile_alias_and_url_encoded_form() {
     let h = harness();

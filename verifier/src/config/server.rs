@@ -1,4 +1,4 @@
-//! `[server]` and `[server.rate_limit]`: trusted proxies, timeouts, connection cap, reload
+//! `[server]` and `[server.rate_limit]`: trusted proxies, timeouts, connection caps, reload
 //! polling and per-client rate limits.
 
 use std::time::Duration;
@@ -17,8 +17,15 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// Time a client has to send the request head (slowloris protection).
     pub header_read_timeout_ms: u64,
-    /// Open connections at once (more wait in the accept queue).
+    /// Time an accepted socket has to send its first byte (any protocol).
+    pub first_byte_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed (idle keep-alive).
+    pub idle_timeout_ms: u64,
+    /// Open connections at once (more are closed at once; lowered to the open-file limit).
     pub max_connections: usize,
+    /// Open connections at once from one address (IPv4) or /64 (IPv6); `trusted_proxies` are
+    /// exempt (only `max_connections` applies to them).
+    pub max_connections_per_address: usize,
     /// Poll the config file (and key files) for changes every N seconds (0 = SIGHUP only).
     pub config_poll_secs: u64,
     pub rate_limit: RateLimitConfig,
@@ -30,7 +37,10 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             request_timeout_ms: 15_000,
             header_read_timeout_ms: 10_000,
+            first_byte_timeout_ms: 5_000,
+            idle_timeout_ms: 30_000,
             max_connections: 10_000,
+            max_connections_per_address: 256,
             config_poll_secs: 2,
             rate_limit: RateLimitConfig::default(),
         }
@@ -77,7 +87,10 @@ pub struct ServerSettings {
     pub trusted_proxies: IpSet,
     pub request_timeout: Duration,
     pub header_read_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub idle_timeout: Duration,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub config_poll: Option<Duration>,
     pub rate_limit: Option<RateLimits>,
 }
@@ -89,7 +102,10 @@ impl Default for ServerSettings {
             trusted_proxies: IpSet::default(),
             request_timeout: Duration::from_millis(c.request_timeout_ms),
             header_read_timeout: Duration::from_millis(c.header_read_timeout_ms),
+            first_byte_timeout: Duration::from_millis(c.first_byte_timeout_ms),
+            idle_timeout: Duration::from_millis(c.idle_timeout_ms),
             max_connections: c.max_connections,
+            max_connections_per_address: c.max_connections_per_address,
             config_poll: None,
             rate_limit: Some(RateLimits {
                 challenge: c.rate_limit.challenge,
@@ -129,11 +145,23 @@ pub(super) fn resolve_server(c: &ServerConfig) -> Result<ServerSettings, ConfigE
                 .into(),
         ));
     }
+    if !(100..=120_000).contains(&c.first_byte_timeout_ms)
+        || !(100..=600_000).contains(&c.idle_timeout_ms)
+        || c.max_connections_per_address == 0
+    {
+        return Err(ConfigError::Invalid(
+            "[server] first_byte_timeout_ms must be 100..=120000, idle_timeout_ms 100..=600000 and max_connections_per_address positive"
+                .into(),
+        ));
+    }
     Ok(ServerSettings {
         trusted_proxies,
         request_timeout: Duration::from_millis(c.request_timeout_ms),
         header_read_timeout: Duration::from_millis(c.header_read_timeout_ms),
+        first_byte_timeout: Duration::from_millis(c.first_byte_timeout_ms),
+        idle_timeout: Duration::from_millis(c.idle_timeout_ms),
         max_connections: c.max_connections,
+        max_connections_per_address: c.max_connections_per_address,
         config_poll: (c.config_poll_secs > 0).then(|| Duration::from_secs(c.config_poll_secs)),
         rate_limit: rl.enabled.then_some(RateLimits {
             challenge: rl.challenge,
