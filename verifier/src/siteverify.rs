@@ -375,6 +375,16 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
         response: &body,
     };
     let marked = site.store.mark(id, ch.expires_at_ms, req).await;
+    // An answer that is being delivered closes the retry window: only a redemption whose answer
+    // may not have arrived (the store call failed or timed out) keeps its stored verdict, so a
+    // replay of a delivered token is a duplicate even from the same address and account. One
+    // more store call (a `DEL` with Redis) before answering, so that the next request already
+    // sees it; if it fails, the record expires with the window and the answer is unchanged.
+    if let (Some(r), Ok(MarkOutcome::Marked | MarkOutcome::Retry { .. })) = (retry, &marked)
+        && let Err(e) = site.store.settle_retry(id, r.fingerprint).await
+    {
+        tracing::debug!(error = %e, "settle_retry failed; the retry record expires with its window");
+    }
     if matches!(marked, Ok(MarkOutcome::Marked | MarkOutcome::Retry { .. }))
         && let Some(foot) = &footprint
     {

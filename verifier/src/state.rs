@@ -285,6 +285,15 @@ impl Store for BrokenStore {
             self.0.clone(),
         ))))
     }
+    fn settle_retry<'a>(
+        &'a self,
+        _: ChallengeId,
+        _: crate::store::RetryFingerprint,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::Unavailable(
+            self.0.clone(),
+        ))))
+    }
     fn put<'a>(&'a self, _: &'a str, _: &'a [u8], _: u64) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(std::future::ready(Err(StoreError::Unavailable(
             self.0.clone(),

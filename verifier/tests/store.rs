@@ -105,6 +105,19 @@ async fn suite(a: Arc<dyn Store>, b: Arc<dyn Store>) {
             "retry {n} through the other handle"
         );
     }
+    // Once an answer was delivered the verifier settles the record: the same fingerprint is
+    // then a replay.
+    assert_eq!(b.settle_retry(i5, [1; 32]).await, Ok(()));
+    assert_eq!(
+        a.mark(i5, exp, req(retry(1, 60_000), "x")).await,
+        Ok(MarkOutcome::Duplicate),
+        "a settled retry record answers no more"
+    );
+    assert_eq!(
+        b.settle_retry(i5, [1; 32]).await,
+        Ok(()),
+        "settling twice (or a record that never existed) is fine"
+    );
     assert_eq!(
         b.mark(i5, exp, req(retry(2, 60_000), "x")).await,
         Ok(MarkOutcome::Duplicate),

@@ -446,6 +446,16 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(r)))
     }
 
+    fn settle_retry<'a>(
+        &'a self,
+        id: ChallengeId,
+        fingerprint: RetryFingerprint,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        // The expiry index entry is left to `purge` (it removes nothing that is gone).
+        self.lock().retry.remove(&(id, fingerprint));
+        Box::pin(std::future::ready(Ok(())))
+    }
+
     fn claim<'a>(&'a self, key: &'a str, ttl_ms: u64) -> BoxFuture<'a, Result<bool, StoreError>> {
         let now = self.clock.now_ms();
         let mut st = self.lock();

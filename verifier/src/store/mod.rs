@@ -180,6 +180,16 @@ pub trait Store: Send + Sync + Debug + 'static {
         )
     }
 
+    /// Drop the retry answer kept for `(id, fingerprint)`: called once an answer for that
+    /// redemption was delivered (`Marked`, or a served `Retry`), so the same token can no longer
+    /// be answered again inside the retry window. Only a redemption whose answer may not have
+    /// arrived (a store timeout) keeps it. Absent records are not an error.
+    fn settle_retry<'a>(
+        &'a self,
+        id: ChallengeId,
+        fingerprint: RetryFingerprint,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
     /// Apply a batch of counter operations atomically at time `now_ms`; one value per op.
     fn observe<'a>(
         &'a self,

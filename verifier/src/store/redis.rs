@@ -34,7 +34,7 @@ use redis::{RedisError, Script, Value};
 
 use super::{
     BoxFuture, ChallengeId, CounterOp, CounterValue, MAX_DISTINCT_CAP, MarkOutcome, MarkRequest,
-    Store, StoreError, encode_used, repeat_outcome,
+    RetryFingerprint, Store, StoreError, encode_used, repeat_outcome,
 };
 use crate::clock::Clock;
 use crate::secret::Secret;
@@ -713,6 +713,24 @@ impl Store for RedisStore {
                     .arg(key)
                     .query_async::<Option<Vec<u8>>>(&mut c)
                     .await
+            })
+            .await
+        })
+    }
+
+    fn settle_retry<'a>(
+        &'a self,
+        id: ChallengeId,
+        fingerprint: RetryFingerprint,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let key = self.key(&format!(
+                "u:{}:t:{}",
+                hex::encode(id),
+                hex::encode(fingerprint)
+            ));
+            self.run("settle_retry", |mut c| async move {
+                redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await
             })
             .await
         })
