@@ -144,7 +144,7 @@ export class Pool {
     const watch = setInterval(() => {
       const now = performance.now();
       self.workers.forEach((r) => {
-        if (r.alive && (!r.ready || r.outstanding.length) && now - r.last > stall) self.kill(r, "proof-of-work worker timed out");
+        if (r.alive && (!r.ready || r.outstanding.length) && now - r.last > stall) self.kill(r, "worker timed out");
       });
     }, 1000);
     function done() {
@@ -224,8 +224,8 @@ export class Pool {
 
 /** @type {Pool | null} */
 let pool = null;
-/** The pool, started on first use. */
+/** The pool, started on first use (and again once every worker died, e.g. killed by the watchdog). */
 export function getPool() {
-  if (!pool) pool = new Pool();
+  if (!pool || !pool.workers.some((r) => r.alive)) pool = new Pool();
   return pool;
 }

@@ -169,22 +169,16 @@ function fetchChallenge(w, attempt) {
   if (w.cdata) body.cdata = w.cdata;
   // No content-type header: the body goes as text/plain (the verifier reads JSON whatever the
   // type), so this is a CORS "simple" request and needs no preflight round trip. Each attempt has
-  // a deadline (FETCH_MS): a request that hangs is aborted and retried like a network error.
-  const ctl = typeof AbortController === "function" ? new AbortController() : null;
-  const timer = setTimeout(() => {
-    if (ctl) ctl.abort();
-  }, FETCH_MS);
-  return fetch(w.api.replace(/\/+$/, "") + "/v1/challenge", {
+  // a deadline (FETCH_MS; aborted where `AbortSignal.timeout` exists): a request that hangs fails
+  // and is retried like a network error.
+  return deadline(fetch(w.api.replace(/\/+$/, "") + "/v1/challenge", {
     method: "POST",
     mode: "cors",
     credentials: "omit",
     cache: "no-store",
     body: JSON.stringify(body),
-    signal: ctl ? ctl.signal : undefined,
-  })
-    .finally(() => {
-      clearTimeout(timer);
-    })
+    signal: AbortSignal.timeout ? AbortSignal.timeout(FETCH_MS) : undefined,
+  }), FETCH_MS + 1000, "challenge")
     .then((r) =>
       r.json().then(
         (j) => {

@@ -153,7 +153,9 @@ describe('Firefox ESR', () => {
       stdio: 'ignore',
     });
     try {
-      const r = await Promise.race([report, sleep(120_000).then(() => null)]);
+      let timer;
+      const r = await Promise.race([report, new Promise((res) => { timer = setTimeout(() => res(null), 120_000); })]);
+      clearTimeout(timer);
       assert.ok(r, 'the page never reported a token (120 s)');
       assert.ok(r.token, `execute() failed: ${r.error}`);
       assert.equal(r.after, r.before, `the viewport lost ${r.before - r.after} px to browser UI after the collector ran`);
@@ -169,7 +171,10 @@ describe('Firefox ESR', () => {
       } catch {
         // already gone
       }
-      if (!(await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]))) {
+      let killTimer;
+      const gone = await Promise.race([exited.then(() => true), new Promise((res) => { killTimer = setTimeout(() => res(false), 10_000); })]);
+      clearTimeout(killTimer);
+      if (!gone) {
         try {
           process.kill(-child.pid, 'SIGKILL');
         } catch {

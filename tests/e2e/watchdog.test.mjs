@@ -26,7 +26,7 @@ describe('loader watchdog', () => {
     await stack?.cleanup();
   });
 
-  test('(a) probes that never settle: a token anyway, with the timeouts recorded', async () => {
+  test('(a) probes that never settle: a token anyway, with the timeouts recorded', { timeout: 120_000 }, async () => {
     const page = await stack.browser.newPage();
     const lines = watchPage(page, 'hung-probes');
     try {
@@ -55,7 +55,7 @@ describe('loader watchdog', () => {
     }
   });
 
-  test('(b) a proof-of-work worker that never answers: the explicit error state', async () => {
+  test('(b) a proof-of-work worker that never answers: the explicit error state', { timeout: 120_000 }, async () => {
     const page = await stack.browser.newPage();
     const lines = watchPage(page, 'dead-worker');
     try {

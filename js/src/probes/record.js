@@ -84,7 +84,7 @@ export function probe(id, fn) {
  * for every probe still pending (`probeArrays`), so a token never waits for a probe.
  */
 export const PROBE_DEADLINE_MS = 3000;
-const TIMEOUT = { name: "TimeoutError", message: "probe did not settle" };
+const TIMEOUT = { name: "TimeoutError", message: "late" };
 /** Async probes not settled yet. @type {Set<number>} */
 const pending = new Set();
 
@@ -142,7 +142,7 @@ export function probeArrays() {
   const lateStr = [];
   pending.forEach((id) => {
     late.push(id, PROBE_KIND_ERROR, 0);
-    lateStr.push(TIMEOUT.name + ": pending at token time");
+    lateStr.push("TimeoutError: pending");
   });
   const pn = rec.PN.concat(late, [PROBE_PROBE_MS, PROBE_KIND_INT, Math.round(rec.ms), PROBE_FINGERPRINT_FLAGS, PROBE_KIND_INT, rec.fpFlags, PROBE_AUTOMATION_STACK, PROBE_KIND_INT, rec.stackHits]);
   return { nums: new Float64Array(pn), strs: rec.PSTR.concat(lateStr), fp: rec.FP.join("|") + rec.audio };
