@@ -11,6 +11,10 @@
 // The widget element gets `data-tollgate-state` = "loading" | "solving" | "ready" | "expired" | "error"
 // and dispatches bubbling CustomEvents "tollgate:ready", "tollgate:token" (detail: token),
 // "tollgate:expired", "tollgate:error" (detail: message).
+// Liveness: every wait has a deadline (challenge request, wasm, proof-of-work workers, async
+// probes), so a widget always ends in a token or in the error state: data-tollgate-state="error",
+// "error-callback", "tollgate:error" and a rejected `execute()` (README, "Adding Tollgate to a
+// login form"). A probe that did not answer in time is sent as a TimeoutError value.
 
 export {};
 
@@ -30,7 +34,7 @@ declare global {
     "ready-callback"?: () => void;
     /** Called when the solved challenge expired unused (a new one is fetched on demand). */
     "expired-callback"?: () => void;
-    /** Called when a challenge could not be fetched or solved. */
+    /** Called when a challenge could not be fetched or solved (the error state; see above). */
     "error-callback"?: (message: string) => void;
   }
 

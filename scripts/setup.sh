@@ -2,7 +2,7 @@
 # Idempotent, non-interactive set-up for developing and testing Tollgate on Debian 12.
 #
 # Installs only what is missing:
-#   - Debian packages: chromium, chromium-driver, redis-server, xvfb (apt)
+#   - Debian packages: chromium, chromium-driver, firefox-esr, redis-server, xvfb (apt)
 #   - the wasm32-unknown-unknown Rust target, rustfmt and clippy (rustup)
 #   - wasm-bindgen-cli matching the wasm-bindgen version in Cargo.lock (crates.io)
 #   - cargo-fuzz (crates.io), only when a nightly toolchain is already installed
@@ -33,7 +33,7 @@ is_installed() {
   [[ $status == "install ok installed" ]]
 }
 
-APT_PACKAGES=(chromium chromium-driver redis-server xvfb)
+APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   # Debian's own Node.js (18 on bookworm) is a fallback only; the project targets Node >= 20.
   APT_PACKAGES+=(nodejs npm)

@@ -24,7 +24,13 @@ struct Args {
     #[arg(long, env = "TOLLGATE_SITEKEY", default_value = DEV_SITEKEY)]
     sitekey: String,
     /// Secret key used for siteverify.
-    #[arg(long, env = "TOLLGATE_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "TOLLGATE_SECRET",
+        default_value = DEV_SECRET,
+        hide_default_value = true,
+        hide_env_values = true
+    )]
     secret: String,
     /// Directory with the built browser assets, served under /tollgate/.
     #[arg(long, env = "TOLLGATE_ASSETS", default_value = "js/dist")]

@@ -6,15 +6,28 @@ import { BASE, DBG, mark } from "./env.js";
 import { wasm } from "./wasm.js";
 
 /**
- * @typedef {{ bytes: Uint8Array, k: number }} ChallengeInfo
+ * @typedef {{ bytes: Uint8Array, k: number, bits: number }} ChallengeInfo
  * @typedef {{ solutions: BigUint64Array, hashes: number, workers: number, ms: number }} Solved
- * @typedef {{ w: Worker, alive: boolean, ready: boolean, used?: boolean, outstanding: number[] }} WorkerRec
+ * @typedef {{ w: Worker, alive: boolean, ready: boolean, used?: boolean, outstanding: number[], last: number }} WorkerRec
  * @typedef {{ info: ChallengeInfo, owner: object, resolve: (s: Solved) => void, reject: (e: Error) => void }} Queued
  * @typedef {{ id: number, owner: object, feed: (r: WorkerRec) => void, message: (r: WorkerRec, m: any) => void,
  *   lost: (r: WorkerRec, why?: string) => void, cancel: (why: string) => void }} Job
  */
 
 const DEPTH = 2; // indices queued per worker, so it never idles waiting for the next one
+
+/**
+ * Watchdog: a worker that owes an answer (not ready yet, or holding sub-puzzles) and has sent
+ * nothing for this long is killed; its sub-puzzles go to the others, and with none left the job
+ * fails (the widget's error state). 15 s covers start-up on a slow device; on top, 16 times the
+ * average work of one sub-puzzle (a worker reports each one) at 100k hashes/s, a slow phone
+ * without SIMD: a live worker overruns that with probability e^-16, so only a dead or wedged one
+ * reaches it. 20.2 s at 15 bits.
+ * @param {number} bits
+ */
+export function stallMs(bits) {
+  return 15000 + (16 * Math.pow(2, bits)) / 100;
+}
 
 export class Pool {
   constructor() {
@@ -28,7 +41,7 @@ export class Pool {
     this.queue = [];
     for (let slot = 0; slot < n; slot++) {
       /** @type {WorkerRec} */
-      const rec = { w: /** @type {Worker} */ (/** @type {unknown} */ (null)), alive: true, ready: false, outstanding: [] };
+      const rec = { w: /** @type {Worker} */ (/** @type {unknown} */ (null)), alive: true, ready: false, outstanding: [], last: performance.now() };
       try {
         rec.w = new Worker(BASE + "tollgate-worker.js", { type: "module", name: "tollgate-pow" });
       } catch (e) {
@@ -36,6 +49,7 @@ export class Pool {
       }
       rec.w.onmessage = (ev) => {
         const m = ev.data || {};
+        rec.last = performance.now();
         // Debug: worker times come as absolute ms (timeOrigin + now).
         const at = (/** @type {number} */ x) => x - performance.timeOrigin;
         if (m.at) {
@@ -123,7 +137,18 @@ export class Pool {
     let hashes = 0;
     let used = 0;
     const start = performance.now();
+    const stall = stallMs(q.info.bits);
+    self.workers.forEach((r) => {
+      r.last = Math.max(r.last, start);
+    });
+    const watch = setInterval(() => {
+      const now = performance.now();
+      self.workers.forEach((r) => {
+        if (r.alive && (!r.ready || r.outstanding.length) && now - r.last > stall) self.kill(r, "worker timed out");
+      });
+    }, 1000);
     function done() {
+      clearInterval(watch);
       self.current = null;
       self.workers.forEach((r) => {
         r.outstanding = [];
@@ -199,8 +224,8 @@ export class Pool {
 
 /** @type {Pool | null} */
 let pool = null;
-/** The pool, started on first use. */
+/** The pool, started on first use (and again once every worker died, e.g. killed by the watchdog). */
 export function getPool() {
-  if (!pool) pool = new Pool();
+  if (!pool || !pool.workers.some((r) => r.alive)) pool = new Pool();
   return pool;
 }

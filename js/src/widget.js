@@ -2,7 +2,7 @@
 // Widgets and the public API (`window.tollgate`, typed by js/tollgate.d.ts): render, fetch and
 // solve challenges ahead of need, build the token at submit or `execute`, callbacks and events.
 import {
-  CHALLENGE_OFFSET_EXPIRES_AT, CHALLENGE_OFFSET_ISSUED_AT, CHALLENGE_OFFSET_POW_K,
+  CHALLENGE_OFFSET_EXPIRES_AT, CHALLENGE_OFFSET_ISSUED_AT, CHALLENGE_OFFSET_POW_BITS, CHALLENGE_OFFSET_POW_K,
   CHALLENGE_WIRE_LEN, MAX_TARGETS, ROLE_OTHER, ROLE_PASSWORD, ROLE_SUBMIT, ROLE_USERNAME,
 } from "./generated/contract.js";
 import { DEFAULT_API, T0, mark, timings } from "./env.js";
@@ -25,6 +25,32 @@ import { wasm } from "./wasm.js";
  *   resubmitting?: boolean, waitingSubmit?: boolean,
  * }} Widget
  */
+
+/** Deadline of one challenge request (four attempts at most, see `fetchChallenge`). */
+const FETCH_MS = 10000;
+/** Deadline of the wasm glue at submit / `execute` (its fetch and compile may hang). */
+const WASM_MS = 20000;
+
+/**
+ * `p`, or a rejection with `what` once `ms` have passed (the watchdog of the widget's waits).
+ * @template T
+ * @param {Promise<T>} p
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
+function deadline(p, ms, what) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let t;
+  return Promise.race([
+    p,
+    new Promise((_, reject) => {
+      t = setTimeout(() => { reject(new Error(what + ": timed out")); }, ms);
+    }),
+  ]).finally(() => {
+    clearTimeout(t);
+  });
+}
 
 /** Element id of a form control beyond the first 254 (listeners.js `elId`). */
 const OTHER_EL = 255;
@@ -142,14 +168,17 @@ function fetchChallenge(w, attempt) {
   if (w.action) body.action = w.action;
   if (w.cdata) body.cdata = w.cdata;
   // No content-type header: the body goes as text/plain (the verifier reads JSON whatever the
-  // type), so this is a CORS "simple" request and needs no preflight round trip.
-  return fetch(w.api.replace(/\/+$/, "") + "/v1/challenge", {
+  // type), so this is a CORS "simple" request and needs no preflight round trip. Each attempt has
+  // a deadline (FETCH_MS; aborted where `AbortSignal.timeout` exists): a request that hangs fails
+  // and is retried like a network error.
+  return deadline(fetch(w.api.replace(/\/+$/, "") + "/v1/challenge", {
     method: "POST",
     mode: "cors",
     credentials: "omit",
     cache: "no-store",
     body: JSON.stringify(body),
-  })
+    signal: AbortSignal.timeout ? AbortSignal.timeout(FETCH_MS) : undefined,
+  }), FETCH_MS + 1000, "challenge")
     .then((r) =>
       r.json().then(
         (j) => {
@@ -189,13 +218,13 @@ function refresh(w) {
       const received = performance.now();
       if (gen === w.gen) w.timings.challengeReceived = timings.challengeReceived = received;
       mark("challenge-received");
-      return wasm.ready.then(() => {
+      return deadline(wasm.ready, WASM_MS, "wasm").then(() => {
         // Fixed layout (protocol/src/challenge.rs, offsets in the generated contract): issued /
         // expires (u64 BE), k (u16 BE). The workers read the difficulty and validate the rest.
         const bytes = unb64(reply.challenge);
         if (bytes.length !== CHALLENGE_WIRE_LEN) throw new Error("challenge: malformed");
         const dv = new DataView(bytes.buffer);
-        const info = { bytes: bytes, k: dv.getUint16(CHALLENGE_OFFSET_POW_K) };
+        const info = { bytes: bytes, k: dv.getUint16(CHALLENGE_OFFSET_POW_K), bits: dv.getUint8(CHALLENGE_OFFSET_POW_BITS) };
         const ttl = Number(dv.getBigUint64(CHALLENGE_OFFSET_EXPIRES_AT) - dv.getBigUint64(CHALLENGE_OFFSET_ISSUED_AT));
         if (gen !== w.gen) throw new Error("superseded");
         setState(w, "solving");
@@ -306,7 +335,7 @@ function onSubmit(w, e) {
   if (w.waitingSubmit) return;
   w.waitingSubmit = true;
   ensureSolved(w)
-    .then(() => wasm.ready)
+    .then(() => deadline(wasm.ready, WASM_MS, "wasm"))
     .then(
       () => {
         makeToken(w);
@@ -454,7 +483,7 @@ export const api = {
       return Promise.reject(e);
     }
     return ensureSolved(w)
-      .then(() => wasm.ready)
+      .then(() => deadline(wasm.ready, WASM_MS, "wasm"))
       .then(() => {
         const t = makeToken(w);
         w.spent = true;

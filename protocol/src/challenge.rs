@@ -40,6 +40,7 @@ crate::const_table! {
         ISSUED_AT = 37;
         EXPIRES_AT = 45;
         POW_K = 53;
+        POW_BITS = 55;
     }
 }
 
@@ -224,6 +225,7 @@ mod tests {
         assert_eq!(at(offset::ISSUED_AT, 8), b.issued_at_ms.to_be_bytes());
         assert_eq!(at(offset::EXPIRES_AT, 8), b.expires_at_ms.to_be_bytes());
         assert_eq!(at(offset::POW_K, 2), b.pow.k.to_be_bytes());
+        assert_eq!(at(offset::POW_BITS, 1), [b.pow.bits]);
     }
 
     #[test]

@@ -63,20 +63,22 @@ pub fn reload_from(state: &AppState, path: &Path) -> Result<Vec<PathBuf>, Config
     }
 }
 
-/// Reload on SIGHUP and on file changes until the state is dropped. Needs a Tokio runtime.
+/// Reload on SIGHUP and on file changes until the state is dropped. Needs a Tokio runtime. The
+/// SIGHUP handler is installed before this returns (not in the spawned task), so a SIGHUP sent
+/// once the server announced itself reloads instead of killing the process (default action).
 pub fn spawn_reload_task(state: &AppState, path: PathBuf, files: Vec<PathBuf>) {
     let weak = state.clone();
+    #[cfg(unix)]
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP: file polling only");
+            None
+        }
+    };
     tokio::spawn(async move {
         let state = weak;
         let mut watch = FileWatch::new(&files);
-        #[cfg(unix)]
-        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGHUP: file polling only");
-                None
-            }
-        };
         loop {
             let poll = state.runtime().server.config_poll;
             let tick = tokio::time::sleep(poll.unwrap_or(Duration::from_secs(3600)));

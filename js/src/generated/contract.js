@@ -171,6 +171,7 @@ export const CHALLENGE_WIRE_LEN = 217;
 export const CHALLENGE_OFFSET_ISSUED_AT = 37;
 export const CHALLENGE_OFFSET_EXPIRES_AT = 45;
 export const CHALLENGE_OFFSET_POW_K = 53;
+export const CHALLENGE_OFFSET_POW_BITS = 55;
 
 // protocol `token` (the per-challenge MAC key, passed to the collector's `seal()`)
 export const TOKEN_KEY_LEN = 32;

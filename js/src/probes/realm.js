@@ -10,8 +10,12 @@ try {
 } catch (e) {
   errMsg = String(/** @type {Error} */ (e).message);
 }
-/** `v8`, `sm` (SpiderMonkey), `jsc` or `?`, from error shapes (a UA string cannot change them). */
-export const engine = /^Cannot read prop/.test(errMsg) ? "v8" : /has no properties/.test(errMsg) ? "sm" : /is not an object/.test(errMsg) ? "jsc" : "?";
+/**
+ * `v8`, `sm` (SpiderMonkey), `jsc` or `?`, from error shapes (a UA string cannot change them).
+ * SpiderMonkey said "null has no properties" up to Firefox 72 or so, "can't access property 0 of
+ * null" since (Firefox ESR 153 here).
+ */
+export const engine = /^Cannot read prop/.test(errMsg) ? "v8" : /has no properties|^can't access property/.test(errMsg) ? "sm" : /is not an object/.test(errMsg) ? "jsc" : "?";
 
 /** @type {HTMLIFrameElement | null} */
 let frame = null;

@@ -78,14 +78,37 @@ export function probe(id, fn) {
 }
 
 /**
+ * Deadline of an async probe, ms. One that has not settled by then is recorded as a
+ * `TimeoutError` value (the verifier treats errors of these probes as "unavailable", never as a
+ * lie) and its late answer is dropped; a token sealed before the deadline carries the same record
+ * for every probe still pending (`probeArrays`), so a token never waits for a probe.
+ */
+export const PROBE_DEADLINE_MS = 3000;
+const TIMEOUT = { name: "TimeoutError", message: "late" };
+/** Async probes not settled yet. @type {Set<number>} */
+const pending = new Set();
+
+/**
  * @param {number} id
  * @param {() => unknown} promiseFn
  */
 export function later(id, promiseFn) {
+  let done = false;
+  /** @param {() => void} f */
+  const settle = (f) => {
+    if (done) return;
+    done = true;
+    pending.delete(id);
+    f();
+  };
   try {
-    Promise.resolve(promiseFn()).then((v) => { put(id, v); }, (e) => { putErr(id, e); });
+    Promise.resolve(promiseFn()).then((v) => { settle(() => { put(id, v); }); }, (e) => { settle(() => { putErr(id, e); }); });
   } catch (e) {
-    putErr(id, e);
+    settle(() => { putErr(id, e); });
+  }
+  if (!done) {
+    pending.add(id);
+    setTimeout(() => { settle(() => { putErr(id, TIMEOUT); }); }, PROBE_DEADLINE_MS);
   }
 }
 
@@ -113,6 +136,14 @@ export function timed(fn, name) {
 
 /** The probe log at token time, with the values settled then (fingerprint flags, A5 stack hits). */
 export function probeArrays() {
-  const pn = rec.PN.concat([PROBE_PROBE_MS, PROBE_KIND_INT, Math.round(rec.ms), PROBE_FINGERPRINT_FLAGS, PROBE_KIND_INT, rec.fpFlags, PROBE_AUTOMATION_STACK, PROBE_KIND_INT, rec.stackHits]);
-  return { nums: new Float64Array(pn), strs: rec.PSTR.slice(), fp: rec.FP.join("|") + rec.audio };
+  /** @type {number[]} */
+  const late = [];
+  /** @type {string[]} */
+  const lateStr = [];
+  pending.forEach((id) => {
+    late.push(id, PROBE_KIND_ERROR, 0);
+    lateStr.push("TimeoutError: pending");
+  });
+  const pn = rec.PN.concat(late, [PROBE_PROBE_MS, PROBE_KIND_INT, Math.round(rec.ms), PROBE_FINGERPRINT_FLAGS, PROBE_KIND_INT, rec.fpFlags, PROBE_AUTOMATION_STACK, PROBE_KIND_INT, rec.stackHits]);
+  return { nums: new Float64Array(pn), strs: rec.PSTR.concat(lateStr), fp: rec.FP.join("|") + rec.audio };
 }

@@ -69,10 +69,8 @@ pub(super) fn resolve_key(
             path: path.clone(),
             source,
         })?;
-        let kf: KeyFile = toml::from_str(&text).map_err(|e| ConfigError::Toml {
-            path: path.clone(),
-            source: Box::new(e),
-        })?;
+        let kf: KeyFile =
+            toml::from_str(&text).map_err(|e| ConfigError::toml(path.clone(), &text, &e))?;
         let kid = match (k.id, kf.kid) {
             (Some(a), Some(b)) if a != b => {
                 return Err(ConfigError::Invalid(format!(

@@ -17,6 +17,7 @@ mod keys;
 mod server;
 mod sites;
 mod store;
+mod toml_error;
 
 pub use correlation::{CorrelationConfig, CorrelationSettings};
 pub use keys::KeyConfig;
@@ -26,6 +27,7 @@ pub use sites::{
     secret_digest,
 };
 pub use store::{Admission, FailMode, RetryPolicy, StoreBackend, StoreConfig, StoreSettings};
+pub use toml_error::TomlLocation;
 
 /// Development site (used when `serve` gets no `--config`).
 pub const DEV_SITE_KEY: &str = "tgdev-localhost-sitekey";
@@ -73,17 +75,23 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid TOML in {path}: {source}")]
-    Toml {
-        path: PathBuf,
-        source: Box<toml::de::Error>,
-    },
+    /// A file that is not valid TOML or does not fit the schema: file, line, column and key
+    /// name only — never the source line or a value (see [`TomlLocation`]).
+    #[error("invalid configuration at {0}")]
+    Toml(Box<TomlLocation>),
     #[error("environment variable {0} is not set or not valid UTF-8")]
     MissingEnv(String),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error("{0}")]
     Invalid(String),
+}
+
+impl ConfigError {
+    /// A TOML error located in `text` (the file at `path`), without any of its values.
+    pub fn toml(path: PathBuf, text: &str, err: &toml::de::Error) -> Self {
+        Self::Toml(Box::new(TomlLocation::new(path, text, err)))
+    }
 }
 
 /// Resolved configuration: keys loaded, secrets read, everything validated.
@@ -130,10 +138,8 @@ impl Settings {
         base_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Toml {
-            path: path.into(),
-            source: Box::new(e),
-        })?;
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| ConfigError::toml(path.into(), text, &e))?;
         file.resolve(base_dir, env)
     }
 }
