@@ -9,7 +9,7 @@ use tollgate_model::model::{Model, ReplayEvidence, Scored};
 
 use super::synth::{SynthOptions, generate};
 use super::train::{FitOptions, cross_validate, fit_calibrated};
-use super::{IntelError, Label, Record, ReplayStore, eval, plot, traces};
+use super::{IntelError, Label, Record, ReplayStore, eval, lofo, plot, traces};
 
 /// Which data to use.
 #[derive(Debug, Clone)]
@@ -120,6 +120,9 @@ pub struct EvalOptions {
     pub fit: FitOptions,
     /// Include every feature value in the `--out` lines.
     pub with_features: bool,
+    /// Leave-one-family-out CV with this many subject-wise human folds ([`lofo`]), printed
+    /// after the main table and appended to `--out` (`"eval": "lofo"` lines).
+    pub lofo: Option<usize>,
 }
 
 /// Records with their features and replay evidence (hash store run in record order: trace files
@@ -427,6 +430,33 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
         "{}",
         eval::human_intervals(&ds.records, &scored, opts.data.seed)
     );
+    let lofo_scores = match opts.lofo {
+        Some(k) => {
+            let started = std::time::Instant::now();
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 8);
+            let scores = lofo::run(
+                &ds.records,
+                &ds.feats,
+                &ds.replay,
+                k,
+                opts.data.seed,
+                &opts.fit,
+                threads,
+            )?;
+            let rows = lofo::rows(&ds.records, &scores);
+            print!("{}", lofo::table(&rows, k));
+            println!(
+                "(leave-one-family-out: {} calibrated fits in {:.0} s on {threads} threads)",
+                rows.len() * k,
+                started.elapsed().as_secs_f64()
+            );
+            scores
+        }
+        None => Vec::new(),
+    };
     if let Some(out) = &opts.out {
         let werr = |e| IntelError::Write {
             path: out.display().to_string(),
@@ -457,8 +487,34 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
             }
             writeln!(w, "{line}").map_err(werr)?;
         }
+        for l in &lofo_scores {
+            let r = &ds.records[l.record];
+            let line = serde_json::json!({
+                "eval": "lofo",
+                "held_out": l.family,
+                "fold": l.fold,
+                "id": r.id,
+                "label": r.label.as_str(),
+                "score": (l.scored.p_human * 1e6).round() / 1e6,
+                "decision": l.scored.decision.as_str(),
+                "reasons": l.scored.reasons,
+                "source": r.source,
+                "subject": r.subject,
+                "generator": r.generator,
+            });
+            writeln!(w, "{line}").map_err(werr)?;
+        }
         w.flush().map_err(werr)?;
-        println!("wrote {} ({} lines)", out.display(), scored.len());
+        println!(
+            "wrote {} ({} lines{})",
+            out.display(),
+            scored.len() + lofo_scores.len(),
+            if lofo_scores.is_empty() {
+                String::new()
+            } else {
+                format!(", of them {} leave-one-family-out", lofo_scores.len())
+            }
+        );
     }
     if let Some(p) = &opts.plot {
         plot::plot(&ds.records, &scored, p)?;

@@ -51,6 +51,13 @@ enum Command {
         /// Include every feature value in the --out lines.
         #[arg(long)]
         with_features: bool,
+        /// Also run leave-one-family-out CV: every bot family held out in turn, humans in
+        /// subject-wise folds (--lofo-folds); ≈ (families × folds) fits, about 10× --cv 5.
+        #[arg(long)]
+        lofo: bool,
+        /// Subject-wise human folds of --lofo.
+        #[arg(long, default_value_t = 5)]
+        lofo_folds: usize,
     },
 }
 
@@ -150,6 +157,8 @@ fn main() -> anyhow::Result<()> {
             cv,
             fit,
             with_features,
+            lofo,
+            lofo_folds,
         } => {
             let fit = fit.options(data.seed);
             let opts = tollgate_intel::cli::EvalOptions {
@@ -160,6 +169,7 @@ fn main() -> anyhow::Result<()> {
                 cv,
                 fit,
                 with_features,
+                lofo: lofo.then_some(lofo_folds),
             };
             tollgate_intel::cli::run_eval(&opts)?;
             Ok(())
