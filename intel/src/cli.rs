@@ -106,6 +106,9 @@ pub struct TrainOptions {
     pub out: PathBuf,
     pub folds: usize,
     pub fit: FitOptions,
+    /// Also print leave-one-family-out CV with this many human folds (opt-in: ≈ 10× the
+    /// subject-wise CV's fits).
+    pub lofo: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +243,31 @@ fn counts(records: &[Record]) -> String {
         .join(" ")
 }
 
+/// Leave-one-family-out CV over a loaded dataset ([`lofo`]): runs it on all cores (at most 8),
+/// prints the per-family table and returns the scores.
+pub fn run_lofo(
+    ds: &Dataset,
+    k: usize,
+    seed: u64,
+    fit: &FitOptions,
+) -> Result<Vec<lofo::LofoScore>, IntelError> {
+    let started = std::time::Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    eprintln!("validation: leave-one-family-out, {k} subject-wise human folds");
+    let scores = lofo::run(&ds.records, &ds.feats, &ds.replay, k, seed, fit, threads)?;
+    let rows = lofo::rows(&ds.records, &scores);
+    print!("{}", lofo::table(&rows, k));
+    println!(
+        "(leave-one-family-out: {} calibrated fits in {:.0} s on {threads} threads)",
+        rows.len() * k,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(scores)
+}
+
 /// `tollgate-intel train`.
 pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     if opts.folds < 2 {
@@ -271,6 +299,9 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         "{}",
         eval::human_intervals(&ds.records, &oof, opts.data.seed)
     );
+    if let Some(k) = opts.lofo {
+        run_lofo(&ds, k, opts.data.seed, &opts.fit)?;
+    }
     let train_scored: Vec<Scored> = ds
         .feats
         .iter()
@@ -431,30 +462,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
         eval::human_intervals(&ds.records, &scored, opts.data.seed)
     );
     let lofo_scores = match opts.lofo {
-        Some(k) => {
-            let started = std::time::Instant::now();
-            let threads = std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .clamp(1, 8);
-            let scores = lofo::run(
-                &ds.records,
-                &ds.feats,
-                &ds.replay,
-                k,
-                opts.data.seed,
-                &opts.fit,
-                threads,
-            )?;
-            let rows = lofo::rows(&ds.records, &scores);
-            print!("{}", lofo::table(&rows, k));
-            println!(
-                "(leave-one-family-out: {} calibrated fits in {:.0} s on {threads} threads)",
-                rows.len() * k,
-                started.elapsed().as_secs_f64()
-            );
-            scores
-        }
+        Some(k) => run_lofo(&ds, k, opts.data.seed, &opts.fit)?,
         None => Vec::new(),
     };
     if let Some(out) = &opts.out {

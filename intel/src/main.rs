@@ -29,6 +29,10 @@ enum Command {
         folds: usize,
         #[command(flatten)]
         fit: FitArgs,
+        /// Also print leave-one-family-out CV (opt-in: ≈ 10× the fits of the subject-wise CV;
+        /// human folds = --folds).
+        #[arg(long)]
+        lofo: bool,
     },
     /// Score trace files with the live scoring path; per-record JSON lines and a summary.
     Eval {
@@ -138,6 +142,7 @@ fn main() -> anyhow::Result<()> {
             out,
             folds,
             fit,
+            lofo,
         } => {
             let fit = fit.options(data.seed);
             let opts = tollgate_intel::cli::TrainOptions {
@@ -145,6 +150,7 @@ fn main() -> anyhow::Result<()> {
                 out,
                 folds,
                 fit,
+                lofo: lofo.then_some(folds),
             };
             tollgate_intel::cli::run_train(&opts)?;
             Ok(())
