@@ -9,7 +9,7 @@ use tollgate_model::model::{Model, ReplayEvidence, Scored};
 
 use super::synth::{SynthOptions, generate};
 use super::train::{FitOptions, cross_validate, fit_calibrated};
-use super::{IntelError, Label, Record, ReplayStore, eval, plot, traces};
+use super::{IntelError, Label, Record, ReplayStore, eval, lofo, plot, traces};
 
 /// Which data to use.
 #[derive(Debug, Clone)]
@@ -106,6 +106,9 @@ pub struct TrainOptions {
     pub out: PathBuf,
     pub folds: usize,
     pub fit: FitOptions,
+    /// Also print leave-one-family-out CV with this many human folds (opt-in: ≈ 10× the
+    /// subject-wise CV's fits).
+    pub lofo: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +123,9 @@ pub struct EvalOptions {
     pub fit: FitOptions,
     /// Include every feature value in the `--out` lines.
     pub with_features: bool,
+    /// Leave-one-family-out CV with this many subject-wise human folds ([`lofo`]), printed
+    /// after the main table and appended to `--out` (`"eval": "lofo"` lines).
+    pub lofo: Option<usize>,
 }
 
 /// Records with their features and replay evidence (hash store run in record order: trace files
@@ -237,6 +243,31 @@ fn counts(records: &[Record]) -> String {
         .join(" ")
 }
 
+/// Leave-one-family-out CV over a loaded dataset ([`lofo`]): runs it on all cores (at most 8),
+/// prints the per-family table and returns the scores.
+pub fn run_lofo(
+    ds: &Dataset,
+    k: usize,
+    seed: u64,
+    fit: &FitOptions,
+) -> Result<Vec<lofo::LofoScore>, IntelError> {
+    let started = std::time::Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    eprintln!("validation: leave-one-family-out, {k} subject-wise human folds");
+    let scores = lofo::run(&ds.records, &ds.feats, &ds.replay, k, seed, fit, threads)?;
+    let rows = lofo::rows(&ds.records, &scores);
+    print!("{}", lofo::table(&rows, k));
+    println!(
+        "(leave-one-family-out: {} calibrated fits in {:.0} s on {threads} threads)",
+        rows.len() * k,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(scores)
+}
+
 /// `tollgate-intel train`.
 pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     if opts.folds < 2 {
@@ -268,6 +299,9 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         "{}",
         eval::human_intervals(&ds.records, &oof, opts.data.seed)
     );
+    if let Some(k) = opts.lofo {
+        run_lofo(&ds, k, opts.data.seed, &opts.fit)?;
+    }
     let train_scored: Vec<Scored> = ds
         .feats
         .iter()
@@ -427,6 +461,10 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
         "{}",
         eval::human_intervals(&ds.records, &scored, opts.data.seed)
     );
+    let lofo_scores = match opts.lofo {
+        Some(k) => run_lofo(&ds, k, opts.data.seed, &opts.fit)?,
+        None => Vec::new(),
+    };
     if let Some(out) = &opts.out {
         let werr = |e| IntelError::Write {
             path: out.display().to_string(),
@@ -457,8 +495,34 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
             }
             writeln!(w, "{line}").map_err(werr)?;
         }
+        for l in &lofo_scores {
+            let r = &ds.records[l.record];
+            let line = serde_json::json!({
+                "eval": "lofo",
+                "held_out": l.family,
+                "fold": l.fold,
+                "id": r.id,
+                "label": r.label.as_str(),
+                "score": (l.scored.p_human * 1e6).round() / 1e6,
+                "decision": l.scored.decision.as_str(),
+                "reasons": l.scored.reasons,
+                "source": r.source,
+                "subject": r.subject,
+                "generator": r.generator,
+            });
+            writeln!(w, "{line}").map_err(werr)?;
+        }
         w.flush().map_err(werr)?;
-        println!("wrote {} ({} lines)", out.display(), scored.len());
+        println!(
+            "wrote {} ({} lines{})",
+            out.display(),
+            scored.len() + lofo_scores.len(),
+            if lofo_scores.is_empty() {
+                String::new()
+            } else {
+                format!(", of them {} leave-one-family-out", lofo_scores.len())
+            }
+        );
     }
     if let Some(p) = &opts.plot {
         plot::plot(&ds.records, &scored, p)?;

@@ -30,6 +30,7 @@
 pub mod boost;
 pub mod cli;
 pub mod eval;
+pub mod lofo;
 pub mod plot;
 pub mod rng;
 pub mod synth;

@@ -29,6 +29,10 @@ enum Command {
         folds: usize,
         #[command(flatten)]
         fit: FitArgs,
+        /// Also print leave-one-family-out CV (opt-in: ≈ 10× the fits of the subject-wise CV;
+        /// human folds = --folds).
+        #[arg(long)]
+        lofo: bool,
     },
     /// Score trace files with the live scoring path; per-record JSON lines and a summary.
     Eval {
@@ -51,6 +55,13 @@ enum Command {
         /// Include every feature value in the --out lines.
         #[arg(long)]
         with_features: bool,
+        /// Also run leave-one-family-out CV: every bot family held out in turn, humans in
+        /// subject-wise folds (--lofo-folds); ≈ (families × folds) fits, about 10× --cv 5.
+        #[arg(long)]
+        lofo: bool,
+        /// Subject-wise human folds of --lofo.
+        #[arg(long, default_value_t = 5)]
+        lofo_folds: usize,
     },
 }
 
@@ -131,6 +142,7 @@ fn main() -> anyhow::Result<()> {
             out,
             folds,
             fit,
+            lofo,
         } => {
             let fit = fit.options(data.seed);
             let opts = tollgate_intel::cli::TrainOptions {
@@ -138,6 +150,7 @@ fn main() -> anyhow::Result<()> {
                 out,
                 folds,
                 fit,
+                lofo: lofo.then_some(folds),
             };
             tollgate_intel::cli::run_train(&opts)?;
             Ok(())
@@ -150,6 +163,8 @@ fn main() -> anyhow::Result<()> {
             cv,
             fit,
             with_features,
+            lofo,
+            lofo_folds,
         } => {
             let fit = fit.options(data.seed);
             let opts = tollgate_intel::cli::EvalOptions {
@@ -160,6 +175,7 @@ fn main() -> anyhow::Result<()> {
                 cv,
                 fit,
                 with_features,
+                lofo: lofo.then_some(lofo_folds),
             };
             tollgate_intel::cli::run_eval(&opts)?;
             Ok(())
