@@ -162,6 +162,11 @@ async fn serve(
     if let Some(url) = &store {
         settings.store = settings.store.clone().with_url(url)?;
     }
+    if config.is_some() && settings.test_keys {
+        tracing::warn!(
+            "test_keys = true: the public tgtest-* secrets answer siteverify with fixed verdicts; never enable this in production"
+        );
+    }
     let files = settings.files.clone();
     let state =
         AppState::try_new(settings, Arc::new(SystemClock)).context("setting up the store")?;

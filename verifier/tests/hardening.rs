@@ -76,6 +76,7 @@ mac_secret_env = "TG_MAC"
 sitekey = "site-a"
 secret_env = "TG_SITE_SECRET"
 allowed_origins = ["http://localhost:*"]
+success_when = "valid"
 pow = {{ k = 2, bits = 3 }}
 automation_keys = [{{ name = "ci", key_env = "TG_AUTO" }}]
 
@@ -215,7 +216,7 @@ async fn key_rotation_without_restart() {
     };
     let site = |bits: u8| {
         format!(
-            "[server]\nconfig_poll_secs = 1\n\n[[sites]]\nsitekey = \"site-a\"\nsecret = \"{secret}\"\nallowed_origins = [\"http://localhost:*\"]\npow = {{ k = 2, bits = {bits} }}\ntoken_lifetime_secs = 3\n"
+            "[server]\nconfig_poll_secs = 1\n\n[[sites]]\nsitekey = \"site-a\"\nsecret = \"{secret}\"\nallowed_origins = [\"http://localhost:*\"]\nsuccess_when = \"valid\"\npow = {{ k = 2, bits = {bits} }}\ntoken_lifetime_secs = 3\n"
         )
     };
     let path = dir.join("c.toml");
