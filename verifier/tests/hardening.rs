@@ -442,3 +442,46 @@ fn credentials_on_the_command_line_are_refused() {
     assert!(err.contains("TOLLGATE_STORE"), "{err}");
     assert!(!err.contains(":pw@"), "{err}");
 }
+
+/// `test_keys = true` with a real config: a WARN at start, the test secrets answer over HTTP;
+/// without it, no WARN and the test secrets are unknown. The site secret never reaches the log.
+#[tokio::test]
+async fn test_keys_with_a_config_warn_at_start() {
+    let dir = common::temp_dir("testkeys");
+    let secret = "site-secret-Tk4Wq8Zr2Lm6";
+    let c = http();
+    for enabled in [true, false] {
+        let path = dir.join(format!("c-{enabled}.toml"));
+        let top = if enabled { "test_keys = true\n" } else { "" };
+        std::fs::write(
+            &path,
+            format!("{top}{}", common::config_text(1, 2, 1, secret, 3, "")),
+        )
+        .unwrap();
+        let v = common::VerifierProcess::spawn(
+            &["--config", path.to_str().unwrap()],
+            &[],
+            dir.join(format!("log-{enabled}")),
+        );
+        let sv: serde_json::Value = c
+            .post(v.url("/v1/siteverify"))
+            .json(&json!({"secret": "tgtest-secret-always-block", "response": "XXXX.DUMMY.TOKEN.XXXX"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let log = v.log_text();
+        let warned = log.contains("WARN") && log.contains("test_keys = true");
+        assert_eq!(warned, enabled, "{log}");
+        assert!(!log.contains(secret), "{log}");
+        let want = if enabled {
+            "tollgate-decision-block"
+        } else {
+            "invalid-input-secret"
+        };
+        assert_eq!(sv["success"], false, "{sv}");
+        assert_eq!(sv["error-codes"], json!([want]), "{sv}");
+    }
+}
