@@ -483,5 +483,19 @@ async fn test_keys_with_a_config_warn_at_start() {
         };
         assert_eq!(sv["success"], false, "{sv}");
         assert_eq!(sv["error-codes"], json!([want]), "{sv}");
+
+        // `check-config` says so too, and shows each site's success_when.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+            .args(["check-config", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("success_when valid"), "{text}");
+        assert_eq!(
+            text.contains("WARNING: test_keys = true"),
+            enabled,
+            "{text}"
+        );
     }
 }
