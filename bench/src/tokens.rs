@@ -37,6 +37,7 @@ mac_secret = "{mac}"
 sitekey = "{SITEKEY}"
 secret = "{SECRET}"
 allowed_origins = ["http://127.0.0.1:*", "http://localhost:*"]
+success_when = "valid"
 pow = {{ k = {k}, bits = {bits} }}
 token_lifetime_secs = 3600
 store_capacity = 8000000
@@ -46,6 +47,7 @@ store_capacity = 8000000
 sitekey = "bench-default-pow"
 secret = "bench-default-pow-secret-0123456789"
 allowed_origins = ["http://127.0.0.1:*", "http://localhost:*"]
+success_when = "valid"
 
 [store]
 memory_aux_capacity = 8000000

@@ -121,8 +121,23 @@ pub enum Outcome {
 /// Apply a siteverify verdict. Besides `success`, a site must check that the token was minted
 /// for the expected `action` and, when known, `hostname` (siteverify conventions).
 /// An unknown or missing `tollgate.decision` is treated as a challenge (never as allow).
+///
+/// A verifier site with `success_when = "allow"` (the default for configured sites) or
+/// `"allow-or-challenge"` answers a valid token whose decision is below that with `success: false`
+/// and the single code `tollgate-decision-challenge` / `tollgate-decision-block`: that is still a
+/// valid token, so it steps up or blocks (never allows).
 pub fn decide(verdict: &Value, expected_action: &str, expected_hostname: Option<&str>) -> Outcome {
-    if verdict.get("success").and_then(Value::as_bool) != Some(true) {
+    let success = verdict.get("success").and_then(Value::as_bool) == Some(true);
+    let refused = if success {
+        None
+    } else {
+        match error_codes(verdict).as_slice() {
+            [c] if c == "tollgate-decision-challenge" => Some(Outcome::StepUp),
+            [c] if c == "tollgate-decision-block" => Some(Outcome::Block),
+            _ => None,
+        }
+    };
+    if !success && refused.is_none() {
         let mut codes = error_codes(verdict);
         if codes.is_empty() {
             codes.push("unknown-error".to_owned());
@@ -144,6 +159,9 @@ pub fn decide(verdict: &Value, expected_action: &str, expected_hostname: Option<
                 codes: vec!["hostname-mismatch".to_owned()],
             };
         }
+    }
+    if let Some(outcome) = refused {
+        return outcome;
     }
     match verdict
         .pointer("/tollgate/decision")
@@ -200,6 +218,29 @@ mod tests {
         let mut no_tollgate = ok("allow");
         no_tollgate.as_object_mut().map(|o| o.remove("tollgate"));
         assert_eq!(decide(&no_tollgate, "login", None), Outcome::StepUp);
+    }
+
+    #[test]
+    fn decisions_refused_by_success_when_still_step_up_or_block() {
+        let refused = |code: &str, decision: &str| {
+            let mut v = ok(decision);
+            v["success"] = json!(false);
+            v["error-codes"] = json!([code]);
+            v
+        };
+        let c = refused("tollgate-decision-challenge", "challenge");
+        assert_eq!(decide(&c, "login", Some("127.0.0.1")), Outcome::StepUp);
+        assert_eq!(
+            decide(&c, "signup", None),
+            Outcome::Rejected {
+                codes: vec!["action-mismatch".into()]
+            }
+        );
+        let b = refused("tollgate-decision-block", "block");
+        assert_eq!(decide(&b, "login", None), Outcome::Block);
+        // Never allow on `success: false`, whatever `tollgate.decision` says.
+        let odd = refused("tollgate-decision-challenge", "allow");
+        assert_eq!(decide(&odd, "login", None), Outcome::StepUp);
     }
 
     #[test]

@@ -45,6 +45,7 @@ mac_secret = "{mac}"
 sitekey = "{dk}"
 secret = "{ds}"
 allowed_origins = ["http://127.0.0.1:*"]
+success_when = "valid"
 pow = {{ k = 4, bits = 6 }}
 token_lifetime_secs = 60
 
@@ -52,6 +53,7 @@ token_lifetime_secs = 60
 sitekey = "{lk}"
 secret = "{ls}"
 allowed_origins = ["http://127.0.0.1:*"]
+success_when = "valid"
 pow = {{ k = 4, bits = 6 }}
 policy = {{ allow = 0.0, block = 0.0 }}
 "#,

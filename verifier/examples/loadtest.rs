@@ -248,6 +248,7 @@ mac_secret = "{mac}"
 sitekey = "load"
 secret = "{SECRET}"
 allowed_origins = ["http://localhost:*"]
+success_when = "valid"
 pow = {{ k = 1, bits = 1 }}
 token_lifetime_secs = 900
 store_capacity = 2000000

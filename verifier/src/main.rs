@@ -123,7 +123,7 @@ fn main() -> anyhow::Result<()> {
             }
             for site in &s.sites {
                 println!(
-                    "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}",
+                    "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}, success_when {}",
                     site.sitekey,
                     site.allowed_origins
                         .iter()
@@ -133,7 +133,13 @@ fn main() -> anyhow::Result<()> {
                     site.pow.k,
                     site.pow.bits,
                     site.token_lifetime_ms / 1000,
-                    site.store_capacity
+                    site.store_capacity,
+                    site.success_when.as_str()
+                );
+            }
+            if s.test_keys {
+                println!(
+                    "WARNING: test_keys = true: the public tgtest-* secrets answer siteverify; never in production"
                 );
             }
             Ok(())
@@ -161,6 +167,11 @@ async fn serve(
     };
     if let Some(url) = &store {
         settings.store = settings.store.clone().with_url(url)?;
+    }
+    if config.is_some() && settings.test_keys {
+        tracing::warn!(
+            "test_keys = true: the public tgtest-* secrets answer siteverify with fixed verdicts; never enable this in production"
+        );
     }
     let files = settings.files.clone();
     let state =

@@ -52,6 +52,11 @@ pub fn reload_from(state: &AppState, path: &Path) -> Result<Vec<PathBuf>, Config
     match Settings::load(path) {
         Ok(s) => {
             let files = s.files.clone();
+            if s.test_keys {
+                tracing::warn!(
+                    "test_keys = true: the public tgtest-* secrets answer siteverify with fixed verdicts; never enable this in production"
+                );
+            }
             state.reload(s);
             Ok(files)
         }

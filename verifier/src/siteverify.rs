@@ -26,7 +26,10 @@ use tollgate_protocol::token::DecodedToken;
 use tollgate_protocol::{bind_hash, ct_eq, pow};
 
 use crate::clock::iso8601_ms;
-use crate::config::FailMode;
+use crate::config::{
+    DECISION_BLOCK_CODE, DECISION_CHALLENGE_CODE, FailMode, SuccessWhen, TestAnswer, TestKey,
+    test_key_by_secret,
+};
 use crate::correlate::{self, Footprint, normalize_account, risk};
 use crate::error::VerifyError;
 use crate::extract::{BodyRejection, Fields, FormOrJson, Formats};
@@ -102,10 +105,14 @@ pub struct TollgateInfo {
     pub contributions: BTreeMap<&'static str, f64>,
 }
 
-/// The siteverify answer (Turnstile shape plus `tollgate`).
+/// The siteverify answer (Turnstile shape plus `tollgate`; `score` as reCAPTCHA v3).
 #[derive(Debug, Serialize)]
 pub struct SiteverifyResponse {
+    /// Whether the token is valid **and** its decision meets the site's `success_when`.
     pub success: bool,
+    /// reCAPTCHA-v3-shaped score (same as `tollgate.score`), on every answer about a valid token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub challenge_ts: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,6 +132,7 @@ impl SiteverifyResponse {
     pub fn failure(err: &VerifyError, id: Option<&[u8; 16]>) -> Self {
         Self {
             success: false,
+            score: None,
             challenge_ts: None,
             hostname: None,
             error_codes: err.codes().iter().map(|c| c.as_str()).collect(),
@@ -196,6 +204,22 @@ pub fn overloaded(retry_after_secs: u64) -> Response {
     resp
 }
 
+impl SiteverifyResponse {
+    /// Apply the site's `success_when` to a valid token's answer: `success` is false with the
+    /// `tollgate-decision-…` error code when the decision is below the policy.
+    pub fn apply_success_policy(&mut self, when: SuccessWhen) {
+        self.error_codes
+            .retain(|c| *c != DECISION_CHALLENGE_CODE && *c != DECISION_BLOCK_CODE);
+        match when.refusal(self.tollgate.decision) {
+            None => self.success = true,
+            Some(code) => {
+                self.success = false;
+                self.error_codes.push(code);
+            }
+        }
+    }
+}
+
 fn failure_body(err: &VerifyError, id: Option<&[u8; 16]>) -> String {
     // Serializing this struct cannot fail (string keys, finite numbers); keep a fallback.
     serde_json::to_string(&SiteverifyResponse::failure(err, id))
@@ -259,7 +283,12 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
         (Some(_), None) => return Err(VerifyError::MissingResponse.into()),
     };
 
-    // 3. Secret.
+    // 3. Secret (the test keys first, when enabled: a fixed answer, nothing stored).
+    if rt.test_keys
+        && let Some(k) = test_key_by_secret(&secret)
+    {
+        return test_key_answer(state, k);
+    }
     let site = rt
         .site_by_secret(&secret)
         .ok_or(VerifyError::UnknownSecret)?;
@@ -334,6 +363,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
     let ctx = &token.body.context;
     let mut resp = SiteverifyResponse {
         success: true,
+        score: Some(verdict.score),
         challenge_ts: Some(iso8601_ms(ch.issued_at_ms)),
         hostname: Origin::parse(&ctx.origin)
             .ok()
@@ -350,6 +380,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             contributions: verdict.contributions,
         },
     };
+    resp.apply_success_policy(site.settings.success_when);
     let body = serde_json::to_string(&resp)
         .map_err(|e| fail(VerifyError::Internal(format!("serialize: {e}"))))?;
 
@@ -430,6 +461,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
                 if resp.tollgate.decision == Decision::Allow {
                     resp.tollgate.decision = Decision::Challenge;
                 }
+                resp.apply_success_policy(site.settings.success_when);
                 metrics::counter!("tollgate_verdicts_total", "decision" => resp.tollgate.decision.as_str())
                     .increment(1);
                 serde_json::to_string(&resp)
@@ -437,6 +469,39 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             }
         },
     }
+}
+
+/// The fixed answer of a test key ([`crate::config::TEST_KEYS`]): any non-empty `response`,
+/// nothing decoded, nothing stored (so the answer never changes), `success` under the default
+/// `success_when` (`allow`).
+fn test_key_answer(state: &AppState, key: &TestKey) -> Result<String, Failure> {
+    metrics::counter!("tollgate_siteverify_test_key_total", "sitekey" => key.sitekey).increment(1);
+    let (score, decision) = match key.answer {
+        TestAnswer::Allow => (0.9, Decision::Allow),
+        TestAnswer::Challenge => (0.4, Decision::Challenge),
+        TestAnswer::Block => (0.1, Decision::Block),
+        TestAnswer::Duplicate => return Err(VerifyError::Duplicate.into()),
+    };
+    let mut resp = SiteverifyResponse {
+        success: true,
+        score: Some(score),
+        challenge_ts: Some(iso8601_ms(state.now_ms())),
+        hostname: Some("localhost".into()),
+        error_codes: Vec::new(),
+        action: Some(String::new()),
+        cdata: Some(String::new()),
+        tollgate: TollgateInfo {
+            id: None,
+            score,
+            decision,
+            reasons: vec!["test-key"],
+            features: BTreeMap::new(),
+            contributions: BTreeMap::new(),
+        },
+    };
+    resp.apply_success_policy(SuccessWhen::default());
+    serde_json::to_string(&resp)
+        .map_err(|e| VerifyError::Internal(format!("serialize: {e}")).into())
 }
 
 /// Keep the correlation footprint for `/v1/outcome` (best effort: a failure only loses the

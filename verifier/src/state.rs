@@ -69,6 +69,8 @@ pub struct Runtime {
     pub siteverify_limiter: Option<Arc<RateLimiter>>,
     /// Keys dropped from the config by a reload, kept verify-only until this time (ms).
     pub retired_until: Vec<(u32, u64)>,
+    /// Whether the public test keys answer ([`crate::config::TEST_KEYS`]).
+    pub test_keys: bool,
 }
 
 impl Runtime {
@@ -159,6 +161,7 @@ impl StoreCtx {
             sites,
             server,
             correlation,
+            test_keys,
             ..
         } = settings;
         let mut retired_until = Vec::new();
@@ -250,6 +253,7 @@ impl StoreCtx {
             challenge_limiter,
             siteverify_limiter,
             retired_until,
+            test_keys,
         }
     }
 }
@@ -464,6 +468,7 @@ impl AppState {
             lists: old.lists.clone(),
             challenge_limiter: old.challenge_limiter.clone(),
             siteverify_limiter: old.siteverify_limiter.clone(),
+            test_keys: old.test_keys,
             retired_until: old
                 .retired_until
                 .iter()

@@ -25,6 +25,8 @@ const T0: u64 = 1_800_000_000_000;
 const SECRET_A: &str = "site-a-secret-0123456789";
 const SECRET_B: &str = "site-b-secret-0123456789";
 const SECRET_FULL: &str = "site-full-secret-0123456789";
+const SECRET_STRICT: &str = "site-strict-secret-0123456789";
+const SECRET_AOC: &str = "site-aoc-secret-0123456789";
 const ORIGIN_A: &str = "http://localhost:8080";
 
 fn seed(n: u8) -> [u8; 32] {
@@ -57,21 +59,38 @@ verify_only = true
 sitekey = "site-a"
 secret = "{SECRET_A}"
 allowed_origins = ["http://localhost:*", "https://a.example"]
+success_when = "valid"
 pow = {{ k = 4, bits = 4 }}
 
 [[sites]]
 sitekey = "site-b"
 secret = "{SECRET_B}"
 allowed_origins = ["https://b.example"]
+success_when = "valid"
 pow = {{ k = 4, bits = 4 }}
 
 [[sites]]
 sitekey = "site-full"
 secret = "{SECRET_FULL}"
 allowed_origins = ["https://full.example"]
+success_when = "valid"
 pow = {{ k = 2, bits = 2 }}
 token_lifetime_secs = 60
 store_capacity = 1
+
+# success_when left at its default (allow)
+[[sites]]
+sitekey = "site-strict"
+secret = "{SECRET_STRICT}"
+allowed_origins = ["http://localhost:*"]
+pow = {{ k = 4, bits = 4 }}
+
+[[sites]]
+sitekey = "site-aoc"
+secret = "{SECRET_AOC}"
+allowed_origins = ["http://localhost:*"]
+pow = {{ k = 4, bits = 4 }}
+success_when = "allow-or-challenge"
 "#,
         s1 = b64_encode(&seed(1)),
         s2 = b64_encode(&seed(2)),
@@ -99,9 +118,13 @@ struct Harness {
 }
 
 fn harness() -> Harness {
-    let settings =
+    harness_from(
         Settings::from_toml(&config(), Path::new("test.toml"), Path::new("."), &|_| None)
-            .expect("test config is valid");
+            .expect("test config is valid"),
+    )
+}
+
+fn harness_from(settings: Settings) -> Harness {
     let clock = Arc::new(ManualClock::new(T0));
     let state = AppState::new(settings, clock.clone());
     state.set_prometheus(prometheus());
@@ -1661,5 +1684,201 @@ async fn admission_control_sheds_without_burning_and_a_delivered_answer_is_not_r
         let (_, _, bytes) = send(&h.app, post(&other)).await;
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["error-codes"], json!(["timeout-or-duplicate"]), "{v}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drop-in modes: per-site `success_when`, reCAPTCHA-shaped `score`, test keys
+
+/// A token for `sitekey` whose decision is `allow`, `challenge` or `block`.
+async fn token_with_decision(h: &Harness, sitekey: &str, decision: &str) -> String {
+    let reply = challenge(h, sitekey, ORIGIN_A, "login", "c").await;
+    let mut spec = token_spec(ORIGIN_A, "login", "c");
+    match decision {
+        "allow" => {}
+        "challenge" => spec.telemetry = TelemetrySpec::none().build(),
+        "block" => spec.telemetry.probes.push(Probe {
+            id: probe::WEBDRIVER,
+            value: ProbeValue::Bool(true),
+        }),
+        other => panic!("unknown decision {other}"),
+    }
+    seal(&reply, &spec)
+}
+
+#[tokio::test]
+async fn success_when_policy_for_each_mode_and_decision() {
+    let h = harness();
+    // (sitekey, secret, decision, expected error code when refused)
+    let cases: [(&str, &str, &str, Option<&str>); 9] = [
+        ("site-a", SECRET_A, "allow", None),
+        ("site-a", SECRET_A, "challenge", None),
+        ("site-a", SECRET_A, "block", None),
+        ("site-strict", SECRET_STRICT, "allow", None),
+        (
+            "site-strict",
+            SECRET_STRICT,
+            "challenge",
+            Some("tollgate-decision-challenge"),
+        ),
+        (
+            "site-strict",
+            SECRET_STRICT,
+            "block",
+            Some("tollgate-decision-block"),
+        ),
+        ("site-aoc", SECRET_AOC, "allow", None),
+        ("site-aoc", SECRET_AOC, "challenge", None),
+        (
+            "site-aoc",
+            SECRET_AOC,
+            "block",
+            Some("tollgate-decision-block"),
+        ),
+    ];
+    for (sitekey, secret, decision, refused) in cases {
+        let token = token_with_decision(&h, sitekey, decision).await;
+        let v = verify_token(&h.app, secret, &token).await;
+        let ctx = format!("{sitekey} {decision}: {v}");
+        assert_eq!(v["tollgate"]["decision"], decision, "{ctx}");
+        match refused {
+            None => assert_success(&v),
+            Some(code) => {
+                assert_eq!(v["success"], false, "{ctx}");
+                assert_eq!(codes(&v), vec![code.to_string()], "{ctx}");
+            }
+        }
+        // Tollgate-aware backends still read the whole verdict, refused or not.
+        assert!(v["tollgate"]["id"].is_string(), "{ctx}");
+        assert!(v["tollgate"]["reasons"].is_array(), "{ctx}");
+        assert_eq!(v["hostname"], "localhost", "{ctx}");
+        assert_eq!(v["action"], "login", "{ctx}");
+        // reCAPTCHA-v3-shaped top-level score, equal to tollgate.score.
+        assert_eq!(v["score"], v["tollgate"]["score"], "{ctx}");
+        assert!(v["score"].is_number(), "{ctx}");
+        // A refused token is still consumed: single use holds.
+        let again = verify_token(&h.app, secret, &token).await;
+        assert_eq!(
+            codes(&again),
+            vec!["timeout-or-duplicate"],
+            "{ctx}: {again}"
+        );
+        assert!(again.get("score").is_none(), "{again}");
+    }
+}
+
+#[tokio::test]
+async fn success_when_config_is_validated() {
+    let base = |site: &str| {
+        format!(
+            "[[keys]]\nid = 1\nseed = \"{}\"\nmac_secret = \"{}\"\n\n[[sites]]\n{site}\nallowed_origins = [\"http://localhost:*\"]\n",
+            b64_encode(&seed(1)),
+            b64_encode(&mac_secret(1))
+        )
+    };
+    let load =
+        |text: String| Settings::from_toml(&text, Path::new("t.toml"), Path::new("."), &|_| None);
+    let ok = load(base("sitekey = \"s\"\nsecret = \"0123456789abcdef0\"")).unwrap();
+    assert_eq!(
+        ok.sites[0].success_when,
+        verifier::config::SuccessWhen::Allow
+    );
+    assert!(!ok.test_keys);
+    for (v, want) in [
+        ("valid", verifier::config::SuccessWhen::Valid),
+        ("allow", verifier::config::SuccessWhen::Allow),
+        (
+            "allow-or-challenge",
+            verifier::config::SuccessWhen::AllowOrChallenge,
+        ),
+    ] {
+        let s = load(base(&format!(
+            "sitekey = \"s\"\nsecret = \"0123456789abcdef0\"\nsuccess_when = \"{v}\""
+        )))
+        .unwrap();
+        assert_eq!(s.sites[0].success_when, want);
+    }
+    assert!(
+        load(base(
+            "sitekey = \"s\"\nsecret = \"0123456789abcdef0\"\nsuccess_when = \"always\""
+        ))
+        .is_err()
+    );
+    // The test keys' names and secrets are reserved.
+    let e = load(base(
+        "sitekey = \"tgtest-mine\"\nsecret = \"0123456789abcdef0\"",
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("reserved"), "{e}");
+    let e = load(base(
+        "sitekey = \"s\"\nsecret = \"tgtest-secret-always-allow\"",
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("test secret"), "{e}");
+    let on = load(format!(
+        "test_keys = true\n{}",
+        base("sitekey = \"s\"\nsecret = \"0123456789abcdef0\"")
+    ))
+    .unwrap();
+    assert!(on.test_keys);
+}
+
+fn test_keys_harness() -> Harness {
+    harness_from(
+        Settings::from_toml(
+            &format!("test_keys = true\n{}", config()),
+            Path::new("test.toml"),
+            Path::new("."),
+            &|_| None,
+        )
+        .expect("test config is valid"),
+    )
+}
+
+#[tokio::test]
+async fn test_keys_always_give_their_answer_without_a_browser() {
+    let dev = harness_from(Settings::dev().unwrap());
+    for h in [test_keys_harness(), dev] {
+        for response in ["XXXX.DUMMY.TOKEN.XXXX", "x", "anything at all"] {
+            for _ in 0..2 {
+                let v = verify_token(&h.app, "tgtest-secret-always-allow", response).await;
+                assert_success(&v);
+                assert_eq!(v["tollgate"]["decision"], "allow", "{v}");
+                assert_eq!(v["tollgate"]["reasons"], json!(["test-key"]), "{v}");
+                assert_eq!(v["hostname"], "localhost", "{v}");
+                assert!(v["score"].as_f64().is_some_and(|s| s >= 0.6), "{v}");
+
+                let v = verify_token(&h.app, "tgtest-secret-always-challenge", response).await;
+                assert_eq!(v["success"], false, "{v}");
+                assert_eq!(codes(&v), vec!["tollgate-decision-challenge"], "{v}");
+                assert_eq!(v["tollgate"]["decision"], "challenge", "{v}");
+
+                let v = verify_token(&h.app, "tgtest-secret-always-block", response).await;
+                assert_eq!(v["success"], false, "{v}");
+                assert_eq!(codes(&v), vec!["tollgate-decision-block"], "{v}");
+                assert_eq!(v["tollgate"]["decision"], "block", "{v}");
+
+                let v = verify_token(&h.app, "tgtest-secret-always-duplicate", response).await;
+                assert_eq!(v["success"], false, "{v}");
+                assert_eq!(codes(&v), vec!["timeout-or-duplicate"], "{v}");
+            }
+        }
+        // An empty response is still missing, as for any secret.
+        let v = verify_token(&h.app, "tgtest-secret-always-allow", "").await;
+        assert_eq!(codes(&v), vec!["missing-input-response"], "{v}");
+    }
+}
+
+#[tokio::test]
+async fn test_keys_are_off_with_a_config_unless_enabled() {
+    let h = harness();
+    for secret in [
+        "tgtest-secret-always-allow",
+        "tgtest-secret-always-challenge",
+        "tgtest-secret-always-block",
+        "tgtest-secret-always-duplicate",
+    ] {
+        let v = verify_token(&h.app, secret, "XXXX.DUMMY.TOKEN.XXXX").await;
+        assert_fails(&v, "invalid-input-secret", "unknown-secret");
     }
 }

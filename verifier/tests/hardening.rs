@@ -76,6 +76,7 @@ mac_secret_env = "TG_MAC"
 sitekey = "site-a"
 secret_env = "TG_SITE_SECRET"
 allowed_origins = ["http://localhost:*"]
+success_when = "valid"
 pow = {{ k = 2, bits = 3 }}
 automation_keys = [{{ name = "ci", key_env = "TG_AUTO" }}]
 
@@ -215,7 +216,7 @@ async fn key_rotation_without_restart() {
     };
     let site = |bits: u8| {
         format!(
-            "[server]\nconfig_poll_secs = 1\n\n[[sites]]\nsitekey = \"site-a\"\nsecret = \"{secret}\"\nallowed_origins = [\"http://localhost:*\"]\npow = {{ k = 2, bits = {bits} }}\ntoken_lifetime_secs = 3\n"
+            "[server]\nconfig_poll_secs = 1\n\n[[sites]]\nsitekey = \"site-a\"\nsecret = \"{secret}\"\nallowed_origins = [\"http://localhost:*\"]\nsuccess_when = \"valid\"\npow = {{ k = 2, bits = {bits} }}\ntoken_lifetime_secs = 3\n"
         )
     };
     let path = dir.join("c.toml");
@@ -440,4 +441,61 @@ fn credentials_on_the_command_line_are_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("TOLLGATE_STORE"), "{err}");
     assert!(!err.contains(":pw@"), "{err}");
+}
+
+/// `test_keys = true` with a real config: a WARN at start, the test secrets answer over HTTP;
+/// without it, no WARN and the test secrets are unknown. The site secret never reaches the log.
+#[tokio::test]
+async fn test_keys_with_a_config_warn_at_start() {
+    let dir = common::temp_dir("testkeys");
+    let secret = "site-secret-Tk4Wq8Zr2Lm6";
+    let c = http();
+    for enabled in [true, false] {
+        let path = dir.join(format!("c-{enabled}.toml"));
+        let top = if enabled { "test_keys = true\n" } else { "" };
+        std::fs::write(
+            &path,
+            format!("{top}{}", common::config_text(1, 2, 1, secret, 3, "")),
+        )
+        .unwrap();
+        let v = common::VerifierProcess::spawn(
+            &["--config", path.to_str().unwrap()],
+            &[],
+            dir.join(format!("log-{enabled}")),
+        );
+        let sv: serde_json::Value = c
+            .post(v.url("/v1/siteverify"))
+            .json(&json!({"secret": "tgtest-secret-always-block", "response": "XXXX.DUMMY.TOKEN.XXXX"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let log = v.log_text();
+        let warned = log.contains("WARN") && log.contains("test_keys = true");
+        assert_eq!(warned, enabled, "{log}");
+        assert!(!log.contains(secret), "{log}");
+        let want = if enabled {
+            "tollgate-decision-block"
+        } else {
+            "invalid-input-secret"
+        };
+        assert_eq!(sv["success"], false, "{sv}");
+        assert_eq!(sv["error-codes"], json!([want]), "{sv}");
+
+        // `check-config` says so too, and shows each site's success_when.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+            .args(["check-config", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("success_when valid"), "{text}");
+        assert_eq!(
+            text.contains("WARNING: test_keys = true"),
+            enabled,
+            "{text}"
+        );
+    }
 }

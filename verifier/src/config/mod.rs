@@ -17,16 +17,20 @@ mod keys;
 mod server;
 mod sites;
 mod store;
+mod testkeys;
 mod toml_error;
 
 pub use correlation::{CorrelationConfig, CorrelationSettings};
 pub use keys::KeyConfig;
 pub use server::{RateConfig, RateLimitConfig, RateLimits, ServerConfig, ServerSettings};
 pub use sites::{
-    AutomationKey, AutomationKeyConfig, PolicyConfig, PowConfig, SiteConfig, SiteSettings,
-    secret_digest,
+    AutomationKey, AutomationKeyConfig, DECISION_BLOCK_CODE, DECISION_CHALLENGE_CODE, PolicyConfig,
+    PowConfig, SiteConfig, SiteSettings, SuccessWhen, secret_digest,
 };
 pub use store::{Admission, FailMode, RetryPolicy, StoreBackend, StoreConfig, StoreSettings};
+pub use testkeys::{
+    TEST_DUMMY_TOKEN, TEST_KEY_PREFIX, TEST_KEYS, TestAnswer, TestKey, test_key_by_secret,
+};
 pub use toml_error::TomlLocation;
 
 /// Development site (used when `serve` gets no `--config`).
@@ -66,6 +70,10 @@ pub struct ConfigFile {
     pub server: ServerConfig,
     #[serde(default)]
     pub correlation: CorrelationConfig,
+    /// Enable the public test keys (`tgtest-…`, always allow/challenge/block/duplicate) with a
+    /// real config: for CI configs only (a WARN is logged at start).
+    #[serde(default)]
+    pub test_keys: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +110,8 @@ pub struct Settings {
     pub store: StoreSettings,
     pub server: ServerSettings,
     pub correlation: CorrelationSettings,
+    /// Whether the test keys answer (always in development mode; `test_keys = true` otherwise).
+    pub test_keys: bool,
     /// Files this configuration was read from (the config and its key files), for reloading.
     pub files: Vec<PathBuf>,
 }
@@ -115,6 +125,7 @@ impl Settings {
             store: StoreSettings::default(),
             server: ServerSettings::default(),
             correlation: CorrelationSettings::default(),
+            test_keys: true,
             files: Vec::new(),
         })
     }
@@ -191,6 +202,12 @@ impl ConfigFile {
                     site.sitekey
                 )));
             }
+            if testkeys::is_test_secret(site.secret.expose()) {
+                return Err(ConfigError::Invalid(format!(
+                    "site {:?} uses a public test secret",
+                    site.sitekey
+                )));
+            }
             if sites.iter().any(|o| o.secret.ct_eq(site.secret.expose())) {
                 return Err(ConfigError::Invalid(format!(
                     "site {:?} reuses another site's secret",
@@ -208,6 +225,7 @@ impl ConfigFile {
             store,
             server,
             correlation,
+            test_keys: self.test_keys,
             files,
         })
     }

@@ -7,10 +7,10 @@ use tollgate_protocol::PowParams;
 use super::{
     ConfigError, DEFAULT_POW, DEFAULT_STORE_CAPACITY, DEFAULT_TOKEN_LIFETIME_SECS, DEV_ORIGINS,
     DEV_SECRET, DEV_SITE_KEY, MAX_TOKEN_LIFETIME_SECS, MIN_AUTOMATION_KEY, MIN_SITE_SECRET,
-    SecretString, pick,
+    SecretString, TEST_KEY_PREFIX, pick,
 };
 use crate::origin::OriginPattern;
-use crate::scoring::SitePolicy;
+use crate::scoring::{Decision, SitePolicy};
 use crate::secret::Secret;
 
 /// `automation_keys = [{ name, key | key_env }]` of a site.
@@ -46,6 +46,50 @@ impl Default for PolicyConfig {
     }
 }
 
+/// `success_when` of a site: which `tollgate.decision` still answers `success: true`.
+///
+/// The default, [`SuccessWhen::Allow`], makes `success` safe for stock Turnstile and reCAPTCHA
+/// backend code that reads nothing else; `valid` is the older meaning ("the token is valid",
+/// the decision only in `tollgate.decision`) for backends that apply the decision themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuccessWhen {
+    /// Every valid token: the decision is left to the backend (`tollgate.decision`).
+    Valid,
+    /// Only an `allow` decision.
+    #[default]
+    Allow,
+    /// `allow` or `challenge` (the backend steps up on `challenge` itself).
+    AllowOrChallenge,
+}
+
+/// Error code when a valid token's decision is `challenge` but the site's policy needs `allow`.
+pub const DECISION_CHALLENGE_CODE: &str = "tollgate-decision-challenge";
+/// Error code when a valid token's decision is `block` and the policy needs better.
+pub const DECISION_BLOCK_CODE: &str = "tollgate-decision-block";
+
+impl SuccessWhen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Allow => "allow",
+            Self::AllowOrChallenge => "allow-or-challenge",
+        }
+    }
+
+    /// The error code when `decision` is below this policy (then `success` is false), else
+    /// `None`.
+    pub fn refusal(self, decision: Decision) -> Option<&'static str> {
+        match (self, decision) {
+            (Self::Valid, _)
+            | (_, Decision::Allow)
+            | (Self::AllowOrChallenge, Decision::Challenge) => None,
+            (Self::Allow, Decision::Challenge) => Some(DECISION_CHALLENGE_CODE),
+            (_, Decision::Block) => Some(DECISION_BLOCK_CODE),
+        }
+    }
+}
+
 /// `[[sites]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +102,9 @@ pub struct SiteConfig {
     pub policy: Option<PolicyConfig>,
     pub token_lifetime_secs: Option<u64>,
     pub store_capacity: Option<usize>,
+    /// Which decision answers `success: true` (default `allow`).
+    #[serde(default)]
+    pub success_when: SuccessWhen,
     /// Known-good automation (monitoring, CI): a `/v1/challenge` request carrying one of these
     /// keys in the `Tollgate-Automation-Key` header skips behaviour scoring (token still checked).
     #[serde(default)]
@@ -91,6 +138,7 @@ pub struct SiteSettings {
     pub policy: SitePolicy,
     pub token_lifetime_ms: u64,
     pub store_capacity: usize,
+    pub success_when: SuccessWhen,
 }
 
 impl SiteSettings {
@@ -109,6 +157,8 @@ impl SiteSettings {
             policy: SitePolicy::default(),
             token_lifetime_ms: DEFAULT_TOKEN_LIFETIME_SECS * 1000,
             store_capacity: DEFAULT_STORE_CAPACITY,
+            // The demo backend applies `tollgate.decision` itself (step-up on `challenge`).
+            success_when: SuccessWhen::Valid,
         }
     }
 }
@@ -124,6 +174,11 @@ pub(super) fn resolve_site(
     {
         return Err(ConfigError::Invalid(format!(
             "{label}: sitekey must be 1-128 printable ASCII characters"
+        )));
+    }
+    if s.sitekey.starts_with(TEST_KEY_PREFIX) {
+        return Err(ConfigError::Invalid(format!(
+            "{label}: the {TEST_KEY_PREFIX} prefix is reserved for the test keys"
         )));
     }
     let secret = pick(
@@ -220,5 +275,6 @@ pub(super) fn resolve_site(
         policy,
         token_lifetime_ms: lifetime * 1000,
         store_capacity,
+        success_when: s.success_when,
     })
 }

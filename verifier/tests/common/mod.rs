@@ -135,6 +135,7 @@ mac_secret = "{mac}"
 sitekey = "site-a"
 secret = "{site_secret}"
 allowed_origins = ["http://localhost:*", "https://a.example"]
+success_when = "valid"
 pow = {{ k = 4, bits = {pow_bits} }}
 {extra}
 "#,
