@@ -22,9 +22,7 @@ fn main() {
     let rev = std::env::var("TOLLGATE_GIT_REV")
         .ok()
         .or_else(|| git(&["rev-parse", "--short", "HEAD"]))
-        .filter(|r| {
-            !r.is_empty() && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_alphanumeric())
-        })
+        .filter(|r| !r.is_empty() && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=TOLLGATE_GIT_REV={rev}");
     // Rebuild when HEAD moves: HEAD itself and the branch it points to (paths that exist only).

@@ -25,8 +25,8 @@ pub const HTTP_BUCKETS: &[f64] = &[
 /// Store buckets: 50 µs … 2.5 s (memory calls are microseconds, Redis round trips around a
 /// millisecond, `command_timeout` bounds the top).
 pub const STORE_BUCKETS: &[f64] = &[
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0, 2.5,
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5,
 ];
 
 /// A Prometheus exporter builder whose histograms for [`HTTP_DURATION`] and

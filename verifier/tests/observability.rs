@@ -43,7 +43,10 @@ async fn histograms_per_route_and_store_operation() {
         .expect("buckets")
         .install_recorder()
         .expect("first and only recorder");
-    let state = AppState::new(Settings::dev().expect("dev settings"), Arc::new(SystemClock));
+    let state = AppState::new(
+        Settings::dev().expect("dev settings"),
+        Arc::new(SystemClock),
+    );
     state.set_prometheus(handle);
     assert!(state.check_store().await, "memory store answers ping");
     let app = verifier::app(state);
@@ -60,11 +63,7 @@ async fn histograms_per_route_and_store_operation() {
     let bucket = "tollgate_http_request_duration_seconds_bucket";
     for route in ["/healthz", "/v1/keys"] {
         let label = format!("route=\"{route}\"");
-        let lines = lines_with(
-            &text,
-            bucket,
-            &[&label, "method=\"GET\"", "status=\"2xx\""],
-        );
+        let lines = lines_with(&text, bucket, &[&label, "method=\"GET\"", "status=\"2xx\""]);
         assert!(!lines.is_empty(), "no {bucket} for {route}:\n{text}");
         assert!(
             lines.iter().any(|l| l.contains("le=\"0.005\"")),
@@ -97,7 +96,10 @@ fn json_logs_are_one_object_per_line() {
     let dir = common::temp_dir("json-logs");
     let flag: &[&str] = &["--log-format", "json"];
     let via_env: &[(&str, &str)] = &[("TOLLGATE_LOG_FORMAT", "json")];
-    for (i, (args, env)) in [(flag, &[][..]), (&[][..], via_env)].into_iter().enumerate() {
+    for (i, (args, env)) in [(flag, &[][..]), (&[][..], via_env)]
+        .into_iter()
+        .enumerate()
+    {
         let text = run_and_stop(args, env, dir.join(format!("stderr-{i}.log")));
         let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         assert!(
@@ -182,7 +184,11 @@ fn alert_rules_name_only_exported_metrics() {
     // Shape: every rule has an expression and a severity; no tabs (YAML).
     let alerts = rules.matches("- alert: ").count();
     assert!(alerts >= 10);
-    assert_eq!(rules.matches(" expr: ").count(), alerts, "one expr per alert");
+    assert_eq!(
+        rules.matches(" expr: ").count(),
+        alerts,
+        "one expr per alert"
+    );
     assert_eq!(
         rules.matches(" severity: ").count(),
         alerts,
