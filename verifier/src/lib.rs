@@ -16,6 +16,7 @@ pub mod extract;
 pub mod iplists;
 pub mod keys;
 pub mod netinfo;
+pub mod observability;
 pub mod origin;
 pub mod outcome;
 pub mod ratelimit;
@@ -118,6 +119,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_handler))
+        // Inside the routes, so the latency histogram is labelled by the matched template.
+        .route_layer(axum::middleware::from_fn(observability::track_http))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -16,10 +16,28 @@ use verifier::{AppState, SystemClock};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `CARGO_PKG_VERSION (git revision)`; the revision comes from `build.rs` ("unknown" outside a
+/// git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TOLLGATE_GIT_REV"),
+    ")"
+);
+
+/// Log line format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "verifier",
-    version,
+    version = VERSION,
     about = "Tollgate verifier: challenges and siteverify"
 )]
 struct Cli {
@@ -44,6 +62,9 @@ enum Command {
         /// with a password only through the environment variable or the config file.
         #[arg(long, env = "TOLLGATE_STORE", hide_env_values = true)]
         store: Option<String>,
+        /// Log format on stderr.
+        #[arg(long, env = "TOLLGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
     /// Write a new key file (Ed25519 seed + MAC secret) for the config's [[keys]].
     Keygen {
@@ -81,19 +102,27 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let cli = Cli::from_arg_matches(&matches)?;
-    tracing_subscriber::fmt()
+    let log_format = match &cli.command {
+        Command::Serve { log_format, .. } => *log_format,
+        _ => LogFormat::Text,
+    };
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn")),
-        )
-        .init();
+        );
+    match log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     match cli.command {
         Command::Serve {
             config,
             listen,
             assets,
             store,
+            log_format: _,
         } => {
             let rt = tokio::runtime::Runtime::new().context("starting the Tokio runtime")?;
             rt.block_on(serve(config, listen, assets, store))
@@ -176,7 +205,7 @@ async fn serve(
     let files = settings.files.clone();
     let state =
         AppState::try_new(settings, Arc::new(SystemClock)).context("setting up the store")?;
-    match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+    match verifier::observability::prometheus_builder().and_then(|b| b.install_recorder()) {
         Ok(handle) => {
             state.set_prometheus(handle.clone());
             tokio::spawn(async move {

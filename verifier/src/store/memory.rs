@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{
     BoxFuture, ChallengeId, CounterOp, CounterValue, MAX_DISTINCT_CAP, MarkOutcome, MarkRequest,
     RetryFingerprint, Store, StoreError, encode_used, repeat_outcome,
 };
 use crate::clock::Clock;
+use crate::observability::record_store_op;
 
 /// Default capacity of the auxiliary table (counters and records).
 pub const DEFAULT_AUX_CAPACITY: usize = 1_000_000;
@@ -399,7 +400,9 @@ impl Store for MemoryStore {
         expires_at_ms: u64,
         req: MarkRequest<'a>,
     ) -> BoxFuture<'a, Result<MarkOutcome, StoreError>> {
+        let start = Instant::now();
         let r = self.mark_sync(id, expires_at_ms, req);
+        record_store_op("memory", "mark_used", start, &r);
         Box::pin(std::future::ready(r))
     }
 
@@ -408,7 +411,10 @@ impl Store for MemoryStore {
         now_ms: u64,
         ops: &'a [CounterOp],
     ) -> BoxFuture<'a, Result<Vec<CounterValue>, StoreError>> {
-        Box::pin(std::future::ready(self.observe_sync(now_ms, ops)))
+        let start = Instant::now();
+        let r = self.observe_sync(now_ms, ops);
+        record_store_op("memory", "observe", start, &r);
+        Box::pin(std::future::ready(r))
     }
 
     fn put<'a>(
@@ -417,6 +423,7 @@ impl Store for MemoryStore {
         value: &'a [u8],
         ttl_ms: u64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let start = Instant::now();
         let now = self.clock.now_ms();
         let mut st = self.lock();
         st.purge(now);
@@ -428,10 +435,12 @@ impl Store for MemoryStore {
             self.aux_capacity,
         );
         drop(st);
+        record_store_op("memory", "put", start, &r);
         Box::pin(std::future::ready(r))
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        let start = Instant::now();
         let now = self.clock.now_ms();
         let mut st = self.lock();
         st.purge(now);
@@ -443,7 +452,9 @@ impl Store for MemoryStore {
             _ => None,
         };
         drop(st);
-        Box::pin(std::future::ready(Ok(r)))
+        let r = Ok(r);
+        record_store_op("memory", "get", start, &r);
+        Box::pin(std::future::ready(r))
     }
 
     fn settle_retry<'a>(
@@ -452,11 +463,15 @@ impl Store for MemoryStore {
         fingerprint: RetryFingerprint,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         // The expiry index entry is left to `purge` (it removes nothing that is gone).
+        let start = Instant::now();
         self.lock().retry.remove(&(id, fingerprint));
-        Box::pin(std::future::ready(Ok(())))
+        let r = Ok(());
+        record_store_op("memory", "settle_retry", start, &r);
+        Box::pin(std::future::ready(r))
     }
 
     fn claim<'a>(&'a self, key: &'a str, ttl_ms: u64) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let start = Instant::now();
         let now = self.clock.now_ms();
         let mut st = self.lock();
         st.purge(now);
@@ -472,11 +487,15 @@ impl Store for MemoryStore {
             .map(|()| true)
         };
         drop(st);
+        record_store_op("memory", "claim", start, &r);
         Box::pin(std::future::ready(r))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(std::future::ready(Ok(())))
+        let start = Instant::now();
+        let r = Ok(());
+        record_store_op("memory", "ping", start, &r);
+        Box::pin(std::future::ready(r))
     }
 }
 

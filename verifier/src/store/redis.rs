@@ -338,7 +338,9 @@ impl RedisStore {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = Result<T, RedisError>>,
     {
+        let start = std::time::Instant::now();
         let r = self.exec(f).await;
+        crate::observability::record_store_op("redis", op, start, &r);
         self.record(op, &r.as_ref().map(|_| ()).map_err(Clone::clone));
         r
     }
