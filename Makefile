@@ -9,9 +9,9 @@ demo:
 test:
 	scripts/test.sh
 
-## Install missing dependencies only.
+## Install missing dependencies only (the full set for make test; scripts/setup.sh --demo for the demo only).
 setup:
-	scripts/setup.sh
+	scripts/setup.sh --test
 
 ## Only the browser end-to-end tests (assumes assets and binaries are built).
 e2e:

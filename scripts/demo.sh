@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
 # `make demo`: set up, build, and run the verifier and the Northwind Bank demo site on their
 # default ports. Ctrl-C stops both.
+#
+# Environment (all optional):
+#   DEMO_ADDR        demo site bind address (default 127.0.0.1:8080)
+#   VERIFIER_ADDR    verifier bind address (default 127.0.0.1:8787)
+#   VERIFIER_URL     the verifier's URL as the browser and the demo backend reach it
+#                    (default http://$VERIFIER_ADDR)
+#   VERIFIER_CONFIG  a verifier config file (verifier serve --config); without it the development
+#                    site runs, which only allows the origins http://localhost:* and http://127.0.0.1:*.
+#                    With a config, set TOLLGATE_SITEKEY / TOLLGATE_SECRET for the demo site too.
+# Reaching the demo from another machine: README.md, "Reaching the demo from another machine".
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 VERIFIER_ADDR=${VERIFIER_ADDR:-127.0.0.1:8787}
 DEMO_ADDR=${DEMO_ADDR:-127.0.0.1:8080}
+VERIFIER_URL=${VERIFIER_URL:-http://$VERIFIER_ADDR}
+VERIFIER_ARGS=(serve --listen "$VERIFIER_ADDR")
+if [[ -n ${VERIFIER_CONFIG:-} ]]; then
+  VERIFIER_ARGS+=(--config "$VERIFIER_CONFIG")
+fi
 
-scripts/setup.sh
+# Only what the demo needs (no browsers, Redis or Xvfb: those are for `make test`).
+scripts/setup.sh --demo
 scripts/build-assets.sh
 cargo build -p verifier -p demo-site
 
@@ -27,12 +43,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-target/debug/verifier serve --listen "$VERIFIER_ADDR" &
+target/debug/verifier "${VERIFIER_ARGS[@]}" &
 PIDS+=($!)
-target/debug/demo-site --listen "$DEMO_ADDR" --verifier-url "http://$VERIFIER_ADDR" --assets js/dist &
+target/debug/demo-site --listen "$DEMO_ADDR" --verifier-url "$VERIFIER_URL" --assets js/dist &
 PIDS+=($!)
 
-port_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+# A wildcard bind (0.0.0.0, [::]) is probed on loopback.
+port_open() {
+  local host=${1%:*}
+  case $host in 0.0.0.0) host=127.0.0.1 ;; "[::]") host=::1 ;; esac
+  host=${host#[}
+  host=${host%]}
+  (exec 3<>"/dev/tcp/$host/${1##*:}") 2>/dev/null
+}
 
 # Wait until both accept connections (or one of them dies).
 for _ in $(seq 1 100); do
@@ -48,7 +71,7 @@ done
 cat <<MSG
 
   Northwind Bank demo:  http://$DEMO_ADDR/
-  Verifier:             http://$VERIFIER_ADDR/
+  Verifier:             $VERIFIER_URL/  (listening on $VERIFIER_ADDR)
   Recent verdicts:      http://$DEMO_ADDR/api/verdicts
 
   Sign in with any username and the password "correct horse". Press Ctrl-C to stop.

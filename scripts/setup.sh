@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Idempotent, non-interactive set-up for developing and testing Tollgate on Debian 12.
 #
+#   scripts/setup.sh [--test]   full set-up for `make test` (the default)
+#   scripts/setup.sh --demo     only what `make demo` needs: no browsers, Redis or Xvfb
+#
 # Installs only what is missing:
-#   - Debian packages: chromium, chromium-driver, firefox-esr, redis-server, xvfb (apt)
-#   - the wasm32-unknown-unknown Rust target, rustfmt and clippy (rustup)
-#   - wasm-bindgen-cli matching the wasm-bindgen version in Cargo.lock (crates.io)
-#   - cargo-fuzz (crates.io), only when a nightly toolchain is already installed
-#   - the npm dev dependencies from package-lock.json (npm ci)
+#   - both modes: a C toolchain (Debian build-essential: the linker driver and libmimalloc-sys need a
+#     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
+#     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
+#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb (apt);
+#     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed
+# Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
+# the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
+# how to get it. No apt source is ever added.
 # Prerequisites (not installed here, nothing is downloaded outside apt/crates.io/npm/rustup):
-# a rustup-managed Rust toolchain and Node.js >= 20 with npm.
+# a rustup-managed Rust toolchain.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -16,6 +22,20 @@ ROOT=$PWD
 
 log() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+MODE=test
+for arg in "$@"; do
+  case $arg in
+    --demo) MODE=demo ;;
+    --test | --full) MODE=test ;;
+    -h | --help)
+      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) die "unknown argument: $arg (use --demo or --test)" ;;
+  esac
+done
+log "mode: $MODE"
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -33,22 +53,67 @@ is_installed() {
   [[ $status == "install ok installed" ]]
 }
 
-APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb)
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  # Debian's own Node.js (18 on bookworm) is a fallback only; the project targets Node >= 20.
-  APT_PACKAGES+=(nodejs npm)
-fi
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  is_installed "$p" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install ${missing[*]} by hand"
-  log "installing Debian packages: ${missing[*]}"
-  "${SUDO[@]}" apt-get update -q
-  "${SUDO[@]}" apt-get install -y -q "${missing[@]}"
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install $* by hand"
+  log "installing Debian packages: $*"
+  if ((!APT_UPDATED)); then
+    "${SUDO[@]}" apt-get update -q
+    APT_UPDATED=1
+  fi
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "$@"
+}
+
+# A C toolchain: rustc links through `cc`, and libmimalloc-sys compiles C. Checked by compiling and
+# linking a one-line program, so any working toolchain counts. (No crate here uses pkg-config.)
+c_toolchain_ok() {
+  local tmp rc
+  command -v cc >/dev/null 2>&1 || return 1
+  tmp=$(mktemp -d)
+  printf '#include <stdio.h>\nint main(void) { return puts("") < 0; }\n' >"$tmp/t.c"
+  cc "$tmp/t.c" -o "$tmp/t" >/dev/null 2>&1 && rc=0 || rc=1
+  rm -rf "$tmp"
+  return "$rc"
+}
+if c_toolchain_ok; then
+  log "C toolchain present ($(cc --version 2>/dev/null | head -n1))"
 else
-  log "Debian packages present: ${APT_PACKAGES[*]}"
+  apt_install build-essential
+  c_toolchain_ok || die "no working C compiler after installing build-essential (cc must compile and link C)"
+fi
+
+# Node.js >= 20 (README prerequisite). Never Debian 12's nodejs 18.
+NODE_MIN=20
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+node_help="install Node.js >= $NODE_MIN with npm yourself, e.g. Debian 13 (trixie) packages nodejs/npm, \
+the NodeSource apt repository (https://github.com/nodesource/distributions), or a tarball from \
+https://nodejs.org/ on PATH; then re-run"
+if ! command -v node >/dev/null 2>&1 || (($(node_major) < NODE_MIN)); then
+  have=$(command -v node >/dev/null 2>&1 && node --version || echo none)
+  candidate=$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ { print $2; exit }' || true)
+  cand_major=${candidate%%.*}
+  cand_major=${cand_major#*:} # drop an epoch
+  if [[ $cand_major =~ ^[0-9]+$ ]] && ((cand_major >= NODE_MIN)); then
+    apt_install nodejs
+  else
+    die "Node.js >= $NODE_MIN is required (found: $have; apt offers nodejs ${candidate:-none}, too old): $node_help"
+  fi
+  (($(node_major) >= NODE_MIN)) || die "node is still $(node --version) after apt: $node_help"
+fi
+command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --version): $node_help"
+log "Node.js $(node --version), npm $(npm --version)"
+
+if [[ $MODE == test ]]; then
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb)
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    is_installed "$p" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    apt_install "${missing[@]}"
+  else
+    log "Debian packages present: ${APT_PACKAGES[*]}"
+  fi
 fi
 
 # --- Rust --------------------------------------------------------------------------------------
@@ -63,26 +128,29 @@ if ! grep -qx wasm32-unknown-unknown <<<"$installed_targets"; then
 else
   log "Rust target wasm32-unknown-unknown present"
 fi
-components=()
-cargo fmt --version >/dev/null 2>&1 || components+=(rustfmt)
-cargo clippy --version >/dev/null 2>&1 || components+=(clippy)
-if ((${#components[@]})); then
-  log "adding Rust components: ${components[*]}"
-  rustup component add "${components[@]}"
-fi
-
-# --- cargo-fuzz, only where a nightly toolchain is installed (fuzz smoke in test.sh) -----------
-# Nightly itself is not installed here; cargo-fuzz comes from crates.io.
-toolchains=$(rustup toolchain list)
-if grep -q '^nightly' <<<"$toolchains"; then
-  if cargo fuzz --version >/dev/null 2>&1; then
-    log "cargo-fuzz present"
-  else
-    log "installing cargo-fuzz (crates.io) for the nightly fuzz smoke"
-    cargo install cargo-fuzz --locked || log "cargo-fuzz install failed: test.sh will skip the fuzz smoke"
+# rustfmt/clippy (make test's lint sections) and cargo-fuzz: test mode only.
+if [[ $MODE == test ]]; then
+  components=()
+  cargo fmt --version >/dev/null 2>&1 || components+=(rustfmt)
+  cargo clippy --version >/dev/null 2>&1 || components+=(clippy)
+  if ((${#components[@]})); then
+    log "adding Rust components: ${components[*]}"
+    rustup component add "${components[@]}"
   fi
-else
-  log "no nightly toolchain: fuzzing unavailable, test.sh skips the fuzz smoke (see fuzz/README.md)"
+
+  # cargo-fuzz, only where a nightly toolchain is installed (fuzz smoke in test.sh); nightly itself
+  # is not installed here, cargo-fuzz comes from crates.io.
+  toolchains=$(rustup toolchain list)
+  if grep -q '^nightly' <<<"$toolchains"; then
+    if cargo fuzz --version >/dev/null 2>&1; then
+      log "cargo-fuzz present"
+    else
+      log "installing cargo-fuzz (crates.io) for the nightly fuzz smoke"
+      cargo install cargo-fuzz --locked || log "cargo-fuzz install failed: test.sh will skip the fuzz smoke"
+    fi
+  else
+    log "no nightly toolchain: fuzzing unavailable, test.sh skips the fuzz smoke (see fuzz/README.md)"
+  fi
 fi
 
 # --- wasm-bindgen-cli, same version as the wasm-bindgen crate in Cargo.lock ---------------------
@@ -106,11 +174,8 @@ else
 fi
 
 # --- npm dev dependencies ----------------------------------------------------------------------
-command -v node >/dev/null 2>&1 || die "node not found"
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if ((node_major < 20)); then
-  log "warning: Node.js $(node --version) is older than the supported 20; e2e tests may fail"
-fi
+# Both modes install the whole lock: the asset build needs esbuild, terser and binaryen; the test-only
+# packages are plain JS (no browser is downloaded), so one node_modules serves both modes.
 STAMP=node_modules/.tollgate-package-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 got=""

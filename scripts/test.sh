@@ -29,7 +29,7 @@ section() {
   CURRENT=""
 }
 
-section "setup" scripts/setup.sh
+section "setup" scripts/setup.sh --test
 section "cargo fmt --check" cargo fmt --all --check
 section "clippy (native, all targets)" cargo clippy --workspace --all-targets -- -D warnings
 section "clippy (wasm32 collector)" \
