@@ -46,12 +46,28 @@ pub async fn track_http(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let resp = next.run(req).await;
     let status = status_class(resp.status().as_u16());
     metrics::histogram!(HTTP_DURATION, "route" => route, "method" => method, "status" => status)
         .record(start.elapsed().as_secs_f64());
     resp
+}
+
+/// The request method as a static label (no allocation per request); methods the router does
+/// not route share one label.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
 }
 
 fn status_class(code: u16) -> &'static str {
@@ -89,5 +105,7 @@ mod tests {
         assert_eq!(status_class(204), "2xx");
         assert_eq!(status_class(429), "4xx");
         assert_eq!(status_class(503), "5xx");
+        assert_eq!(method_label(&axum::http::Method::POST), "POST");
+        assert_eq!(method_label(&axum::http::Method::TRACE), "other");
     }
 }
