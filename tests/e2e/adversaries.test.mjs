@@ -7,9 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { readFileSync, existsSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 import puppeteerCore from 'puppeteer-core';
 import { addExtra } from 'puppeteer-extra';
@@ -18,10 +16,8 @@ import { newInjectedContext } from 'fingerprint-injector';
 import { chromium } from 'playwright-core';
 
 import {
-  ASSETS_DIR,
   CHROMIUM,
   DEV_SECRET,
-  ROOT,
   decodeToken,
   executeToken,
   siteverify,
@@ -30,6 +26,7 @@ import {
   tempDir,
   verdictLine,
   waitForTollgate,
+  servePages,
 } from './harness.mjs';
 
 const ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -102,19 +99,7 @@ describe('adversaries', () => {
   test('headful Chromium under Xvfb without automation: no automation reasons', { timeout: 90_000 }, async (t) => {
     if (!existsSync('/usr/bin/xvfb-run')) return t.skip('xvfb-run not installed');
     // Same-origin static server for the test page and the assets (workers need same origin).
-    const server = createServer((req, res) => {
-      const path = new URL(req.url, 'http://x').pathname;
-      const file = path.startsWith('/tollgate/')
-        ? join(ASSETS_DIR, path.slice('/tollgate/'.length))
-        : join(ROOT, 'tests', 'e2e', 'pages', path === '/' ? 'self-submit.html' : path.slice(1));
-      if (!file.startsWith(ROOT) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }[extname(file)] ?? 'application/octet-stream';
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(readFileSync(file));
-    });
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const server = await servePages('self-submit.html');
     const user = `headful-${process.pid}`;
     const url = `http://127.0.0.1:${server.address().port}/?api=${encodeURIComponent(stack.verifier.url)}&demo=${encodeURIComponent(stack.demo.url)}&user=${user}`;
     // Plain Chromium: no --remote-debugging-*, no driver, no CDP client anywhere.

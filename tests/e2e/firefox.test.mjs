@@ -14,13 +14,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import puppeteer from 'puppeteer-core';
 
-import { ASSETS_DIR, DEV_SECRET, ROOT, siteverify, sleep, startStack, tempDir, verdictLine, waitForTollgate } from './harness.mjs';
+import { DEV_SECRET, servePages, siteverify, sleep, startStack, tempDir, verdictLine, waitForTollgate } from './harness.mjs';
 
 const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
@@ -122,28 +121,16 @@ describe('Firefox ESR', () => {
     const report = new Promise((r) => {
       gotReport = r;
     });
-    const server = createServer((req, res) => {
-      const path = new URL(req.url, 'http://x').pathname;
-      if (req.method === 'POST' && path === '/report') {
-        const chunks = [];
-        req.on('data', (c) => chunks.push(c));
-        req.on('end', () => {
-          res.writeHead(204).end();
-          gotReport(JSON.parse(Buffer.concat(chunks).toString()));
-        });
-        return;
-      }
-      const file = path.startsWith('/tollgate/')
-        ? join(ASSETS_DIR, path.slice('/tollgate/'.length))
-        : join(ROOT, 'tests', 'e2e', 'pages', path === '/' ? 'report-token.html' : path.slice(1));
-      if (!file.startsWith(ROOT) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }[extname(file)] ?? 'application/octet-stream';
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(readFileSync(file));
+    const server = await servePages('report-token.html', (req, res, path) => {
+      if (req.method !== 'POST' || path !== '/report') return false;
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(204).end();
+        gotReport(JSON.parse(Buffer.concat(chunks).toString()));
+      });
+      return true;
     });
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
     const profile = tempDir('firefox-profile');
     writeFileSync(join(profile, 'user.js'), Object.entries(PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
     const url = `http://127.0.0.1:${server.address().port}/?api=${encodeURIComponent(stack.verifier.url)}&wait=8000`;

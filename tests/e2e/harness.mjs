@@ -9,9 +9,10 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
@@ -306,4 +307,27 @@ export function verdictLine(label, sv, decoded) {
   const tg = sv.tollgate ?? {};
   const lies = (decoded?.env?.lies ?? []).map((l) => l.target).join(',');
   return `E2E-ADVERSARY ${label}: decision=${tg.decision} score=${tg.score} reasons=[${(tg.reasons ?? []).join(' ')}]${lies ? ` lies=[${lies}]` : ''}`;
+}
+
+/**
+ * A same-origin static server on 127.0.0.1 for a test page in `tests/e2e/pages/` and the built
+ * assets under `/tollgate/` (workers need the same origin). `route(req, res, path)` may answer a
+ * request first (return true when it did). Resolves to the listening `http.Server`.
+ */
+export async function servePages(defaultPage, route = () => false) {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (route(req, res, path)) return;
+    const file = path.startsWith('/tollgate/')
+      ? join(ASSETS_DIR, path.slice('/tollgate/'.length))
+      : join(ROOT, 'tests', 'e2e', 'pages', path === '/' ? defaultPage : path.slice(1));
+    if (!file.startsWith(ROOT) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }[extname(file)] ?? 'application/octet-stream';
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return server;
 }
