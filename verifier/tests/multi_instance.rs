@@ -110,6 +110,11 @@ async fn token(c: &Cluster, v: &common::VerifierProcess, fp: &[u8], dx: f64) -> 
     )
 }
 
+/// The body of a GET (e.g. `/metrics`).
+async fn text(c: &Cluster, url: String) -> String {
+    c.http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn status(c: &Cluster, url: String) -> u16 {
     c.http
         .get(url)
@@ -225,15 +230,7 @@ async fn redis_outage_fails_closed_quickly_and_recovers_without_restart() {
     // Readiness drops within the health-check period; liveness stays.
     assert_eq!(wait_status(&c, c.a.url("/readyz"), 503).await, 503);
     assert_eq!(status(&c, c.a.url("/healthz")).await, 200);
-    let metrics = c
-        .http
-        .get(c.b.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text(&c, c.b.url("/metrics")).await;
     assert!(
         metrics.contains("tollgate_store_errors_total"),
         "store errors are counted"
@@ -380,15 +377,7 @@ async fn stalled_redis_then_retry_gets_the_same_verdict_not_a_burned_token() {
         );
     }
 
-    let metrics = c
-        .http
-        .get(c.a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text(&c, c.a.url("/metrics")).await;
     assert!(
         metrics.contains(r#"kind="store-timeout""#),
         "timeouts are counted as timeouts: {metrics}"
@@ -401,15 +390,7 @@ async fn stalled_redis_then_retry_gets_the_same_verdict_not_a_burned_token() {
 async fn redis_without_persistence_is_reported_or_refused() {
     let Some(c) = start("") else { return };
     assert_eq!(wait_status(&c, c.a.url("/readyz"), 200).await, 200);
-    let metrics = c
-        .http
-        .get(c.a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text(&c, c.a.url("/metrics")).await;
     assert!(
         metrics.contains(r#"tollgate_store_persistent{backend="redis"} 0"#),
         "{metrics}"
