@@ -131,6 +131,9 @@ fn main() -> anyhow::Result<()> {
             store,
             log_format: _,
         } => {
+            // The process-wide rustls provider (ring), for clients that take the default: the
+            // Redis client with a `rediss://` URL. The listeners pass theirs explicitly.
+            let _ = verifier::tls::install_default_provider();
             let rt = tokio::runtime::Runtime::new().context("starting the Tokio runtime")?;
             rt.block_on(serve(config, listen, internal_listen, assets, store))
         }

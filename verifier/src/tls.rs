@@ -54,6 +54,12 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Install [`provider`] as the process default (for rustls clients that use the default: the
+/// Redis client with `rediss://`). `false` when one was installed already.
+pub fn install_default_provider() -> bool {
+    Arc::unwrap_or_clone(provider()).install_default().is_ok()
+}
+
 /// Read a PEM certificate chain and private key and check that the key is the certificate's.
 pub fn load_certified_key(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
     let cert_path = files.cert.display().to_string();
