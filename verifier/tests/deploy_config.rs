@@ -261,3 +261,88 @@ async fn a_rotation_accepts_both_secrets_until_the_previous_one_is_removed() {
     drop(v);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn redis_over_tls_with_a_rediss_url() {
+    let dir = common::temp_dir("rediss");
+    let ca = tollgate_testkit::tls::TestCa::new("Tollgate Redis test CA").unwrap();
+    let (cert, key) = ca.issue(&["127.0.0.1"]).unwrap().write(&dir).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.cert_pem()).unwrap();
+    let tls_port = tollgate_testkit::free_port();
+    let Some(redis) = common::RedisServer::start_with(&[
+        "--tls-port",
+        &tls_port.to_string(),
+        "--tls-cert-file",
+        cert.to_str().unwrap(),
+        "--tls-key-file",
+        key.to_str().unwrap(),
+        "--tls-ca-cert-file",
+        ca_file.to_str().unwrap(),
+        "--tls-auth-clients",
+        "no",
+    ]) else {
+        return; // skipped loudly by testkit::require (fails under CI=true)
+    };
+    let config = dir.join("verifier.toml");
+    std::fs::write(&config, with_extra("")).unwrap();
+    // The verifier trusts the system roots for rediss://; SSL_CERT_FILE points them at the CA.
+    let v = common::VerifierProcess::spawn(
+        &["--config", config.to_str().unwrap()],
+        &[
+            (
+                "TOLLGATE_STORE",
+                &format!("rediss://127.0.0.1:{tls_port}/0"),
+            ),
+            ("SSL_CERT_FILE", ca_file.to_str().unwrap()),
+        ],
+        dir.join("verifier.log"),
+    );
+    let c = reqwest::Client::new();
+    let start = Instant::now();
+    loop {
+        let ready: Value = c
+            .get(v.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ready["store"]["backend"] == "redis" && ready["store"]["up"] == true {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "redis over TLS never ready: {ready}\n{}",
+            v.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A token is redeemed once, through the TLS connection's atomic mark.
+    let reply = challenge(&c, &v).await;
+    let token = common::login_token(&reply, ORIGIN, TelemetrySpec::human_login());
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r: Value = c
+            .post(v.url("/v1/siteverify"))
+            .form(&[("secret", NEW_SECRET), ("response", &token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answers.push(r);
+    }
+    assert_eq!(answers[0]["success"], true, "{}", answers[0]);
+    assert_eq!(
+        codes(&answers[1]),
+        ["timeout-or-duplicate"],
+        "{}",
+        answers[1]
+    );
+    drop(v);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(dir);
+}
