@@ -11,7 +11,8 @@
 # package-lock.json, scripts/build-assets.sh, release binaries), `runtime` (Debian slim, no
 # compiler, no Node, runs as an unprivileged user). See README.md, "Production".
 
-ARG RUST_VERSION=1.88
+# The toolchain development and CI use (the workspace's rust-version, its minimum, is 1.88).
+ARG RUST_VERSION=1.95
 ARG NODE_VERSION=22
 
 FROM node:${NODE_VERSION}-bookworm-slim AS node

@@ -88,7 +88,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The public listener's router: what browsers (and anyone on the Internet) may reach —
-/// [`public_routes`] plus the health checks. Without the internal routes, so that a reverse
+/// [`public_routes`] (health checks included). Without the internal routes, so that a reverse
 /// proxy or firewall mistake cannot expose siteverify, outcome or metrics.
 pub fn public_router(state: AppState) -> Router {
     finish(public_routes(&state), state)
