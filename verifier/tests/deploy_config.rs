@@ -346,3 +346,112 @@ async fn redis_over_tls_with_a_rediss_url() {
     drop(redis);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The Redis arguments of `compose.yaml` (after `exec redis-server`), with the password filled in.
+fn compose_redis_args(password: &str) -> Vec<String> {
+    let compose =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../compose.yaml"))
+            .expect("compose.yaml");
+    let line = compose
+        .lines()
+        .find_map(|l| l.split_once("exec redis-server ").map(|(_, rest)| rest))
+        .expect("compose.yaml: no `exec redis-server` line");
+    line.split_whitespace()
+        .map(|a| match a {
+            "''" => String::new(),
+            "\"$$REDIS_PASSWORD\"" => password.to_owned(),
+            other => {
+                assert!(
+                    !other.contains('$') && !other.contains('"'),
+                    "unexpected {other}"
+                );
+                other.to_owned()
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_compose_setup_runs_against_redis_started_as_compose_starts_it() {
+    let password = "compose-test-password-0123";
+    let args = compose_redis_args(password);
+    assert!(
+        args.windows(2).any(|w| w == ["--appendonly", "yes"]),
+        "{args:?}"
+    );
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(redis) = common::RedisServer::start_with(&arg_refs) else {
+        return; // skipped loudly by testkit::require (fails under CI=true)
+    };
+    let port = redis
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/0")
+        .to_owned();
+    let dir = common::temp_dir("compose");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/compose/verifier.toml");
+    let seed = tollgate_protocol::b64_encode(&[5u8; 32]);
+    let mac = tollgate_protocol::b64_encode(&[6u8; 32]);
+    let redis_url = format!("redis://:{password}@127.0.0.1:{port}/0");
+    // The variables compose.yaml gives the verifier (listeners on loopback here).
+    let (v, lines) = common::VerifierProcess::spawn_lines(
+        &["--config", config.to_str().unwrap()],
+        &[
+            ("TOLLGATE_INTERNAL_LISTEN", "127.0.0.1:0"),
+            ("TOLLGATE_KEY_SEED", &seed),
+            ("TOLLGATE_KEY_MAC", &mac),
+            ("TOLLGATE_SITE_SECRET", NEW_SECRET),
+            ("TOLLGATE_REDIS_URL", &redis_url),
+        ],
+        dir.join("verifier.log"),
+        2,
+    );
+    let internal = lines[1]
+        .strip_prefix("internal listening on ")
+        .expect("internal listener line")
+        .to_owned();
+    let c = reqwest::Client::new();
+    // require_persistence = true: ready only because Redis runs with the AOF as in compose.yaml.
+    let start = Instant::now();
+    loop {
+        let r = c.get(format!("{internal}/readyz")).send().await.unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "not ready: {}\n{}",
+            r.text().await.unwrap_or_default(),
+            v.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let origin = "http://127.0.0.1:8080"; // the demo's published origin
+    let reply: ChallengeReply = c
+        .post(v.url("/v1/challenge"))
+        .header("origin", origin)
+        .json(&json!({"sitekey": "demo", "action": "login"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = common::login_token(&reply, origin, TelemetrySpec::human_login());
+    let verdict: Value = c
+        .post(format!("{internal}/v1/siteverify"))
+        .form(&[("secret", NEW_SECRET), ("response", &token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["success"], true, "{verdict}");
+    assert!(!v.log_text().contains(password), "Redis password logged");
+    drop(v);
+    drop(redis);
+    let _ = std::fs::remove_dir_all(dir);
+}
