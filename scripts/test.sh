@@ -53,6 +53,7 @@ section "wasm-bindgen tests (headless Chromium)" \
   CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test --target wasm32-unknown-unknown -p tollgate-collector
 section "build verifier + demo-site" cargo build -p verifier -p demo-site
+section "deployment files (Dockerfile, compose, systemd, Caddy)" scripts/check-deploy.sh
 section "e2e (node --test, Playwright + Chromium)" node --test --test-reporter=spec tests/e2e/
 
 printf '\nAll tests passed in %ds.\n' $((SECONDS - SUITE_START))

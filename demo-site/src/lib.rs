@@ -59,6 +59,8 @@ pub enum ConfigError {
     Empty { what: &'static str },
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("verifier CA file {path}: {reason}")]
+    CaFile { path: PathBuf, reason: String },
     #[error("content security policy is not a valid header value")]
     Csp,
 }
@@ -66,8 +68,15 @@ pub enum ConfigError {
 /// Demo-site settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Verifier base URL, e.g. `http://127.0.0.1:8787`.
+    /// Verifier base URL as the browser reaches it (the page's `data-api`, the CSP), e.g.
+    /// `http://127.0.0.1:8787` or `https://verifier.example.com`.
     pub verifier_url: String,
+    /// Verifier base URL for the backend's siteverify and outcome calls (the verifier's
+    /// internal listener); `None`: `verifier_url`. `http://` or `https://`.
+    pub verifier_backend_url: Option<String>,
+    /// Extra PEM CA certificate(s) trusted for an `https://` verifier, on top of the built-in
+    /// web roots (a private CA or a self-signed certificate).
+    pub verifier_ca: Option<PathBuf>,
     pub sitekey: String,
     pub secret: String,
     /// Directory with the built browser assets (`js/dist`), served under `/tollgate/`.
@@ -85,6 +94,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             verifier_url: DEFAULT_VERIFIER_URL.to_owned(),
+            verifier_backend_url: None,
+            verifier_ca: None,
             sitekey: DEV_SITEKEY.to_owned(),
             secret: DEV_SECRET.to_owned(),
             assets_dir: PathBuf::from("js/dist"),
@@ -101,6 +112,8 @@ pub struct AppState {
     config: Config,
     /// `verifier_url` without a trailing slash.
     verifier_base: String,
+    /// `verifier_backend_url` (else `verifier_url`) without a trailing slash.
+    backend_base: String,
     csp: HeaderValue,
     http: reqwest::Client,
     verdicts: VerdictRing,
@@ -120,24 +133,22 @@ impl AppState {
                 what: "admin token",
             });
         }
-        let url =
-            reqwest::Url::parse(&config.verifier_url).map_err(|_| ConfigError::VerifierUrl {
-                url: config.verifier_url.clone(),
-            })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(ConfigError::VerifierUrl {
-                url: config.verifier_url.clone(),
-            });
+        let url = http_url(&config.verifier_url)?;
+        if let Some(backend) = &config.verifier_backend_url {
+            http_url(backend)?;
         }
         let origin = url.origin().ascii_serialization();
         let csp = HeaderValue::from_str(&content_security_policy(&origin))
             .map_err(|_| ConfigError::Csp)?;
-        let http = reqwest::Client::builder()
-            .timeout(config.verify_timeout)
-            .connect_timeout(config.verify_timeout)
-            .build()?;
+        let http = http_client(config.verify_timeout, config.verifier_ca.as_deref())?;
         Ok(Self {
             verifier_base: config.verifier_url.trim_end_matches('/').to_owned(),
+            backend_base: config
+                .verifier_backend_url
+                .as_deref()
+                .unwrap_or(&config.verifier_url)
+                .trim_end_matches('/')
+                .to_owned(),
             csp,
             http,
             verdicts: VerdictRing::new(VERDICT_CAPACITY),
@@ -154,6 +165,45 @@ impl AppState {
     pub fn verdicts(&self) -> Vec<VerdictRecord> {
         self.verdicts.newest_first()
     }
+}
+
+/// An absolute `http(s)://` URL with a host.
+fn http_url(text: &str) -> Result<reqwest::Url, ConfigError> {
+    let bad = || ConfigError::VerifierUrl { url: text.into() };
+    let url = reqwest::Url::parse(text).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad());
+    }
+    Ok(url)
+}
+
+/// The backend's client to the verifier: rustls (ring) with the built-in web roots (Mozilla's,
+/// from `webpki-roots`) plus the certificates of `extra_ca` (PEM, one or more), e.g. a private CA
+/// or a self-signed verifier certificate.
+pub fn http_client(
+    timeout: Duration,
+    extra_ca: Option<&std::path::Path>,
+) -> Result<reqwest::Client, ConfigError> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(timeout)
+        .connect_timeout(timeout);
+    if let Some(path) = extra_ca {
+        let ca_err = |reason: String| ConfigError::CaFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_err(e.to_string()))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_err(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(ca_err("no CERTIFICATE block".into()));
+        }
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    Ok(builder.build()?)
 }
 
 /// The CSP the demo sends on every response (the one a Tollgate site needs, plus framing and
@@ -339,7 +389,7 @@ async fn login(
     let started = Instant::now();
     let verdict = siteverify::call(
         &state.http,
-        &state.verifier_base,
+        &state.backend_base,
         &state.config.secret,
         &form.tollgate_response,
         remote_ip.as_deref(),
@@ -398,7 +448,7 @@ async fn login(
         (Outcome::Allow, Some(id)) => Some(
             siteverify::report_outcome(
                 &state.http,
-                &state.verifier_base,
+                &state.backend_base,
                 &state.config.secret,
                 id,
                 credentials_ok,
@@ -494,7 +544,7 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
             Some(id) => Some(
                 siteverify::report_outcome(
                     &state.http,
-                    &state.verifier_base,
+                    &state.backend_base,
                     &state.config.secret,
                     id,
                     success,

@@ -17,9 +17,18 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "DEMO_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Base URL of the Tollgate verifier (browser and backend both use it).
+    /// Base URL of the Tollgate verifier as the browser reaches it (also the backend's, unless
+    /// --verifier-backend-url is given).
     #[arg(long, env = "TOLLGATE_VERIFIER_URL", default_value = DEFAULT_VERIFIER_URL)]
     verifier_url: String,
+    /// Base URL of the verifier's internal listener for siteverify and outcome (http or https)
+    /// [default: --verifier-url].
+    #[arg(long, env = "TOLLGATE_VERIFIER_BACKEND_URL")]
+    verifier_backend_url: Option<String>,
+    /// Extra PEM CA certificate(s) to trust for an https verifier (private CA, self-signed
+    /// certificate), besides the built-in web roots.
+    #[arg(long, env = "TOLLGATE_VERIFIER_CA")]
+    verifier_ca: Option<PathBuf>,
     /// Public site key put on the page.
     #[arg(long, env = "TOLLGATE_SITEKEY", default_value = DEV_SITEKEY)]
     sitekey: String,
@@ -66,6 +75,8 @@ async fn main() -> anyhow::Result<()> {
     }
     let state = AppState::new(Config {
         verifier_url: args.verifier_url,
+        verifier_backend_url: args.verifier_backend_url,
+        verifier_ca: args.verifier_ca,
         sitekey: args.sitekey,
         secret: args.secret,
         assets_dir: args.assets,

@@ -40,6 +40,8 @@ pub mod redis;
 mod rng;
 pub mod tamper;
 mod telemetry;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod token;
 
 use std::io::Write;

@@ -144,13 +144,16 @@ export async function startDemo({ verifierUrl, listen = '127.0.0.1:0', sitekey, 
   return startServer('demo-site', DEMO_BIN, args);
 }
 
-/** Headless Chromium with a fresh profile. Returns the persistent context; close() also removes the profile. */
-export async function launchBrowser() {
+/**
+ * Headless Chromium with a fresh profile. Returns the persistent context; close() also removes the profile.
+ * `extraArgs` are appended to the usual flags (e.g. host-resolver rules for a TLS proxy test).
+ */
+export async function launchBrowser({ extraArgs = [] } = {}) {
   const profile = tempDir('chromium-profile');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport: { width: 1280, height: 800 },
     timeout: 60_000,
   });

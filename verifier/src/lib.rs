@@ -27,6 +27,7 @@ pub mod server;
 pub mod siteverify;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 use std::path::Path;
 use std::time::Duration;
@@ -77,17 +78,35 @@ fn cors_for(state: &AppState, methods: [Method; 1]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// The API router: `/v1/challenge`, `/v1/siteverify`, `/turnstile/v0/siteverify`,
-/// `/v1/outcome`, `/v1/keys`, `/healthz`, `/readyz`, `/metrics`. Every request is bounded by
-/// `[server] request_timeout_ms` (408) and [`MAX_BODY`] (413); the POST endpoints have their
-/// own body limit (answered by each endpoint's bad-request error, see [`extract`]) and rate
-/// limit ([`ratelimit::limit`]), both applied only to the routed method (a wrong method stays a
-/// plain 405).
+/// The whole API on one router (the single-port default): [`public_routes`] and
+/// [`internal_routes`] merged. Every request is bounded by `[server] request_timeout_ms` (408) and
+/// [`MAX_BODY`] (413); the POST endpoints have their own body limit (answered by each endpoint's
+/// bad-request error, see [`extract`]) and rate limit ([`ratelimit::limit`]), both applied only
+/// to the routed method (a wrong method stays a plain 405).
 pub fn app(state: AppState) -> Router {
-    let challenge_cors = cors_for(&state, [Method::POST]);
-    let timeout = state.runtime().server.request_timeout;
+    finish(public_routes(&state).merge(internal_routes(&state)), state)
+}
+
+/// The public listener's router: what browsers (and anyone on the Internet) may reach —
+/// [`public_routes`] (health checks included). Without the internal routes, so that a reverse
+/// proxy or firewall mistake cannot expose siteverify, outcome or metrics.
+pub fn public_router(state: AppState) -> Router {
+    finish(public_routes(&state), state)
+}
+
+/// The internal listener's router: what site backends and operators reach — [`internal_routes`]
+/// plus the health checks (for a load balancer in front of the internal port).
+pub fn internal_router(state: AppState) -> Router {
+    finish(internal_routes(&state).merge(health_routes()), state)
+}
+
+/// **Public routes** — browser-facing, safe to expose: `/v1/challenge` (CORS: the sites'
+/// origins), `/v1/keys`, `/healthz`, `/readyz` (and the assets, [`app_with_assets`]). A new
+/// route belongs here only if a browser must call it and it carries no secret.
+pub fn public_routes(state: &AppState) -> Router<AppState> {
+    let challenge_cors = cors_for(state, [Method::POST]);
     let rate_limit = |endpoint| {
-        axum::middleware::from_fn_with_state(RateLimit::new(&state, endpoint), ratelimit::limit)
+        axum::middleware::from_fn_with_state(RateLimit::new(state, endpoint), ratelimit::limit)
     };
     Router::new()
         .route(
@@ -97,6 +116,18 @@ pub fn app(state: AppState) -> Router {
                 .route_layer(rate_limit(Endpoint::Challenge))
                 .layer(challenge_cors),
         )
+        .route("/v1/keys", get(keys_handler))
+        .merge(health_routes())
+}
+
+/// **Internal routes** — called by site backends with their secret, or by operators:
+/// `/v1/siteverify`, `/turnstile/v0/siteverify`, `/v1/outcome`, `/metrics`. Every new
+/// backend-to-verifier or admin route goes here.
+pub fn internal_routes(state: &AppState) -> Router<AppState> {
+    let rate_limit = |endpoint| {
+        axum::middleware::from_fn_with_state(RateLimit::new(state, endpoint), ratelimit::limit)
+    };
+    Router::new()
         .route(
             "/v1/siteverify",
             post(siteverify::siteverify)
@@ -115,10 +146,20 @@ pub fn app(state: AppState) -> Router {
                 .route_layer(DefaultBodyLimit::max(outcome::OUTCOME_BODY_LIMIT))
                 .route_layer(rate_limit(Endpoint::Outcome)),
         )
-        .route("/v1/keys", get(keys_handler))
+        .route("/metrics", get(metrics_handler))
+}
+
+/// `/healthz` and `/readyz`: on both listeners.
+fn health_routes() -> Router<AppState> {
+    Router::new()
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
-        .route("/metrics", get(metrics_handler))
+}
+
+/// The layers every router half gets: latency histogram, body cap, request timeout, trace span.
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    let timeout = state.runtime().server.request_timeout;
+    routes
         // Inside the routes, so the latency histogram is labelled by the matched template.
         .route_layer(axum::middleware::from_fn(observability::track_http))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
@@ -143,11 +184,17 @@ fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
 
 /// [`app`] plus the collector assets from `dir` under `/tollgate/` (CORS: the sites' origins).
 pub fn app_with_assets(state: AppState, dir: &Path) -> Router {
-    let cors = cors_for(&state, [Method::GET]);
+    with_assets(app(state.clone()), &state, dir)
+}
+
+/// `router` (the combined [`app`] or the [`public_router`]) plus the collector assets from `dir`
+/// under `/tollgate/` (CORS: the sites' origins). Assets are public.
+pub fn with_assets(router: Router, state: &AppState, dir: &Path) -> Router {
+    let cors = cors_for(state, [Method::GET]);
     let assets = tower::ServiceBuilder::new()
         .layer(cors)
         .service(ServeDir::new(dir));
-    app(state).nest_service("/tollgate", assets)
+    router.nest_service("/tollgate", assets)
 }
 
 async fn keys_handler(State(state): State<AppState>) -> Response {

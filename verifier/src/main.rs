@@ -9,6 +9,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use verifier::config::Settings;
 use verifier::keys::KeyEntry;
+use verifier::server::Listener;
 use verifier::{AppState, SystemClock};
 
 /// mimalloc instead of glibc malloc: siteverify is allocation-heavy (decoded telemetry, feature
@@ -52,9 +53,14 @@ enum Command {
         /// TOML config file. Without one, the development site runs with a random key.
         #[arg(long, env = "TOLLGATE_CONFIG")]
         config: Option<PathBuf>,
-        /// Address to listen on (port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        listen: String,
+        /// Address of the public listener (port 0 picks a free port) [default: [server] listen,
+        /// else 127.0.0.1:8787]. Without an internal listener it serves every route.
+        #[arg(long, env = "TOLLGATE_LISTEN")]
+        listen: Option<String>,
+        /// Address of the internal listener (siteverify, outcome, metrics) [default: [server]
+        /// internal_listen; unset: those routes are on the public listener].
+        #[arg(long, env = "TOLLGATE_INTERNAL_LISTEN")]
+        internal_listen: Option<String>,
         /// Directory with tollgate.js & co. [default: js/dist if it exists]
         #[arg(long)]
         assets: Option<PathBuf>,
@@ -120,12 +126,16 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             config,
             listen,
+            internal_listen,
             assets,
             store,
             log_format: _,
         } => {
+            // The process-wide rustls provider (ring), for clients that take the default: the
+            // Redis client with a `rediss://` URL. The listeners pass theirs explicitly.
+            let _ = verifier::tls::install_default_provider();
             let rt = tokio::runtime::Runtime::new().context("starting the Tokio runtime")?;
-            rt.block_on(serve(config, listen, assets, store))
+            rt.block_on(serve(config, listen, internal_listen, assets, store))
         }
         Command::Keygen { out, kid, force } => keygen(out, kid, force),
         Command::DecodeToken => {
@@ -166,6 +176,32 @@ fn main() -> anyhow::Result<()> {
                     site.success_when.as_str()
                 );
             }
+            let l = &s.server.listeners;
+            let tls = |t: &Option<verifier::config::TlsFiles>| match t {
+                Some(t) => format!("https (cert {}, key {})", t.cert.display(), t.key.display()),
+                None => "http".to_owned(),
+            };
+            let addr = |a: Option<std::net::SocketAddr>, d: &str| {
+                a.map_or_else(|| d.to_owned(), |a| a.to_string())
+            };
+            match l.internal_listen {
+                None => println!(
+                    "listener: {} {} (public and internal routes)",
+                    addr(l.listen, "127.0.0.1:8787 (default)"),
+                    tls(&l.tls)
+                ),
+                Some(i) => {
+                    println!(
+                        "public listener: {} {}",
+                        addr(l.listen, "127.0.0.1:8787 (default)"),
+                        tls(&l.tls)
+                    );
+                    println!("internal listener: {i} {}", tls(&l.internal_tls));
+                }
+            }
+            for t in [&l.tls, &l.internal_tls].into_iter().flatten() {
+                verifier::tls::load_certified_key(t)?;
+            }
             if s.test_keys {
                 println!(
                     "WARNING: test_keys = true: the public tgtest-* secrets answer siteverify; never in production"
@@ -178,7 +214,8 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(
     config: Option<PathBuf>,
-    listen: String,
+    listen: Option<String>,
+    internal_listen: Option<String>,
     assets: Option<PathBuf>,
     store: Option<String>,
 ) -> anyhow::Result<()> {
@@ -239,48 +276,135 @@ async fn serve(
         verifier::reload::spawn_reload_task(&state, path.clone(), files);
     }
     let server = state.runtime().server.clone();
-    let proxies = state.clone();
 
     let assets = match assets {
         Some(dir) if dir.is_dir() => Some(dir),
         Some(dir) => bail!("--assets {}: not a directory", dir.display()),
         None => Some(PathBuf::from("js/dist")).filter(|d| d.is_dir()),
     };
-    let router = match &assets {
-        Some(dir) => {
-            tracing::info!(dir = %dir.display(), "serving assets under /tollgate/");
-            verifier::app_with_assets(state, dir)
-        }
-        None => {
-            tracing::info!("no assets directory: /tollgate/ not served");
-            verifier::app(state)
-        }
+    // Addresses: the command line (or its environment variable), else [server], else the default.
+    let listeners = server.listeners.clone();
+    let listen = listen
+        .or_else(|| listeners.listen.map(|a| a.to_string()))
+        .unwrap_or_else(|| "127.0.0.1:8787".to_owned());
+    let internal_listen =
+        internal_listen.or_else(|| listeners.internal_listen.map(|a| a.to_string()));
+    if listeners.internal_tls.is_some() && internal_listen.is_none() {
+        bail!("[server.internal_tls] needs an internal listener");
+    }
+    let load_tls = |t: &Option<verifier::config::TlsFiles>| -> anyhow::Result<_> {
+        t.clone()
+            .map(verifier::tls::CertStore::load)
+            .transpose()
+            .context("loading the TLS certificate")
     };
+    let public_tls = load_tls(&listeners.tls)?;
+    let internal_tls = match &internal_listen {
+        Some(_) => load_tls(&listeners.internal_tls)?,
+        None => None,
+    };
+    verifier::tls::spawn_reload_task(
+        public_tls
+            .iter()
+            .chain(internal_tls.iter())
+            .cloned()
+            .collect(),
+        server.config_poll,
+    );
 
-    // Before the listening line: the open-file limit is settled (and logged) by then.
-    let opts = verifier::server::ServeOptions {
-        header_read_timeout: server.header_read_timeout,
-        first_byte_timeout: server.first_byte_timeout,
-        idle_timeout: server.idle_timeout,
-        max_connections: connection_cap(server.max_connections),
-        max_connections_per_address: server.max_connections_per_address,
-        // Read per connection: a reload that changes trusted_proxies applies at once.
-        exempt: verifier::server::PeerExemption::new(move |ip| {
-            proxies.runtime().server.trusted_proxies.contains(ip)
-        }),
-        drain_timeout: server.request_timeout + Duration::from_secs(5),
+    let with_assets = |router: axum::Router| match &assets {
+        Some(dir) => verifier::with_assets(router, &state, dir),
+        None => router,
     };
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
+    match &assets {
+        Some(dir) => tracing::info!(dir = %dir.display(), "serving assets under /tollgate/"),
+        None => tracing::info!("no assets directory: /tollgate/ not served"),
+    }
+    let mut halves = Vec::new();
+    match internal_listen {
+        None => halves.push((
+            Listener::Combined,
+            listen,
+            with_assets(verifier::app(state.clone())),
+            public_tls,
+        )),
+        Some(internal) => {
+            halves.push((
+                Listener::Public,
+                listen,
+                with_assets(verifier::public_router(state.clone())),
+                public_tls,
+            ));
+            halves.push((
+                Listener::Internal,
+                internal,
+                verifier::internal_router(state.clone()),
+                internal_tls,
+            ));
+        }
+    }
+
+    // Before the listening lines: the open-file limit is settled (and logged) by then.
+    let max_connections = connection_cap(server.max_connections);
+    let mut bound = Vec::new();
+    for (which, addr, router, tls) in halves {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("binding the {} listener {addr}", which.as_str()))?;
+        bound.push((which, listener, router, tls));
+    }
+    // One line per listener, public (or combined) first: `listening on http(s)://IP:PORT`, then
+    // `internal listening on http(s)://IP:PORT`.
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
+        for (which, listener, _, tls) in &bound {
+            let addr = listener.local_addr().context("reading the bound address")?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let prefix = if *which == Listener::Internal {
+                "internal "
+            } else {
+                ""
+            };
+            writeln!(out, "{prefix}listening on {scheme}://{addr}")?;
+        }
         out.flush()?;
     }
-    let clean = verifier::server::serve(listener, router, shutdown_signal(), opts).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for (which, listener, router, tls) in bound {
+        let proxies = state.clone();
+        let opts = verifier::server::ServeOptions {
+            header_read_timeout: server.header_read_timeout,
+            first_byte_timeout: server.first_byte_timeout,
+            idle_timeout: server.idle_timeout,
+            max_connections,
+            max_connections_per_address: server.max_connections_per_address,
+            // Read per connection: a reload that changes trusted_proxies applies at once.
+            exempt: verifier::server::PeerExemption::new(move |ip| {
+                proxies.runtime().server.trusted_proxies.contains(ip)
+            }),
+            drain_timeout: server.request_timeout + Duration::from_secs(5),
+            tls,
+        };
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            let r = verifier::server::serve(listener, router, shutdown, opts).await;
+            (which, r)
+        });
+    }
+    let mut clean = true;
+    while let Some(done) = tasks.join_next().await {
+        let (which, r) = done.context("listener task")?;
+        clean &= r.with_context(|| format!("{} listener", which.as_str()))?;
+    }
     tracing::info!(clean, "shut down");
     Ok(())
 }

@@ -13,7 +13,15 @@
 //!   gracefully and closed hard `header_read_timeout` later if the peer does not end it;
 //! - the **header read timeout** (slowloris) for HTTP/1 requests, the peer address for
 //!   [`crate::clientip`], and a graceful shutdown that lets in-flight requests finish but gives
-//!   up after a drain deadline.
+//!   up after a drain deadline;
+//! - optional **TLS** ([`crate::tls`]): the handshake must finish within `header_read_timeout`
+//!   of the first byte; a failed or timed-out handshake is counted
+//!   (`tollgate_tls_handshake_failures_total{reason}`).
+//!
+//! The verifier has two listeners ([`Listener`]): the public one (browser-facing routes,
+//! [`crate::public_router`]) and the internal one (site backends and operators,
+//! [`crate::internal_router`]); with one address configured, one listener serves both
+//! ([`crate::app`]). Each runs this loop with its own connection caps.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,6 +42,28 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 
 use crate::netinfo::canonical;
+use crate::tls::CertStore;
+
+/// Which router half a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// Browser-facing: challenge, keys, collector assets, health.
+    Public,
+    /// Site backends and operators: siteverify, outcome, metrics (and health).
+    Internal,
+    /// Both halves on one socket (the single-port default).
+    Combined,
+}
+
+impl Listener {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Internal => "internal",
+            Self::Combined => "combined",
+        }
+    }
+}
 
 /// Which peers the per-address cap does not apply to (the trusted reverse proxies: every
 /// client behind them shares their address). Consulted per connection, so a config reload
@@ -80,6 +110,8 @@ pub struct ServeOptions {
     pub exempt: PeerExemption,
     /// After the shutdown signal, how long in-flight requests may take before the server gives up.
     pub drain_timeout: Duration,
+    /// Terminate TLS with this certificate (plain HTTP when `None`).
+    pub tls: Option<Arc<CertStore>>,
 }
 
 impl Default for ServeOptions {
@@ -92,6 +124,7 @@ impl Default for ServeOptions {
             max_connections_per_address: 256,
             exempt: PeerExemption::none(),
             drain_timeout: Duration::from_secs(20),
+            tls: None,
         }
     }
 }
@@ -217,13 +250,18 @@ impl Drop for InFlight {
 
 /// Serve `router` on `listener` until `shutdown` resolves, then stop accepting, let open
 /// requests finish (idle keep-alive connections are closed) and return — at the latest after
-/// `drain_timeout`. Returns `false` if the deadline cut connections off.
+/// `drain_timeout`. Returns `false` if the deadline cut connections off. Fails only when the
+/// TLS configuration cannot be built.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()>,
     opts: ServeOptions,
-) -> bool {
+) -> Result<bool, crate::tls::TlsError> {
+    let tls = match &opts.tls {
+        Some(store) => Some(store.acceptor()?),
+        None => None,
+    };
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -278,6 +316,7 @@ pub async fn serve(
             builder.clone(),
             router.clone(),
             opts.clone(),
+            tls.clone(),
             stop_rx.clone(),
         ));
     }
@@ -285,13 +324,13 @@ pub async fn serve(
     drop(stop_rx);
     tracing::info!("no longer accepting connections; draining");
     let _ = stop_tx.send(true);
-    tokio::select! {
+    Ok(tokio::select! {
         () = stop_tx.closed() => true,
         () = tokio::time::sleep(opts.drain_timeout) => {
             tracing::warn!(timeout = ?opts.drain_timeout, "drain deadline reached: closing remaining connections");
             false
         }
-    }
+    })
 }
 
 /// Wait for the first byte (`Ok(true)`), or give up: EOF, error, timeout or shutdown.
@@ -315,6 +354,7 @@ async fn first_byte(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -322,12 +362,53 @@ async fn connection(
     builder: Arc<Builder<TokioExecutor>>,
     router: Router,
     opts: Arc<ServeOptions>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
     if !first_byte(&stream, opts.first_byte_timeout, &mut stop).await {
         drop(slot);
         return;
     }
+    match tls {
+        None => drive(stream, peer, builder, router, &opts, stop).await,
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                r = tokio::time::timeout(opts.header_read_timeout, acceptor.accept(stream)) => r,
+                _ = stop.wait_for(|s| *s) => {
+                    drop(slot);
+                    return;
+                }
+            };
+            match handshake {
+                Ok(Ok(tls_stream)) => drive(tls_stream, peer, builder, router, &opts, stop).await,
+                Ok(Err(e)) => {
+                    metrics::counter!("tollgate_tls_handshake_failures_total", "reason" => "error")
+                        .increment(1);
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    metrics::counter!("tollgate_tls_handshake_failures_total", "reason" => "timeout")
+                        .increment(1);
+                    metrics::counter!("tollgate_connections_timed_out_total", "phase" => "tls-handshake")
+                        .increment(1);
+                }
+            }
+        }
+    }
+    drop(slot);
+}
+
+/// Serve HTTP on an accepted (and, with TLS, handshaken) connection until it ends.
+async fn drive<I>(
+    io: I,
+    peer: SocketAddr,
+    builder: Arc<Builder<TokioExecutor>>,
+    router: Router,
+    opts: &ServeOptions,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity {
         start: Instant::now(),
         in_flight: AtomicUsize::new(0),
@@ -348,7 +429,7 @@ async fn connection(
         })
     };
     let conn =
-        builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc));
+        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
     tokio::pin!(conn);
     // Set once the connection has been asked to shut down: it then has `drain_timeout` to end.
     let mut hard_deadline: Option<Instant> = None;
@@ -406,7 +487,6 @@ async fn connection(
             }
         }
     }
-    drop(slot);
 }
 
 /// File descriptors kept free for everything but client sockets (listener, Redis, config and

@@ -78,16 +78,36 @@ impl Runtime {
         self.sites.iter().find(|s| s.settings.sitekey == sitekey)
     }
 
-    /// Find the site whose secret equals `secret`. Fixed-size digests are compared in constant
-    /// time against every site and the loop does not stop early, so timing reveals neither the
-    /// matching prefix nor the secret's length.
+    /// Find the site whose secret — or, during a rotation, whose `previous_secret` — equals
+    /// `secret`. Fixed-size digests are compared in constant time against every site (both
+    /// digests, a missing previous one against a dummy) and the loop does not stop early, so
+    /// timing reveals neither the matching prefix, nor the secret's length, nor which of the two
+    /// matched. A match on the previous secret is counted
+    /// (`tollgate_site_secret_previous_used_total{sitekey}`): at zero, remove it.
     pub fn site_by_secret(&self, secret: &str) -> Option<&Site> {
         let d = secret_digest(b"site", secret.as_bytes());
         let mut found = None;
+        let mut by_previous = false;
         for s in &self.sites {
-            if tollgate_protocol::ct_eq(&s.settings.secret_digest, &d) && found.is_none() {
+            let current = tollgate_protocol::ct_eq(&s.settings.secret_digest, &d);
+            let previous = tollgate_protocol::ct_eq(
+                s.settings
+                    .previous_secret_digest
+                    .as_ref()
+                    .unwrap_or(&[0u8; 32]),
+                &d,
+            ) && s.settings.previous_secret_digest.is_some();
+            if (current | previous) && found.is_none() {
                 found = Some(s);
+                by_previous = previous;
             }
+        }
+        if let Some(site) = found.filter(|_| by_previous) {
+            metrics::counter!(
+                "tollgate_site_secret_previous_used_total",
+                "sitekey" => site.settings.sitekey.clone()
+            )
+            .increment(1);
         }
         found
     }

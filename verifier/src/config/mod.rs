@@ -22,7 +22,10 @@ mod toml_error;
 
 pub use correlation::{CorrelationConfig, CorrelationSettings};
 pub use keys::KeyConfig;
-pub use server::{RateConfig, RateLimitConfig, RateLimits, ServerConfig, ServerSettings};
+pub use server::{
+    ListenSettings, RateConfig, RateLimitConfig, RateLimits, ServerConfig, ServerSettings,
+    TlsConfig, TlsFiles,
+};
 pub use sites::{
     AutomationKey, AutomationKeyConfig, DECISION_BLOCK_CODE, DECISION_CHALLENGE_CODE, PolicyConfig,
     PowConfig, SiteConfig, SiteSettings, SuccessWhen, secret_digest,
@@ -208,16 +211,22 @@ impl ConfigFile {
                     site.sitekey
                 )));
             }
-            if sites.iter().any(|o| o.secret.ct_eq(site.secret.expose())) {
+            // Current and previous secrets of all sites are pairwise distinct: a secret names
+            // exactly one site.
+            let digests =
+                |s: &SiteSettings| std::iter::once(s.secret_digest).chain(s.previous_secret_digest);
+            if sites.iter().any(|o| {
+                digests(o).any(|a| digests(&site).any(|b| tollgate_protocol::ct_eq(&a, &b)))
+            }) {
                 return Err(ConfigError::Invalid(format!(
-                    "site {:?} reuses another site's secret",
+                    "site {:?} reuses another site's secret (current or previous)",
                     site.sitekey
                 )));
             }
             sites.push(site);
         }
         let store = store::resolve_store(&self.store, env)?;
-        let server = server::resolve_server(&self.server)?;
+        let server = server::resolve_server(&self.server, base_dir)?;
         let correlation = correlation::resolve_correlation(self.correlation, base_dir, env)?;
         Ok(Settings {
             keys,

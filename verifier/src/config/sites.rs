@@ -97,6 +97,12 @@ pub struct SiteConfig {
     pub sitekey: String,
     pub secret: Option<SecretString>,
     pub secret_env: Option<String>,
+    /// Secret rotation: the previous secret, still accepted (siteverify, outcome) until it is
+    /// removed from the config. Deploy the new `secret` with the old one here, move the
+    /// backends to the new one, watch `tollgate_site_secret_previous_used_total` fall to zero,
+    /// then remove this line.
+    pub previous_secret: Option<SecretString>,
+    pub previous_secret_env: Option<String>,
     pub allowed_origins: Vec<String>,
     pub pow: Option<PowConfig>,
     pub policy: Option<PolicyConfig>,
@@ -132,6 +138,8 @@ pub struct SiteSettings {
     pub secret: Secret,
     /// [`secret_digest`]`(b"site", secret)`.
     pub secret_digest: [u8; 32],
+    /// [`secret_digest`]`(b"site", previous_secret)` during a secret rotation.
+    pub previous_secret_digest: Option<[u8; 32]>,
     pub automation_keys: Vec<AutomationKey>,
     pub allowed_origins: Vec<OriginPattern>,
     pub pow: PowParams,
@@ -148,6 +156,7 @@ impl SiteSettings {
             sitekey: DEV_SITE_KEY.into(),
             secret: Secret::new(DEV_SECRET.as_bytes().to_vec()),
             secret_digest: secret_digest(b"site", DEV_SECRET.as_bytes()),
+            previous_secret_digest: None,
             automation_keys: Vec::new(),
             allowed_origins: DEV_ORIGINS
                 .iter()
@@ -192,6 +201,29 @@ pub(super) fn resolve_site(
         return Err(ConfigError::Invalid(format!(
             "{label}: secret must be at least {MIN_SITE_SECRET} bytes"
         )));
+    }
+    let previous = pick(
+        &format!("{label} previous_secret"),
+        s.previous_secret.as_ref(),
+        s.previous_secret_env.as_ref(),
+        env,
+    )?;
+    if let Some(p) = &previous {
+        if p.len() < MIN_SITE_SECRET {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: previous_secret must be at least {MIN_SITE_SECRET} bytes"
+            )));
+        }
+        if tollgate_protocol::ct_eq(p.as_bytes(), secret.as_bytes()) {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: previous_secret equals secret"
+            )));
+        }
+        if super::testkeys::is_test_secret(p.as_bytes()) {
+            return Err(ConfigError::Invalid(format!(
+                "{label}: previous_secret is a public test secret"
+            )));
+        }
     }
     if s.allowed_origins.is_empty() {
         return Err(ConfigError::Invalid(format!(
@@ -268,6 +300,7 @@ pub(super) fn resolve_site(
     Ok(SiteSettings {
         sitekey: s.sitekey,
         secret_digest: secret_digest(b"site", secret.as_bytes()),
+        previous_secret_digest: previous.map(|p| secret_digest(b"site", p.as_bytes())),
         automation_keys,
         secret: Secret::new(secret.into_bytes()),
         allowed_origins,

@@ -29,6 +29,18 @@ impl VerifierProcess {
     /// Spawn `verifier serve --listen 127.0.0.1:0 <args>` with `env`, wait for the listening line.
     /// stderr goes to `log`.
     pub fn spawn(args: &[&str], env: &[(&str, &str)], log: PathBuf) -> Self {
+        Self::spawn_lines(args, env, log, 1).0
+    }
+
+    /// Like [`Self::spawn`], waiting for `n` stdout lines (`listening on …`, then `internal
+    /// listening on …` with an internal listener); returns them. `addr` is the first line's
+    /// address (`http://` or `https://` stripped).
+    pub fn spawn_lines(
+        args: &[&str],
+        env: &[(&str, &str)],
+        log: PathBuf,
+        n: usize,
+    ) -> (Self, Vec<String>) {
         let err = std::fs::File::create(&log).expect("log file");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_verifier"));
         cmd.arg("serve")
@@ -36,6 +48,8 @@ impl VerifierProcess {
             .args(args)
             .env_remove("TOLLGATE_CONFIG")
             .env_remove("TOLLGATE_STORE")
+            .env_remove("TOLLGATE_LISTEN")
+            .env_remove("TOLLGATE_INTERNAL_LISTEN")
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(err);
@@ -47,25 +61,33 @@ impl VerifierProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(l)) = lines.next() {
-                let _ = tx.send(l);
+            for _ in 0..n {
+                if let Some(Ok(l)) = lines.next() {
+                    let _ = tx.send(l);
+                }
             }
             // Keep draining so the child never blocks on a full pipe.
             for _ in lines {}
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "verifier did not start; log:\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            });
+        let mut got = Vec::new();
+        for _ in 0..n {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "verifier did not start; log:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    )
+                });
+            got.push(line);
+        }
+        let line = &got[0];
         let addr = line
             .strip_prefix("listening on http://")
+            .or_else(|| line.strip_prefix("listening on https://"))
             .unwrap_or_else(|| panic!("unexpected line {line:?}"))
             .to_string();
-        Self { addr, child, log }
+        (Self { addr, child, log }, got)
     }
 
     pub fn url(&self, path: &str) -> String {
