@@ -17,6 +17,7 @@ pub mod iplists;
 pub mod keys;
 pub mod netinfo;
 pub mod observability;
+pub mod openapi;
 pub mod origin;
 pub mod outcome;
 pub mod ratelimit;
@@ -119,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_handler))
+        .route("/openapi.json", get(openapi::serve))
         // Inside the routes, so the latency histogram is labelled by the matched template.
         .route_layer(axum::middleware::from_fn(observability::track_http))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
@@ -150,6 +152,14 @@ pub fn app_with_assets(state: AppState, dir: &Path) -> Router {
     app(state).nest_service("/tollgate", assets)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/keys",
+    tag = "public",
+    operation_id = "keys",
+    summary = "The challenge-signing public keys (Ed25519)",
+    responses((status = 200, description = "Every configured key (the signing one and those still accepted).", body = openapi::KeysReply)),
+)]
 async fn keys_handler(State(state): State<AppState>) -> Response {
     let rt = state.runtime();
     let keys: Vec<_> = rt
@@ -167,12 +177,31 @@ async fn keys_handler(State(state): State<AppState>) -> Response {
 }
 
 /// Liveness: the process serves requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "public",
+    operation_id = "healthz",
+    summary = "Liveness",
+    responses((status = 200, description = "The process serves requests.", body = openapi::HealthReply)),
+)]
 async fn health() -> Response {
     axum::Json(json!({ "status": "ok" })).into_response()
 }
 
 /// Readiness: the store answered its last health check (memory: always). 503 otherwise, so a
 /// load balancer can route around an instance whose Redis is unreachable.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "public",
+    operation_id = "readyz",
+    summary = "Readiness: the store answered its last health check",
+    responses(
+        (status = 200, description = "Ready.", body = openapi::ReadyReply),
+        (status = 503, description = "Not ready: the store (Redis) is unreachable; route around this instance.", body = openapi::ReadyReply),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> Response {
     let up = state.store_ready();
     let body = json!({
@@ -187,6 +216,17 @@ async fn ready(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "internal",
+    operation_id = "metrics",
+    summary = "Prometheus metrics (text exposition format 0.0.4)",
+    responses(
+        (status = 200, description = "Counters, gauges and latency histograms (`tollgate_*`).", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "The metrics recorder is not installed (embedded use without one).", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn metrics_handler(State(state): State<AppState>) -> Response {
     match state.prometheus() {
         Some(h) => (
