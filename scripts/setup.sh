@@ -10,8 +10,8 @@
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
 #   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, golang-go and
 #     python3-venv (apt); rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly
-#     toolchain is installed; the FastAPI example's Python packages (PyPI, pinned in
-#     examples/fastapi/requirements.txt) in the venv target/examples-venv
+#     toolchain is installed; the Python packages of the FastAPI example and the tests (PyPI, pinned
+#     in examples/fastapi/requirements.txt and tests/requirements.txt) in the venv target/examples-venv
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
 # how to get it. No apt source is ever added.
@@ -192,21 +192,23 @@ else
   log "node_modules up to date"
 fi
 
-# --- Python venv for the FastAPI example (test mode) ---------------------------------------------
-# target/examples-venv with the pinned packages of examples/fastapi/requirements.txt (PyPI); rebuilt
-# when the requirements change. tests/e2e/examples.test.mjs runs the example with its python.
+# --- Python venv for the FastAPI example and the tests (test mode) -------------------------------
+# target/examples-venv with the pinned packages of examples/fastapi/requirements.txt and
+# tests/requirements.txt (PyPI); rebuilt when they change. tests/e2e/examples.test.mjs runs the
+# example and the OpenAPI validator with its python.
 if [[ $MODE == test ]]; then
   VENV=target/examples-venv
-  REQ=examples/fastapi/requirements.txt
+  REQS=(examples/fastapi/requirements.txt tests/requirements.txt)
   PY_STAMP=$VENV/.tollgate-requirements.sha256
-  want=$(sha256sum "$REQ" | cut -d' ' -f1)
+  want=$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)
   got=""
   [[ -f $PY_STAMP ]] && got=$(<"$PY_STAMP")
   if [[ ! -x $VENV/bin/python || $got != "$want" ]]; then
     command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
-    log "Python venv $VENV from $REQ (PyPI)"
+    log "Python venv $VENV from ${REQS[*]} (PyPI)"
     python3 -m venv --clear "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$REQ"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+      -r "${REQS[0]}" -r "${REQS[1]}"
     printf '%s\n' "$want" >"$PY_STAMP"
   else
     log "Python venv $VENV up to date"

@@ -78,7 +78,7 @@ export function requireTollgate({
       if (resp.status !== 200) throw new Error(`siteverify answered HTTP ${resp.status}`);
       verdict = await resp.json();
     } catch (err) {
-      req.log?.warn?.({ err }, 'tollgate: verifier unavailable');
+      console.warn(`tollgate: verifier unavailable: ${err.message}`);
       res.status(503).json({ error: 'tollgate-unavailable' });
       return;
     }

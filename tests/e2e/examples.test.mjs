@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -127,16 +127,44 @@ before(async () => {
   if (!go.error && go.status === 0) {
     goBin = join(tempDir('examples-go'), 'tollgate-go-example');
     // Standard library only: nothing to download (GOPROXY=off, GOFLAGS=-mod=mod).
-    run(GO, ['build', '-o', goBin, '.'], {
-      cwd: join(ROOT, 'examples', 'go'),
-      env: { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod' },
-    });
+    const goEnv = { ...process.env, GOPROXY: 'off', GOFLAGS: '-mod=mod' };
+    const cwd = join(ROOT, 'examples', 'go');
+    assert.equal(run('gofmt', ['-l', '.'], { cwd }), '', 'examples/go is not gofmt-formatted');
+    run(GO, ['vet', './...'], { cwd, env: goEnv });
+    run(GO, ['build', '-o', goBin, '.'], { cwd, env: goEnv });
   }
   verifier = await startVerifier({ config: CONFIG });
 });
 
 after(async () => {
   await verifier?.stop();
+});
+
+test('the served /openapi.json is docs/openapi.json, a valid OpenAPI document, and every example maps every siteverify error code', async (t) => {
+  const resp = await fetch(`${verifier.url}/openapi.json`);
+  assert.equal(resp.status, 200);
+  assert.equal(resp.headers.get('content-type'), 'application/json');
+  const served = await resp.text();
+  assert.equal(served, readFileSync(join(ROOT, 'docs', 'openapi.json'), 'utf8'));
+  // An independent validator (openapi-spec-validator, from tests/requirements.txt).
+  if (existsSync(PYTHON)) {
+    const out = run(PYTHON, [
+      '-c',
+      'import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))\nprint("valid")',
+      join(ROOT, 'docs', 'openapi.json'),
+    ]);
+    assert.equal(out.trim(), 'valid');
+  } else {
+    t.diagnostic(missing(`${PYTHON} missing: docs/openapi.json not validated`));
+  }
+  const codes = JSON.parse(served).components.schemas.SiteverifyErrorCode.enum;
+  assert.ok(codes.includes('timeout-or-duplicate') && codes.includes('tollgate-decision-block'), codes.join());
+  for (const file of ['express/tollgate.mjs', 'fastapi/tollgate_dep.py', 'go/tollgate/tollgate.go']) {
+    const source = readFileSync(join(ROOT, 'examples', file), 'utf8');
+    for (const code of codes) {
+      assert.ok(source.includes(`'${code}'`) || source.includes(`"${code}"`), `examples/${file} does not map ${code}`);
+    }
+  }
 });
 
 for (const ex of EXAMPLES) {

@@ -79,6 +79,11 @@ impl Modify for TurnstileAlias {
         };
         op.operation_id = Some("siteverify_turnstile".into());
         op.summary = Some("Alias of `/v1/siteverify` at Turnstile's path".into());
+        op.description = Some(
+            "The same handler and answers as `POST /v1/siteverify`, at the path Turnstile \
+             backend libraries call: pointing one at the verifier is a change of base URL."
+                .into(),
+        );
         doc.paths
             .add_path_operation(TURNSTILE_SITEVERIFY, vec![HttpMethod::Post], op);
     }
