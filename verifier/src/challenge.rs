@@ -24,23 +24,33 @@ pub const AUTOMATION_HEADER: &str = "tollgate-automation-key";
 pub const CHALLENGE_BODY_LIMIT: usize = 4 * 1024;
 
 /// Request of `POST /v1/challenge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChallengeRequest {
+    /// The site's public sitekey (`data-sitekey`).
+    #[schema(example = "tgdev-localhost-sitekey")]
     sitekey: String,
+    /// What the visitor is doing (signed into the challenge; siteverify echoes it):
+    /// `[A-Za-z0-9_-]`, at most 32 characters.
     #[serde(default)]
+    #[schema(example = "login", pattern = "^[A-Za-z0-9_-]{0,32}$")]
     action: Option<String>,
+    /// Customer data bound to the challenge (echoed by siteverify): `[A-Za-z0-9_-]`, at most
+    /// 255 characters.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]{0,255}$")]
     cdata: Option<String>,
 }
 
 /// Reply of `POST /v1/challenge` (see ARCHITECTURE.md).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ChallengeReply {
     /// base64url of the signed challenge wire bytes.
     pub challenge: String,
     /// base64url of the 32-byte per-challenge token MAC key.
     pub token_key: String,
+    /// Unix time in milliseconds.
     pub issued_at: u64,
+    /// Unix time in milliseconds; a token made from this challenge is refused from then on.
     pub expires_at: u64,
     pub pow: PowReply,
     /// Risk tier 0..=3 the difficulty was chosen for (also signed into the challenge).
@@ -48,9 +58,12 @@ pub struct ChallengeReply {
     pub risk_tier: u8,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+/// Proof-of-work parameters of a challenge.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PowReply {
+    /// Number of solutions to find.
     pub k: u16,
+    /// Leading zero bits each solution's hash needs.
     pub bits: u8,
 }
 
@@ -82,6 +95,36 @@ pub fn pow_for_tier(base: PowParams, tier: u8, extra_bits: [u8; 3]) -> PowParams
 /// Handler of `POST /v1/challenge` (rate limited by [`crate::ratelimit::limit`]). The body is
 /// read as JSON whatever its content type (the loader may send `text/plain` to avoid a CORS
 /// preflight).
+#[utoipa::path(
+    post,
+    path = "/v1/challenge",
+    tag = "public",
+    operation_id = "challenge",
+    summary = "Issue a signed challenge (called by the widget in the browser)",
+    description = "Browser-facing (CORS: the sites' allowed origins). The body is read as JSON \
+        whatever its content type: the loader sends `text/plain` to avoid a CORS preflight. The \
+        `Origin` header is required and must be allowed for the sitekey. Rate limited per client \
+        address.",
+    params(
+        ("Origin" = String, Header, description = "The page's origin; must match one of the site's allowed origins."),
+        ("tollgate-automation-key" = Option<String>, Header, description = "A site's automation key (known-good monitoring): skips behaviour scoring; a wrong key is refused."),
+    ),
+    request_body(
+        description = "The sitekey and the action/cdata to bind.",
+        content(
+            (ChallengeRequest = "application/json"),
+            (ChallengeRequest = "text/plain"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "A signed challenge (`Cache-Control: no-store`).", body = ChallengeReply),
+        (status = 400, description = "`bad-request`, `invalid-sitekey`, `invalid-action` or `invalid-cdata`.", body = crate::openapi::ChallengeErrorReply),
+        (status = 403, description = "`missing-origin`, `origin-not-allowed` or `invalid-automation-key`.", body = crate::openapi::ChallengeErrorReply),
+        (status = 429, description = "`rate-limited` (with `Retry-After`).", body = crate::openapi::ChallengeErrorReply),
+        (status = 500, description = "`internal-error`.", body = crate::openapi::ChallengeErrorReply),
+        (status = 503, description = "`overloaded`: shed before any work (with `Retry-After`).", body = crate::openapi::ChallengeErrorReply),
+    ),
+)]
 pub async fn issue(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -43,6 +43,29 @@ impl ErrorCode {
             Self::InternalError => "internal-error",
         }
     }
+
+    /// What the code means for a backend (in the OpenAPI document, `GET /openapi.json`).
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::MissingInputSecret => "No `secret` was sent.",
+            Self::InvalidInputSecret => "The `secret` is not a configured site's secret.",
+            Self::MissingInputResponse => {
+                "No `response` (token) was sent: the widget could not make one, or the form lost it. Refuse, or ask again."
+            }
+            Self::InvalidInputResponse => {
+                "The token is malformed, forged, or not valid for this site, origin, action or cdata (`tollgate.reasons` says which). Refuse."
+            }
+            Self::BadRequest => {
+                "The request body could not be read or parsed, or is larger than the endpoint's limit."
+            }
+            Self::TimeoutOrDuplicate => {
+                "The token has expired or was already redeemed. Refuse; the widget makes a new one."
+            }
+            Self::InternalError => {
+                "The verifier could not decide (store unavailable, rate limited, overloaded). Fail closed; retrying the same token with the same `idempotency_key` or `remoteip` and `account` is safe."
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for ErrorCode {

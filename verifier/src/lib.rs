@@ -17,6 +17,7 @@ pub mod iplists;
 pub mod keys;
 pub mod netinfo;
 pub mod observability;
+pub mod openapi;
 pub mod origin;
 pub mod outcome;
 pub mod ratelimit;
@@ -149,11 +150,12 @@ pub fn internal_routes(state: &AppState) -> Router<AppState> {
         .route("/metrics", get(metrics_handler))
 }
 
-/// `/healthz` and `/readyz`: on both listeners.
+/// `/healthz`, `/readyz` and `/openapi.json`: on both listeners.
 fn health_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health))
         .route("/readyz", get(ready))
+        .route("/openapi.json", get(openapi::serve))
 }
 
 /// The layers every router half gets: latency histogram, body cap, request timeout, trace span.
@@ -197,6 +199,14 @@ pub fn with_assets(router: Router, state: &AppState, dir: &Path) -> Router {
     router.nest_service("/tollgate", assets)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/keys",
+    tag = "public",
+    operation_id = "keys",
+    summary = "The challenge-signing public keys (Ed25519)",
+    responses((status = 200, description = "Every configured key (the signing one and those still accepted).", body = openapi::KeysReply)),
+)]
 async fn keys_handler(State(state): State<AppState>) -> Response {
     let rt = state.runtime();
     let keys: Vec<_> = rt
@@ -214,12 +224,31 @@ async fn keys_handler(State(state): State<AppState>) -> Response {
 }
 
 /// Liveness: the process serves requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "public",
+    operation_id = "healthz",
+    summary = "Liveness",
+    responses((status = 200, description = "The process serves requests.", body = openapi::HealthReply)),
+)]
 async fn health() -> Response {
     axum::Json(json!({ "status": "ok" })).into_response()
 }
 
 /// Readiness: the store answered its last health check (memory: always). 503 otherwise, so a
 /// load balancer can route around an instance whose Redis is unreachable.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "public",
+    operation_id = "readyz",
+    summary = "Readiness: the store answered its last health check",
+    responses(
+        (status = 200, description = "Ready.", body = openapi::ReadyReply),
+        (status = 503, description = "Not ready: the store (Redis) is unreachable; route around this instance.", body = openapi::ReadyReply),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> Response {
     let up = state.store_ready();
     let body = json!({
@@ -234,6 +263,17 @@ async fn ready(State(state): State<AppState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "internal",
+    operation_id = "metrics",
+    summary = "Prometheus metrics (text exposition format 0.0.4)",
+    responses(
+        (status = 200, description = "Counters, gauges and latency histograms (`tollgate_*`).", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "The metrics recorder is not installed (embedded use without one).", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn metrics_handler(State(state): State<AppState>) -> Response {
     match state.prometheus() {
         Some(h) => (

@@ -91,6 +91,8 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at GET /openapi.json).
+    Openapi,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -143,6 +145,13 @@ fn main() -> anyhow::Result<()> {
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
             let json = verifier::decode::token_json(&text).context("decoding the token")?;
             println!("{json}");
+            Ok(())
+        }
+        Command::Openapi => {
+            let json = verifier::openapi::to_json().context("serializing the OpenAPI document")?;
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, json.as_bytes())?;
+            std::io::Write::flush(&mut out)?;
             Ok(())
         }
         Command::CheckConfig { config } => {

@@ -24,14 +24,22 @@ use crate::state::AppState;
 pub const OUTCOME_BODY_LIMIT: usize = 8 * 1024;
 
 /// The request fields (unknown fields are ignored): JSON, or URL-encoded form by content type.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = OutcomeRequest)]
 pub struct OutcomeFields {
+    /// The site's secret (as for siteverify).
     #[serde(default)]
+    #[schema(required = true)]
     secret: Option<String>,
+    /// `tollgate.id` from the siteverify answer (32 hex digits).
     #[serde(default)]
+    #[schema(required = true, pattern = "^[0-9a-fA-F]{32}$")]
     id: Option<String>,
+    /// How the login ended.
     #[serde(default)]
+    #[schema(required = true, value_type = Option<crate::openapi::LoginOutcome>)]
     outcome: Option<String>,
+    /// The username tried (optional; only a keyed hash is used).
     #[serde(default)]
     account: Option<String>,
 }
@@ -62,6 +70,32 @@ impl Fields for OutcomeFields {
 }
 
 /// Handler of `POST /v1/outcome` (rate limited by [`crate::ratelimit::limit`]).
+#[utoipa::path(
+    post,
+    path = "/v1/outcome",
+    tag = "internal",
+    operation_id = "outcome",
+    summary = "Report how a verified login ended",
+    description = "Called by your backend after checking the password, with the site's secret \
+        and `tollgate.id` from siteverify. Failed logins feed the campaign signals \
+        (`campaign-account`, `campaign-prefix`). Each id counts once; repeats answer \
+        `duplicate: true`.",
+    request_body(
+        description = "JSON, or URL-encoded form by content type.",
+        content(
+            (OutcomeFields = "application/x-www-form-urlencoded"),
+            (OutcomeFields = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Recorded (or a repeat).", body = crate::openapi::OutcomeReply),
+        (status = 400, description = "`bad-request`: unreadable body, bad `id` or `outcome`.", body = crate::openapi::OutcomeErrorReply),
+        (status = 401, description = "`invalid-secret`.", body = crate::openapi::OutcomeErrorReply),
+        (status = 404, description = "`unknown-id`: never verified on this site, or older than the correlation window.", body = crate::openapi::OutcomeErrorReply),
+        (status = 429, description = "`rate-limited` (with `Retry-After`).", body = crate::openapi::OutcomeErrorReply),
+        (status = 503, description = "`store-unavailable` or `overloaded`.", body = crate::openapi::OutcomeErrorReply),
+    ),
+)]
 pub async fn report(
     State(state): State<AppState>,
     body: Result<FormOrJson<OutcomeFields>, BodyRejection>,

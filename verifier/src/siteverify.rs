@@ -45,16 +45,28 @@ pub const SITEVERIFY_BODY_LIMIT: usize = 64 * 1024;
 
 /// The request fields (unknown fields are ignored): JSON, multipart or URL-encoded form
 /// ([`Formats::Any`]).
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = SiteverifyRequest,
+    description = "The request fields (unknown fields are ignored): form-encoded, multipart or JSON."
+)]
 pub struct VerifyFields {
+    /// The site's secret (from your backend's configuration; never sent to a browser). Missing:
+    /// `missing-input-secret`.
     #[serde(default)]
+    #[schema(example = "tgdev-localhost-secret-not-for-production")]
     pub secret: Option<String>,
+    /// The token from the form field `tollgate-response` (3–8 KB of base64url, at most 32 KiB).
+    /// Missing: `missing-input-response`.
     #[serde(default)]
     pub response: Option<String>,
     /// The visitor's address as the site saw it: used for correlation (never stored raw);
     /// ignored when it does not parse.
     #[serde(default)]
+    #[schema(example = "203.0.113.7")]
     pub remoteip: Option<String>,
+    /// Retries with the same key (and token) get the same answer instead of
+    /// `timeout-or-duplicate`.
     #[serde(default)]
     pub idempotency_key: Option<String>,
     /// The username the visitor tried (optional): only a keyed hash of it is used.
@@ -93,34 +105,52 @@ impl std::fmt::Debug for VerifyFields {
 }
 
 /// `tollgate` extension object of the response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TollgateInfo {
-    /// Challenge id, hex (null when the token could not be read).
+    /// Challenge id, hex (null when the token could not be read). Report the login's outcome
+    /// with it (`POST /v1/outcome`).
+    #[schema(required = true)]
     pub id: Option<String>,
+    /// 0.0 (bot) ..= 1.0 (human).
     pub score: f64,
+    #[schema(value_type = crate::openapi::DecisionSchema)]
     pub decision: Decision,
+    /// Stable reason codes: why the decision was taken, or the detail code of a failure (e.g.
+    /// `duplicate`, `bad-mac`, `expired`, `rate-limited`).
+    #[schema(value_type = Vec<String>)]
     pub reasons: Vec<&'static str>,
+    /// The scored feature values by name.
+    #[schema(value_type = BTreeMap<String, f64>)]
     pub features: BTreeMap<&'static str, f64>,
     /// Behaviour-model logit contribution per feature (negative = bot-like).
+    #[schema(value_type = BTreeMap<String, f64>)]
     pub contributions: BTreeMap<&'static str, f64>,
 }
 
 /// The siteverify answer (Turnstile shape plus `tollgate`; `score` as reCAPTCHA v3).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SiteverifyResponse {
     /// Whether the token is valid **and** its decision meets the site's `success_when`.
     pub success: bool,
     /// reCAPTCHA-v3-shaped score (same as `tollgate.score`), on every answer about a valid token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// When the challenge was issued (ISO 8601, UTC, milliseconds).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "2026-11-23T12:10:03.512Z")]
     pub challenge_ts: Option<String>,
+    /// Host name of the page the token was made on: check it is yours.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
+    /// Empty on success; Turnstile's codes, plus `tollgate-decision-*` when a valid token's
+    /// decision is below the site's `success_when`.
     #[serde(rename = "error-codes")]
+    #[schema(value_type = Vec<crate::openapi::SiteverifyErrorCode>)]
     pub error_codes: Vec<&'static str>,
+    /// The action bound to the challenge: check it is the one you expect.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// The cdata bound to the challenge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cdata: Option<String>,
     pub tollgate: TollgateInfo,
@@ -228,6 +258,33 @@ fn failure_body(err: &VerifyError, id: Option<&[u8; 16]>) -> String {
 
 /// Handler: always HTTP 200 with the JSON verdict (rate limited by
 /// [`crate::ratelimit::limit`]: 429).
+#[utoipa::path(
+    post,
+    path = "/v1/siteverify",
+    tag = "internal",
+    operation_id = "siteverify",
+    summary = "Check a token (Turnstile-compatible siteverify), once",
+    description = "Called by your backend with the site's secret. Every verdict is HTTP 200: \
+        `success` says whether the token is valid and its decision meets the site's \
+        `success_when`; `tollgate` carries the score, decision and reasons. A token redeems once \
+        (a second redemption answers `timeout-or-duplicate`, except a retry with the same \
+        `idempotency_key`, or with the same `remoteip` and `account` within the retry window). \
+        Any other status is a transport failure: fail closed. Also served at \
+        `/turnstile/v0/siteverify`.",
+    request_body(
+        description = "Form-encoded, multipart or JSON (Turnstile accepts all three).",
+        content(
+            (VerifyFields = "application/x-www-form-urlencoded"),
+            (VerifyFields = "application/json"),
+            (VerifyFields = "multipart/form-data"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "The verdict (also for every refused token).", body = SiteverifyResponse),
+        (status = 429, description = "Rate limited: `internal-error`, reason `rate-limited`, with `Retry-After`. The token was not looked at.", body = SiteverifyResponse),
+        (status = 503, description = "Overloaded: `internal-error`, reason `overloaded`, with `Retry-After`. The token was not looked at; retrying it is safe.", body = SiteverifyResponse),
+    ),
+)]
 pub async fn siteverify(
     State(state): State<AppState>,
     body: Result<FormOrJson<VerifyFields>, BodyRejection>,

@@ -30,6 +30,7 @@ const ROUTES: &[(&str, bool, bool)] = &[
     ("/turnstile/v0/siteverify", false, true),
     ("/v1/outcome", false, true),
     ("/metrics", false, true),
+    ("/openapi.json", true, true),
 ];
 
 /// Whether `router` routes `path`: no route answers 404 to any method, a route answers a method

@@ -1,0 +1,3 @@
+module tollgate.example/gomiddleware
+
+go 1.19
