@@ -28,6 +28,8 @@ declare global {
     cdata?: string;
     /** Verifier base URL (overrides data-api). */
     api?: string;
+    /** Name of the hidden input that receives the token (default `tollgate-response`). */
+    "response-field-name"?: string;
     /** Called with each token built (at submit or `execute`). */
     callback?: (token: string) => void;
     /** Called when the proof of work is solved and a token can be built without waiting. */
