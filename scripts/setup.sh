@@ -8,7 +8,8 @@
 #   - both modes: a C toolchain (Debian build-essential: the linker driver and libmimalloc-sys need a
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
-#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb (apt);
+#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, xdotool (apt);
+#     the Python venv target/e2e-venv from tests/e2e/turnstile-django/requirements.txt (pip, PyPI);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
@@ -104,7 +105,7 @@ command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --versi
 log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb)
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb xdotool)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")
@@ -187,6 +188,28 @@ if [[ ! -d node_modules || $got != "$want" ]]; then
   printf '%s\n' "$want" >"$STAMP"
 else
   log "node_modules up to date"
+fi
+
+# --- Python packages of the Turnstile drop-in e2e test (--test) ---------------------------------
+# The stock django-turnstile library (tests/e2e/turnstile.test.mjs) in its own venv under target/,
+# pinned by tests/e2e/turnstile-django/requirements.txt (PyPI only); reinstalled when that changes.
+if [[ $MODE == test ]]; then
+  REQ=tests/e2e/turnstile-django/requirements.txt
+  VENV=target/e2e-venv
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  want=$(sha256sum "$REQ" | cut -d' ' -f1)
+  got=""
+  [[ -f $VENV/.tollgate-requirements.sha256 ]] && got=$(<"$VENV/.tollgate-requirements.sha256")
+  if [[ ! -x $VENV/bin/python || $got != "$want" ]]; then
+    log "pip install -r $REQ into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+    printf '%s\n' "$want" >"$VENV/.tollgate-requirements.sha256"
+  else
+    log "$VENV up to date"
+  fi
 fi
 
 log "done"
