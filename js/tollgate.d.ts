@@ -16,7 +16,22 @@
 // "error-callback", "tollgate:error" and a rejected `execute()` (README, "Adding Tollgate to a
 // login form"). A probe that did not answer in time is sent as a TimeoutError value.
 
-export {};
+/** Options of the ES module entry's `load` (js/src/esm.js). */
+export interface TollgateLoadOptions {
+  /** Verifier base URL (the script tag's `data-api`). */
+  api?: string;
+  /** No automatic rendering (`data-render="explicit"`). */
+  explicit?: boolean;
+  /** `false`: no Subresource Integrity attribute on the added script tag. */
+  integrity?: boolean;
+}
+
+/**
+ * The ES module entry (`import load from "tollgate-loader"`): adds the classic loader
+ * (tollgate.js from the module's directory, with its SRI hash) once and resolves with `tollgate`.
+ */
+export declare function load(options?: TollgateLoadOptions): Promise<Tollgate>;
+export default load;
 
 declare global {
   /** A widget: its id (as returned by `render`), its element, its form, or a CSS selector. */

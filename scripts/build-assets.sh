@@ -5,6 +5,8 @@
 #   turnstile.js                     the same loader plus the Turnstile drop-in shim
 #                                    (js/src/turnstile.js: cf-turnstile markup, window.turnstile);
 #                                    a page loads one of tollgate.js / turnstile.js, never both
+#   tollgate.mjs                     ES module entry of the package (js/package.json): adds the
+#                                    tollgate.js tag with its SRI hash, resolves with `tollgate`
 #   sri.json                         Subresource Integrity hashes (sha384) of every file above and
 #                                    below, also printed at the end (README "Subresource Integrity")
 #   tollgate-worker.js               proof-of-work worker (ES module worker: js/src/workers/pow-worker.js)
@@ -133,13 +135,19 @@ ts=$((total - $(gzip -9 -c "$OUT/tollgate.js" | wc -c) + $(gzip -9 -c "$OUT/turn
 printf '  %-32s %8s    %7d B gzipped (turnstile.js instead of tollgate.js; budget 31744)\n' \
   "a Turnstile drop-in page" "" "$ts"
 
+# The package's ES module entry (js/src/esm.js → tollgate.mjs): adds the classic loader's tag with
+# the loader's SRI hash, substituted here.
+sri_of() { node -e 'process.stdout.write("sha384-" + require("node:crypto").createHash("sha384").update(require("node:fs").readFileSync(process.argv[1])).digest("base64"))' "$1"; }
+"${ESBUILD[@]}" js/src/esm.js --format=esm "--define:TOLLGATE_SRI=\"$(sri_of "$OUT/tollgate.js")\"" \
+  --outfile="$OUT/tollgate.mjs" "--banner:js=/*! Tollgate loader, ES module entry (self-hosted; Apache-2.0) */"
+
 # Subresource Integrity: sha384 of every shipped file, into sri.json and on stdout. A page that
 # loads the loader with <script integrity=… crossorigin> gets exactly these bytes.
 node -e '
 const { createHash } = require("node:crypto");
 const { readFileSync, readdirSync, writeFileSync } = require("node:fs");
 const dir = process.argv[1];
-const files = readdirSync(dir).filter((f) => /\.(js|wasm)$/.test(f)).sort();
+const files = readdirSync(dir).filter((f) => /\.(m?js|wasm)$/.test(f)).sort();
 const sri = {};
 for (const f of files) sri[f] = "sha384-" + createHash("sha384").update(readFileSync(dir + "/" + f)).digest("base64");
 writeFileSync(dir + "/sri.json", JSON.stringify(sri, null, 2) + "\n");
