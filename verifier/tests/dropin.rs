@@ -299,3 +299,51 @@ async fn test_sitekeys_get_the_dummy_token_only_when_enabled() {
         assert_eq!(verify(&app, secret, token).await["success"], success);
     }
 }
+
+/// What stock Turnstile/reCAPTCHA libraries send — `secret`, `response`, `remoteip`,
+/// `idempotency_key`, form-encoded or JSON, and django-turnstile's literal `remoteip=None` — is
+/// accepted, and the answer has the Turnstile fields plus reCAPTCHA v3's `score` and `action`.
+#[tokio::test]
+async fn stock_library_requests_get_the_turnstile_and_recaptcha_shapes() {
+    let app = app();
+    let (_, token) = nc_token(&app, "nc-aoc", NO_WASM).await;
+    let body = json!({"secret": SECRET_AOC, "response": token, "remoteip": "203.0.113.9",
+        "idempotency_key": "5c9d2b4e-8a61-4f3e-9d0c-7b1f2a3c4d5e"});
+    let (status, first) = post(&app, "/turnstile/v0/siteverify", None, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    for key in [
+        "success",
+        "error-codes",
+        "challenge_ts",
+        "hostname",
+        "action",
+        "cdata",
+        "score",
+    ] {
+        assert!(first.get(key).is_some(), "{key} missing: {first}");
+    }
+    assert_eq!(first["success"], true, "{first}");
+    assert_eq!(first["score"], first["tollgate"]["score"], "{first}");
+    // A retry with the same idempotency_key gets the same answer.
+    let (_, again) = post(&app, "/turnstile/v0/siteverify", None, body).await;
+    assert_eq!(again, first);
+
+    // Form-encoded, as django-turnstile sends it (remoteip may be the string "None").
+    let (_, token) = nc_token(&app, "nc-aoc", NO_WASM).await;
+    let form = format!("secret={SECRET_AOC}&response={token}&remoteip=None");
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::post("/turnstile/v0/siteverify")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["success"], true, "{v}");
+    assert_eq!(v["action"], "login", "{v}");
+}
