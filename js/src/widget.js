@@ -24,7 +24,7 @@ import { wasm } from "./wasm.js";
  *   fields: Map<Element, number>, idx: Record<number, number>, roles: number[], input: HTMLInputElement | null,
  *   gen: number, solution: Solution | null, pending: Promise<Solution> | null, spent: boolean, token: string | null,
  *   state: string, timings: TollgateTimings, error?: Error, expiryTimer?: ReturnType<typeof setTimeout>,
- *   resubmitting?: boolean, waitingSubmit?: boolean, submit?: (e: SubmitEvent) => void,
+ *   resubmitting?: boolean, waitingSubmit?: boolean,
  * }} Widget
  */
 
@@ -166,8 +166,7 @@ export function fail(w, err) {
 function fetchChallenge(w, attempt) {
   mark("challenge-request");
   /** @type {Record<string, string | number>} */
-  const body = { sitekey: w.sitekey };
-  if (NC) body.nc = NC;
+  const body = { sitekey: w.sitekey, nc: NC }; // nc: 0, or what is missing (no collector)
   if (w.action) body.action = w.action;
   if (w.cdata) body.cdata = w.cdata;
   // No content-type header: the body goes as text/plain (the verifier reads JSON whatever the
@@ -418,7 +417,7 @@ function render(el, opts) {
       (target.tagName === "FORM" ? form : target).appendChild(input);
     }
     w.input = input;
-    form.addEventListener("submit", (w.submit = (e) => { onSubmit(w, e); }), true);
+    form.addEventListener("submit", (e) => { onSubmit(w, e); }, true);
   }
   registerFields(w);
   widgets.push(w);
@@ -461,14 +460,14 @@ export function peek(w) {
 }
 
 /**
- * For the Turnstile shim: forget the widget (its submit listener, timers, pending work and state
- * attributes; the hidden input stays, emptied).
+ * For the Turnstile shim: forget the widget (timers, pending work, state attributes; its submit
+ * listener stays but does nothing; the hidden input stays, emptied).
  * @param {Widget} w
  */
 export function removeWidget(w) {
   w.gen++;
+  w.resubmitting = true; // onSubmit's early return, for good
   clearTimeout(w.expiryTimer);
-  if (w.form && w.submit) w.form.removeEventListener("submit", w.submit, true);
   if (w.input) w.input.value = "";
   widgets.splice(widgets.indexOf(w), 1);
   w.el.removeAttribute("data-tollgate-id");
