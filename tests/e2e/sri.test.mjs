@@ -6,7 +6,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ASSETS_DIR, DEMO_BIN, servePages, sleep, startServer, startStack, tempDir, waitForTollgate, watchPage } from './harness.mjs';
@@ -26,6 +26,17 @@ describe('Subresource Integrity', () => {
     for (const f of ['tollgate.js', 'tollgate.mjs', 'turnstile.js', 'tollgate-worker.js', 'tollgate-probe-worker.js', 'tollgate_collector.js', 'tollgate_collector_bg.wasm', 'tollgate_collector_simd_bg.wasm']) {
       assert.match(sri[f] ?? '', /^sha384-[A-Za-z0-9+/]{64}$/, f);
     }
+  });
+
+  test('js/package.json: every export, the types and every listed file exist after the build', () => {
+    const dir = join(ASSETS_DIR, '..');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const targets = [pkg.types, ...Object.values(pkg.exports).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v)))]
+      .filter((p) => !p.includes('*'));
+    for (const p of [...targets, ...pkg.files]) assert.ok(existsSync(join(dir, p)), `${p} missing`);
+    assert.equal(pkg.exports['.'].import, './dist/tollgate.mjs');
+    assert.equal(pkg.exports['.'].default, './dist/tollgate.js');
+    assert.equal(pkg.exports['.'].types, './tollgate.d.ts');
   });
 
   test('(a) the demo loads the loader with its integrity hash', async () => {
