@@ -15,12 +15,14 @@
  *   `api=URL` (the verifier; default: `data-api` on the script tag, else the script's origin).
  *
  * Token timing: Turnstile's `callback` gets a token as soon as the widget is ready (proof of work
- * solved) — built with the behaviour recorded so far — and again at submit, when the hidden input
+ * solved, idle-time probes run) — built with the behaviour recorded so far — and again at submit, when the hidden input
  * gets a fresh token from the same challenge with the whole interaction. Only the one posted is
  * redeemed (both share a challenge, so only one can be).
  */
 import "./main.js";
 import { DEFAULT_API, EXPLICIT, script } from "./env.js";
+import { probesPending } from "./probes/schedule.js";
+import { idle } from "./util.js";
 import { api, find, peek, removeWidget } from "./widget.js";
 
 const q = new URL(script && script.src ? script.src : location.href, location.href).searchParams;
@@ -60,10 +62,17 @@ function render(container, params) {
     api: get("api") || API,
     "response-field-name": get("response-field-name") || "cf-turnstile-response",
     callback: fn(get("callback")),
-    // Turnstile hands out a token once the widget is ready.
+    // Turnstile hands out a token once the widget is ready: here once the idle-time probes have
+    // run too (sealing earlier would run them all at once on the main thread).
     "ready-callback": () => {
-      const w = find(id);
-      if (w) peek(w);
+      const go = () => {
+        const w = find(id);
+        if (w) {
+          if (probesPending()) idle(go);
+          else peek(w);
+        }
+      };
+      idle(go);
     },
     // Turnstile's default `refresh-expired: auto`: a new challenge right away.
     "expired-callback": () => {

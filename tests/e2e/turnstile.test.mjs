@@ -125,7 +125,9 @@ describe('Turnstile drop-in with the stock django-turnstile library', () => {
       assert.match(html, /<script src="\/tollgate\/turnstile\.js\?api=[^"]+" async defer><\/script>/, html);
       await page.waitForFunction(() => document.querySelector('.cf-turnstile')?.getAttribute('data-tollgate-state') === 'ready', null, { timeout: 60_000 });
 
-      // (c) window.turnstile: a token in the Turnstile input as soon as the widget is ready.
+      // (c) window.turnstile: a token in the Turnstile input once the widget is ready (and the
+      // idle-time probes ran).
+      await page.waitForFunction(() => window.turnstile.getResponse(), null, { timeout: 30_000 });
       const shim = await page.evaluate(() => {
         const t = window.turnstile;
         const input = document.querySelector('input[name="cf-turnstile-response"]');
