@@ -3,12 +3,13 @@
 // the verifier for a minimal token (`nc` in the challenge request), never loads the wasm or a
 // worker, and the demo's login posts that token: siteverify answers decision `challenge` with
 // reason `no-collector` (+ `no-wasm` / `no-workers`) — never `block` on its own — and the demo
-// shows its one-time-code step.
+// shows its one-time-code step. Also through the Turnstile shim with explicit rendering
+// (`?render=explicit&onload=…`, `turnstile.render` with a callback).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { startStack, typeLikeAHuman, watchPage } from './harness.mjs';
+import { DEV_SECRET, DEV_SITEKEY, servePages, siteverify, startStack, typeLikeAHuman, watchPage } from './harness.mjs';
 
 describe('browsers without WebAssembly or workers', () => {
   let stack;
@@ -60,4 +61,43 @@ describe('browsers without WebAssembly or workers', () => {
       }
     });
   }
+
+  test('Turnstile page with explicit rendering, no WebAssembly: the callback gets the minimal token', { timeout: 60_000 }, async () => {
+    // A page written for Turnstile's explicit rendering; only the script URL is Tollgate's.
+    const html = `<!doctype html><html><head><meta charset="utf-8"><title>ts</title></head><body>
+<form method="post" action="#"><input id="username" autocomplete="username"><input id="password" type="password">
+<div id="ts"></div><button type="submit">Sign in</button></form>
+<script>
+window.tsLoaded = function () {
+  window.turnstile.render('#ts', { sitekey: '${DEV_SITEKEY}', action: 'login', callback: function (t) { window.tsToken = t; } });
+};
+</script>
+<script src="/tollgate/turnstile.js?render=explicit&onload=tsLoaded&api=${encodeURIComponent(stack.verifier.url)}" async defer></script>
+</body></html>`;
+    const server = await servePages('none.html', (req, res, path) => {
+      if (path !== '/') return false;
+      res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      return true;
+    });
+    const page = await stack.browser.newPage();
+    const lines = watchPage(page, 'nc-turnstile');
+    try {
+      await page.addInitScript(() => {
+        delete window.WebAssembly;
+      });
+      await page.goto(`http://127.0.0.1:${server.address().port}/`);
+      await page.waitForFunction(() => window.tsToken, null, { timeout: 30_000 });
+      const { token, input } = await page.evaluate(() => ({
+        token: window.tsToken,
+        input: document.querySelector('input[name="cf-turnstile-response"]')?.value,
+      }));
+      assert.equal(input, token, lines.join('\n'));
+      const { json } = await siteverify(stack.verifier.url, { secret: DEV_SECRET, response: token });
+      assert.equal(json.tollgate.decision, 'challenge', JSON.stringify(json));
+      assert.deepEqual(json.tollgate.reasons, ['no-collector', 'no-wasm']);
+    } finally {
+      await page.close();
+      server.close();
+    }
+  });
 });
