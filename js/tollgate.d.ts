@@ -16,7 +16,22 @@
 // "error-callback", "tollgate:error" and a rejected `execute()` (README, "Adding Tollgate to a
 // login form"). A probe that did not answer in time is sent as a TimeoutError value.
 
-export {};
+/** Options of the ES module entry's `load` (js/src/esm.js). */
+export interface TollgateLoadOptions {
+  /** Verifier base URL (the script tag's `data-api`). */
+  api?: string;
+  /** No automatic rendering (`data-render="explicit"`). */
+  explicit?: boolean;
+  /** `false`: no Subresource Integrity attribute on the added script tag. */
+  integrity?: boolean;
+}
+
+/**
+ * The ES module entry (`import load from "tollgate-loader"`): adds the classic loader
+ * (tollgate.js from the module's directory, with its SRI hash) once and resolves with `tollgate`.
+ */
+export declare function load(options?: TollgateLoadOptions): Promise<Tollgate>;
+export default load;
 
 declare global {
   /** A widget: its id (as returned by `render`), its element, its form, or a CSS selector. */
@@ -28,6 +43,8 @@ declare global {
     cdata?: string;
     /** Verifier base URL (overrides data-api). */
     api?: string;
+    /** Name of the hidden input that receives the token (default `tollgate-response`). */
+    "response-field-name"?: string;
     /** Called with each token built (at submit or `execute`). */
     callback?: (token: string) => void;
     /** Called when the proof of work is solved and a token can be built without waiting. */

@@ -2,6 +2,13 @@
 # Build the browser assets into js/dist/ (what a site serves same-origin, e.g. under /tollgate/):
 #   tollgate.js                      loader (classic script: js/src/main.js and its modules
 #                                    bundled by esbuild as an IIFE, then terser)
+#   turnstile.js                     the same loader plus the Turnstile drop-in shim
+#                                    (js/src/turnstile.js: cf-turnstile markup, window.turnstile);
+#                                    a page loads one of tollgate.js / turnstile.js, never both
+#   tollgate.mjs                     ES module entry of the package (js/package.json): adds the
+#                                    tollgate.js tag with its SRI hash, resolves with `tollgate`
+#   sri.json                         Subresource Integrity hashes (sha384) of every file above and
+#                                    below, also printed at the end (README "Subresource Integrity")
 #   tollgate-worker.js               proof-of-work worker (ES module worker: js/src/workers/pow-worker.js)
 #   tollgate-probe-worker.js         environment re-read worker (classic worker: js/src/workers/probe-worker.js)
 #   tollgate_collector.js            wasm-bindgen glue (ES module; minified)
@@ -99,18 +106,21 @@ wait %2
 ESBUILD=("$BIN/esbuild" --bundle --minify --target=es2020 --legal-comments=inline --log-level=warning)
 "${ESBUILD[@]}" js/src/main.js --format=iife --outfile="$TMP/tollgate.js" \
   "--banner:js=/*! Tollgate loader (self-hosted; Apache-2.0) */"
+"${ESBUILD[@]}" js/src/turnstile.js --format=iife --outfile="$TMP/turnstile.js" \
+  "--banner:js=/*! Tollgate loader with the Turnstile drop-in shim (self-hosted; Apache-2.0) */"
 "${ESBUILD[@]}" js/src/workers/probe-worker.js --format=iife --outfile="$TMP/tollgate-probe-worker.js"
 "${ESBUILD[@]}" js/src/workers/pow-worker.js --format=esm --external:./tollgate_collector.js \
   --outfile="$TMP/tollgate-worker.js"
 TERSER=("$BIN/terser" --compress passes=2 --mangle --comments '/^!/')
 "${TERSER[@]}" "$TMP/tollgate.js" -o "$OUT/tollgate.js"
+"${TERSER[@]}" "$TMP/turnstile.js" -o "$OUT/turnstile.js"
 "${TERSER[@]}" "$TMP/tollgate-probe-worker.js" -o "$OUT/tollgate-probe-worker.js"
 "${TERSER[@]}" --module "$TMP/tollgate-worker.js" -o "$OUT/tollgate-worker.js"
 "${TERSER[@]}" --module "$TMP/scalar/tollgate_collector.js" -o "$OUT/tollgate_collector.js"
 
 echo "build-assets: $OUT"
 JS=(tollgate.js tollgate_collector.js tollgate-worker.js tollgate-probe-worker.js)
-for f in "${JS[@]}" tollgate_collector_bg.wasm tollgate_collector_simd_bg.wasm; do
+for f in "${JS[@]}" turnstile.js tollgate_collector_bg.wasm tollgate_collector_simd_bg.wasm; do
   raw=$(wc -c <"$OUT/$f")
   gz=$(gzip -9 -c "$OUT/$f" | wc -c)
   printf '  %-32s %8d B  %7d B gzipped\n' "$f" "$raw" "$gz"
@@ -121,3 +131,26 @@ for f in "${JS[@]}" tollgate_collector_simd_bg.wasm; do
 done
 printf '  %-32s %8s    %7d B gzipped (loader + glue + both workers + the simd wasm; budget 30720)\n' \
   "one browser downloads" "" "$total"
+ts=$((total - $(gzip -9 -c "$OUT/tollgate.js" | wc -c) + $(gzip -9 -c "$OUT/turnstile.js" | wc -c)))
+printf '  %-32s %8s    %7d B gzipped (turnstile.js instead of tollgate.js; budget 31744)\n' \
+  "a Turnstile drop-in page" "" "$ts"
+
+# The package's ES module entry (js/src/esm.js → tollgate.mjs): adds the classic loader's tag with
+# the loader's SRI hash, substituted here.
+sri_of() { node -e 'process.stdout.write("sha384-" + require("node:crypto").createHash("sha384").update(require("node:fs").readFileSync(process.argv[1])).digest("base64"))' "$1"; }
+"${ESBUILD[@]}" js/src/esm.js --format=esm "--define:TOLLGATE_SRI=\"$(sri_of "$OUT/tollgate.js")\"" \
+  --outfile="$OUT/tollgate.mjs" "--banner:js=/*! Tollgate loader, ES module entry (self-hosted; Apache-2.0) */"
+
+# Subresource Integrity: sha384 of every shipped file, into sri.json and on stdout. A page that
+# loads the loader with <script integrity=… crossorigin> gets exactly these bytes.
+node -e '
+const { createHash } = require("node:crypto");
+const { readFileSync, readdirSync, writeFileSync } = require("node:fs");
+const dir = process.argv[1];
+const files = readdirSync(dir).filter((f) => /\.(m?js|wasm)$/.test(f)).sort();
+const sri = {};
+for (const f of files) sri[f] = "sha384-" + createHash("sha384").update(readFileSync(dir + "/" + f)).digest("base64");
+writeFileSync(dir + "/sri.json", JSON.stringify(sri, null, 2) + "\n");
+console.log("build-assets: Subresource Integrity (" + dir + "/sri.json)");
+for (const f of files) console.log("  " + f.padEnd(32) + " " + sri[f]);
+' "$OUT"

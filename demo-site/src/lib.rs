@@ -261,8 +261,31 @@ pub async fn serve(
 }
 
 async fn login_page(State(state): State<Arc<AppState>>) -> Response {
-    let html = pages::login(&state.config.sitekey, &state.verifier_base);
+    let integrity = loader_integrity(&state.config.assets_dir);
+    let html = pages::login(
+        &state.config.sitekey,
+        &state.verifier_base,
+        integrity.as_deref(),
+    );
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+/// The Subresource Integrity hash of `tollgate.js` from the asset build's `sri.json` (read per
+/// request, so a rebuild is picked up), or `None` (with a warning) when it is missing or invalid:
+/// the page then loads the loader without an `integrity` attribute.
+fn loader_integrity(assets: &std::path::Path) -> Option<String> {
+    let file = assets.join("sri.json");
+    let parsed = std::fs::read(&file).ok().and_then(|b| {
+        serde_json::from_slice::<std::collections::BTreeMap<String, String>>(&b).ok()
+    });
+    let hash = parsed.and_then(|m| m.get("tollgate.js").cloned());
+    match hash {
+        Some(h) if h.starts_with("sha384-") => Some(h),
+        _ => {
+            tracing::warn!(file = %file.display(), "no sha384 hash for tollgate.js: loading it without integrity (run scripts/build-assets.sh)");
+            None
+        }
+    }
 }
 
 async fn stylesheet() -> Response {

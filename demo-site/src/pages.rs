@@ -61,9 +61,13 @@ fn layout(title: &str, head_extra: &str, main: &str) -> String {
 }
 
 /// The login page with the Tollgate embed.
-pub(crate) fn login(sitekey: &str, verifier_url: &str) -> String {
+pub(crate) fn login(sitekey: &str, verifier_url: &str, integrity: Option<&str>) -> String {
     let sitekey = escape(sitekey);
     let api = escape(verifier_url);
+    // Subresource Integrity of the loader (js/dist/sri.json): a changed file does not run.
+    let sri = integrity
+        .map(|h| format!(r#" integrity="{}" crossorigin="anonymous""#, escape(h)))
+        .unwrap_or_default();
     let main = format!(
         r#"<main class="page page-login">
   <section class="hero" aria-labelledby="hero-title">
@@ -94,7 +98,7 @@ pub(crate) fn login(sitekey: &str, verifier_url: &str) -> String {
     <p class="fine">Protected by Tollgate. No typed text leaves your browser for the check — only timings.</p>
   </section>
 </main>
-<script src="/tollgate/tollgate.js" data-api="{api}" async></script>"#
+<script src="/tollgate/tollgate.js" data-api="{api}"{sri} async></script>"#
     );
     layout("Sign in", "", &main)
 }
@@ -357,7 +361,7 @@ mod tests {
 
     #[test]
     fn login_page_has_the_embed_and_no_inline_code() {
-        let html = login("site\"key", "http://127.0.0.1:8787");
+        let html = login("site\"key", "http://127.0.0.1:8787", None);
         assert!(html.contains(r#"<input id="username""#));
         assert!(html.contains(r#"<input id="password""#));
         assert!(html.contains(r#"<button id="login""#));
@@ -371,6 +375,14 @@ mod tests {
         assert!(!html.contains("<style"), "inline style would break the CSP");
         assert_eq!(html.matches("<script").count(), 1);
         assert!(!has_inline_handler(&html), "no inline event handlers");
+    }
+
+    #[test]
+    fn login_page_carries_the_loader_integrity() {
+        let html = login("k", "http://127.0.0.1:8787", Some("sha384-abc+/="));
+        assert!(html.contains(
+            r#"<script src="/tollgate/tollgate.js" data-api="http://127.0.0.1:8787" integrity="sha384-abc+/=" crossorigin="anonymous" async></script>"#
+        ), "{html}");
     }
 
     #[test]

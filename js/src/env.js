@@ -28,6 +28,12 @@ const scriptUrl = new URL(script && script.src ? script.src : location.href, loc
 export const BASE = new URL(".", scriptUrl).href;
 export const DEFAULT_API = (script && script.getAttribute("data-api")) || scriptUrl.origin;
 export const EXPLICIT = !!script && script.getAttribute("data-render") === "explicit";
+/**
+ * No collector possible (README "Browsers without WebAssembly or workers"): bit 1 no
+ * `WebAssembly`, bit 2 no `Worker`. The challenge request then says `nc` and the verifier answers
+ * a minimal token (verifier/src/nocollector.rs); nothing is recorded or solved.
+ */
+export const NC = (typeof WebAssembly != "object" ? 1 : 0) | (typeof Worker != "function" ? 2 : 0);
 /** `data-simd="off"` on the script tag forces the scalar build (tests, diagnostics). */
 export const SIMD_OFF = !!script && script.getAttribute("data-simd") === "off";
 

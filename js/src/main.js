@@ -25,24 +25,27 @@
  * fingerprint, schedule, record), seal (token glue), widget (widgets and the public API);
  * generated/contract.js holds every constant shared with Rust (`cargo xtask gen-js`).
  */
-import { EXPLICIT, mark } from "./env.js";
+import { EXPLICIT, NC, mark } from "./env.js";
 import { installListeners } from "./listeners.js";
 import { getPool } from "./pool.js";
-import { startGlue, startModule } from "./wasm.js";
+import { startGlue, startModule, wasm } from "./wasm.js";
 import { api, autoRender, fail, onFocus, widgets } from "./widget.js";
 
 function start() {
   mark("start");
-  startModule();
-  // The proof-of-work workers, started here when the page already has a widget (else at the
-  // first render): a worker needs its script fetched, a new isolate and its own import of the
-  // glue before it can solve, the longest step before the first solved challenge.
-  if (!EXPLICIT && document.querySelector(".tollgate[data-sitekey], form[data-tollgate]")) getPool();
-  startGlue().catch((e) => {
-    widgets.forEach((w) => {
-      fail(w, e);
+  if (NC) wasm.ready = Promise.resolve(/** @type {any} */ (null));
+  else {
+    startModule();
+    // The proof-of-work workers, started here when the page already has a widget (else at the
+    // first render): a worker needs its script fetched, a new isolate and its own import of the
+    // glue before it can solve, the longest step before the first solved challenge.
+    if (!EXPLICIT && document.querySelector(".tollgate[data-sitekey], form[data-tollgate]")) getPool();
+    startGlue().catch((e) => {
+      widgets.forEach((w) => {
+        fail(w, e);
+      });
     });
-  });
+  }
   installListeners(onFocus);
   window.tollgate = api;
   if (!EXPLICIT) {

@@ -5,7 +5,7 @@ import {
   CHALLENGE_OFFSET_EXPIRES_AT, CHALLENGE_OFFSET_ISSUED_AT, CHALLENGE_OFFSET_POW_BITS, CHALLENGE_OFFSET_POW_K,
   CHALLENGE_WIRE_LEN, MAX_TARGETS, ROLE_OTHER, ROLE_PASSWORD, ROLE_SUBMIT, ROLE_USERNAME,
 } from "./generated/contract.js";
-import { DEFAULT_API, T0, mark, timings } from "./env.js";
+import { DEFAULT_API, NC, T0, mark, timings } from "./env.js";
 import { E, EV_SUBMIT, elId } from "./listeners.js";
 import { getPool } from "./pool.js";
 import { frames } from "./probes/record.js";
@@ -15,7 +15,9 @@ import { unb64 } from "./util.js";
 import { wasm } from "./wasm.js";
 
 /**
- * @typedef {import("./seal.js").SolvedChallenge & { localExpiry: number }} Solution
+ * A solved challenge, or (`token` set) a ready-made token: a test key's dummy token or the
+ * verifier's minimal no-collector token.
+ * @typedef {import("./seal.js").SolvedChallenge & { localExpiry: number, token?: string }} Solution
  * @typedef {{
  *   id: string, n: number, el: Element, form: HTMLFormElement | null, opts: TollgateRenderOptions & Record<string, any>,
  *   sitekey: string, action: string, cdata: string, api: string,
@@ -163,8 +165,8 @@ export function fail(w, err) {
  */
 function fetchChallenge(w, attempt) {
   mark("challenge-request");
-  /** @type {Record<string, string>} */
-  const body = { sitekey: w.sitekey };
+  /** @type {Record<string, string | number>} */
+  const body = { sitekey: w.sitekey, nc: NC }; // nc: 0, or what is missing (no collector)
   if (w.action) body.action = w.action;
   if (w.cdata) body.cdata = w.cdata;
   // No content-type header: the body goes as text/plain (the verifier reads JSON whatever the
@@ -218,6 +220,8 @@ function refresh(w) {
       const received = performance.now();
       if (gen === w.gen) w.timings.challengeReceived = timings.challengeReceived = received;
       mark("challenge-received");
+      // A ready-made token (test site key, or no collector): no proof of work, no telemetry.
+      if (reply.token) return /** @type {any} */ ({ token: reply.token, localExpiry: received + (reply.expires_at - reply.issued_at) * 0.9 });
       return deadline(wasm.ready, WASM_MS, "wasm").then(() => {
         // Fixed layout (protocol/src/challenge.rs, offsets in the generated contract): issued /
         // expires (u64 BE), k (u16 BE). The workers read the difficulty and validate the rest.
@@ -303,7 +307,8 @@ export function onFocus(target) {
  * @param {Widget} w
  */
 function makeToken(w) {
-  const token = sealToken(w, /** @type {Solution} */ (w.solution));
+  const sol = /** @type {Solution} */ (w.solution);
+  const token = sol.token || sealToken(w, sol);
   w.token = token;
   if (w.input) w.input.value = token;
   if (w.timings.tokenReady === null) w.timings.tokenReady = performance.now();
@@ -321,7 +326,7 @@ function onSubmit(w, e) {
   frames();
   const submitter = e.submitter || null;
   E.push(e.timeStamp, EV_SUBMIT, w.n, submitter && w.fields.has(submitter) ? elId(submitter) : 0);
-  if (usable(w) && wasm.glue) {
+  if (usable(w) && (wasm.glue || /** @type {Solution} */ (w.solution).token)) {
     try {
       makeToken(w);
     } catch (err) {
@@ -403,11 +408,12 @@ function render(el, opts) {
   };
   target.setAttribute("data-tollgate-id", w.id);
   if (form) {
-    let input = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="tollgate-response"]'));
+    const name = o["response-field-name"] || "tollgate-response";
+    let input = /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="' + name + '"]'));
     if (!input) {
       input = document.createElement("input");
       input.type = "hidden";
-      input.name = "tollgate-response";
+      input.name = name;
       (target.tagName === "FORM" ? form : target).appendChild(input);
     }
     w.input = input;
@@ -415,12 +421,12 @@ function render(el, opts) {
   }
   registerFields(w);
   widgets.push(w);
-  getPool(); // start the workers now (if the loader did not) so they are warm when the challenge arrives
+  if (!NC) getPool(); // start the workers now (if the loader did not) so they are warm when the challenge arrives
   refresh(w).catch(() => {});
   wasm.ready.then(() => {
     w.timings.wasmReady = timings.wasmReady;
   }, () => {});
-  scheduleProbes(/** @type {Promise<Solution>} */ (w.pending));
+  if (!NC) scheduleProbes(/** @type {Promise<Solution>} */ (w.pending));
   return w.id;
 }
 
@@ -442,6 +448,33 @@ function find(ref) {
   }
   return null;
 }
+
+/**
+ * For the Turnstile shim (js/src/turnstile.js; tree-shaken out of tollgate.js): a token now, with
+ * the telemetry so far, without spending the solved challenge (a submit builds a fresh one from
+ * the same challenge), or null when none is ready.
+ * @param {Widget} w
+ */
+export function peek(w) {
+  return usable(w) && (wasm.glue || /** @type {Solution} */ (w.solution).token) ? makeToken(w) : null;
+}
+
+/**
+ * For the Turnstile shim: forget the widget (timers, pending work, state attributes; its submit
+ * listener stays but does nothing; the hidden input stays, emptied).
+ * @param {Widget} w
+ */
+export function removeWidget(w) {
+  w.gen++;
+  w.resubmitting = true; // onSubmit's early return, for good
+  clearTimeout(w.expiryTimer);
+  if (w.input) w.input.value = "";
+  widgets.splice(widgets.indexOf(w), 1);
+  w.el.removeAttribute("data-tollgate-id");
+  w.el.removeAttribute("data-tollgate-state");
+}
+
+export { find };
 
 /** @param {TollgateWidgetRef | undefined} ref */
 function need(ref) {

@@ -20,6 +20,9 @@ use crate::state::AppState;
 /// Header carrying a site's automation key (known-good monitoring / CI).
 pub const AUTOMATION_HEADER: &str = "tollgate-automation-key";
 
+/// How long the loader keeps a test key's dummy token before asking again.
+pub const TEST_TOKEN_LIFETIME_MS: u64 = 300_000;
+
 /// Request body limit of `POST /v1/challenge`.
 pub const CHALLENGE_BODY_LIMIT: usize = 4 * 1024;
 
@@ -39,6 +42,10 @@ pub struct ChallengeRequest {
     #[serde(default)]
     #[schema(pattern = "^[A-Za-z0-9_-]{0,255}$")]
     cdata: Option<String>,
+    /// A browser without a collector (bits: 1 no WebAssembly, 2 no workers): the reply carries a
+    /// minimal token ([`crate::nocollector`]).
+    #[serde(default)]
+    nc: Option<u8>,
 }
 
 /// Reply of `POST /v1/challenge` (see ARCHITECTURE.md).
@@ -56,6 +63,9 @@ pub struct ChallengeReply {
     /// Risk tier 0..=3 the difficulty was chosen for (also signed into the challenge).
     #[serde(default)]
     pub risk_tier: u8,
+    /// The minimal no-collector token, when the request said `nc` ([`crate::nocollector`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// Proof-of-work parameters of a challenge.
@@ -139,6 +149,17 @@ pub async fn issue(
             retry_after_secs: s.retry_after_secs,
         })?;
     let rt = state.runtime();
+    // Test site keys (when enabled, like siteverify's test secrets): Turnstile's dummy token at
+    // once, no challenge, no work; the matching test secret gives the fixed answer.
+    if rt.test_keys && crate::config::test_key_by_sitekey(&request.sitekey).is_some() {
+        let now = state.now_ms();
+        let reply = serde_json::json!({
+            "token": crate::config::TEST_DUMMY_TOKEN,
+            "issued_at": now,
+            "expires_at": now.saturating_add(TEST_TOKEN_LIFETIME_MS),
+        });
+        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(reply)).into_response());
+    }
     let site = rt
         .site_by_key(&request.sitekey)
         .ok_or(ChallengeError::InvalidSitekey)?;
@@ -147,6 +168,7 @@ pub async fn issue(
         tracing::info!(sitekey = %site.settings.sitekey, origin, "challenge refused: origin not allowed");
         return Err(ChallengeError::OriginNotAllowed);
     }
+    let no_collector = crate::nocollector::requested(request.nc);
     let action = request.action.unwrap_or_default();
     let cdata = request.cdata.unwrap_or_default();
     if !valid_binding(&action, MAX_ACTION) {
@@ -228,6 +250,22 @@ pub async fn issue(
     let wire = Challenge::sign(body, signing).to_bytes();
     let token_key = key.token_key(&wire);
     metrics::counter!("tollgate_challenges_issued_total").increment(1);
+    let token = match no_collector {
+        None => None,
+        Some(missing) => {
+            metrics::counter!("tollgate_no_collector_tokens_total").increment(1);
+            let context = tollgate_protocol::token::ClientContext {
+                origin: origin.to_string(),
+                action: action.clone(),
+                cdata: cdata.clone(),
+            };
+            let t = crate::nocollector::mint(&wire, &token_key, missing, context).map_err(|e| {
+                tracing::error!(error = %e, "cannot seal a no-collector token");
+                ChallengeError::Internal
+            })?;
+            Some(t)
+        }
+    };
     let reply = ChallengeReply {
         challenge: b64_encode(&wire),
         token_key: b64_encode(&token_key),
@@ -238,6 +276,7 @@ pub async fn issue(
             bits: pow.bits,
         },
         risk_tier: risk.tier(),
+        token,
     };
     if let Some(name) = automation {
         tracing::info!(sitekey = %site.settings.sitekey, automation = name, "challenge for allowlisted automation");

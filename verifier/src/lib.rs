@@ -16,6 +16,7 @@ pub mod extract;
 pub mod iplists;
 pub mod keys;
 pub mod netinfo;
+pub mod nocollector;
 pub mod observability;
 pub mod openapi;
 pub mod origin;

@@ -401,9 +401,12 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
         metrics::counter!("tollgate_siteverify_legacy_token_key_total").increment(1);
     }
 
-    // 10. Proof of work.
-    pow::verify(&token.body.challenge, ch.pow, &token.body.solutions)
-        .map_err(|e| fail(VerifyError::Pow(e)))?;
+    // 10. Proof of work (none in a minimal no-collector token, whose verdict is then at most
+    //     `challenge`: crate::nocollector).
+    if crate::nocollector::missing(&token).is_none() {
+        pow::verify(&token.body.challenge, ch.pow, &token.body.solutions)
+            .map_err(|e| fail(VerifyError::Pow(e)))?;
+    }
 
     // 11. Telemetry limits (decode already enforced them; re-checked here so the rule holds even
     //     if decoding changes).
@@ -651,7 +654,11 @@ async fn assess(
         hashed: traces.0,
         seen_elsewhere: traces.1,
     };
-    let mut v = scoring::score_with(token, &site.settings.policy, &behaviour, &env, replay);
+    let no_collector = crate::nocollector::missing(token);
+    let mut v = match no_collector {
+        Some(missing) => crate::nocollector::verdict(missing),
+        None => scoring::score_with(token, &site.settings.policy, &behaviour, &env, replay),
+    };
     v.features.insert("risk_tier", f64::from(tier));
     v.features.insert("trace_hashes", traces.0 as f64);
     v.features
@@ -666,6 +673,9 @@ async fn assess(
             let s = (v.score - penalty).clamp(0.0, 1.0);
             v.score = (s * 1000.0).round() / 1000.0;
             v.decision = site.settings.policy.decide(v.score);
+            if no_collector.is_some() {
+                v.decision = crate::nocollector::cap(v.decision);
+            }
         }
         for r in extra {
             if !v.reasons.contains(&r) {

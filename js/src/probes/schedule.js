@@ -69,3 +69,8 @@ export function scheduleProbes(first) {
 export function finishProbes() {
   while (runGroup()) {}
 }
+
+/** Whether idle-time probe groups are still to run (the Turnstile shim's early token waits). */
+export function probesPending() {
+  return scheduled && probeState < groups.length;
+}

@@ -33,6 +33,7 @@ pub use sites::{
 pub use store::{Admission, FailMode, RetryPolicy, StoreBackend, StoreConfig, StoreSettings};
 pub use testkeys::{
     TEST_DUMMY_TOKEN, TEST_KEY_PREFIX, TEST_KEYS, TestAnswer, TestKey, test_key_by_secret,
+    test_key_by_sitekey,
 };
 pub use toml_error::TomlLocation;
 

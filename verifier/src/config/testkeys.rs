@@ -68,6 +68,11 @@ pub fn test_key_by_secret(secret: &str) -> Option<&'static TestKey> {
     found
 }
 
+/// The test key whose sitekey is `sitekey` (public values: no constant-time compare needed).
+pub fn test_key_by_sitekey(sitekey: &str) -> Option<&'static TestKey> {
+    TEST_KEYS.iter().find(|k| k.sitekey == sitekey)
+}
+
 /// Whether `secret` is one of the (public) test secrets: a real site must never use one.
 pub fn is_test_secret(secret: &[u8]) -> bool {
     TEST_KEYS.iter().any(|k| k.secret.as_bytes() == secret)
