@@ -392,6 +392,29 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     Ok(model)
 }
 
+/// `tollgate-intel adversarial`: load the data, run [`super::adversarial::run`], print the
+/// per-round table.
+pub fn run_adversarial(
+    data: &DataOptions,
+    opts: &super::adversarial::AdversarialOptions,
+) -> Result<Vec<super::adversarial::RoundRow>, IntelError> {
+    let started = std::time::Instant::now();
+    let ds = load_dataset(data)?;
+    println!("data: {}", counts(&ds.records));
+    let rows = super::adversarial::run(ds, opts)?;
+    print!("{}", super::adversarial::table(&rows));
+    println!(
+        "(adversarial: {} rounds, {} candidates kept per round, candidate scale {}, held-out scale {}, {} trees, {:.0} s)",
+        opts.rounds,
+        opts.keep,
+        opts.candidate_scale,
+        opts.eval_scale,
+        opts.fit.boost.trees,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(rows)
+}
+
 /// Load a model file.
 pub fn load_model(path: &Path) -> Result<Model, IntelError> {
     let text = std::fs::read_to_string(path).map_err(|e| IntelError::Io {

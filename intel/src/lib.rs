@@ -27,6 +27,7 @@
 //! not mark which sample was the dispatched one; timing features on live data can therefore
 //! differ from training. A flag for the dispatched sample would let the adapter use the same view.
 
+pub mod adversarial;
 pub mod boost;
 pub mod cli;
 pub mod eval;
