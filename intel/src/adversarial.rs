@@ -10,6 +10,11 @@
 //! from human recordings (`human-splice`, `type-digraph`, `retimed-human`) keep their source's
 //! subject, so the CV never scores a human with a model that trained on bots made from them.
 //! Replayed copies (`replay-human*`) are never candidates: only the hash store catches them.
+//!
+//! Added bots get the source `<source>-adv` ([`SOURCE_SUFFIX`]): the class balancing
+//! (`train::balance_weights`, weight ∝ 1/√n per source/label/family group) then gives the hard
+//! examples a group of their own instead of diluting them among their generator's easy
+//! sessions; LOFO still counts them in their generator's family.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,6 +28,9 @@ use super::lofo::families_of;
 use super::synth::{SynthOptions, generate};
 use super::train::{FitOptions, cross_validate, fit_calibrated};
 use super::{IntelError, Label, Record};
+
+/// Suffix of the source of the bots added by the rounds.
+pub const SOURCE_SUFFIX: &str = "-adv";
 
 /// Settings of the loop.
 #[derive(Debug, Clone)]
@@ -171,6 +179,8 @@ pub fn run(mut ds: Dataset, opts: &AdversarialOptions) -> Result<Vec<RoundRow>, 
         }
         for ((r, f), t) in cand.into_iter().zip(feats).zip(take) {
             if t {
+                let mut r = r;
+                r.source = format!("{}{SOURCE_SUFFIX}", r.source);
                 ds.records.push(r);
                 ds.feats.push(f);
                 ds.replay.push(ReplayEvidence::default());

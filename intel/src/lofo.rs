@@ -149,14 +149,19 @@ pub fn families_of(r: &Record) -> Vec<String> {
         return Vec::new();
     }
     let g = r.generator.as_deref().unwrap_or("unknown");
+    // Bots added by adversarial rounds (`<source>-adv`) belong to their generator's family.
+    let source = r
+        .source
+        .strip_suffix(crate::adversarial::SOURCE_SUFFIX)
+        .unwrap_or(&r.source);
     let mut out: Vec<String> = Vec::new();
     for part in g.split('+') {
         let tool = part.split(':').next().unwrap_or(part);
         let name = FAMILIES
             .iter()
-            .find(|f| f.source == r.source && f.members.contains(&tool))
+            .find(|f| f.source == source && f.members.contains(&tool))
             .map(|f| f.name.to_string())
-            .unwrap_or_else(|| format!("{}/{tool}", r.source));
+            .unwrap_or_else(|| format!("{source}/{tool}"));
         if !out.contains(&name) {
             out.push(name);
         }
@@ -538,6 +543,10 @@ mod tests {
         );
         assert_eq!(f("delbot", "pyhm"), ["delbot/pyhm"]);
         assert_eq!(f("synthetic", "windmouse:login"), ["synthetic/windmouse"]);
+        assert_eq!(
+            f("synthetic-adv", "windmouse:login"),
+            ["synthetic/windmouse"]
+        );
         assert_eq!(
             f("synthetic", "ghost-cursor-os:circle"),
             ["synthetic/ghost-cursor-os"]
