@@ -167,16 +167,11 @@ pub fn run(mut ds: Dataset, opts: &AdversarialOptions) -> Result<Vec<RoundRow>, 
             &format!("adv{}", round + 1),
         );
         let feats: Vec<Features> = features_parallel(&cand);
-        let mut order: Vec<(f64, usize)> = feats
+        let scores: Vec<f64> = feats
             .iter()
-            .enumerate()
-            .map(|(i, f)| (model.score(f, ReplayEvidence::default()).p_human, i))
+            .map(|f| model.score(f, ReplayEvidence::default()).p_human)
             .collect();
-        order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut take = vec![false; cand.len()];
-        for (_, i) in order.iter().take(opts.keep) {
-            take[*i] = true;
-        }
+        let take = most_human(&scores, opts.keep);
         for ((r, f), t) in cand.into_iter().zip(feats).zip(take) {
             if t {
                 let mut r = r;
@@ -190,6 +185,17 @@ pub fn run(mut ds: Dataset, opts: &AdversarialOptions) -> Result<Vec<RoundRow>, 
         }
     }
     Ok(rows)
+}
+
+/// Which candidates to add: the `keep` highest scores (ties: the earlier candidate).
+pub fn most_human(scores: &[f64], keep: usize) -> Vec<bool> {
+    let mut order: Vec<(f64, usize)> = scores.iter().copied().zip(0..).collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut take = vec![false; scores.len()];
+    for (_, i) in order.iter().take(keep) {
+        take[*i] = true;
+    }
+    take
 }
 
 /// The per-round table and the per-family matrix (held-out bots allowed, % per round).
@@ -325,6 +331,15 @@ mod tests {
             replay: vec![ReplayEvidence::default(); n],
             replay_other_subject: vec![0; n],
         }
+    }
+
+    #[test]
+    fn the_most_human_scored_candidates_are_kept() {
+        let s = [0.2, 0.9, 0.5, 0.9, 0.1, 0.7];
+        assert_eq!(most_human(&s, 3), [false, true, false, true, false, true]);
+        assert_eq!(most_human(&s, 0), [false; 6]);
+        assert_eq!(most_human(&s, 10), [true; 6]);
+        assert_eq!(most_human(&[0.5, 0.5], 1), [true, false]);
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub struct TrainOptions {
     pub out: PathBuf,
     pub folds: usize,
     pub fit: FitOptions,
-    /// Also print leave-one-family-out CV with this many human folds (opt-in: ≈ 10× the
+    /// Also print leave-one-family-out CV with this many human folds (opt-in: ≈ 15× the
     /// subject-wise CV's fits).
     pub lofo: Option<usize>,
 }

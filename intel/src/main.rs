@@ -29,7 +29,7 @@ enum Command {
         folds: usize,
         #[command(flatten)]
         fit: FitArgs,
-        /// Also print leave-one-family-out CV (opt-in: ≈ 10× the fits of the subject-wise CV;
+        /// Also print leave-one-family-out CV (opt-in: ≈ 15× the fits of the subject-wise CV;
         /// human folds = --folds).
         #[arg(long)]
         lofo: bool,
@@ -56,7 +56,7 @@ enum Command {
         #[arg(long)]
         with_features: bool,
         /// Also run leave-one-family-out CV: every bot family held out in turn, humans in
-        /// subject-wise folds (--lofo-folds); ≈ (families × folds) fits, about 10× --cv 5.
+        /// subject-wise folds (--lofo-folds); ≈ (families × folds) fits, about 15× --cv 5.
         #[arg(long)]
         lofo: bool,
         /// Subject-wise human folds of --lofo.
