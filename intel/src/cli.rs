@@ -106,7 +106,7 @@ pub struct TrainOptions {
     pub out: PathBuf,
     pub folds: usize,
     pub fit: FitOptions,
-    /// Also print leave-one-family-out CV with this many human folds (opt-in: ≈ 10× the
+    /// Also print leave-one-family-out CV with this many human folds (opt-in: ≈ 15× the
     /// subject-wise CV's fits).
     pub lofo: Option<usize>,
 }
@@ -390,6 +390,29 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         started.elapsed().as_secs_f64()
     );
     Ok(model)
+}
+
+/// `tollgate-intel adversarial`: load the data, run [`super::adversarial::run`], print the
+/// per-round table.
+pub fn run_adversarial(
+    data: &DataOptions,
+    opts: &super::adversarial::AdversarialOptions,
+) -> Result<Vec<super::adversarial::RoundRow>, IntelError> {
+    let started = std::time::Instant::now();
+    let ds = load_dataset(data)?;
+    println!("data: {}", counts(&ds.records));
+    let rows = super::adversarial::run(ds, opts)?;
+    print!("{}", super::adversarial::table(&rows));
+    println!(
+        "(adversarial: {} rounds, {} candidates kept per round, candidate scale {}, held-out scale {}, {} trees, {:.0} s)",
+        opts.rounds,
+        opts.keep,
+        opts.candidate_scale,
+        opts.eval_scale,
+        opts.fit.boost.trees,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(rows)
 }
 
 /// Load a model file.

@@ -27,6 +27,7 @@
 //! not mark which sample was the dispatched one; timing features on live data can therefore
 //! differ from training. A flag for the dispatched sample would let the adapter use the same view.
 
+pub mod adversarial;
 pub mod boost;
 pub mod cli;
 pub mod eval;
@@ -139,15 +140,24 @@ pub fn score_telemetry(t: &Telemetry, model: &Model, replay: ReplayEvidence) -> 
 }
 
 /// In-memory stroke-hash store with the semantics of the live one (`correlate::on_verify`): the
-/// session's strokes are chosen with [`replay::select`], and a stroke counts as "seen elsewhere"
+/// session's strokes are chosen with [`replay::select`] (keyed: [`ReplayStore::with_key`]; the
+/// default is a fixed offline key, since the figures do not depend on which key), and a stroke
+/// counts as "seen elsewhere"
 /// when an *earlier* session (different id) carried any of its band hashes
 /// ([`replay::stroke_seen`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReplayStore {
+    key: replay::SelectKey,
     /// Per band hash: sessions that carried it, and the distinct subjects among them (interned
     /// ids, at most [`SUBJECTS_KEPT`]; only for the collision report).
     seen: HashMap<u64, (u32, Vec<u32>)>,
     subjects: HashMap<String, u32>,
+}
+
+impl Default for ReplayStore {
+    fn default() -> Self {
+        Self::with_key(replay::SelectKey::new(&[0x5e; 32]))
+    }
 }
 
 /// Distinct subjects remembered per band hash (enough to tell "another subject" apart).
@@ -162,6 +172,15 @@ pub struct ReplayObservation {
 }
 
 impl ReplayStore {
+    /// A store whose stroke selection is keyed by `key` (the verifier's is secret).
+    pub fn with_key(key: replay::SelectKey) -> Self {
+        ReplayStore {
+            key,
+            seen: HashMap::new(),
+            subjects: HashMap::new(),
+        }
+    }
+
     /// Look a session's strokes up, then record them.
     pub fn observe(&mut self, hashes: &[StrokeHash]) -> ReplayEvidence {
         self.observe_from(hashes, "").evidence
@@ -171,7 +190,7 @@ impl ReplayStore {
     pub fn observe_from(&mut self, hashes: &[StrokeHash], subject: &str) -> ReplayObservation {
         let next = self.subjects.len() as u32;
         let sid = *self.subjects.entry(subject.to_string()).or_insert(next);
-        let uniq = replay::select(hashes);
+        let uniq = replay::select(hashes, &self.key);
         let (mut seen, mut other) = (0, 0);
         for st in &uniq {
             // Distinct sessions per band, this one included (as the live distinct sets count).

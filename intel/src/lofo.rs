@@ -51,6 +51,15 @@ pub struct Family {
 /// - `type-random`: `type-gauss` + `type-uniform` — "humanized typing" add-ons drawing an
 ///   independent random delay per key; Gaussian vs uniform is a parameter of the same tool.
 ///
+/// The stronger generators (`intel::synth` module docs), one family each:
+/// - `windmouse`: WindMouse paths (SRL waits or an OS tick);
+/// - `min-jerk`: superposed minimum-jerk sub-movements with noise;
+/// - `ghost-cursor-os`: ghost-cursor geometry through OS-level input (random per-step delays or
+///   a 60–125 Hz tick). It shares its path geometry with `ghost-cursor`, which stays in training
+///   when it is held out: its row measures whether the *timing* generalises;
+/// - `human-splice`: one human's strokes spliced / time-warped onto new targets;
+/// - `type-digraph`: keystroke timing drawn from one typist's class-pair samples.
+///
 /// DELBOT's four real tools (`gan`, `pynput`, `naturalmousemotion`, `pyhm`) are one family
 /// each. A synthetic login session with typing (`<pointer>:login+<keys>:<variant>`) belongs to
 /// both its pointer and its key family. A tool in no entry here becomes its own family
@@ -87,6 +96,31 @@ pub const FAMILIES: &[Family] = &[
         members: &["type-gauss", "type-uniform"],
     },
     Family {
+        name: "synthetic/windmouse",
+        source: "synthetic",
+        members: &["windmouse"],
+    },
+    Family {
+        name: "synthetic/min-jerk",
+        source: "synthetic",
+        members: &["min-jerk"],
+    },
+    Family {
+        name: "synthetic/ghost-cursor-os",
+        source: "synthetic",
+        members: &["ghost-cursor-os"],
+    },
+    Family {
+        name: "synthetic/human-splice",
+        source: "synthetic",
+        members: &["human-splice"],
+    },
+    Family {
+        name: "synthetic/type-digraph",
+        source: "synthetic",
+        members: &["type-digraph"],
+    },
+    Family {
         name: "delbot/gan",
         source: "delbot",
         members: &["gan"],
@@ -115,14 +149,19 @@ pub fn families_of(r: &Record) -> Vec<String> {
         return Vec::new();
     }
     let g = r.generator.as_deref().unwrap_or("unknown");
+    // Bots added by adversarial rounds (`<source>-adv`) belong to their generator's family.
+    let source = r
+        .source
+        .strip_suffix(crate::adversarial::SOURCE_SUFFIX)
+        .unwrap_or(&r.source);
     let mut out: Vec<String> = Vec::new();
     for part in g.split('+') {
         let tool = part.split(':').next().unwrap_or(part);
         let name = FAMILIES
             .iter()
-            .find(|f| f.source == r.source && f.members.contains(&tool))
+            .find(|f| f.source == source && f.members.contains(&tool))
             .map(|f| f.name.to_string())
-            .unwrap_or_else(|| format!("{}/{tool}", r.source));
+            .unwrap_or_else(|| format!("{source}/{tool}"));
         if !out.contains(&name) {
             out.push(name);
         }
@@ -439,6 +478,9 @@ mod tests {
             "type-const:gap",
             "type-uniform",
             "type-gauss:p2p",
+            "windmouse:login",
+            "min-jerk:circle",
+            "ghost-cursor-os:login",
             "mystery-tool",
         ]
         .iter()
@@ -453,13 +495,20 @@ mod tests {
                 ));
             }
         }
-        for (j, g) in ["retimed-human:even", "replay-human", "replay-human-rounded"]
-            .iter()
-            .enumerate()
+        for (j, g) in [
+            "retimed-human:even",
+            "replay-human",
+            "replay-human-rounded",
+            "human-splice:warp",
+            "type-digraph",
+            "min-jerk:login+type-digraph",
+        ]
+        .iter()
+        .enumerate()
         {
             for s in 0..8 {
                 let mut r = rec("synthetic", &format!("user{s}"), Label::Bot, Some(g));
-                r.trainable = j == 0;
+                r.trainable = j == 0 || j > 2;
                 v.push(r);
             }
         }
@@ -493,6 +542,23 @@ mod tests {
             ["synthetic/ghost-cursor", "synthetic/type-const"]
         );
         assert_eq!(f("delbot", "pyhm"), ["delbot/pyhm"]);
+        assert_eq!(f("synthetic", "windmouse:login"), ["synthetic/windmouse"]);
+        assert_eq!(
+            f("synthetic-adv", "windmouse:login"),
+            ["synthetic/windmouse"]
+        );
+        assert_eq!(
+            f("synthetic", "ghost-cursor-os:circle"),
+            ["synthetic/ghost-cursor-os"]
+        );
+        assert_eq!(
+            f("synthetic", "human-splice:resample"),
+            ["synthetic/human-splice"]
+        );
+        assert_eq!(
+            f("synthetic", "min-jerk:login+type-digraph"),
+            ["synthetic/min-jerk", "synthetic/type-digraph"]
+        );
         assert_eq!(f("delbot", "brand-new"), ["delbot/brand-new"]);
         assert!(families_of(&rec("delbot", "human_pc1", Label::Human, None)).is_empty());
     }

@@ -29,7 +29,7 @@ enum Command {
         folds: usize,
         #[command(flatten)]
         fit: FitArgs,
-        /// Also print leave-one-family-out CV (opt-in: ≈ 10× the fits of the subject-wise CV;
+        /// Also print leave-one-family-out CV (opt-in: ≈ 15× the fits of the subject-wise CV;
         /// human folds = --folds).
         #[arg(long)]
         lofo: bool,
@@ -56,12 +56,36 @@ enum Command {
         #[arg(long)]
         with_features: bool,
         /// Also run leave-one-family-out CV: every bot family held out in turn, humans in
-        /// subject-wise folds (--lofo-folds); ≈ (families × folds) fits, about 10× --cv 5.
+        /// subject-wise folds (--lofo-folds); ≈ (families × folds) fits, about 15× --cv 5.
         #[arg(long)]
         lofo: bool,
         /// Subject-wise human folds of --lofo.
         #[arg(long, default_value_t = 5)]
         lofo_folds: usize,
+    },
+    /// Adversarial rounds: train, generate candidate bots from every generator, add the ones the
+    /// model scores as most human, retrain; per round: held-out bots allowed per family, humans
+    /// blocked / challenged+blocked by subject-wise CV.
+    Adversarial {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Rounds after the baseline (round 0).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Candidate batch per round (multiplier of the default synthetic counts).
+        #[arg(long, default_value_t = 0.5)]
+        candidate_scale: f64,
+        /// Candidates added per round (the most human-scored).
+        #[arg(long, default_value_t = 300)]
+        keep: usize,
+        /// Held-out evaluation batch (multiplier of the default synthetic counts).
+        #[arg(long, default_value_t = 0.3)]
+        eval_scale: f64,
+        /// Subject-wise folds for the human rates (< 2: in-sample).
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
     },
 }
 
@@ -178,6 +202,29 @@ fn main() -> anyhow::Result<()> {
                 lofo: lofo.then_some(lofo_folds),
             };
             tollgate_intel::cli::run_eval(&opts)?;
+            Ok(())
+        }
+        Command::Adversarial {
+            data,
+            fit,
+            rounds,
+            candidate_scale,
+            keep,
+            eval_scale,
+            folds,
+        } => {
+            let fit = fit.options(data.seed);
+            let seed = data.seed;
+            let opts = tollgate_intel::adversarial::AdversarialOptions {
+                seed,
+                rounds,
+                candidate_scale,
+                keep,
+                eval_scale,
+                folds,
+                fit,
+            };
+            tollgate_intel::cli::run_adversarial(&data.options(), &opts)?;
             Ok(())
         }
     }

@@ -23,6 +23,10 @@ enum Shape {
     Bow {
         offset: f64,
     },
+    TimerLogin {
+        period_ms: f64,
+        coalesced: bool,
+    },
     LongLogin {
         seed: u64,
     },
@@ -90,6 +94,18 @@ impl TelemetrySpec {
         Self::human(HUMAN_LOGIN_SEED)
     }
 
+    /// [`TelemetrySpec::human_login`]'s movements, click and keys, but every move sample
+    /// `period_ms` after the previous one (± 0.1 ms, on a 0.1 ms clock), as OS-level input
+    /// injected from a timer produces (xdotool / XTEST at 60–125 Hz); the moves carry the
+    /// coalesced-sample flag when `coalesced` (Chromium's `getCoalescedEvents`), else they are
+    /// dispatched events (a browser without coalesced events).
+    pub fn timer_login(period_ms: f64, coalesced: bool) -> Self {
+        Self::of(Shape::TimerLogin {
+            period_ms,
+            coalesced,
+        })
+    }
+
     /// One long curved stroke (a bow) moved by `offset` px on both axes, plus six typed keys:
     /// the same shape whatever the offset, as a replayed recorded trace would be.
     pub fn bow(offset: f64) -> Self {
@@ -146,6 +162,10 @@ impl TelemetrySpec {
             Shape::ShortHuman { dx, click } => short_human(dx, click),
             Shape::Human { seed } => human(seed),
             Shape::Bow { offset } => bow(offset),
+            Shape::TimerLogin {
+                period_ms,
+                coalesced,
+            } => timer_login(period_ms, coalesced),
             Shape::LongLogin { seed } => long_login(&mut Rng::new(seed)).0,
             Shape::BotLinear { moves, step_ms } => bot_linear(moves, step_ms),
             Shape::BotKeys {
@@ -244,6 +264,60 @@ fn human(seed: u64) -> TelemetryBuilder {
             let y = sy + (ty - sy) * p + arc + (rnd() - 0.5) * 1.5;
             t += 16.7 + (rnd() - 0.5) * 6.0 + if rnd() < 0.05 { 30.0 } else { 0.0 };
             mouse(&mut b, t, pointer_kind::MOVE, x.round(), y.round(), 0, 0.0);
+            pos = (x, y);
+        }
+        t += 180.0 + rnd() * 200.0;
+    }
+    let (x, y) = (pos.0.round(), pos.1.round());
+    mouse(&mut b, t, pointer_kind::DOWN, x, y, 1, 0.5);
+    t += 95.0;
+    mouse(&mut b, t, pointer_kind::UP, x, y, 0, 0.0);
+    let mut down = t + 900.0;
+    for i in 0..14 {
+        let hold = 70.0 + rnd() * 70.0;
+        let class = if i == 6 {
+            key_class::SPACE
+        } else {
+            key_class::CHAR
+        };
+        b.key(down, down + hold, class, 0, key_flags::TRUSTED);
+        down += 90.0 + rnd() * 220.0 + if i == 9 { 600.0 } else { 0.0 };
+    }
+    b
+}
+
+fn timer_login(period_ms: f64, coalesced: bool) -> TelemetryBuilder {
+    let mut b = TelemetryBuilder::new();
+    let mut rng = Rng::new(HUMAN_LOGIN_SEED);
+    let mut rnd = move || rng.unit();
+    let flags = pointer_flags::TRUSTED
+        | if coalesced {
+            pointer_flags::COALESCED
+        } else {
+            0
+        };
+    let mut t = 80.0;
+    let mut pos = (40.0f64, 60.0f64);
+    for &(tx, ty, n) in &[(420.0f64, 210.0f64, 38), (455.0, 330.0, 22)] {
+        let (sx, sy) = pos;
+        for i in 1..=n {
+            let u = f64::from(i) / f64::from(n);
+            let p = 10.0 * u.powi(3) - 15.0 * u.powi(4) + 6.0 * u.powi(5);
+            let p = p * (1.0 + 0.03 * (std::f64::consts::PI * u).sin());
+            let arc = 25.0 * (std::f64::consts::PI * p).sin();
+            let x = sx + (tx - sx) * p - arc * 0.3 + (rnd() - 0.5) * 1.5;
+            let y = sy + (ty - sy) * p + arc + (rnd() - 0.5) * 1.5;
+            t += period_ms + (rnd() - 0.5) * 0.2;
+            b.pointer(
+                t,
+                pointer_kind::MOVE,
+                x.round(),
+                y.round(),
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                flags,
+            );
             pos = (x, y);
         }
         t += 180.0 + rnd() * 200.0;

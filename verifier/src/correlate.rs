@@ -87,6 +87,10 @@ pub struct KeyHasher {
     /// and its HMAC key schedule are derived once per day instead of on every hash (a siteverify
     /// hashes ~20 values). Same output as deriving them each time.
     days: Mutex<[Option<DayMac>; 2]>,
+    /// Keys the choice of the strokes a session is counted with (`replay::select`), so a sender
+    /// cannot pick which strokes count: `HMAC(base, "tollgate/replay-select/v1")`. Not rotated
+    /// daily: the same stroke must rank the same in every session of the window.
+    replay_key: replay::SelectKey,
 }
 
 /// A day number and the HMAC keyed with that day's key.
@@ -114,7 +118,16 @@ impl KeyHasher {
         Self {
             base,
             days: Mutex::new([None, None]),
+            replay_key: replay::SelectKey::new(&hmac_sha256(
+                &base,
+                &[b"tollgate/replay-select/v1"],
+            )),
         }
+    }
+
+    /// The key of the replay stroke selection (see the field).
+    pub fn replay_key(&self) -> &replay::SelectKey {
+        &self.replay_key
     }
 
     fn day_key(&self, day: u64) -> [u8; 32] {
@@ -442,7 +455,8 @@ impl<'a> Correlator<'a> {
     }
 
     /// Correlate a valid token at siteverify. `trace_hashes` are the token's stroke shape hashes
-    /// (band hashes per stroke; counted with [`replay::select`] and [`replay::stroke_seen`], the
+    /// (band hashes per stroke; counted with [`replay::select`] keyed by the server secret
+    /// ([`KeyHasher::replay_key`]) and [`replay::stroke_seen`], the
     /// rule the offline evaluation simulates).
     /// Returns the signals and the footprint to keep for `/v1/outcome`.
     #[allow(clippy::too_many_arguments)]
@@ -492,7 +506,7 @@ impl<'a> Correlator<'a> {
             idx_fp = Some(ops.len());
             ops.push(self.distinct("fpacct", Entity::Fingerprint(f), Some(a), now));
         }
-        let uniq = replay::select(trace_hashes);
+        let uniq = replay::select(trace_hashes, self.hasher.replay_key());
         // Per stroke: distinct sessions of every band hash, and distinct addresses of band 0 when
         // the address is known.
         let idx_tr = ops.len();
@@ -773,5 +787,67 @@ mod tests {
         let fourth = verify(4, vec![stroke(2)]).await;
         assert_eq!(fourth.traces_seen_elsewhere, 1);
         assert!(fourth.reasons.contains(&"campaign-trace"));
+    }
+
+    /// Replay decoys: the strokes counted per session are chosen with the server's keyed
+    /// selection. A replayer who mixes fresh strokes into a replayed session — choosing the ones
+    /// an unkeyed, content-derived order would count first (smallest band-0 hash) — is still
+    /// counted as a multi-stroke replay, and verifiers with different key material count
+    /// different subsets of one session.
+    #[tokio::test]
+    async fn decoy_strokes_do_not_hide_a_replay() {
+        use crate::clock::ManualClock;
+        use crate::store::MemoryStore;
+        use std::sync::Arc;
+        use tollgate_model::model::ReplayEvidence;
+
+        let settings = CorrelationSettings::default();
+        let now = 1_000_000;
+        let lists = IpLists::default();
+        let stroke = |seed: u64| -> StrokeHash {
+            std::array::from_fn(|i| {
+                hmac_sha256(&seed.to_le_bytes(), &[&[i as u8]])[0] as u64 * 1_000_003
+                    + seed * 31
+                    + i as u64
+            })
+        };
+        let library: Vec<StrokeHash> = (1..=4).map(stroke).collect();
+        let mut fresh: Vec<StrokeHash> = (100..300).map(stroke).collect();
+        fresh.sort_unstable_by_key(|h| h[0]);
+        let decoys = &fresh[..2];
+        let mut detected = 0;
+        let mut selections = std::collections::HashSet::new();
+        for k in 0..20u8 {
+            let hasher = KeyHasher::new([k; 32]);
+            let c = Correlator {
+                settings: &settings,
+                hasher: &hasher,
+                site: [9; 16],
+            };
+            let store = MemoryStore::new(10_000, Arc::new(ManualClock::new(now)));
+            let verify = |id: u8, hashes: Vec<StrokeHash>| {
+                let (c, store, lists) = (&c, &store, &lists);
+                async move {
+                    c.on_verify(store, now, [id; 16], 0, None, None, &[], &hashes, lists)
+                        .await
+                        .expect("memory store")
+                        .0
+                }
+            };
+            let first = verify(1, library.clone()).await;
+            assert_eq!(first.traces_seen_elsewhere, 0);
+            let mut session = library.clone();
+            session.extend_from_slice(decoys);
+            let second = verify(2, session.clone()).await;
+            let ev = ReplayEvidence {
+                hashed: second.traces_hashed,
+                seen_elsewhere: second.traces_seen_elsewhere,
+            };
+            detected += usize::from(ev.is_multi_stroke_replay());
+            selections.insert(replay::select(&session, hasher.replay_key()));
+        }
+        // Two decoys among six strokes leave at least two replayed ones in any four counted.
+        assert_eq!(detected, 20);
+        assert!(selections.len() > 3, "{}", selections.len());
     }
 }

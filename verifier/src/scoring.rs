@@ -12,7 +12,23 @@
 //! 3. **Deterministic anomaly tells**: each lowers the model's score by [`TELL_PENALTY`] and adds
 //!    reason `behaviour` plus its detail: `pointer-timing` (dispatched moves < 1 ms apart),
 //!    `zero-pressure-click`, `instant-click`, `untrusted-events`, `instant-keys`.
-//! 4. **Environment rules** ([`crate::envrules::EnvVerdict::apply`]): `tampered`, `inconsistent`
+//! 4. **Timer-regular pointer timing** ([`move_timing`]): mouse move samples whose intervals are
+//!    as constant as a timer's (at least [`TIMER_MIN_INTERVALS`] intervals, median ≥
+//!    [`TIMER_MIN_MEDIAN_MS`], 10th–90th percentile spread ≤ [`TIMER_MAX_SPREAD_MS`]) in a token
+//!    carrying coalesced device samples cap the score in the middle of the challenge band, so the
+//!    session cannot end in `allow` (reasons `behaviour`, `timer-regular`). Why this is not a
+//!    human device: USB mice report at ≥ 125 Hz, so a person's coalesced samples arrive ≤ 8 ms
+//!    apart; a steady ≥ 10 ms clock with sub-millisecond jitter is a software timer (OS-level
+//!    injection at 60–100 Hz) or a remote-desktop clock (15.6 ms; those users get a challenge).
+//!    **Documented exception:** when the token has no coalesced samples (a browser without
+//!    `getCoalescedEvents`), dispatched events are frame-locked, and a high-rate mouse then
+//!    looks like the display's clock: nothing is raised, and the answer's `notes` say so
+//!    (`timer-regular-frame-locked`).
+//!
+//! Every behaviour reason listed gets an entry in [`Verdict::details`] saying what it
+//! contributed: the model group's logit and the feature values behind it, a tell's score
+//! penalty and the counts behind it, or the cap a rule applied.
+//! 5. **Environment rules** ([`crate::envrules::EnvVerdict::apply`]): `tampered`, `inconsistent`
 //!    and `cdp-console` alone cap the score at challenge; `environment` hints lower it a little.
 //!
 //! Campaign penalties (`crate::correlate`) are applied by siteverify afterwards. The score is
@@ -22,6 +38,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use tollgate_model::features::{Features, Session};
 use tollgate_model::model::{Model, ReplayEvidence};
 use tollgate_protocol::telemetry::{key_flags, pointer_flags, pointer_kind, pointer_type};
@@ -45,7 +62,99 @@ pub struct Verdict {
     /// Per-feature logit contributions of the behaviour model (negative = bot-like), so a
     /// verdict can be explained and reproduced from logged features.
     pub contributions: BTreeMap<&'static str, f64>,
+    /// What each listed behaviour reason contributed (see [`ReasonDetail`]).
+    pub details: BTreeMap<&'static str, ReasonDetail>,
+    /// Explanations of rules that matched but were not applied (a documented exception).
+    pub notes: Vec<&'static str>,
 }
+
+/// What one behaviour reason contributed to the verdict (siteverify `tollgate.reason_details`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReasonDetail {
+    /// Logit the behaviour model's feature group added (negative = bot-like); model reasons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_logit: Option<f64>,
+    /// Change of the 0..1 score applied by this reason directly (each tell: −[`TELL_PENALTY`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_delta: Option<f64>,
+    /// Highest score this reason allows (rules that cap the score).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_cap: Option<f64>,
+    /// The values behind it: the group's most bot-like features (name → value), or the counts
+    /// a rule looked at.
+    pub features: BTreeMap<&'static str, f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+/// Mouse move intervals considered by the timer-regularity rule.
+pub const TIMER_MIN_INTERVALS: usize = 20;
+/// Median interval at or above which a constant stream cannot be a USB mouse's report rate.
+pub const TIMER_MIN_MEDIAN_MS: f64 = 10.0;
+/// Largest 10th–90th percentile spread of the intervals that counts as a timer (a 1 ms clock
+/// alternating 16/17 ms spreads exactly 1 ms).
+pub const TIMER_MAX_SPREAD_MS: f64 = 1.05;
+/// Intervals above this are pauses, not sampling.
+const TIMER_MAX_GAP_MS: f64 = 100.0;
+
+/// Mouse move timing of a token (every move sample, coalesced or dispatched).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MoveTiming {
+    /// Intervals in (0, 100] ms between consecutive mouse move samples.
+    pub intervals: usize,
+    pub median_ms: f64,
+    /// 90th minus 10th percentile of the intervals.
+    pub spread_ms: f64,
+    /// Any move sample came from `getCoalescedEvents()`.
+    pub coalesced: bool,
+}
+
+impl MoveTiming {
+    /// As constant as a timer (see the module docs), whatever the browser.
+    pub fn timer_like(&self) -> bool {
+        self.intervals >= TIMER_MIN_INTERVALS
+            && self.median_ms >= TIMER_MIN_MEDIAN_MS
+            && self.spread_ms <= TIMER_MAX_SPREAD_MS
+    }
+}
+
+/// The mouse move timing of a token's telemetry.
+pub fn move_timing(t: &tollgate_protocol::Telemetry) -> MoveTiming {
+    let tick = tollgate_protocol::telemetry::TICK_MS;
+    let mut now: u64 = 0;
+    let mut last: Option<u64> = None;
+    let mut gaps: Vec<u64> = Vec::new();
+    let mut coalesced = false;
+    for r in &t.pointer {
+        now = now.saturating_add(u64::from(r.dt));
+        if r.kind != pointer_kind::MOVE || r.ptype != pointer_type::MOUSE {
+            continue;
+        }
+        coalesced |= r.flags & pointer_flags::COALESCED != 0;
+        if let Some(prev) = last {
+            let g = now - prev;
+            if g > 0 && g as f64 * tick <= TIMER_MAX_GAP_MS {
+                gaps.push(g);
+            }
+        }
+        last = Some(now);
+    }
+    let mut m = MoveTiming {
+        intervals: gaps.len(),
+        coalesced,
+        ..Default::default()
+    };
+    if !gaps.is_empty() {
+        gaps.sort_unstable();
+        let q = |p: f64| gaps[((gaps.len() - 1) as f64 * p).round() as usize] as f64 * tick;
+        m.median_ms = q(0.5);
+        m.spread_ms = q(0.9) - q(0.1);
+    }
+    m
+}
+
+/// Note of the documented exception to the timer-regularity rule.
+pub const NOTE_FRAME_LOCKED: &str = "timer-regular-frame-locked: move intervals are as constant as a timer's, but the browser sent no coalesced device samples, so dispatched events are frame-locked and the regularity may be the display's; not raised";
 
 /// Ticks (0.1 ms) below which an interval counts as "instant".
 const INSTANT_TICKS: u64 = 10;
@@ -211,6 +320,8 @@ fn score_behaviour(
             reasons,
             features,
             contributions: BTreeMap::new(),
+            details: BTreeMap::new(),
+            notes: Vec::new(),
         };
     }
 
@@ -249,6 +360,8 @@ fn score_behaviour(
     }
 
     let mut reasons: Vec<&'static str> = Vec::new();
+    let mut details: BTreeMap<&'static str, ReasonDetail> = BTreeMap::new();
+    let mut notes: Vec<&'static str> = Vec::new();
     if !scored.evidence && tells.is_empty() {
         reasons.push("no-behaviour");
     }
@@ -256,16 +369,70 @@ fn score_behaviour(
         if !reasons.contains(r) {
             reasons.push(r);
         }
+        details.insert(r, model_reason_detail(r, &scored, replay));
     }
     let s = scored.p_human - TELL_PENALTY * tells.len() as f64;
-    let score = (finite(s).clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
+    let mut score = (finite(s).clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
     features.insert("behaviour_tells", tells.len() as f64);
     if !tells.is_empty() {
         reasons.push("behaviour");
+        details.insert(
+            "behaviour",
+            ReasonDetail {
+                score_delta: Some(-TELL_PENALTY * tells.len() as f64),
+                features: BTreeMap::from([("behaviour_tells", tells.len() as f64)]),
+                ..Default::default()
+            },
+        );
         for tell in tells {
             if !reasons.contains(&tell) {
                 reasons.push(tell);
             }
+            let d = details.entry(tell).or_default();
+            d.score_delta = Some(-TELL_PENALTY);
+            d.features.extend(tell_counts(tell, &b));
+        }
+    }
+    // Timer-regular move timing: never `allow` (module docs, 3b).
+    let mt = move_timing(t);
+    features.insert("move_intervals", mt.intervals as f64);
+    features.insert("move_interval_median_ms", finite(mt.median_ms));
+    features.insert("move_interval_spread_ms", finite(mt.spread_ms));
+    let timer = mt.timer_like();
+    features.insert("timer_regular", f64::from(u8::from(timer)));
+    if timer {
+        let timing = BTreeMap::from([
+            ("move_intervals", mt.intervals as f64),
+            ("move_interval_median_ms", finite(mt.median_ms)),
+            ("move_interval_spread_ms", finite(mt.spread_ms)),
+        ]);
+        if mt.coalesced {
+            let cap = (((policy.block + policy.allow) / 2.0) * 1000.0).floor() / 1000.0;
+            let cap = if policy.decide(cap) == Decision::Allow {
+                // Degenerate policies (block == allow): the highest score below allow.
+                policy.block.min(policy.allow) - 0.001
+            } else {
+                cap
+            };
+            if !reasons.contains(&"behaviour") {
+                reasons.push("behaviour");
+            }
+            reasons.push("timer-regular");
+            details.insert(
+                "timer-regular",
+                ReasonDetail {
+                    score_cap: Some(cap),
+                    score_delta: (score > cap).then(|| ((cap - score) * 1000.0).round() / 1000.0),
+                    features: timing,
+                    note: Some(
+                        "mouse move samples on a constant clock of >= 10 ms: USB mice report at >= 125 Hz, so this is a software timer (OS-level input injection) or a remote-desktop clock; capped below allow",
+                    ),
+                    ..Default::default()
+                },
+            );
+            score = score.min(cap).max(0.0);
+        } else {
+            notes.push(NOTE_FRAME_LOCKED);
         }
     }
     Verdict {
@@ -274,6 +441,71 @@ fn score_behaviour(
         reasons,
         features,
         contributions,
+        details,
+        notes,
+    }
+}
+
+/// The counts behind a deterministic tell.
+fn tell_counts(tell: &str, b: &Behaviour) -> Vec<(&'static str, f64)> {
+    match tell {
+        "pointer-timing" => vec![
+            ("instant_move_gaps", b.instant_move_gaps as f64),
+            ("move_gaps", b.move_gaps as f64),
+        ],
+        "zero-pressure-click" => vec![("zero_pressure_clicks", b.zero_pressure_clicks as f64)],
+        "instant-click" => vec![("instant_clicks", b.instant_clicks as f64)],
+        "untrusted-events" => vec![("untrusted_events", b.untrusted as f64)],
+        "instant-keys" => vec![
+            ("instant_keys", b.instant_keys as f64),
+            ("released_keys", b.released_keys as f64),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Most bot-like features listed per model reason.
+const DETAIL_FEATURES: usize = 5;
+
+/// What a model reason contributed: a feature group's logit and its most bot-like features'
+/// values, or the replay evidence.
+fn model_reason_detail(
+    reason: &str,
+    scored: &tollgate_model::model::Scored,
+    replay: ReplayEvidence,
+) -> ReasonDetail {
+    if reason == tollgate_model::features::REASON_REPLAY {
+        return ReasonDetail {
+            features: BTreeMap::from([
+                ("strokes_counted", replay.hashed as f64),
+                ("strokes_seen_elsewhere", replay.seen_elsewhere as f64),
+            ]),
+            note: Some(if replay.is_multi_stroke_replay() {
+                "two or more counted strokes were seen in other sessions: score capped below block"
+            } else {
+                "the one counted stroke was seen in another session: score capped at mid-challenge"
+            }),
+            ..Default::default()
+        };
+    }
+    let Some((group, logit)) = scored.groups.iter().find(|(g, _)| g.code() == reason) else {
+        return ReasonDetail::default();
+    };
+    let mut feats: Vec<(&'static str, f64, f64)> = scored
+        .contributions
+        .iter()
+        .filter(|c| c.feature.def().group == *group && c.logit < 0.0)
+        .filter_map(|c| c.value.map(|v| (c.feature.def().name, finite(v), c.logit)))
+        .collect();
+    feats.sort_by(|a, b| a.2.total_cmp(&b.2));
+    ReasonDetail {
+        model_logit: Some((finite(*logit) * 1000.0).round() / 1000.0),
+        features: feats
+            .into_iter()
+            .take(DETAIL_FEATURES)
+            .map(|(n, v, _)| (n, v))
+            .collect(),
+        ..Default::default()
     }
 }
 

@@ -125,6 +125,12 @@ pub struct TollgateInfo {
     /// Behaviour-model logit contribution per feature (negative = bot-like).
     #[schema(value_type = BTreeMap<String, f64>)]
     pub contributions: BTreeMap<&'static str, f64>,
+    /// What each listed behaviour (and campaign) reason contributed: model group logit and the
+    /// feature values behind it, a tell's or penalty's score change, a rule's score cap
+    /// ([`scoring::ReasonDetail`]).
+    pub reason_details: BTreeMap<&'static str, scoring::ReasonDetail>,
+    /// Rules that matched but were not applied, with the documented reason.
+    pub notes: Vec<&'static str>,
 }
 
 /// The siteverify answer (Turnstile shape plus `tollgate`; `score` as reCAPTCHA v3).
@@ -175,6 +181,8 @@ impl SiteverifyResponse {
                 reasons: vec![err.reason()],
                 features: BTreeMap::new(),
                 contributions: BTreeMap::new(),
+                reason_details: BTreeMap::new(),
+                notes: Vec::new(),
             },
         }
     }
@@ -438,6 +446,8 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             reasons: verdict.reasons,
             features: verdict.features,
             contributions: verdict.contributions,
+            reason_details: verdict.details,
+            notes: verdict.notes,
         },
     };
     resp.apply_success_policy(site.settings.success_when);
@@ -557,6 +567,8 @@ fn test_key_answer(state: &AppState, key: &TestKey) -> Result<String, Failure> {
             reasons: vec!["test-key"],
             features: BTreeMap::new(),
             contributions: BTreeMap::new(),
+            reason_details: BTreeMap::new(),
+            notes: Vec::new(),
         },
     };
     resp.apply_success_policy(SuccessWhen::default());
@@ -602,6 +614,8 @@ async fn assess(
                 reasons: vec!["automation-allowlisted"],
                 features,
                 contributions: BTreeMap::new(),
+                details: BTreeMap::new(),
+                notes: Vec::new(),
             },
             None,
         ));
@@ -680,6 +694,10 @@ async fn assess(
         for r in extra {
             if !v.reasons.contains(&r) {
                 v.reasons.push(r);
+            }
+            let p = correlate::penalty(r);
+            if p > 0.0 {
+                v.details.entry(r).or_default().score_delta = Some(-p);
             }
         }
     }

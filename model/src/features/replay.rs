@@ -30,6 +30,16 @@
 //! ([`GAP_MEDIANS`] × median, clamped to [`GAP_MIN_MS`]–[`GAP_MAX_MS`]), which a uniform re-timing
 //! does not change.
 //!
+//! **Keyed selection (replay decoys).** A session is counted with at most [`MAX_STROKES`] of
+//! its strokes ([`select`]). The choice is keyed by a server secret ([`SelectKey`]): every
+//! stroke is ranked by the minimum over its bands of SipHash-2-4(key, band ‖ band hash) — a
+//! MinHash over bands, so a near-copy that keeps most bands keeps its rank — and the lowest ranks
+//! are counted. Band hashes are public (anyone can compute them from a trajectory), so an
+//! unkeyed, content-derived order would let a replayer add fresh "decoy" strokes that sort first
+//! and push every replayed stroke out of the counted set; with the key the selection is a
+//! pseudo-random subset the sender cannot predict, and with `r` replayed among `n` hashed strokes
+//! each counted stroke is a replayed one with probability `r/n` whatever the decoys look like.
+//!
 //! Before resampling the stroke is decimated (samples closer than [`DECIMATE`] of its size to the
 //! last kept one are skipped), so whole-pixel rounding after a rescale does not inflate the path.
 
@@ -74,14 +84,105 @@ pub fn shares_band(a: &StrokeHash, b: &StrokeHash) -> bool {
     a.iter().zip(b).any(|(x, y)| x == y)
 }
 
-/// The strokes a session is counted with: duplicates dropped, at most [`MAX_STROKES`], chosen by
-/// band-0 value (a fixed, content-derived order the sender cannot pick without changing shapes).
-pub fn select(hashes: &[StrokeHash]) -> Vec<StrokeHash> {
+/// The server secret that keys [`select`] (a SipHash-2-4 key; the verifier derives it from its
+/// key material). Its `Debug` output is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SelectKey {
+    k0: u64,
+    k1: u64,
+}
+
+impl SelectKey {
+    /// From 16 or more secret bytes (the first 16 are used).
+    pub fn new(secret: &[u8; 32]) -> SelectKey {
+        let mut a = [0u8; 8];
+        let mut b = [0u8; 8];
+        a.copy_from_slice(&secret[..8]);
+        b.copy_from_slice(&secret[8..16]);
+        SelectKey {
+            k0: u64::from_le_bytes(a),
+            k1: u64::from_le_bytes(b),
+        }
+    }
+
+    /// Rank of a stroke: min over bands of SipHash(key, band index ‖ band hash).
+    pub fn rank(&self, h: &StrokeHash) -> u64 {
+        h.iter()
+            .enumerate()
+            .map(|(b, x)| {
+                let mut m = [0u8; 16];
+                m[..8].copy_from_slice(&(b as u64).to_le_bytes());
+                m[8..].copy_from_slice(&x.to_le_bytes());
+                siphash24(self.k0, self.k1, &m)
+            })
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+}
+
+impl std::fmt::Debug for SelectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SelectKey([redacted])")
+    }
+}
+
+/// SipHash-2-4 (Aumasson & Bernstein 2012), a keyed PRF for short inputs.
+pub fn siphash24(k0: u64, k1: u64, msg: &[u8]) -> u64 {
+    let mut v = [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ];
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+    let mut chunks = msg.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let m = u64::from_le_bytes(w);
+        v[3] ^= m;
+        round(&mut v);
+        round(&mut v);
+        v[0] ^= m;
+    }
+    let mut last = [0u8; 8];
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    last[7] = msg.len() as u8;
+    let m = u64::from_le_bytes(last);
+    v[3] ^= m;
+    round(&mut v);
+    round(&mut v);
+    v[0] ^= m;
+    v[2] ^= 0xff;
+    for _ in 0..4 {
+        round(&mut v);
+    }
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// The strokes a session is counted with: duplicates dropped, at most [`MAX_STROKES`], the ones
+/// of lowest keyed rank ([`SelectKey::rank`]; see the module doc, "Keyed selection"). Returned in
+/// rank order.
+pub fn select(hashes: &[StrokeHash], key: &SelectKey) -> Vec<StrokeHash> {
     let mut v = hashes.to_vec();
     v.sort_unstable();
     v.dedup();
-    v.truncate(MAX_STROKES);
-    v
+    let mut ranked: Vec<(u64, StrokeHash)> = v.into_iter().map(|h| (key.rank(&h), h)).collect();
+    ranked.sort_unstable();
+    ranked.truncate(MAX_STROKES);
+    ranked.into_iter().map(|(_, h)| h).collect()
 }
 
 /// Was a stroke seen in another session? `sessions_per_band[i]` = distinct sessions that carried
@@ -466,7 +567,96 @@ mod tests {
         for (i, m) in many.iter_mut().enumerate() {
             m[0] = (i / 2) as u64;
         }
-        assert_eq!(select(&many).len(), MAX_STROKES);
-        assert_eq!(select(&many[..2]).len(), 1);
+        let key = SelectKey::new(&[9; 32]);
+        assert_eq!(select(&many, &key).len(), MAX_STROKES);
+        assert_eq!(select(&many[..2], &key).len(), 1);
+    }
+
+    #[test]
+    fn siphash_matches_the_reference_vector() {
+        // SipHash-2-4 paper, appendix A: key 00..0f, message 00..0e.
+        let k0 = u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]);
+        let k1 = u64::from_le_bytes([8, 9, 10, 11, 12, 13, 14, 15]);
+        let msg: Vec<u8> = (0..15).collect();
+        assert_eq!(siphash24(k0, k1, &msg), 0xa129_ca61_49be_45e5);
+        assert_eq!(siphash24(k0, k1, &[]), 0x726f_db47_dd0e_0e31);
+        assert_eq!(
+            format!("{:?}", SelectKey::new(&[1; 32])),
+            "SelectKey([redacted])"
+        );
+    }
+
+    /// `n` distinct pseudo-random strokes.
+    fn strokes(seed: u64, n: usize) -> Vec<StrokeHash> {
+        (0..n as u64)
+            .map(|i| std::array::from_fn(|b| siphash24(seed, i, &(b as u64).to_le_bytes())))
+            .collect()
+    }
+
+    fn key(i: u64) -> SelectKey {
+        let mut k = [0u8; 32];
+        k[..8].copy_from_slice(&i.to_le_bytes());
+        k[8..16].copy_from_slice(&(i ^ 0x5555).to_le_bytes());
+        SelectKey::new(&k)
+    }
+
+    #[test]
+    fn different_keys_select_differently_and_the_public_order_does_not_predict_it() {
+        let s = strokes(1, 12);
+        let mut distinct = std::collections::HashSet::new();
+        let mut first_is_band0_min = 0;
+        let band0_min = *s.iter().min_by_key(|h| h[0]).unwrap();
+        for i in 0..300 {
+            let sel = select(&s, &key(i));
+            assert_eq!(sel.len(), MAX_STROKES);
+            // Same key, same selection (the store counts consistently across sessions) and
+            // independent of the input order.
+            let mut rev = s.clone();
+            rev.reverse();
+            assert_eq!(sel, select(&rev, &key(i)));
+            let mut ids: Vec<usize> = sel
+                .iter()
+                .map(|h| s.iter().position(|x| x == h).unwrap())
+                .collect();
+            ids.sort_unstable();
+            distinct.insert(ids);
+            first_is_band0_min += usize::from(sel[0] == band0_min);
+        }
+        // C(12, 4) = 495 subsets: 300 keys hit many different ones.
+        assert!(distinct.len() > 150, "{}", distinct.len());
+        // The stroke an unkeyed (band-0) order would put first leads in about 1/12 of the keys.
+        assert!(first_is_band0_min < 60, "{first_is_band0_min}");
+    }
+
+    #[test]
+    fn replay_with_decoy_strokes_mixed_in_is_still_counted() {
+        // A replayer's library: 4 recorded strokes, stored by the first (replayed) session.
+        // The next session replays them again and mixes in fresh decoys chosen the way the old
+        // public order invited: the ones with the smallest band-0 hash out of many candidates.
+        let library = strokes(7, 4);
+        let mut candidates = strokes(8, 200);
+        candidates.sort_unstable_by_key(|h| h[0]);
+        let count = |decoys: usize, k: &SelectKey| -> usize {
+            let stored = select(&library, k);
+            let mut session = library.clone();
+            session.extend_from_slice(&candidates[..decoys]);
+            select(&session, k)
+                .iter()
+                .filter(|h| stored.contains(h))
+                .count()
+        };
+        let (mut two_decoys, mut four_decoys) = (0, 0);
+        for i in 0..400 {
+            let k = key(i);
+            // 2 decoys: at least 2 of the 4 counted strokes are replayed, always.
+            let seen = count(2, &k);
+            assert!(seen >= 2, "key {i}: {seen}");
+            two_decoys += usize::from(seen >= 2);
+            four_decoys += usize::from(count(4, &k) >= 2);
+        }
+        assert_eq!(two_decoys, 400);
+        // 4 decoys against 4 replayed strokes: ≥ 2 replayed counted with probability
+        // 1 − (1 + 16)/70 ≈ 0.76 per key (hypergeometric), not 0 as with the public order.
+        assert!((260..=350).contains(&four_decoys), "{four_decoys}");
     }
 }

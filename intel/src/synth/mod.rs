@@ -22,15 +22,39 @@
 //! Keystroke generators: `type-const` (Puppeteer `type` with a constant or zero delay),
 //! `type-gauss` (Gaussian holds and gaps, sequential or overlapping), `type-uniform`.
 //!
+//! Stronger generators (what attackers who hide the automation use; [`STRONG_POINTER_GENERATORS`]
+//! plus the two built from human recordings), each its own LOFO family:
+//! - `windmouse`: Benjamin Land's WindMouse (gravity + wind, max step, target area; whole
+//!   pixels), timed by SRL's step-proportional waits or a fixed OS tick ([`kinematic`]);
+//! - `min-jerk`: superposed minimum-jerk sub-movements (a primary that under- or overshoots,
+//!   one or two corrections), Fitts'-law durations, sensor noise and 8–12 Hz tremor;
+//! - `ghost-cursor-os`: ghost-cursor paths (overshoot + correction beyond 500 px) driven through
+//!   OS-level input: whole pixels, random per-step delays or a fixed 60–125 Hz tick with
+//!   sub-millisecond scheduler jitter, humanised clicks;
+//! - `human-splice:<keep|warp|resample>`: strokes of one recorded human mapped onto the new start
+//!   and target (similarity transform), with the human's intervals, a monotone time warp, or
+//!   resampled at a new clock ([`human`]);
+//! - `type-digraph`: keystroke timing drawn from one recorded typist's key-class-pair
+//!   (press-to-press, hold) samples.
+//!
+//! The new pointer generators time their samples with one of: a fixed OS tick (60–125 Hz,
+//! Gaussian jitter 0.02–0.5 ms), frame-like Gaussian intervals (16.7 ms, SD 1–5 ms), random
+//! uniform per-step delays, or log-normal delays — drawn per session.
+//!
 //! Click styles: instant (down→up ≤ 2 ms, no hesitation) or humanised (40–150 ms dwell).
 //! Timer resolution (0.1 ms or 1 ms; keys sometimes 16 ms) and integer vs fractional
 //! coordinates are drawn per session so neither becomes a shortcut.
+
+pub mod human;
+pub mod kinematic;
 
 use tollgate_model::features::{Key, Pt, Session};
 use tollgate_protocol::telemetry::{key_class, pointer_kind, pointer_type};
 
 use super::rng::Rng;
 use super::{Label, Record};
+use human::{DigraphTable, Warp};
+use kinematic::{MinJerkPlan, WindParams};
 
 /// How many sessions of each kind to make.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +70,13 @@ pub struct SynthOptions {
     pub retimed: usize,
     /// Human pointer traces replayed (each reused in 3 sessions).
     pub replays: usize,
+    /// Sessions of the stronger pointer generators ([`STRONG_POINTER_GENERATORS`]); a third of
+    /// them with typing.
+    pub strong: usize,
+    /// Sessions of spliced human strokes (`human-splice`).
+    pub splice: usize,
+    /// Keystroke-only sessions timed from a human typist's digraphs (`type-digraph`).
+    pub digraph: usize,
 }
 
 impl SynthOptions {
@@ -59,6 +90,9 @@ impl SynthOptions {
             both: n(500.0),
             retimed: n(600.0),
             replays: n(150.0),
+            strong: n(900.0),
+            splice: n(300.0),
+            digraph: n(300.0),
         }
     }
 }
@@ -71,6 +105,9 @@ pub const POINTER_GENERATORS: [&str; 5] = [
     "ghost-cursor-timed",
 ];
 pub const KEY_GENERATORS: [&str; 3] = ["type-const", "type-gauss", "type-uniform"];
+/// Stronger pointer generators (see the module docs); `human-splice` and `type-digraph` need
+/// human recordings and are generated from them.
+pub const STRONG_POINTER_GENERATORS: [&str; 3] = ["windmouse", "min-jerk", "ghost-cursor-os"];
 
 #[derive(Debug, Clone, Copy)]
 enum Timing {
@@ -79,6 +116,10 @@ enum Timing {
     Even(f64),
     Gauss(f64, f64),
     Uniform(f64, f64),
+    /// Fixed OS-level tick (`period` ms) with Gaussian scheduler jitter (SD ms).
+    Tick(f64, f64),
+    /// Log-normal delay: median ms, σ.
+    LogNormal(f64, f64),
 }
 
 impl Timing {
@@ -88,6 +129,24 @@ impl Timing {
             Timing::Even(s) => s,
             Timing::Gauss(m, sd) => rng.gauss(m, sd).max(1.0),
             Timing::Uniform(a, b) => rng.range(a, b),
+            Timing::Tick(p, sd) => rng.gauss(p, sd).max(0.5),
+            Timing::LogNormal(m, s) => (m * (s * rng.normal()).exp()).clamp(1.0, 200.0),
+        }
+    }
+
+    /// Timing of the stronger generators, drawn per session.
+    fn strong(rng: &mut Rng) -> Timing {
+        match rng.int(0, 3) {
+            0 => Timing::Tick(
+                1000.0 / *rng.pick(&[60.0, 75.0, 100.0, 125.0]).unwrap_or(&60.0),
+                rng.range(0.02, 0.5),
+            ),
+            1 => Timing::Gauss(16.67, rng.range(1.0, 5.0)),
+            2 => {
+                let hi = rng.range(10.0, 40.0);
+                Timing::Uniform(rng.range(0.0, 0.5) * hi, hi)
+            }
+            _ => Timing::LogNormal(rng.range(9.0, 18.0), rng.range(0.15, 0.6)),
         }
     }
 }
@@ -207,6 +266,27 @@ struct Style {
     instant_click: bool,
 }
 
+/// Where a movement's samples come from besides the generator name.
+#[derive(Debug, Clone, Copy)]
+enum Src<'a> {
+    /// The generator's own path (and the style's timing).
+    Own,
+    /// WindMouse with these parameters; `srl_waits`: SRL's step-proportional waits instead of
+    /// the style's timing.
+    Wind { p: WindParams, srl_waits: bool },
+    /// Strokes of one human, spliced onto each movement.
+    Strokes { pool: &'a [Vec<Pt>], warp: Warp },
+}
+
+/// Who types in a login session.
+#[derive(Debug, Clone, Copy)]
+enum Typist<'a> {
+    /// A synthetic key generator (picked per session from [`KEY_GENERATORS`]).
+    Synthetic,
+    /// A human typist's digraph table, with extra Gaussian jitter (ms).
+    Digraph(&'a DigraphTable, f64),
+}
+
 fn quant(t: f64, tick: f64) -> f64 {
     (t / tick).floor() * tick
 }
@@ -215,6 +295,7 @@ struct Builder<'a> {
     rng: &'a mut Rng,
     style: Style,
     generator: &'a str,
+    src: Src<'a>,
     t: f64,
     pos: P2,
     buttons: u8,
@@ -242,9 +323,39 @@ impl Builder<'_> {
     }
 
     fn move_to(&mut self, b: P2) {
-        let pts = path(self.rng, self.generator, self.pos, b);
-        for p in pts {
-            self.t += self.style.timing.dt(self.rng);
+        let a = self.pos;
+        let timing = self.style.timing;
+        let timed: Vec<(f64, P2)> = match self.src {
+            Src::Wind { p, srl_waits } => {
+                let mut v = kinematic::windmouse(self.rng, a, b, &p);
+                if !srl_waits {
+                    for s in &mut v {
+                        s.0 = timing.dt(self.rng);
+                    }
+                }
+                v
+            }
+            Src::Strokes { pool, warp } => {
+                let spliced = self
+                    .rng
+                    .pick(pool)
+                    .and_then(|st| human::splice(st, a, b, warp, self.rng));
+                match spliced {
+                    Some(v) => v,
+                    None => vec![(timing.dt(self.rng), b)],
+                }
+            }
+            Src::Own if self.generator == "min-jerk" => {
+                let w = self.rng.range(20.0, 200.0);
+                MinJerkPlan::random(self.rng, a, b, w).sample(self.rng, |r| timing.dt(r))
+            }
+            Src::Own => {
+                let pts = path(self.rng, self.generator, a, b);
+                pts.into_iter().map(|p| (timing.dt(self.rng), p)).collect()
+            }
+        };
+        for (dt, p) in timed {
+            self.t += dt;
             self.push(pointer_kind::MOVE, p);
         }
         self.pos = b;
@@ -266,6 +377,25 @@ impl Builder<'_> {
 }
 
 fn pick_style(rng: &mut Rng, generator: &str) -> Style {
+    if matches!(
+        generator,
+        "windmouse" | "min-jerk" | "ghost-cursor-os" | "human-splice"
+    ) {
+        // Attackers who hide the automation also humanise clicks and use OS-level input
+        // (whole pixels) more often than not.
+        let timing = if generator == "ghost-cursor-os" && rng.chance(0.5) {
+            // ghost-cursor's `moveDelay` with `randomizeMoveDelay`: uniform in 0..moveDelay.
+            Timing::Uniform(0.0, rng.range(5.0, 40.0))
+        } else {
+            Timing::strong(rng)
+        };
+        return Style {
+            timing,
+            round_px: generator != "min-jerk" || rng.chance(0.5),
+            tick: if rng.chance(0.7) { 0.1 } else { 1.0 },
+            instant_click: rng.chance(0.15),
+        };
+    }
     let timing = match generator {
         "linear-burst" | "ghost-cursor" => Timing::Burst(rng.range(0.2, 1.5)),
         "linear-steps" | "ghost-cursor-timed" => Timing::Even(
@@ -459,6 +589,16 @@ fn record(
 
 /// A pointer session (login form or circle drag), optionally with typing in the fields.
 fn pointer_session(rng: &mut Rng, generator: &str, with_keys: bool) -> (Session, String) {
+    pointer_session_with(rng, generator, with_keys, Src::Own, Typist::Synthetic)
+}
+
+fn pointer_session_with(
+    rng: &mut Rng,
+    generator: &str,
+    with_keys: bool,
+    src: Src<'_>,
+    typist: Typist<'_>,
+) -> (Session, String) {
     let style = pick_style(rng, generator);
     let (w, h) = (rng.range(1024.0, 1920.0), rng.range(640.0, 1080.0));
     let start = (rng.range(0.0, w), rng.range(0.0, h));
@@ -466,6 +606,7 @@ fn pointer_session(rng: &mut Rng, generator: &str, with_keys: bool) -> (Session,
         rng,
         style,
         generator,
+        src,
         t: 0.0,
         pos: start,
         buttons: 0,
@@ -496,8 +637,19 @@ fn pointer_session(rng: &mut Rng, generator: &str, with_keys: bool) -> (Session,
         b.push(pointer_kind::UP, b.pos);
     } else {
         name.push_str(":login");
-        let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-const");
-        let (kt, kname) = key_timing(b.rng, kgen);
+        let (kt, kname) = match typist {
+            Typist::Synthetic => {
+                let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-const");
+                key_timing(b.rng, kgen)
+            }
+            Typist::Digraph(..) => (
+                KeyTiming::Const {
+                    hold: 0.0,
+                    gap: 0.0,
+                },
+                "type-digraph".into(),
+            ),
+        };
         if with_keys {
             name = format!("{name}+{kname}");
         }
@@ -535,7 +687,12 @@ fn pointer_session(rng: &mut Rng, generator: &str, with_keys: bool) -> (Session,
                     let shift = b.rng.chance(0.5);
                     let classes = text_classes(b.rng, n, shift);
                     let t0 = b.t + b.rng.range(0.0, 400.0);
-                    let (ks, end) = type_keys(b.rng, kt, &classes, t0, b.style.tick);
+                    let (ks, end) = match typist {
+                        Typist::Synthetic => type_keys(b.rng, kt, &classes, t0, b.style.tick),
+                        Typist::Digraph(table, jitter) => {
+                            table.type_keys(b.rng, &classes, t0, b.style.tick, jitter)
+                        }
+                    };
                     keys.extend(ks);
                     b.t = end + b.rng.range(0.0, 600.0);
                 } else {
@@ -718,6 +875,111 @@ pub fn generate(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
             }
         }
     }
+    out.extend(generate_strong(opts, humans));
+    out
+}
+
+/// The stronger generators' sessions ([`SynthOptions::strong`], `splice`, `digraph`); each
+/// section has its own random stream, so adding them left the older generators' sessions
+/// unchanged.
+pub fn generate_strong(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
+    let mut out = Vec::new();
+    let source = |r: &&Record| r.label == Label::Human && !r.derived;
+    let pointer_humans: Vec<&Record> = humans
+        .iter()
+        .filter(|r| source(r) && r.session.pointer.len() >= 20)
+        .collect();
+    let key_humans: Vec<&Record> = humans
+        .iter()
+        .filter(|r| source(r) && r.session.keys.len() > 20)
+        .collect();
+    // A typist's table, trying a few recordings (some have too few clean digraphs).
+    let typist = |rng: &mut Rng| -> Option<(DigraphTable, &Record)> {
+        (0..8).find_map(|_| {
+            let h = rng.pick(&key_humans).copied()?;
+            DigraphTable::from_keys(&h.session.keys).map(|t| (t, h))
+        })
+    };
+    let mut rng = Rng::derive(opts.seed, "synthetic/strong");
+    for i in 0..opts.strong {
+        let generator = STRONG_POINTER_GENERATORS[i % STRONG_POINTER_GENERATORS.len()];
+        let with_keys = i % 3 == 2;
+        let src = if generator == "windmouse" {
+            Src::Wind {
+                p: WindParams::random(&mut rng),
+                srl_waits: rng.chance(0.5),
+            }
+        } else {
+            Src::Own
+        };
+        let table = if with_keys { typist(&mut rng) } else { None };
+        let (s, name, subject) = match &table {
+            Some((t, h)) => {
+                let jitter = rng.range(0.0, 8.0);
+                let (s, n) = pointer_session_with(
+                    &mut rng,
+                    generator,
+                    true,
+                    src,
+                    Typist::Digraph(t, jitter),
+                );
+                (s, n, Some(h.subject.clone()))
+            }
+            None => {
+                let (s, n) =
+                    pointer_session_with(&mut rng, generator, with_keys, src, Typist::Synthetic);
+                (s, n, None)
+            }
+        };
+        out.push(record(&name, i, s, true, subject));
+    }
+    let mut rng = Rng::derive(opts.seed, "synthetic/splice");
+    let mut made = 0;
+    for _ in 0..opts.splice * 4 {
+        if made == opts.splice {
+            break;
+        }
+        let Some(h) = rng.pick(&pointer_humans).copied() else {
+            break;
+        };
+        let pool = human::strokes(&h.session.pointer);
+        if pool.len() < 2 {
+            continue;
+        }
+        let (warp, mode) = Warp::random(&mut rng);
+        let src = Src::Strokes { pool: &pool, warp };
+        let (s, _) = pointer_session_with(&mut rng, "human-splice", false, src, Typist::Synthetic);
+        out.push(record(
+            &format!("human-splice:{mode}"),
+            made,
+            s,
+            true,
+            Some(h.subject.clone()),
+        ));
+        made += 1;
+    }
+    let mut rng = Rng::derive(opts.seed, "synthetic/digraph");
+    for i in 0..opts.digraph {
+        let Some((table, h)) = typist(&mut rng) else {
+            break;
+        };
+        let n = if rng.chance(0.5) {
+            rng.int(10, 20)
+        } else {
+            rng.int(25, 75)
+        };
+        let shift = rng.chance(0.5);
+        let classes = text_classes(&mut rng, n, shift);
+        let tick = *rng.pick(&[0.1, 1.0, 1.0, 16.0]).unwrap_or(&1.0);
+        let jitter = rng.range(0.0, 8.0);
+        let (keys, _) = table.type_keys(&mut rng, &classes, 0.0, tick, jitter);
+        let mut s = Session {
+            keys,
+            ..Default::default()
+        };
+        s.sanitize();
+        out.push(record("type-digraph", i, s, true, Some(h.subject.clone())));
+    }
     out
 }
 
@@ -754,6 +1016,101 @@ mod tests {
         }
         let (s, name) = pointer_session(&mut rng, "bezier-eased", true);
         assert!(name.contains('+') && !s.keys.is_empty() && !s.pointer.is_empty());
+    }
+
+    /// Stand-in "humans" for the generators that need recordings: Gaussian-timed Bézier
+    /// pointer sessions and digraph-rich typing, each its own subject.
+    fn fake_humans() -> Vec<Record> {
+        let mut rng = Rng::new(21);
+        (0..6)
+            .map(|i| {
+                let (mut s, _) = pointer_session(&mut rng, "bezier-eased", false);
+                let (k, _) = key_session(&mut rng, "type-gauss");
+                s.keys = k.keys;
+                Record {
+                    id: format!("h/{i}"),
+                    source: "test".into(),
+                    subject: format!("person{i}"),
+                    label: Label::Human,
+                    generator: None,
+                    session: s,
+                    trainable: true,
+                    derived: false,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn strong_generators_make_every_family_deterministically() {
+        let humans = fake_humans();
+        let opts = SynthOptions::scaled(5, 0.05);
+        let a = generate_strong(&opts, &humans);
+        let b = generate_strong(&opts, &humans);
+        assert_eq!(a.len(), b.len());
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.session == y.session && x.id == y.id)
+        );
+        let fams: std::collections::BTreeSet<String> =
+            a.iter().flat_map(crate::lofo::families_of).collect();
+        for f in [
+            "synthetic/windmouse",
+            "synthetic/min-jerk",
+            "synthetic/ghost-cursor-os",
+            "synthetic/human-splice",
+            "synthetic/type-digraph",
+        ] {
+            assert!(fams.contains(f), "{f} missing: {fams:?}");
+        }
+        for r in &a {
+            assert!(r.trainable && r.label == Label::Bot);
+            assert!(
+                !r.session.pointer.is_empty() || !r.session.keys.is_empty(),
+                "{}",
+                r.id
+            );
+            let g = r.generator.as_deref().unwrap_or("");
+            // Bots built from a recording keep its subject (CV folds).
+            if g.starts_with("human-splice") || g.contains("type-digraph") {
+                assert!(r.subject.starts_with("person"), "{}: {}", r.id, r.subject);
+            } else {
+                assert!(r.subject.starts_with("synth-"), "{}", r.id);
+            }
+            // OS-level generators move in whole pixels.
+            if g.starts_with("windmouse") || g.starts_with("ghost-cursor-os") {
+                assert!(r.session.pointer.iter().all(|p| p.x.fract() == 0.0));
+            }
+        }
+        // Adding the strong generators left the older ones' sessions unchanged.
+        let old = SynthOptions {
+            strong: 0,
+            splice: 0,
+            digraph: 0,
+            ..opts
+        };
+        let with = generate(&opts, &humans);
+        let without = generate(&old, &humans);
+        assert_eq!(with.len(), without.len() + a.len());
+        assert!(
+            without
+                .iter()
+                .zip(&with)
+                .all(|(x, y)| x.session == y.session)
+        );
+    }
+
+    #[test]
+    fn ghost_cursor_os_ticks_are_not_bursts() {
+        // The OS-level variant is never the back-to-back CDP burst of `ghost-cursor`.
+        let mut rng = Rng::new(8);
+        for _ in 0..30 {
+            let (s, name) = pointer_session(&mut rng, "ghost-cursor-os", true);
+            let f = extract(&s);
+            let dt = f.get(F::PtDtMedian).map(|v| v.exp() - 1.0);
+            assert!(dt.is_some_and(|d| d >= 2.0), "{name}: {dt:?}");
+        }
     }
 
     #[test]
