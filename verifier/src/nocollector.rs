@@ -84,6 +84,8 @@ pub fn verdict(missing: u8) -> Verdict {
         reasons,
         features: BTreeMap::new(),
         contributions: BTreeMap::new(),
+        details: BTreeMap::new(),
+        notes: Vec::new(),
     }
 }
 

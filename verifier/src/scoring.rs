@@ -69,7 +69,7 @@ pub struct Verdict {
 }
 
 /// What one behaviour reason contributed to the verdict (siteverify `tollgate.reason_details`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ReasonDetail {
     /// Logit the behaviour model's feature group added (negative = bot-like); model reasons.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +83,7 @@ pub struct ReasonDetail {
     /// The values behind it: the group's most bot-like features (name → value), or the counts
     /// a rule looked at.
     pub features: BTreeMap<&'static str, f64>,
+    /// Why a matched rule was applied this way (a documented exception).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
 }
