@@ -60,6 +60,10 @@ const HUMAN_ALLOW_MIN = Number(process.env.OSLEVEL_HUMAN_ALLOW_MIN ?? 0.8);
 const BOT_ALLOW_MAX = process.env.OSLEVEL_BOT_ALLOW_MAX === undefined ? null : Number(process.env.OSLEVEL_BOT_ALLOW_MAX);
 
 const SCREEN = { w: 1280, h: 800 };
+// Pause between "the loader is ready" and the first input event. With 0, on this loaded 2-core
+// machine a replay lost up to 9 of its first moves (the first ~300 ms) while the loader's start-up
+// work ran; see README ("OS-level capture rig").
+const SETTLE_MS = Number(process.env.OSLEVEL_SETTLE_MS ?? 800);
 // Pointer segment of a recorded window: this long before its final click.
 const SEGMENT_MS = 1200;
 // Recorded keys typed into each field.
@@ -79,27 +83,45 @@ const CHROMIUM_ARGS = [
 
 /**
  * Capture faithfulness: per-feature tolerances of |token feature - offline feature| for features
- * present on either side: `each` holds for every replay, `median` for the median over replays (a
- * systematic shift from coalescing, the loader's 4 ms thinning or timestamps shows there). What
- * the rig cannot avoid: the X server stamps events with a 1 ms clock (recordings have integer ms,
- * so an event that leaves a fraction of a ms late can land 1 ms later), and a rare scheduler
- * hiccup delays one event by a few ms even under SCHED_FIFO. Features of timing jitter within a
- * stroke react strongly to one such event (an interval SD of 0.5 ms becomes 1.5 ms; jerk is a
- * third derivative; a speed peak count may gain one), so their `each` is wide and their `median`
- * tight; geometry and key features move only by quantisation.
+ * present on either side: `each` holds for every replay the rig delivered cleanly (CLEAN_LATE_MS,
+ * nothing lost), `median` for the median over all replays (a
+ * systematic shift from coalescing, the loader's 4 ms thinning or timestamps shows there, and it
+ * is what these tolerances are tight on). What the rig cannot avoid, and `each` allows for:
+ * - the X server stamps events with a 1 ms clock (recordings have integer ms, so an event that
+ *   leaves a fraction of a ms late can land 1 ms later), and a rare scheduler hiccup delays one
+ *   event by a few ms even under SCHED_FIFO;
+ * - Chromium's X11 input path folds motion events still queued when it reads them into the last
+ *   one, so on a loaded machine a replay loses some single moves (see MAX_LOST_SHARE).
+ * Timing-jitter features react strongly to one such event (an interval SD of 0.5 ms becomes
+ * 1.5 ms; jerk is a third derivative; a speed-peak count may gain one), so their `each` is wide;
+ * turning and step features move by a few hundredths per lost sample; key features only by the
+ * 1 ms quantisation.
  */
 export const TOLERANCE = {
-  default: { each: 0.05, median: 0.01 },
-  pt_dt_sd_log: { each: 1.0, median: 0.1 },
+  default: { each: 0.08, median: 0.01 },
+  pt_dt_sd_log: { each: 2.0, median: 0.1 },
   pt_dt_mad_rel: { each: 0.25, median: 0.05 },
   pt_offgrid_share: { each: 0.1, median: 0.03 },
-  kin_jerk_log: { each: 0.5, median: 0.1 },
+  kin_jerk_log: { each: 1.2, median: 0.1 },
   kin_power_law: { each: 0.15, median: 0.03 },
   kin_time_to_peak: { each: 0.15, median: 0.03 },
   kin_speed_peaks_log: { each: 0.7, median: 0.1 },
   kin_pause_share: { each: 0.1, median: 0.02 },
   kin_end_correction: { each: 0.34, median: 0.05 },
+  kin_turn_log: { each: 0.12, median: 0.01 },
+  kin_sign_change: { each: 0.12, median: 0.01 },
+  kin_step_ratio: { each: 0.12, median: 0.01 },
+  // A rank correlation over ~7 keys: a 1 ms tie broken the other way swaps a rank.
+  key_hold_flight_corr: { each: 0.15, median: 0.02 },
 };
+/** A replay with an event injected later than this (or a lost sample) is judged by the medians only. */
+const CLEAN_LATE_MS = 2;
+/**
+ * Pointer rows played but missing from the token: at most this share per replay, and a quarter of
+ * it overall (measured on this loaded machine: 0.4–1.9 % overall per run, at worst 21 of 199 rows
+ * in one replay). A collector that lost coalesced samples or thinned wrongly loses far more.
+ */
+const MAX_LOST_SHARE = 0.2;
 const NOT_COMPARED = new Set(['ses_first_input_log', 'ses_submit_log', 'ses_idle_max_log', 'ses_events_log', 'click_target_offset', 'click_pressure_zero']);
 
 /** Missing prerequisite: skip loudly, or fail under CI=true (the project's rule). */
@@ -107,6 +129,7 @@ function missingPrerequisites() {
   const missing = [];
   if (!existsSync(XVFB)) missing.push(`${XVFB} (Debian package xvfb)`);
   if (!existsSync(PYTHON)) missing.push(PYTHON);
+  else if (spawnSync(PYTHON, ['-c', 'import Xlib.ext.xtest']).status !== 0) missing.push(`python3-xlib for ${PYTHON} (Debian package python3-xlib)`);
   if (!existsSync(CHROMIUM)) missing.push(CHROMIUM);
   if (!existsSync(INTEL_BIN)) missing.push(`${INTEL_BIN} (cargo build -p tollgate-intel)`);
   if (!existsSync(SAPI) || !existsSync(AALTO)) missing.push(`trace files in ${TRACES}`);
@@ -544,7 +567,12 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
       return false;
     });
     const url = `http://127.0.0.1:${server.address().port}/oslevel.html?n=0`;
-    chromium = spawn(CHROMIUM, [...CHROMIUM_ARGS, `--user-data-dir=${tempDir('oslevel-chromium')}`, `--app=${url}`], {
+    // Chromium's X11 input path folds motion events still queued when it reads them into the last
+    // one: on a loaded machine that loses samples a real device would not. A higher priority than
+    // the rest of the machine (nice -10, where allowed) keeps it reading promptly.
+    const chromiumArgs = [...CHROMIUM_ARGS, `--user-data-dir=${tempDir('oslevel-chromium')}`, `--app=${url}`];
+    const niced = process.env.OSLEVEL_REALTIME !== '0' && spawnSync('nice', ['-n', '-10', 'true']).status === 0;
+    chromium = spawn(niced ? 'nice' : CHROMIUM, niced ? ['-n', '-10', CHROMIUM, ...chromiumArgs] : chromiumArgs, {
       env: { ...process.env, DISPLAY: xvfb.display },
       detached: true,
       stdio: 'ignore',
@@ -619,6 +647,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
           session = botSession(a.family, pageCursor, ready, rng);
         }
         const events = toEvents(session, offset);
+        await sleep(SETTLE_MS);
         const played = await player.play(events);
         const last = session.pointer[session.pointer.length - 1];
         cursor = { x: last[2] + offset.dx, y: last[3] + offset.dy };
@@ -664,10 +693,14 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     const names = new Set([...offline.values()].flatMap((o) => Object.keys(o.features)));
     const devs = new Map();
     const failures = [];
-    for (const row of results.filter((r) => r.family === 'human')) {
+    const humanRows = results.filter((r) => r.family === 'human');
+    for (const row of humanRows) {
       const off = offline.get(row.id);
       assert.ok(off, `offline record ${row.id} missing`);
       row.offline = off;
+      // `each` binds replays the rig delivered cleanly: no event left the player more than
+      // CLEAN_LATE_MS late and the token holds as many pointer samples as rows were played.
+      row.clean = row.late.max <= CLEAN_LATE_MS && row.decoded.decoded.pointer.length === row.session.pointer.length;
       for (const name of names) {
         if (NOT_COMPARED.has(name)) continue;
         const a = row.features[name];
@@ -679,19 +712,36 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
         }
         const diff = Math.abs(a - b);
         if (!devs.has(name)) devs.set(name, []);
-        devs.get(name).push(diff);
+        devs.get(name).push({ diff, clean: row.clean });
         const tol = TOLERANCE[name] ?? TOLERANCE.default;
-        if (diff > tol.each) failures.push(`${row.id} ${name}: token ${a.toFixed(4)} vs offline ${b.toFixed(4)} (|d| ${diff.toFixed(4)} > ${tol.each})`);
+        if (row.clean && diff > tol.each) failures.push(`${row.id} ${name}: token ${a.toFixed(4)} vs offline ${b.toFixed(4)} (|d| ${diff.toFixed(4)} > ${tol.each})`);
       }
     }
-    process.stdout.write('OSLEVEL-FAITHFULNESS feature | tolerance each / median | max |d| | median |d| | replays compared\n');
+    process.stdout.write('OSLEVEL-FAITHFULNESS feature | tolerance each / median | max |d| clean replays | max |d| all | median |d| all | replays compared\n');
     for (const [name, ds] of [...devs.entries()].sort()) {
-      const sorted = [...ds].sort((x, y) => x - y);
+      const sorted = ds.map((d) => d.diff).sort((x, y) => x - y);
       const median = sorted[Math.floor((sorted.length - 1) / 2)];
+      const cleanMax = Math.max(0, ...ds.filter((d) => d.clean).map((d) => d.diff));
       const tol = TOLERANCE[name] ?? TOLERANCE.default;
       if (median > tol.median) failures.push(`${name}: median |d| ${median.toFixed(4)} > ${tol.median} over ${ds.length} replays`);
-      process.stdout.write(`OSLEVEL-FAITHFULNESS ${name} | ${tol.each} / ${tol.median} | ${sorted[sorted.length - 1].toFixed(4)} | ${median.toFixed(4)} | ${ds.length}\n`);
+      process.stdout.write(`OSLEVEL-FAITHFULNESS ${name} | ${tol.each} / ${tol.median} | ${cleanMax.toFixed(4)} | ${sorted[sorted.length - 1].toFixed(4)} | ${median.toFixed(4)} | ${ds.length}\n`);
     }
+    // Samples: every key must arrive; pointer rows only with Chromium's occasional X11 motion folding.
+    let played = 0;
+    let lost = 0;
+    for (const row of results.filter((r) => r.family === 'human')) {
+      const rows = row.session.pointer.length;
+      const got = row.decoded.decoded.pointer.length;
+      played += rows;
+      lost += Math.max(0, rows - got);
+      if (row.decoded.decoded.keys.length !== row.session.keys.length) failures.push(`${row.id}: ${row.session.keys.length} keys played, ${row.decoded.decoded.keys.length} in the token`);
+      if (rows - got > MAX_LOST_SHARE * rows) failures.push(`${row.id}: ${rows - got} of ${rows} pointer rows missing from the token`);
+    }
+    process.stdout.write(`OSLEVEL-FAITHFULNESS pointer rows missing from tokens: ${lost} of ${played} (${((100 * lost) / played).toFixed(2)} %)\n`);
+    const clean = humanRows.filter((r) => r.clean).length;
+    process.stdout.write(`OSLEVEL-FAITHFULNESS clean replays (each-tolerances apply): ${clean} of ${humanRows.length}\n`);
+    if (clean * 2 < humanRows.length) failures.push(`only ${clean} of ${humanRows.length} replays were delivered cleanly: the rig itself is too disturbed to judge`);
+    if (lost > (MAX_LOST_SHARE / 4) * played) failures.push(`${lost} of ${played} pointer rows missing from the tokens overall`);
     for (const row of results.filter((r) => r.family === 'human')) {
       process.stdout.write(
         `OSLEVEL-HUMAN ${row.id}: live ${row.decision} ${row.score} / offline ${row.offline.decision} ${row.offline.score}; rows played ${row.session.pointer.length} pointer + ${row.session.keys.length} keys, token ${row.decoded.decoded.pointer.length} pointer (${row.decoded.decoded.pointer.filter((p) => p.coalesced).length} from getCoalescedEvents) + ${row.decoded.decoded.keys.length} keys; injection late p90 ${row.late.p90} ms, max ${row.late.max} ms\n`,
