@@ -102,7 +102,7 @@ export const TOLERANCE = {
   pt_dt_sd_log: { each: 0.5, median: 0.1 },
   pt_dt_mad_rel: { each: 0.25, median: 0.05 },
   pt_offgrid_share: { each: 0.1, median: 0.03 },
-  kin_jerk_log: { each: 0.5, median: 0.1 },
+  kin_jerk_log: { each: 0.7, median: 0.1 },
   kin_power_law: { each: 0.15, median: 0.03 },
   kin_time_to_peak: { each: 0.15, median: 0.03 },
   kin_speed_peaks_log: { each: 0.7, median: 0.1 },
