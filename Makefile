@@ -15,7 +15,7 @@ setup:
 
 ## Only the browser end-to-end tests (assumes assets and binaries are built).
 e2e:
-	cargo build -p verifier -p demo-site
+	cargo build -p verifier -p demo-site -p tollgate-intel
 	node --test --test-reporter=spec tests/e2e/
 
 ## Benchmarks (not tests): PoW hash rates vs peers, solve time, verifier throughput, collector cost.

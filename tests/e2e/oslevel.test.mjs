@@ -1,0 +1,775 @@
+// OS-level capture rig (issue 14, "Capture faithfulness and real-browser bots").
+//
+// A plain headful Chromium (no --headless, no remote debugging, no driver: nothing speaks CDP to
+// it) runs under its own Xvfb display and is driven only by OS-level input: X11 XTEST events
+// from `tests/e2e/xtest-play.py` (python3-xlib), the path a real input device's events take
+// through the X server. Its page (`pages/oslevel.html`) loads the real loader and collector,
+// reports its layout, and posts the token the loader wrote into the form at submit to this
+// test's server; the test redeems it at siteverify itself. Every attempt gets a FRESH verifier
+// (new process, empty memory store, no outcome reports, no preceding logins), so campaign and
+// correlation signals cannot decide anything: what is measured is behaviour alone.
+//
+// Families, each a login (move to the username field, click, type, move to the password field,
+// click, type, move to "Sign in", click):
+// - human: recorded people replayed. Pointer: three SapiMouse login-like windows of one subject
+//   (the trailing button-free moves within 1.2 s before each final clean click, translated, and
+//   mirrored or turned by a quarter if needed, so the click lands in the field); keys: Aalto
+//   typing (the first 14 keys of a sentence: press and release times and key classes as
+//   recorded; letters stand in for `char`). A fixed, deterministic sample (subjects in file
+//   order) from `../shared/data/traces/` or $TOLLGATE_TRACES, read in place.
+// - ghost-cursor: npm `ghost-cursor`'s `path()` points, played at 60–125 Hz, Gaussian typing.
+// - windmouse: WindMouse (gravity + wind, B. Land's algorithm) at 60–125 Hz, Gaussian typing.
+// - straight: constant-speed straight lines at 60–125 Hz, Gaussian typing.
+//
+// Capture faithfulness: each human replay is also written as a trace record (exactly the rows
+// played, in page coordinates) and scored offline by `tollgate-intel eval --with-features`; the
+// features the verifier computed from the token must equal those within TOLERANCE per feature.
+//
+// Assertions: faithfulness; replayed humans allowed at >= OSLEVEL_HUMAN_ALLOW_MIN (default 0.8);
+// bot allow rates are printed (OSLEVEL-TABLE lines) and asserted only when
+// OSLEVEL_BOT_ALLOW_MAX is set (e.g. 0 or 0.1: the issue's target once the retrained model lands).
+// OSLEVEL_REALTIME=0 runs Xvfb and the player without SCHED_FIFO and Chromium without nice (to see
+// what a loaded machine does to the capture: the faithfulness check then fails on timing
+// features). OSLEVEL_SETTLE_MS: pause between "loader ready" and the first input (default 800).
+// OSLEVEL_DUMP=PREFIX writes PREFIX-N.json per attempt (schedule, session, decoded token).
+// Attempts per family: OSLEVEL_ATTEMPTS (default 10; straight lines OSLEVEL_STRAIGHT_ATTEMPTS,
+// default 4). Needs Xvfb, /usr/bin/python3 with python3-xlib, Chromium and the trace files:
+// skipped loudly without them, failed under CI=true.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+
+import { path as ghostPath } from 'ghost-cursor';
+
+import { CHROMIUM, DEV_SECRET, ROOT, decodeToken, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
+
+const XVFB = process.env.XVFB_PATH ?? '/usr/bin/Xvfb';
+// Debian's interpreter: python3-xlib is installed for it (not for a pyenv/venv python on PATH).
+const PYTHON = process.env.TOLLGATE_PYTHON ?? '/usr/bin/python3';
+const INTEL_BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'debug', 'tollgate-intel');
+const TRACES = process.env.TOLLGATE_TRACES ?? join(ROOT, '..', 'shared', 'data', 'traces');
+const SAPI = join(TRACES, 'sapimouse-dev.jsonl.gz');
+const AALTO = join(TRACES, 'aalto-dev.jsonl.gz');
+
+const N = Number(process.env.OSLEVEL_ATTEMPTS ?? 10);
+const N_STRAIGHT = Number(process.env.OSLEVEL_STRAIGHT_ATTEMPTS ?? 4);
+const HUMAN_ALLOW_MIN = Number(process.env.OSLEVEL_HUMAN_ALLOW_MIN ?? 0.8);
+const BOT_ALLOW_MAX = process.env.OSLEVEL_BOT_ALLOW_MAX === undefined ? null : Number(process.env.OSLEVEL_BOT_ALLOW_MAX);
+
+const SCREEN = { w: 1280, h: 800 };
+// Pause between "the loader is ready" and the first input event. With 0, on this loaded 2-core
+// machine a replay lost up to 9 of its first moves (the first ~300 ms) while the loader's start-up
+// work ran; see README ("OS-level capture rig").
+const SETTLE_MS = Number(process.env.OSLEVEL_SETTLE_MS ?? 800);
+// Pointer segment of a recorded window: this long before its final click.
+const SEGMENT_MS = 1200;
+// Recorded keys typed into each field.
+const KEYS_PER_FIELD = 7;
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--password-store=basic',
+  '--disable-features=Translate,PasswordManagerOnboarding',
+  `--window-position=0,0`,
+  `--window-size=${SCREEN.w},${SCREEN.h}`,
+];
+
+/**
+ * Capture faithfulness: per-feature tolerances of |token feature - offline feature| for features
+ * present on either side. `median` binds the median over all replays: a systematic shift from
+ * coalescing, the loader's 4 ms thinning or timestamps shows there, and most features match
+ * exactly in most replays. `each` binds every replay the rig delivered cleanly (no event injected
+ * later than CLEAN_LATE_MS, no pointer sample lost); what remains there is the X server's 1 ms
+ * clock (recordings have integer ms, so an event that leaves a fraction of a ms late can land
+ * 1 ms later), to which timing-jitter features react most (jerk is a third derivative; an
+ * interval SD of 0.5 ms moves a lot in log space; a speed-peak count may gain one; a rank
+ * correlation over 7 keys swaps a rank). Replays that are not clean (a scheduler hiccup even
+ * under SCHED_FIFO, or Chromium's X11 input path folding queued motion events into the last one
+ * on a loaded machine, see MAX_LOST_SHARE) count only towards the medians.
+ */
+export const TOLERANCE = {
+  default: { each: 0.08, median: 0.01 },
+  pt_dt_sd_log: { each: 0.5, median: 0.1 },
+  pt_dt_mad_rel: { each: 0.25, median: 0.05 },
+  pt_offgrid_share: { each: 0.1, median: 0.03 },
+  kin_jerk_log: { each: 0.7, median: 0.1 },
+  kin_power_law: { each: 0.15, median: 0.03 },
+  kin_time_to_peak: { each: 0.15, median: 0.03 },
+  kin_speed_peaks_log: { each: 0.7, median: 0.1 },
+  kin_pause_share: { each: 0.1, median: 0.02 },
+  kin_end_correction: { each: 0.34, median: 0.05 },
+  kin_turn_log: { each: 0.12, median: 0.01 },
+  kin_sign_change: { each: 0.12, median: 0.01 },
+  kin_step_ratio: { each: 0.12, median: 0.01 },
+  key_hold_flight_corr: { each: 0.15, median: 0.02 },
+};
+/** A replay with an event injected later than this (or a lost sample) is judged by the medians only. */
+const CLEAN_LATE_MS = 2;
+/**
+ * Pointer rows played but missing from the token: at most this share per replay, and a quarter of
+ * it overall (measured on this loaded machine: 0.4–1.9 % overall per run, at worst 21 of 199 rows
+ * in one replay). A collector that lost coalesced samples or thinned wrongly loses far more.
+ */
+const MAX_LOST_SHARE = 0.2;
+const NOT_COMPARED = new Set(['ses_first_input_log', 'ses_submit_log', 'ses_idle_max_log', 'ses_events_log', 'click_target_offset', 'click_pressure_zero']);
+
+/** Missing prerequisite: skip loudly, or fail under CI=true (the project's rule). */
+function missingPrerequisites() {
+  const missing = [];
+  if (!existsSync(XVFB)) missing.push(`${XVFB} (Debian package xvfb)`);
+  if (!existsSync(PYTHON)) missing.push(PYTHON);
+  else if (spawnSync(PYTHON, ['-c', 'import Xlib.ext.xtest']).status !== 0) missing.push(`python3-xlib for ${PYTHON} (Debian package python3-xlib)`);
+  if (!existsSync(CHROMIUM)) missing.push(CHROMIUM);
+  if (!existsSync(INTEL_BIN)) missing.push(`${INTEL_BIN} (cargo build -p tollgate-intel)`);
+  if (!existsSync(SAPI) || !existsSync(AALTO)) missing.push(`trace files in ${TRACES}`);
+  return missing;
+}
+
+// --- deterministic randomness -----------------------------------------------------------------
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gauss(rng, mean, sd) {
+  const u = Math.max(rng(), 1e-12);
+  const v = rng();
+  return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+// --- recorded humans --------------------------------------------------------------------------
+
+function readTraces(file) {
+  return gunzipSync(readFileSync(file))
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
+}
+
+/**
+ * The approach to a SapiMouse window's final clean click: the trailing run of button-free moves
+ * within SEGMENT_MS before it (at least 12 moves and 120 px of chord), and the click. Rows are
+ * rebased to the run's first move, positions relative to the click.
+ */
+function clickSegment(rec) {
+  const p = rec.pointer;
+  const n = p.length;
+  if (n < 3 || p[n - 2][1] !== 'down' || p[n - 1][1] !== 'up') return null;
+  const down = p[n - 2];
+  let first = n - 2;
+  while (first > 0 && p[first - 1][1] === 'move' && p[first - 1][4] === 0 && p[first - 1][0] >= down[0] - SEGMENT_MS) first--;
+  const rows = p.slice(first);
+  if (rows.length - 2 < 12 || Math.hypot(rows[0][2] - down[2], rows[0][3] - down[3]) < 120) return null;
+  const t0 = rows[0][0];
+  return rows.map(([t, kind, x, y]) => [t - t0, kind, x - down[2], y - down[3]]);
+}
+
+// The square's eight symmetries (mirrors and quarter turns): they keep every distance, speed,
+// curvature magnitude and timing of a movement.
+const SYMMETRIES = [[1, 0, 0, 1], [-1, 0, 0, 1], [1, 0, 0, -1], [-1, 0, 0, -1], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, -1, 0], [0, -1, -1, 0]];
+
+/** Place a segment so its click lands on `target`, mirrored or turned if it would leave the viewport. */
+function placeSegment(seg, target, [w, h]) {
+  for (const [a, b, c, d] of SYMMETRIES) {
+    const rows = seg.map(([t, kind, x, y]) => [t, kind, target.x + a * x + b * y, target.y + c * x + d * y]);
+    if (rows.every(([, , x, y]) => x >= 4 && y >= 4 && x < w - 4 && y < h - 4)) return rows;
+  }
+  return null;
+}
+
+/** The first KEYS_PER_FIELD * 2 keys of an Aalto sentence, when they are playable classes. */
+function keyRuns(rec) {
+  const keys = rec.keys.slice(0, KEYS_PER_FIELD * 2);
+  if (keys.length < KEYS_PER_FIELD * 2) return null;
+  if (keys.some(([, , c]) => !['char', 'space', 'shift'].includes(c))) return null;
+  if (keys.filter(([, , c]) => c === 'char').length < KEYS_PER_FIELD) return null;
+  // Two overlapping presses of the same non-letter key cannot be played on one keycode.
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i][2] !== 'char' && keys[i][2] === keys[i - 1][2] && keys[i][0] < keys[i - 1][1]) return null;
+  }
+  const rebase = (ks) => ks.map(([d, u, c]) => [d - ks[0][0], u - ks[0][0], c]);
+  return [rebase(keys.slice(0, KEYS_PER_FIELD)), rebase(keys.slice(KEYS_PER_FIELD))];
+}
+
+/**
+ * A deterministic sample of recorded people: for attempt i, the i-th SapiMouse subject (file
+ * order) with three usable click segments, and the i-th Aalto subject with a usable sentence.
+ */
+function humanSample(count) {
+  const bySubject = new Map();
+  for (const rec of readTraces(SAPI)) {
+    const seg = clickSegment(rec);
+    if (!seg) continue;
+    if (!bySubject.has(rec.subject)) bySubject.set(rec.subject, []);
+    bySubject.get(rec.subject).push({ id: rec.id, seg });
+  }
+  const pointers = [...bySubject.entries()].filter(([, segs]) => segs.length >= 3);
+  const keys = [];
+  const seen = new Set();
+  for (const rec of readTraces(AALTO)) {
+    if (keys.length >= count) break;
+    if (seen.has(rec.subject)) continue;
+    const runs = keyRuns(rec);
+    if (!runs) continue;
+    seen.add(rec.subject);
+    keys.push({ id: rec.id, subject: rec.subject, runs });
+  }
+  if (pointers.length < count || keys.length < count) throw new Error(`only ${pointers.length} pointer / ${keys.length} key subjects usable`);
+  return { pointers: pointers.map(([subject, segs]) => ({ subject, segs })), keys };
+}
+
+// --- sessions ---------------------------------------------------------------------------------
+//
+// A session is built in page (client) coordinates as trace rows: pointer [t, kind, x, y, buttons]
+// and keys [t_down, t_up, class, keysym]; `toEvents` turns it into the player's schedule.
+
+const LETTERS = 'qwertyuiopasdfghjklzxcvbnm';
+
+function centreOf(box, rng) {
+  return { x: Math.round(box.x + box.w / 2 + (rng() - 0.5) * box.w * 0.5), y: Math.round(box.y + box.h / 2 + (rng() - 0.5) * box.h * 0.4) };
+}
+
+function humanSession(h, layout, rng) {
+  const pointer = [];
+  const keys = [];
+  let t = 0;
+  let letter = 0;
+  const used = new Set();
+  const fields = ['username', 'password', 'login'];
+  fields.forEach((field, fi) => {
+    const target = centreOf(layout.boxes[field], rng);
+    let rows = null;
+    for (let si = 0; si < h.segs.length && !rows; si++) {
+      if (used.has(si)) continue;
+      rows = placeSegment(h.segs[si].seg, target, layout.inner);
+      if (rows) used.add(si);
+    }
+    if (!rows) return;
+    for (const [rt, kind, x, y] of rows) pointer.push([t + rt, kind, x, y, kind === 'down' ? 1 : 0]);
+    t = pointer[pointer.length - 1][0] + 250;
+    if (fi < 2) {
+      const run = h.keys.runs[fi];
+      let end = t;
+      for (const [d, u, c] of run) {
+        const sym = c === 'char' ? LETTERS[letter++ % LETTERS.length] : c === 'space' ? 'space' : 'Shift_L';
+        keys.push([t + d, t + u, c, sym]);
+        end = Math.max(end, t + u);
+      }
+      t = end + 300;
+    }
+  });
+  // null: this subject's segments do not all fit the page (the caller takes the next subject).
+  return used.size === fields.length ? { pointer, keys } : null;
+}
+
+/** Gaussian typing of `text` starting at `t`: holds N(95, 20), press-to-press N(185, 55) ms. */
+function gaussianTyping(text, t, rng, keys) {
+  const sym = (ch) => ({ '.': 'period', ' ': 'space' })[ch] ?? ch;
+  for (const ch of text) {
+    const hold = Math.max(35, gauss(rng, 95, 20));
+    keys.push([t, t + hold, ch === ' ' ? 'space' : 'char', sym(ch)]);
+    t += Math.max(60, gauss(rng, 185, 55));
+  }
+  return t;
+}
+
+/** ghost-cursor's `path()` with a seeded Math.random (it draws its own randomness from it). */
+function ghostPoints(from, to, rng) {
+  const saved = Math.random;
+  Math.random = rng;
+  try {
+    return ghostPath(from, to).map((p) => ({ x: p.x, y: p.y }));
+  } finally {
+    Math.random = saved;
+  }
+}
+
+/** WindMouse (Benjamin J. Land): gravity towards the target plus a random "wind". */
+function windPoints(from, to, rng, { G0 = 9, W0 = 3, M0 = 15, D0 = 12 } = {}) {
+  const pts = [];
+  let x = from.x;
+  let y = from.y;
+  let vx = 0;
+  let vy = 0;
+  let wx = 0;
+  let wy = 0;
+  let m = M0;
+  const s3 = Math.sqrt(3);
+  const s5 = Math.sqrt(5);
+  for (let i = 0; i < 5000; i++) {
+    const dist = Math.hypot(to.x - x, to.y - y);
+    if (dist < 1) break;
+    const w = Math.min(W0, dist);
+    if (dist >= D0) {
+      wx = wx / s3 + ((2 * rng() - 1) * w) / s5;
+      wy = wy / s3 + ((2 * rng() - 1) * w) / s5;
+    } else {
+      wx /= s3;
+      wy /= s3;
+      if (m < 3) m = rng() * 3 + 3;
+      else m /= s5;
+    }
+    vx += wx + (G0 * (to.x - x)) / dist;
+    vy += wy + (G0 * (to.y - y)) / dist;
+    const v = Math.hypot(vx, vy);
+    if (v > m) {
+      const clip = m / 2 + (rng() * m) / 2;
+      vx = (vx / v) * clip;
+      vy = (vy / v) * clip;
+    }
+    x += vx;
+    y += vy;
+    pts.push({ x, y });
+  }
+  pts.push({ x: to.x, y: to.y });
+  return pts;
+}
+
+function straightPoints(from, to, rng, hz) {
+  const dist = Math.hypot(to.x - from.x, to.y - from.y);
+  const pxPerMs = 0.6 + rng() * 0.8;
+  const steps = Math.max(2, Math.round(dist / pxPerMs / (1000 / hz)));
+  return Array.from({ length: steps }, (_, i) => ({ x: from.x + ((to.x - from.x) * (i + 1)) / steps, y: from.y + ((to.y - from.y) * (i + 1)) / steps }));
+}
+
+const RATES = [60, 75, 90, 100, 125];
+
+function botSession(family, start, layout, rng) {
+  const hz = RATES[Math.floor(rng() * RATES.length)];
+  const pointer = [];
+  const keys = [];
+  let t = 0;
+  let at = start;
+  const texts = { username: 'alice.walker', password: 'horse battery' };
+  for (const field of ['username', 'password', 'login']) {
+    const to = centreOf(layout.boxes[field], rng);
+    const pts = family === 'ghost-cursor' ? ghostPoints(at, to, rng) : family === 'windmouse' ? windPoints(at, to, rng) : straightPoints(at, to, rng, hz);
+    for (const p of pts) {
+      // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter.
+      t += Math.max(2, gauss(rng, 1000 / hz, family === 'straight' ? 0 : 1.5));
+      pointer.push([t, 'move', Math.round(p.x), Math.round(p.y), 0]);
+    }
+    t += Math.max(20, gauss(rng, 140, 50));
+    pointer.push([t, 'down', to.x, to.y, 1]);
+    t += Math.max(30, gauss(rng, 85, 15));
+    pointer.push([t, 'up', to.x, to.y, 0]);
+    at = to;
+    if (field !== 'login') t = gaussianTyping(texts[field], t + Math.max(80, gauss(rng, 300, 80)), rng, keys) + 250;
+  }
+  return { pointer, keys, hz };
+}
+
+/** The player's schedule (screen coordinates) for a session. */
+function toEvents(session, offset) {
+  const ev = [];
+  let at = null;
+  for (const [t, kind, x, y] of session.pointer) {
+    // A button press happens where the pointer is; move first only if it is elsewhere.
+    if (kind === 'move' || at === null || at[0] !== x || at[1] !== y) ev.push([t, 'move', x + offset.dx, y + offset.dy]);
+    at = [x, y];
+    if (kind === 'down' || kind === 'up') ev.push([t, kind, 1]);
+  }
+  for (const [d, u, , sym] of session.keys) {
+    ev.push([d, 'kdown', sym]);
+    ev.push([u, 'kup', sym]);
+  }
+  // Stable: equal times keep their order (a move before its button, a press before its release).
+  return ev.map((e, i) => [e, i]).sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1]).map(([e]) => [Math.round(e[0] * 1000) / 1000, ...e.slice(1)]);
+}
+
+/** The session as a trace record (data README format) for `tollgate-intel`. */
+function toRecord(id, subject, session) {
+  return {
+    id,
+    source: 'oslevel',
+    subject,
+    label: 'human',
+    generator: null,
+    device: 'mouse',
+    screen: null,
+    pointer: session.pointer.map(([t, kind, x, y, b]) => [t, kind, x, y, b]),
+    keys: session.keys.map(([d, u, c]) => [d, u, c]),
+  };
+}
+
+// --- processes ----------------------------------------------------------------------------------
+
+/** Xvfb on the first free display (`-displayfd`). */
+async function startXvfb() {
+  // The X server stamps each event with its own clock when it processes the XTEST request: run it
+  // SCHED_FIFO where allowed (root), like the player, so a loaded machine does not shift them.
+  const args = ['-displayfd', '3', '-screen', '0', `${SCREEN.w}x${SCREEN.h}x24`, '-nolisten', 'tcp'];
+  const rt = process.env.OSLEVEL_REALTIME !== '0' && spawnSync('chrt', ['-f', '10', 'true']).status === 0;
+  const child = rt
+    ? spawn('chrt', ['-f', '10', XVFB, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
+    : spawn(XVFB, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const stderr = [];
+  child.stderr.on('data', (d) => stderr.push(d));
+  const display = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`Xvfb gave no display within 20 s: ${Buffer.concat(stderr)}`)), 20_000);
+    child.stdio[3].on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) {
+        clearTimeout(timer);
+        resolve(`:${buf.trim()}`);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Xvfb exited (${code}): ${Buffer.concat(stderr)}`));
+    });
+  });
+  return { child, display, policy: rt ? 'fifo' : 'normal' };
+}
+
+/** The XTEST player; `play(events)` resolves to its report line. */
+async function startPlayer(display) {
+  const child = spawn(PYTHON, [join(ROOT, 'tests', 'e2e', 'xtest-play.py')], { env: { ...process.env, DISPLAY: display }, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(child);
+  const stderr = [];
+  child.stderr.on('data', (d) => stderr.push(d));
+  const lines = [];
+  let waiter = null;
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    lines.push(JSON.parse(l));
+    if (waiter) waiter();
+  });
+  const next = async (ms) => {
+    const end = Date.now() + ms;
+    while (!lines.length) {
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`xtest player: no answer (${Buffer.concat(stderr)})`);
+      await new Promise((r) => {
+        waiter = r;
+        setTimeout(r, 200);
+      });
+    }
+    return lines.shift();
+  };
+  const hello = await next(20_000);
+  if (!hello.ready) throw new Error(`xtest player: ${JSON.stringify(hello)}`);
+  return {
+    child,
+    policy: hello.policy,
+    async play(events) {
+      child.stdin.write(`${JSON.stringify({ events })}\n`);
+      const last = events.length ? events[events.length - 1][0] : 0;
+      const out = await next(last + 30_000);
+      if (out.error) throw new Error(`xtest player: ${out.error}`);
+      return out;
+    },
+  };
+}
+
+/** Messages from the page: `take(kind, n)` waits for one (`/attempt` keeps its response open). */
+function mailbox() {
+  const box = new Map();
+  const waiting = new Map();
+  return {
+    put(key, value) {
+      const w = waiting.get(key);
+      if (w) {
+        waiting.delete(key);
+        w(value);
+      } else box.set(key, value);
+    },
+    take(key, ms) {
+      if (box.has(key)) {
+        const v = box.get(key);
+        box.delete(key);
+        return Promise.resolve(v);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(key);
+          reject(new Error(`the page did not send ${key} within ${ms} ms`));
+        }, ms);
+        waiting.set(key, (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        });
+      });
+    },
+  };
+}
+
+// Children of this file, ended also when the runner exits early.
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) killGroup(c);
+});
+
+function killGroup(child) {
+  if (!child || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// --- the test -------------------------------------------------------------------------------------
+
+describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier per attempt)', () => {
+  let xvfb;
+  let player;
+  let chromium;
+  let server;
+  const mail = mailbox();
+  const results = [];
+  const started = Date.now();
+
+  before(async () => {
+    const missing = missingPrerequisites();
+    if (missing.length) return;
+    xvfb = await startXvfb();
+    player = await startPlayer(xvfb.display);
+    server = await servePages('oslevel.html', (req, res, path) => {
+      const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
+      if (req.method === 'GET' && path === '/attempt') {
+        mail.put(`attempt:${n}`, res);
+        return true;
+      }
+      if (req.method === 'POST' && (path === '/ready' || path === '/report')) {
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          res.writeHead(204).end();
+          const body = JSON.parse(Buffer.concat(chunks).toString());
+          mail.put(`${path.slice(1)}:${body.n}`, body);
+        });
+        return true;
+      }
+      return false;
+    });
+    const url = `http://127.0.0.1:${server.address().port}/oslevel.html?n=0`;
+    // Chromium's X11 input path folds motion events still queued when it reads them into the last
+    // one: on a loaded machine that loses samples a real device would not. A higher priority than
+    // the rest of the machine (nice -10, where allowed) keeps it reading promptly.
+    const chromiumArgs = [...CHROMIUM_ARGS, `--user-data-dir=${tempDir('oslevel-chromium')}`, `--app=${url}`];
+    const niced = process.env.OSLEVEL_REALTIME !== '0' && spawnSync('nice', ['-n', '-10', 'true']).status === 0;
+    chromium = spawn(niced ? 'nice' : CHROMIUM, niced ? ['-n', '-10', CHROMIUM, ...chromiumArgs] : chromiumArgs, {
+      env: { ...process.env, DISPLAY: xvfb.display },
+      detached: true,
+      stdio: 'ignore',
+    });
+    children.add(chromium);
+  });
+
+  after(async () => {
+    killGroup(chromium);
+    player?.child.stdin.end();
+    killGroup(player?.child);
+    xvfb?.child.kill('SIGTERM');
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  test('humans replayed through XTEST: token features match offline features; bots measured', { timeout: 600_000 }, async (t) => {
+    const missing = missingPrerequisites();
+    if (missing.length) {
+      const msg = `missing: ${missing.join('; ')} (scripts/setup.sh --test installs them)`;
+      if (process.env.CI === 'true') assert.fail(msg);
+      process.stderr.write(`SKIP oslevel: ${msg}\n`);
+      return t.skip(msg);
+    }
+    process.stdout.write(`OSLEVEL rig: Xvfb ${xvfb.display} (${xvfb.policy}), XTEST player (${player.policy}), ${CHROMIUM} headful --app, fresh verifier per attempt\n`);
+    const sample = humanSample(N);
+    let nextSubject = 0;
+    const plan = [
+      ...Array.from({ length: N }, (_, i) => ({ family: 'human', i })),
+      ...Array.from({ length: N }, (_, i) => ({ family: 'ghost-cursor', i })),
+      ...Array.from({ length: N }, (_, i) => ({ family: 'windmouse', i })),
+      ...Array.from({ length: N_STRAIGHT }, (_, i) => ({ family: 'straight', i })),
+    ];
+    let offset = null;
+    let cursor = { x: 640, y: 700 };
+    const records = [];
+
+    for (let n = 0; n <= plan.length; n++) {
+      const res = await mail.take(`attempt:${n}`, 60_000);
+      if (n === plan.length) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
+        break;
+      }
+      if (n === 0) {
+        // Calibration before the loader exists: the page notes screen - client offsets.
+        await player.play([[0, 'move', cursor.x, cursor.y], [40, 'move', cursor.x + 3, cursor.y + 2]]);
+        await sleep(150);
+        cursor = { x: cursor.x + 3, y: cursor.y + 2 };
+      }
+      const verifier = await startVerifier();
+      try {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ api: verifier.url }));
+        const ready = await mail.take(`ready:${n}`, 60_000);
+        if (n === 0) {
+          assert.ok(ready.offset, `no calibration offset: ${JSON.stringify(ready)}`);
+          offset = ready.offset;
+        } else if (ready.offset) {
+          assert.deepEqual(ready.offset, offset, 'the window moved between attempts');
+        }
+        const a = plan[n];
+        const rng = mulberry32(0x0511 + n * 7919);
+        const pageCursor = { x: cursor.x - offset.dx, y: cursor.y - offset.dy };
+        let session = null;
+        if (a.family === 'human') {
+          // The next recorded person (file order) whose segments fit this page: deterministic.
+          while (!session && nextSubject < sample.pointers.length) {
+            a.h = { ...sample.pointers[nextSubject++], keys: sample.keys[a.i] };
+            session = humanSession(a.h, ready, rng);
+          }
+          assert.ok(session, `only ${a.i} recorded subjects fit the page`);
+        } else {
+          session = botSession(a.family, pageCursor, ready, rng);
+        }
+        const events = toEvents(session, offset);
+        await sleep(SETTLE_MS);
+        const played = await player.play(events);
+        const last = session.pointer[session.pointer.length - 1];
+        cursor = { x: last[2] + offset.dx, y: last[3] + offset.dy };
+        const report = await mail.take(`report:${n}`, 60_000);
+        assert.ok(report.token, `attempt ${n} (${a.family}): the page posted no token`);
+        const { json } = await siteverify(verifier.url, { secret: DEV_SECRET, response: report.token });
+        assert.equal(json['error-codes']?.length ?? 0, 0, JSON.stringify(json));
+        const tg = json.tollgate;
+        const row = { n, family: a.family, hz: session.hz, decision: tg.decision, score: tg.score, reasons: tg.reasons, features: tg.features, late: played.late_ms, session };
+        if (a.family === 'human') {
+          row.id = `oslevel/${a.h.subject}+${a.h.keys.subject}/${n}`;
+          row.decoded = await decodeToken(report.token);
+          records.push(toRecord(row.id, `${a.h.subject}+${a.h.keys.subject}`, session));
+        }
+        results.push(row);
+        if (process.env.OSLEVEL_DUMP) writeFileSync(`${process.env.OSLEVEL_DUMP}-${n}.json`, JSON.stringify({ events, session, decoded: row.decoded ?? (await decodeToken(report.token)), features: tg.features }));
+        process.stdout.write(
+          `OSLEVEL ${a.family}#${a.i}${session.hz ? `@${session.hz}Hz` : ''}: decision=${tg.decision} score=${tg.score} reasons=[${tg.reasons.join(' ')}] late p90=${played.late_ms.p90}ms max=${played.late_ms.max}ms\n`,
+        );
+      } finally {
+        await verifier.stop();
+      }
+    }
+    const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+
+    // Offline features of exactly the rows played, through the same extraction the model trains on.
+    const dir = tempDir('oslevel-records');
+    const recFile = join(dir, 'records.jsonl');
+    const outFile = join(dir, 'features.jsonl');
+    writeFileSync(recFile, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await promisify(execFile)(INTEL_BIN, ['eval', '--traces', recFile, '--synthetic-scale', '0', '--with-features', '--out', outFile], { cwd: ROOT, maxBuffer: 64 << 20 });
+    const offline = new Map(
+      readFileSync(outFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
+        .filter((l) => !l.eval)
+        .map((l) => [l.id, l]),
+    );
+
+    // Faithfulness: per feature, |token - offline| over the human replays. The feature names are
+    // the offline extraction's (siteverify's `features` also holds counters that are not features).
+    const names = new Set([...offline.values()].flatMap((o) => Object.keys(o.features)));
+    const devs = new Map();
+    const failures = [];
+    const humanRows = results.filter((r) => r.family === 'human');
+    for (const row of humanRows) {
+      const off = offline.get(row.id);
+      assert.ok(off, `offline record ${row.id} missing`);
+      row.offline = off;
+      // `each` binds replays the rig delivered cleanly: no event left the player more than
+      // CLEAN_LATE_MS late and the token holds as many pointer samples as rows were played.
+      row.clean = row.late.max <= CLEAN_LATE_MS && row.decoded.decoded.pointer.length === row.session.pointer.length;
+      for (const name of names) {
+        if (NOT_COMPARED.has(name)) continue;
+        const a = row.features[name];
+        const b = off.features[name];
+        if (a === undefined && b === undefined) continue;
+        if (a === undefined || b === undefined) {
+          failures.push(`${row.id} ${name}: token ${a} vs offline ${b} (present on one side only)`);
+          continue;
+        }
+        const diff = Math.abs(a - b);
+        if (!devs.has(name)) devs.set(name, []);
+        devs.get(name).push({ diff, clean: row.clean });
+        const tol = TOLERANCE[name] ?? TOLERANCE.default;
+        if (row.clean && diff > tol.each) failures.push(`${row.id} ${name}: token ${a.toFixed(4)} vs offline ${b.toFixed(4)} (|d| ${diff.toFixed(4)} > ${tol.each})`);
+      }
+    }
+    process.stdout.write('OSLEVEL-FAITHFULNESS feature | tolerance each / median | max |d| clean replays | max |d| all | median |d| all | replays compared\n');
+    for (const [name, ds] of [...devs.entries()].sort()) {
+      const sorted = ds.map((d) => d.diff).sort((x, y) => x - y);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)];
+      const cleanMax = Math.max(0, ...ds.filter((d) => d.clean).map((d) => d.diff));
+      const tol = TOLERANCE[name] ?? TOLERANCE.default;
+      if (median > tol.median) failures.push(`${name}: median |d| ${median.toFixed(4)} > ${tol.median} over ${ds.length} replays`);
+      process.stdout.write(`OSLEVEL-FAITHFULNESS ${name} | ${tol.each} / ${tol.median} | ${cleanMax.toFixed(4)} | ${sorted[sorted.length - 1].toFixed(4)} | ${median.toFixed(4)} | ${ds.length}\n`);
+    }
+    // Samples: every key must arrive; pointer rows only with Chromium's occasional X11 motion folding.
+    let played = 0;
+    let lost = 0;
+    for (const row of results.filter((r) => r.family === 'human')) {
+      const rows = row.session.pointer.length;
+      const got = row.decoded.decoded.pointer.length;
+      played += rows;
+      lost += Math.max(0, rows - got);
+      if (row.decoded.decoded.keys.length !== row.session.keys.length) failures.push(`${row.id}: ${row.session.keys.length} keys played, ${row.decoded.decoded.keys.length} in the token`);
+      if (rows - got > MAX_LOST_SHARE * rows) failures.push(`${row.id}: ${rows - got} of ${rows} pointer rows missing from the token`);
+    }
+    process.stdout.write(`OSLEVEL-FAITHFULNESS pointer rows missing from tokens: ${lost} of ${played} (${((100 * lost) / played).toFixed(2)} %)\n`);
+    const clean = humanRows.filter((r) => r.clean).length;
+    process.stdout.write(`OSLEVEL-FAITHFULNESS clean replays (each-tolerances apply): ${clean} of ${humanRows.length}\n`);
+    if (clean * 2 < humanRows.length) failures.push(`only ${clean} of ${humanRows.length} replays were delivered cleanly: the rig itself is too disturbed to judge`);
+    if (lost > (MAX_LOST_SHARE / 4) * played) failures.push(`${lost} of ${played} pointer rows missing from the tokens overall`);
+    for (const row of results.filter((r) => r.family === 'human')) {
+      process.stdout.write(
+        `OSLEVEL-HUMAN ${row.id}: live ${row.decision} ${row.score} / offline ${row.offline.decision} ${row.offline.score}; rows played ${row.session.pointer.length} pointer + ${row.session.keys.length} keys, token ${row.decoded.decoded.pointer.length} pointer (${row.decoded.decoded.pointer.filter((p) => p.coalesced).length} from getCoalescedEvents) + ${row.decoded.decoded.keys.length} keys; injection late p90 ${row.late.p90} ms, max ${row.late.max} ms\n`,
+      );
+    }
+
+    // Decision table.
+    process.stdout.write(`OSLEVEL-TABLE family | attempts | allow | challenge | block | allowed | score median (min–max)  [${elapsed} s]\n`);
+    const families = ['human', 'ghost-cursor', 'windmouse', 'straight'];
+    const rate = {};
+    for (const f of families) {
+      const rows = results.filter((r) => r.family === f);
+      if (!rows.length) continue;
+      const c = (d) => rows.filter((r) => r.decision === d).length;
+      const scores = rows.map((r) => r.score).sort((a, b) => a - b);
+      rate[f] = c('allow') / rows.length;
+      process.stdout.write(
+        `OSLEVEL-TABLE ${f} | ${rows.length} | ${c('allow')} | ${c('challenge')} | ${c('block')} | ${(100 * rate[f]).toFixed(0)} % | ${scores[Math.floor(scores.length / 2)].toFixed(3)} (${scores[0].toFixed(3)}–${scores[scores.length - 1].toFixed(3)})\n`,
+      );
+    }
+
+    assert.deepEqual(failures, [], `capture faithfulness:\n${failures.join('\n')}`);
+    assert.ok(rate.human >= HUMAN_ALLOW_MIN, `replayed humans allowed ${(100 * rate.human).toFixed(0)} % < ${100 * HUMAN_ALLOW_MIN} %`);
+    if (BOT_ALLOW_MAX !== null) {
+      for (const f of ['ghost-cursor', 'windmouse', 'straight']) {
+        if (rate[f] !== undefined) assert.ok(rate[f] <= BOT_ALLOW_MAX, `${f} bots allowed ${(100 * rate[f]).toFixed(0)} % > ${100 * BOT_ALLOW_MAX} %`);
+      }
+    } else {
+      process.stdout.write('OSLEVEL bot allow rates are measured, not asserted (set OSLEVEL_BOT_ALLOW_MAX to assert them)\n');
+    }
+  });
+});
