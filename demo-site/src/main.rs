@@ -54,6 +54,13 @@ struct Args {
     /// Prefer the environment variable (a command line is visible to local users).
     #[arg(long, env = "DEMO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// SQLite database of the demo users (created with the demo users on first start).
+    #[arg(long, env = "DEMO_DB", default_value = "data/demo-site.sqlite3")]
+    db: PathBuf,
+    /// Also ask users with an authenticator app for its code when Tollgate allows the attempt
+    /// (default: only on a challenge).
+    #[arg(long, env = "DEMO_STEP_UP_ENROLLED")]
+    step_up_enrolled: bool,
 }
 
 #[tokio::main]
@@ -83,6 +90,8 @@ async fn main() -> anyhow::Result<()> {
         fail_open: args.fail_open,
         verify_timeout: Duration::from_millis(args.verify_timeout_ms.max(1)),
         admin_token: args.admin_token,
+        db_path: Some(args.db),
+        step_up_enrolled: args.step_up_enrolled,
     })
     .context("invalid configuration")?;
     let listener = tokio::net::TcpListener::bind(args.listen)

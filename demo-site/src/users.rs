@@ -1,0 +1,492 @@
+//! The demo's accounts in an embedded SQLite database (`rusqlite`, SQLite compiled in): argon2id
+//! password hashes, the TOTP second factor (confirmed secret, the secret being enrolled, the last
+//! accepted time step) and failed attempts with a temporary lockout. Created on first start with
+//! the demo users ([`DEMO_USERS`], password [`crate::DEMO_PASSWORD`]).
+//!
+//! TOTP secrets are stored as they are (the database file must be protected like a password
+//! store); they are never logged, and [`UserDb`]'s `Debug` shows only the path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::totp::{self, Refusal};
+
+/// Accounts created in a new database, all with the password [`crate::DEMO_PASSWORD`].
+pub const DEMO_USERS: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+/// Consecutive failures (wrong password or wrong code) that lock an account.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a locked account stays locked.
+pub const LOCK_MS: u64 = 15 * 60 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("user database {path}: {source}")]
+    Sql {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("user database directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("no randomness available: {0}")]
+    Random(#[from] getrandom::Error),
+    #[error(transparent)]
+    Totp(#[from] totp::TotpError),
+}
+
+/// What the site knows about an account (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub totp_enrolled: bool,
+    pub failed_attempts: u32,
+    /// Unix ms until which the account is locked (0: not locked).
+    pub locked_until_ms: u64,
+}
+
+impl Account {
+    pub fn locked(&self, now_ms: u64) -> bool {
+        self.locked_until_ms > now_ms
+    }
+}
+
+/// Result of a second-factor check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorCheck {
+    Passed,
+    /// Wrong or malformed code; `locked` when this failure locked the account.
+    Wrong {
+        locked: bool,
+    },
+    /// The right code, already used (or older than the last one used).
+    Replayed,
+    /// The account is locked: no code is checked.
+    Locked,
+    /// No such account or no confirmed TOTP secret.
+    NotEnrolled,
+}
+
+/// The user database. One connection behind a mutex: every statement is short.
+pub struct UserDb {
+    label: String,
+    conn: Mutex<Connection>,
+    /// A hash of a random password, verified for unknown usernames so that they take as long
+    /// as known ones.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for UserDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDb").field("path", &self.label).finish()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    username        TEXT PRIMARY KEY NOT NULL,
+    password_hash   TEXT NOT NULL,
+    totp_secret     BLOB,
+    totp_pending    BLOB,
+    totp_last_step  INTEGER,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until_ms INTEGER NOT NULL DEFAULT 0
+) STRICT;
+";
+
+fn hash_password(password: &str) -> Result<String, DbError> {
+    let mut salt = [0u8; 16];
+    getrandom::getrandom(&mut salt)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| DbError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DbError::Hash(e.to_string()))
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+impl UserDb {
+    /// Open (or create) the database at `path`; `None` keeps it in memory (tests). A new
+    /// database gets the demo users.
+    pub fn open(path: Option<&Path>) -> Result<Self, DbError> {
+        let label = path.map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        let sql = |source| DbError::Sql {
+            path: label.clone(),
+            source,
+        };
+        let conn = match path {
+            Some(p) => {
+                if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| DbError::Dir {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                Connection::open(p).map_err(sql)?
+            }
+            None => Connection::open_in_memory().map_err(sql)?,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        let count: i64 = conn
+            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+            .map_err(sql)?;
+        if count == 0 {
+            for user in DEMO_USERS {
+                let hash = hash_password(crate::DEMO_PASSWORD)?;
+                conn.execute(
+                    "INSERT OR IGNORE INTO users (username, password_hash) VALUES (?1, ?2)",
+                    params![user, hash],
+                )
+                .map_err(sql)?;
+            }
+            tracing::info!(db = %label, users = DEMO_USERS.len(), "created the demo users");
+        }
+        let mut random = [0u8; 16];
+        getrandom::getrandom(&mut random)?;
+        let dummy_hash = hash_password(&format!("{random:?}"))?;
+        Ok(Self {
+            label,
+            conn: Mutex::new(conn),
+            dummy_hash,
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conn).map_err(|source| DbError::Sql {
+            path: self.label.clone(),
+            source,
+        })
+    }
+
+    /// The account `username`, if it exists.
+    pub fn account(&self, username: &str) -> Result<Option<Account>, DbError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT username, totp_secret IS NOT NULL, failed_attempts, locked_until_ms
+                 FROM users WHERE username = ?1",
+                params![username],
+                |r| {
+                    Ok(Account {
+                        username: r.get(0)?,
+                        totp_enrolled: r.get(1)?,
+                        failed_attempts: r.get(2)?,
+                        locked_until_ms: to_u64(r.get(3)?),
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// Whether `password` is the password of `username` (argon2id; slow on purpose, call it off
+    /// the async runtime). Unknown users take as long as known ones.
+    pub fn password_ok(&self, username: &str, password: &str) -> Result<bool, DbError> {
+        let hash: Option<String> = self.with(|c| {
+            c.query_row(
+                "SELECT password_hash FROM users WHERE username = ?1",
+                params![username],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        match hash {
+            Some(h) => Ok(password_matches(&h, password)),
+            None => {
+                let _ = password_matches(&self.dummy_hash, password);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Count a failure (wrong password or code); locks the account at [`MAX_FAILURES`].
+    /// Returns whether the account is now locked. Unknown users are ignored.
+    pub fn record_failure(&self, username: &str, now_ms: u64) -> Result<bool, DbError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let failures: Option<u32> = tx
+                .query_row(
+                    "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE username = ?1
+                     RETURNING failed_attempts",
+                    params![username],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let locked = failures.is_some_and(|n| n >= MAX_FAILURES);
+            if locked {
+                tx.execute(
+                    "UPDATE users SET locked_until_ms = ?2, failed_attempts = 0 WHERE username = ?1",
+                    params![username, to_i64(now_ms.saturating_add(LOCK_MS))],
+                )?;
+            }
+            tx.commit()?;
+            Ok(locked)
+        })
+    }
+
+    /// A successful sign-in: the failure count starts again.
+    pub fn record_success(&self, username: &str) -> Result<(), DbError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE users SET failed_attempts = 0 WHERE username = ?1",
+                params![username],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Check a TOTP code of an enrolled user at `now_ms`: accepted once per time step (the step
+    /// is stored), a wrong code counts as a failure, a locked account checks nothing.
+    pub fn check_totp(
+        &self,
+        username: &str,
+        code: &str,
+        now_ms: u64,
+    ) -> Result<FactorCheck, DbError> {
+        let row: Option<(Option<Vec<u8>>, Option<i64>, i64)> = self.with(|c| {
+            c.query_row(
+                "SELECT totp_secret, totp_last_step, locked_until_ms FROM users WHERE username = ?1",
+                params![username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })?;
+        let Some((Some(secret), last_step, locked_until)) = row else {
+            return Ok(FactorCheck::NotEnrolled);
+        };
+        if to_u64(locked_until) > now_ms {
+            return Ok(FactorCheck::Locked);
+        }
+        let generator = totp::generator(&secret, username)?;
+        match totp::verify(&generator, code, now_ms / 1000, last_step.map(to_u64)) {
+            Ok(step) => {
+                // Store the step only if no concurrent check stored this one or a later one.
+                let updated = self.with(|c| {
+                    c.execute(
+                        "UPDATE users SET totp_last_step = ?2, failed_attempts = 0
+                         WHERE username = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+                        params![username, to_i64(step)],
+                    )
+                })?;
+                Ok(if updated == 1 {
+                    FactorCheck::Passed
+                } else {
+                    FactorCheck::Replayed
+                })
+            }
+            Err(Refusal::Replayed) => Ok(FactorCheck::Replayed),
+            Err(Refusal::Wrong | Refusal::Malformed) => Ok(FactorCheck::Wrong {
+                locked: self.record_failure(username, now_ms)?,
+            }),
+        }
+    }
+
+    /// Start (or restart) TOTP enrolment: a new secret, kept as pending until confirmed.
+    pub fn begin_enrolment(&self, username: &str) -> Result<Vec<u8>, DbError> {
+        let secret = totp::new_secret()?;
+        self.with(|c| {
+            c.execute(
+                "UPDATE users SET totp_pending = ?2 WHERE username = ?1",
+                params![username, secret],
+            )
+            .map(drop)
+        })?;
+        Ok(secret)
+    }
+
+    /// The secret being enrolled, if any.
+    pub fn pending_secret(&self, username: &str) -> Result<Option<Vec<u8>>, DbError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT totp_pending FROM users WHERE username = ?1",
+                params![username],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+        })
+    }
+
+    /// Confirm enrolment with a first code from the app: on success the pending secret becomes
+    /// the user's second factor (and the code's step counts as used).
+    pub fn confirm_enrolment(
+        &self,
+        username: &str,
+        code: &str,
+        now_ms: u64,
+    ) -> Result<bool, DbError> {
+        let Some(secret) = self.pending_secret(username)? else {
+            return Ok(false);
+        };
+        let generator = totp::generator(&secret, username)?;
+        let Ok(step) = totp::verify(&generator, code, now_ms / 1000, None) else {
+            return Ok(false);
+        };
+        self.with(|c| {
+            c.execute(
+                "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL,
+                 totp_last_step = ?2 WHERE username = ?1 AND totp_pending = ?3",
+                params![username, to_i64(step), secret],
+            )
+            .map(|n| n == 1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_800_000_000_000;
+
+    fn enrolled(db: &UserDb, user: &str) -> totp_rs::TOTP {
+        let secret = db.begin_enrolment(user).expect("begin");
+        let g = totp::generator(&secret, user).expect("totp");
+        assert!(!db.confirm_enrolment(user, "000000x", T0).expect("confirm"));
+        let code = g.generate(T0 / 1000);
+        assert!(db.confirm_enrolment(user, &code, T0).expect("confirm"));
+        assert!(db.account(user).expect("db").expect("exists").totp_enrolled);
+        assert_eq!(db.pending_secret(user).expect("db"), None);
+        g
+    }
+
+    #[test]
+    fn demo_users_and_passwords() {
+        let db = UserDb::open(None).expect("open");
+        for u in DEMO_USERS {
+            assert!(db.password_ok(u, crate::DEMO_PASSWORD).expect("db"), "{u}");
+        }
+        assert!(!db.password_ok("alice", "correct horse ").expect("db"));
+        assert!(!db.password_ok("mallory", crate::DEMO_PASSWORD).expect("db"));
+        assert_eq!(db.account("mallory").expect("db"), None);
+        let alice = db.account("alice").expect("db").expect("exists");
+        assert!(!alice.totp_enrolled && !alice.locked(T0));
+        assert!(!format!("{db:?}").contains("argon2"));
+    }
+
+    #[test]
+    fn database_file_is_created_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("demo-users-{}-{}", std::process::id(), T0));
+        let path = dir.join("sub").join("users.sqlite3");
+        let db = UserDb::open(Some(&path)).expect("create");
+        let g = enrolled(&db, "bob");
+        drop(db);
+        let db = UserDb::open(Some(&path)).expect("reopen");
+        assert!(db.account("bob").expect("db").expect("bob").totp_enrolled);
+        // The step used at enrolment is remembered across restarts.
+        let code = g.generate(T0 / 1000);
+        assert_eq!(
+            db.check_totp("bob", &code, T0).expect("db"),
+            FactorCheck::Replayed
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn totp_check_replay_and_lockout() {
+        let db = UserDb::open(None).expect("open");
+        assert_eq!(
+            db.check_totp("alice", "123456", T0).expect("db"),
+            FactorCheck::NotEnrolled
+        );
+        assert_eq!(
+            db.check_totp("nobody", "123456", T0).expect("db"),
+            FactorCheck::NotEnrolled
+        );
+        let g = enrolled(&db, "alice");
+        let later = T0 + 60_000;
+        let code = g.generate(later / 1000);
+        assert_eq!(
+            db.check_totp("alice", &code, later).expect("db"),
+            FactorCheck::Passed
+        );
+        assert_eq!(
+            db.check_totp("alice", &code, later + 1_000).expect("db"),
+            FactorCheck::Replayed
+        );
+
+        // Wrong codes count; the fifth locks the account, which then checks nothing.
+        let t = T0 + 120_000;
+        let right = g.generate(t / 1000);
+        let wrong = if right == "000000" {
+            "000001"
+        } else {
+            "000000"
+        };
+        for n in 1..MAX_FAILURES {
+            assert_eq!(
+                db.check_totp("alice", wrong, t).expect("db"),
+                FactorCheck::Wrong { locked: false },
+                "{n}"
+            );
+        }
+        assert_eq!(
+            db.check_totp("alice", wrong, t).expect("db"),
+            FactorCheck::Wrong { locked: true }
+        );
+        assert!(db.account("alice").expect("db").expect("alice").locked(t));
+        assert_eq!(
+            db.check_totp("alice", &right, t).expect("db"),
+            FactorCheck::Locked
+        );
+        // After the lock expires the right code works again.
+        let after = t + LOCK_MS + 30_000;
+        let code = g.generate(after / 1000);
+        assert_eq!(
+            db.check_totp("alice", &code, after).expect("db"),
+            FactorCheck::Passed
+        );
+    }
+
+    #[test]
+    fn password_failures_lock_and_success_resets() {
+        let db = UserDb::open(None).expect("open");
+        for _ in 1..MAX_FAILURES {
+            assert!(!db.record_failure("carol", T0).expect("db"));
+        }
+        db.record_success("carol").expect("db");
+        assert_eq!(
+            db.account("carol")
+                .expect("db")
+                .expect("carol")
+                .failed_attempts,
+            0
+        );
+        for _ in 1..MAX_FAILURES {
+            assert!(!db.record_failure("carol", T0).expect("db"));
+        }
+        assert!(db.record_failure("carol", T0).expect("db"));
+        let carol = db.account("carol").expect("db").expect("carol");
+        assert!(carol.locked(T0 + LOCK_MS - 1) && !carol.locked(T0 + LOCK_MS));
+        assert!(!db.record_failure("nobody", T0).expect("db"));
+    }
+}
