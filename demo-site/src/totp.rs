@@ -59,6 +59,13 @@ pub fn new_secret() -> Result<Vec<u8>, TotpError> {
     Ok(s)
 }
 
+/// The raw secret of a base32 key (as shown at enrolment, RFC 4648 without padding).
+pub fn secret_from_base32(key: &str) -> Result<Vec<u8>, TotpError> {
+    totp_rs::Secret::Encoded(key.to_owned())
+        .to_bytes()
+        .map_err(|e| TotpError::Params(e.to_string()))
+}
+
 /// The time step of a Unix time.
 pub fn step_of(unix_secs: u64) -> u64 {
     unix_secs / STEP_SECS
@@ -192,5 +199,10 @@ mod tests {
             "otpauth://totp/Northwind%20Bank:al_ice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Northwind%20Bank"
         );
         assert_eq!(new_secret().expect("rng").len(), SECRET_LEN);
+        assert_eq!(
+            secret_from_base32(&totp.get_secret_base32()).expect("base32"),
+            b"12345678901234567890"
+        );
+        assert!(secret_from_base32("not base32!").is_err());
     }
 }
