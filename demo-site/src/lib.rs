@@ -507,8 +507,10 @@ async fn login(
         },
     };
     let page = match (&outcome, state.config.fail_open) {
-        (Outcome::Allow, _) if locked => {
-            report = Some(Report::Locked);
+        (Outcome::Allow, _) | (Outcome::Unavailable { .. }, true) if locked => {
+            if matches!(outcome, Outcome::Allow) {
+                report = Some(Report::Locked);
+            }
             pages::Result::Locked
         }
         (Outcome::Allow, _) | (Outcome::Unavailable { .. }, true) if !credentials_ok => {

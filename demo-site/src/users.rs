@@ -146,7 +146,18 @@ impl UserDb {
                         source,
                     })?;
                 }
-                Connection::open(p).map_err(sql)?
+                let conn = Connection::open(p).map_err(sql)?;
+                // It holds TOTP secrets: owner-only.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    if let Err(e) =
+                        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))
+                    {
+                        tracing::warn!(db = %label, error = %e, "cannot make the user database owner-only");
+                    }
+                }
+                conn
             }
             None => Connection::open_in_memory().map_err(sql)?,
         };
@@ -398,6 +409,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("demo-users-{}-{}", std::process::id(), T0));
         let path = dir.join("sub").join("users.sqlite3");
         let db = UserDb::open(Some(&path)).expect("create");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
         let g = enrolled(&db, "bob");
         drop(db);
         let db = UserDb::open(Some(&path)).expect("reopen");

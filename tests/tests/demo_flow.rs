@@ -590,3 +590,31 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
     let len = s[from..].find(end).expect("end marker");
     &s[from..from + len]
 }
+
+/// Five wrong passwords in a row lock the account: the right password is then refused and the
+/// attempt is reported as `locked` (each wrong one as `bad-password`).
+#[tokio::test]
+async fn lockout_is_reported() {
+    let h = start_verifier().await;
+    let demo = h.demo(LENIENT_SITE);
+    for n in 0..demo_site::users::MAX_FAILURES {
+        let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+        let (status, outcome, _) = login_as(&demo, "dave", "wrong", &token, false).await;
+        assert_eq!(
+            (status, outcome.as_str()),
+            (StatusCode::UNAUTHORIZED, "bad-credentials"),
+            "{n}"
+        );
+    }
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "bad-password", "failure");
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login_as(&demo, "dave", "correct+horse", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "locked")
+    );
+    assert!(body.contains("locked"));
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "locked", "failure");
+}
