@@ -99,6 +99,8 @@ pub struct Config {
     /// The user database (SQLite file, created with the demo users on first start); `None`: an
     /// in-memory database (tests).
     pub db_path: Option<PathBuf>,
+    /// Encrypts TOTP secrets at rest (`None`: stored as they are).
+    pub totp_key: Option<users::TotpKey>,
     /// Step up users who enrolled an authenticator app even when Tollgate allows the attempt
     /// (default: only on `challenge`).
     pub step_up_enrolled: bool,
@@ -117,6 +119,7 @@ impl Default for Config {
             verify_timeout: Duration::from_secs(5),
             admin_token: None,
             db_path: None,
+            totp_key: None,
             step_up_enrolled: false,
         }
     }
@@ -159,7 +162,10 @@ impl AppState {
         let csp = HeaderValue::from_str(&content_security_policy(&origin))
             .map_err(|_| ConfigError::Csp)?;
         let http = http_client(config.verify_timeout, config.verifier_ca.as_deref())?;
-        let users = Arc::new(users::UserDb::open(config.db_path.as_deref())?);
+        let users = Arc::new(users::UserDb::open(
+            config.db_path.as_deref(),
+            config.totp_key.clone(),
+        )?);
         Ok(Self {
             users,
             enrol: enrol::EnrolTickets::default(),

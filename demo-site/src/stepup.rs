@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn code_is_single_use_and_attempts_are_limited() {
-        let users = UserDb::open(None).expect("db");
+        let users = UserDb::open(None, None).expect("db");
         let s = PendingStepUps::default();
         let (id, factor) = s.start("alice", Value::Null, true, false).expect("rng");
         let code = shown(&factor);
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn totp_step_up_checks_the_users_authenticator() {
-        let users = UserDb::open(None).expect("db");
+        let users = UserDb::open(None, None).expect("db");
         let now_ms = 1_800_000_000_000u64;
         let secret = users.begin_enrolment("carol").expect("enrol");
         let g = crate::totp::generator(&secret, "carol").expect("totp");

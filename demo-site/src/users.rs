@@ -3,14 +3,18 @@
 //! accepted time step) and failed attempts with a temporary lockout. Created on first start with
 //! the demo users ([`DEMO_USERS`], password [`crate::DEMO_PASSWORD`]).
 //!
-//! TOTP secrets are stored as they are (the database file must be protected like a password
-//! store); they are never logged, and [`UserDb`]'s `Debug` shows only the path.
+//! TOTP secrets are encrypted at rest with ChaCha20-Poly1305 when a [`TotpKey`] is given (the
+//! username is the associated data, so a sealed secret cannot be moved to another account);
+//! without one they are stored as they are (the file is then as sensitive as the secrets; it is
+//! created owner-only). They are never logged, and [`UserDb`]'s `Debug` shows only the path.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::totp::{self, Refusal};
@@ -42,7 +46,40 @@ pub enum DbError {
     Random(#[from] getrandom::Error),
     #[error(transparent)]
     Totp(#[from] totp::TotpError),
+    #[error("the TOTP key must be 64 hexadecimal characters (32 bytes)")]
+    KeyFormat,
+    #[error("a stored TOTP secret cannot be decrypted (no key, or not the key it was sealed with)")]
+    Sealed,
 }
+
+/// Key that encrypts TOTP secrets at rest (32 bytes). `Debug` never shows it.
+#[derive(Clone)]
+pub struct TotpKey([u8; 32]);
+
+impl std::fmt::Debug for TotpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpKey(..)")
+    }
+}
+
+impl TotpKey {
+    /// From 64 hexadecimal characters (e.g. `openssl rand -hex 32`).
+    pub fn from_hex(text: &str) -> Result<Self, DbError> {
+        let text = text.trim();
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DbError::KeyFormat);
+        }
+        let mut key = [0u8; 32];
+        for (i, k) in key.iter_mut().enumerate() {
+            *k = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| DbError::KeyFormat)?;
+        }
+        Ok(Self(key))
+    }
+}
+
+/// Prefix of a sealed secret: magic, then a 12-byte nonce, then ciphertext and tag.
+const SEALED_MAGIC: &[u8; 4] = b"TGS1";
+const NONCE_LEN: usize = 12;
 
 /// What the site knows about an account (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +116,7 @@ pub enum FactorCheck {
 /// The user database. One connection behind a mutex: every statement is short.
 pub struct UserDb {
     label: String,
+    key: Option<TotpKey>,
     conn: Mutex<Connection>,
     /// A hash of a random password, verified for unknown usernames so that they take as long
     /// as known ones.
@@ -87,7 +125,10 @@ pub struct UserDb {
 
 impl std::fmt::Debug for UserDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserDb").field("path", &self.label).finish()
+        f.debug_struct("UserDb")
+            .field("path", &self.label)
+            .field("encrypted", &self.key.is_some())
+            .finish()
     }
 }
 
@@ -131,8 +172,8 @@ fn to_u64(v: i64) -> u64 {
 
 impl UserDb {
     /// Open (or create) the database at `path`; `None` keeps it in memory (tests). A new
-    /// database gets the demo users.
-    pub fn open(path: Option<&Path>) -> Result<Self, DbError> {
+    /// database gets the demo users. `key` encrypts TOTP secrets at rest.
+    pub fn open(path: Option<&Path>, key: Option<TotpKey>) -> Result<Self, DbError> {
         let label = path.map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
         let sql = |source| DbError::Sql {
             path: label.clone(),
@@ -183,9 +224,54 @@ impl UserDb {
         let dummy_hash = hash_password(&format!("{random:?}"))?;
         Ok(Self {
             label,
+            key,
             conn: Mutex::new(conn),
             dummy_hash,
         })
+    }
+
+    /// A secret as stored: sealed with the key (AAD: the username), else as it is.
+    fn seal(&self, username: &str, secret: &[u8]) -> Result<Vec<u8>, DbError> {
+        let Some(key) = &self.key else {
+            return Ok(secret.to_vec());
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::getrandom(&mut nonce)?;
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(&key.0));
+        let sealed = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret,
+                    aad: username.as_bytes(),
+                },
+            )
+            .map_err(|_| DbError::Sealed)?;
+        let mut out = Vec::with_capacity(4 + NONCE_LEN + sealed.len());
+        out.extend_from_slice(SEALED_MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// The secret of a stored value (sealed ones need the key they were sealed with).
+    fn unseal(&self, username: &str, stored: &[u8]) -> Result<Vec<u8>, DbError> {
+        let Some(body) = stored.strip_prefix(SEALED_MAGIC.as_slice()) else {
+            return Ok(stored.to_vec());
+        };
+        let (Some(key), true) = (&self.key, body.len() > NONCE_LEN) else {
+            return Err(DbError::Sealed);
+        };
+        let (nonce, sealed) = body.split_at(NONCE_LEN);
+        ChaCha20Poly1305::new(Key::from_slice(&key.0))
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: username.as_bytes(),
+                },
+            )
+            .map_err(|_| DbError::Sealed)
     }
 
     fn with<T>(
@@ -291,9 +377,10 @@ impl UserDb {
             )
             .optional()
         })?;
-        let Some((Some(secret), last_step, locked_until)) = row else {
+        let Some((Some(stored), last_step, locked_until)) = row else {
             return Ok(FactorCheck::NotEnrolled);
         };
+        let secret = self.unseal(username, &stored)?;
         if to_u64(locked_until) > now_ms {
             return Ok(FactorCheck::Locked);
         }
@@ -324,10 +411,11 @@ impl UserDb {
     /// Start (or restart) TOTP enrolment: a new secret, kept as pending until confirmed.
     pub fn begin_enrolment(&self, username: &str) -> Result<Vec<u8>, DbError> {
         let secret = totp::new_secret()?;
+        let stored = self.seal(username, &secret)?;
         self.with(|c| {
             c.execute(
                 "UPDATE users SET totp_pending = ?2 WHERE username = ?1",
-                params![username, secret],
+                params![username, stored],
             )
             .map(drop)
         })?;
@@ -336,6 +424,12 @@ impl UserDb {
 
     /// The secret being enrolled, if any.
     pub fn pending_secret(&self, username: &str) -> Result<Option<Vec<u8>>, DbError> {
+        self.pending_stored(username)?
+            .map(|stored| self.unseal(username, &stored))
+            .transpose()
+    }
+
+    fn pending_stored(&self, username: &str) -> Result<Option<Vec<u8>>, DbError> {
         self.with(|c| {
             c.query_row(
                 "SELECT totp_pending FROM users WHERE username = ?1",
@@ -355,9 +449,10 @@ impl UserDb {
         code: &str,
         now_ms: u64,
     ) -> Result<bool, DbError> {
-        let Some(secret) = self.pending_secret(username)? else {
+        let Some(stored) = self.pending_stored(username)? else {
             return Ok(false);
         };
+        let secret = self.unseal(username, &stored)?;
         let generator = totp::generator(&secret, username)?;
         let Ok(step) = totp::verify(&generator, code, now_ms / 1000, None) else {
             return Ok(false);
@@ -366,7 +461,7 @@ impl UserDb {
             c.execute(
                 "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL,
                  totp_last_step = ?2 WHERE username = ?1 AND totp_pending = ?3",
-                params![username, to_i64(step), secret],
+                params![username, to_i64(step), stored],
             )
             .map(|n| n == 1)
         })
@@ -392,7 +487,7 @@ mod tests {
 
     #[test]
     fn demo_users_and_passwords() {
-        let db = UserDb::open(None).expect("open");
+        let db = UserDb::open(None, None).expect("open");
         for u in DEMO_USERS {
             assert!(db.password_ok(u, crate::DEMO_PASSWORD).expect("db"), "{u}");
         }
@@ -408,7 +503,7 @@ mod tests {
     fn database_file_is_created_once_and_kept() {
         let dir = std::env::temp_dir().join(format!("demo-users-{}-{}", std::process::id(), T0));
         let path = dir.join("sub").join("users.sqlite3");
-        let db = UserDb::open(Some(&path)).expect("create");
+        let db = UserDb::open(Some(&path), None).expect("create");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -417,7 +512,7 @@ mod tests {
         }
         let g = enrolled(&db, "bob");
         drop(db);
-        let db = UserDb::open(Some(&path)).expect("reopen");
+        let db = UserDb::open(Some(&path), None).expect("reopen");
         assert!(db.account("bob").expect("db").expect("bob").totp_enrolled);
         // The step used at enrolment is remembered across restarts.
         let code = g.generate(T0 / 1000);
@@ -430,7 +525,7 @@ mod tests {
 
     #[test]
     fn totp_check_replay_and_lockout() {
-        let db = UserDb::open(None).expect("open");
+        let db = UserDb::open(None, None).expect("open");
         assert_eq!(
             db.check_totp("alice", "123456", T0).expect("db"),
             FactorCheck::NotEnrolled
@@ -486,7 +581,7 @@ mod tests {
 
     #[test]
     fn password_failures_lock_and_success_resets() {
-        let db = UserDb::open(None).expect("open");
+        let db = UserDb::open(None, None).expect("open");
         for _ in 1..MAX_FAILURES {
             assert!(!db.record_failure("carol", T0).expect("db"));
         }
@@ -505,5 +600,65 @@ mod tests {
         let carol = db.account("carol").expect("db").expect("carol");
         assert!(carol.locked(T0 + LOCK_MS - 1) && !carol.locked(T0 + LOCK_MS));
         assert!(!db.record_failure("nobody", T0).expect("db"));
+    }
+
+    #[test]
+    fn totp_secrets_are_sealed_with_the_key() {
+        let key = TotpKey::from_hex(&"7f".repeat(32)).expect("key");
+        assert!(!format!("{key:?}").contains("7f"));
+        for bad in ["", "7f", &"zz".repeat(32), &"7f".repeat(33)] {
+            assert!(
+                matches!(TotpKey::from_hex(bad), Err(DbError::KeyFormat)),
+                "{bad}"
+            );
+        }
+        let dir =
+            std::env::temp_dir().join(format!("demo-users-key-{}-{}", std::process::id(), T0));
+        let path = dir.join("users.sqlite3");
+        let db = UserDb::open(Some(&path), Some(key.clone())).expect("create");
+        let g = enrolled(&db, "erin");
+        let stored: Vec<u8> = db
+            .with(|c| {
+                c.query_row(
+                    "SELECT totp_secret FROM users WHERE username = 'erin'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .expect("row");
+        assert!(stored.starts_with(SEALED_MAGIC));
+        assert_eq!(stored.len(), 4 + NONCE_LEN + totp::SECRET_LEN + 16);
+        let later = T0 + 60_000;
+        assert_eq!(
+            db.check_totp("erin", &g.generate(later / 1000), later)
+                .expect("db"),
+            FactorCheck::Passed
+        );
+        // Moved to another account, the sealed secret does not open (the username is bound).
+        db.with(|c| {
+            c.execute(
+                "UPDATE users SET totp_secret = ?1 WHERE username = 'dave'",
+                params![stored],
+            )
+        })
+        .expect("copy");
+        assert!(matches!(
+            db.check_totp("dave", "123456", later),
+            Err(DbError::Sealed)
+        ));
+        drop(db);
+        // Without the key (or with another one) the secret cannot be used.
+        let db = UserDb::open(Some(&path), None).expect("reopen");
+        assert!(matches!(
+            db.check_totp("erin", "123456", later),
+            Err(DbError::Sealed)
+        ));
+        let other = TotpKey::from_hex(&"01".repeat(32)).expect("key");
+        let db = UserDb::open(Some(&path), Some(other)).expect("reopen");
+        assert!(matches!(
+            db.check_totp("erin", "123456", later),
+            Err(DbError::Sealed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

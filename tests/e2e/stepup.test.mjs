@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -107,7 +107,9 @@ describe('TOTP step-up in a real browser', () => {
       return;
     }
     verifier = await startVerifier({ config: CONFIG });
-    demo = await startDemo({ verifierUrl: verifier.url, sitekey: SITEKEY, secret: SECRET });
+    // TOTP secrets encrypted at rest (ChaCha20-Poly1305) in this demo's user database.
+    const totpKey = randomBytes(32).toString('hex');
+    demo = await startDemo({ verifierUrl: verifier.url, sitekey: SITEKEY, secret: SECRET, extraArgs: ['--totp-key', totpKey] });
     xvfb = await startXvfb();
     context = await chromium.launchPersistentContext(tempDir('stepup-profile'), {
       executablePath: CHROMIUM,
