@@ -618,3 +618,61 @@ async fn lockout_is_reported() {
     let list = verdict_log(&demo).await;
     assert_reported(&list[0], "locked", "failure");
 }
+
+/// `step_up_enrolled`: a user with an authenticator app is asked for its code even when Tollgate
+/// allows the attempt; users without one sign in directly.
+#[tokio::test]
+async fn enrolled_users_step_up_on_allow_when_configured() {
+    let h = start_verifier().await;
+    let state = demo_site::AppState::new(demo_site::Config {
+        verifier_url: h.verifier_url.clone(),
+        sitekey: LENIENT_SITE.0.into(),
+        secret: LENIENT_SITE.1.into(),
+        admin_token: Some(DEMO_ADMIN_TOKEN.into()),
+        step_up_enrolled: true,
+        ..demo_site::Config::default()
+    })
+    .expect("demo config");
+    let demo = demo_site::router(Arc::new(state));
+
+    // Not enrolled: allow signs in, with the enrolment offer.
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, page) = login_as(&demo, "erin", "correct+horse", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "allow"),
+        "{page}"
+    );
+    let ticket = between(&page, r#"name="ticket" value=""#, "\"").to_owned();
+    let (_, _, page) = post_form(&demo, "/enroll", format!("ticket={ticket}")).await;
+    let key = between(&page, r#"<code id="totp-secret">"#, "</code>");
+    let secret = demo_site::totp::secret_from_base32(key).expect("base32 key");
+    let totp = demo_site::totp::generator(&secret, "erin").expect("totp");
+    let code = totp.generate(unix_now());
+    let (_, outcome, _) = post_form(
+        &demo,
+        "/enroll/confirm",
+        format!("ticket={ticket}&code={code}"),
+    )
+    .await;
+    assert_eq!(outcome, "enrolled");
+
+    // Enrolled: the allowed attempt asks for the app's code first.
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login_as(&demo, "erin", "correct+horse", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "challenge"),
+        "{body}"
+    );
+    assert!(body.contains(r#"data-factor="totp""#));
+    let id = between(&body, r#"name="id" value=""#, "\"").to_owned();
+    let next = totp.generate(unix_now() + 30);
+    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={next}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "step-up-passed")
+    );
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "stepup-passed", "success");
+}
