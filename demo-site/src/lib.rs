@@ -635,18 +635,23 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
                 verdict,
                 credentials_ok: true,
             } => {
-                let enrolled = state
-                    .users
-                    .account(&username)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|a| a.totp_enrolled);
-                (
-                    signed_in(&state, &username, true, enrolled),
-                    username,
-                    verdict,
-                    Some(Report::StepUp { passed: true }),
-                )
+                let account = state.users.account(&username).ok().flatten();
+                if account.as_ref().is_some_and(|a| a.locked(now_ms())) {
+                    (
+                        pages::Result::Locked,
+                        username,
+                        verdict,
+                        Some(Report::Locked),
+                    )
+                } else {
+                    let enrolled = account.is_some_and(|a| a.totp_enrolled);
+                    (
+                        signed_in(&state, &username, true, enrolled),
+                        username,
+                        verdict,
+                        Some(Report::StepUp { passed: true }),
+                    )
+                }
             }
             stepup::Check::Passed {
                 username, verdict, ..

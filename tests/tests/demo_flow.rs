@@ -617,6 +617,28 @@ async fn lockout_is_reported() {
     assert!(body.contains("locked"));
     let list = verdict_log(&demo).await;
     assert_reported(&list[0], "locked", "failure");
+
+    // A challenged attempt on the locked account: passing the stand-in code does not sign in.
+    let demo = h.demo(DEFAULT_SITE);
+    for _ in 0..demo_site::users::MAX_FAILURES {
+        let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+        let (_, _, body) = login_as(&demo, "erin", "wrong", &token, false).await;
+        let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+        let id = between(&body, r#"name="id" value=""#, "\"");
+        let (_, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+        assert_eq!(outcome, "bad-credentials");
+    }
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, _, body) = login_as(&demo, "erin", "correct+horse", &token, false).await;
+    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+    let id = between(&body, r#"name="id" value=""#, "\"");
+    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "locked")
+    );
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "locked", "failure");
 }
 
 /// `step_up_enrolled`: a user with an authenticator app is asked for its code even when Tollgate
