@@ -52,7 +52,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin tollgate \
- && mkdir -p /etc/tollgate
+ && mkdir -p /etc/tollgate /var/lib/tollgate-demo \
+ && chown tollgate:tollgate /var/lib/tollgate-demo
 COPY --from=build /src/target/release/verifier /src/target/release/demo-site /usr/local/bin/
 COPY --from=build /src/js/dist/ /usr/share/tollgate/assets/
 # Both listeners on all container interfaces; publish only the public port to the outside

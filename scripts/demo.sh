@@ -74,7 +74,8 @@ cat <<MSG
   Verifier:             $VERIFIER_URL/  (listening on $VERIFIER_ADDR)
   Recent verdicts:      http://$DEMO_ADDR/api/verdicts
 
-  Sign in with any username and the password "correct horse". Press Ctrl-C to stop.
+  Sign in as alice, bob, carol, dave or erin with the password "correct horse"
+  (users: data/demo-site.sqlite3). Press Ctrl-C to stop.
 
 MSG
 wait -n "${PIDS[@]}"

@@ -2,15 +2,21 @@
 //!
 //! The site serves a login page with the Tollgate embed, forwards the token to the verifier's
 //! `siteverify` endpoint from its backend and applies the decision (allow → signed in,
-//! challenge → mock step-up, block → refusal). It talks to the verifier over HTTP only, exactly
-//! like a third-party site would. There are no accounts: any non-empty username with the password
-//! [`DEMO_PASSWORD`] ("correct horse") signs in once Tollgate allows the attempt. After the password
-//! check the site reports the login's result to the verifier's `/v1/outcome` (failed logins feed
-//! its campaign counters).
+//! challenge → step-up, block → refusal). It talks to the verifier over HTTP only, exactly
+//! like a third-party site would. Accounts live in an embedded SQLite database ([`users`]): the
+//! demo users ([`users::DEMO_USERS`]) sign in with the password [`DEMO_PASSWORD`]
+//! ("correct horse") once Tollgate allows the attempt, may enrol an authenticator app (RFC 6238
+//! TOTP, [`totp`]) after signing in, and then pass a `challenge` with its code. After the
+//! password check or the step-up the site reports the result to the verifier
+//! (`/v1/feedback`, or `/v1/outcome` on verifiers without it: failed logins feed its campaign
+//! counters).
 
+mod enrol;
 mod pages;
 mod siteverify;
 mod stepup;
+pub mod totp;
+pub mod users;
 mod verdicts;
 
 use std::net::SocketAddr;
@@ -28,7 +34,7 @@ use serde_json::Value;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use siteverify::{Outcome, VerifyError, decide};
+pub use siteverify::{Outcome, Report, VerifyError, decide};
 pub use verdicts::{VerdictRecord, VerdictRing};
 
 /// Development site key (see ARCHITECTURE.md).
@@ -37,7 +43,7 @@ pub const DEV_SITEKEY: &str = "tgdev-localhost-sitekey";
 pub const DEV_SECRET: &str = "tgdev-localhost-secret-not-for-production";
 /// Default verifier base URL.
 pub const DEFAULT_VERIFIER_URL: &str = "http://127.0.0.1:8787";
-/// The demo's one password: any username signs in with it (once Tollgate allows the attempt).
+/// The password of the demo users created in a new database.
 pub const DEMO_PASSWORD: &str = "correct horse";
 /// The action the login widget declares and the backend expects back.
 pub const LOGIN_ACTION: &str = "login";
@@ -63,6 +69,8 @@ pub enum ConfigError {
     CaFile { path: PathBuf, reason: String },
     #[error("content security policy is not a valid header value")]
     Csp,
+    #[error(transparent)]
+    Users(#[from] users::DbError),
 }
 
 /// Demo-site settings.
@@ -88,6 +96,14 @@ pub struct Config {
     /// Bearer token for `GET /api/verdicts` (usernames and addresses). Without one, the route
     /// answers only loopback peers whose request carries no proxy headers.
     pub admin_token: Option<String>,
+    /// The user database (SQLite file, created with the demo users on first start); `None`: an
+    /// in-memory database (tests).
+    pub db_path: Option<PathBuf>,
+    /// Encrypts TOTP secrets at rest (`None`: stored as they are).
+    pub totp_key: Option<users::TotpKey>,
+    /// Step up users who enrolled an authenticator app even when Tollgate allows the attempt
+    /// (default: only on `challenge`).
+    pub step_up_enrolled: bool,
 }
 
 impl Default for Config {
@@ -102,6 +118,9 @@ impl Default for Config {
             fail_open: false,
             verify_timeout: Duration::from_secs(5),
             admin_token: None,
+            db_path: None,
+            totp_key: None,
+            step_up_enrolled: false,
         }
     }
 }
@@ -118,6 +137,8 @@ pub struct AppState {
     http: reqwest::Client,
     verdicts: VerdictRing,
     step_ups: stepup::PendingStepUps,
+    users: Arc<users::UserDb>,
+    enrol: enrol::EnrolTickets,
 }
 
 impl AppState {
@@ -141,7 +162,13 @@ impl AppState {
         let csp = HeaderValue::from_str(&content_security_policy(&origin))
             .map_err(|_| ConfigError::Csp)?;
         let http = http_client(config.verify_timeout, config.verifier_ca.as_deref())?;
+        let users = Arc::new(users::UserDb::open(
+            config.db_path.as_deref(),
+            config.totp_key.clone(),
+        )?);
         Ok(Self {
+            users,
+            enrol: enrol::EnrolTickets::default(),
             verifier_base: config.verifier_url.trim_end_matches('/').to_owned(),
             backend_base: config
                 .verifier_backend_url
@@ -165,6 +192,33 @@ impl AppState {
     pub fn verdicts(&self) -> Vec<VerdictRecord> {
         self.verdicts.newest_first()
     }
+
+    /// The user database.
+    pub fn users(&self) -> &users::UserDb {
+        &self.users
+    }
+
+    /// Whether `password` is `username`'s (argon2, on a blocking thread).
+    async fn password_ok(&self, username: &str, password: &str) -> bool {
+        let users = self.users.clone();
+        let (u, p) = (username.to_owned(), password.to_owned());
+        match tokio::task::spawn_blocking(move || users.password_ok(&u, &p)).await {
+            Ok(Ok(ok)) => ok,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "password check failed");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "password check task failed");
+                false
+            }
+        }
+    }
+}
+
+/// Unix time in milliseconds.
+fn now_ms() -> u64 {
+    verdicts::now_ms()
 }
 
 /// An absolute `http(s)://` URL with a host.
@@ -224,6 +278,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/step-up",
             post(step_up).get(|| async { Redirect::to("/") }),
+        )
+        .route(
+            "/enroll",
+            post(enrol_start).get(|| async { Redirect::to("/") }),
+        )
+        .route(
+            "/enroll/confirm",
+            post(enrol_confirm).get(|| async { Redirect::to("/") }),
         )
         .route("/api/verdicts", get(list_verdicts))
         .route("/healthz", get(|| async { "ok" }))
@@ -436,27 +498,70 @@ async fn login(
         }
     };
 
-    // Tollgate first, then the (demo) credential check.
-    let credentials_ok = !form.username.trim().is_empty() && form.password == DEMO_PASSWORD;
+    // Tollgate first, then the credential check (only for attempts that may go on).
+    let username = form.username.trim().to_owned();
+    let goes_on = matches!(outcome, Outcome::Allow | Outcome::StepUp)
+        || (matches!(outcome, Outcome::Unavailable { .. }) && state.config.fail_open);
+    let credentials_ok =
+        goes_on && !username.is_empty() && state.password_ok(&username, &form.password).await;
+    let account = if goes_on && !username.is_empty() {
+        state.users.account(&username).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "user database");
+            None
+        })
+    } else {
+        None
+    };
+    let now = now_ms();
+    let locked = account.as_ref().is_some_and(|a| a.locked(now));
+    let enrolled = account.as_ref().is_some_and(|a| a.totp_enrolled);
+    // What is reported to the verifier after this request (if the verdict has an id).
+    let mut report = None;
+    let step_up = |credentials_ok: bool| match state.step_ups.start(
+        &username,
+        json.clone(),
+        credentials_ok,
+        enrolled,
+    ) {
+        Ok((id, factor)) => pages::Result::StepUp {
+            id,
+            code: match factor {
+                stepup::Factor::ShownCode(c) => Some(c),
+                stepup::Factor::Totp => None,
+            },
+            retry: false,
+        },
+        Err(err) => pages::Result::Unavailable {
+            error: err.to_string(),
+        },
+    };
     let page = match (&outcome, state.config.fail_open) {
+        (Outcome::Allow, _) | (Outcome::Unavailable { .. }, true) if locked => {
+            if matches!(outcome, Outcome::Allow) {
+                report = Some(Report::Locked);
+            }
+            pages::Result::Locked
+        }
         (Outcome::Allow, _) | (Outcome::Unavailable { .. }, true) if !credentials_ok => {
+            if matches!(outcome, Outcome::Allow) {
+                report = Some(Report::Password { ok: false });
+            }
+            if let Err(e) = state.users.record_failure(&username, now) {
+                tracing::warn!(error = %e, "user database");
+            }
             pages::Result::BadCredentials
         }
-        (Outcome::Allow, _) => pages::Result::SignedIn { via_step_up: false },
+        (Outcome::Allow, _) if enrolled && state.config.step_up_enrolled => step_up(true),
+        (Outcome::Allow, _) => {
+            report = Some(Report::Password { ok: true });
+            signed_in(&state, &username, false, enrolled)
+        }
         (Outcome::Unavailable { .. }, true) => pages::Result::SignedInFailOpen,
         (Outcome::Unavailable { error }, false) => pages::Result::Unavailable {
             error: error.clone(),
         },
-        (Outcome::StepUp, _) => match state.step_ups.start(&form.username, json.clone()) {
-            Ok((id, code)) => pages::Result::StepUp {
-                id,
-                code,
-                retry: false,
-            },
-            Err(err) => pages::Result::Unavailable {
-                error: err.to_string(),
-            },
-        },
+        // The password result is not revealed to a challenged client before the second factor.
+        (Outcome::StepUp, _) => step_up(credentials_ok),
         (Outcome::Block, _) => pages::Result::Blocked {
             reasons: siteverify::reasons(&json),
         },
@@ -466,16 +571,15 @@ async fn login(
     };
     let label = page.label();
     tracing::info!(outcome = label, verify_ms, "login attempt");
-    // The password was checked on a verified token: tell the verifier how it went.
-    let outcome_report = match (&outcome, siteverify::verdict_id(&json)) {
-        (Outcome::Allow, Some(id)) => Some(
+    let outcome_report = match (report, siteverify::verdict_id(&json)) {
+        (Some(report), Some(id)) => Some(
             siteverify::report_outcome(
                 &state.http,
                 &state.backend_base,
                 &state.config.secret,
                 id,
-                credentials_ok,
-                form.username.trim(),
+                report,
+                &username,
             )
             .await,
         ),
@@ -528,41 +632,100 @@ pub struct StepUpForm {
     pub code: String,
 }
 
+/// The signed-in page; users without a second factor are offered to enrol one.
+fn signed_in(state: &AppState, username: &str, via_step_up: bool, enrolled: bool) -> pages::Result {
+    if let Err(e) = state.users.record_success(username) {
+        tracing::warn!(error = %e, "user database");
+    }
+    let enrol = if enrolled {
+        None
+    } else {
+        state.enrol.issue(username).ok()
+    };
+    pages::Result::SignedIn { via_step_up, enrol }
+}
+
 async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm>) -> Response {
     let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
-    // `Some(success)` when the step-up ended (and its result is reported to the verifier).
-    let (page, username, json, ended) = match state.step_ups.check(&form.id, &code) {
-        stepup::Check::Passed { username, verdict } => (
-            pages::Result::SignedIn { via_step_up: true },
-            username,
-            verdict,
-            Some(true),
-        ),
-        stepup::Check::Wrong {
-            username,
-            verdict,
-            code,
-        } => (
-            pages::Result::StepUp {
-                id: form.id.clone(),
-                code,
-                retry: true,
-            },
-            username,
-            verdict,
-            None,
-        ),
-        stepup::Check::Exhausted { username, verdict } => {
-            (pages::Result::StepUpFailed, username, verdict, Some(false))
-        }
-        stepup::Check::Unknown => (
-            pages::Result::StepUpExpired,
-            String::new(),
-            Value::Null,
-            None,
-        ),
-    };
-    if let Some(success) = ended {
+    // `Some(report)` when the step-up ended (and its result is reported to the verifier).
+    let (page, username, json, ended) =
+        match state
+            .step_ups
+            .check(&form.id, &code, &state.users, now_ms())
+        {
+            stepup::Check::Passed {
+                username,
+                verdict,
+                credentials_ok: true,
+            } => {
+                let account = state.users.account(&username).ok().flatten();
+                if account.as_ref().is_some_and(|a| a.locked(now_ms())) {
+                    (
+                        pages::Result::Locked,
+                        username,
+                        verdict,
+                        Some(Report::Locked),
+                    )
+                } else {
+                    let enrolled = account.is_some_and(|a| a.totp_enrolled);
+                    (
+                        signed_in(&state, &username, true, enrolled),
+                        username,
+                        verdict,
+                        Some(Report::StepUp { passed: true }),
+                    )
+                }
+            }
+            stepup::Check::Passed {
+                username, verdict, ..
+            } => {
+                if let Err(e) = state.users.record_failure(&username, now_ms()) {
+                    tracing::warn!(error = %e, "user database");
+                }
+                (
+                    pages::Result::BadCredentials,
+                    username,
+                    verdict,
+                    Some(Report::Password { ok: false }),
+                )
+            }
+            stepup::Check::Wrong {
+                username,
+                verdict,
+                factor,
+            } => (
+                pages::Result::StepUp {
+                    id: form.id.clone(),
+                    code: match factor {
+                        stepup::Factor::ShownCode(c) => Some(c),
+                        stepup::Factor::Totp => None,
+                    },
+                    retry: true,
+                },
+                username,
+                verdict,
+                None,
+            ),
+            stepup::Check::Exhausted { username, verdict } => (
+                pages::Result::StepUpFailed,
+                username,
+                verdict,
+                Some(Report::StepUp { passed: false }),
+            ),
+            stepup::Check::Locked { username, verdict } => (
+                pages::Result::Locked,
+                username,
+                verdict,
+                Some(Report::StepUp { passed: false }),
+            ),
+            stepup::Check::Unknown => (
+                pages::Result::StepUpExpired,
+                String::new(),
+                Value::Null,
+                None,
+            ),
+        };
+    if let Some(report) = ended {
         let outcome_report = match siteverify::verdict_id(&json) {
             Some(id) => Some(
                 siteverify::report_outcome(
@@ -570,7 +733,7 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
                     &state.backend_base,
                     &state.config.secret,
                     id,
-                    success,
+                    report,
                     username.trim(),
                 )
                 .await,
@@ -601,6 +764,137 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
         Html(html),
     )
         .into_response()
+}
+
+/// The enrolment forms.
+#[derive(Debug, Deserialize)]
+pub struct EnrolForm {
+    #[serde(default)]
+    pub ticket: String,
+    #[serde(default)]
+    pub code: String,
+}
+
+fn enrol_page(status: axum::http::StatusCode, outcome: &'static str, html: String) -> Response {
+    (
+        status,
+        [
+            (
+                HeaderName::from_static(OUTCOME_HEADER),
+                HeaderValue::from_static(outcome),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+/// Show the enrolment page for the secret being enrolled (a new one when `fresh`).
+fn show_enrolment(
+    state: &AppState,
+    ticket: &str,
+    username: &str,
+    fresh: bool,
+    retry: bool,
+) -> Response {
+    let secret = if fresh {
+        state.users.begin_enrolment(username).map(Some)
+    } else {
+        state.users.pending_secret(username)
+    };
+    let generator = match secret {
+        Ok(Some(secret)) => totp::generator(&secret, username).map_err(users::DbError::from),
+        Ok(None) => {
+            return enrol_page(
+                axum::http::StatusCode::FORBIDDEN,
+                "enrol-expired",
+                pages::enrol_result(false, username),
+            );
+        }
+        Err(e) => Err(e),
+    };
+    match generator {
+        Ok(g) => enrol_page(
+            axum::http::StatusCode::OK,
+            "enrol",
+            pages::enrol(&pages::Enrolment {
+                username,
+                ticket,
+                uri: &g.get_url(),
+                secret_b32: &g.get_secret_base32(),
+                retry,
+            }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "enrolment failed");
+            enrol_page(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                pages::result(
+                    &pages::Result::Unavailable {
+                        error: "enrolment is not available right now".into(),
+                    },
+                    username,
+                    &Value::Null,
+                ),
+            )
+        }
+    }
+}
+
+/// `POST /enroll` (ticket from the signed-in page): a new TOTP secret, QR code and URI.
+async fn enrol_start(State(state): State<Arc<AppState>>, Form(form): Form<EnrolForm>) -> Response {
+    match state.enrol.user(&form.ticket) {
+        Some(username) => show_enrolment(&state, &form.ticket, &username, true, false),
+        None => enrol_page(
+            axum::http::StatusCode::FORBIDDEN,
+            "enrol-expired",
+            pages::enrol_result(false, ""),
+        ),
+    }
+}
+
+/// `POST /enroll/confirm`: the first code from the app turns the second factor on.
+async fn enrol_confirm(
+    State(state): State<Arc<AppState>>,
+    Form(form): Form<EnrolForm>,
+) -> Response {
+    let Some(username) = state.enrol.user(&form.ticket) else {
+        return enrol_page(
+            axum::http::StatusCode::FORBIDDEN,
+            "enrol-expired",
+            pages::enrol_result(false, ""),
+        );
+    };
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    match state.users.confirm_enrolment(&username, &code, now_ms()) {
+        Ok(true) => {
+            state.enrol.spend(&form.ticket);
+            tracing::info!("TOTP enrolment confirmed");
+            enrol_page(
+                axum::http::StatusCode::OK,
+                "enrolled",
+                pages::enrol_result(true, &username),
+            )
+        }
+        Ok(false) if state.enrol.failed(&form.ticket) => {
+            show_enrolment(&state, &form.ticket, &username, false, true)
+        }
+        Ok(false) => enrol_page(
+            axum::http::StatusCode::FORBIDDEN,
+            "enrol-expired",
+            pages::enrol_result(false, &username),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "enrolment failed");
+            enrol_page(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                pages::enrol_result(false, &username),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

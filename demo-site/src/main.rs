@@ -54,6 +54,17 @@ struct Args {
     /// Prefer the environment variable (a command line is visible to local users).
     #[arg(long, env = "DEMO_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// SQLite database of the demo users (created with the demo users on first start).
+    #[arg(long, env = "DEMO_DB", default_value = "data/demo-site.sqlite3")]
+    db: PathBuf,
+    /// Key that encrypts TOTP secrets in the user database: 64 hex characters (e.g. `openssl rand
+    /// -hex 32`). Without one they are stored unencrypted. Prefer the environment variable.
+    #[arg(long, env = "DEMO_TOTP_KEY", hide_env_values = true)]
+    totp_key: Option<String>,
+    /// Also ask users with an authenticator app for its code when Tollgate allows the attempt
+    /// (default: only on a challenge).
+    #[arg(long, env = "DEMO_STEP_UP_ENROLLED")]
+    step_up_enrolled: bool,
 }
 
 #[tokio::main]
@@ -73,6 +84,15 @@ async fn main() -> anyhow::Result<()> {
             "tollgate.js not found in the assets directory; run scripts/build-assets.sh"
         );
     }
+    let totp_key = args
+        .totp_key
+        .as_deref()
+        .map(demo_site::users::TotpKey::from_hex)
+        .transpose()
+        .context("--totp-key / DEMO_TOTP_KEY")?;
+    if totp_key.is_none() {
+        tracing::warn!("no --totp-key: TOTP secrets are stored unencrypted in the user database");
+    }
     let state = AppState::new(Config {
         verifier_url: args.verifier_url,
         verifier_backend_url: args.verifier_backend_url,
@@ -83,6 +103,9 @@ async fn main() -> anyhow::Result<()> {
         fail_open: args.fail_open,
         verify_timeout: Duration::from_millis(args.verify_timeout_ms.max(1)),
         admin_token: args.admin_token,
+        db_path: Some(args.db),
+        totp_key,
+        step_up_enrolled: args.step_up_enrolled,
     })
     .context("invalid configuration")?;
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -49,8 +49,9 @@ fn layout(title: &str, head_extra: &str, main: &str) -> String {
 <footer class="footer">
   <div class="footer-inner">
     <p>Northwind Bank is a fictional bank. This page demonstrates <strong>Tollgate</strong>,
-    a self-hosted defence against credential stuffing. Any username signs in with the password
-    <code>correct horse</code> once Tollgate allows the attempt.</p>
+    a self-hosted defence against credential stuffing. The demo accounts <code>alice</code>,
+    <code>bob</code>, <code>carol</code>, <code>dave</code> and <code>erin</code> sign in with the
+    password <code>correct horse</code> once Tollgate allows the attempt.</p>
     <p><a href="/api/verdicts">Recent verdicts (JSON)</a></p>
   </div>
 </footer>
@@ -108,16 +109,22 @@ pub(crate) fn login(sitekey: &str, verifier_url: &str, integrity: Option<&str>) 
 pub(crate) enum Result {
     SignedIn {
         via_step_up: bool,
+        /// Enrolment ticket: offer to set up an authenticator app (users without one).
+        enrol: Option<String>,
     },
     SignedInFailOpen,
     BadCredentials,
     StepUp {
         id: String,
-        code: String,
+        /// The stand-in text-message code shown on the page; `None`: the user's authenticator
+        /// app (TOTP).
+        code: Option<String>,
         retry: bool,
     },
     StepUpExpired,
     StepUpFailed,
+    /// Too many failures: the account is locked for a while.
+    Locked,
     Blocked {
         reasons: Vec<String>,
     },
@@ -133,13 +140,18 @@ impl Result {
     /// Short label used in the outcome header and the verdict log.
     pub(crate) fn label(&self) -> &'static str {
         match self {
-            Self::SignedIn { via_step_up: false } => "allow",
-            Self::SignedIn { via_step_up: true } => "step-up-passed",
+            Self::SignedIn {
+                via_step_up: false, ..
+            } => "allow",
+            Self::SignedIn {
+                via_step_up: true, ..
+            } => "step-up-passed",
             Self::SignedInFailOpen => "allow-fail-open",
             Self::BadCredentials => "bad-credentials",
             Self::StepUp { .. } => "challenge",
             Self::StepUpExpired => "step-up-expired",
             Self::StepUpFailed => "step-up-failed",
+            Self::Locked => "locked",
             Self::Blocked { .. } => "block",
             Self::Rejected { .. } => "rejected",
             Self::Unavailable { .. } => "unavailable",
@@ -152,6 +164,7 @@ impl Result {
             Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::StepUpExpired
             | Self::StepUpFailed
+            | Self::Locked
             | Self::Blocked { .. }
             | Self::Rejected { .. } => StatusCode::FORBIDDEN,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -207,12 +220,22 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
     let back =
         r#"<p class="actions"><a class="btn btn-secondary" href="/">Back to sign in</a></p>"#;
     let (title, tone, body) = match page {
-        Result::SignedIn { via_step_up } => {
-            let extra = if *via_step_up {
-                "<p>Your one-time code checked out.</p>"
+        Result::SignedIn { via_step_up, enrol } => {
+            let mut extra = if *via_step_up {
+                "<p>Your one-time code checked out.</p>".to_owned()
             } else {
-                "<p>Tollgate saw nothing suspicious, so no second factor was needed.</p>"
+                "<p>Tollgate saw nothing suspicious, so no second factor was needed.</p>".to_owned()
             };
+            if let Some(ticket) = enrol {
+                extra.push_str(&format!(
+                    r#"<form class="enrol-offer" method="post" action="/enroll">
+      <input type="hidden" name="ticket" value="{}">
+      <p>Protect your account with an authenticator app: suspicious sign-ins will ask for its code.</p>
+      <button id="enrol" class="btn btn-secondary" type="submit">Set up two-factor authentication</button>
+    </form>"#,
+                    escape(ticket)
+                ));
+            }
             (
                 "Signed in",
                 "ok",
@@ -241,7 +264,7 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
             format!(
                 r#"<h1>That didn't work</h1>
     <p>Wrong username or password.</p>
-    <p class="demo-note">Demo: any username works with the password <code>correct horse</code>.</p>{back}"#
+    <p class="demo-note">Demo: the accounts alice, bob, carol, dave and erin use the password <code>correct horse</code>.</p>{back}"#
             ),
         ),
         Result::StepUp { id, code, retry } => {
@@ -250,15 +273,27 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
             } else {
                 ""
             };
+            let how = match code {
+                Some(code) => format!(
+                    r#"<p>This sign-in looks a little unusual, so we sent a 6-digit code to the phone number ending in ••42.</p>
+    {retry}{score}
+    <p class="demo-note">Demo: no text message is sent. Your code is <code id="demo-code">{}</code>.
+    Set up an authenticator app after signing in to use a real second factor.</p>"#,
+                    escape(code)
+                ),
+                None => format!(
+                    r#"<p>This sign-in looks a little unusual. Enter the 6-digit code your authenticator app shows for Northwind Bank.</p>
+    {retry}{score}"#
+                ),
+            };
+            let factor = if code.is_some() { "sms" } else { "totp" };
             (
                 "Confirm it's you",
                 "info",
                 format!(
                     r#"<h1>Confirm it's you</h1>
-    <p>This sign-in looks a little unusual, so we sent a 6-digit code to the phone number ending in ••42.</p>
-    {retry}{score}
-    <p class="demo-note">Demo: no text message is sent. Your code is <code id="demo-code">{code}</code>.</p>
-    <form class="login-form" method="post" action="/step-up" autocomplete="off">
+    {how}
+    <form class="login-form" method="post" action="/step-up" autocomplete="off" data-factor="{factor}">
       <input type="hidden" name="id" value="{id}">
       <label for="code">Verification code</label>
       <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" autocomplete="one-time-code" required>
@@ -266,7 +301,6 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
     </form>
     <p class="fine"><a href="/">Cancel and go back</a></p>"#,
                     id = escape(id),
-                    code = escape(code),
                 ),
             )
         }
@@ -284,6 +318,14 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
             format!(
                 r#"<h1>Too many wrong codes</h1>
     <p>For your security this sign-in was stopped. Please start again.</p>{back}"#
+            ),
+        ),
+        Result::Locked => (
+            "Account locked",
+            "bad",
+            format!(
+                r#"<h1>This account is locked</h1>
+    <p>Too many failed attempts. For your security, sign-ins are paused for 15 minutes.</p>{back}"#
             ),
         ),
         Result::Blocked { reasons } => (
@@ -329,6 +371,103 @@ pub(crate) fn result(page: &Result, username: &str, json: &Value) -> String {
         verdict = verdict_block(json),
     );
     layout(title, "", &main)
+}
+
+/// An otpauth:// URI as an SVG QR code (drawn with `qrcodegen`, no image files, no inline
+/// style). `None` if the text does not fit a QR code.
+pub(crate) fn qr_svg(text: &str) -> Option<String> {
+    use qrcodegen::{QrCode, QrCodeEcc};
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium).ok()?;
+    let size = qr.size();
+    let border = 4;
+    let mut path = String::new();
+    for y in 0..size {
+        for x in 0..size {
+            if qr.get_module(x, y) {
+                path.push_str(&format!("M{},{}h1v1h-1z", x + border, y + border));
+            }
+        }
+    }
+    let dim = size + 2 * border;
+    Some(format!(
+        r##"<svg id="totp-qr" class="qr" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {dim} {dim}" width="{px}" height="{px}" role="img" aria-label="QR code for your authenticator app" shape-rendering="crispEdges"><rect width="100%" height="100%" fill="#ffffff"/><path d="{path}" fill="#000000"/></svg>"##,
+        px = dim * 5,
+    ))
+}
+
+/// What the enrolment page shows.
+#[derive(Debug)]
+pub(crate) struct Enrolment<'a> {
+    pub username: &'a str,
+    pub ticket: &'a str,
+    /// otpauth://totp/… URI.
+    pub uri: &'a str,
+    /// The secret in base32 (for typing it in).
+    pub secret_b32: &'a str,
+    pub retry: bool,
+}
+
+/// `POST /enroll`: scan the code, confirm with a first code.
+pub(crate) fn enrol(e: &Enrolment<'_>) -> String {
+    let qr = qr_svg(e.uri).unwrap_or_default();
+    let retry = if e.retry {
+        "<p class=\"alert\">That code was not right. Check the time on your phone and try again.</p>"
+    } else {
+        ""
+    };
+    let main = format!(
+        r#"<main class="page page-result">
+  <section class="card result result-info" data-outcome="enrol">
+    <h1>Set up your authenticator app, {who}</h1>
+    <p>Scan this code with an authenticator app (any app for RFC 6238 time-based codes), or type
+    in the key below. Then enter the 6-digit code it shows to finish.</p>
+    {retry}
+    <div class="qr-box">{qr}</div>
+    <p>Key: <code id="totp-secret">{secret}</code></p>
+    <p class="fine">Link: <code id="totp-uri">{uri}</code></p>
+    <form class="login-form" method="post" action="/enroll/confirm" autocomplete="off">
+      <input type="hidden" name="ticket" value="{ticket}">
+      <label for="code">Code from the app</label>
+      <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" autocomplete="one-time-code" required>
+      <button id="confirm" class="btn btn-primary" type="submit">Turn on two-factor</button>
+    </form>
+    <p class="fine"><a href="/">Not now</a></p>
+  </section>
+</main>"#,
+        who = escape(e.username),
+        secret = escape(e.secret_b32),
+        uri = escape(e.uri),
+        ticket = escape(e.ticket),
+    );
+    layout("Two-factor set-up", "", &main)
+}
+
+/// Enrolment finished (`done`) or its ticket is no longer valid.
+pub(crate) fn enrol_result(done: bool, username: &str) -> String {
+    let (outcome, body) = if done {
+        (
+            "enrolled",
+            format!(
+                "<h1>Two-factor authentication is on</h1>\n    <p>{}, from now on a suspicious sign-in asks for the code of your authenticator app.</p>",
+                escape(username)
+            ),
+        )
+    } else {
+        (
+            "enrol-expired",
+            "<h1>That set-up link has expired</h1>\n    <p>Sign in again to set up two-factor authentication.</p>".to_owned(),
+        )
+    };
+    let main = format!(
+        r#"<main class="page page-result">
+  <section class="card result result-{tone}" data-outcome="{outcome}">
+    {body}
+    <p class="actions"><a class="btn btn-secondary" href="/">Back to sign in</a></p>
+  </section>
+</main>"#,
+        tone = if done { "ok" } else { "warn" },
+    );
+    layout("Two-factor set-up", "", &main)
 }
 
 #[cfg(test)]
@@ -399,5 +538,27 @@ mod tests {
         assert!(html.contains(r#"<pre id="verdict">"#));
         assert!(html.contains("&quot;error-codes&quot;"));
         assert!(!html.contains("style="));
+    }
+
+    #[test]
+    fn enrolment_page_has_a_qr_code_and_no_inline_code() {
+        let html = enrol(&Enrolment {
+            username: "<b>",
+            ticket: "t1",
+            uri: "otpauth://totp/Northwind%20Bank:alice?secret=GEZDGNBV&issuer=Northwind%20Bank",
+            secret_b32: "GEZDGNBV",
+            retry: true,
+        });
+        assert!(html.contains(r#"<svg id="totp-qr""#));
+        assert!(html.contains(r#"<code id="totp-secret">GEZDGNBV</code>"#));
+        assert!(html.contains("not right"));
+        assert!(!html.contains("<b>"));
+        assert!(!html.contains("style="));
+        assert!(!html.contains("<script"));
+        assert!(!has_inline_handler(&html));
+        // A QR code of version 1..=40: (17 + 4v) modules plus the border.
+        let svg = qr_svg("otpauth://totp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").expect("fits");
+        assert!(svg.contains("h1v1h-1z"));
+        assert!(qr_svg(&"x".repeat(8000)).is_none());
     }
 }

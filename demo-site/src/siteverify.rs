@@ -48,41 +48,117 @@ pub(crate) async fn call(
     Ok(body)
 }
 
-/// Report the result of the password check for the verdict `id` (`tollgate.id`) to
-/// `{base}/v1/outcome`, so failed logins feed the verifier's campaign counters. Returns a summary
-/// for the demo's verdict log (never fails the login).
+/// What the site learnt about a login after the verdict, reported to the verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// The password check on an allowed attempt (or after a passed step-up).
+    Password { ok: bool },
+    /// The second factor after a `challenge`: passed (with the right password) or failed.
+    StepUp { passed: bool },
+    /// The account is locked (too many failures).
+    Locked,
+}
+
+impl Report {
+    /// The `outcome` of `POST /v1/feedback` (issue 13's vocabulary).
+    pub fn feedback_outcome(self) -> &'static str {
+        match self {
+            Self::Password { ok: true } => "success",
+            Self::Password { ok: false } => "bad-password",
+            Self::StepUp { passed: true } => "stepup-passed",
+            Self::StepUp { passed: false } => "stepup-failed",
+            Self::Locked => "locked",
+        }
+    }
+
+    /// The `outcome` of the older `POST /v1/outcome` (`success` | `failure`).
+    pub fn legacy_outcome(self) -> &'static str {
+        match self {
+            Self::Password { ok: true } | Self::StepUp { passed: true } => "success",
+            Self::Password { ok: false } | Self::StepUp { passed: false } | Self::Locked => {
+                "failure"
+            }
+        }
+    }
+}
+
+/// Where and what to post for a report: `(path, form fields)`. The one place that maps a
+/// [`Report`] onto the verifier's API. `feedback`: `POST /v1/feedback` (labels and outcomes,
+/// `source=backend`); else the older `POST /v1/outcome`.
+pub(crate) fn report_request<'a>(
+    report: Report,
+    feedback: bool,
+    secret: &'a str,
+    id: &'a str,
+    account: &'a str,
+) -> (&'static str, Vec<(&'static str, &'a str)>) {
+    let mut form: Vec<(&'static str, &'a str)> = vec![("secret", secret), ("id", id)];
+    let path = if feedback {
+        form.push(("outcome", report.feedback_outcome()));
+        form.push(("source", "backend"));
+        "/v1/feedback"
+    } else {
+        form.push(("outcome", report.legacy_outcome()));
+        "/v1/outcome"
+    };
+    if !account.is_empty() {
+        form.push(("account", account));
+    }
+    (path, form)
+}
+
+/// Report what happened after the verdict `id` (`tollgate.id`): first to `{base}/v1/feedback`;
+/// when the verifier has no such endpoint (404/405) or does not understand the request
+/// (400/422), to `{base}/v1/outcome` (failed logins feed the verifier's campaign counters either
+/// way). Returns a summary for the demo's verdict log (never fails the login).
 pub(crate) async fn report_outcome(
     http: &reqwest::Client,
     base: &str,
     secret: &str,
     id: &str,
-    success: bool,
+    report: Report,
     account: &str,
 ) -> Value {
-    let outcome = if success { "success" } else { "failure" };
-    let mut form: Vec<(&str, &str)> = vec![("secret", secret), ("id", id), ("outcome", outcome)];
-    if !account.is_empty() {
-        form.push(("account", account));
-    }
-    let result = http
-        .post(format!("{base}/v1/outcome"))
-        .form(&form)
-        .send()
-        .await;
-    match result {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let answer: Value = resp.json().await.unwrap_or(Value::Null);
-            if status != 200 {
-                tracing::warn!(status, %answer, "outcome report refused");
+    let mut tried = Vec::new();
+    for feedback in [true, false] {
+        let (path, form) = report_request(report, feedback, secret, id, account);
+        let sent = form
+            .iter()
+            .find(|(k, _)| *k == "outcome")
+            .map_or("", |(_, v)| *v);
+        match http.post(format!("{base}{path}")).form(&form).send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let answer: Value = resp.json().await.unwrap_or(Value::Null);
+                if feedback && matches!(status, 400 | 404 | 405 | 422) {
+                    tried.push(json!({ "endpoint": path, "status": status }));
+                    continue;
+                }
+                if status != 200 {
+                    tracing::warn!(status, endpoint = path, %answer, "outcome report refused");
+                }
+                return json!({
+                    "report": report.feedback_outcome(),
+                    "endpoint": path,
+                    "outcome": sent,
+                    "status": status,
+                    "answer": answer,
+                    "tried": tried,
+                });
             }
-            json!({ "outcome": outcome, "status": status, "answer": answer })
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "outcome report failed");
-            json!({ "outcome": outcome, "error": err.to_string() })
+            Err(err) => {
+                tracing::warn!(error = %err, endpoint = path, "outcome report failed");
+                return json!({
+                    "report": report.feedback_outcome(),
+                    "endpoint": path,
+                    "outcome": sent,
+                    "error": err.to_string(),
+                    "tried": tried,
+                });
+            }
         }
     }
+    json!({ "report": report.feedback_outcome(), "tried": tried })
 }
 
 /// `tollgate.id` of a verdict, if any.
@@ -275,6 +351,38 @@ mod tests {
                 codes: vec!["hostname-mismatch".into()]
             }
         );
+    }
+
+    #[test]
+    fn reports_map_onto_feedback_and_outcome() {
+        let (path, form) =
+            report_request(Report::StepUp { passed: true }, true, "s", "ab", "alice");
+        assert_eq!(path, "/v1/feedback");
+        assert_eq!(
+            form,
+            vec![
+                ("secret", "s"),
+                ("id", "ab"),
+                ("outcome", "stepup-passed"),
+                ("source", "backend"),
+                ("account", "alice")
+            ]
+        );
+        let (path, form) = report_request(Report::StepUp { passed: false }, false, "s", "ab", "");
+        assert_eq!(path, "/v1/outcome");
+        assert_eq!(
+            form,
+            vec![("secret", "s"), ("id", "ab"), ("outcome", "failure")]
+        );
+        for (r, fb, legacy) in [
+            (Report::Password { ok: true }, "success", "success"),
+            (Report::Password { ok: false }, "bad-password", "failure"),
+            (Report::StepUp { passed: true }, "stepup-passed", "success"),
+            (Report::StepUp { passed: false }, "stepup-failed", "failure"),
+            (Report::Locked, "locked", "failure"),
+        ] {
+            assert_eq!((r.feedback_outcome(), r.legacy_outcome()), (fb, legacy));
+        }
     }
 
     #[test]

@@ -195,11 +195,21 @@ async fn fail_open_lets_valid_credentials_through_unchecked() {
         "username=bob&password=",
         "username=bob&password=wrong",
         "username=+&password=correct+horse",
+        "username=mallory&password=correct+horse",
     ] {
         let (status, headers, _) = send(&app, login(body, false)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert_eq!(headers[OUTCOME_HEADER], "bad-credentials", "{body}");
     }
+    // Three more wrong passwords lock bob (five in a row); then even the right one is refused.
+    for _ in 0..3 {
+        send(&app, login("username=bob&password=wrong", false)).await;
+    }
+    let (status, headers, body) =
+        send(&app, login("username=bob&password=correct+horse", false)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(headers[OUTCOME_HEADER], "locked");
+    assert!(String::from_utf8_lossy(&body).contains("locked"));
 }
 
 #[tokio::test]
@@ -223,6 +233,21 @@ async fn bad_requests_are_refused_without_panicking() {
     let (status, _, body) = send(&app, req).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(String::from_utf8_lossy(&body).contains("expired"));
+
+    for (path, body) in [
+        ("/enroll", "ticket=nope"),
+        ("/enroll/confirm", "ticket=nope&code=123456"),
+        ("/enroll", ""),
+    ] {
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        let (status, headers, body) = send(&app, req).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(headers[OUTCOME_HEADER], "enrol-expired", "{path}");
+        assert!(String::from_utf8_lossy(&body).contains("expired"));
+    }
 
     let (status, headers, _) = send(&app, get("/login")).await;
     assert!(status.is_redirection());

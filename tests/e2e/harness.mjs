@@ -138,7 +138,9 @@ export async function startVerifier({ config, listen = '127.0.0.1:0' } = {}) {
 }
 
 export async function startDemo({ verifierUrl, listen = '127.0.0.1:0', sitekey, secret, extraArgs = [] }) {
-  const args = ['--listen', listen, '--verifier-url', verifierUrl, '--assets', ASSETS_DIR, ...extraArgs];
+  // Each demo gets its own user database (created with the demo users), removed afterwards.
+  const db = join(tempDir('demo-db'), 'users.sqlite3');
+  const args = ['--listen', listen, '--verifier-url', verifierUrl, '--assets', ASSETS_DIR, '--db', db, ...extraArgs];
   if (sitekey) args.push('--sitekey', sitekey);
   if (secret) args.push('--secret', secret);
   return startServer('demo-site', DEMO_BIN, args);

@@ -288,12 +288,187 @@ async fn verdict_log(demo: &axum::Router) -> Vec<Value> {
     list.as_array().expect("array").clone()
 }
 
-/// The demo reported `outcome` to `/v1/outcome` and the verifier accepted it.
+/// The demo reported `outcome` (`success`/`failure` on `/v1/outcome`) and the verifier accepted
+/// it. A verifier with `/v1/feedback` gets the finer outcome (`stepup-passed`, …) there instead.
 fn assert_report(record: &Value, outcome: &str) {
     let report = &record["outcome_report"];
-    assert_eq!(report["outcome"], outcome, "{record}");
     assert_eq!(report["status"], 200, "{record}");
-    assert_eq!(report["answer"]["ok"], true, "{record}");
+    if report["endpoint"] == "/v1/outcome" {
+        assert_eq!(report["outcome"], outcome, "{record}");
+        assert_eq!(report["answer"]["ok"], true, "{record}");
+    } else {
+        assert_eq!(report["endpoint"], "/v1/feedback", "{record}");
+    }
+}
+
+/// The demo's report of a step-up or password result (`stepup-passed`, `bad-password`, …).
+fn assert_reported(record: &Value, report: &str, legacy: &str) {
+    assert_eq!(record["outcome_report"]["report"], report, "{record}");
+    assert_report(record, legacy);
+}
+
+async fn post_form(demo: &axum::Router, path: &str, body: String) -> (StatusCode, String, String) {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    let resp = demo.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let outcome = resp
+        .headers()
+        .get(demo_site::OUTCOME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        outcome,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// Sign in (challenge → shown code), enrol an authenticator (TOTP), then a challenged sign-in
+/// asks for its code: a wrong one is refused, the right one passes and is reported as
+/// `stepup-passed`; the same code is refused again (replay) and three wrong codes fail the
+/// step-up (`stepup-failed`). A wrong password is revealed only after the second factor.
+#[tokio::test]
+async fn totp_enrolment_and_step_up() {
+    let h = start_verifier().await;
+    let demo = h.demo(DEFAULT_SITE);
+
+    // Not enrolled yet: the stand-in code on the page; the signed-in page offers enrolment.
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, outcome, body) = login(&demo, &token, false).await;
+    assert_eq!(outcome, "challenge", "{body}");
+    assert!(body.contains(r#"data-factor="sms""#));
+    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+    let id = between(&body, r#"name="id" value=""#, "\"");
+    let (status, outcome, page) =
+        post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "step-up-passed"),
+        "{page}"
+    );
+    let ticket = between(&page, r#"name="ticket" value=""#, "\"").to_owned();
+
+    // Enrolment: QR code, key and otpauth URI; a wrong first code is refused, the right one
+    // turns TOTP on.
+    let (status, outcome, page) = post_form(&demo, "/enroll", format!("ticket={ticket}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "enrol"),
+        "{page}"
+    );
+    assert!(page.contains(r#"<svg id="totp-qr""#));
+    let key = between(&page, r#"<code id="totp-secret">"#, "</code>").to_owned();
+    assert!(page.contains(&format!(
+        "otpauth://totp/Northwind%20Bank:alice?secret={key}"
+    )));
+    let secret = demo_site::totp::secret_from_base32(&key).expect("base32 key");
+    let totp = demo_site::totp::generator(&secret, "alice").expect("totp");
+    let now = unix_now();
+    let right = totp.generate(now);
+    let wrong = |c: &str| {
+        if c == "000000" {
+            "000001".to_owned()
+        } else {
+            "000000".to_owned()
+        }
+    };
+    let (_, outcome, page) = post_form(
+        &demo,
+        "/enroll/confirm",
+        format!("ticket={ticket}&code={}", wrong(&right)),
+    )
+    .await;
+    assert_eq!(outcome, "enrol", "{page}");
+    assert!(page.contains("not right"));
+    let (status, outcome, page) = post_form(
+        &demo,
+        "/enroll/confirm",
+        format!("ticket={ticket}&code={right}"),
+    )
+    .await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "enrolled"),
+        "{page}"
+    );
+    let (_, outcome, _) = post_form(
+        &demo,
+        "/enroll/confirm",
+        format!("ticket={ticket}&code={right}"),
+    )
+    .await;
+    assert_eq!(
+        outcome, "enrol-expired",
+        "a ticket is spent by the enrolment"
+    );
+
+    // A challenged sign-in now asks for the app's code (no code on the page).
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, outcome, body) = login(&demo, &token, false).await;
+    assert_eq!(outcome, "challenge", "{body}");
+    assert!(body.contains(r#"data-factor="totp""#));
+    assert!(!body.contains("demo-code"));
+    let id = between(&body, r#"name="id" value=""#, "\"").to_owned();
+    // The next step's code (one step of skew): later than the step used at enrolment.
+    let next = totp.generate(unix_now() + 30);
+    let (_, outcome, _) =
+        post_form(&demo, "/step-up", format!("id={id}&code={}", wrong(&next))).await;
+    assert_eq!(outcome, "challenge", "a wrong code asks again");
+    let (status, outcome, page) =
+        post_form(&demo, "/step-up", format!("id={id}&code={next}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "step-up-passed"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(r#"name="ticket""#),
+        "enrolled: no second enrolment offer"
+    );
+    let list = verdict_log(&demo).await;
+    assert_eq!(list[0]["outcome"], "step-up-passed");
+    assert_reported(&list[0], "stepup-passed", "success");
+
+    // Replay of the same code, then wrong codes: the step-up fails and is reported.
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, _, body) = login(&demo, &token, false).await;
+    let id = between(&body, r#"name="id" value=""#, "\"").to_owned();
+    let (_, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={next}")).await;
+    assert_eq!(outcome, "challenge", "a replayed code is refused");
+    for _ in 0..2 {
+        let (_, o, _) =
+            post_form(&demo, "/step-up", format!("id={id}&code={}", wrong(&next))).await;
+        assert!(o == "challenge" || o == "step-up-failed", "{o}");
+    }
+    let list = verdict_log(&demo).await;
+    assert_eq!(list[0]["outcome"], "step-up-failed");
+    assert_reported(&list[0], "stepup-failed", "failure");
+
+    // A wrong password on a challenged attempt: the step-up page first, the refusal after it.
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, outcome, body) = login_as(&demo, "bob", "hunter2", &token, false).await;
+    assert_eq!(outcome, "challenge", "{body}");
+    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+    let id = between(&body, r#"name="id" value=""#, "\"");
+    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::UNAUTHORIZED, "bad-credentials")
+    );
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "bad-password", "failure");
 }
 
 #[tokio::test]
@@ -414,4 +589,112 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
         + start.len();
     let len = s[from..].find(end).expect("end marker");
     &s[from..from + len]
+}
+
+/// Five wrong passwords in a row lock the account: the right password is then refused and the
+/// attempt is reported as `locked` (each wrong one as `bad-password`).
+#[tokio::test]
+async fn lockout_is_reported() {
+    let h = start_verifier().await;
+    let demo = h.demo(LENIENT_SITE);
+    for n in 0..demo_site::users::MAX_FAILURES {
+        let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+        let (status, outcome, _) = login_as(&demo, "dave", "wrong", &token, false).await;
+        assert_eq!(
+            (status, outcome.as_str()),
+            (StatusCode::UNAUTHORIZED, "bad-credentials"),
+            "{n}"
+        );
+    }
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "bad-password", "failure");
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login_as(&demo, "dave", "correct+horse", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "locked")
+    );
+    assert!(body.contains("locked"));
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "locked", "failure");
+
+    // A challenged attempt on the locked account: passing the stand-in code does not sign in.
+    let demo = h.demo(DEFAULT_SITE);
+    for _ in 0..demo_site::users::MAX_FAILURES {
+        let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+        let (_, _, body) = login_as(&demo, "erin", "wrong", &token, false).await;
+        let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+        let id = between(&body, r#"name="id" value=""#, "\"");
+        let (_, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+        assert_eq!(outcome, "bad-credentials");
+    }
+    let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
+    let (_, _, body) = login_as(&demo, "erin", "correct+horse", &token, false).await;
+    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
+    let id = between(&body, r#"name="id" value=""#, "\"");
+    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::FORBIDDEN, "locked")
+    );
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "locked", "failure");
+}
+
+/// `step_up_enrolled`: a user with an authenticator app is asked for its code even when Tollgate
+/// allows the attempt; users without one sign in directly.
+#[tokio::test]
+async fn enrolled_users_step_up_on_allow_when_configured() {
+    let h = start_verifier().await;
+    let state = demo_site::AppState::new(demo_site::Config {
+        verifier_url: h.verifier_url.clone(),
+        sitekey: LENIENT_SITE.0.into(),
+        secret: LENIENT_SITE.1.into(),
+        admin_token: Some(DEMO_ADMIN_TOKEN.into()),
+        step_up_enrolled: true,
+        ..demo_site::Config::default()
+    })
+    .expect("demo config");
+    let demo = demo_site::router(Arc::new(state));
+
+    // Not enrolled: allow signs in, with the enrolment offer.
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, page) = login_as(&demo, "erin", "correct+horse", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "allow"),
+        "{page}"
+    );
+    let ticket = between(&page, r#"name="ticket" value=""#, "\"").to_owned();
+    let (_, _, page) = post_form(&demo, "/enroll", format!("ticket={ticket}")).await;
+    let key = between(&page, r#"<code id="totp-secret">"#, "</code>");
+    let secret = demo_site::totp::secret_from_base32(key).expect("base32 key");
+    let totp = demo_site::totp::generator(&secret, "erin").expect("totp");
+    let code = totp.generate(unix_now());
+    let (_, outcome, _) = post_form(
+        &demo,
+        "/enroll/confirm",
+        format!("ticket={ticket}&code={code}"),
+    )
+    .await;
+    assert_eq!(outcome, "enrolled");
+
+    // Enrolled: the allowed attempt asks for the app's code first.
+    let token = h.token(LENIENT_SITE.0, no_behaviour()).await;
+    let (status, outcome, body) = login_as(&demo, "erin", "correct+horse", &token, false).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "challenge"),
+        "{body}"
+    );
+    assert!(body.contains(r#"data-factor="totp""#));
+    let id = between(&body, r#"name="id" value=""#, "\"").to_owned();
+    let next = totp.generate(unix_now() + 30);
+    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={next}")).await;
+    assert_eq!(
+        (status, outcome.as_str()),
+        (StatusCode::OK, "step-up-passed")
+    );
+    let list = verdict_log(&demo).await;
+    assert_reported(&list[0], "stepup-passed", "success");
 }
