@@ -8,7 +8,7 @@
 #   - both modes: a C toolchain (Debian build-essential: the linker driver and libmimalloc-sys need a
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
-#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb (apt);
+#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, postgresql (the audit-trail tests start their own server), xvfb (apt);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
@@ -104,7 +104,7 @@ command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --versi
 log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb)
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server postgresql xvfb)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod challenge;
 pub mod clientip;
 pub mod clock;
@@ -13,8 +14,10 @@ pub mod decode;
 pub mod envrules;
 pub mod error;
 pub mod extract;
+pub mod feedback;
 pub mod iplists;
 pub mod keys;
+pub mod learning;
 pub mod netinfo;
 pub mod observability;
 pub mod origin;
@@ -78,7 +81,7 @@ fn cors_for(state: &AppState, methods: [Method; 1]) -> CorsLayer {
 }
 
 /// The API router: `/v1/challenge`, `/v1/siteverify`, `/turnstile/v0/siteverify`,
-/// `/v1/outcome`, `/v1/keys`, `/healthz`, `/readyz`, `/metrics`. Every request is bounded by
+/// `/v1/outcome`, `/v1/feedback`, `/v1/keys`, `/healthz`, `/readyz`, `/metrics`. Every request is bounded by
 /// `[server] request_timeout_ms` (408) and [`MAX_BODY`] (413); the POST endpoints have their
 /// own body limit (answered by each endpoint's bad-request error, see [`extract`]) and rate
 /// limit ([`ratelimit::limit`]), both applied only to the routed method (a wrong method stays a
@@ -114,6 +117,11 @@ pub fn app(state: AppState) -> Router {
             post(outcome::report)
                 .route_layer(DefaultBodyLimit::max(outcome::OUTCOME_BODY_LIMIT))
                 .route_layer(rate_limit(Endpoint::Outcome)),
+        )
+        .route(
+            "/v1/feedback",
+            post(feedback::feedback)
+                .route_layer(DefaultBodyLimit::max(feedback::FEEDBACK_BODY_LIMIT)),
         )
         .route("/v1/keys", get(keys_handler))
         .route("/healthz", get(health))

@@ -1,0 +1,531 @@
+//! Audit trail: the shared contract suite against both backends (SQLite in a temporary
+//! directory, a real PostgreSQL started on loopback by the test), the writer's full-queue
+//! policy, retention on a manual clock, and `/v1/feedback` + `/v1/outcome` through the real
+//! router with testkit-built tokens.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tollgate_testkit::postgres::PostgresServer;
+use tollgate_testkit::{TelemetrySpec, TokenSpec, temp_dir};
+use tower::ServiceExt;
+use verifier::audit::postgres::PostgresSink;
+use verifier::audit::sqlite::SqliteSink;
+use verifier::audit::{
+    AuditRecord, AuditSink, AuditWriter, Feedback, KeyedHashes, LabelRecord, Query, Swept,
+    TraceTelemetry,
+};
+use verifier::challenge::ChallengeReply;
+use verifier::config::Settings;
+use verifier::{AppState, ManualClock};
+
+const T0: u64 = 1_800_000_000_000;
+const DAY: u64 = 86_400_000;
+
+fn record(id: u8, site: &str, time_ms: u64, telemetry_until: Option<u64>) -> AuditRecord {
+    let mut features = BTreeMap::new();
+    features.insert("pointer_moves".to_string(), 12.0);
+    AuditRecord {
+        id: format!("{id:032x}"),
+        time_ms,
+        site: site.into(),
+        action: "login".into(),
+        decision: "allow".into(),
+        score: 0.8,
+        reasons: vec!["pointer".into()],
+        model_id: "sha256-0011223344556677".into(),
+        shadow: None,
+        allow_threshold: 0.6,
+        block_threshold: 0.2,
+        features,
+        hashes: KeyedHashes {
+            ip: Some("aa".repeat(16)),
+            account: None,
+            fingerprint: "bb".repeat(16),
+        },
+        browser: "chromium".into(),
+        telemetry: telemetry_until.map(|_| TraceTelemetry {
+            device: "mouse".into(),
+            pointer: vec![(0.0, "move".into(), 1.0, 2.0, 0)],
+            keys: vec![(5.0, 80.0, "char".into())],
+        }),
+        telemetry_until_ms: telemetry_until,
+    }
+}
+
+/// The contract every backend meets.
+async fn contract(sink: &dyn AuditSink) {
+    let a = record(1, "site-a", T0, Some(T0 + DAY));
+    let b = record(2, "site-b", T0 + 10, None);
+    let c = record(3, "site-a", T0 + 20, Some(T0 + 3 * DAY));
+    sink.write_batch(&[a.clone(), b.clone()]).await.unwrap();
+    sink.write_batch(std::slice::from_ref(&c)).await.unwrap();
+    // A repeated id is left as it was.
+    let mut a2 = a.clone();
+    a2.score = 0.1;
+    sink.write_batch(&[a2]).await.unwrap();
+    assert_eq!(sink.get(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(sink.get(&b.id).await.unwrap().as_ref(), Some(&b));
+    assert_eq!(sink.get(&format!("{:032x}", 99)).await.unwrap(), None);
+
+    // By time and site.
+    let all = sink.range(&Query::all()).await.unwrap();
+    assert_eq!(all, vec![a.clone(), b.clone(), c.clone()]);
+    let q = Query {
+        site: Some("site-a".into()),
+        from_ms: T0 + 1,
+        to_ms: T0 + 100,
+        limit: 0,
+    };
+    assert_eq!(sink.range(&q).await.unwrap(), vec![c.clone()]);
+    let q = Query {
+        limit: 2,
+        ..Query::all()
+    };
+    assert_eq!(sink.range(&q).await.unwrap().len(), 2);
+
+    // Labels: append-only, per id, in order.
+    for (i, f) in [Feedback::Success, Feedback::Bot].into_iter().enumerate() {
+        sink.add_label(&LabelRecord {
+            id: a.id.clone(),
+            site: "site-a".into(),
+            time_ms: T0 + i as u64,
+            feedback: f,
+            source: "backend".into(),
+        })
+        .await
+        .unwrap();
+    }
+    let labels = sink
+        .labels_for(&[a.id.clone(), b.id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        labels.iter().map(|l| l.feedback).collect::<Vec<_>>(),
+        [Feedback::Success, Feedback::Bot]
+    );
+    let lab = verifier::audit::labelled(sink, &Query::all())
+        .await
+        .unwrap();
+    assert_eq!(lab[0].1.len(), 2);
+    assert!(lab[1].1.is_empty());
+
+    // Retention: telemetry erased at its own limit, records (and their labels) at theirs.
+    let s = sink.sweep(0, T0 + DAY).await.unwrap();
+    assert_eq!(
+        s,
+        Swept {
+            records: 0,
+            labels: 0,
+            telemetry: 1
+        }
+    );
+    let got = sink.get(&a.id).await.unwrap().unwrap();
+    assert_eq!(got.telemetry, None);
+    assert_eq!(got.telemetry_until_ms, None);
+    assert!(sink.get(&c.id).await.unwrap().unwrap().telemetry.is_some());
+    let s = sink.sweep(T0 + 15, T0 + DAY).await.unwrap();
+    assert_eq!(
+        s,
+        Swept {
+            records: 2,
+            labels: 2,
+            telemetry: 0
+        }
+    );
+    assert_eq!(sink.range(&Query::all()).await.unwrap(), vec![c.clone()]);
+    assert!(sink.labels_for(std::slice::from_ref(&a.id)).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_backend_meets_the_contract() {
+    let dir = temp_dir("audit-sqlite");
+    let sink = SqliteSink::open(&dir.join("audit.db")).unwrap();
+    contract(&sink).await;
+    // Survives a reopen (a file, not memory).
+    drop(sink);
+    let sink = SqliteSink::open(&dir.join("audit.db")).unwrap();
+    assert_eq!(sink.range(&Query::all()).await.unwrap().len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backend_meets_the_contract_and_is_shared() {
+    let Some(pg) = tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let sink = PostgresSink::new(pg.url());
+    contract(&sink).await;
+    // A second instance sees the first one's records.
+    let other = PostgresSink::new(pg.url());
+    assert_eq!(other.range(&Query::all()).await.unwrap().len(), 1);
+    // Server gone: a typed error, not a panic.
+    drop(pg);
+    assert!(sink.get("00").await.is_err());
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_counts_and_never_blocks() {
+    let dir = temp_dir("audit-queue");
+    let sink = Arc::new(SqliteSink::open(&dir.join("a.db")).unwrap());
+    let w = AuditWriter::new(sink.clone(), 2);
+    // Not started: the queue fills.
+    for i in 0..5 {
+        w.submit(record(i, "s", T0 + u64::from(i), None), T0);
+    }
+    assert_eq!(w.stats().dropped_queue_full.load(Ordering::Relaxed), 3);
+    w.start();
+    w.flush().await;
+    assert_eq!(w.stats().written.load(Ordering::Relaxed), 2);
+    assert_eq!(sink.range(&Query::all()).await.unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- through the router ----
+
+const SECRET_A: &str = "site-a-secret-0123456789";
+const SECRET_B: &str = "site-b-secret-0123456789";
+const ANALYST_KEY: &str = "analyst-key-0123456789";
+const ORIGIN: &str = "http://localhost:8080";
+
+fn config(db: &Path) -> String {
+    let seed = tollgate_protocol::b64_encode(&[7u8; 32]);
+    let mac = tollgate_protocol::b64_encode(&[8u8; 32]);
+    format!(
+        r#"
+[[keys]]
+id = 1
+seed = "{seed}"
+mac_secret = "{mac}"
+
+[[sites]]
+sitekey = "site-a"
+secret = "{SECRET_A}"
+allowed_origins = ["http://localhost:*"]
+pow = {{ k = 1, bits = 1 }}
+store_telemetry = true
+telemetry_retention_days = 7
+feedback_per_minute = 5
+feedback_sources = [{{ name = "analyst", key = "{ANALYST_KEY}", per_minute = 100 }}]
+
+[[sites]]
+sitekey = "site-b"
+secret = "{SECRET_B}"
+allowed_origins = ["http://localhost:*"]
+pow = {{ k = 1, bits = 1 }}
+
+[audit]
+backend = "sqlite"
+path = "{}"
+retention_days = 30
+"#,
+        db.display()
+    )
+}
+
+struct H {
+    app: Router,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    dir: PathBuf,
+}
+
+fn harness() -> H {
+    let dir = temp_dir("audit-router");
+    let text = config(&dir.join("audit.db"));
+    let settings =
+        Settings::from_toml(&text, Path::new("t.toml"), Path::new("."), &|_| None).unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let state = AppState::try_new(settings, clock.clone()).unwrap();
+    H {
+        app: verifier::app(state.clone()),
+        state,
+        clock,
+        dir,
+    }
+}
+
+async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn verdict(h: &H, sitekey: &str, secret: &str, t: TelemetrySpec) -> Value {
+    let (s, v) = post(
+        &h.app,
+        "/v1/challenge",
+        json!({"sitekey": sitekey, "action": "login"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let reply: ChallengeReply = serde_json::from_value(v).unwrap();
+    let token = TokenSpec::new(ORIGIN, "login", "")
+        .telemetry(t.build())
+        .seal_reply(&reply.challenge, &reply.token_key)
+        .unwrap();
+    let (s, v) = post(
+        &h.app,
+        "/v1/siteverify",
+        json!({"secret": secret, "response": token, "remoteip": "203.0.113.9", "account": "alice@example.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["tollgate"]["id"].is_string(), "{v}");
+    v
+}
+
+#[tokio::test]
+async fn siteverify_writes_one_record_with_hashes_only() {
+    let h = harness();
+    let v = verdict(&h, "site-a", SECRET_A, TelemetrySpec::human_login()).await;
+    let id = v["tollgate"]["id"].as_str().unwrap().to_string();
+    let audit = h.state.audit().unwrap();
+    audit.writer.flush().await;
+    let r = audit.sink().get(&id).await.unwrap().expect("recorded");
+    assert_eq!(r.site, "site-a");
+    assert_eq!(r.decision, v["tollgate"]["decision"].as_str().unwrap());
+    assert_eq!(r.score, v["tollgate"]["score"].as_f64().unwrap());
+    assert_eq!(r.model_id, verifier::config::SiteModel::builtin().id);
+    assert!(r.model_id.starts_with("sha256-"));
+    assert_eq!(r.time_ms, T0);
+    // Keyed hashes, never the raw values.
+    let body = serde_json::to_string(&r).unwrap();
+    assert!(!body.contains("203.0.113.9") && !body.contains("alice"));
+    assert_eq!(r.hashes.ip.as_ref().unwrap().len(), 32);
+    assert_eq!(r.hashes.account.as_ref().unwrap().len(), 32);
+    // Telemetry kept (opt-in site) with its limit; not for site-b.
+    let t = r.telemetry.as_ref().expect("site-a stores telemetry");
+    assert!(!t.pointer.is_empty() && !t.keys.is_empty());
+    assert_eq!(r.telemetry_until_ms, Some(T0 + 7 * DAY));
+    let vb = verdict(&h, "site-b", SECRET_B, TelemetrySpec::human_login()).await;
+    audit.writer.flush().await;
+    let rb = audit
+        .sink()
+        .get(vb["tollgate"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rb.telemetry, None);
+    // Same account on another site: a different hash (keyed per site).
+    assert_ne!(rb.hashes.account, r.hashes.account);
+    // Retention on the manual clock: telemetry after 7 days, the record after 30.
+    h.clock.advance_ms(8 * DAY);
+    audit.sweep(h.state.now_ms()).await.unwrap();
+    assert_eq!(
+        audit.sink().get(&id).await.unwrap().unwrap().telemetry,
+        None
+    );
+    h.clock.advance_ms(23 * DAY);
+    let s = audit.sweep(h.state.now_ms()).await.unwrap();
+    assert_eq!(s.records, 2);
+    assert_eq!(audit.sink().get(&id).await.unwrap(), None);
+    let _ = std::fs::remove_dir_all(&h.dir);
+}
+
+#[tokio::test]
+async fn feedback_attaches_labels_with_typed_errors_and_guards() {
+    let h = harness();
+    let v = verdict(&h, "site-a", SECRET_A, TelemetrySpec::human_login()).await;
+    let id = v["tollgate"]["id"].as_str().unwrap().to_string();
+    // Right after siteverify (the record may still be queued): found.
+    let (s, r) = post(
+        &h.app,
+        "/v1/feedback",
+        json!({"secret": SECRET_A, "id": id, "label": "human"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["source"], "backend");
+    // Form body, outcome.
+    let req = Request::post("/v1/feedback")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "secret={SECRET_A}&id={id}&outcome=stepup-passed"
+        )))
+        .unwrap();
+    assert_eq!(
+        h.app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::OK
+    );
+    // An authenticated analyst.
+    let (s, _) = post(
+        &h.app,
+        "/v1/feedback",
+        json!({"secret": SECRET_A, "id": id, "label": "false-positive", "source": "analyst", "source_key": ANALYST_KEY}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Typed errors.
+    let cases = [
+        (
+            json!({"secret": "nope-nope-nope-nope", "id": id, "label": "bot"}),
+            StatusCode::UNAUTHORIZED,
+            "invalid-secret",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": format!("{:032x}", 5), "label": "bot"}),
+            StatusCode::NOT_FOUND,
+            "unknown-id",
+        ),
+        (
+            json!({"secret": SECRET_B, "id": id, "label": "bot"}),
+            StatusCode::FORBIDDEN,
+            "wrong-site",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": id, "label": "robot"}),
+            StatusCode::BAD_REQUEST,
+            "bad-label",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": id, "label": "success"}),
+            StatusCode::BAD_REQUEST,
+            "bad-label",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": id, "label": "bot", "outcome": "success"}),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": "xyz", "label": "bot"}),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": id, "label": "bot", "source": "analyst", "source_key": "wrong-key-0123456789"}),
+            StatusCode::FORBIDDEN,
+            "unauthenticated-source",
+        ),
+        (
+            json!({"secret": SECRET_A, "id": id, "label": "bot", "source": "crowd"}),
+            StatusCode::FORBIDDEN,
+            "unauthenticated-source",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (s, r) = post(&h.app, "/v1/feedback", body.clone()).await;
+        assert_eq!((s, r["error"].as_str()), (status, Some(code)), "{body}");
+    }
+    // Per-source budget: backend has 5 per minute; 3 used (the unknown id counts too: the
+    // budget is taken before the lookup); the analyst's is separate.
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let (s, _) = post(
+            &h.app,
+            "/v1/feedback",
+            json!({"secret": SECRET_A, "id": id, "outcome": "success"}),
+        )
+        .await;
+        codes.push(s);
+    }
+    assert_eq!(
+        codes,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let (s, _) = post(
+        &h.app,
+        "/v1/feedback",
+        json!({"secret": SECRET_A, "id": id, "label": "human", "source": "analyst", "source_key": ANALYST_KEY}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // A minute later the backend may report again.
+    h.clock.advance_ms(60_000);
+    let (s, _) = post(
+        &h.app,
+        "/v1/feedback",
+        json!({"secret": SECRET_A, "id": id, "outcome": "locked"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let audit = h.state.audit().unwrap();
+    let labels = audit.sink().labels_for(std::slice::from_ref(&id)).await.unwrap();
+    let got: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|l| (l.feedback.as_str(), l.source.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("human", "backend"),
+            ("stepup-passed", "backend"),
+            ("false-positive", "analyst"),
+            ("success", "backend"),
+            ("success", "backend"),
+            ("human", "analyst"),
+            ("locked", "backend"),
+        ]
+    );
+    // A label never changes the stored verdict.
+    let r = audit.sink().get(&id).await.unwrap().unwrap();
+    assert_eq!(r.score, v["tollgate"]["score"].as_f64().unwrap());
+    let _ = std::fs::remove_dir_all(&h.dir);
+}
+
+#[tokio::test]
+async fn outcome_is_folded_into_the_trail() {
+    let h = harness();
+    let v = verdict(&h, "site-a", SECRET_A, TelemetrySpec::human_login()).await;
+    let id = v["tollgate"]["id"].as_str().unwrap().to_string();
+    h.state.audit().unwrap().writer.flush().await;
+    let (s, r) = post(
+        &h.app,
+        "/v1/outcome",
+        json!({"secret": SECRET_A, "id": id, "outcome": "failure"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let labels = h
+        .state
+        .audit()
+        .unwrap()
+        .sink()
+        .labels_for(&[id])
+        .await
+        .unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].feedback, Feedback::BadPassword);
+    let _ = std::fs::remove_dir_all(&h.dir);
+}
+
+#[tokio::test]
+async fn feedback_without_a_trail_is_audit_disabled() {
+    let settings = Settings::dev().unwrap();
+    let app = verifier::app(AppState::new(settings, Arc::new(ManualClock::new(T0))));
+    let (s, r) = post(
+        &app,
+        "/v1/feedback",
+        json!({"secret": verifier::config::DEV_SECRET, "id": format!("{:032x}", 1), "label": "bot"}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("audit-disabled"))
+    );
+}
