@@ -141,7 +141,12 @@ async fn contract(sink: &dyn AuditSink) {
         }
     );
     assert_eq!(sink.range(&Query::all()).await.unwrap(), vec![c.clone()]);
-    assert!(sink.labels_for(std::slice::from_ref(&a.id)).await.unwrap().is_empty());
+    assert!(
+        sink.labels_for(std::slice::from_ref(&a.id))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -465,7 +470,11 @@ async fn feedback_attaches_labels_with_typed_errors_and_guards() {
     .await;
     assert_eq!(s, StatusCode::OK);
     let audit = h.state.audit().unwrap();
-    let labels = audit.sink().labels_for(std::slice::from_ref(&id)).await.unwrap();
+    let labels = audit
+        .sink()
+        .labels_for(std::slice::from_ref(&id))
+        .await
+        .unwrap();
     let got: Vec<(&str, &str)> = labels
         .iter()
         .map(|l| (l.feedback.as_str(), l.source.as_str()))
@@ -528,4 +537,187 @@ async fn feedback_without_a_trail_is_audit_disabled() {
         (s, r["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("audit-disabled"))
     );
+}
+
+// ---- the loop: shadow → compare → calibrate → export → promote by reload ----
+
+fn loop_config(db: &Path, model: Option<&Path>, shadow: Option<&Path>) -> String {
+    let mut text = config(db);
+    let mut extra = String::new();
+    if let Some(m) = model {
+        extra.push_str(&format!("model = \"{}\"\n", m.display()));
+    }
+    if let Some(s) = shadow {
+        extra.push_str(&format!("shadow_model = \"{}\"\n", s.display()));
+    }
+    text = text.replacen(
+        "store_telemetry = true\n",
+        &format!("store_telemetry = true\n{extra}"),
+        1,
+    );
+    text
+}
+
+fn settings(text: &str) -> Settings {
+    Settings::from_toml(text, Path::new("t.toml"), Path::new("."), &|_| None).unwrap()
+}
+
+#[tokio::test]
+async fn shadow_compare_calibrate_export_and_promote() {
+    let dir = temp_dir("audit-loop");
+    let db = dir.join("audit.db");
+    // A candidate: the compiled-in model with a different bias and an id of its own.
+    let mut m = tollgate_model::Model::default_model().clone();
+    m.bias -= 1.5;
+    let meta = tollgate_model::meta::ModelMeta {
+        id: Some("candidate-1".into()),
+        manifest: Some(json!({"inputs": []})),
+        evaluation: None,
+    };
+    let cand = dir.join("candidate.json");
+    std::fs::write(&cand, meta.append_to(&m.to_json())).unwrap();
+    // A broken model file is refused at load, with the file named.
+    let broken = dir.join("broken.json");
+    std::fs::write(
+        &broken,
+        "{\"format\": \"tollgate-behaviour-model\", \"version\": 3}",
+    )
+    .unwrap();
+    let err = Settings::from_toml(
+        &loop_config(&db, None, Some(&broken)),
+        Path::new("t.toml"),
+        Path::new("."),
+        &|_| None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("broken.json"), "{err}");
+
+    let clock = Arc::new(ManualClock::new(T0));
+    let state = AppState::try_new(
+        settings(&loop_config(&db, None, Some(&cand))),
+        clock.clone(),
+    )
+    .unwrap();
+    let h = H {
+        app: verifier::app(state.clone()),
+        state,
+        clock,
+        dir: dir.clone(),
+    };
+    let builtin = verifier::config::SiteModel::builtin().id.clone();
+    // Labelled traffic: humans and linear bots, labelled by the backend.
+    let mut ids = Vec::new();
+    for i in 0..12u64 {
+        let (t, label) = if i % 3 == 2 {
+            (TelemetrySpec::bot_linear(40 + i as u16, 8.0), "bot")
+        } else {
+            (TelemetrySpec::human(100 + i), "human")
+        };
+        let v = verdict(&h, "site-a", SECRET_A, t).await;
+        let id = v["tollgate"]["id"].as_str().unwrap().to_string();
+        let (s, r) = post(
+            &h.app,
+            "/v1/feedback",
+            json!({"secret": SECRET_A, "id": id, "label": label, "source": "analyst", "source_key": ANALYST_KEY}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        ids.push((id, label, v));
+    }
+    let audit = h.state.audit().unwrap().clone();
+    audit.writer.flush().await;
+    let recs = verifier::audit::labelled(audit.sink().as_ref(), &Query::all())
+        .await
+        .unwrap();
+    assert_eq!(recs.len(), 12);
+    for (r, _) in &recs {
+        assert_eq!(r.model_id, builtin);
+        let s = r.shadow.as_ref().expect("shadow scored");
+        assert_eq!(s.model_id, "candidate-1");
+    }
+    // The shadow never changed an answer: the answers are the compiled-in model's.
+    for (id, _, v) in &ids {
+        let r = recs.iter().find(|(r, _)| &r.id == id).unwrap();
+        assert_eq!(r.0.score, v["tollgate"]["score"].as_f64().unwrap());
+    }
+
+    // compare-models: one pair, every record, rates on the 8 humans and 4 bots.
+    let t = tollgate_model::Thresholds::default();
+    let cs = verifier::audit::analysis::compare(&recs, &t);
+    assert_eq!(cs.len(), 1);
+    let c = &cs[0];
+    assert_eq!(
+        (c.model.as_str(), c.shadow.as_str()),
+        (builtin.as_str(), "candidate-1")
+    );
+    assert_eq!(c.records, 12);
+    assert_eq!(c.confusion.values().sum::<usize>(), 12);
+    assert_eq!((c.answer_rates.humans, c.answer_rates.bots), (8, 4));
+    assert_eq!((c.shadow_rates.humans, c.shadow_rates.bots), (8, 4));
+    // The lower-bias candidate scores no session higher than the answering model.
+    for (r, _) in &recs {
+        assert!(r.shadow.as_ref().unwrap().score <= r.score + 1e-9);
+    }
+    let report = verifier::audit::analysis::comparison_report(&cs, &t);
+    assert!(report.contains("candidate-1"), "{report}");
+
+    // calibrate: refuses on too few humans, else proposes thresholds meeting the targets.
+    let targets = verifier::audit::analysis::Targets {
+        humans_challenged: 0.25,
+        humans_blocked: 0.0,
+        min_humans: 20,
+    };
+    let which = verifier::audit::analysis::Which::Answer;
+    assert!(matches!(
+        verifier::audit::analysis::calibrate(&recs, &t, which, targets),
+        Err(verifier::audit::analysis::CalibrateError::TooFew { have: 8, need: 20 })
+    ));
+    let targets = verifier::audit::analysis::Targets {
+        min_humans: 8,
+        ..targets
+    };
+    let cal = verifier::audit::analysis::calibrate(&recs, &t, which, targets).unwrap();
+    assert!(cal.thresholds.block <= cal.thresholds.allow);
+    assert!(cal.after.humans_challenged <= 2, "{cal:?}");
+    assert_eq!(cal.after.humans_blocked, 0, "{cal:?}");
+    let snippet = verifier::audit::analysis::calibration_report("site-a", &t, &cal);
+    assert!(snippet.contains("policy = { allow = "), "{snippet}");
+
+    // export → the trace reader of tollgate-intel.
+    let mut out = Vec::new();
+    let rep = verifier::audit::export::export(
+        audit.sink().as_ref(),
+        &verifier::audit::export::ExportOptions {
+            query: Query::all(),
+            min_strength: verifier::audit::Strength::Strong,
+        },
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rep.exported, 12);
+    let (read, load) = tollgate_intel::traces::read_records(&out[..]);
+    assert_eq!((load.records, load.skipped), (12, 0), "{:?}", load.problems);
+    for r in &read {
+        let (_, label, _) = ids.iter().find(|(id, _, _)| id == &r.id).unwrap();
+        assert_eq!(r.label.as_str(), *label);
+        assert_eq!(r.source, "site:site-a");
+        assert!(!r.session.pointer.is_empty());
+    }
+
+    // Promote by reload: the candidate answers, the next verdict and record carry its id.
+    h.state
+        .reload(settings(&loop_config(&db, Some(&cand), None)));
+    let v = verdict(&h, "site-a", SECRET_A, TelemetrySpec::human(7)).await;
+    audit.writer.flush().await;
+    let r = audit
+        .sink()
+        .get(v["tollgate"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.model_id, "candidate-1");
+    assert_eq!(r.shadow, None);
+    let _ = std::fs::remove_dir_all(&dir);
 }
