@@ -103,6 +103,9 @@ pub struct TollgateInfo {
     pub features: BTreeMap<&'static str, f64>,
     /// Behaviour-model logit contribution per feature (negative = bot-like).
     pub contributions: BTreeMap<&'static str, f64>,
+    /// Id of the behaviour model that scored the answer (absent on failures and test keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// The siteverify answer (Turnstile shape plus `tollgate`; `score` as reCAPTCHA v3).
@@ -145,6 +148,7 @@ impl SiteverifyResponse {
                 reasons: vec![err.reason()],
                 features: BTreeMap::new(),
                 contributions: BTreeMap::new(),
+                model: None,
             },
         }
     }
@@ -378,6 +382,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             reasons: verdict.reasons,
             features: verdict.features,
             contributions: verdict.contributions,
+            model: Some(seen.model.id.clone()),
         },
     };
     resp.apply_success_policy(site.settings.success_when);
@@ -515,6 +520,7 @@ fn test_key_answer(state: &AppState, key: &TestKey) -> Result<String, Failure> {
             reasons: vec!["test-key"],
             features: BTreeMap::new(),
             contributions: BTreeMap::new(),
+            model: None,
         },
     };
     resp.apply_success_policy(SuccessWhen::default());
