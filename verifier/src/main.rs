@@ -203,6 +203,40 @@ fn main() -> anyhow::Result<()> {
                     verifier::store::redact_url(&String::from_utf8_lossy(o.url.expose()))
                 ),
             }
+            match &s.audit {
+                None => println!("audit: off"),
+                Some(a) => println!(
+                    "audit: {} (retention {} days, queue {})",
+                    match &a.backend {
+                        verifier::config::AuditBackend::Sqlite(p) =>
+                            format!("sqlite {}", p.display()),
+                        verifier::config::AuditBackend::Postgres(_) => "postgres".to_string(),
+                    },
+                    a.retention_ms / 86_400_000,
+                    a.queue
+                ),
+            }
+            for site in &s.sites {
+                let l = &site.learning;
+                println!(
+                    "site {}: model {}{}, telemetry {}",
+                    site.sitekey,
+                    l.model.as_ref().map_or_else(
+                        || verifier::config::SiteModel::builtin().id.clone(),
+                        |m| format!("{} ({})", m.id, m.path.display())
+                    ),
+                    l.shadow_model.as_ref().map_or(String::new(), |m| format!(
+                        ", shadow {} ({})",
+                        m.id,
+                        m.path.display()
+                    )),
+                    if l.store_telemetry {
+                        format!("kept {} days", l.telemetry_retention_ms / 86_400_000)
+                    } else {
+                        "not kept".into()
+                    }
+                );
+            }
             for site in &s.sites {
                 println!(
                     "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}, success_when {}",

@@ -205,6 +205,13 @@ async fn export_train_shadow_compare_calibrate_promote() {
             .all(|a| a["tollgate"]["model"] == builtin.as_str())
     );
 
+    let summary = cli(&["check-config", "--config", &cfg_s]);
+    assert!(summary.contains("audit: sqlite"), "{summary}");
+    assert!(
+        summary.contains(&format!("model {builtin}, shadow {cand_id}")),
+        "{summary}"
+    );
+
     // 5. compare-models and calibrate over the trail.
     let cmp = cli(&["compare-models", "--config", &cfg_s, "--site", "site-a"]);
     assert!(
