@@ -66,9 +66,9 @@ fn main() -> anyhow::Result<()> {
     let mut eval_humans = Vec::new();
     let mut fam_seen = 0usize;
     for (i, r) in ds.records.iter().enumerate() {
-        let in_family = families_of(r).iter().any(|f| *f == family);
+        let in_family = families_of(r).contains(&family);
         if in_family {
-            if fam_seen % 2 == 0 {
+            if fam_seen.is_multiple_of(2) {
                 site_half.push(i);
             } else {
                 fresh.push(i);
