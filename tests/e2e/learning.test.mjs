@@ -1,7 +1,8 @@
 // The learning loop's first half with a real browser: a login on the demo page in headless
 // Chromium → siteverify writes an audit record with the decoded telemetry (site opted in) to an
 // SQLite trail → an analyst labels the verdict through /v1/feedback → `verifier export` writes it
-// as a trace line (docs/trace-format.md) with the browser's pointer and key timings. (The rest of
+// as a trace line (docs/trace-format.md) with the browser's pointer and key timings; the analyst
+// console served by the verifier draws that session's trajectory and labels it. (The rest of
 // the loop — train, shadow, compare, calibrate, promote — is `verifier/tests/learning_loop.rs`.)
 
 import { after, before, describe, test } from 'node:test';
@@ -24,6 +25,7 @@ import {
 const SITEKEY = 'tg-e2e-learning';
 const SECRET = `e2e-learning-${randomB64().replace(/[^A-Za-z0-9]/g, '')}`;
 const ANALYST_KEY = `analyst-${randomB64().replace(/[^A-Za-z0-9]/g, '')}`;
+const ADMIN_TOKEN = `console-${randomB64().replace(/[^A-Za-z0-9]/g, '')}`;
 const DIR = tempDir('learning');
 const CONFIG = `
 [[keys]]
@@ -43,6 +45,7 @@ feedback_sources = [{ name = "analyst", key = "${ANALYST_KEY}" }]
 [audit]
 backend = "sqlite"
 path = "${join(DIR, 'audit.db')}"
+admin_token = "${ADMIN_TOKEN}"
 `;
 
 describe('learning loop in headless Chromium', () => {
@@ -113,6 +116,46 @@ describe('learning loop in headless Chromium', () => {
       assert.ok(row.pointer.some((p) => p[1] === 'down'), 'a pointer down');
       assert.ok(row.keys.length >= 18, JSON.stringify(row.keys));
       assert.ok(row.keys.every((k) => typeof k[2] === 'string' && k[2].length > 1), 'key classes, not keys');
+
+      // The analyst console, served by the verifier: the session view draws the login's
+      // trajectory, and a label button reaches the trail.
+      const con = await stack.browser.newPage();
+      const conLines = watchPage(con, 'console');
+      try {
+        await con.goto(`${stack.verifier.url}/admin/`, { waitUntil: 'load' });
+        await con.locator('#token').fill(ADMIN_TOKEN);
+        await con.locator('#load').click();
+        const rowSel = `tr.row[data-id="${id}"]`;
+        await con.locator(rowSel).waitFor({ timeout: 10_000 });
+        await con.locator(rowSel).click();
+        await con.waitForFunction(() => Number(document.getElementById('trajectory').dataset.segments) > 0, null, {
+          timeout: 10_000,
+        });
+        const painted = await con.evaluate(() => {
+          const c = document.getElementById('trajectory');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          return n;
+        });
+        assert.ok(painted > 200, `trajectory pixels ${painted}\n${conLines.join('\n')}`);
+        await con.locator('.labels button[data-label="account-takeover"]').click();
+        await con.locator('#s-labels', { hasText: 'account-takeover (console)' }).waitFor({ timeout: 10_000 });
+        const check = await fetch(`${stack.verifier.url}/admin/api/verdicts/${id}`, {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        }).then((r) => r.json());
+        assert.deepEqual(
+          check.labels.map((l) => [l.feedback, l.source]).filter(([, s]) => s !== 'backend'),
+          [
+            ['bot', 'analyst'],
+            ['account-takeover', 'console'],
+          ],
+          JSON.stringify(check.labels),
+        );
+        assert.deepEqual(conLines.filter((l) => l.includes('pageerror')), []);
+      } finally {
+        await con.close();
+      }
     } finally {
       await page.close();
     }

@@ -9,6 +9,7 @@ pub mod challenge;
 pub mod clientip;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod correlate;
 pub mod decode;
 pub mod envrules;
@@ -122,6 +123,13 @@ pub fn app(state: AppState) -> Router {
             "/v1/feedback",
             post(feedback::feedback)
                 .route_layer(DefaultBodyLimit::max(feedback::FEEDBACK_BODY_LIMIT)),
+        )
+        .route("/admin/", get(console::page))
+        .route("/admin/api/verdicts", get(console::verdicts))
+        .route("/admin/api/verdicts/{id}", get(console::verdict))
+        .route(
+            "/admin/api/feedback",
+            post(console::label).route_layer(DefaultBodyLimit::max(feedback::FEEDBACK_BODY_LIMIT)),
         )
         .route("/v1/keys", get(keys_handler))
         .route("/healthz", get(health))

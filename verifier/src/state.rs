@@ -360,6 +360,7 @@ fn open_audit(
         sweep_every: a.sweep_every,
         key,
         limiters: Mutex::new(std::collections::HashMap::new()),
+        admin_digest: a.admin_digest,
     })))
 }
 

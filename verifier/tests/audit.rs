@@ -82,7 +82,7 @@ async fn contract(sink: &dyn AuditSink) {
         site: Some("site-a".into()),
         from_ms: T0 + 1,
         to_ms: T0 + 100,
-        limit: 0,
+        ..Query::all()
     };
     assert_eq!(sink.range(&q).await.unwrap(), vec![c.clone()]);
     let q = Query {
@@ -90,6 +90,12 @@ async fn contract(sink: &dyn AuditSink) {
         ..Query::all()
     };
     assert_eq!(sink.range(&q).await.unwrap().len(), 2);
+    let q = Query {
+        limit: 2,
+        newest_first: true,
+        ..Query::all()
+    };
+    assert_eq!(sink.range(&q).await.unwrap(), vec![c.clone(), b.clone()]);
 
     // Labels: append-only, per id, in order.
     for (i, f) in [Feedback::Success, Feedback::Bot].into_iter().enumerate() {
@@ -202,6 +208,7 @@ const SECRET_A: &str = "site-a-secret-0123456789";
 const SECRET_B: &str = "site-b-secret-0123456789";
 const ANALYST_KEY: &str = "analyst-key-0123456789";
 const ORIGIN: &str = "http://localhost:8080";
+const ADMIN_TOKEN: &str = "console-token-0123456789abcdef";
 
 fn config(db: &Path) -> String {
     let seed = tollgate_protocol::b64_encode(&[7u8; 32]);
@@ -233,6 +240,7 @@ pow = {{ k = 1, bits = 1 }}
 backend = "sqlite"
 path = "{}"
 retention_days = 30
+admin_token = "{ADMIN_TOKEN}"
 "#,
         db.display()
     )
@@ -720,4 +728,155 @@ async fn shadow_compare_calibrate_export_and_promote() {
     assert_eq!(r.model_id, "candidate-1");
     assert_eq!(r.shadow, None);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn admin(
+    app: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn console_api_needs_the_token_and_filters() {
+    let h = harness();
+    let human = verdict(&h, "site-a", SECRET_A, TelemetrySpec::human_login()).await;
+    h.clock.advance_ms(1000);
+    let bot = verdict(&h, "site-a", SECRET_A, TelemetrySpec::bot_linear(40, 8.0)).await;
+    let _other = verdict(&h, "site-b", SECRET_B, TelemetrySpec::human_login()).await;
+    h.state.audit().unwrap().writer.flush().await;
+    // The page is served (no data in it); the API needs the token.
+    let req = Request::get("/admin/").body(Body::empty()).unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for token in [None, Some("wrong-token-0123456789abcdef")] {
+        let (s, r) = admin(&h.app, "GET", "/admin/api/verdicts", token, None).await;
+        assert_eq!(
+            (s, r["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid-token"))
+        );
+    }
+    let (s, r) = admin(
+        &h.app,
+        "GET",
+        "/admin/api/verdicts?site=site-a",
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let rows = r["verdicts"].as_array().unwrap();
+    // Newest first, site filter, no telemetry in the list.
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["id"], bot["tollgate"]["id"]);
+    assert_eq!(rows[1]["id"], human["tollgate"]["id"]);
+    assert!(rows.iter().all(|v| v.get("telemetry").is_none()));
+    let d = bot["tollgate"]["decision"].as_str().unwrap();
+    let (_, r) = admin(
+        &h.app,
+        "GET",
+        &format!("/admin/api/verdicts?decision={d}&site=site-a"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert!(
+        r["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["decision"] == d)
+    );
+    // One session with its telemetry; a label from the console.
+    let id = bot["tollgate"]["id"].as_str().unwrap();
+    let (s, r) = admin(
+        &h.app,
+        "GET",
+        &format!("/admin/api/verdicts/{id}"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !r["record"]["telemetry"]["pointer"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let (s, r) = admin(
+        &h.app,
+        "POST",
+        "/admin/api/feedback",
+        Some(ADMIN_TOKEN),
+        Some(json!({"id": id, "label": "bot"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (_, r) = admin(
+        &h.app,
+        "GET",
+        &format!("/admin/api/verdicts/{id}"),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(r["labels"][0]["source"], "console");
+    assert_eq!(r["labels"][0]["feedback"], "bot");
+    let (s, _) = admin(
+        &h.app,
+        "POST",
+        "/admin/api/feedback",
+        Some(ADMIN_TOKEN),
+        Some(json!({"id": id, "label": "robot"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = admin(
+        &h.app,
+        "GET",
+        &format!("/admin/api/verdicts/{:032x}", 3),
+        Some(ADMIN_TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let _ = std::fs::remove_dir_all(&h.dir);
+}
+
+#[tokio::test]
+async fn console_is_off_without_a_token() {
+    let dir = temp_dir("audit-noconsole");
+    let text = config(&dir.join("a.db")).replace(&format!("admin_token = \"{ADMIN_TOKEN}\"\n"), "");
+    let settings =
+        Settings::from_toml(&text, Path::new("t.toml"), Path::new("."), &|_| None).unwrap();
+    let app = verifier::app(AppState::try_new(settings, Arc::new(ManualClock::new(T0))).unwrap());
+    let (s, _) = admin(&app, "GET", "/admin/", None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, r) = admin(&app, "GET", "/admin/api/verdicts", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("console-disabled"))
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -245,8 +245,10 @@ pub struct Query {
     pub site: Option<String>,
     pub from_ms: u64,
     pub to_ms: u64,
-    /// At most this many records, oldest first (0: no limit).
+    /// At most this many records (0: no limit).
     pub limit: usize,
+    /// Newest first (the console's recent verdicts) instead of oldest first.
+    pub newest_first: bool,
 }
 
 impl Query {
@@ -256,6 +258,7 @@ impl Query {
             from_ms: 0,
             to_ms: i64::MAX as u64,
             limit: 0,
+            newest_first: false,
         }
     }
 }
@@ -277,7 +280,7 @@ pub trait AuditSink: Send + Sync + Debug + 'static {
         records: &'a [AuditRecord],
     ) -> BoxFuture<'a, Result<(), AuditError>>;
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<AuditRecord>, AuditError>>;
-    /// Records in the range, oldest first.
+    /// Records in the range, oldest first (newest first with `q.newest_first`).
     fn range<'a>(&'a self, q: &'a Query) -> BoxFuture<'a, Result<Vec<AuditRecord>, AuditError>>;
     fn add_label<'a>(&'a self, label: &'a LabelRecord) -> BoxFuture<'a, Result<(), AuditError>>;
     /// Labels of these verdict ids, oldest first.
@@ -498,6 +501,8 @@ pub struct Audit {
     pub key: [u8; 32],
     /// `/v1/feedback` rate limiters by `site/source/rate`.
     pub limiters: Mutex<std::collections::HashMap<String, Arc<crate::ratelimit::RateLimiter>>>,
+    /// Digest of the analyst console's token (`None`: console off).
+    pub admin_digest: Option<[u8; 32]>,
 }
 
 impl Audit {
@@ -509,6 +514,7 @@ impl Audit {
             sweep_every: Duration::from_secs(600),
             key,
             limiters: Mutex::new(std::collections::HashMap::new()),
+            admin_digest: None,
         }
     }
 

@@ -156,9 +156,14 @@ impl AuditSink for PostgresSink {
         Box::pin(async move {
             with_client!(self, c, {
                 let limit: Option<i64> = (q.limit > 0).then(|| i64_of(q.limit as u64));
+                let sql = if q.newest_first {
+                    "SELECT body, telemetry FROM tollgate_verdicts WHERE time_ms >= $1 AND time_ms < $2 AND ($3::TEXT IS NULL OR site = $3) ORDER BY time_ms DESC, id DESC LIMIT $4"
+                } else {
+                    "SELECT body, telemetry FROM tollgate_verdicts WHERE time_ms >= $1 AND time_ms < $2 AND ($3::TEXT IS NULL OR site = $3) ORDER BY time_ms, id LIMIT $4"
+                };
                 let rows = c
                     .query(
-                        "SELECT body, telemetry FROM tollgate_verdicts WHERE time_ms >= $1 AND time_ms < $2 AND ($3::TEXT IS NULL OR site = $3) ORDER BY time_ms, id LIMIT $4",
+                        sql,
                         &[&i64_of(q.from_ms), &i64_of(q.to_ms), &q.site, &limit],
                     )
                     .await

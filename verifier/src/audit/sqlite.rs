@@ -167,11 +167,12 @@ impl AuditSink for SqliteSink {
         let q = q.clone();
         self.blocking(move |c| {
             let limit = if q.limit == 0 { -1 } else { i64_of(q.limit as u64) };
-            let mut st = c
-                .prepare_cached(
-                    "SELECT body, telemetry FROM verdicts WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 IS NULL OR site = ?3) ORDER BY time_ms, id LIMIT ?4",
-                )
-                .map_err(db)?;
+            let sql = if q.newest_first {
+                "SELECT body, telemetry FROM verdicts WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 IS NULL OR site = ?3) ORDER BY time_ms DESC, id DESC LIMIT ?4"
+            } else {
+                "SELECT body, telemetry FROM verdicts WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 IS NULL OR site = ?3) ORDER BY time_ms, id LIMIT ?4"
+            };
+            let mut st = c.prepare_cached(sql).map_err(db)?;
             let rows = st
                 .query_map(
                     params![i64_of(q.from_ms), i64_of(q.to_ms), q.site, limit],

@@ -30,6 +30,9 @@ pub struct AuditConfig {
     pub queue: usize,
     /// How often the retention sweep runs.
     pub sweep_interval_secs: u64,
+    /// Token of the analyst console (`/admin/`; off without one), or the variable holding it.
+    pub admin_token: Option<SecretString>,
+    pub admin_token_env: Option<String>,
 }
 
 impl Default for AuditConfig {
@@ -42,6 +45,8 @@ impl Default for AuditConfig {
             retention_days: 90,
             queue: 10_000,
             sweep_interval_secs: 600,
+            admin_token: None,
+            admin_token_env: None,
         }
     }
 }
@@ -60,7 +65,12 @@ pub struct AuditSettings {
     pub retention_ms: u64,
     pub queue: usize,
     pub sweep_every: Duration,
+    /// [`secret_digest`]`(b"admin", token)` of the console token (`None`: console off).
+    pub admin_digest: Option<[u8; 32]>,
 }
+
+/// Shortest accepted console token.
+pub const MIN_ADMIN_TOKEN: usize = 24;
 
 pub const DAY_MS: u64 = 86_400_000;
 
@@ -107,7 +117,22 @@ pub(super) fn resolve_audit(
             "[audit] sweep_interval_secs must be positive".into(),
         ));
     }
+    let admin_digest = match pick(
+        "[audit] admin_token",
+        a.admin_token.as_ref(),
+        a.admin_token_env.as_ref(),
+        env,
+    )? {
+        None => None,
+        Some(t) if t.len() >= MIN_ADMIN_TOKEN => Some(secret_digest(b"admin", t.as_bytes())),
+        Some(_) => {
+            return Err(ConfigError::Invalid(format!(
+                "[audit] admin_token must be at least {MIN_ADMIN_TOKEN} bytes"
+            )));
+        }
+    };
     Ok(Some(AuditSettings {
+        admin_digest,
         backend,
         retention_ms: a.retention_days * DAY_MS,
         queue: a.queue,
