@@ -127,6 +127,15 @@ describe('learning loop in headless Chromium', () => {
         await con.locator('#load').click();
         const rowSel = `tr.row[data-id="${id}"]`;
         await con.locator(rowSel).waitFor({ timeout: 10_000 });
+        const chartPixels = await con.evaluate(() => {
+          const c = document.getElementById('chart');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          return n;
+        });
+        assert.ok(chartPixels > 50, `verdicts-over-time chart drawn (${chartPixels} pixels)`);
+        await con.locator(rowSel).waitFor({ timeout: 10_000 });
         await con.locator(rowSel).click();
         await con.waitForFunction(() => Number(document.getElementById('trajectory').dataset.segments) > 0, null, {
           timeout: 10_000,
@@ -139,6 +148,12 @@ describe('learning loop in headless Chromium', () => {
           return n;
         });
         assert.ok(painted > 200, `trajectory pixels ${painted}\n${conLines.join('\n')}`);
+        const contributions = await con.locator('#s-features tbody tr').evaluateAll((rows) =>
+          rows.filter((r) => r.children[2].textContent !== '').length,
+        );
+        // As many contribution cells as the verdict had (none when automation blocked it before
+        // the model ran; the router tests check a scored session's).
+        assert.equal(contributions, Object.keys(verdict.tollgate.contributions ?? {}).length);
         await con.locator('.labels button[data-label="account-takeover"]').click();
         await con.locator('#s-labels', { hasText: 'account-takeover (console)' }).waitFor({ timeout: 10_000 });
         const check = await fetch(`${stack.verifier.url}/admin/api/verdicts/${id}`, {

@@ -128,6 +128,7 @@ pub async fn verdicts(
         .map(|mut r| {
             r.telemetry = None;
             r.features.clear();
+            r.contributions.clear();
             r
         })
         .collect();

@@ -107,6 +107,11 @@ pub fn applied(
             .iter()
             .map(|(k, v)| ((*k).to_string(), *v))
             .collect(),
+        contributions: t
+            .contributions
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), *v))
+            .collect(),
         hashes: KeyedHashes {
             ip: ip.map(|ip| audit.hash("ip", sitekey, ip.to_string().as_bytes())),
             account: account.map(|a| audit.hash("account", sitekey, a.as_bytes())),

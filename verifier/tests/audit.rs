@@ -45,6 +45,7 @@ fn record(id: u8, site: &str, time_ms: u64, telemetry_until: Option<u64>) -> Aud
         allow_threshold: 0.6,
         block_threshold: 0.2,
         features,
+        contributions: BTreeMap::new(),
         hashes: KeyedHashes {
             ip: Some("aa".repeat(16)),
             account: None,
@@ -55,6 +56,7 @@ fn record(id: u8, site: &str, time_ms: u64, telemetry_until: Option<u64>) -> Aud
             device: "mouse".into(),
             pointer: vec![(0.0, "move".into(), 1.0, 2.0, 0)],
             keys: vec![(5.0, 80.0, "char".into())],
+            targets: vec![(10.0, 20.0, 200.0, 30.0)],
         }),
         telemetry_until_ms: telemetry_until,
     }
@@ -320,6 +322,14 @@ async fn siteverify_writes_one_record_with_hashes_only() {
     assert_eq!(r.score, v["tollgate"]["score"].as_f64().unwrap());
     assert_eq!(r.model_id, verifier::config::SiteModel::builtin().id);
     assert!(r.model_id.starts_with("sha256-"));
+    assert!(
+        !r.contributions.is_empty(),
+        "per-feature contributions kept"
+    );
+    assert_eq!(
+        r.contributions.len(),
+        v["tollgate"]["contributions"].as_object().unwrap().len()
+    );
     assert_eq!(r.time_ms, T0);
     // Keyed hashes, never the raw values.
     let body = serde_json::to_string(&r).unwrap();

@@ -75,6 +75,9 @@ pub struct TraceTelemetry {
     pub device: String,
     pub pointer: Vec<(f64, String, f64, f64, u32)>,
     pub keys: Vec<(f64, f64, String)>,
+    /// The form's target boxes `[x, y, w, h]` (CSS px), when the collector recorded them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<(f64, f64, f64, f64)>,
 }
 
 /// One applied siteverify verdict.
@@ -97,6 +100,9 @@ pub struct AuditRecord {
     pub allow_threshold: f64,
     pub block_threshold: f64,
     pub features: BTreeMap<String, f64>,
+    /// The answering model's logit contribution per feature (negative = bot-like).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contributions: BTreeMap<String, f64>,
     pub hashes: KeyedHashes,
     /// Browser family from the engine and user-agent probes (`chromium`, `firefox`, `safari`,
     /// `other`; `-mobile` suffix on phones and tablets).
@@ -622,6 +628,11 @@ pub fn trace_telemetry(s: &tollgate_model::features::Session) -> TraceTelemetry 
         device: device.into(),
         pointer,
         keys,
+        targets: s
+            .targets
+            .iter()
+            .map(|t| (r3(t.x), r3(t.y), r3(t.w), r3(t.h)))
+            .collect(),
     }
 }
 
