@@ -301,6 +301,7 @@ fn main() -> anyhow::Result<()> {
                 let recs = verifier::audit::labelled(sink.as_ref(), &q).await?;
                 let cs = verifier::audit::analysis::compare(&recs, &t);
                 print!("{}", verifier::audit::analysis::comparison_report(&cs, &t));
+                print!("{}", verifier::audit::analysis::labels_report(&recs));
                 Ok(())
             })
         }

@@ -219,6 +219,10 @@ async fn export_train_shadow_compare_calibrate_promote() {
         "{cmp}"
     );
     assert!(cmp.contains("labelled, shadow"), "{cmp}");
+    assert!(
+        cmp.contains("labelled records per answered decision"),
+        "{cmp}"
+    );
     let cal = cli(&[
         "calibrate",
         "--config",

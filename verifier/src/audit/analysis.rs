@@ -45,6 +45,20 @@ impl Rates {
         }
     }
 
+    /// The line with Wilson 95 % intervals for the human rates.
+    fn line_ci(&self) -> String {
+        let (a, b) = wilson(self.humans_challenged, self.humans);
+        let (c, d) = wilson(self.humans_blocked, self.humans);
+        format!(
+            "{} [95% CI humans challenged {:.1}–{:.1}%, blocked {:.1}–{:.1}%]",
+            self.line(),
+            100.0 * a,
+            100.0 * b,
+            100.0 * c,
+            100.0 * d
+        )
+    }
+
     fn line(&self) -> String {
         let pct = |a: usize, b: usize| {
             if b == 0 {
@@ -106,6 +120,83 @@ pub fn compare(records: &[(AuditRecord, Vec<LabelRecord>)], t: &Thresholds) -> V
         }
     }
     out.into_values().collect()
+}
+
+/// Per source: how many of its labels agree / disagree with the class the *other* sources'
+/// strong labels give the same verdict (a poisoning check: a source that often disagrees with
+/// strong labels should be trusted less, or its labels removed — they are append-only and carry
+/// their source, so a bad batch can be dropped before the next export).
+pub fn source_agreement(
+    records: &[(AuditRecord, Vec<LabelRecord>)],
+) -> BTreeMap<String, (usize, usize)> {
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (_, labels) in records {
+        for l in labels {
+            let Some((class, _)) = l.feedback.evidence() else {
+                continue;
+            };
+            let others: Vec<LabelRecord> = labels
+                .iter()
+                .filter(|o| o.source != l.source)
+                .cloned()
+                .collect();
+            if let Some((c, super::Strength::Strong)) = resolve_class(&others) {
+                let e = out.entry(l.source.clone()).or_insert((0, 0));
+                if c == class {
+                    e.0 += 1;
+                } else {
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Labelled records per answered decision (labels arrive mostly for what was let through:
+/// read the rates with this selection in mind).
+pub fn labelled_by_decision(
+    records: &[(AuditRecord, Vec<LabelRecord>)],
+) -> BTreeMap<String, (usize, usize)> {
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (r, labels) in records {
+        let e = out.entry(r.decision.clone()).or_insert((0, 0));
+        e.1 += 1;
+        if resolve_class(labels).is_some() {
+            e.0 += 1;
+        }
+    }
+    out
+}
+
+/// Wilson 95 % interval of `k` successes in `n`.
+pub fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n) = (k as f64, n as f64);
+    let z = 1.96f64;
+    let p = k / n;
+    let d = 1.0 + z * z / n;
+    let c = (p + z * z / (2.0 * n)) / d;
+    let h = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / d;
+    ((c - h).max(0.0), (c + h).min(1.0))
+}
+
+/// The selection and source sections of the compare-models report.
+pub fn labels_report(records: &[(AuditRecord, Vec<LabelRecord>)]) -> String {
+    let mut s = String::from("labelled records per answered decision:\n");
+    for (d, (l, n)) in labelled_by_decision(records) {
+        let _ = writeln!(s, "  {d:9} {l} of {n}");
+    }
+    let agree = source_agreement(records);
+    if !agree.is_empty() {
+        s.push_str("label sources vs other sources' strong labels (agree / disagree):\n");
+        for (src, (a, d)) in agree {
+            let _ = writeln!(s, "  {src:12} {a} / {d}");
+        }
+    }
+    s
 }
 
 /// A printable report of [`compare`].
@@ -252,9 +343,158 @@ pub fn calibration_report(sitekey: &str, current: &Thresholds, c: &Calibration) 
         c.before.line(),
         c.thresholds.allow,
         c.thresholds.block,
-        c.after.line(),
+        c.after.line_ci(),
         sitekey,
         c.thresholds.allow,
         c.thresholds.block
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Feedback, KeyedHashes, ShadowScore};
+
+    fn rec(
+        id: u8,
+        score: f64,
+        shadow: f64,
+        labels: &[(Feedback, &str)],
+    ) -> (AuditRecord, Vec<LabelRecord>) {
+        let t = Thresholds::default();
+        let r = AuditRecord {
+            id: format!("{id:032x}"),
+            time_ms: u64::from(id),
+            site: "s".into(),
+            action: String::new(),
+            decision: t.decide(score).as_str().into(),
+            score,
+            reasons: Vec::new(),
+            model_id: "a".into(),
+            shadow: Some(ShadowScore {
+                model_id: "b".into(),
+                score: shadow,
+                decision: t.decide(shadow).as_str().into(),
+            }),
+            allow_threshold: t.allow,
+            block_threshold: t.block,
+            features: BTreeMap::new(),
+            contributions: BTreeMap::new(),
+            hashes: KeyedHashes::default(),
+            browser: "other".into(),
+            telemetry: None,
+            telemetry_until_ms: None,
+        };
+        let l = labels
+            .iter()
+            .map(|(f, src)| LabelRecord {
+                id: r.id.clone(),
+                site: "s".into(),
+                time_ms: 0,
+                feedback: *f,
+                source: (*src).into(),
+            })
+            .collect();
+        (r, l)
+    }
+
+    #[test]
+    fn labels_resolve_by_strength_and_conflicts_drop_out() {
+        let (_, l) = rec(
+            1,
+            0.9,
+            0.9,
+            &[(Feedback::Success, "backend"), (Feedback::Bot, "analyst")],
+        );
+        assert_eq!(
+            resolve_class(&l),
+            Some((Class::Bot, crate::audit::Strength::Strong))
+        );
+        let (_, l) = rec(1, 0.9, 0.9, &[(Feedback::Human, "a"), (Feedback::Bot, "b")]);
+        assert_eq!(resolve_class(&l), None);
+        let (_, l) = rec(1, 0.9, 0.9, &[(Feedback::Locked, "backend")]);
+        assert_eq!(resolve_class(&l), None);
+    }
+
+    #[test]
+    fn compare_counts_rates_at_the_thresholds() {
+        let recs = vec![
+            rec(1, 0.9, 0.3, &[(Feedback::Human, "analyst")]),
+            rec(2, 0.7, 0.1, &[(Feedback::Bot, "analyst")]),
+            rec(3, 0.1, 0.1, &[]),
+        ];
+        let t = Thresholds::default();
+        let c = &compare(&recs, &t)[0];
+        assert_eq!((c.records, c.agree), (3, 1));
+        assert_eq!(c.answer_rates.bots_allowed, 1);
+        assert_eq!(c.shadow_rates.bots_allowed, 0);
+        assert_eq!(c.shadow_rates.humans_challenged, 1);
+        assert_eq!(c.shadow_rates.humans_blocked, 0);
+        assert_eq!(c.confusion[&("allow".to_string(), "block".to_string())], 1);
+    }
+
+    #[test]
+    fn calibrate_meets_the_targets_on_its_data_and_refuses_thin_data() {
+        let mut recs: Vec<_> = (0..100u8)
+            .map(|i| {
+                rec(
+                    i,
+                    0.3 + f64::from(i) * 0.007,
+                    0.5,
+                    &[(Feedback::Human, "analyst")],
+                )
+            })
+            .collect();
+        recs.extend((100..120u8).map(|i| rec(i, 0.35, 0.5, &[(Feedback::Bot, "analyst")])));
+        let t = Thresholds::default();
+        let targets = Targets {
+            humans_challenged: 0.1,
+            humans_blocked: 0.02,
+            min_humans: 50,
+        };
+        let c = calibrate(&recs, &t, Which::Answer, targets).unwrap();
+        assert!(c.after.humans_challenged <= 10, "{c:?}");
+        assert!(c.after.humans_blocked <= 2, "{c:?}");
+        assert!(c.thresholds.block <= c.thresholds.allow);
+        // The default allow (0.6) challenges 43 of these humans; the proposal far fewer.
+        assert_eq!(c.before.humans_challenged, 43);
+        assert_eq!(c.after.bots, 20);
+        assert!(matches!(
+            calibrate(&recs[..40], &t, Which::Answer, targets),
+            Err(CalibrateError::TooFew { have: 40, need: 50 })
+        ));
+        let bad = Targets {
+            humans_blocked: 0.5,
+            ..targets
+        };
+        assert_eq!(
+            calibrate(&recs, &t, Which::Answer, bad),
+            Err(CalibrateError::Targets)
+        );
+    }
+
+    #[test]
+    fn a_source_disagreeing_with_strong_labels_shows() {
+        let recs = vec![
+            rec(
+                1,
+                0.9,
+                0.9,
+                &[(Feedback::Bot, "analyst"), (Feedback::Success, "crowd")],
+            ),
+            rec(
+                2,
+                0.9,
+                0.9,
+                &[(Feedback::Bot, "analyst"), (Feedback::BadPassword, "crowd")],
+            ),
+        ];
+        let a = source_agreement(&recs);
+        assert_eq!(a["crowd"], (1, 1));
+        assert!(!a.contains_key("analyst"), "only weak labels elsewhere");
+        let (lo, hi) = wilson(0, 20);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.161).abs() < 0.001, "{hi}");
+        assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
 }
