@@ -890,3 +890,61 @@ async fn console_is_off_without_a_token() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_postgres_trail() {
+    let Some(pg) = tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let dir = temp_dir("audit-pg-router");
+    let text = config(&dir.join("unused.db")).replace(
+        &format!(
+            "backend = \"sqlite\"\npath = \"{}\"",
+            dir.join("unused.db").display()
+        ),
+        "backend = \"postgres\"\nurl_env = \"AUDIT_URL\"",
+    );
+    let url = pg.url();
+    let env = move |k: &str| (k == "AUDIT_URL").then(|| url.clone());
+    let mk = || {
+        let s = Settings::from_toml(&text, Path::new("t.toml"), Path::new("."), &env).unwrap();
+        let clock = Arc::new(ManualClock::new(T0));
+        let state = AppState::try_new(s, clock.clone()).unwrap();
+        H {
+            app: verifier::app(state.clone()),
+            state,
+            clock,
+            dir: dir.clone(),
+        }
+    };
+    let (one, two) = (mk(), mk());
+    assert_eq!(one.state.audit().unwrap().sink().backend(), "postgres");
+    // A verdict on instance one, labelled through instance two (the backend's request may land
+    // on any instance), read back from both.
+    let v = verdict(&one, "site-a", SECRET_A, TelemetrySpec::human_login()).await;
+    let id = v["tollgate"]["id"].as_str().unwrap().to_string();
+    one.state.audit().unwrap().writer.flush().await;
+    let (s, r) = post(
+        &two.app,
+        "/v1/feedback",
+        json!({"secret": SECRET_A, "id": id, "label": "human"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    for h in [&one, &two] {
+        let sink = h.state.audit().unwrap().sink().clone();
+        let rec = sink.get(&id).await.unwrap().expect("shared record");
+        assert!(rec.telemetry.is_some());
+        assert_eq!(
+            sink.labels_for(std::slice::from_ref(&id))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
