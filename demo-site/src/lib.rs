@@ -491,8 +491,8 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
     };
     if let Some(success) = ended {
         let outcome_report = match siteverify::verdict_id(&json) {
-            Some(id) => Some(
-                siteverify::report_outcome(
+            Some(id) => {
+                let mut report = siteverify::report_outcome(
                     &state.http,
                     &state.verifier_base,
                     &state.config.secret,
@@ -500,8 +500,21 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
                     success,
                     username.trim(),
                 )
-                .await,
-            ),
+                .await;
+                // The second factor's result labels the session in the verifier's audit trail.
+                let feedback = siteverify::report_step_up(
+                    &state.http,
+                    &state.verifier_base,
+                    &state.config.secret,
+                    id,
+                    success,
+                )
+                .await;
+                if let Some(o) = report.as_object_mut() {
+                    o.insert("feedback".into(), feedback);
+                }
+                Some(report)
+            }
             None => None,
         };
         state.verdicts.push(VerdictRecord {

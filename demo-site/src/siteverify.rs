@@ -85,6 +85,44 @@ pub(crate) async fn report_outcome(
     }
 }
 
+/// Report how a step-up ended to the verifier's `/v1/feedback` (outcome `stepup-passed` /
+/// `stepup-failed`, source `backend`), so a passed second factor labels the session in the
+/// verifier's audit trail. Best effort: a verifier without an audit trail answers
+/// `audit-disabled`, which is logged at debug and changes nothing for the user.
+pub(crate) async fn report_step_up(
+    http: &reqwest::Client,
+    base: &str,
+    secret: &str,
+    id: &str,
+    passed: bool,
+) -> Value {
+    let outcome = if passed {
+        "stepup-passed"
+    } else {
+        "stepup-failed"
+    };
+    let form = [("secret", secret), ("id", id), ("outcome", outcome)];
+    match http
+        .post(format!("{base}/v1/feedback"))
+        .form(&form)
+        .send()
+        .await
+    {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let answer: Value = resp.json().await.unwrap_or(Value::Null);
+            if status != 200 {
+                tracing::debug!(status, %answer, "step-up feedback not recorded");
+            }
+            json!({ "outcome": outcome, "status": status, "answer": answer })
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "step-up feedback failed");
+            json!({ "outcome": outcome, "error": err.to_string() })
+        }
+    }
+}
+
 /// `tollgate.id` of a verdict, if any.
 pub(crate) fn verdict_id(verdict: &Value) -> Option<&str> {
     verdict
