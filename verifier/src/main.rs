@@ -302,6 +302,7 @@ fn main() -> anyhow::Result<()> {
                 let cs = verifier::audit::analysis::compare(&recs, &t);
                 print!("{}", verifier::audit::analysis::comparison_report(&cs, &t));
                 print!("{}", verifier::audit::analysis::labels_report(&recs));
+                print!("{}", verifier::audit::analysis::drift_report(&recs));
                 Ok(())
             })
         }

@@ -223,6 +223,10 @@ async fn export_train_shadow_compare_calibrate_promote() {
         cmp.contains("labelled records per answered decision"),
         "{cmp}"
     );
+    assert!(
+        cmp.contains("drift (older 30 vs newer 30 records): score PSI"),
+        "{cmp}"
+    );
     let cal = cli(&[
         "calibrate",
         "--config",

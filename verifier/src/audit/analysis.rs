@@ -199,6 +199,84 @@ pub fn labels_report(records: &[(AuditRecord, Vec<LabelRecord>)]) -> String {
     s
 }
 
+/// Population stability index of two score samples over ten equal bins of [0, 1] (each bin
+/// floored at 0.5 / n so an empty bin stays finite). Below 0.1: stable; 0.1–0.25: a shift worth a
+/// look; above 0.25: the population or the model's behaviour changed.
+pub fn psi(before: &[f64], after: &[f64]) -> f64 {
+    let hist = |xs: &[f64]| {
+        let mut h = [0f64; 10];
+        for &x in xs {
+            h[((x.clamp(0.0, 1.0) * 10.0) as usize).min(9)] += 1.0;
+        }
+        let n = xs.len().max(1) as f64;
+        h.map(|c| (c / n).max(0.5 / n))
+    };
+    let (a, b) = (hist(before), hist(after));
+    a.iter().zip(&b).map(|(p, q)| (q - p) * (q / p).ln()).sum()
+}
+
+/// Drift between the older and the newer half of the records (by time): score PSI overall and
+/// per browser family (at least 20 records in each half), and each reason's rate in both halves.
+pub fn drift_report(records: &[(AuditRecord, Vec<LabelRecord>)]) -> String {
+    let mut s = String::new();
+    if records.len() < 40 {
+        let _ = writeln!(
+            s,
+            "drift: too few records ({}) to compare halves",
+            records.len()
+        );
+        return s;
+    }
+    let mut sorted: Vec<&AuditRecord> = records.iter().map(|(r, _)| r).collect();
+    sorted.sort_by_key(|r| r.time_ms);
+    let (old, new) = sorted.split_at(sorted.len() / 2);
+    let scores = |rs: &[&AuditRecord], f: &dyn Fn(&AuditRecord) -> bool| -> Vec<f64> {
+        rs.iter().filter(|r| f(r)).map(|r| r.score).collect()
+    };
+    let all = |_: &AuditRecord| true;
+    let _ = writeln!(
+        s,
+        "drift (older {} vs newer {} records): score PSI {:.3}",
+        old.len(),
+        new.len(),
+        psi(&scores(old, &all), &scores(new, &all))
+    );
+    let families: std::collections::BTreeSet<&str> =
+        sorted.iter().map(|r| r.browser.as_str()).collect();
+    for f in families {
+        let is = |r: &AuditRecord| r.browser == f;
+        let (a, b) = (scores(old, &is), scores(new, &is));
+        if a.len() >= 20 && b.len() >= 20 {
+            let _ = writeln!(
+                s,
+                "  browser {f:16} PSI {:.3} ({} / {})",
+                psi(&a, &b),
+                a.len(),
+                b.len()
+            );
+        }
+    }
+    let rate = |rs: &[&AuditRecord], reason: &str| {
+        rs.iter()
+            .filter(|r| r.reasons.iter().any(|x| x == reason))
+            .count() as f64
+            / rs.len().max(1) as f64
+    };
+    let reasons: std::collections::BTreeSet<&str> = sorted
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(String::as_str))
+        .collect();
+    for r in reasons {
+        let _ = writeln!(
+            s,
+            "  reason {r:24} {:.1}% -> {:.1}%",
+            100.0 * rate(old, r),
+            100.0 * rate(new, r)
+        );
+    }
+    s
+}
+
 /// A printable report of [`compare`].
 pub fn comparison_report(cs: &[Comparison], t: &Thresholds) -> String {
     let mut s = String::new();
@@ -471,6 +549,24 @@ mod tests {
             calibrate(&recs, &t, Which::Answer, bad),
             Err(CalibrateError::Targets)
         );
+    }
+
+    #[test]
+    fn psi_is_zero_for_equal_and_large_for_shifted_scores() {
+        let a: Vec<f64> = (0..200).map(|i| f64::from(i) / 200.0).collect();
+        assert!(psi(&a, &a).abs() < 1e-12);
+        let b: Vec<f64> = a.iter().map(|x| (x * 0.5 + 0.5).min(1.0)).collect();
+        assert!(psi(&a, &b) > 0.25, "{}", psi(&a, &b));
+        assert!(psi(&[], &[]).is_finite());
+        let mut recs: Vec<_> = (0..60u8).map(|i| rec(i, 0.9, 0.9, &[])).collect();
+        for (r, _) in recs.iter_mut().skip(30) {
+            r.score = 0.1;
+            r.reasons = vec!["automation".into()];
+        }
+        let d = drift_report(&recs);
+        assert!(d.contains("reason automation"), "{d}");
+        assert!(d.contains("0.0% -> 100.0%"), "{d}");
+        assert!(d.contains("browser other"), "{d}");
     }
 
     #[test]
