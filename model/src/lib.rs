@@ -7,6 +7,7 @@
 //! - [`model`]: the logistic-regression model with its calibration, evaluated in pure Rust and
 //!   stored as a small versioned JSON file (`model/models/behaviour-v3.json` is compiled in).
 //! - [`forest`]: the boosted trees stored inside the model file.
+//! - [`meta`]: a model file's provenance (`id`, training `manifest`, `evaluation`).
 //! - [`Thresholds`] / [`Decision`]: the allow / challenge / block policy shared by the model's
 //!   calibration and the verifier's per-site policy.
 //!
@@ -17,6 +18,7 @@
 pub mod features;
 mod file;
 pub mod forest;
+pub mod meta;
 pub mod model;
 mod policy;
 

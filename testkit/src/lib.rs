@@ -36,6 +36,7 @@
 //! ```
 
 mod challenge;
+pub mod postgres;
 pub mod redis;
 mod rng;
 pub mod tamper;

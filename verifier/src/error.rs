@@ -317,6 +317,82 @@ impl IntoResponse for OutcomeError {
     }
 }
 
+/// Errors of `POST /v1/feedback` (`{"error": code}` with the status below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FeedbackError {
+    /// Body unreadable, or a field missing or malformed (400).
+    #[error("bad-request")]
+    BadRequest,
+    /// Neither a known label nor outcome (400).
+    #[error("bad-label")]
+    BadLabel,
+    /// No site has this secret (401).
+    #[error("invalid-secret")]
+    InvalidSecret,
+    /// The source is not configured for the site, or its key is wrong (403).
+    #[error("unauthenticated-source")]
+    UnauthenticatedSource,
+    /// No audit record with this id (never verified, not yet written, or past retention) (404).
+    #[error("unknown-id")]
+    UnknownId,
+    /// The verdict belongs to another site (403).
+    #[error("wrong-site")]
+    WrongSite,
+    /// The source's per-minute budget is spent (429).
+    #[error("rate-limited")]
+    RateLimited { retry_after_secs: u64 },
+    /// No `[audit]` trail is configured (404).
+    #[error("audit-disabled")]
+    AuditDisabled,
+    /// The audit database did not answer (503).
+    #[error("audit-unavailable")]
+    AuditUnavailable,
+}
+
+impl FeedbackError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad-request",
+            Self::BadLabel => "bad-label",
+            Self::InvalidSecret => "invalid-secret",
+            Self::UnauthenticatedSource => "unauthenticated-source",
+            Self::UnknownId => "unknown-id",
+            Self::WrongSite => "wrong-site",
+            Self::RateLimited { .. } => "rate-limited",
+            Self::AuditDisabled => "audit-disabled",
+            Self::AuditUnavailable => "audit-unavailable",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest | Self::BadLabel => StatusCode::BAD_REQUEST,
+            Self::InvalidSecret => StatusCode::UNAUTHORIZED,
+            Self::UnauthenticatedSource | Self::WrongSite => StatusCode::FORBIDDEN,
+            Self::UnknownId | Self::AuditDisabled => StatusCode::NOT_FOUND,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<BodyRejection> for FeedbackError {
+    fn from(_: BodyRejection) -> Self {
+        Self::BadRequest
+    }
+}
+
+impl IntoResponse for FeedbackError {
+    fn into_response(self) -> Response {
+        metrics::counter!("tollgate_feedback_errors_total", "code" => self.code()).increment(1);
+        let retry_after = match self {
+            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        error_response(self.status(), self.code(), retry_after)
+    }
+}
+
 /// `status` with `{"error": code}` (and `Retry-After` when given).
 fn error_response(status: StatusCode, code: &'static str, retry_after: Option<u64>) -> Response {
     let mut resp = (status, axum::Json(serde_json::json!({ "error": code }))).into_response();

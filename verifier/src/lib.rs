@@ -4,17 +4,21 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod challenge;
 pub mod clientip;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod correlate;
 pub mod decode;
 pub mod envrules;
 pub mod error;
 pub mod extract;
+pub mod feedback;
 pub mod iplists;
 pub mod keys;
+pub mod learning;
 pub mod netinfo;
 pub mod nocollector;
 pub mod observability;
@@ -147,6 +151,18 @@ pub fn internal_routes(state: &AppState) -> Router<AppState> {
             post(outcome::report)
                 .route_layer(DefaultBodyLimit::max(outcome::OUTCOME_BODY_LIMIT))
                 .route_layer(rate_limit(Endpoint::Outcome)),
+        )
+        .route(
+            "/v1/feedback",
+            post(feedback::feedback)
+                .route_layer(DefaultBodyLimit::max(feedback::FEEDBACK_BODY_LIMIT)),
+        )
+        .route("/admin/", get(console::page))
+        .route("/admin/api/verdicts", get(console::verdicts))
+        .route("/admin/api/verdicts/{id}", get(console::verdict))
+        .route(
+            "/admin/api/feedback",
+            post(console::label).route_layer(DefaultBodyLimit::max(feedback::FEEDBACK_BODY_LIMIT)),
         )
         .route("/metrics", get(metrics_handler))
 }

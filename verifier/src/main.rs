@@ -93,6 +93,59 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document of the HTTP API (as served at GET /openapi.json).
     Openapi,
+    /// Write labelled audit records with stored telemetry as trace JSON Lines
+    /// (docs/trace-format.md), for `tollgate-intel train`.
+    Export {
+        #[arg(long)]
+        config: PathBuf,
+        /// Output file [default: stdout].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Also export records whose best label is weak (a password outcome).
+        #[arg(long)]
+        include_weak: bool,
+    },
+    /// Compare the answering and shadow models over the audit trail (agreement; humans
+    /// challenged/blocked and bots allowed on labelled records at the site's thresholds).
+    CompareModels {
+        #[arg(long)]
+        config: PathBuf,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// Propose a site's thresholds from its labelled traffic; prints a config snippet to review
+    /// (never applied automatically).
+    Calibrate {
+        #[arg(long)]
+        config: PathBuf,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Largest share of labelled humans below `allow` (challenged or blocked).
+        #[arg(long, default_value_t = 0.05)]
+        humans_challenged: f64,
+        /// Largest share of labelled humans below `block`.
+        #[arg(long, default_value_t = 0.01)]
+        humans_blocked: f64,
+        /// Fewest labelled humans to calibrate on.
+        #[arg(long, default_value_t = 50)]
+        min_humans: usize,
+        /// Calibrate the shadow model's scores instead of the answering model's.
+        #[arg(long)]
+        shadow: bool,
+    },
+}
+
+/// Which audit records a command reads.
+#[derive(Debug, clap::Args)]
+struct RangeArgs {
+    /// Site key (export, compare-models: all sites when absent; calibrate: required).
+    #[arg(long)]
+    site: Option<String>,
+    /// Only records of the last N days.
+    #[arg(long)]
+    days: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -169,6 +222,40 @@ fn main() -> anyhow::Result<()> {
                     verifier::store::redact_url(&String::from_utf8_lossy(o.url.expose()))
                 ),
             }
+            match &s.audit {
+                None => println!("audit: off"),
+                Some(a) => println!(
+                    "audit: {} (retention {} days, queue {})",
+                    match &a.backend {
+                        verifier::config::AuditBackend::Sqlite(p) =>
+                            format!("sqlite {}", p.display()),
+                        verifier::config::AuditBackend::Postgres(_) => "postgres".to_string(),
+                    },
+                    a.retention_ms / 86_400_000,
+                    a.queue
+                ),
+            }
+            for site in &s.sites {
+                let l = &site.learning;
+                println!(
+                    "site {}: model {}{}, telemetry {}",
+                    site.sitekey,
+                    l.model.as_ref().map_or_else(
+                        || verifier::config::SiteModel::builtin().id.clone(),
+                        |m| format!("{} ({})", m.id, m.path.display())
+                    ),
+                    l.shadow_model.as_ref().map_or(String::new(), |m| format!(
+                        ", shadow {} ({})",
+                        m.id,
+                        m.path.display()
+                    )),
+                    if l.store_telemetry {
+                        format!("kept {} days", l.telemetry_retention_ms / 86_400_000)
+                    } else {
+                        "not kept".into()
+                    }
+                );
+            }
             for site in &s.sites {
                 println!(
                     "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}, success_when {}",
@@ -218,7 +305,137 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export {
+            config,
+            out,
+            range,
+            include_weak,
+        } => audit_command(&config, |sink, settings| async move {
+            let opts = verifier::audit::export::ExportOptions {
+                query: query(&range, &settings)?,
+                min_strength: if include_weak {
+                    verifier::audit::Strength::Weak
+                } else {
+                    verifier::audit::Strength::Strong
+                },
+            };
+            let mut w: Box<dyn std::io::Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let rep = verifier::audit::export::export(sink.as_ref(), &opts, &mut w).await?;
+            w.flush()?;
+            eprintln!(
+                "exported {} of {} records ({} labelled, {} without stored telemetry, {} conflicting or weak): {:?}",
+                rep.exported,
+                rep.records,
+                rep.labelled,
+                rep.without_telemetry,
+                rep.conflicting_or_weak,
+                rep.by_class
+            );
+            Ok(())
+        }),
+        Command::CompareModels { config, range } => {
+            audit_command(&config, |sink, settings| async move {
+                let q = query(&range, &settings)?;
+                let t = thresholds(&range, &settings)?;
+                let recs = verifier::audit::labelled(sink.as_ref(), &q).await?;
+                let cs = verifier::audit::analysis::compare(&recs, &t);
+                print!("{}", verifier::audit::analysis::comparison_report(&cs, &t));
+                print!("{}", verifier::audit::analysis::labels_report(&recs));
+                print!("{}", verifier::audit::analysis::drift_report(&recs));
+                Ok(())
+            })
+        }
+        Command::Calibrate {
+            config,
+            range,
+            humans_challenged,
+            humans_blocked,
+            min_humans,
+            shadow,
+        } => audit_command(&config, |sink, settings| async move {
+            let Some(site) = range.site.clone() else {
+                bail!("calibrate needs --site");
+            };
+            let q = query(&range, &settings)?;
+            let t = thresholds(&range, &settings)?;
+            let recs = verifier::audit::labelled(sink.as_ref(), &q).await?;
+            let which = if shadow {
+                verifier::audit::analysis::Which::Shadow
+            } else {
+                verifier::audit::analysis::Which::Answer
+            };
+            let c = verifier::audit::analysis::calibrate(
+                &recs,
+                &t,
+                which,
+                verifier::audit::analysis::Targets {
+                    humans_challenged,
+                    humans_blocked,
+                    min_humans,
+                },
+            )?;
+            print!(
+                "{}",
+                verifier::audit::analysis::calibration_report(&site, &t, &c)
+            );
+            Ok(())
+        }),
     }
+}
+
+/// Run an offline audit command: load the config, open its `[audit]` trail.
+fn audit_command<F, Fut>(config: &std::path::Path, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<dyn verifier::audit::AuditSink>, Arc<Settings>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let settings =
+        Settings::load(config).with_context(|| format!("loading {}", config.display()))?;
+    let Some(a) = &settings.audit else {
+        bail!("{}: no [audit] trail configured", config.display());
+    };
+    let sink = verifier::audit::open(a).context("opening the audit trail")?;
+    let rt = tokio::runtime::Runtime::new().context("starting the Tokio runtime")?;
+    rt.block_on(f(sink, Arc::new(settings)))
+}
+
+fn query(range: &RangeArgs, settings: &Settings) -> anyhow::Result<verifier::audit::Query> {
+    if let Some(site) = &range.site
+        && !settings.sites.iter().any(|s| &s.sitekey == site)
+    {
+        bail!("--site {site}: not in the configuration");
+    }
+    let mut q = verifier::audit::Query::all();
+    q.site = range.site.clone();
+    if let Some(days) = range.days {
+        let now = verifier::Clock::now_ms(&SystemClock);
+        q.from_ms = now.saturating_sub(days.saturating_mul(86_400_000));
+    }
+    Ok(q)
+}
+
+/// The site's current thresholds (the default policy without --site).
+fn thresholds(
+    range: &RangeArgs,
+    settings: &Settings,
+) -> anyhow::Result<tollgate_model::Thresholds> {
+    Ok(match &range.site {
+        Some(site) => {
+            settings
+                .sites
+                .iter()
+                .find(|s| &s.sitekey == site)
+                .context("site not configured")?
+                .policy
+        }
+        None => tollgate_model::Thresholds::default(),
+    })
 }
 
 async fn serve(

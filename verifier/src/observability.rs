@@ -34,8 +34,18 @@ pub const STORE_BUCKETS: &[f64] = &[
 pub fn prometheus_builder() -> Result<PrometheusBuilder, BuildError> {
     PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_string()), HTTP_BUCKETS)?
-        .set_buckets_for_metric(Matcher::Full(STORE_DURATION.to_string()), STORE_BUCKETS)
+        .set_buckets_for_metric(Matcher::Full(STORE_DURATION.to_string()), STORE_BUCKETS)?
+        .set_buckets_for_metric(
+            Matcher::Full(crate::learning::MODEL_SCORE.to_string()),
+            SCORE_BUCKETS,
+        )
 }
+
+/// Score buckets of `tollgate_model_score` (per model: drift shows as a shift between buckets).
+pub const SCORE_BUCKETS: &[f64] = &[
+    0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85,
+    0.9, 0.95, 1.0,
+];
 
 /// Route middleware (`Router::route_layer`, so the matched route is known): records
 /// [`HTTP_DURATION`] for every answered request.

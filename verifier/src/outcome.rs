@@ -157,6 +157,7 @@ pub async fn report(
         }
     }
     metrics::counter!("tollgate_outcomes_total", "outcome" => label).increment(1);
+    crate::feedback::record_outcome(&state, &site.settings.sitekey, &id, success).await;
     let signals = if rt.correlation.enabled {
         match rt
             .correlator(site)

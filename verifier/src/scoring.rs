@@ -278,7 +278,27 @@ pub fn score_with(
     env: &crate::envrules::EnvVerdict,
     replay: ReplayEvidence,
 ) -> Verdict {
-    let mut v = score_behaviour(token, policy, behaviour_features, env, replay);
+    score_with_model(
+        token,
+        policy,
+        Model::default_model(),
+        behaviour_features,
+        env,
+        replay,
+    )
+}
+
+/// [`score_with`] with a given behaviour model (a site's configured model or its shadow
+/// candidate) instead of the compiled-in one.
+pub fn score_with_model(
+    token: &DecodedToken,
+    policy: &SitePolicy,
+    model: &Model,
+    behaviour_features: &Features,
+    env: &crate::envrules::EnvVerdict,
+    replay: ReplayEvidence,
+) -> Verdict {
+    let mut v = score_behaviour(token, policy, model, behaviour_features, env, replay);
     env.apply(&mut v, policy);
     v
 }
@@ -286,6 +306,7 @@ pub fn score_with(
 fn score_behaviour(
     token: &DecodedToken,
     policy: &SitePolicy,
+    model: &Model,
     behaviour_features: &Features,
     env: &crate::envrules::EnvVerdict,
     replay: ReplayEvidence,
@@ -346,7 +367,7 @@ fn score_behaviour(
     }
 
     // Trained model over the behaviour features (neutral 0.5 without behavioural evidence).
-    let scored = Model::default_model().score(behaviour_features, replay);
+    let scored = model.score(behaviour_features, replay);
     for (name, value) in behaviour_features.named() {
         features.insert(name, finite(value));
     }

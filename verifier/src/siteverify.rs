@@ -131,6 +131,9 @@ pub struct TollgateInfo {
     pub reason_details: BTreeMap<&'static str, scoring::ReasonDetail>,
     /// Rules that matched but were not applied, with the documented reason.
     pub notes: Vec<&'static str>,
+    /// Id of the behaviour model that scored the answer (absent on failures and test keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// The siteverify answer (Turnstile shape plus `tollgate`; `score` as reCAPTCHA v3).
@@ -183,6 +186,7 @@ impl SiteverifyResponse {
                 contributions: BTreeMap::new(),
                 reason_details: BTreeMap::new(),
                 notes: Vec::new(),
+                model: None,
             },
         }
     }
@@ -425,7 +429,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
         .map_err(|e| fail(VerifyError::Telemetry(e)))?;
 
     // 12. Correlate and score.
-    let (verdict, footprint) = assess(state, rt, site, &token, remote_ip, account.as_deref())
+    let (verdict, footprint, seen) = assess(state, rt, site, &token, remote_ip, account.as_deref())
         .await
         .map_err(fail)?;
     let ctx = &token.body.context;
@@ -448,6 +452,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             contributions: verdict.contributions,
             reason_details: verdict.details,
             notes: verdict.notes,
+            model: Some(seen.model.id.clone()),
         },
     };
     resp.apply_success_policy(site.settings.success_when);
@@ -495,6 +500,15 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
         Ok(MarkOutcome::Marked) => {
             metrics::counter!("tollgate_verdicts_total", "decision" => verdict.decision.as_str())
                 .increment(1);
+            crate::learning::applied(
+                state,
+                site,
+                &token,
+                &resp,
+                &seen,
+                remote_ip,
+                account.as_deref(),
+            );
             // Debug, not info: formatting and writing one line per accepted token was ~5 % of
             // siteverify CPU under load; `tollgate_verdicts_total` counts every verdict and
             // `RUST_LOG=verifier=debug` brings the lines back.
@@ -534,6 +548,15 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
                 resp.apply_success_policy(site.settings.success_when);
                 metrics::counter!("tollgate_verdicts_total", "decision" => resp.tollgate.decision.as_str())
                     .increment(1);
+                crate::learning::applied(
+                    state,
+                    site,
+                    &token,
+                    &resp,
+                    &seen,
+                    remote_ip,
+                    account.as_deref(),
+                );
                 serde_json::to_string(&resp)
                     .map_err(|e| fail(VerifyError::Internal(format!("serialize: {e}"))))
             }
@@ -569,6 +592,7 @@ fn test_key_answer(state: &AppState, key: &TestKey) -> Result<String, Failure> {
             contributions: BTreeMap::new(),
             reason_details: BTreeMap::new(),
             notes: Vec::new(),
+            model: None,
         },
     };
     resp.apply_success_policy(SuccessWhen::default());
@@ -601,9 +625,16 @@ async fn assess(
     token: &DecodedToken,
     ip: Option<IpAddr>,
     account: Option<&str>,
-) -> Result<(Verdict, Option<Footprint>), VerifyError> {
+) -> Result<(Verdict, Option<Footprint>, crate::learning::Seen), VerifyError> {
     let ch = &token.challenge.body;
     let tier = ch.risk_tier & risk::TIER_MASK;
+    let primary = site
+        .settings
+        .learning
+        .model
+        .clone()
+        .unwrap_or_else(crate::config::SiteModel::builtin);
+    let mut seen = crate::learning::Seen::new(&primary, &token.body.telemetry);
     if ch.risk_tier & risk::AUTOMATION != 0 {
         let mut features = BTreeMap::new();
         features.insert("risk_tier", f64::from(tier));
@@ -618,6 +649,7 @@ async fn assess(
                 notes: Vec::new(),
             },
             None,
+            seen,
         ));
     }
     let mut extra: Vec<&'static str> = Vec::new();
@@ -625,9 +657,8 @@ async fn assess(
     let mut traces = (0usize, 0usize);
     // Behaviour features, extracted once: the model scores them, correlation counts their
     // stroke shape hashes.
-    let behaviour = tollgate_model::features::extract(
-        &tollgate_model::features::Session::from_telemetry(&token.body.telemetry),
-    );
+    let session = tollgate_model::features::Session::from_telemetry(&token.body.telemetry);
+    let behaviour = tollgate_model::features::extract(&session);
     // Environment rules, evaluated once: scoring takes both their blocking tells and the
     // findings applied after the model from this verdict.
     let env = crate::envrules::evaluate(&token.body.telemetry);
@@ -671,7 +702,32 @@ async fn assess(
     let no_collector = crate::nocollector::missing(token);
     let mut v = match no_collector {
         Some(missing) => crate::nocollector::verdict(missing),
-        None => scoring::score_with(token, &site.settings.policy, &behaviour, &env, replay),
+        None => scoring::score_with_model(
+            token,
+            &site.settings.policy,
+            &primary.model,
+            &behaviour,
+            &env,
+            replay,
+        ),
+    };
+    // The shadow candidate: same features, rules and campaign penalties; recorded, never applied.
+    // A no-collector token has no behaviour to score, so no shadow either.
+    let mut shadow = match no_collector {
+        Some(_) => None,
+        None => site.settings.learning.shadow_model.as_ref().map(|m| {
+            (
+                m.clone(),
+                scoring::score_with_model(
+                    token,
+                    &site.settings.policy,
+                    &m.model,
+                    &behaviour,
+                    &env,
+                    replay,
+                ),
+            )
+        }),
     };
     v.features.insert("risk_tier", f64::from(tier));
     v.features.insert("trace_hashes", traces.0 as f64);
@@ -690,6 +746,11 @@ async fn assess(
             if no_collector.is_some() {
                 v.decision = crate::nocollector::cap(v.decision);
             }
+            if let Some((_, sv)) = &mut shadow {
+                let s = (sv.score - penalty).clamp(0.0, 1.0);
+                sv.score = (s * 1000.0).round() / 1000.0;
+                sv.decision = site.settings.policy.decide(sv.score);
+            }
         }
         for r in extra {
             if !v.reasons.contains(&r) {
@@ -701,7 +762,11 @@ async fn assess(
             }
         }
     }
-    Ok((v, footprint))
+    seen.shadow = shadow.map(|(m, sv)| (m, sv.score, sv.decision));
+    if site.settings.learning.store_telemetry {
+        seen.telemetry = Some(crate::audit::trace_telemetry(&session));
+    }
+    Ok((v, footprint, seen))
 }
 
 fn check_bindings(site: &Site, token: &DecodedToken) -> Result<(), VerifyError> {

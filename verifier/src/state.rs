@@ -143,6 +143,8 @@ struct Inner {
     admission: Option<(Arc<tokio::sync::Semaphore>, Duration)>,
     /// Serialises reloads.
     reload_lock: Mutex<()>,
+    /// The audit trail (`[audit]`; fixed at start).
+    audit: Option<Arc<crate::audit::Audit>>,
 }
 
 /// A request refused by admission control: retry after this many seconds.
@@ -357,6 +359,31 @@ fn open_store(st: &StoreSettings, clock: &Arc<dyn Clock>) -> Result<OpenedStore,
     }
 }
 
+/// The audit trail of `[audit]`, its hash key derived like the correlation base (the configured
+/// correlation secret, else the signing key).
+fn open_audit(
+    settings: &Settings,
+) -> Result<Option<Arc<crate::audit::Audit>>, crate::audit::AuditError> {
+    let Some(a) = &settings.audit else {
+        return Ok(None);
+    };
+    let sink = crate::audit::open(a)?;
+    let label: &[u8] = b"tollgate/audit-key/v1";
+    let key = match &settings.correlation.secret {
+        Some(s) => crate::keys::hmac_sha256(s.expose(), &[label]),
+        None => settings.keys.signer().derive_secret(label),
+    };
+    tracing::info!(backend = sink.backend(), "audit trail enabled");
+    Ok(Some(Arc::new(crate::audit::Audit {
+        writer: crate::audit::AuditWriter::new(sink, a.queue),
+        retention_ms: a.retention_ms,
+        sweep_every: a.sweep_every,
+        key,
+        limiters: Mutex::new(std::collections::HashMap::new()),
+        admin_digest: a.admin_digest,
+    })))
+}
+
 /// The correlation HMAC base: the configured secret, else derived from the signing key.
 fn hasher_for(keys: &KeyRing, c: &CorrelationSettings) -> KeyHasher {
     match &c.secret {
@@ -374,8 +401,15 @@ impl AppState {
     /// store fails every call (fail closed) and the error is logged; use [`AppState::try_new`]
     /// to get that error instead.
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
+        let audit = match open_audit(&settings) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "audit trail cannot be opened: running without it");
+                None
+            }
+        };
         match open_store(&settings.store, &clock) {
-            Ok((shared, redis, mem)) => Self::build(settings, clock, shared, redis, mem),
+            Ok((shared, redis, mem)) => Self::build(settings, clock, shared, redis, mem, audit),
             Err(e) => {
                 tracing::error!(error = %e, "store cannot be set up: every store call fails");
                 Self::build(
@@ -384,15 +418,19 @@ impl AppState {
                     Arc::new(BrokenStore(e.to_string())),
                     None,
                     None,
+                    audit,
                 )
             }
         }
     }
 
-    /// Like [`AppState::new`] but returns store set-up errors (invalid Redis URL).
+    /// Like [`AppState::new`] but returns store and audit set-up errors (invalid Redis URL,
+    /// an audit database that cannot be opened).
     pub fn try_new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let audit = open_audit(&settings)
+            .map_err(|e| StoreError::Unavailable(format!("audit trail: {e}")))?;
         let (shared, redis, mem) = open_store(&settings.store, &clock)?;
-        Ok(Self::build(settings, clock, shared, redis, mem))
+        Ok(Self::build(settings, clock, shared, redis, mem, audit))
     }
 
     fn build(
@@ -401,6 +439,7 @@ impl AppState {
         shared: Arc<dyn Store>,
         redis: Option<RedisStore>,
         shared_memory: Option<Arc<MemoryStore>>,
+        audit: Option<Arc<crate::audit::Audit>>,
     ) -> Self {
         let memory = redis.is_none();
         let ctx = StoreCtx {
@@ -416,6 +455,11 @@ impl AppState {
             )
         });
         let rt = ctx.make_runtime(settings, None);
+        if let Some(a) = &audit
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            a.writer.start();
+        }
         Self(Arc::new(Inner {
             runtime: RwLock::new(Arc::new(rt)),
             ctx,
@@ -426,7 +470,13 @@ impl AppState {
             store_up: AtomicBool::new(memory),
             admission,
             reload_lock: Mutex::new(()),
+            audit,
         }))
+    }
+
+    /// The audit trail, when `[audit]` enables one.
+    pub fn audit(&self) -> Option<&Arc<crate::audit::Audit>> {
+        self.0.audit.as_ref()
     }
 
     /// Development mode on the system clock (random key, the dev site).
@@ -533,6 +583,10 @@ impl AppState {
         }
         if let Some(m) = &self.0.shared_memory {
             m.spawn_purger(Duration::from_secs(1));
+        }
+        if let Some(a) = &self.0.audit {
+            a.writer.start();
+            a.spawn_retention(self.0.ctx.clock.clone());
         }
         let weak = Arc::downgrade(&self.0);
         tokio::spawn(async move {

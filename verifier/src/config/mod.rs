@@ -12,6 +12,7 @@ use tollgate_protocol::PowParams;
 
 use crate::keys::{KeyEntry, KeyError, KeyRing};
 
+mod audit;
 mod correlation;
 mod keys;
 mod server;
@@ -20,6 +21,9 @@ mod store;
 mod testkeys;
 mod toml_error;
 
+pub use audit::{
+    AuditBackend, AuditConfig, AuditSettings, FeedbackSource, SiteLearning, SiteModel,
+};
 pub use correlation::{CorrelationConfig, CorrelationSettings};
 pub use keys::KeyConfig;
 pub use server::{
@@ -78,6 +82,9 @@ pub struct ConfigFile {
     /// real config: for CI configs only (a WARN is logged at start).
     #[serde(default)]
     pub test_keys: bool,
+    /// The audit trail (learning loop); off by default.
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +125,8 @@ pub struct Settings {
     pub test_keys: bool,
     /// Files this configuration was read from (the config and its key files), for reloading.
     pub files: Vec<PathBuf>,
+    /// `[audit]` (`None`: no audit trail). Fixed at start, like `[store]`.
+    pub audit: Option<AuditSettings>,
 }
 
 impl Settings {
@@ -131,6 +140,7 @@ impl Settings {
             correlation: CorrelationSettings::default(),
             test_keys: true,
             files: Vec::new(),
+            audit: None,
         })
     }
 
@@ -199,7 +209,10 @@ impl ConfigFile {
         }
         let mut sites: Vec<SiteSettings> = Vec::new();
         for s in self.sites {
-            let site = sites::resolve_site(s, env)?;
+            for p in [&s.model, &s.shadow_model].into_iter().flatten() {
+                files.push(base_dir.join(p));
+            }
+            let site = sites::resolve_site(s, base_dir, env)?;
             if sites.iter().any(|o| o.sitekey == site.sitekey) {
                 return Err(ConfigError::Invalid(format!(
                     "duplicate sitekey {:?}",
@@ -229,6 +242,7 @@ impl ConfigFile {
         let store = store::resolve_store(&self.store, env)?;
         let server = server::resolve_server(&self.server, base_dir)?;
         let correlation = correlation::resolve_correlation(self.correlation, base_dir, env)?;
+        let audit = audit::resolve_audit(&self.audit, base_dir, env)?;
         Ok(Settings {
             keys,
             sites,
@@ -237,6 +251,7 @@ impl ConfigFile {
             correlation,
             test_keys: self.test_keys,
             files,
+            audit,
         })
     }
 }

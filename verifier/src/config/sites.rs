@@ -115,6 +115,18 @@ pub struct SiteConfig {
     /// keys in the `Tollgate-Automation-Key` header skips behaviour scoring (token still checked).
     #[serde(default)]
     pub automation_keys: Vec<AutomationKeyConfig>,
+    /// Learning loop (`config/audit.rs`): keep decoded telemetry in the audit trail (opt-in).
+    #[serde(default)]
+    pub store_telemetry: bool,
+    pub telemetry_retention_days: Option<u64>,
+    /// Model file that answers for this site (default: the compiled-in model).
+    pub model: Option<std::path::PathBuf>,
+    /// Candidate model scored in parallel and recorded, never applied.
+    pub shadow_model: Option<std::path::PathBuf>,
+    /// Rate of `/v1/feedback` from the built-in `backend` source (per minute).
+    pub feedback_per_minute: Option<u32>,
+    #[serde(default)]
+    pub feedback_sources: Vec<super::audit::FeedbackSourceConfig>,
 }
 
 /// A known-good automation key of a site (only its hash is kept).
@@ -147,6 +159,8 @@ pub struct SiteSettings {
     pub token_lifetime_ms: u64,
     pub store_capacity: usize,
     pub success_when: SuccessWhen,
+    /// Audit trail, models and feedback sources of the site.
+    pub learning: super::audit::SiteLearning,
 }
 
 impl SiteSettings {
@@ -168,12 +182,14 @@ impl SiteSettings {
             store_capacity: DEFAULT_STORE_CAPACITY,
             // The demo backend applies `tollgate.decision` itself (step-up on `challenge`).
             success_when: SuccessWhen::Valid,
+            learning: super::audit::SiteLearning::default(),
         }
     }
 }
 
 pub(super) fn resolve_site(
     s: SiteConfig,
+    base_dir: &std::path::Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<SiteSettings, ConfigError> {
     let label = format!("site {:?}", s.sitekey);
@@ -297,6 +313,17 @@ pub(super) fn resolve_site(
             digest,
         });
     }
+    let learning = super::audit::resolve_learning(
+        &label,
+        s.store_telemetry,
+        s.telemetry_retention_days,
+        s.model.as_ref(),
+        s.shadow_model.as_ref(),
+        s.feedback_per_minute,
+        &s.feedback_sources,
+        base_dir,
+        env,
+    )?;
     Ok(SiteSettings {
         sitekey: s.sitekey,
         secret_digest: secret_digest(b"site", secret.as_bytes()),
@@ -309,5 +336,6 @@ pub(super) fn resolve_site(
         token_lifetime_ms: lifetime * 1000,
         store_capacity,
         success_when: s.success_when,
+        learning,
     })
 }

@@ -165,6 +165,23 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Browser family for drift metrics and the audit trail, from the measured engine (`ENGINE`
+/// probe; the user agent when it is missing): `chromium`, `firefox`, `safari` or `other`, with
+/// `-mobile` on phones and tablets. A bounded set, so it can be a metric label.
+pub fn browser_family(t: &Telemetry) -> &'static str {
+    let c = Context::new(t);
+    let engine = c.engine.or_else(|| parse::ua_engine(c.ua));
+    match (engine, c.mobile || c.ipad_desktop) {
+        (Some("v8"), false) => "chromium",
+        (Some("v8"), true) => "chromium-mobile",
+        (Some("sm"), false) => "firefox",
+        (Some("sm"), true) => "firefox-mobile",
+        (Some("jsc"), false) => "safari",
+        (Some("jsc"), true) => "safari-mobile",
+        _ => "other",
+    }
+}
+
 /// Evaluate every rule on a token's telemetry: tier A, B, C, D in that order (each class's
 /// findings keep that order).
 pub fn evaluate(t: &Telemetry) -> EnvVerdict {
