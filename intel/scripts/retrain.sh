@@ -12,10 +12,9 @@
 set -eu
 D=${TOLLGATE_TRACES:-../shared/data/traces}
 TRACES="$D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz"
-# Features measured not to help in LOFO (kept computed and reported, not trained on).
-EXCLUDE=${EXCLUDE:-}
-FIT="--seed 1 --l2 1 --depth 3 --learning-rate 0.1 --min-child-weight 5 --device-margin ${MARGIN:-1}"
-[ -n "$EXCLUDE" ] && FIT="$FIT --exclude-features $EXCLUDE"
+# Features measured not to help are `trainable: false` in model/src/features/mod.rs; an
+# ablation adds e.g. EXTRA="--exclude-features key_p2p_autocorr" or EXTRA="--no-device-calibration".
+FIT="--seed 1 --l2 1 --depth 3 --learning-rate 0.1 --min-child-weight 5 --device-margin 1 ${EXTRA:-}"
 cargo build --release -p tollgate-intel
 BIN=target/release/tollgate-intel
 if [ "${SCREEN:-0}" = 1 ]; then
@@ -27,6 +26,6 @@ fi
 # shellcheck disable=SC2086
 $BIN train --traces $TRACES --folds 5 --lofo --trees 300 --calib-folds 4 $FIT \
     --out model/models/behaviour-v3.json
-TOLLGATE_REGEN_FEATURES=1 cargo test -p tollgate-model --test features_golden
-TOLLGATE_REGEN_MODEL_OUTPUTS=1 cargo test -p tollgate-model --test features_golden
+TOLLGATE_REGEN_FEATURES=1 cargo test -p tollgate-model --test features_golden feature_values
+TOLLGATE_REGEN_MODEL_OUTPUTS=1 cargo test -p tollgate-model --test features_golden model_outputs
 cargo test -p tollgate-model
