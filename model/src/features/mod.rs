@@ -317,7 +317,6 @@ feature_table! {
     KinPowerLaw: "kin_power_law", PointerKinematics, true, "median slope of log speed on log curvature (hand motion ~ -1/3)";
     KinSmoothShare: "kin_smooth_share", PointerKinematics, true, "share of long strokes with parametric smoothness (few curvature sign changes and even steps)";
     KinDecelRatio: "kin_decel_ratio", PointerKinematics, false, "median log(deceleration / acceleration time) of each stroke's main speed pulse (lognormal pulses decelerate longer); hurt leave-one-family-out CV, so reported but not trained";
-    KinTremor: "kin_tremor_log", PointerKinematics, false, "median log share of 8-12 Hz power in the 2-25 Hz speed spectrum of strokes sampled at >= 25 Hz (physiological tremor band); tracks the set-up and hurt leave-one-family-out CV, so reported but not trained";
     KinTurnTail: "kin_turn_tail", PointerKinematics, false, "median log ratio p90/p50 of absolute heading changes per stroke (angle-change distribution tail); hurt leave-one-family-out CV, so reported but not trained";
     ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
     ClickApproach: "click_no_approach", ClickPhysics, true, "share of clicks with < 3 moves in the 500 ms before";

@@ -135,8 +135,8 @@ fn timing(strokes: &[&[Pt]], f: &mut Features) {
         f.set(F::PtSubMs, Some(n_sub as f64 / n_moving as f64));
         f.set(F::PtFast, Some(n_fast as f64 / n_moving as f64));
     }
-    f.set(F::PtOffGrid, offgrid_share(&dts));
     if let Some(p) = modal_period(&dts) {
+        f.set(F::PtOffGrid, offgrid_share_with(&dts, p));
         f.set(F::PtFrameSkip, frame_skip_share(&dts, p));
     }
     f.set(F::PtDtEntropy, interval_entropy(&dts));
@@ -192,7 +192,11 @@ pub fn interval_entropy(dts: &[f64]) -> Option<f64> {
 /// high-rate mice and 1-ms-quantised clocks all stay on their own grid; free-running sleeps,
 /// generated timestamps and back-to-back bursts do not.
 pub fn offgrid_share(dts: &[f64]) -> Option<f64> {
-    let p = modal_period(dts)?;
+    offgrid_share_with(dts, modal_period(dts)?)
+}
+
+/// [`offgrid_share`] with the modal period `p` already known.
+fn offgrid_share_with(dts: &[f64], p: f64) -> Option<f64> {
     // `share` over the intervals >= 0.8 ms, counted without collecting them.
     let (mut considered, mut off) = (0usize, 0usize);
     for &d in dts.iter().filter(|d| **d >= 0.8) {
@@ -255,7 +259,6 @@ pub struct StrokeKin {
     pub pause: Option<f64>,
     pub power_law: Option<f64>,
     pub decel_ratio: Option<f64>,
-    pub tremor: Option<f64>,
     pub turn_tail: Option<f64>,
 }
 
@@ -407,10 +410,6 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
                 k.correction = Some(overshoot || late_sub);
             }
         }
-        // Tremor band only where the device sampled at >= 25 Hz (Nyquist above 12 Hz).
-        if dur / (pts.len() - 1) as f64 <= 40.0 {
-            k.tremor = tremor_share(raw, &mut sc.xs).map(|q| (1e-3 + q).ln());
-        }
         k.power_law = power_law_slope_with(rs, &mut sc.xs, &mut sc.ys);
         if rs.len() >= 6 && path > 0.0 {
             let dt3 = RESAMPLE_MS.powi(3);
@@ -455,6 +454,11 @@ pub const TREMOR_MAX_SAMPLES: usize = 256;
 /// mouse carries a little tremor and sensor jitter in that band; generated paths are smooth
 /// there (their power sits in the slow bell). `None` below 30 samples (0.3 s) or without power.
 /// `w`: scratch buffer.
+///
+/// Not a session feature: screened as the median over strokes sampled at >= 25 Hz
+/// (`kin_tremor_log`), it tracked the recording set-up, gave no leave-one-family-out gain and
+/// cost ~100 µs per 20 s login token (the Goertzel bins are O(n²) per stroke), so `extract`
+/// does not compute it; it stays for offline analysis.
 pub fn tremor_share(v: &[f64], w: &mut Vec<f64>) -> Option<f64> {
     let v = &v[..v.len().min(TREMOR_MAX_SAMPLES)];
     let n = v.len();
@@ -650,7 +654,6 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
     f.set(F::KinPause, med(&|k| k.pause));
     f.set(F::KinPowerLaw, med(&|k| k.power_law));
     f.set(F::KinDecelRatio, med(&|k| k.decel_ratio));
-    f.set(F::KinTremor, med(&|k| k.tremor));
     f.set(F::KinTurnTail, med(&|k| k.turn_tail));
     let smooth: Vec<bool> = kins
         .iter()
@@ -1040,7 +1043,7 @@ pub(crate) mod tests {
         assert_eq!(turn_tail(&mut [0.1; 5]), None);
         // Session level: a human-like stroke has all three.
         let f = extract(&session(human_stroke(0.0, (10.0, 10.0), (600.0, 300.0), 5)));
-        for id in [F::KinDecelRatio, F::KinTremor, F::KinTurnTail] {
+        for id in [F::KinDecelRatio, F::KinTurnTail] {
             assert!(f.get(id).is_some(), "{:?}", id);
         }
         assert_eq!(f.n_long_strokes, 1);
