@@ -837,6 +837,16 @@ mod tests {
     }
 
     #[test]
+    fn compiled_in_model_stays_within_its_size_budget() {
+        // Issue 14 budget: the compiled-in model file ≤ 256 KB.
+        assert!(
+            DEFAULT_MODEL_JSON.len() <= 256 * 1024,
+            "{} bytes",
+            DEFAULT_MODEL_JSON.len()
+        );
+    }
+
+    #[test]
     fn default_model_loads_and_uses_only_trainable_features() {
         let m = Model::from_json(DEFAULT_MODEL_JSON).expect("shipped model parses");
         for t in &m.features {
