@@ -33,6 +33,8 @@ pub struct BoostOptions {
     /// A feature needs this many present values to be split on.
     pub min_present: usize,
     pub seed: u64,
+    /// Features never split on: bit `F as usize` set (see [`super::train::feature_mask`]).
+    pub exclude: u64,
 }
 
 impl Default for BoostOptions {
@@ -48,6 +50,7 @@ impl Default for BoostOptions {
             subsample: 0.8,
             min_present: 20,
             seed: 1,
+            exclude: 0,
         }
     }
 }
@@ -126,7 +129,7 @@ pub fn fit_forest(rows: &[(&Features, Label, f64)], base: &[f64], opts: &BoostOp
     }
     let cols: Vec<Column> = DEFS
         .iter()
-        .filter(|d| d.trainable)
+        .filter(|d| d.trainable && opts.exclude & (1u64 << (d.id as usize)) == 0)
         .filter_map(|d| Column::build(d.id, rows, opts.bins, opts.min_present))
         .collect();
     if cols.is_empty() {

@@ -295,6 +295,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     let all: Vec<usize> = (0..ds.records.len()).collect();
     let mut model = fit_calibrated(&ds.records, &ds.feats, &all, &opts.fit)?;
     print!("{}", eval::summary(&ds.records, &oof));
+    print!("{}", eval::device_summary(&ds.records, &ds.feats, &oof));
     print!(
         "{}",
         eval::human_intervals(&ds.records, &oof, opts.data.seed)
@@ -341,7 +342,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         (
             "trained_with".into(),
             format!(
-                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}",
+                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}{}{}",
                 files.join(" "),
                 opts.data.seed,
                 opts.data.synth_scale,
@@ -352,7 +353,25 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
                 opts.fit.boost.depth,
                 opts.fit.boost.learning_rate,
                 opts.fit.boost.min_child_weight,
-                opts.fit.calib_folds
+                opts.fit.calib_folds,
+                if opts.fit.device_calibration {
+                    format!(" --device-margin {}", opts.fit.device_margin)
+                } else {
+                    " --no-device-calibration".to_string()
+                },
+                if opts.fit.exclude == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        " --exclude-features {}",
+                        tollgate_model::features::DEFS
+                            .iter()
+                            .filter(|d| opts.fit.exclude & (1u64 << (d.id as usize)) != 0)
+                            .map(|d| d.name)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                }
             ),
         ),
         ("data".into(), counts(&ds.records)),
@@ -369,6 +388,20 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
             format!("in-sample: {}", fmt(auc_t, hb_t, hc_t, ba_t)),
         ),
     ];
+    if let Some([p, k]) = model.calibration {
+        println!(
+            "calibration knots (logit → block / allow): pointer {:.3} / {:.3}, keys {:.3} / {:.3}",
+            p.block_logit, p.allow_logit, k.block_logit, k.allow_logit
+        );
+    }
+    for (d, c) in &model.device_knots {
+        println!(
+            "  device {:<10} {:.3} / {:.3}",
+            d.name(),
+            c.block_logit,
+            c.allow_logit
+        );
+    }
     let body = model.to_json();
     let mut meta = provenance(
         opts,
@@ -547,6 +580,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
         }
     };
     print!("{}", eval::summary(&ds.records, &scored));
+    print!("{}", eval::device_summary(&ds.records, &ds.feats, &scored));
     print!(
         "{}",
         eval::human_intervals(&ds.records, &scored, opts.data.seed)

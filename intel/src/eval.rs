@@ -380,6 +380,66 @@ pub fn replay_report(records: &[Record], replay: &[ReplayEvidence], other: &[usi
     out
 }
 
+/// Per inferred device class ([`tollgate_model::features::DeviceClass`], from the telemetry
+/// itself): which human sources and bot families fall in it and how they were decided. Shows
+/// which classes the data can calibrate (enough humans) and which keep the generic knots.
+pub fn device_summary(
+    records: &[Record],
+    feats: &[tollgate_model::features::Features],
+    scored: &[Scored],
+) -> String {
+    use tollgate_model::features::DeviceClass;
+    #[derive(Default)]
+    struct Row {
+        humans: usize,
+        h_block: usize,
+        h_chall: usize,
+        bots: usize,
+        b_allow: usize,
+        sources: BTreeMap<String, usize>,
+    }
+    let mut rows: BTreeMap<DeviceClass, Row> = BTreeMap::new();
+    for ((r, f), s) in records.iter().zip(feats).zip(scored) {
+        let row = rows.entry(f.device).or_default();
+        match r.label {
+            Label::Human => {
+                row.humans += 1;
+                row.h_block += usize::from(s.decision == Decision::Block);
+                row.h_chall += usize::from(s.decision == Decision::Challenge);
+                *row.sources.entry(r.source.clone()).or_insert(0) += 1;
+            }
+            Label::Bot => {
+                row.bots += 1;
+                row.b_allow += usize::from(s.decision == Decision::Allow);
+            }
+        }
+    }
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "per inferred device class: {:<10} {:>7} {:>8} {:>9} {:>6} {:>8}  human sources",
+        "class", "humans", "h.block", "h.ch+bl", "bots", "allowed"
+    );
+    for (d, r) in &rows {
+        let _ = writeln!(
+            o,
+            "                           {:<10} {:>7} {:>8} {:>9} {:>6} {:>8}  {}",
+            d.name(),
+            r.humans,
+            pct(r.h_block, r.humans),
+            pct(r.h_block + r.h_chall, r.humans),
+            r.bots,
+            pct(r.b_allow, r.bots),
+            r.sources
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

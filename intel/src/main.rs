@@ -110,11 +110,22 @@ struct FitArgs {
     /// Subject-wise folds for cross-fitted calibration knots (< 2: in-sample human logits).
     #[arg(long, default_value_t = 4)]
     calib_folds: usize,
+    /// One set of pointer thresholds for every device (the most lenient human source decides)
+    /// instead of knots per inferred device class.
+    #[arg(long)]
+    no_device_calibration: bool,
+    /// Margin of the device-class block knots below their source's quantile, in human logit
+    /// IQRs (allow knots have none).
+    #[arg(long, default_value_t = 1.0)]
+    device_margin: f64,
+    /// Comma-separated feature names left out of the fit (ablations).
+    #[arg(long, default_value = "")]
+    exclude_features: String,
 }
 
 impl FitArgs {
-    fn options(self, seed: u64) -> tollgate_intel::train::FitOptions {
-        tollgate_intel::train::FitOptions {
+    fn options(self, seed: u64) -> anyhow::Result<tollgate_intel::train::FitOptions> {
+        Ok(tollgate_intel::train::FitOptions {
             l2: self.l2,
             boost: tollgate_intel::boost::BoostOptions {
                 trees: self.trees,
@@ -125,8 +136,11 @@ impl FitArgs {
                 ..Default::default()
             },
             calib_folds: self.calib_folds,
+            device_calibration: !self.no_device_calibration,
+            device_margin: self.device_margin,
+            exclude: tollgate_intel::train::feature_mask(&self.exclude_features)?,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -168,7 +182,7 @@ fn main() -> anyhow::Result<()> {
             fit,
             lofo,
         } => {
-            let fit = fit.options(data.seed);
+            let fit = fit.options(data.seed)?;
             let opts = tollgate_intel::cli::TrainOptions {
                 data: data.options(),
                 out,
@@ -190,7 +204,7 @@ fn main() -> anyhow::Result<()> {
             lofo,
             lofo_folds,
         } => {
-            let fit = fit.options(data.seed);
+            let fit = fit.options(data.seed)?;
             let opts = tollgate_intel::cli::EvalOptions {
                 data: data.options(),
                 model,
@@ -213,7 +227,7 @@ fn main() -> anyhow::Result<()> {
             eval_scale,
             folds,
         } => {
-            let fit = fit.options(data.seed);
+            let fit = fit.options(data.seed)?;
             let seed = data.seed;
             let opts = tollgate_intel::adversarial::AdversarialOptions {
                 seed,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tollgate_model::features::{DEFS, F, Features, Modality};
+use tollgate_model::features::{DEFS, DeviceClass, F, Features, Modality};
 use tollgate_model::model::{
     Calibration, LongKeys, Model, ModelFeature, ReplayEvidence, Scored, Thresholds,
 };
@@ -39,6 +39,15 @@ pub struct FitOptions {
     /// the training set (each human scored by a model that did not see its subject), so the
     /// thresholds do not inherit the fit's optimism on its own humans; < 2: in-sample logits.
     pub calib_folds: usize,
+    /// Pointer knots per inferred device class ([`DeviceClass`]), each set by the human sources
+    /// of that class only; a class without enough humans keeps the generic pointer knots.
+    pub device_calibration: bool,
+    /// Device-class block knots sit this many human logit IQRs (of the calibrating source)
+    /// below that source's block quantile (allow knots: no margin).
+    pub device_margin: f64,
+    /// Features left out of the fit (regression and trees): bit `F as usize` set
+    /// ([`feature_mask`]); for ablations.
+    pub exclude: u64,
 }
 
 impl Default for FitOptions {
@@ -55,6 +64,9 @@ impl Default for FitOptions {
             hinge_quantile: None,
             boost: BoostOptions::default(),
             calib_folds: 0,
+            device_calibration: true,
+            device_margin: 1.0,
+            exclude: 0,
         }
     }
 }
@@ -65,6 +77,16 @@ pub const LONG_KEYS: usize = 25;
 
 /// Calibration bucket index of long key-only sessions (after the [`Modality::ALL`] indices).
 const LONG_KEYS_BUCKET: usize = 2;
+
+/// Calibration bucket of pointer-only sessions of a device class (after [`LONG_KEYS_BUCKET`]).
+pub fn device_bucket(d: DeviceClass) -> usize {
+    LONG_KEYS_BUCKET
+        + 1
+        + DeviceClass::ALL
+            .iter()
+            .position(|c| *c == d)
+            .unwrap_or(DeviceClass::ALL.len())
+}
 
 /// Fewest human records of one source (and modality) for it to set calibration knots.
 pub const MIN_CALIBRATION_RECORDS: usize = 100;
@@ -108,7 +130,10 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
     }
     // Terms: trainable features with enough present values and some spread.
     let mut terms: Vec<ModelFeature> = Vec::new();
-    for d in DEFS.iter().filter(|d| d.trainable) {
+    for d in DEFS
+        .iter()
+        .filter(|d| d.trainable && opts.exclude & (1u64 << (d.id as usize)) == 0)
+    {
         let vals: Vec<f64> = rows.iter().filter_map(|r| r.0.get(d.id)).collect();
         if vals.len() < opts.min_present {
             continue;
@@ -258,6 +283,7 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         policy: Thresholds::default(),
         calibration: None,
         long_keys: None,
+        device_knots: Vec::new(),
         reason_threshold: -1.0,
         notes: Vec::new(),
         forest: None,
@@ -265,7 +291,11 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
     // Boosted trees on the regression's residual: its logits are the starting margins.
     if opts.boost.trees > 0 {
         let base: Vec<f64> = rows.iter().map(|r| model.raw_logit(r.0)).collect();
-        let forest = fit_forest(rows, &base, &opts.boost);
+        let boost = BoostOptions {
+            exclude: opts.exclude | opts.boost.exclude,
+            ..opts.boost
+        };
+        let forest = fit_forest(rows, &base, &boost);
         model.forest = (!forest.trees.is_empty()).then_some(forest);
     }
     Ok(model)
@@ -451,13 +481,19 @@ fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
 
 /// Place the calibration knots at the given quantiles of human logits, per modality, taking the
 /// lowest over human sources of that modality (so each source separately stays within the
-/// targets). `human_logits` maps (modality index, source) to logits of single-modality humans.
+/// targets). `human_logits` maps (bucket, source) to logits of single-modality humans; buckets
+/// are the modality indices, [`LONG_KEYS_BUCKET`] and, per device class, [`device_bucket`]
+/// (pointer-only humans of that class). With [`FitOptions::device_calibration`] each device
+/// class with at least [`MIN_CALIBRATION_RECORDS`] humans of one source gets its own pointer
+/// knots, the lowest over the sources *of that class*: a bot-like human source (a VM, a phone)
+/// then sets the thresholds of its own class only.
 pub fn calibrate(
     model: &mut Model,
     human_logits: &BTreeMap<(usize, String), Vec<f64>>,
     opts: &FitOptions,
 ) {
-    let mut knots: [Option<Calibration>; 3] = [None, None, None];
+    let n_buckets = device_bucket(DeviceClass::None) + 1;
+    let mut knots: Vec<Option<Calibration>> = vec![None; n_buckets];
     for (m, slot) in knots.iter_mut().enumerate() {
         let mut lb = f64::INFINITY;
         let mut la = f64::INFINITY;
@@ -471,8 +507,20 @@ pub fn calibrate(
             let mut v = v.clone();
             // Long typing: half the quantiles, a margin for its narrower human spread.
             let f = if m == LONG_KEYS_BUCKET { 0.5 } else { 1.0 };
+            // Device classes: the block knot is lowered by a margin in units of the source's
+            // human logit IQR (a class is usually calibrated by one source, whose unseen people
+            // may sit lower; a block is final, a challenge is not, so only the block knot gets
+            // it).
+            let margin = if m > LONG_KEYS_BUCKET {
+                match (quantile(&mut v, 0.25), quantile(&mut v, 0.75)) {
+                    (Some(a), Some(b)) => opts.device_margin * (b - a).max(0.0),
+                    _ => 0.0,
+                }
+            } else {
+                0.0
+            };
             if let Some(q) = quantile(&mut v, f * opts.block_quantile) {
-                lb = lb.min(q);
+                lb = lb.min(q - margin);
             }
             if let Some(q) = quantile(&mut v, f * opts.allow_quantile) {
                 la = la.min(q);
@@ -496,6 +544,15 @@ pub fn calibrate(
             },
         }),
         _ => None,
+    };
+    model.device_knots = if opts.device_calibration {
+        DeviceClass::ALL
+            .iter()
+            .filter(|d| d.is_pointer())
+            .filter_map(|d| knots[device_bucket(*d)].map(|k| (*d, k)))
+            .collect()
+    } else {
+        Vec::new()
     };
     let knots = [knots[0], knots[1]];
     model.calibration = match knots {
@@ -598,6 +655,12 @@ pub fn fit_calibrated(
                     .or_default()
                     .push(l);
             }
+            if m == 0 && f.device.is_pointer() {
+                by_source
+                    .entry((device_bucket(f.device), records[i].source.clone()))
+                    .or_default()
+                    .push(l);
+            }
         }
     }
     let mut model = model;
@@ -637,6 +700,18 @@ pub fn cross_validate(
     Ok((scored, folds))
 }
 
+/// Bit mask of features (by stable name, comma-separated) for [`FitOptions::exclude`].
+pub fn feature_mask(names: &str) -> Result<u64, IntelError> {
+    const _: () = assert!(F::COUNT <= 64, "feature masks are u64");
+    let mut m = 0u64;
+    for n in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let f =
+            F::by_name(n).ok_or_else(|| IntelError::Option(format!("unknown feature {n:?}")))?;
+        m |= 1u64 << (f as usize);
+    }
+    Ok(m)
+}
+
 /// Look a feature up by name (for tests and reports).
 pub fn feature(name: &str) -> Option<F> {
     F::by_name(name)
@@ -645,6 +720,70 @@ pub fn feature(name: &str) -> Option<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_classes_get_their_own_knots_and_the_block_margin() {
+        // Pointer humans of two sources: a lenient one (logits around -5) in the drag class,
+        // a tight one (around +2) in the mouse class. Generic pointer knots follow the lenient
+        // source; the mouse class keeps its own.
+        let spread = |c: f64| (0..200).map(|i| c + i as f64 / 100.0).collect::<Vec<_>>();
+        let mut h: BTreeMap<(usize, String), Vec<f64>> = BTreeMap::new();
+        h.insert((0, "a".into()), spread(2.0));
+        h.insert((0, "b".into()), spread(-5.0));
+        h.insert((1, "k".into()), spread(0.0));
+        h.insert((device_bucket(DeviceClass::Mouse), "a".into()), spread(2.0));
+        h.insert(
+            (device_bucket(DeviceClass::MouseDrag), "b".into()),
+            spread(-5.0),
+        );
+        // Too few records: no knots of its own.
+        h.insert(
+            (device_bucket(DeviceClass::Touch), "c".into()),
+            vec![-20.0; 50],
+        );
+        let mut m = Model::neutral();
+        let opts = FitOptions {
+            device_margin: 0.0,
+            ..Default::default()
+        };
+        calibrate(&mut m, &h, &opts);
+        let [p, _] = m.calibration.unwrap();
+        assert!(p.allow_logit < -4.9);
+        let mouse = m.device_pointer_knots(DeviceClass::Mouse).unwrap();
+        assert!((mouse.allow_logit - (2.0 + 0.01 * 199.0 * 0.01)).abs() < 1e-9);
+        assert_eq!(m.device_pointer_knots(DeviceClass::Touch), Some(p));
+        assert_eq!(m.device_knots.len(), 2);
+        // A margin of one IQR (1.0 logit here) lowers the block knot only.
+        let mut m2 = Model::neutral();
+        calibrate(
+            &mut m2,
+            &h,
+            &FitOptions {
+                device_margin: 1.0,
+                ..Default::default()
+            },
+        );
+        let mouse2 = m2.device_pointer_knots(DeviceClass::Mouse).unwrap();
+        assert_eq!(mouse2.allow_logit, mouse.allow_logit);
+        assert!((mouse.block_logit - mouse2.block_logit - 0.995).abs() < 1e-9);
+        // Off: one set of pointer knots for every device.
+        let mut m3 = Model::neutral();
+        calibrate(
+            &mut m3,
+            &h,
+            &FitOptions {
+                device_calibration: false,
+                ..Default::default()
+            },
+        );
+        assert!(m3.device_knots.is_empty());
+        assert_eq!(feature_mask("").unwrap(), 0);
+        assert_eq!(
+            feature_mask("key_hold_log, key_rollover").unwrap(),
+            (1 << F::KeyHold as usize) | (1 << F::KeyRollover as usize)
+        );
+        assert!(feature_mask("nope").is_err());
+    }
 
     #[test]
     fn cholesky_solves() {

@@ -3,13 +3,15 @@
 //! on (finite numbers, known feature names, parameter ranges, tree structure).
 //!
 //! Versions 1 to 3 load: version 1 has no hinge fields (`lo`, `hi`, `wl`, `wh` default to 0),
-//! versions 1 and 2 have no `forest`. Unknown fields are ignored; `notes` keeps its order and
-//! drops values that are not strings.
+//! versions 1 and 2 have no `forest`; `calibration_devices` (pointer knots per inferred device
+//! class, a stable class name → knots) is optional in every version (absent: every device uses
+//! the pointer knots). Unknown fields are ignored; `notes` keeps its order and drops values that
+//! are not strings.
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::features::F;
+use crate::features::{DeviceClass, F};
 use crate::forest::{Forest, MAX_NODES, MAX_TREES, Node, Split, Tree};
 use crate::model::{
     Calibration, FORMAT, LongKeys, Model, ModelError, ModelFeature, Thresholds, VERSION,
@@ -41,6 +43,9 @@ struct ModelFile {
     calibration: Option<CalibrationFile>,
     #[serde(default)]
     calibration_long_keys: Option<LongKeysFile>,
+    /// Pointer knots per device class (`features::device`); absent in older files.
+    #[serde(default)]
+    calibration_devices: Option<std::collections::BTreeMap<String, Knots>>,
     #[serde(default)]
     notes: Notes,
     features: Vec<FeatureRow>,
@@ -265,6 +270,14 @@ impl ModelFile {
                 })
             }
         };
+        let mut device_knots = Vec::new();
+        for (name, k) in self.calibration_devices.unwrap_or_default() {
+            let d = DeviceClass::by_name(&name)
+                .filter(|d| d.is_pointer())
+                .ok_or_else(|| ModelError::Field(format!("calibration_devices.{name}")))?;
+            device_knots.push((d, k.into_knots()?));
+        }
+        device_knots.sort_by_key(|(d, _)| *d);
         let forest = match self.forest {
             None => None,
             Some(fv) => {
@@ -284,6 +297,7 @@ impl ModelFile {
             policy,
             calibration,
             long_keys,
+            device_knots,
             reason_threshold,
             notes: self.notes.0,
             forest,
@@ -314,6 +328,12 @@ impl ModelFile {
                 min_keys: l.min_keys.into(),
                 block_logit: l.knots.block_logit,
                 allow_logit: l.knots.allow_logit,
+            }),
+            calibration_devices: (!m.device_knots.is_empty()).then(|| {
+                m.device_knots
+                    .iter()
+                    .map(|(d, c)| (d.name().to_string(), knots(*c)))
+                    .collect()
             }),
             notes: Notes(m.notes.clone()),
             features: m
@@ -510,6 +530,13 @@ pub(crate) fn write_model(m: &Model) -> String {
         to_text(&file.calibration_long_keys),
         false,
     );
+    if file.calibration_devices.is_some() {
+        field(
+            "calibration_devices",
+            to_text(&file.calibration_devices),
+            false,
+        );
+    }
     field(
         "notes",
         lines(

@@ -28,7 +28,7 @@
 //! below the block threshold with reason [`REASON_REPLAY`] when two or more strokes show it, and
 //! at mid-challenge when a session's only hashed stroke does (a lone collision must not block).
 
-use crate::features::{F, Features, Group, Modality, REASON_REPLAY};
+use crate::features::{DeviceClass, F, Features, Group, Modality, REASON_REPLAY};
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
 
@@ -136,6 +136,10 @@ pub struct Model {
     /// stronger evidence, so its human score spread is narrower than a login field's); `None`:
     /// the key knots apply to any length.
     pub long_keys: Option<LongKeys>,
+    /// Pointer knots per inferred device class and evidence length
+    /// ([`crate::features::device`]), sorted by class; a class without an entry uses the
+    /// pointer knots of `calibration` (the most lenient human source of any device).
+    pub device_knots: Vec<(DeviceClass, Calibration)>,
     /// A group whose contributions sum to at most this (logits) is reported as a reason.
     pub reason_threshold: f64,
     /// Free-form provenance (training command, data summary); informational only.
@@ -230,6 +234,7 @@ impl Model {
             },
             calibration: None,
             long_keys: None,
+            device_knots: Vec::new(),
             reason_threshold: -1.0,
             notes: Vec::new(),
             forest: None,
@@ -249,23 +254,36 @@ impl Model {
         })
     }
 
-    /// Knots for a session's features: [`Model::knots`], with the long-typing key knots when
-    /// the session has at least `min_keys` key presses.
+    /// Pointer knots of a device class: its own entry, else the pointer knots of
+    /// `calibration`.
+    pub fn device_pointer_knots(&self, d: DeviceClass) -> Option<Calibration> {
+        self.device_knots
+            .iter()
+            .find(|(c, _)| *c == d)
+            .map(|(_, k)| *k)
+            .or_else(|| self.calibration.map(|[p, _]| p))
+    }
+
+    /// Knots for a session's features: [`Model::knots`], with the pointer knots of the
+    /// session's device class ([`Model::device_knots`]) and the long-typing key knots when the
+    /// session has at least `min_keys` key presses. With both modalities, the lower of the two.
     pub fn knots_for(&self, f: &Features) -> Option<Calibration> {
         let (pointer, keys) = (f.has(Modality::Pointer), f.has(Modality::Keys));
         let base = self.knots(pointer, keys)?;
-        match self.long_keys {
-            Some(l) if keys && f.n_keys >= l.min_keys => Some(if pointer {
-                let p = self.knots(true, false).unwrap_or(base);
-                Calibration {
-                    block_logit: p.block_logit.min(l.knots.block_logit),
-                    allow_logit: p.allow_logit.min(l.knots.allow_logit),
-                }
-            } else {
-                l.knots
-            }),
-            _ => Some(base),
-        }
+        let p = self.device_pointer_knots(f.device).unwrap_or(base);
+        let k = match self.long_keys {
+            Some(l) if f.n_keys >= l.min_keys => l.knots,
+            _ => self.knots(false, true).unwrap_or(base),
+        };
+        Some(match (pointer, keys) {
+            (true, false) => p,
+            (false, true) => k,
+            (true, true) => Calibration {
+                block_logit: p.block_logit.min(k.block_logit),
+                allow_logit: p.allow_logit.min(k.allow_logit),
+            },
+            (false, false) => base,
+        })
     }
 
     /// Logit → score on the policy scale with the given knots (`None`: logistic).
@@ -450,6 +468,7 @@ mod tests {
             },
             calibration: None,
             long_keys: None,
+            device_knots: Vec::new(),
             reason_threshold: -1.0,
             notes: vec![("trained".into(), "unit \"test\"".into())],
             forest: None,
@@ -518,6 +537,45 @@ mod tests {
         assert_eq!(m.knots_for(&f), Some(long));
         f.values[F::PtDtSd as usize] = Some(1.0);
         assert_eq!(m.knots_for(&f).unwrap().allow_logit, -1.0);
+        // Device classes: a class with its own knots uses them for its pointer evidence; the
+        // others keep the generic pointer knots.
+        let mouse = Calibration {
+            block_logit: 0.5,
+            allow_logit: 2.0,
+        };
+        m.device_knots = vec![(DeviceClass::Mouse, mouse)];
+        assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
+        f.n_keys = 0;
+        f.values[F::KeyRollover as usize] = None;
+        f.device = DeviceClass::Mouse;
+        assert_eq!(m.knots_for(&f), Some(mouse));
+        f.device = DeviceClass::Touch;
+        assert_eq!(m.knots_for(&f), Some(k));
+        // Both modalities: the lower of the device's pointer knots and the key knots.
+        f.device = DeviceClass::Mouse;
+        f.values[F::KeyRollover as usize] = Some(0.1);
+        f.n_keys = 10;
+        assert_eq!(
+            m.knots_for(&f),
+            Some(Calibration {
+                block_logit: -5.0,
+                allow_logit: 0.5
+            })
+        );
+        let text = m.to_json();
+        assert!(text.contains("\"calibration_devices\": {\"mouse\""));
+        for bad in ["\"keyboard\"", "\"trackball\""] {
+            let t = text.replace("{\"mouse\"", &format!("{{{bad}"));
+            assert!(
+                matches!(Model::from_json(&t), Err(ModelError::Field(_))),
+                "{bad}"
+            );
+        }
+        let t = text.replace(
+            "\"mouse\":{\"block_logit\":0.5",
+            "\"mouse\":{\"block_logit\":5.5",
+        );
+        assert_eq!(Model::from_json(&t), Err(ModelError::Range("calibration")));
     }
 
     /// `m`'s file with an edit applied to its JSON tree.
@@ -776,6 +834,16 @@ mod tests {
             Model::from_json(&bad),
             Err(ModelError::UnknownFeature(_))
         ));
+    }
+
+    #[test]
+    fn compiled_in_model_stays_within_its_size_budget() {
+        // Issue 14 budget: the compiled-in model file ≤ 256 KB.
+        assert!(
+            DEFAULT_MODEL_JSON.len() <= 256 * 1024,
+            "{} bytes",
+            DEFAULT_MODEL_JSON.len()
+        );
     }
 
     #[test]

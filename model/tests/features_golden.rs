@@ -11,7 +11,9 @@
 
 use serde_json::{Map, Value, json};
 use tollgate_model::features::{self, FieldEv, Key, Pt, Session, Target};
-use tollgate_protocol::telemetry::{field_kind, key_class, pointer_kind, pointer_type, role};
+use tollgate_protocol::telemetry::{
+    field_kind, key_class, pointer_kind, pointer_type, role, scroll_kind,
+};
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/features.json");
 
@@ -344,6 +346,17 @@ fn sessions() -> Vec<(&'static str, Session)> {
     unsorted.pointer.reverse();
     unsorted.keys.swap(0, 5);
     out.push(("unsorted", unsorted));
+    // A login scrolled with a touchpad (small pixel wheel deltas): device class `touchpad`.
+    let mut pad = login(&mut rng, 16.667, 2.0, 1.0, (-20.0, 200.0));
+    pad.wheel = (0..8)
+        .map(|i| features::Wheel {
+            t_ms: 50.0 + 16.0 * i as f64,
+            mode: scroll_kind::WHEEL_PIXEL,
+            dx: 0.0,
+            dy: rng.range(1.0, 9.0),
+        })
+        .collect();
+    out.push(("touchpad-login", pad));
     out
 }
 
@@ -373,6 +386,8 @@ fn compute() -> Value {
                 "n_pointer": f.n_pointer,
                 "n_keys": f.n_keys,
                 "n_strokes": f.n_strokes,
+                "n_long_strokes": f.n_long_strokes,
+                "device": f.device.name(),
                 "stroke_hashes": hashes,
                 "values": values,
             }),
@@ -407,7 +422,14 @@ fn feature_values_match_the_golden_file() {
     let mut diffs = Vec::new();
     for (name, w) in want {
         let g = &got[name];
-        for k in ["n_pointer", "n_keys", "n_strokes", "stroke_hashes"] {
+        for k in [
+            "n_pointer",
+            "n_keys",
+            "n_strokes",
+            "n_long_strokes",
+            "device",
+            "stroke_hashes",
+        ] {
             if g[k] != w[k] {
                 diffs.push(format!("{name}.{k}: got {} want {}", g[k], w[k]));
             }

@@ -160,6 +160,53 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
             Some(spearman(&h, &nxt).unwrap_or(0.0)),
         );
     }
+    f.set(F::KeyTransition, transition_eta2(&typing));
+    if p2p.len() >= MIN_KEYS {
+        f.set(
+            F::KeyAutocorr,
+            Some(spearman(&p2p[..p2p.len() - 1], &p2p[1..]).unwrap_or(0.0)),
+        );
+    }
+}
+
+/// Class transition of a digraph: 0 char→char, 1 into a space, 2 out of a space, 3 into a
+/// backspace, 4 out of a backspace, 5 anything else (enter, tab, …).
+fn transition(a: u8, b: u8) -> usize {
+    match (a, b) {
+        (key_class::CHAR, key_class::CHAR) => 0,
+        (_, key_class::SPACE) => 1,
+        (key_class::SPACE, _) => 2,
+        (_, key_class::BACKSPACE) => 3,
+        (key_class::BACKSPACE, _) => 4,
+        _ => 5,
+    }
+}
+
+/// Eta squared (between-group share of the variance) of log press-to-press intervals grouped by
+/// the digraph's class transition ([`transition`]). People's timing depends on the key pair —
+/// word boundaries and corrections are slower (Dhakal et al. 2018; behaviour.md §3: humaniser
+/// add-ons draw "random delays per key … independent of the key pair"). Only groups with at least
+/// two intervals count; `None` unless two such groups exist. Key contents are never known, so
+/// classes stand in for digraphs.
+pub fn transition_eta2(typing: &[Key]) -> Option<f64> {
+    let mut groups: [Vec<f64>; 6] = Default::default();
+    for w in typing.windows(2) {
+        let d = w[1].down_ms - w[0].down_ms;
+        groups[transition(w[0].class, w[1].class)].push((1.0 + d.max(0.0)).ln());
+    }
+    let used: Vec<&Vec<f64>> = groups.iter().filter(|g| g.len() >= 2).collect();
+    if used.len() < 2 {
+        return None;
+    }
+    let n: usize = used.iter().map(|g| g.len()).sum();
+    let mean = used.iter().flat_map(|g| g.iter()).sum::<f64>() / n as f64;
+    let (mut between, mut total) = (0.0, 0.0);
+    for g in &used {
+        let m = g.iter().sum::<f64>() / g.len() as f64;
+        between += g.len() as f64 * (m - mean) * (m - mean);
+        total += g.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>();
+    }
+    Some(if total > 1e-12 { between / total } else { 0.0 })
 }
 
 #[cfg(test)]
@@ -255,6 +302,54 @@ mod tests {
             ..Default::default()
         });
         assert!(f.get(F::KeyHold).is_none() && f.get(F::KeyRollover).is_none());
+    }
+
+    #[test]
+    fn digraph_and_burst_structure() {
+        // Human-like: slower around spaces and corrections, slow and fast phases.
+        let f = extract(&Session {
+            keys: human_typing(),
+            ..Default::default()
+        });
+        let eta = f.get(F::KeyTransition).unwrap();
+        assert!(eta > 0.1, "{eta}");
+        // Independent delays, the same classes: the transition explains little.
+        let mut t = 0.0;
+        let flat: Vec<Key> = human_typing()
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let d = t;
+                t += 100.0 + 100.0 * noise(i + 500);
+                key(d, 90.0, k.class)
+            })
+            .collect();
+        let g = extract(&Session {
+            keys: flat,
+            ..Default::default()
+        });
+        assert!(g.get(F::KeyTransition).unwrap() < eta);
+        let ac = g.get(F::KeyAutocorr).unwrap();
+        assert!(ac.abs() < 0.5, "{ac}");
+        // Slow then fast halves: strongly autocorrelated intervals.
+        let mut t = 0.0;
+        let phases: Vec<Key> = (0..30)
+            .map(|i| {
+                let d = t;
+                t += if i < 15 { 250.0 } else { 110.0 } + 20.0 * noise(i);
+                key(d, 90.0, key_class::CHAR)
+            })
+            .collect();
+        let p = extract(&Session {
+            keys: phases,
+            ..Default::default()
+        });
+        assert!(p.get(F::KeyAutocorr).unwrap() > 0.5);
+        assert_eq!(
+            p.get(F::KeyTransition),
+            None,
+            "one transition class: undefined"
+        );
     }
 
     #[test]

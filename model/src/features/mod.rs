@@ -11,12 +11,16 @@
 //! - **Translation-invariant.** Only deltas are used: client vs page coordinates do not matter.
 //! - Pure: no I/O, no clock, no randomness. Never panics on input (non-finite values are dropped).
 
+pub mod device;
 pub mod keys;
 pub mod pointer;
 pub mod replay;
 pub(crate) mod stats;
 
-use tollgate_protocol::telemetry::{self, Telemetry, key_flags, pointer_kind, pointer_type};
+pub use device::{DeviceClass, Wheel};
+use tollgate_protocol::telemetry::{
+    self, Telemetry, key_flags, pointer_kind, pointer_type, scroll_kind,
+};
 
 /// One pointer sample in absolute time (ms) and CSS px.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +77,8 @@ pub struct Session {
     pub keys: Vec<Key>,
     pub fields: Vec<FieldEv>,
     pub targets: Vec<Target>,
+    /// Wheel events (token telemetry only; the trace files have none).
+    pub wheel: Vec<Wheel>,
     /// Time of the first user input (ms since start), when the source knows it.
     pub first_input_ms: Option<f64>,
     /// Time of submission (ms since start), when the source knows it.
@@ -127,6 +133,12 @@ impl Session {
                 h: f64::from(b.h) / telemetry::SUBPIXEL,
             })
             .collect();
+        let wheel = t
+            .scroll_samples()
+            .into_iter()
+            .filter(|(_, kind, _, _)| *kind != scroll_kind::SCROLL)
+            .map(|(t_ms, mode, dx, dy)| Wheel { t_ms, mode, dx, dy })
+            .collect();
         let tick = |v: u32| {
             if v == 0 {
                 None
@@ -139,6 +151,7 @@ impl Session {
             keys,
             fields,
             targets,
+            wheel,
             first_input_ms: tick(t.page.first_input),
             submit_ms: tick(t.page.submit),
         };
@@ -164,6 +177,8 @@ impl Session {
         self.fields.retain(|f| f.t_ms.is_finite());
         self.targets
             .retain(|b| b.x.is_finite() && b.y.is_finite() && b.w.is_finite() && b.h.is_finite());
+        self.wheel
+            .retain(|w| w.t_ms.is_finite() && w.dx.is_finite() && w.dy.is_finite());
         self.first_input_ms = self.first_input_ms.filter(|v| v.is_finite());
         self.submit_ms = self.submit_ms.filter(|v| v.is_finite());
     }
@@ -179,6 +194,10 @@ impl Session {
                 .keys
                 .iter()
                 .all(|k| k.down_ms.is_finite() && k.up_ms >= k.down_ms)
+            && self
+                .wheel
+                .iter()
+                .all(|w| w.t_ms.is_finite() && w.dx.is_finite() && w.dy.is_finite())
     }
 }
 
@@ -284,6 +303,8 @@ feature_table! {
     PtFast: "pt_fast_share", PointerTiming, false, "share of steps faster than 10 px/ms (bursts with ~0 ms gaps)";
     PtOffGrid: "pt_offgrid_share", PointerTiming, true, "share of intervals not near a multiple of the modal frame period";
     PtFrac: "pt_fractional_share", PointerTiming, false, "share of moves with fractional coordinates (normal on HiDPI and touch)";
+    PtFrameSkip: "pt_frame_skip", PointerTiming, false, "share of within-stroke intervals spanning >= 1.5 modal frame periods (a hand that slows skips frames; a fixed-rate injector never does); hurt leave-one-family-out CV, so reported but not trained";
+    PtDtEntropy: "pt_dt_entropy", PointerTiming, false, "Shannon entropy (bits, Miller-Madow corrected) of within-stroke move intervals in 1 ms bins; tracks the recording set-up (VM, display rate) and hurt leave-one-family-out CV, so reported but not trained";
     KinStraight: "kin_straightness", PointerKinematics, true, "median chord/path over long strokes (weak alone)";
     KinPeaks: "kin_speed_peaks_log", PointerKinematics, true, "median log(1 + speed peaks) after resampling and smoothing";
     KinTtp: "kin_time_to_peak", PointerKinematics, true, "median time-to-peak-speed fraction (asymmetry)";
@@ -295,10 +316,14 @@ feature_table! {
     KinPause: "kin_pause_share", PointerKinematics, true, "share of within-stroke time spent nearly still";
     KinPowerLaw: "kin_power_law", PointerKinematics, true, "median slope of log speed on log curvature (hand motion ~ -1/3)";
     KinSmoothShare: "kin_smooth_share", PointerKinematics, true, "share of long strokes with parametric smoothness (few curvature sign changes and even steps)";
+    KinDecelRatio: "kin_decel_ratio", PointerKinematics, false, "median log(deceleration / acceleration time) of each stroke's main speed pulse (lognormal pulses decelerate longer); hurt leave-one-family-out CV, so reported but not trained";
+    KinTurnTail: "kin_turn_tail", PointerKinematics, false, "median log ratio p90/p50 of absolute heading changes per stroke (angle-change distribution tail); hurt leave-one-family-out CV, so reported but not trained";
     ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
     ClickApproach: "click_no_approach", ClickPhysics, true, "share of clicks with < 3 moves in the 500 ms before";
     ClickOffset: "click_target_offset", ClickPhysics, false, "median click offset from target centre / half-size";
     ClickPressure0: "click_pressure_zero", ClickPhysics, false, "share of mouse downs with a button held and pressure 0";
+    ClickPause: "click_pause_log", ClickPhysics, true, "log(1 + median pause from the last move to the button press, ms)";
+    ClickFitts: "click_fitts_resid", ClickPhysics, false, "median log(movement time / Fitts prediction) of clicks on captured target boxes (traces carry no boxes: not trainable)";
     KeyHold: "key_hold_log", KeystrokeTiming, true, "log(1 + median hold, ms)";
     KeyHoldSpread: "key_hold_spread", KeystrokeTiming, true, "hold IQR / median";
     KeyP2p: "key_p2p_log", KeystrokeTiming, true, "log(1 + median press-to-press, ms)";
@@ -311,6 +336,8 @@ feature_table! {
     KeyBackspace: "key_backspace", KeystrokeTiming, true, "share of backspace presses";
     KeyClassDep: "key_class_dep", KeystrokeTiming, true, "|log| ratio of intervals around space vs between characters";
     KeyHoldFlightCorr: "key_hold_flight_corr", KeystrokeTiming, true, "rank correlation of hold with the next interval";
+    KeyTransition: "key_transition_eta2", KeystrokeTiming, true, "share of log press-to-press variance explained by the key-class transition (eta squared)";
+    KeyAutocorr: "key_p2p_autocorr", KeystrokeTiming, true, "lag-1 rank autocorrelation of press-to-press intervals (bursts vs independent delays)";
     SesFirstInput: "ses_first_input_log", SessionTiming, false, "log(1 + time to first input, ms)";
     SesSubmit: "ses_submit_log", SessionTiming, false, "log(1 + time to submit, ms)";
     SesIdleMax: "ses_idle_max_log", SessionTiming, false, "log(1 + longest gap between any two events, ms)";
@@ -363,6 +390,10 @@ pub struct Features {
     pub n_keys: usize,
     /// Number of strokes (move runs with gaps <= 100 ms).
     pub n_strokes: usize,
+    /// Of them, long strokes (the kinematic features' evidence).
+    pub n_long_strokes: usize,
+    /// Device class and evidence length inferred from the telemetry ([`device`]).
+    pub device: DeviceClass,
 }
 
 impl Features {
@@ -407,9 +438,12 @@ pub fn extract(session: &Session) -> Features {
         n_pointer: s.pointer.len(),
         n_keys: s.keys.len(),
         n_strokes: 0,
+        n_long_strokes: 0,
+        device: DeviceClass::None,
     };
     pointer::extract(s, &mut f);
     keys::extract(s, &mut f);
+    f.device = device::classify(s, f.n_long_strokes);
     session_features(s, &mut f);
     f
 }
@@ -537,6 +571,9 @@ mod tests {
         );
         b.key(100.0, 190.0, key_class::CHAR, 0, key_flags::TRUSTED);
         b.key(300.0, 300.0, key_class::CHAR, 0, key_flags::UNRELEASED);
+        b.scroll(40.0, 0.0, 120.0);
+        b.wheel(50.0, 0, 0.0, 2.5);
+        b.wheel(60.0, 1, 0.0, 3.0);
         let mut t = b.finish();
         t.page.first_input = 100;
         let s = Session::from_telemetry(&t);
@@ -546,6 +583,11 @@ mod tests {
         assert_eq!(s.keys.len(), 2);
         assert!(s.keys[1].unreleased && !s.keys[0].unreleased);
         assert_eq!(s.first_input_ms, Some(10.0));
+        // Wheel events only (the scroll position record is not a wheel), mode and deltas kept.
+        assert_eq!(s.wheel.len(), 2);
+        assert_eq!(s.wheel[0].mode, scroll_kind::WHEEL_PIXEL);
+        assert!((s.wheel[0].dy - 2.5).abs() < 1e-9);
+        assert_eq!(s.wheel[1].mode, scroll_kind::WHEEL_LINE);
     }
 
     #[test]

@@ -135,7 +135,56 @@ fn timing(strokes: &[&[Pt]], f: &mut Features) {
         f.set(F::PtSubMs, Some(n_sub as f64 / n_moving as f64));
         f.set(F::PtFast, Some(n_fast as f64 / n_moving as f64));
     }
-    f.set(F::PtOffGrid, offgrid_share(&dts));
+    if let Some(p) = modal_period(&dts) {
+        f.set(F::PtOffGrid, offgrid_share_with(&dts, p));
+        f.set(F::PtFrameSkip, frame_skip_share(&dts, p));
+    }
+    f.set(F::PtDtEntropy, interval_entropy(&dts));
+}
+
+/// Share of intervals (>= 0.8 ms) spanning at least 1.5 modal periods `p`. A browser delivers a
+/// move per animation frame only while the pointer actually moves, so a human hand that slows
+/// or pauses inside a stroke leaves frames without a move (behaviour.md §2: 68 % of human
+/// intervals at 15–18 ms, the rest spread over multiples and high-rate modes); an injector that
+/// sends one point per tick (ghost-cursor or WindMouse over XTEST at 60 Hz, even synthetic
+/// timestamps) never skips one. `None` below 8 such intervals.
+pub fn frame_skip_share(dts: &[f64], p: f64) -> Option<f64> {
+    if p.is_nan() || p <= 0.0 {
+        return None;
+    }
+    let (mut n, mut skip) = (0usize, 0usize);
+    for &d in dts.iter().filter(|d| **d >= 0.8) {
+        n += 1;
+        skip += usize::from(d >= 1.5 * p);
+    }
+    (n >= 8).then(|| skip as f64 / n as f64)
+}
+
+/// Shannon entropy (bits) of intervals in 1 ms bins (0–100 ms; longer ones share the last bin),
+/// with the Miller–Madow bias correction `(bins used − 1) / (2 n ln 2)` so short sessions are
+/// comparable with long ones. Timing regularity of the event stream: a timer-driven generator
+/// uses one or two bins, frame-locked human input a few around the frame period plus skipped
+/// frames, sleep-driven scripts many. `None` below 10 intervals.
+pub fn interval_entropy(dts: &[f64]) -> Option<f64> {
+    let mut bins = [0u32; 101];
+    let mut n = 0usize;
+    for &d in dts {
+        if d.is_finite() && d >= 0.0 {
+            bins[(d.round() as usize).min(100)] += 1;
+            n += 1;
+        }
+    }
+    if n < 10 {
+        return None;
+    }
+    let nf = n as f64;
+    let (mut h, mut used) = (0.0, 0usize);
+    for &c in bins.iter().filter(|c| **c > 0) {
+        let q = f64::from(c) / nf;
+        h -= q * q.log2();
+        used += 1;
+    }
+    Some(h + (used as f64 - 1.0) / (2.0 * nf * std::f64::consts::LN_2))
 }
 
 /// Estimate the modal sampling period (0.5 ms bins over 0.8–60 ms) and return the share of
@@ -143,6 +192,29 @@ fn timing(strokes: &[&[Pt]], f: &mut Features) {
 /// high-rate mice and 1-ms-quantised clocks all stay on their own grid; free-running sleeps,
 /// generated timestamps and back-to-back bursts do not.
 pub fn offgrid_share(dts: &[f64]) -> Option<f64> {
+    offgrid_share_with(dts, modal_period(dts)?)
+}
+
+/// [`offgrid_share`] with the modal period `p` already known.
+fn offgrid_share_with(dts: &[f64], p: f64) -> Option<f64> {
+    // `share` over the intervals >= 0.8 ms, counted without collecting them.
+    let (mut considered, mut off) = (0usize, 0usize);
+    for &d in dts.iter().filter(|d| **d >= 0.8) {
+        considered += 1;
+        let k = (d / p).round().max(1.0);
+        let tol = 1.2f64.max(0.12 * p) + 0.02 * k * p;
+        off += usize::from((d - k * p).abs() > tol);
+    }
+    if considered == 0 {
+        None
+    } else {
+        Some(off as f64 / considered as f64)
+    }
+}
+
+/// Modal sampling period of intervals (0.5 ms bins over 0.8–60 ms, neighbouring bins pooled,
+/// then the median of the intervals near the mode); `None` below 8 candidate intervals.
+pub fn modal_period(dts: &[f64]) -> Option<f64> {
     let cand: Vec<f64> = dts
         .iter()
         .copied()
@@ -170,22 +242,7 @@ pub fn offgrid_share(dts: &[f64]) -> Option<f64> {
         .filter(|d| (d - centre).abs() <= 1.0f64.max(0.1 * centre))
         .collect();
     let p = median_in_place(&mut near)?;
-    if p <= 0.0 {
-        return None;
-    }
-    // `share` over the intervals >= 0.8 ms, counted without collecting them.
-    let (mut considered, mut off) = (0usize, 0usize);
-    for &d in dts.iter().filter(|d| **d >= 0.8) {
-        considered += 1;
-        let k = (d / p).round().max(1.0);
-        let tol = 1.2f64.max(0.12 * p) + 0.02 * k * p;
-        off += usize::from((d - k * p).abs() > tol);
-    }
-    if considered == 0 {
-        None
-    } else {
-        Some(off as f64 / considered as f64)
-    }
+    (p > 0.0).then_some(p)
 }
 
 /// Per-stroke kinematic summary.
@@ -201,6 +258,8 @@ pub struct StrokeKin {
     pub correction: Option<bool>,
     pub pause: Option<f64>,
     pub power_law: Option<f64>,
+    pub decel_ratio: Option<f64>,
+    pub turn_tail: Option<f64>,
 }
 
 /// Buffers reused across the strokes of one session (the values are recomputed per stroke).
@@ -215,6 +274,7 @@ struct Scratch {
     v: Vec<f64>,
     xs: Vec<f64>,
     ys: Vec<f64>,
+    turns: Vec<f64>,
 }
 
 /// Kinematics of one stroke (assumed long; works on any), with the stroke's [`path_len`]
@@ -256,9 +316,12 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
         let n_turns = heads.len() - 1;
         let mut sum_abs = 0.0;
         let (mut n_sig, mut changes, mut last_sig) = (0usize, 0usize, 0.0f64);
+        let turns = &mut sc.turns;
+        turns.clear();
         for w in heads.windows(2) {
             let t = wrap_angle(w[1] - w[0]);
             sum_abs += t.abs();
+            turns.push(t.abs());
             if t.abs() > 0.02 {
                 if n_sig > 0 && last_sig.signum() != t.signum() {
                     changes += 1;
@@ -267,6 +330,7 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
                 n_sig += 1;
             }
         }
+        k.turn_tail = turn_tail(turns);
         let mean_abs = sum_abs / n_turns as f64;
         k.turn = Some((0.001 + mean_abs).ln());
         k.sign_change = Some(if n_sig < 2 {
@@ -333,6 +397,7 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
                 .fold(0, |bi, (i, x)| if *x > v[bi] { i } else { bi });
             let denom = (v.len().max(2) - 1) as f64;
             k.time_to_peak = Some(imax as f64 / denom);
+            k.decel_ratio = Some(decel_ratio(v, imax, vmax));
             k.pause = share(v, |x| *x < 0.02);
             if straightness >= 0.5 && chord >= LONG_MIN_PATH_PX {
                 let (ux, uy) = ((last.1 - first.1) / chord, (last.2 - first.2) / chord);
@@ -363,6 +428,83 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
         k.peaks = Some(2f64.ln());
     }
     k
+}
+
+/// Log ratio of the deceleration to the acceleration time of a stroke's main speed pulse: from
+/// the last sample below 10 % of the peak speed before the peak to the first one after it.
+/// Aimed human movements decelerate longer than they accelerate (the lognormal velocity pulses
+/// of Plamondon's Kinematic Theory; the "asymmetric bell" of behaviour.md §1), while eased,
+/// Bézier-in-parameter and minimum-jerk generators are close to symmetric (ratio ~ 0).
+pub fn decel_ratio(v: &[f64], imax: usize, vmax: f64) -> f64 {
+    let thr = 0.1 * vmax;
+    let i0 = v[..imax].iter().rposition(|x| *x < thr).unwrap_or(0);
+    let i1 = v[imax..]
+        .iter()
+        .position(|x| *x < thr)
+        .map_or(v.len().saturating_sub(1), |j| imax + j);
+    ((i1 - imax) as f64 + 0.5).ln() - ((imax - i0) as f64 + 0.5).ln()
+}
+
+/// Samples of the speed series used for the spectrum (cost bound).
+pub const TREMOR_MAX_SAMPLES: usize = 256;
+
+/// Share of the 2–25 Hz power of a speed series (uniform [`RESAMPLE_MS`] steps, i.e. 100 Hz)
+/// that lies in the 8–12 Hz physiological-tremor band (Goertzel per DFT bin on the
+/// mean-removed, Hann-windowed series; the first [`TREMOR_MAX_SAMPLES`] samples). A hand on a
+/// mouse carries a little tremor and sensor jitter in that band; generated paths are smooth
+/// there (their power sits in the slow bell). `None` below 30 samples (0.3 s) or without power.
+/// `w`: scratch buffer.
+///
+/// Not a session feature: screened as the median over strokes sampled at >= 25 Hz
+/// (`kin_tremor_log`), it tracked the recording set-up, gave no leave-one-family-out gain and
+/// cost ~100 µs per 20 s login token (the Goertzel bins are O(n²) per stroke), so `extract`
+/// does not compute it; it stays for offline analysis.
+pub fn tremor_share(v: &[f64], w: &mut Vec<f64>) -> Option<f64> {
+    let v = &v[..v.len().min(TREMOR_MAX_SAMPLES)];
+    let n = v.len();
+    if n < 30 {
+        return None;
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    w.clear();
+    let nm1 = (n - 1) as f64;
+    w.extend(v.iter().enumerate().map(|(i, x)| {
+        let c = (std::f64::consts::PI * i as f64 / nm1).sin();
+        (x - mean) * c * c
+    }));
+    let fs = 1000.0 / RESAMPLE_MS;
+    let bin = |f: f64| f * n as f64 / fs;
+    let (k_lo, k_hi) = (bin(2.0).ceil() as usize, bin(25.0).floor() as usize);
+    let (t_lo, t_hi) = (bin(8.0), bin(12.0));
+    let (mut band, mut total) = (0.0, 0.0);
+    for k in k_lo.max(1)..=k_hi.min(n / 2) {
+        let c = 2.0 * (2.0 * std::f64::consts::PI * k as f64 / n as f64).cos();
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for x in w.iter() {
+            let s0 = x + c * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        let pw = (s1 * s1 + s2 * s2 - c * s1 * s2).max(0.0);
+        total += pw;
+        if (t_lo..=t_hi).contains(&(k as f64)) {
+            band += pw;
+        }
+    }
+    (total > 1e-12).then(|| band / total)
+}
+
+/// Log ratio of the 90th to the 50th percentile of absolute heading changes (rad, + 0.01) of
+/// one stroke: hand motion mixes many small heading changes with a few sharp corrections (a
+/// heavy tail); parametric curves turn evenly. `None` below 8 turns. Reorders `turns`.
+pub fn turn_tail(turns: &mut [f64]) -> Option<f64> {
+    if turns.len() < 8 {
+        return None;
+    }
+    turns.sort_unstable_by(f64::total_cmp);
+    let p50 = super::stats::quantile_sorted(turns, 0.5)?;
+    let p90 = super::stats::quantile_sorted(turns, 0.9)?;
+    Some(((p90 + 0.01) / (p50 + 0.01)).ln())
 }
 
 /// Median of the finite values of a scratch buffer (reorders it); same value as
@@ -492,6 +634,7 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
             mouse_like.push(st.first().is_some_and(|p| is_mouse_like(p.ptype)));
         }
     }
+    f.n_long_strokes = kins.len();
     if kins.is_empty() {
         return;
     }
@@ -510,6 +653,8 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
     f.set(F::KinStepRatio, med(&|k| k.step_ratio));
     f.set(F::KinPause, med(&|k| k.pause));
     f.set(F::KinPowerLaw, med(&|k| k.power_law));
+    f.set(F::KinDecelRatio, med(&|k| k.decel_ratio));
+    f.set(F::KinTurnTail, med(&|k| k.turn_tail));
     let smooth: Vec<bool> = kins
         .iter()
         .zip(&mouse_like)
@@ -530,7 +675,19 @@ pub struct Click {
     pub up: Pt,
     /// Move samples in the 500 ms before the down.
     pub moves_before: usize,
+    /// Time from the last move to the down (ms), when a move came within [`CLICK_PAUSE_MAX_MS`].
+    pub pause_ms: Option<f64>,
+    /// First sample of the move run (gaps <= [`STROKE_GAP_MS`]) that ends at that last move: where
+    /// the approach to the click started.
+    pub approach_start: Option<Pt>,
 }
+
+/// A click whose last move is older than this has no approach (keyboard focus, a still hand).
+pub const CLICK_PAUSE_MAX_MS: f64 = 2000.0;
+/// Fitts' law in Shannon form, `MT = a + b·log2(D/W + 1)`, with population values for mouse
+/// pointing (Soukoreff & MacKenzie 2004: throughput ≈ 3.7–4.9 bit/s; intercepts 0–300 ms).
+pub const FITTS_A_MS: f64 = 150.0;
+pub const FITTS_B_MS: f64 = 200.0;
 
 /// Clean clicks of mouse-like pointers (down, its up within 1.5 s and 10 px).
 pub fn clicks_of(pointer: &[Pt]) -> Vec<Click> {
@@ -555,13 +712,54 @@ pub fn clicks_of(pointer: &[Pt]) -> Vec<Click> {
             .take_while(|p| p.t_ms >= d.t_ms - 500.0)
             .filter(|p| is_move(p))
             .count();
+        let last = pointer[..i]
+            .iter()
+            .rposition(is_move)
+            .filter(|&j| d.t_ms - pointer[j].t_ms <= CLICK_PAUSE_MAX_MS);
+        let approach_start = last.map(|j| {
+            let mut start = pointer[j];
+            for p in pointer[..j].iter().rev() {
+                if p.kind == pointer_kind::DOWN || p.kind == pointer_kind::UP {
+                    break;
+                }
+                if is_move(p) {
+                    if start.t_ms - p.t_ms > STROKE_GAP_MS {
+                        break;
+                    }
+                    start = *p;
+                }
+            }
+            start
+        });
         out.push(Click {
             down: *d,
             up: *u,
             moves_before,
+            pause_ms: last.map(|j| (d.t_ms - pointer[j].t_ms).max(0.0)),
+            approach_start,
         });
     }
     out
+}
+
+/// `ln(MT / (a + b·ID))` of a click on a captured target box: movement time from the start of
+/// the approach to the press against Fitts' prediction for the distance from the approach start
+/// to the box centre and the box's smaller side (Fitts 1954; MacKenzie's Shannon form). Re-timed
+/// replays and generators with a fixed duration per movement break the MT–ID relation
+/// (behaviour.md §3, "replay tools"). `None` without a box under the press or an approach.
+pub fn fitts_residual(c: &Click, targets: &[super::Target]) -> Option<f64> {
+    let t = targets.iter().find(|b| {
+        c.down.x >= b.x && c.down.x <= b.x + b.w && c.down.y >= b.y && c.down.y <= b.y + b.h
+    })?;
+    let start = c.approach_start?;
+    let w = t.w.min(t.h);
+    if w <= 0.0 {
+        return None;
+    }
+    let d = norm(start.x - (t.x + t.w / 2.0), start.y - (t.y + t.h / 2.0));
+    let id = (d / w + 1.0).log2();
+    let mt = c.down.t_ms - start.t_ms;
+    (mt > 0.0).then(|| (mt / (FITTS_A_MS + FITTS_B_MS * id)).ln())
 }
 
 fn clicks(s: &Session, f: &mut Features) {
@@ -573,6 +771,13 @@ fn clicks(s: &Session, f: &mut Features) {
             median(&dwell).map(|d| (1.0 + d.max(0.0)).ln()),
         );
         f.set(F::ClickApproach, share(&cl, |c| c.moves_before < 3));
+        let pauses: Vec<f64> = cl.iter().filter_map(|c| c.pause_ms).collect();
+        f.set(F::ClickPause, median(&pauses).map(|p| (1.0 + p).ln()));
+        let fitts: Vec<f64> = cl
+            .iter()
+            .filter_map(|c| fitts_residual(c, &s.targets))
+            .collect();
+        f.set(F::ClickFitts, median(&fitts));
         let offs: Vec<f64> = cl
             .iter()
             .filter_map(|c| {
@@ -754,6 +959,128 @@ pub(crate) mod tests {
         );
         let free: Vec<f64> = (0..60).map(|i| 5.0 + 20.0 * (noise(i, 9) + 0.5)).collect();
         assert!(offgrid_share(&free).unwrap() > 0.4);
+    }
+
+    #[test]
+    fn frame_skips_and_interval_entropy() {
+        // A fixed-rate injector: a move every 16.7 ms, never a skipped frame, one or two bins.
+        let fixed: Vec<f64> = (0..60).map(|_| 16.7).collect();
+        assert_eq!(frame_skip_share(&fixed, 16.7), Some(0.0));
+        let h_fixed = interval_entropy(&fixed).unwrap();
+        assert!(h_fixed < 0.1, "{h_fixed}");
+        // Frame-locked human input: 16/17 ms with some skipped frames (33, 50 ms).
+        let human: Vec<f64> = (0..60)
+            .map(|i| match i % 10 {
+                3 => 33.0,
+                7 => 50.0,
+                k if k % 2 == 0 => 16.0,
+                _ => 17.0,
+            })
+            .collect();
+        let p = modal_period(&human).unwrap();
+        assert!((16.0..=17.0).contains(&p), "{p}");
+        assert!((frame_skip_share(&human, p).unwrap() - 0.2).abs() < 1e-12);
+        let h_human = interval_entropy(&human).unwrap();
+        assert!(h_human > h_fixed + 1.0, "{h_human}");
+        // Sleep-driven timing spreads over many bins.
+        let free: Vec<f64> = (0..60).map(|i| 5.0 + 40.0 * (noise(i, 4) + 0.5)).collect();
+        assert!(interval_entropy(&free).unwrap() > h_human);
+        assert_eq!(interval_entropy(&fixed[..5]), None);
+        assert_eq!(frame_skip_share(&fixed, f64::NAN), None);
+        // The session feature: a frame-locked human stroke vs the same path at a fixed rate.
+        let st = human_stroke(0.0, (10.0, 10.0), (500.0, 300.0), 3);
+        let even: Vec<Pt> = st
+            .iter()
+            .enumerate()
+            .map(|(i, q)| Pt {
+                t_ms: i as f64 * 16.7,
+                ..*q
+            })
+            .collect();
+        let f = extract(&session(even));
+        assert_eq!(f.get(F::PtFrameSkip), Some(0.0));
+        assert!(f.get(F::PtDtEntropy).unwrap() < 1.2);
+    }
+
+    #[test]
+    fn velocity_asymmetry_tremor_and_turn_tail() {
+        // Symmetric pulse vs one that decelerates three times longer.
+        let sym: Vec<f64> = (0..41)
+            .map(|i| (std::f64::consts::PI * i as f64 / 40.0).sin())
+            .collect();
+        assert!(decel_ratio(&sym, 20, 1.0).abs() < 0.1);
+        let skew: Vec<f64> = (0..41)
+            .map(|i| {
+                let u = i as f64;
+                if u <= 10.0 {
+                    u / 10.0
+                } else {
+                    1.0 - (u - 10.0) / 30.0
+                }
+            })
+            .collect();
+        assert!(decel_ratio(&skew, 10, 1.0) > 0.8);
+        // 10 Hz ripple on a slow bell: most of the 2–25 Hz power is in the tremor band.
+        let mut w = Vec::new();
+        let bell: Vec<f64> = (0..100)
+            .map(|i| (std::f64::consts::PI * i as f64 / 99.0).sin())
+            .collect();
+        let ripple: Vec<f64> = bell
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b + 0.2 * (2.0 * std::f64::consts::PI * 10.0 * i as f64 / 100.0).sin())
+            .collect();
+        let smooth = tremor_share(&bell, &mut w).unwrap();
+        let shaky = tremor_share(&ripple, &mut w).unwrap();
+        assert!(smooth < 0.05 && shaky > 0.5, "{smooth} {shaky}");
+        assert_eq!(tremor_share(&bell[..20], &mut w), None);
+        assert_eq!(tremor_share(&[1.0; 50], &mut w), None);
+        // Even turns have no tail; one sharp correction among small turns does.
+        let mut even = [0.1; 12];
+        assert!(turn_tail(&mut even).unwrap().abs() < 1e-12);
+        let mut tail = [0.02, 0.01, 0.03, 0.02, 0.9, 0.02, 0.01, 0.8, 0.02, 0.03];
+        assert!(turn_tail(&mut tail).unwrap() > 1.0);
+        assert_eq!(turn_tail(&mut [0.1; 5]), None);
+        // Session level: a human-like stroke has all three.
+        let f = extract(&session(human_stroke(0.0, (10.0, 10.0), (600.0, 300.0), 5)));
+        for id in [F::KinDecelRatio, F::KinTurnTail] {
+            assert!(f.get(id).is_some(), "{:?}", id);
+        }
+        assert_eq!(f.n_long_strokes, 1);
+    }
+
+    #[test]
+    fn pause_before_click_and_fitts_residual() {
+        let mut p = human_stroke(0.0, (10.0, 10.0), (400.0, 200.0), 6);
+        let end = *p.last().unwrap();
+        p.push(ev(pointer_kind::DOWN, end.t_ms + 180.0, end.x, end.y, 1));
+        p.push(ev(pointer_kind::UP, end.t_ms + 270.0, end.x, end.y, 0));
+        let mut s = session(p.clone());
+        let f = extract(&s);
+        let pause = f.get(F::ClickPause).unwrap().exp() - 1.0;
+        assert!((pause - 180.0).abs() < 1e-9, "{pause}");
+        assert_eq!(f.get(F::ClickFitts), None, "no target box: missing");
+        // A 40 px button centred on the end point, ~440 px away: ID ≈ 3.6 bits.
+        s.targets.push(super::super::Target {
+            role: 3,
+            x: end.x - 20.0,
+            y: end.y - 20.0,
+            w: 40.0,
+            h: 40.0,
+        });
+        let f = extract(&s);
+        let d = (end.x - 10.0).hypot(end.y - 10.0);
+        let id = (d / 40.0 + 1.0).log2();
+        let mt = end.t_ms + 180.0 - p[0].t_ms;
+        let want = (mt / (FITTS_A_MS + FITTS_B_MS * id)).ln();
+        assert!((f.get(F::ClickFitts).unwrap() - want).abs() < 1e-9);
+        // A click with no move in the 2 s before it has no pause and no approach.
+        let lone = session(vec![
+            mv(0.0, 5.0, 5.0),
+            ev(pointer_kind::DOWN, 5000.0, 5.0, 5.0, 1),
+            ev(pointer_kind::UP, 5090.0, 5.0, 5.0, 0),
+        ]);
+        assert_eq!(extract(&lone).get(F::ClickPause), None);
     }
 
     #[test]
