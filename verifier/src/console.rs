@@ -56,6 +56,17 @@ fn authorized<'a>(
 }
 
 /// `GET /admin/`: the page (only when the console is enabled).
+#[utoipa::path(
+    get,
+    path = "/admin/",
+    tag = "internal",
+    operation_id = "console_page",
+    summary = "The analyst console (HTML page; it asks for the admin token)",
+    responses(
+        (status = 200, description = "The page (self-contained, strict CSP).", content_type = "text/html", body = String),
+        (status = 404, description = "`console-disabled`: no `[audit] admin_token`.", body = crate::openapi::FeedbackErrorReply),
+    ),
+)]
 pub async fn page(State(state): State<AppState>) -> Response {
     if state.audit().is_none_or(|a| a.admin_digest.is_none()) {
         return err(StatusCode::NOT_FOUND, "console-disabled");
@@ -74,6 +85,27 @@ pub async fn page(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /admin/api/verdicts`.
+#[utoipa::path(
+    get,
+    path = "/admin/api/verdicts",
+    tag = "internal",
+    operation_id = "console_verdicts",
+    summary = "Recent verdicts from the audit trail, newest first (admin token)",
+    params(
+        ("site" = Option<String>, Query, description = "Only this site key."),
+        ("decision" = Option<String>, Query, description = "`allow`, `challenge` or `block`."),
+        ("reason" = Option<String>, Query, description = "Only verdicts listing this reason code."),
+        ("model" = Option<String>, Query, description = "Answering or shadow model id."),
+        ("hours" = Option<u64>, Query, description = "Look back this many hours (default 24)."),
+        ("limit" = Option<usize>, Query, description = "At most this many (default 100)."),
+    ),
+    responses(
+        (status = 200, description = "`{\"verdicts\": [audit record without telemetry]}`.", body = Object),
+        (status = 401, description = "`invalid-token` (`Authorization: Bearer <admin token>`).", body = crate::openapi::FeedbackErrorReply),
+        (status = 404, description = "`console-disabled`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 503, description = "`audit-unavailable`.", body = crate::openapi::FeedbackErrorReply),
+    ),
+)]
 pub async fn verdicts(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -136,6 +168,20 @@ pub async fn verdicts(
 }
 
 /// `GET /admin/api/verdicts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/admin/api/verdicts/{id}",
+    tag = "internal",
+    operation_id = "console_verdict",
+    summary = "One verdict with its telemetry (when stored) and labels (admin token)",
+    params(("id" = String, Path, description = "Verdict id (hex).")),
+    responses(
+        (status = 200, description = "`{\"record\": audit record, \"labels\": [...]}`.", body = Object),
+        (status = 401, description = "`invalid-token`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 404, description = "`unknown-id` or `console-disabled`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 503, description = "`audit-unavailable`.", body = crate::openapi::FeedbackErrorReply),
+    ),
+)]
 pub async fn verdict(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -156,7 +202,8 @@ pub async fn verdict(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A label from the console.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ConsoleLabel {
     id: String,
     #[serde(default)]
@@ -166,6 +213,21 @@ pub struct ConsoleLabel {
 }
 
 /// `POST /admin/api/feedback`: a label from source `console`.
+#[utoipa::path(
+    post,
+    path = "/admin/api/feedback",
+    tag = "internal",
+    operation_id = "console_label",
+    summary = "Label a verdict from the console (source `console`; admin token)",
+    request_body(content = ConsoleLabel, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded.", body = Object),
+        (status = 400, description = "`bad-request` or `bad-label`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 401, description = "`invalid-token`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 404, description = "`unknown-id` or `console-disabled`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 503, description = "`audit-unavailable`.", body = crate::openapi::FeedbackErrorReply),
+    ),
+)]
 pub async fn label(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -33,18 +33,26 @@ use crate::state::AppState;
 pub const FEEDBACK_BODY_LIMIT: usize = 8 * 1024;
 
 /// The request fields (unknown fields are ignored).
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackFields {
+    /// The site's secret.
     #[serde(default)]
     secret: Option<String>,
+    /// The verdict id (`tollgate.id` of the siteverify answer, 32 hex digits).
     #[serde(default)]
     id: Option<String>,
+    /// A label: `human`, `bot`, `account-takeover`, `false-positive` (exactly one of `label`
+    /// and `outcome`).
     #[serde(default)]
     label: Option<String>,
+    /// An outcome: `success`, `bad-password`, `locked`, `stepup-passed`, `stepup-failed`.
     #[serde(default)]
     outcome: Option<String>,
+    /// Who says so (default `backend`, authenticated by the site secret); other sources are
+    /// configured per site with their own key.
     #[serde(default)]
     source: Option<String>,
+    /// The key of a configured source other than `backend`.
     #[serde(default)]
     source_key: Option<String>,
 }
@@ -95,6 +103,33 @@ fn parse_feedback(label: Option<&str>, outcome: Option<&str>) -> Result<Feedback
 }
 
 /// Handler of `POST /v1/feedback`.
+#[utoipa::path(
+    post,
+    path = "/v1/feedback",
+    tag = "internal",
+    operation_id = "feedback",
+    summary = "Attach a label or an outcome to a verdict (the learning loop)",
+    description = "Called by your backend (site secret) or another configured source with a verdict \
+        id from siteverify. Labels are append-only, rate-limited per source, counted per source \
+        and class in metrics, and never change live scoring by themselves; they feed \
+        `verifier export`, `compare-models` and `calibrate`. Needs an `[audit]` trail.",
+    request_body(
+        description = "JSON, or URL-encoded form by content type.",
+        content(
+            (FeedbackFields = "application/x-www-form-urlencoded"),
+            (FeedbackFields = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Recorded.", body = crate::openapi::FeedbackReply),
+        (status = 400, description = "`bad-request` (unreadable body, bad id, not exactly one of label/outcome) or `bad-label`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 401, description = "`invalid-secret`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 403, description = "`unauthenticated-source` or `wrong-site`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 404, description = "`unknown-id` or `audit-disabled`.", body = crate::openapi::FeedbackErrorReply),
+        (status = 429, description = "`rate-limited` (per source, with `Retry-After`).", body = crate::openapi::FeedbackErrorReply),
+        (status = 503, description = "`audit-unavailable`.", body = crate::openapi::FeedbackErrorReply),
+    ),
+)]
 pub async fn feedback(
     State(state): State<AppState>,
     body: Result<FormOrJson<FeedbackFields>, BodyRejection>,

@@ -43,6 +43,11 @@ use crate::scoring::Decision;
         crate::challenge::issue,
         crate::siteverify::siteverify,
         crate::outcome::report,
+        crate::feedback::feedback,
+        crate::console::page,
+        crate::console::verdicts,
+        crate::console::verdict,
+        crate::console::label,
         crate::keys_handler,
         crate::health,
         crate::ready,
@@ -52,7 +57,7 @@ use crate::scoring::Decision;
     components(schemas(SiteverifyErrorCode, DecisionSchema, LoginOutcome)),
     tags(
         (name = "public", description = "Browser-facing: challenge, keys, collector assets, health, this document."),
-        (name = "internal", description = "Backend-facing (site secret) and operations: siteverify, outcome, metrics."),
+        (name = "internal", description = "Backend-facing (site secret) and operations: siteverify, outcome, feedback, metrics, the analyst console (`/admin/`, admin token)."),
     ),
     modifiers(&TurnstileAlias, &CollectorAssets),
 )]
@@ -345,6 +350,31 @@ pub struct OutcomeReply {
     pub duplicate: bool,
     /// Campaign signals this report raised (e.g. `campaign-account`, `campaign-prefix`).
     pub signals: Vec<String>,
+}
+
+/// Answer of `POST /v1/feedback`.
+#[derive(Debug, ToSchema)]
+pub struct FeedbackReply {
+    /// Always true.
+    pub ok: bool,
+    /// The verdict id the label was attached to (hex).
+    pub id: String,
+    /// `label` or `outcome`.
+    pub kind: String,
+    /// The label (`human`, `bot`, `account-takeover`, `false-positive`) or outcome (`success`,
+    /// `bad-password`, `locked`, `stepup-passed`, `stepup-failed`).
+    pub value: String,
+    /// The source it was recorded under (`backend`, `analyst`, …).
+    pub source: String,
+}
+
+/// Error answer of `POST /v1/feedback` and the console API: `{"error": code}`.
+#[derive(Debug, ToSchema)]
+pub struct FeedbackErrorReply {
+    /// `bad-request`, `bad-label`, `invalid-secret`, `unauthenticated-source`, `unknown-id`,
+    /// `wrong-site`, `rate-limited`, `audit-disabled`, `audit-unavailable`; for the console also
+    /// `invalid-token`, `console-disabled`.
+    pub error: String,
 }
 
 /// Answer of `GET /v1/keys`.

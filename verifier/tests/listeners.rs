@@ -31,6 +31,10 @@ const ROUTES: &[(&str, bool, bool)] = &[
     ("/v1/outcome", false, true),
     ("/metrics", false, true),
     ("/openapi.json", true, true),
+    ("/v1/feedback", false, true),
+    ("/admin/", false, true),
+    ("/admin/api/verdicts", false, true),
+    ("/admin/api/feedback", false, true),
 ];
 
 /// Whether `router` routes `path`: no route answers 404 to any method, a route answers a method
