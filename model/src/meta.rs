@@ -118,11 +118,30 @@ mod tests {
     use crate::Model;
     use crate::model::DEFAULT_MODEL_JSON;
 
+    /// The compiled-in model without its provenance fields: a model file written before
+    /// `id` / `manifest` / `evaluation` existed.
+    fn old_file() -> String {
+        // `append_to` writes the provenance fields last, from `"id"` on.
+        let at = DEFAULT_MODEL_JSON
+            .rfind(",\n  \"id\":")
+            .expect("the shipped model has an id");
+        format!("{}\n}}\n", &DEFAULT_MODEL_JSON[..at])
+    }
+
+    #[test]
+    fn the_shipped_model_carries_its_provenance() {
+        let m = ModelMeta::from_json(DEFAULT_MODEL_JSON).unwrap();
+        let id = m.id.as_deref().expect("shipped model id");
+        assert!(valid_id(id), "{id}");
+        assert!(m.manifest.is_some() && m.evaluation.is_some());
+    }
+
     #[test]
     fn old_files_have_no_meta_and_a_content_id() {
-        let m = ModelMeta::from_json(DEFAULT_MODEL_JSON).unwrap();
+        let old = old_file();
+        let m = ModelMeta::from_json(&old).unwrap();
         assert_eq!(m.id, None);
-        let id = m.id_or_content(DEFAULT_MODEL_JSON);
+        let id = m.id_or_content(&old);
         assert!(id.starts_with("sha256-") && id.len() == 23, "{id}");
         assert!(valid_id(&id));
         assert_ne!(content_id(DEFAULT_MODEL_JSON), content_id("{}"));
@@ -135,7 +154,8 @@ mod tests {
             manifest: Some(serde_json::json!({"inputs": [{"file": "a.jsonl", "sha256": "00"}]})),
             evaluation: Some(serde_json::json!({"validation": {"auc": 0.9}})),
         };
-        let text = meta.append_to(DEFAULT_MODEL_JSON);
+        let old = old_file();
+        let text = meta.append_to(&old);
         assert_eq!(ModelMeta::from_json(&text).unwrap(), meta);
         assert_eq!(meta.id_or_content(&text), "site-a.v2");
         let a = Model::from_json(DEFAULT_MODEL_JSON).unwrap();
