@@ -252,21 +252,43 @@ fn human(seed: u64) -> TelemetryBuilder {
     let mut rnd = move || rng.unit();
     let mut t = 80.0;
     let mut pos = (40.0f64, 60.0f64);
-    for &(tx, ty, n) in &[(420.0f64, 210.0f64, 38), (455.0, 330.0, 22)] {
+    // Two reaches, each a primary sub-movement that stops short of the target and a corrective
+    // one, with a low-frequency wobble of the hand; samples as a 125 Hz mouse delivered on
+    // 60 Hz frames (1–3 reports per event, sub-millisecond jitter, the odd long frame).
+    for &(tx, ty, n) in &[(420.0f64, 210.0f64, 30), (455.0, 330.0, 15)] {
         let (sx, sy) = pos;
-        for i in 1..=n {
-            let u = f64::from(i) / f64::from(n);
-            // Minimum-jerk progress with a slight arc; overshoot then correct near the end.
-            let p = 10.0 * u.powi(3) - 15.0 * u.powi(4) + 6.0 * u.powi(5);
-            let p = p * (1.0 + 0.03 * (std::f64::consts::PI * u).sin());
-            let arc = 25.0 * (std::f64::consts::PI * p).sin();
-            let x = sx + (tx - sx) * p - arc * 0.3 + (rnd() - 0.5) * 1.5;
-            let y = sy + (ty - sy) * p + arc + (rnd() - 0.5) * 1.5;
-            t += 16.7 + (rnd() - 0.5) * 6.0 + if rnd() < 0.05 { 30.0 } else { 0.0 };
-            mouse(&mut b, t, pointer_kind::MOVE, x.round(), y.round(), 0, 0.0);
-            pos = (x, y);
+        let reach = 0.9 + 0.05 * rnd();
+        let (mx, my) = (
+            sx + (tx - sx) * reach,
+            sy + (ty - sy) * reach + 6.0 * (rnd() - 0.5),
+        );
+        let phase = rnd() * 6.28;
+        for (from, to, steps) in [((sx, sy), (mx, my), n), ((mx, my), (tx, ty), n / 3)] {
+            for i in 1..=steps {
+                let u = f64::from(i) / f64::from(steps);
+                let p = 10.0 * u.powi(3) - 15.0 * u.powi(4) + 6.0 * u.powi(5);
+                let wob = 4.0 * (phase + 9.0 * u).sin() + 2.0 * (phase * 2.0 + 23.0 * u).sin();
+                let arc = 18.0 * (std::f64::consts::PI * p).sin();
+                let x = from.0 + (to.0 - from.0) * p - arc * 0.3 + wob * 0.5 + (rnd() - 0.5) * 2.0;
+                let y = from.1
+                    + (to.1 - from.1) * p
+                    + arc * (to.0 - from.0).signum()
+                    + wob
+                    + (rnd() - 0.5) * 2.0;
+                let reports = 1.0 + (rnd() * 2.6).floor();
+                t += 8.0 * reports
+                    + (rnd() - 0.5) * 1.2
+                    + if rnd() < 0.06 {
+                        25.0 + 60.0 * rnd()
+                    } else {
+                        0.0
+                    };
+                mouse(&mut b, t, pointer_kind::MOVE, x.round(), y.round(), 0, 0.0);
+                pos = (x, y);
+            }
+            t += 60.0 + rnd() * 140.0;
         }
-        t += 180.0 + rnd() * 200.0;
+        t += 120.0 + rnd() * 200.0;
     }
     let (x, y) = (pos.0.round(), pos.1.round());
     mouse(&mut b, t, pointer_kind::DOWN, x, y, 1, 0.5);
