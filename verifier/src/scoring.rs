@@ -15,11 +15,16 @@
 //! 4. **Timer-regular pointer timing** ([`move_timing`]): mouse move samples whose intervals are
 //!    as constant as a timer's (at least [`TIMER_MIN_INTERVALS`] intervals, median ≥
 //!    [`TIMER_MIN_MEDIAN_MS`], 10th–90th percentile spread ≤ [`TIMER_MAX_SPREAD_MS`]) in a token
-//!    carrying coalesced device samples cap the score in the middle of the challenge band, so the
-//!    session cannot end in `allow` (reasons `behaviour`, `timer-regular`). Why this is not a
-//!    human device: USB mice report at ≥ 125 Hz, so a person's coalesced samples arrive ≤ 8 ms
-//!    apart; a steady ≥ 10 ms clock with sub-millisecond jitter is a software timer (OS-level
-//!    injection at 60–100 Hz) or a remote-desktop clock (15.6 ms; those users get a challenge).
+//!    carrying coalesced device samples lower the score by [`TIMER_PENALTY`] (reasons `behaviour`,
+//!    `timer-regular`). A steady ≥ 10 ms clock with sub-millisecond jitter is what OS-level
+//!    injection from a timer produces (60–100 Hz), but also what some people's devices produce
+//!    (touchpads and Bluetooth mice reporting at 60–90 Hz, remote desktops at 15.6 ms) and what a
+//!    person's recording replayed at its recording rate looks like: measured on the OS-level rig,
+//!    4 of 10 recorded SapiMouse people replayed through XTEST matched the rule, and a cap below
+//!    `allow` challenged every one of them, while the behaviour model alone already blocked or
+//!    challenged 19 of 20 OS-level ghost-cursor and WindMouse bots. So the rule penalises and
+//!    explains but does not decide: a timer-regular session that still ends in `allow` carries
+//!    [`NOTE_TIMER_ALLOWED`] in `notes`.
 //!    **Documented exception:** when the token has no coalesced samples (a browser without
 //!    `getCoalescedEvents`), dispatched events are frame-locked, and a high-rate mouse then
 //!    looks like the display's clock: nothing is raised, and the answer's `notes` say so
@@ -153,6 +158,12 @@ pub fn move_timing(t: &tollgate_protocol::Telemetry) -> MoveTiming {
     }
     m
 }
+
+/// Score penalty of timer-regular pointer timing (see the module docs).
+pub const TIMER_PENALTY: f64 = 0.2;
+
+/// Note on a timer-regular session that still ends in `allow`.
+pub const NOTE_TIMER_ALLOWED: &str = "timer-regular-allowed: move intervals are on a constant >= 10 ms clock (as OS-level injection from a timer, but also some touchpads, Bluetooth mice, remote desktops and replayed recordings produce), penalised by 0.2; the behaviour model still judged the movement human, so the decision stays allow";
 
 /// Note of the documented exception to the timer-regularity rule.
 pub const NOTE_FRAME_LOCKED: &str = "timer-regular-frame-locked: move intervals are as constant as a timer's, but the browser sent no coalesced device samples, so dispatched events are frame-locked and the regularity may be the display's; not raised";
@@ -429,30 +440,26 @@ fn score_behaviour(
             ("move_interval_spread_ms", finite(mt.spread_ms)),
         ]);
         if mt.coalesced {
-            let cap = (((policy.block + policy.allow) / 2.0) * 1000.0).floor() / 1000.0;
-            let cap = if policy.decide(cap) == Decision::Allow {
-                // Degenerate policies (block == allow): the highest score below allow.
-                policy.block.min(policy.allow) - 0.001
-            } else {
-                cap
-            };
             if !reasons.contains(&"behaviour") {
                 reasons.push("behaviour");
             }
             reasons.push("timer-regular");
+            let penalised = (score - TIMER_PENALTY).max(0.0);
             details.insert(
                 "timer-regular",
                 ReasonDetail {
-                    score_cap: Some(cap),
-                    score_delta: (score > cap).then(|| ((cap - score) * 1000.0).round() / 1000.0),
+                    score_delta: Some(((penalised - score) * 1000.0).round() / 1000.0),
                     features: timing,
                     note: Some(
-                        "mouse move samples on a constant clock of >= 10 ms: USB mice report at >= 125 Hz, so this is a software timer (OS-level input injection) or a remote-desktop clock; capped below allow",
+                        "mouse move samples on a constant clock of >= 10 ms with sub-millisecond jitter: a software timer (OS-level input injection) or a fixed-rate device; penalised, not capped",
                     ),
                     ..Default::default()
                 },
             );
-            score = score.min(cap).max(0.0);
+            score = penalised;
+            if policy.decide(score) == Decision::Allow {
+                notes.push(NOTE_TIMER_ALLOWED);
+            }
         } else {
             notes.push(NOTE_FRAME_LOCKED);
         }
