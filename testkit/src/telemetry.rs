@@ -262,7 +262,7 @@ fn human(seed: u64) -> TelemetryBuilder {
             sx + (tx - sx) * reach,
             sy + (ty - sy) * reach + 6.0 * (rnd() - 0.5),
         );
-        let phase = rnd() * 6.28;
+        let phase = rnd() * std::f64::consts::TAU;
         for (from, to, steps) in [((sx, sy), (mx, my), n), ((mx, my), (tx, ty), n / 3)] {
             for i in 1..=steps {
                 let u = f64::from(i) / f64::from(steps);
