@@ -34,28 +34,34 @@
 // OSLEVEL_DUMP=PREFIX writes PREFIX-N.json per attempt (schedule, session, decoded token).
 // Attempts per family: OSLEVEL_ATTEMPTS (default 10; straight lines OSLEVEL_STRAIGHT_ATTEMPTS,
 // default 4). Needs Xvfb, /usr/bin/python3 with python3-xlib, Chromium and the trace files:
-// skipped loudly without them, failed under CI=true.
+// skipped loudly without them, failed under CI=true. Trace reading, the human sessions, the XTEST
+// player, Xvfb and Chromium start-up live in `xtest.mjs` (shared with turnstile.test.mjs).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 import { path as ghostPath } from 'ghost-cursor';
 
 import { CHROMIUM, DEV_SECRET, ROOT, decodeToken, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
+import {
+  calibrationMove,
+  centreOf,
+  humanSample,
+  humanSession,
+  killGroup,
+  launchChromium,
+  mulberry32,
+  startPlayer,
+  startXvfb,
+  toEvents,
+  xtestPrerequisites,
+} from './xtest.mjs';
 
-const XVFB = process.env.XVFB_PATH ?? '/usr/bin/Xvfb';
-// Debian's interpreter: python3-xlib is installed for it (not for a pyenv/venv python on PATH).
-const PYTHON = process.env.TOLLGATE_PYTHON ?? '/usr/bin/python3';
 const INTEL_BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'debug', 'tollgate-intel');
-const TRACES = process.env.TOLLGATE_TRACES ?? join(ROOT, '..', 'shared', 'data', 'traces');
-const SAPI = join(TRACES, 'sapimouse-dev.jsonl.gz');
-const AALTO = join(TRACES, 'aalto-dev.jsonl.gz');
 
 const N = Number(process.env.OSLEVEL_ATTEMPTS ?? 10);
 const N_STRAIGHT = Number(process.env.OSLEVEL_STRAIGHT_ATTEMPTS ?? 4);
@@ -67,10 +73,6 @@ const SCREEN = { w: 1280, h: 800 };
 // machine a replay lost up to 9 of its first moves (the first ~300 ms) while the loader's start-up
 // work ran; see README ("OS-level capture rig").
 const SETTLE_MS = Number(process.env.OSLEVEL_SETTLE_MS ?? 800);
-// Pointer segment of a recorded window: this long before its final click.
-const SEGMENT_MS = 1200;
-// Recorded keys typed into each field.
-const KEYS_PER_FIELD = 7;
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-quic',
@@ -125,159 +127,19 @@ const NOT_COMPARED = new Set(['ses_first_input_log', 'ses_submit_log', 'ses_idle
 
 /** Missing prerequisite: skip loudly, or fail under CI=true (the project's rule). */
 function missingPrerequisites() {
-  const missing = [];
-  if (!existsSync(XVFB)) missing.push(`${XVFB} (Debian package xvfb)`);
-  if (!existsSync(PYTHON)) missing.push(PYTHON);
-  else if (spawnSync(PYTHON, ['-c', 'import Xlib.ext.xtest']).status !== 0) missing.push(`python3-xlib for ${PYTHON} (Debian package python3-xlib)`);
-  if (!existsSync(CHROMIUM)) missing.push(CHROMIUM);
+  const missing = xtestPrerequisites();
   if (!existsSync(INTEL_BIN)) missing.push(`${INTEL_BIN} (cargo build -p tollgate-intel)`);
-  if (!existsSync(SAPI) || !existsSync(AALTO)) missing.push(`trace files in ${TRACES}`);
   return missing;
 }
 
-// --- deterministic randomness -----------------------------------------------------------------
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// --- bot sessions -----------------------------------------------------------------------------
+//
+// Sessions are trace rows in page coordinates (see xtest.mjs); recorded humans come from xtest.mjs.
 
 function gauss(rng, mean, sd) {
   const u = Math.max(rng(), 1e-12);
   const v = rng();
   return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-// --- recorded humans --------------------------------------------------------------------------
-
-function readTraces(file) {
-  return gunzipSync(readFileSync(file))
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-}
-
-/**
- * The approach to a SapiMouse window's final clean click: the trailing run of button-free moves
- * within SEGMENT_MS before it (at least 12 moves and 120 px of chord), and the click. Rows are
- * rebased to the run's first move, positions relative to the click.
- */
-function clickSegment(rec) {
-  const p = rec.pointer;
-  const n = p.length;
-  if (n < 3 || p[n - 2][1] !== 'down' || p[n - 1][1] !== 'up') return null;
-  const down = p[n - 2];
-  let first = n - 2;
-  while (first > 0 && p[first - 1][1] === 'move' && p[first - 1][4] === 0 && p[first - 1][0] >= down[0] - SEGMENT_MS) first--;
-  const rows = p.slice(first);
-  if (rows.length - 2 < 12 || Math.hypot(rows[0][2] - down[2], rows[0][3] - down[3]) < 120) return null;
-  const t0 = rows[0][0];
-  return rows.map(([t, kind, x, y]) => [t - t0, kind, x - down[2], y - down[3]]);
-}
-
-// The square's eight symmetries (mirrors and quarter turns): they keep every distance, speed,
-// curvature magnitude and timing of a movement.
-const SYMMETRIES = [[1, 0, 0, 1], [-1, 0, 0, 1], [1, 0, 0, -1], [-1, 0, 0, -1], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, -1, 0], [0, -1, -1, 0]];
-
-/** Place a segment so its click lands on `target`, mirrored or turned if it would leave the viewport. */
-function placeSegment(seg, target, [w, h]) {
-  for (const [a, b, c, d] of SYMMETRIES) {
-    const rows = seg.map(([t, kind, x, y]) => [t, kind, target.x + a * x + b * y, target.y + c * x + d * y]);
-    if (rows.every(([, , x, y]) => x >= 4 && y >= 4 && x < w - 4 && y < h - 4)) return rows;
-  }
-  return null;
-}
-
-/** The first KEYS_PER_FIELD * 2 keys of an Aalto sentence, when they are playable classes. */
-function keyRuns(rec) {
-  const keys = rec.keys.slice(0, KEYS_PER_FIELD * 2);
-  if (keys.length < KEYS_PER_FIELD * 2) return null;
-  if (keys.some(([, , c]) => !['char', 'space', 'shift'].includes(c))) return null;
-  if (keys.filter(([, , c]) => c === 'char').length < KEYS_PER_FIELD) return null;
-  // Two overlapping presses of the same non-letter key cannot be played on one keycode.
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i][2] !== 'char' && keys[i][2] === keys[i - 1][2] && keys[i][0] < keys[i - 1][1]) return null;
-  }
-  const rebase = (ks) => ks.map(([d, u, c]) => [d - ks[0][0], u - ks[0][0], c]);
-  return [rebase(keys.slice(0, KEYS_PER_FIELD)), rebase(keys.slice(KEYS_PER_FIELD))];
-}
-
-/**
- * A deterministic sample of recorded people: for attempt i, the i-th SapiMouse subject (file
- * order) with three usable click segments, and the i-th Aalto subject with a usable sentence.
- */
-function humanSample(count) {
-  const bySubject = new Map();
-  for (const rec of readTraces(SAPI)) {
-    const seg = clickSegment(rec);
-    if (!seg) continue;
-    if (!bySubject.has(rec.subject)) bySubject.set(rec.subject, []);
-    bySubject.get(rec.subject).push({ id: rec.id, seg });
-  }
-  const pointers = [...bySubject.entries()].filter(([, segs]) => segs.length >= 3);
-  const keys = [];
-  const seen = new Set();
-  for (const rec of readTraces(AALTO)) {
-    if (keys.length >= count) break;
-    if (seen.has(rec.subject)) continue;
-    const runs = keyRuns(rec);
-    if (!runs) continue;
-    seen.add(rec.subject);
-    keys.push({ id: rec.id, subject: rec.subject, runs });
-  }
-  if (pointers.length < count || keys.length < count) throw new Error(`only ${pointers.length} pointer / ${keys.length} key subjects usable`);
-  return { pointers: pointers.map(([subject, segs]) => ({ subject, segs })), keys };
-}
-
-// --- sessions ---------------------------------------------------------------------------------
-//
-// A session is built in page (client) coordinates as trace rows: pointer [t, kind, x, y, buttons]
-// and keys [t_down, t_up, class, keysym]; `toEvents` turns it into the player's schedule.
-
-const LETTERS = 'qwertyuiopasdfghjklzxcvbnm';
-
-function centreOf(box, rng) {
-  return { x: Math.round(box.x + box.w / 2 + (rng() - 0.5) * box.w * 0.5), y: Math.round(box.y + box.h / 2 + (rng() - 0.5) * box.h * 0.4) };
-}
-
-function humanSession(h, layout, rng) {
-  const pointer = [];
-  const keys = [];
-  let t = 0;
-  let letter = 0;
-  const used = new Set();
-  const fields = ['username', 'password', 'login'];
-  fields.forEach((field, fi) => {
-    const target = centreOf(layout.boxes[field], rng);
-    let rows = null;
-    for (let si = 0; si < h.segs.length && !rows; si++) {
-      if (used.has(si)) continue;
-      rows = placeSegment(h.segs[si].seg, target, layout.inner);
-      if (rows) used.add(si);
-    }
-    if (!rows) return;
-    for (const [rt, kind, x, y] of rows) pointer.push([t + rt, kind, x, y, kind === 'down' ? 1 : 0]);
-    t = pointer[pointer.length - 1][0] + 250;
-    if (fi < 2) {
-      const run = h.keys.runs[fi];
-      let end = t;
-      for (const [d, u, c] of run) {
-        const sym = c === 'char' ? LETTERS[letter++ % LETTERS.length] : c === 'space' ? 'space' : 'Shift_L';
-        keys.push([t + d, t + u, c, sym]);
-        end = Math.max(end, t + u);
-      }
-      t = end + 300;
-    }
-  });
-  // null: this subject's segments do not all fit the page (the caller takes the next subject).
-  return used.size === fields.length ? { pointer, keys } : null;
 }
 
 /** Gaussian typing of `text` starting at `t`: holds N(95, 20), press-to-press N(185, 55) ms. */
@@ -377,24 +239,6 @@ function botSession(family, start, layout, rng) {
   return { pointer, keys, hz };
 }
 
-/** The player's schedule (screen coordinates) for a session. */
-function toEvents(session, offset) {
-  const ev = [];
-  let at = null;
-  for (const [t, kind, x, y] of session.pointer) {
-    // A button press happens where the pointer is; move first only if it is elsewhere.
-    if (kind === 'move' || at === null || at[0] !== x || at[1] !== y) ev.push([t, 'move', x + offset.dx, y + offset.dy]);
-    at = [x, y];
-    if (kind === 'down' || kind === 'up') ev.push([t, kind, 1]);
-  }
-  for (const [d, u, , sym] of session.keys) {
-    ev.push([d, 'kdown', sym]);
-    ev.push([u, 'kup', sym]);
-  }
-  // Stable: equal times keep their order (a move before its button, a press before its release).
-  return ev.map((e, i) => [e, i]).sort((a, b) => a[0][0] - b[0][0] || a[1] - b[1]).map(([e]) => [Math.round(e[0] * 1000) / 1000, ...e.slice(1)]);
-}
-
 /** The session as a trace record (data README format) for `tollgate-intel`. */
 function toRecord(id, subject, session) {
   return {
@@ -407,76 +251,6 @@ function toRecord(id, subject, session) {
     screen: null,
     pointer: session.pointer.map(([t, kind, x, y, b]) => [t, kind, x, y, b]),
     keys: session.keys.map(([d, u, c]) => [d, u, c]),
-  };
-}
-
-// --- processes ----------------------------------------------------------------------------------
-
-/** Xvfb on the first free display (`-displayfd`). */
-async function startXvfb() {
-  // The X server stamps each event with its own clock when it processes the XTEST request: run it
-  // SCHED_FIFO where allowed (root), like the player, so a loaded machine does not shift them.
-  const args = ['-displayfd', '3', '-screen', '0', `${SCREEN.w}x${SCREEN.h}x24`, '-nolisten', 'tcp'];
-  const rt = process.env.OSLEVEL_REALTIME !== '0' && spawnSync('chrt', ['-f', '10', 'true']).status === 0;
-  const child = rt
-    ? spawn('chrt', ['-f', '10', XVFB, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] })
-    : spawn(XVFB, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const stderr = [];
-  child.stderr.on('data', (d) => stderr.push(d));
-  const display = await new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`Xvfb gave no display within 20 s: ${Buffer.concat(stderr)}`)), 20_000);
-    child.stdio[3].on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) {
-        clearTimeout(timer);
-        resolve(`:${buf.trim()}`);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Xvfb exited (${code}): ${Buffer.concat(stderr)}`));
-    });
-  });
-  return { child, display, policy: rt ? 'fifo' : 'normal' };
-}
-
-/** The XTEST player; `play(events)` resolves to its report line. */
-async function startPlayer(display) {
-  const child = spawn(PYTHON, [join(ROOT, 'tests', 'e2e', 'xtest-play.py')], { env: { ...process.env, DISPLAY: display }, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  const stderr = [];
-  child.stderr.on('data', (d) => stderr.push(d));
-  const lines = [];
-  let waiter = null;
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    lines.push(JSON.parse(l));
-    if (waiter) waiter();
-  });
-  const next = async (ms) => {
-    const end = Date.now() + ms;
-    while (!lines.length) {
-      if (Date.now() > end || child.exitCode !== null) throw new Error(`xtest player: no answer (${Buffer.concat(stderr)})`);
-      await new Promise((r) => {
-        waiter = r;
-        setTimeout(r, 200);
-      });
-    }
-    return lines.shift();
-  };
-  const hello = await next(20_000);
-  if (!hello.ready) throw new Error(`xtest player: ${JSON.stringify(hello)}`);
-  return {
-    child,
-    policy: hello.policy,
-    async play(events) {
-      child.stdin.write(`${JSON.stringify({ events })}\n`);
-      const last = events.length ? events[events.length - 1][0] : 0;
-      const out = await next(last + 30_000);
-      if (out.error) throw new Error(`xtest player: ${out.error}`);
-      return out;
-    },
   };
 }
 
@@ -512,25 +286,6 @@ function mailbox() {
   };
 }
 
-// Children of this file, ended also when the runner exits early.
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) killGroup(c);
-});
-
-function killGroup(child) {
-  if (!child || child.exitCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 // --- the test -------------------------------------------------------------------------------------
 
 describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier per attempt)', () => {
@@ -545,7 +300,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
   before(async () => {
     const missing = missingPrerequisites();
     if (missing.length) return;
-    xvfb = await startXvfb();
+    xvfb = await startXvfb(SCREEN);
     player = await startPlayer(xvfb.display);
     server = await servePages('oslevel.html', (req, res, path) => {
       const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
@@ -566,17 +321,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
       return false;
     });
     const url = `http://127.0.0.1:${server.address().port}/oslevel.html?n=0`;
-    // Chromium's X11 input path folds motion events still queued when it reads them into the last
-    // one: on a loaded machine that loses samples a real device would not. A higher priority than
-    // the rest of the machine (nice -10, where allowed) keeps it reading promptly.
-    const chromiumArgs = [...CHROMIUM_ARGS, `--user-data-dir=${tempDir('oslevel-chromium')}`, `--app=${url}`];
-    const niced = process.env.OSLEVEL_REALTIME !== '0' && spawnSync('nice', ['-n', '-10', 'true']).status === 0;
-    chromium = spawn(niced ? 'nice' : CHROMIUM, niced ? ['-n', '-10', CHROMIUM, ...chromiumArgs] : chromiumArgs, {
-      env: { ...process.env, DISPLAY: xvfb.display },
-      detached: true,
-      stdio: 'ignore',
-    });
-    children.add(chromium);
+    chromium = launchChromium([...CHROMIUM_ARGS, `--user-data-dir=${tempDir('oslevel-chromium')}`, `--app=${url}`], xvfb.display);
   });
 
   after(async () => {
@@ -617,9 +362,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
       }
       if (n === 0) {
         // Calibration before the loader exists: the page notes screen - client offsets.
-        await player.play([[0, 'move', cursor.x, cursor.y], [40, 'move', cursor.x + 3, cursor.y + 2]]);
-        await sleep(150);
-        cursor = { x: cursor.x + 3, y: cursor.y + 2 };
+        cursor = await calibrationMove(player, cursor);
       }
       const verifier = await startVerifier();
       try {
