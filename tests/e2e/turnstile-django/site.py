@@ -60,7 +60,7 @@ class LoginForm(forms.Form):
     turnstile = TurnstileField(action="login")
 
 
-# Fixed positions, so that a test driving the OS pointer (xdotool) knows where the fields are.
+# Fixed positions, so that a test driving the OS pointer (XTEST) knows where the fields are.
 PAGE = engines["django"].from_string(
     """<!doctype html>
 <html><head><meta charset="utf-8"><title>Sign in</title>
