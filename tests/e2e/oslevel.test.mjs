@@ -115,12 +115,16 @@ export const TOLERANCE = {
   kin_sign_change: { each: 0.12, median: 0.01 },
   kin_step_ratio: { each: 0.12, median: 0.01 },
   key_hold_flight_corr: { each: 0.15, median: 0.02 },
+  // Lag-1 rank autocorrelation over ~13 press-to-press intervals: a sub-ms shift swaps the ranks of
+  // two near-equal intervals (measured |d| up to 0.08 on clean replays).
+  key_p2p_autocorr: { each: 0.15, median: 0.02 },
   // Report-only features (computed and returned, not trained on; model/src/features): the 1 ms-bin
   // interval entropy rises with the X server's sub-millisecond jitter (token above offline in every
   // replay, |d| up to 0.43), and the deceleration/acceleration phase ratio moves with one sample
-  // lost or delayed near the speed peak (|d| up to 0.87).
+  // lost or delayed near the speed peak (one subject's short strokes: |d| 0.87–1.04 across runs,
+  // the others ≤ 0.25), so only its median is held tight.
   pt_dt_entropy: { each: 0.6, median: 0.3 },
-  kin_decel_ratio: { each: 1.0, median: 0.1 },
+  kin_decel_ratio: { each: 2.0, median: 0.1 },
 };
 /** A replay with an event injected later than this (or a lost sample) is judged by the medians only. */
 const CLEAN_LATE_MS = 2;
