@@ -246,6 +246,31 @@ fn bow(offset: f64) -> TelemetryBuilder {
     b
 }
 
+/// The end of [`human`] and [`timer_login`]: a click where the pointer stopped, then 14 keys
+/// (a space at the 7th, a pause after the 10th) into field 0, timed by `rnd`.
+fn click_and_type(
+    b: &mut TelemetryBuilder,
+    pos: (f64, f64),
+    mut t: f64,
+    rnd: &mut impl FnMut() -> f64,
+) {
+    let (x, y) = (pos.0.round(), pos.1.round());
+    mouse(b, t, pointer_kind::DOWN, x, y, 1, 0.5);
+    t += 95.0;
+    mouse(b, t, pointer_kind::UP, x, y, 0, 0.0);
+    let mut down = t + 900.0;
+    for i in 0..14 {
+        let hold = 70.0 + rnd() * 70.0;
+        let class = if i == 6 {
+            key_class::SPACE
+        } else {
+            key_class::CHAR
+        };
+        b.key(down, down + hold, class, 0, key_flags::TRUSTED);
+        down += 90.0 + rnd() * 220.0 + if i == 9 { 600.0 } else { 0.0 };
+    }
+}
+
 fn human(seed: u64) -> TelemetryBuilder {
     let mut b = TelemetryBuilder::new();
     let mut rng = Rng::new(seed);
@@ -290,21 +315,7 @@ fn human(seed: u64) -> TelemetryBuilder {
         }
         t += 120.0 + rnd() * 200.0;
     }
-    let (x, y) = (pos.0.round(), pos.1.round());
-    mouse(&mut b, t, pointer_kind::DOWN, x, y, 1, 0.5);
-    t += 95.0;
-    mouse(&mut b, t, pointer_kind::UP, x, y, 0, 0.0);
-    let mut down = t + 900.0;
-    for i in 0..14 {
-        let hold = 70.0 + rnd() * 70.0;
-        let class = if i == 6 {
-            key_class::SPACE
-        } else {
-            key_class::CHAR
-        };
-        b.key(down, down + hold, class, 0, key_flags::TRUSTED);
-        down += 90.0 + rnd() * 220.0 + if i == 9 { 600.0 } else { 0.0 };
-    }
+    click_and_type(&mut b, pos, t, &mut rnd);
     b
 }
 
@@ -344,21 +355,7 @@ fn timer_login(period_ms: f64, coalesced: bool) -> TelemetryBuilder {
         }
         t += 180.0 + rnd() * 200.0;
     }
-    let (x, y) = (pos.0.round(), pos.1.round());
-    mouse(&mut b, t, pointer_kind::DOWN, x, y, 1, 0.5);
-    t += 95.0;
-    mouse(&mut b, t, pointer_kind::UP, x, y, 0, 0.0);
-    let mut down = t + 900.0;
-    for i in 0..14 {
-        let hold = 70.0 + rnd() * 70.0;
-        let class = if i == 6 {
-            key_class::SPACE
-        } else {
-            key_class::CHAR
-        };
-        b.key(down, down + hold, class, 0, key_flags::TRUSTED);
-        down += 90.0 + rnd() * 220.0 + if i == 9 { 600.0 } else { 0.0 };
-    }
+    click_and_type(&mut b, pos, t, &mut rnd);
     b
 }
 

@@ -647,6 +647,11 @@ pub fn open(settings: &crate::config::AuditSettings) -> Result<Arc<dyn AuditSink
 }
 
 /// Encode a record for a database row: (body without telemetry, telemetry JSON).
+/// A millisecond time or count as the databases' signed 64-bit integer (saturating).
+pub(crate) fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 pub(crate) fn encode(r: &AuditRecord) -> Result<(String, Option<String>), AuditError> {
     let mut body = r.clone();
     let telemetry = body.telemetry.take();

@@ -5,7 +5,9 @@
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls};
 
-use super::{AuditError, AuditRecord, AuditSink, LabelRecord, Query, Swept, decode, encode};
+use super::{
+    AuditError, AuditRecord, AuditSink, LabelRecord, Query, Swept, decode, encode, i64_of,
+};
 use crate::store::BoxFuture;
 
 const SCHEMA: &str = "
@@ -34,10 +36,6 @@ CREATE INDEX IF NOT EXISTS tollgate_labels_id ON tollgate_labels (id);
 
 fn db(e: tokio_postgres::Error) -> AuditError {
     AuditError::Db(e.to_string())
-}
-
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// The PostgreSQL backend (`url`: a libpq-style connection string or `postgres://` URL).

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AuditError, AuditRecord, AuditSink, LabelRecord, Query, Swept, decode, encode};
+use super::{
+    AuditError, AuditRecord, AuditSink, LabelRecord, Query, Swept, decode, encode, i64_of,
+};
 use crate::store::BoxFuture;
 
 const SCHEMA: &str = "
@@ -38,10 +40,6 @@ CREATE INDEX IF NOT EXISTS labels_id ON labels (id);
 
 fn db(e: rusqlite::Error) -> AuditError {
     AuditError::Db(e.to_string())
-}
-
-fn i64_of(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 /// The SQLite backend.
