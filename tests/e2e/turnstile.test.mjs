@@ -15,7 +15,7 @@
 //     accepts it;
 // (c) the window.turnstile shim answers on the page (render/getResponse/reset/remove/isExpired).
 //
-// Needs target/e2e-venv (scripts/setup.sh --test: pip install -r tests/e2e/turnstile-django/
+// Needs target/py-venv (scripts/setup.sh --test: pip install -r tests/e2e/turnstile-django/
 // requirements.txt) and, for (b), Xvfb, /usr/bin/python3 with python3-xlib and the trace files in
 // ../shared/data/traces/ (or $TOLLGATE_TRACES): missing ones fail under CI=true and skip loudly
 // otherwise.
@@ -40,7 +40,7 @@ import {
 } from './harness.mjs';
 import { humanSample, humanSession, killGroup, launchChromium, mulberry32, startPlayer, startXvfb, toEvents, typedTexts, xtestPrerequisites } from './xtest.mjs';
 
-const PYTHON = join(ROOT, 'target', 'e2e-venv', 'bin', 'python');
+const PYTHON = join(ROOT, 'target', 'py-venv', 'bin', 'python');
 const SITE = join(ROOT, 'tests', 'e2e', 'turnstile-django', 'site.py');
 const SITEKEY = 'tg-e2e-turnstile';
 const SECRET = `e2e-turnstile-${randomB64().replace(/[^A-Za-z0-9]/g, '')}`;
@@ -132,7 +132,7 @@ describe('Turnstile drop-in with the stock django-turnstile library', () => {
   });
 
   test('(a)+(c) headless Playwright login: blocked by the verifier, refused by the stock library; the shim answers', { timeout: 120_000 }, async (t) => {
-    if (!need(t, existsSync(PYTHON), 'target/e2e-venv (Django + django-turnstile)')) return;
+    if (!need(t, existsSync(PYTHON), 'target/py-venv (Django + django-turnstile)')) return;
     const browser = await launchBrowser();
     try {
       const page = await browser.newPage();
@@ -215,7 +215,7 @@ describe('Turnstile drop-in with the stock django-turnstile library', () => {
   });
 
   test('(b) recorded human replayed through XTEST into a plain Chromium under Xvfb: accepted by the stock library', { timeout: 300_000 }, async (t) => {
-    if (!need(t, existsSync(PYTHON), 'target/e2e-venv (Django + django-turnstile)')) return;
+    if (!need(t, existsSync(PYTHON), 'target/py-venv (Django + django-turnstile)')) return;
     const missing = xtestPrerequisites();
     if (!need(t, missing.length === 0, missing.join('; '))) return;
     const xvfb = await startXvfb(SCREEN);
