@@ -209,6 +209,12 @@ fn shown_code(body: &str) -> (&str, &str) {
     )
 }
 
+/// Enter the stand-in code shown on the step-up page `body`.
+async fn enter_shown_code(demo: &axum::Router, body: &str) -> (StatusCode, String, String) {
+    let (code, id) = shown_code(body);
+    post_form(demo, "/step-up", format!("id={id}&code={code}")).await
+}
+
 /// A six-digit code that is not `code`.
 fn wrong_code(code: &str) -> &'static str {
     if code == "000000" { "000001" } else { "000000" }
@@ -244,8 +250,7 @@ async fn each_decision_gets_its_page() {
         (StatusCode::OK, "challenge"),
         "{body}"
     );
-    let (code, id) = shown_code(&body);
-    let (status, _, page) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, _, page) = enter_shown_code(&demo, &body).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Welcome back, alice"), "{page}");
     assert!(page.contains("one-time code checked out"));
@@ -353,9 +358,7 @@ async fn totp_enrolment_and_step_up() {
     let (_, outcome, body) = login(&demo, &token, false).await;
     assert_eq!(outcome, "challenge", "{body}");
     assert!(body.contains(r#"data-factor="sms""#));
-    let (code, id) = shown_code(&body);
-    let (status, outcome, page) =
-        post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, outcome, page) = enter_shown_code(&demo, &body).await;
     assert_eq!(
         (status, outcome.as_str()),
         (StatusCode::OK, "step-up-passed"),
@@ -457,8 +460,7 @@ async fn totp_enrolment_and_step_up() {
     let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
     let (_, outcome, body) = login_as(&demo, "bob", "hunter2", &token, false).await;
     assert_eq!(outcome, "challenge", "{body}");
-    let (code, id) = shown_code(&body);
-    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, outcome, _) = enter_shown_code(&demo, &body).await;
     assert_eq!(
         (status, outcome.as_str()),
         (StatusCode::UNAUTHORIZED, "bad-credentials")
@@ -600,14 +602,12 @@ async fn lockout_is_reported() {
     for _ in 0..demo_site::users::MAX_FAILURES {
         let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
         let (_, _, body) = login_as(&demo, "erin", "wrong", &token, false).await;
-        let (code, id) = shown_code(&body);
-        let (_, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+        let (_, outcome, _) = enter_shown_code(&demo, &body).await;
         assert_eq!(outcome, "bad-credentials");
     }
     let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
     let (_, _, body) = login_as(&demo, "erin", "correct+horse", &token, false).await;
-    let (code, id) = shown_code(&body);
-    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, outcome, _) = enter_shown_code(&demo, &body).await;
     assert_eq!(
         (status, outcome.as_str()),
         (StatusCode::FORBIDDEN, "locked")
