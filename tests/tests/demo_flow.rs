@@ -18,6 +18,7 @@ use tollgate_protocol::telemetry::{ProbeValue, probe};
 use tollgate_protocol::token::SolveStats;
 use tollgate_protocol::{Challenge, Telemetry, b64_decode};
 use tollgate_testkit::{TelemetrySpec, TokenSpec, tamper};
+use tollgate_tests::between;
 use tower::ServiceExt;
 use verifier::config::Settings;
 use verifier::{AppState as VerifierState, ManualClock};
@@ -98,16 +99,18 @@ async fn start_verifier() -> Harness {
 }
 
 impl Harness {
-    fn demo(&self, (sitekey, secret): (&str, &str)) -> axum::Router {
-        let state = demo_site::AppState::new(demo_site::Config {
+    fn demo(&self, site: (&str, &str)) -> axum::Router {
+        serve_demo(self.demo_config(site))
+    }
+
+    fn demo_config(&self, (sitekey, secret): (&str, &str)) -> demo_site::Config {
+        demo_site::Config {
             verifier_url: self.verifier_url.clone(),
             sitekey: sitekey.into(),
             secret: secret.into(),
             admin_token: Some(DEMO_ADMIN_TOKEN.into()),
             ..demo_site::Config::default()
-        })
-        .expect("demo config");
-        demo_site::router(Arc::new(state))
+        }
     }
 
     /// What the browser collector does: challenge → PoW → sealed token.
@@ -146,6 +149,11 @@ impl Harness {
     }
 }
 
+fn serve_demo(config: demo_site::Config) -> axum::Router {
+    let state = demo_site::AppState::new(config).expect("demo config");
+    demo_site::router(Arc::new(state))
+}
+
 fn no_behaviour() -> Telemetry {
     TelemetrySpec::none().build()
 }
@@ -175,11 +183,13 @@ async fn login_as(
     if json_mode {
         req = req.header(header::ACCEPT, "application/json");
     }
-    let resp = demo
-        .clone()
-        .oneshot(req.body(Body::from(body)).expect("request"))
-        .await
-        .expect("infallible");
+    let (status, outcome, bytes) = send(demo, req.body(Body::from(body)).expect("request")).await;
+    (status, outcome, String::from_utf8(bytes).expect("utf8"))
+}
+
+/// Send `req` to the demo; returns status, the demo's outcome header and the raw body.
+async fn send(demo: &axum::Router, req: Request<Body>) -> (StatusCode, String, Vec<u8>) {
+    let resp = demo.clone().oneshot(req).await.expect("infallible");
     let status = resp.status();
     let outcome = resp
         .headers()
@@ -188,11 +198,26 @@ async fn login_as(
         .unwrap_or_default()
         .to_owned();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, outcome, bytes.to_vec())
+}
+
+/// The stand-in one-time code shown on a step-up page, and the step-up's id.
+fn shown_code(body: &str) -> (&str, &str) {
     (
-        status,
-        outcome,
-        String::from_utf8(bytes.to_vec()).expect("utf8"),
+        between(body, r#"<code id="demo-code">"#, "</code>"),
+        between(body, r#"name="id" value=""#, "\""),
     )
+}
+
+/// Enter the stand-in code shown on the step-up page `body`.
+async fn enter_shown_code(demo: &axum::Router, body: &str) -> (StatusCode, String, String) {
+    let (code, id) = shown_code(body);
+    post_form(demo, "/step-up", format!("id={id}&code={code}")).await
+}
+
+/// A six-digit code that is not `code`.
+fn wrong_code(code: &str) -> &'static str {
+    if code == "000000" { "000001" } else { "000000" }
 }
 
 fn parse(body: &str) -> Value {
@@ -225,16 +250,8 @@ async fn each_decision_gets_its_page() {
         (StatusCode::OK, "challenge"),
         "{body}"
     );
-    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
-    let id = between(&body, r#"name="id" value=""#, "\"");
-    let req = Request::post("/step-up")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("id={id}&code={code}")))
-        .expect("request");
-    let resp = demo.clone().oneshot(req).await.expect("infallible");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let page = resp.into_body().collect().await.expect("body").to_bytes();
-    let page = String::from_utf8_lossy(&page);
+    let (status, _, page) = enter_shown_code(&demo, &body).await;
+    assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Welcome back, alice"), "{page}");
     assert!(page.contains("one-time code checked out"));
 
@@ -312,15 +329,7 @@ async fn post_form(demo: &axum::Router, path: &str, body: String) -> (StatusCode
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body))
         .expect("request");
-    let resp = demo.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let outcome = resp
-        .headers()
-        .get(demo_site::OUTCOME_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let (status, outcome, bytes) = send(demo, req).await;
     (
         status,
         outcome,
@@ -349,10 +358,7 @@ async fn totp_enrolment_and_step_up() {
     let (_, outcome, body) = login(&demo, &token, false).await;
     assert_eq!(outcome, "challenge", "{body}");
     assert!(body.contains(r#"data-factor="sms""#));
-    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
-    let id = between(&body, r#"name="id" value=""#, "\"");
-    let (status, outcome, page) =
-        post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, outcome, page) = enter_shown_code(&demo, &body).await;
     assert_eq!(
         (status, outcome.as_str()),
         (StatusCode::OK, "step-up-passed"),
@@ -377,13 +383,7 @@ async fn totp_enrolment_and_step_up() {
     let totp = demo_site::totp::generator(&secret, "alice").expect("totp");
     let now = unix_now();
     let right = totp.generate(now);
-    let wrong = |c: &str| {
-        if c == "000000" {
-            "000001".to_owned()
-        } else {
-            "000000".to_owned()
-        }
-    };
+    let wrong = wrong_code;
     let (_, outcome, page) = post_form(
         &demo,
         "/enroll/confirm",
@@ -460,9 +460,7 @@ async fn totp_enrolment_and_step_up() {
     let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
     let (_, outcome, body) = login_as(&demo, "bob", "hunter2", &token, false).await;
     assert_eq!(outcome, "challenge", "{body}");
-    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
-    let id = between(&body, r#"name="id" value=""#, "\"");
-    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, outcome, _) = enter_shown_code(&demo, &body).await;
     assert_eq!(
         (status, outcome.as_str()),
         (StatusCode::UNAUTHORIZED, "bad-credentials")
@@ -500,23 +498,13 @@ async fn password_results_are_reported_to_the_verifier() {
     let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
     let (_, outcome, body) = login(&demo, &token, false).await;
     assert_eq!(outcome, "challenge");
-    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
-    let id = between(&body, r#"name="id" value=""#, "\"").to_owned();
-    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let (code, id) = shown_code(&body);
+    let wrong = wrong_code(code);
     let mut last = (StatusCode::OK, String::new());
     for _ in 0..3 {
-        let req = Request::post("/step-up")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("id={id}&code={wrong}")))
-            .expect("request");
-        let resp = demo.clone().oneshot(req).await.expect("infallible");
-        let outcome = resp
-            .headers()
-            .get(demo_site::OUTCOME_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        last = (resp.status(), outcome);
+        let (status, outcome, _) =
+            post_form(&demo, "/step-up", format!("id={id}&code={wrong}")).await;
+        last = (status, outcome);
     }
     assert_eq!(last, (StatusCode::FORBIDDEN, "step-up-failed".to_owned()));
     let list = verdict_log(&demo).await;
@@ -582,15 +570,6 @@ async fn replay_garbage_wrong_secret_and_expiry_are_refused() {
     assert_eq!(parse(&body)["error-codes"], json!(["timeout-or-duplicate"]));
 }
 
-fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
-    let from = s
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in page"))
-        + start.len();
-    let len = s[from..].find(end).expect("end marker");
-    &s[from..from + len]
-}
-
 /// Five wrong passwords in a row lock the account: the right password is then refused and the
 /// attempt is reported as `locked` (each wrong one as `bad-password`).
 #[tokio::test]
@@ -623,16 +602,12 @@ async fn lockout_is_reported() {
     for _ in 0..demo_site::users::MAX_FAILURES {
         let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
         let (_, _, body) = login_as(&demo, "erin", "wrong", &token, false).await;
-        let code = between(&body, r#"<code id="demo-code">"#, "</code>");
-        let id = between(&body, r#"name="id" value=""#, "\"");
-        let (_, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+        let (_, outcome, _) = enter_shown_code(&demo, &body).await;
         assert_eq!(outcome, "bad-credentials");
     }
     let token = h.token(DEFAULT_SITE.0, no_behaviour()).await;
     let (_, _, body) = login_as(&demo, "erin", "correct+horse", &token, false).await;
-    let code = between(&body, r#"<code id="demo-code">"#, "</code>");
-    let id = between(&body, r#"name="id" value=""#, "\"");
-    let (status, outcome, _) = post_form(&demo, "/step-up", format!("id={id}&code={code}")).await;
+    let (status, outcome, _) = enter_shown_code(&demo, &body).await;
     assert_eq!(
         (status, outcome.as_str()),
         (StatusCode::FORBIDDEN, "locked")
@@ -646,16 +621,10 @@ async fn lockout_is_reported() {
 #[tokio::test]
 async fn enrolled_users_step_up_on_allow_when_configured() {
     let h = start_verifier().await;
-    let state = demo_site::AppState::new(demo_site::Config {
-        verifier_url: h.verifier_url.clone(),
-        sitekey: LENIENT_SITE.0.into(),
-        secret: LENIENT_SITE.1.into(),
-        admin_token: Some(DEMO_ADMIN_TOKEN.into()),
+    let demo = serve_demo(demo_site::Config {
         step_up_enrolled: true,
-        ..demo_site::Config::default()
-    })
-    .expect("demo config");
-    let demo = demo_site::router(Arc::new(state));
+        ..h.demo_config(LENIENT_SITE)
+    });
 
     // Not enrolled: allow signs in, with the enrolment offer.
     let token = h.token(LENIENT_SITE.0, no_behaviour()).await;

@@ -11,6 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tollgate_testkit::{TelemetrySpec, TokenSpec, temp_dir};
+use tollgate_tests::between;
 use tower::ServiceExt;
 use verifier::config::Settings;
 use verifier::{AppState as VerifierState, ManualClock};
@@ -49,15 +50,6 @@ path = "{db}"
 async fn body_text(resp: axum::response::Response) -> String {
     String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes())
         .into_owned()
-}
-
-fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
-    let from = s
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in page: {s}"))
-        + start.len();
-    let len = s[from..].find(end).expect("end marker");
-    &s[from..from + len]
 }
 
 #[tokio::test]
