@@ -163,7 +163,7 @@ pub fn move_timing(t: &tollgate_protocol::Telemetry) -> MoveTiming {
 pub const TIMER_PENALTY: f64 = 0.2;
 
 /// Note on a timer-regular session that still ends in `allow`.
-pub const NOTE_TIMER_ALLOWED: &str = "timer-regular-allowed: move intervals are on a constant >= 10 ms clock (as OS-level injection from a timer, but also some touchpads, Bluetooth mice, remote desktops and replayed recordings produce), penalised by 0.2; the behaviour model still judged the movement human, so the decision stays allow";
+pub const NOTE_TIMER_ALLOWED: &str = "timer-regular-allowed: move intervals are on a constant >= 10 ms clock (as OS-level injection from a timer, but also some touchpads, Bluetooth mice, remote desktops and replayed recordings produce), penalised (reason_details.timer-regular.score_delta); the behaviour model still judged the movement human, so the decision stays allow";
 
 /// Note of the documented exception to the timer-regularity rule.
 pub const NOTE_FRAME_LOCKED: &str = "timer-regular-frame-locked: move intervals are as constant as a timer's, but the browser sent no coalesced device samples, so dispatched events are frame-locked and the regularity may be the display's; not raised";
