@@ -157,6 +157,13 @@ async fn contract(sink: &dyn AuditSink) {
     );
 }
 
+/// A throwaway Postgres, started off the runtime; `None` when skipped (testkit `require`).
+async fn postgres() -> Option<PostgresServer> {
+    tokio::task::spawn_blocking(PostgresServer::start)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sqlite_backend_meets_the_contract() {
     let dir = temp_dir("audit-sqlite");
@@ -171,10 +178,7 @@ async fn sqlite_backend_meets_the_contract() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_backend_meets_the_contract_and_is_shared() {
-    let Some(pg) = tokio::task::spawn_blocking(PostgresServer::start)
-        .await
-        .unwrap()
-    else {
+    let Some(pg) = postgres().await else {
         return;
     };
     let sink = PostgresSink::new(pg.url());
@@ -893,10 +897,7 @@ async fn console_is_off_without_a_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_one_postgres_trail() {
-    let Some(pg) = tokio::task::spawn_blocking(PostgresServer::start)
-        .await
-        .unwrap()
-    else {
+    let Some(pg) = postgres().await else {
         return;
     };
     let dir = temp_dir("audit-pg-router");

@@ -164,14 +164,7 @@ async fn challenge(c: &reqwest::Client, v: &common::VerifierProcess) -> Challeng
 async fn verify(c: &reqwest::Client, v: &common::VerifierProcess, secret: &str) -> Value {
     let reply = challenge(c, v).await;
     let token = common::login_token(&reply, ORIGIN, TelemetrySpec::human_login());
-    c.post(v.url("/v1/siteverify"))
-        .form(&[("secret", secret), ("response", &token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::siteverify_form(c, v.url("/v1/siteverify"), secret, &token).await
 }
 
 fn codes(v: &Value) -> Vec<String> {
@@ -324,15 +317,7 @@ async fn redis_over_tls_with_a_rediss_url() {
     let token = common::login_token(&reply, ORIGIN, TelemetrySpec::human_login());
     let mut answers = Vec::new();
     for _ in 0..2 {
-        let r: Value = c
-            .post(v.url("/v1/siteverify"))
-            .form(&[("secret", NEW_SECRET), ("response", &token)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = common::siteverify_form(&c, v.url("/v1/siteverify"), NEW_SECRET, &token).await;
         answers.push(r);
     }
     assert_eq!(answers[0]["success"], true, "{}", answers[0]);
@@ -429,26 +414,10 @@ async fn the_compose_setup_runs_against_redis_started_as_compose_starts_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let origin = "http://127.0.0.1:8080"; // the demo's published origin
-    let reply: ChallengeReply = c
-        .post(v.url("/v1/challenge"))
-        .header("origin", origin)
-        .json(&json!({"sitekey": "demo", "action": "login"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply = common::login_challenge(&c, v.url("/v1/challenge"), origin, "demo").await;
     let token = common::login_token(&reply, origin, TelemetrySpec::human_login());
-    let verdict: Value = c
-        .post(format!("{internal}/v1/siteverify"))
-        .form(&[("secret", NEW_SECRET), ("response", &token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verdict =
+        common::siteverify_form(&c, format!("{internal}/v1/siteverify"), NEW_SECRET, &token).await;
     assert_eq!(verdict["success"], true, "{verdict}");
     assert!(!v.log_text().contains(password), "Redis password logged");
     drop(v);

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use common::{VerifierProcess, temp_dir};
 use serde_json::{Value, json};
 use tollgate_testkit::{TelemetrySpec, TokenSpec};
-use verifier::challenge::ChallengeReply;
 
 const SECRET: &str = "loop-site-secret-0123456789";
 const ANALYST: &str = "loop-analyst-key-0123456789";
@@ -54,16 +53,7 @@ path = "audit.db"
 }
 
 async fn login(c: &reqwest::Client, v: &VerifierProcess, t: TelemetrySpec) -> Value {
-    let reply: ChallengeReply = c
-        .post(v.url("/v1/challenge"))
-        .header("origin", ORIGIN)
-        .json(&json!({"sitekey": "site-a", "action": "login"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reply = common::login_challenge(c, v.url("/v1/challenge"), ORIGIN, "site-a").await;
     let token = TokenSpec::new(ORIGIN, "login", "")
         .telemetry(t.build())
         .seal_reply(&reply.challenge, &reply.token_key)

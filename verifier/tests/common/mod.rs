@@ -121,6 +121,41 @@ pub fn login_token(reply: &ChallengeReply, origin: &str, telemetry: TelemetrySpe
         .expect("token for the reply")
 }
 
+/// `POST url` with an `Origin` header and `{"sitekey", "action": "login"}`; the parsed reply.
+pub async fn login_challenge(
+    c: &reqwest::Client,
+    url: String,
+    origin: &str,
+    sitekey: &str,
+) -> ChallengeReply {
+    c.post(url)
+        .header("origin", origin)
+        .json(&serde_json::json!({"sitekey": sitekey, "action": "login"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `POST url` form-encoded `secret` and `response`; the parsed JSON answer.
+pub async fn siteverify_form(
+    c: &reqwest::Client,
+    url: String,
+    secret: &str,
+    token: &str,
+) -> serde_json::Value {
+    c.post(url)
+        .form(&[("secret", secret), ("response", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The challenge id of a reply.
 pub fn challenge_id(reply: &ChallengeReply) -> [u8; 16] {
     Challenge::parse(&b64_decode(&reply.challenge).expect("b64"))
