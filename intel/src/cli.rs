@@ -100,6 +100,113 @@ pub fn short_typing_windows(records: &[Record], seed: u64) -> Vec<Record> {
     out
 }
 
+/// Folds the composite login sessions are paired within ([`composite_logins`]): the default
+/// `--cv` and `--lofo-folds`. With another fold count a composite's typist may sit in a
+/// training fold (its key half then scores in-sample).
+pub const COMPOSITE_FOLDS: usize = 5;
+
+/// Generator tag of a composite bot: a bot's pointer session with a recorded human's typing.
+pub const HUMAN_TYPING: &str = "human-typing";
+
+/// Login sessions with both modalities, which no source records: the traces hold pointer-only
+/// and key-only sessions. Each pointer session (a recorded human's SapiMouse window or sparse
+/// window, or a synthetic pointer-only bot) gets one login-length typing window of a recorded
+/// typist (an `aalto-short` window) inserted after its first click, the later pointer rows
+/// shifted to resume after it. Humans become source `<source>+aalto`; bots keep their source
+/// and become generator `human-typing+<generator>` (a bot that scripts the cursor and replays a
+/// person's keystroke timing: LOFO holds it out with its pointer family and, as
+/// `synthetic/human-typing`, on its own). The typist is drawn from the pointer subject's own
+/// fold of [`COMPOSITE_FOLDS`] subject-wise folds, and the composite keeps the pointer
+/// subject, so subject-wise CV and LOFO never score a composite whose typist they trained on.
+/// Composites are scored only (`trainable: false`): the model scores each modality on its own
+/// ([`tollgate_model::model::Model::score`]) and calibrates on single-modality humans, so they
+/// measure what a session with both is decided, and how masking fares.
+pub fn composite_logins(records: &[Record], seed: u64) -> Vec<Record> {
+    use tollgate_protocol::telemetry::pointer_kind;
+    let folds = super::train::assign_folds(records, COMPOSITE_FOLDS, seed);
+    let mut typists: Vec<Vec<usize>> = vec![Vec::new(); COMPOSITE_FOLDS];
+    for (i, r) in records.iter().enumerate() {
+        if r.label == Label::Human && r.source == "aalto-short" && r.session.keys.len() >= 10 {
+            typists[folds[i]].push(i);
+        }
+    }
+    let mut rng = super::rng::Rng::derive(seed, "composite-logins");
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let human =
+            r.label == Label::Human && (r.source == "sapimouse" || r.source == "sapimouse-sparse");
+        let bot = r.label == Label::Bot
+            && r.source == "synthetic"
+            && r.trainable
+            && r.session.keys.is_empty()
+            && !r.session.pointer.is_empty();
+        if !(human || bot) {
+            continue;
+        }
+        let Some(&k) = rng.pick(&typists[folds[i]]) else {
+            continue;
+        };
+        let p = &r.session.pointer;
+        // Type after the first click (a field focused), or after the last row.
+        let cut = p
+            .iter()
+            .position(|q| q.kind == pointer_kind::UP)
+            .map(|j| j + 1)
+            .unwrap_or(p.len());
+        let t0 =
+            p.get(cut.saturating_sub(1)).map(|q| q.t_ms).unwrap_or(0.0) + rng.range(150.0, 600.0);
+        let keys = &records[k].session.keys;
+        let k0 = keys.first().map(|q| q.down_ms).unwrap_or(0.0);
+        let keys: Vec<_> = keys
+            .iter()
+            .map(|q| tollgate_model::features::Key {
+                down_ms: q.down_ms - k0 + t0,
+                up_ms: q.up_ms - k0 + t0,
+                ..*q
+            })
+            .collect();
+        let end = keys
+            .iter()
+            .map(|q| q.up_ms.max(q.down_ms))
+            .fold(t0, f64::max);
+        // The next pointer row comes a pause after the last key.
+        let resume = end + rng.range(200.0, 800.0);
+        let shift = p.get(cut).map_or(0.0, |q| (resume - q.t_ms).max(0.0));
+        let mut pointer = p.clone();
+        for q in &mut pointer[cut..] {
+            q.t_ms += shift;
+        }
+        let session = tollgate_model::features::Session {
+            pointer,
+            keys,
+            ..r.session.clone()
+        };
+        out.push(if human {
+            Record {
+                id: format!("{}#typed", r.id),
+                source: format!("{}+aalto", r.source),
+                derived: true,
+                trainable: false,
+                session,
+                ..r.clone()
+            }
+        } else {
+            Record {
+                id: format!("{}#typed", r.id),
+                generator: Some(format!(
+                    "{HUMAN_TYPING}+{}",
+                    r.generator.as_deref().unwrap_or("unknown")
+                )),
+                derived: true,
+                trainable: false,
+                session,
+                ..r.clone()
+            }
+        });
+    }
+    out
+}
+
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     pub data: DataOptions,
@@ -207,6 +314,14 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
         let synth = generate(&SynthOptions::scaled(opts.seed, opts.synth_scale), &records);
         eprintln!("synthetic: {} sessions (seed {})", synth.len(), opts.seed);
         records.extend(synth);
+    }
+    let typed = composite_logins(&records, opts.seed);
+    if !typed.is_empty() {
+        eprintln!(
+            "composite logins (pointer + a recorded typist, scored only): {}",
+            typed.len()
+        );
+        records.extend(typed);
     }
     let feats = features_parallel(&records);
     // Derived windows share strokes with their origin by construction: they are neither looked
@@ -663,4 +778,128 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
         );
     }
     Ok((ds.records, scored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_model::features::{Key, Pt, Session};
+    use tollgate_protocol::telemetry::{key_class, pointer_kind, pointer_type};
+
+    fn pt(t: f64, kind: u8) -> Pt {
+        Pt {
+            t_ms: t,
+            kind,
+            x: t,
+            y: 2.0 * t,
+            buttons: 0,
+            ptype: pointer_type::MOUSE,
+            pressure: None,
+            trusted: None,
+            coalesced: false,
+        }
+    }
+
+    fn rec(id: &str, source: &str, subject: &str, label: Label, session: Session) -> Record {
+        Record {
+            id: id.into(),
+            source: source.into(),
+            subject: subject.into(),
+            label,
+            generator: (label == Label::Bot).then(|| "windmouse:tick".to_string()),
+            session,
+            trainable: true,
+            derived: false,
+        }
+    }
+
+    #[test]
+    fn composite_logins_pair_within_folds_and_insert_typing_after_the_first_click() {
+        let pointer: Vec<Pt> = vec![
+            pt(0.0, pointer_kind::MOVE),
+            pt(10.0, pointer_kind::DOWN),
+            pt(90.0, pointer_kind::UP),
+            pt(100.0, pointer_kind::MOVE),
+            pt(120.0, pointer_kind::MOVE),
+        ];
+        // Typist `t{s}` holds every key 80 + s ms, so a composite's typist can be told.
+        let keys = |n: usize, s: usize| -> Vec<Key> {
+            (0..n)
+                .map(|i| Key {
+                    down_ms: 5000.0 + 150.0 * i as f64,
+                    up_ms: 5080.0 + s as f64 + 150.0 * i as f64,
+                    class: key_class::CHAR,
+                    unreleased: false,
+                })
+                .collect()
+        };
+        let mut records = Vec::new();
+        for s in 0..20 {
+            let ps = Session {
+                pointer: pointer.clone(),
+                ..Default::default()
+            };
+            records.push(rec(
+                &format!("h{s}"),
+                "sapimouse",
+                &format!("u{s}"),
+                Label::Human,
+                ps.clone(),
+            ));
+            records.push(rec(
+                &format!("b{s}"),
+                "synthetic",
+                &format!("g{s}"),
+                Label::Bot,
+                ps,
+            ));
+            let ks = Session {
+                keys: keys(12, s),
+                ..Default::default()
+            };
+            records.push(rec(
+                &format!("k{s}"),
+                "aalto-short",
+                &format!("t{s}"),
+                Label::Human,
+                ks,
+            ));
+        }
+        let out = composite_logins(&records, 7);
+        assert_eq!(out.len(), 40, "one composite per pointer session");
+        let folds = crate::train::assign_folds(&records, COMPOSITE_FOLDS, 7);
+        let fold_of =
+            |subject: &str| folds[records.iter().position(|r| r.subject == subject).unwrap()];
+        for c in &out {
+            assert!(!c.trainable && c.derived);
+            assert_eq!(c.session.keys.len(), 12);
+            // Typing starts after the first click's release, the rows after it move later by
+            // the typing time plus a pause, those before it do not move.
+            let first = c.session.keys[0].down_ms;
+            let last_up = c.session.keys.iter().map(|k| k.up_ms).fold(0.0, f64::max);
+            assert!((240.0..=690.0).contains(&first), "{first}");
+            assert_eq!(c.session.pointer[2].t_ms, 90.0);
+            assert!(c.session.pointer[3].t_ms > last_up + 100.0);
+            assert!((c.session.pointer[4].t_ms - c.session.pointer[3].t_ms - 20.0).abs() < 1e-9);
+            // The typist comes from the pointer subject's fold.
+            let hold = (c.session.keys[0].up_ms - c.session.keys[0].down_ms - 80.0).round();
+            assert_eq!(
+                fold_of(&format!("t{hold}")),
+                fold_of(&c.subject),
+                "{}",
+                c.id
+            );
+            match c.label {
+                Label::Human => assert_eq!(c.source, "sapimouse+aalto"),
+                Label::Bot => {
+                    assert_eq!(c.source, "synthetic");
+                    assert_eq!(c.generator.as_deref(), Some("human-typing+windmouse:tick"));
+                    assert_eq!(
+                        crate::lofo::families_of(c),
+                        ["synthetic/human-typing", "synthetic/windmouse"]
+                    );
+                }
+            }
+        }
+    }
 }

@@ -284,6 +284,7 @@ pub fn fit(rows: &[(&Features, Label, f64)], opts: &FitOptions) -> Result<Model,
         calibration: None,
         long_keys: None,
         device_knots: Vec::new(),
+        pair_shift: [0.0; 2],
         reason_threshold: -1.0,
         notes: Vec::new(),
         forest: None,
@@ -533,6 +534,36 @@ pub fn calibrate(
             });
         }
     }
+    // Sessions with both modalities take the lower of two scores: each modality's knots are
+    // lowered to its half quantile (the most any one source of it needs), so the union of the
+    // two human tails stays near the single-modality quantile. Pointer: the hovering classes'
+    // sources (`mouse`, `mouse-thin`: a login with typing hovers), else every pointer source.
+    let hover = [
+        device_bucket(DeviceClass::Mouse),
+        device_bucket(DeviceClass::MouseThin),
+    ];
+    let shift = |buckets: &[usize]| {
+        let mut out: Option<f64> = None;
+        for ((m, _), v) in human_logits {
+            if !buckets.contains(m) || v.len() < MIN_CALIBRATION_RECORDS {
+                continue;
+            }
+            let mut v = v.clone();
+            if let (Some(full), Some(half)) = (
+                quantile(&mut v, opts.allow_quantile),
+                quantile(&mut v, 0.5 * opts.allow_quantile),
+            ) {
+                out = Some(out.unwrap_or(0.0).max(full - half));
+            }
+        }
+        out
+    };
+    let pointer_shift = if opts.device_calibration {
+        shift(&hover).or_else(|| shift(&[0]))
+    } else {
+        shift(&[0])
+    };
+    model.pair_shift = [pointer_shift.unwrap_or(0.0), shift(&[1]).unwrap_or(0.0)];
     model.policy = Thresholds::default();
     // Long typing: never more lenient than the key knots of all lengths.
     model.long_keys = match (knots[LONG_KEYS_BUCKET], knots[1]) {

@@ -46,6 +46,10 @@ struct ModelFile {
     /// Pointer knots per device class (`features::device`); absent in older files.
     #[serde(default)]
     calibration_devices: Option<std::collections::BTreeMap<String, Knots>>,
+    /// Knot shifts for sessions with both modalities (`Model::pair_shift`); absent in older
+    /// files (no shift).
+    #[serde(default)]
+    calibration_pair_shift: Option<Modalities>,
     #[serde(default)]
     notes: Notes,
     features: Vec<FeatureRow>,
@@ -278,6 +282,16 @@ impl ModelFile {
             device_knots.push((d, k.into_knots()?));
         }
         device_knots.sort_by_key(|(d, _)| *d);
+        let pair_shift = match self.calibration_pair_shift {
+            None => [0.0; 2],
+            Some(m) => {
+                let ok = |x: f64| x.is_finite() && (0.0..=50.0).contains(&x);
+                if !(ok(m.pointer) && ok(m.keys)) {
+                    return Err(ModelError::Range("calibration_pair_shift"));
+                }
+                [m.pointer, m.keys]
+            }
+        };
         let forest = match self.forest {
             None => None,
             Some(fv) => {
@@ -298,6 +312,7 @@ impl ModelFile {
             calibration,
             long_keys,
             device_knots,
+            pair_shift,
             reason_threshold,
             notes: self.notes.0,
             forest,
@@ -334,6 +349,10 @@ impl ModelFile {
                     .iter()
                     .map(|(d, c)| (d.name().to_string(), knots(*c)))
                     .collect()
+            }),
+            calibration_pair_shift: (m.pair_shift != [0.0; 2]).then_some(Modalities {
+                pointer: m.pair_shift[0],
+                keys: m.pair_shift[1],
             }),
             notes: Notes(m.notes.clone()),
             features: m
@@ -534,6 +553,13 @@ pub(crate) fn write_model(m: &Model) -> String {
         field(
             "calibration_devices",
             to_text(&file.calibration_devices),
+            false,
+        );
+    }
+    if file.calibration_pair_shift.is_some() {
+        field(
+            "calibration_pair_shift",
+            to_text(&file.calibration_pair_shift),
             false,
         );
     }

@@ -316,6 +316,7 @@ feature_table! {
     KinPause: "kin_pause_share", PointerKinematics, true, "share of within-stroke time spent nearly still";
     KinPowerLaw: "kin_power_law", PointerKinematics, true, "median slope of log speed on log curvature (hand motion ~ -1/3)";
     KinSmoothShare: "kin_smooth_share", PointerKinematics, true, "share of long strokes with parametric smoothness (few curvature sign changes and even steps)";
+    KinDragShare: "kin_drag_share", PointerKinematics, false, "share of moves made with a button held (a drawing or drag task vs hovering), as context for the trees to hold drag and hover strokes to their own kinematic norms; trained, it did not help leave-one-family-out CV (DELBOT tools 84-100 % allowed either way), so reported but not trained";
     KinDecelRatio: "kin_decel_ratio", PointerKinematics, false, "median log(deceleration / acceleration time) of each stroke's main speed pulse (lognormal pulses decelerate longer); hurt leave-one-family-out CV, so reported but not trained";
     KinTurnTail: "kin_turn_tail", PointerKinematics, false, "median log ratio p90/p50 of absolute heading changes per stroke (angle-change distribution tail); hurt leave-one-family-out CV, so reported but not trained";
     ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
@@ -411,6 +412,28 @@ impl Features {
     pub fn has(&self, m: Modality) -> bool {
         DEFS.iter()
             .any(|d| d.trainable && d.group.modality() == Some(m) && self.get(d.id).is_some())
+    }
+
+    /// A copy with only modality `m`'s evidence: the other modality's features missing and its
+    /// counts zero, as a session that never had it (see [`crate::model::Model::score`]).
+    pub fn only(&self, m: Modality) -> Features {
+        let mut c = self.clone();
+        for d in DEFS {
+            if d.group.modality().is_some_and(|g| g != m) {
+                c.values[d.id as usize] = None;
+            }
+        }
+        match m {
+            Modality::Pointer => c.n_keys = 0,
+            Modality::Keys => {
+                c.n_pointer = 0;
+                c.n_strokes = 0;
+                c.n_long_strokes = 0;
+                c.stroke_hashes.clear();
+                c.device = DeviceClass::Keyboard;
+            }
+        }
+        c
     }
 
     /// `(name, value)` pairs of present features (for logs and the siteverify `features` object).

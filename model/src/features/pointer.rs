@@ -89,6 +89,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     if moves.len() >= 10 {
         let frac = |v: f64| (v - v.round()).abs() > 1e-6;
         f.set(F::PtFrac, share(&moves, |p| frac(p.x) || frac(p.y)));
+        f.set(F::KinDragShare, share(&moves, |p| p.buttons != 0));
     }
     kinematics(&strokes, &paths, f);
     clicks(s, f);
