@@ -58,7 +58,9 @@ pub struct Family {
 ///   a 60–125 Hz tick). It shares its path geometry with `ghost-cursor`, which stays in training
 ///   when it is held out: its row measures whether the *timing* generalises;
 /// - `human-splice`: one human's strokes spliced / time-warped onto new targets;
-/// - `type-digraph`: keystroke timing drawn from one typist's class-pair samples.
+/// - `type-digraph`: keystroke timing drawn from one typist's class-pair samples;
+/// - `reading-lines`: Selenium "reading" bots (constant steps along text lines, near-constant
+///   delays).
 ///
 /// DELBOT's four real tools (`gan`, `pynput`, `naturalmousemotion`, `pyhm`) are one family
 /// each. A synthetic login session with typing (`<pointer>:login+<keys>:<variant>`) belongs to
@@ -114,6 +116,11 @@ pub const FAMILIES: &[Family] = &[
         name: "synthetic/human-splice",
         source: "synthetic",
         members: &["human-splice"],
+    },
+    Family {
+        name: "synthetic/reading-lines",
+        source: "synthetic",
+        members: &["reading-lines"],
     },
     Family {
         name: "synthetic/type-digraph",
@@ -481,6 +488,7 @@ mod tests {
             "windmouse:login",
             "min-jerk:circle",
             "ghost-cursor-os:login",
+            "reading-lines",
             "mystery-tool",
         ]
         .iter()

@@ -397,7 +397,9 @@ impl Model {
     /// automation must look human on every channel it presents, so human-like typing (a recorded
     /// person's timing replayed into the password field) cannot buy back a scripted cursor, nor
     /// the reverse. Summing the two modalities' logits let one mask the other (measured: pointer
-    /// bots allowed 0.5 % alone, 61 % with a recorded human's typing added). Contributions then
+    /// bots allowed 5 % alone, 61 % with a recorded human's typing added). When one modality
+    /// is below the block threshold and the other at or above allow, the session is challenged,
+    /// not blocked: blocking takes evidence that does not disagree with itself. Contributions then
     /// come from each modality's own evaluation; `logit` and `p_raw` are the deciding
     /// modality's.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
@@ -426,11 +428,17 @@ impl Model {
                 per[i] = from.per[i];
                 used[i] = from.used[i];
             }
-            let (logit, p) = if pk < pp {
+            let (logit, mut p) = if pk < pp {
                 (ek.logit, pk)
             } else {
                 (ep.logit, pp)
             };
+            // One modality alone never blocks a session whose other modality is clearly human:
+            // it is challenged (the union of two human tails would otherwise block people at
+            // twice the single-modality rate; a challenge still stops an automation).
+            if pp.max(pk) >= self.policy.allow && p < self.policy.block {
+                p = self.policy.block;
+            }
             (logit, per, used, p)
         } else {
             let e = self.evaluate(f);
@@ -828,7 +836,7 @@ mod tests {
         };
         m.calibration = Some([k, k]);
         let mut f = extract(&Session::default());
-        f.values[F::PtDtSd as usize] = Some(1.5 - 1.5 * 0.5); // z = -1.5: bot-like pointer timing
+        f.values[F::PtDtSd as usize] = Some(1.5 - 1.0 * 0.5); // z = -1: bot-like pointer timing
         f.values[F::KeyRollover as usize] = Some(0.2 + 6.0 * 0.1); // z = +6: very human typing
         let p = m.score(&f.only(Modality::Pointer), ReplayEvidence::default());
         let k_only = m.score(&f.only(Modality::Keys), ReplayEvidence::default());
@@ -850,6 +858,23 @@ mod tests {
         };
         assert_eq!(c(&both, F::PtDtSd), c(&p, F::PtDtSd));
         assert_eq!(c(&both, F::KeyRollover), c(&k_only, F::KeyRollover));
+        // Disagreement never blocks: a pointer below the block knot with human typing is
+        // challenged; with bot-like typing too it is blocked.
+        let mut g = f.clone();
+        g.values[F::PtDtSd as usize] = Some(1.5 - 4.0 * 0.5); // z = -4
+        assert_eq!(
+            m.score(&g.only(Modality::Pointer), ReplayEvidence::default())
+                .decision,
+            Decision::Block
+        );
+        let s = m.score(&g, ReplayEvidence::default());
+        assert_eq!(s.decision, Decision::Challenge);
+        assert_eq!(s.p_human, m.policy.block);
+        g.values[F::KeyRollover as usize] = Some(0.2 - 2.0 * 0.1); // z = -2: not clearly human
+        assert_eq!(
+            m.score(&g, ReplayEvidence::default()).decision,
+            Decision::Block
+        );
         // A pair shift lowers both modalities' knots for sessions with both, never for one.
         m.pair_shift = [10.0, 10.0];
         assert_eq!(

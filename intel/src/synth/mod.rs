@@ -35,7 +35,12 @@
 //!   and target (similarity transform), with the human's intervals, a monotone time warp, or
 //!   resampled at a new clock ([`human`]);
 //! - `type-digraph`: keystroke timing drawn from one recorded typist's key-class-pair
-//!   (press-to-press, hold) samples.
+//!   (press-to-press, hold) samples;
+//! - `reading-lines`: Iliou et al.'s "advanced" Selenium web bots (behaviour.md §3): the cursor
+//!   "reads" the page along text lines in constant steps (6–12 px; 16–24 px on the way back to
+//!   the next line's start), lines ending at random offsets, then approaches the form fields
+//!   the same way; near-constant delays (Gaussian, SD 0.3–1.5 ms, around 5–50 ms) — an
+//!   `ActionChains.move_by_offset` loop.
 //!
 //! The new pointer generators time their samples with one of: a fixed OS tick (60–125 Hz,
 //! Gaussian jitter 0.02–0.5 ms), frame-like Gaussian intervals (16.7 ms, SD 1–5 ms), random
@@ -77,6 +82,8 @@ pub struct SynthOptions {
     pub splice: usize,
     /// Keystroke-only sessions timed from a human typist's digraphs (`type-digraph`).
     pub digraph: usize,
+    /// Selenium "reading" sessions (`reading-lines`), a third with typing.
+    pub reading: usize,
 }
 
 impl SynthOptions {
@@ -93,6 +100,7 @@ impl SynthOptions {
             strong: n(900.0),
             splice: n(300.0),
             digraph: n(300.0),
+            reading: n(300.0),
         }
     }
 }
@@ -879,6 +887,103 @@ pub fn generate(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
     out
 }
 
+/// Points from `a` (excluded) to `b` (included) in steps of `step` px (the last one shorter).
+fn constant_steps(a: P2, b: P2, step: f64) -> Vec<P2> {
+    let d = (b.0 - a.0).hypot(b.1 - a.1);
+    let n = (d / step.max(0.5)).ceil().max(1.0) as usize;
+    (1..=n)
+        .map(|i| lerp(a, b, ((i as f64 * step) / d.max(1e-9)).min(1.0)))
+        .collect()
+}
+
+/// One `reading-lines` session (module docs): 2–12 "read" lines, then the login form (two
+/// fields, optionally typed into by a synthetic key generator, and the submit button).
+fn reading_session(rng: &mut Rng, with_keys: bool) -> (Session, String) {
+    let mean = *rng
+        .pick(&[5.0, 8.0, 10.0, 16.0, 20.0, 30.0, 50.0])
+        .unwrap_or(&16.0);
+    let style = Style {
+        timing: Timing::Gauss(mean, rng.range(0.3, 1.5)),
+        round_px: rng.chance(0.8),
+        tick: if rng.chance(0.5) { 0.1 } else { 1.0 },
+        instant_click: rng.chance(0.5),
+    };
+    let (step, back) = (rng.range(6.0, 12.0), rng.range(16.0, 24.0));
+    let (w, h) = (rng.range(1024.0, 1920.0), rng.range(640.0, 1080.0));
+    let x0 = rng.range(40.0, 0.3 * w);
+    let mut b = Builder {
+        rng,
+        style,
+        generator: "reading-lines",
+        src: Src::Own,
+        t: 0.0,
+        pos: (x0, h * 0.15),
+        buttons: 0,
+        out: Vec::new(),
+    };
+    b.t = b.rng.range(100.0, 1500.0);
+    fn walk(b: &mut Builder, to: P2, step: f64) {
+        for p in constant_steps(b.pos, to, step) {
+            b.t += b.style.timing.dt(b.rng);
+            b.push(pointer_kind::MOVE, p);
+        }
+        b.pos = to;
+    }
+    for _ in 0..b.rng.int(2, 12) {
+        let end = (
+            x0 + b.rng.range(250.0, 0.6 * w),
+            b.pos.1 + b.rng.range(-3.0, 3.0),
+        );
+        walk(&mut b, end, step);
+        b.t += b.rng.range(50.0, 600.0);
+        let next = (
+            x0 + b.rng.range(-10.0, 10.0),
+            b.pos.1 + b.rng.range(18.0, 40.0),
+        );
+        walk(&mut b, next, back);
+    }
+    let mut keys = Vec::new();
+    let mut name = "reading-lines".to_string();
+    let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-gauss");
+    let (kt, kname) = key_timing(b.rng, kgen);
+    if with_keys {
+        name = format!("{name}+{kname}");
+    }
+    let fx = w / 2.0 + b.rng.range(-150.0, 150.0);
+    let fy = h * b.rng.range(0.4, 0.55);
+    for (i, target) in [(fx, fy), (fx, fy + 55.0), (fx, fy + 120.0)]
+        .iter()
+        .enumerate()
+    {
+        let p = (
+            target.0 + b.rng.range(-40.0, 40.0),
+            target.1 + b.rng.range(-6.0, 6.0),
+        );
+        walk(&mut b, p, step);
+        b.click();
+        if i < 2 {
+            if with_keys {
+                let n = b.rng.int(6, 20);
+                let shift = b.rng.chance(0.5);
+                let classes = text_classes(b.rng, n, shift);
+                let t0 = b.t + b.rng.range(0.0, 400.0);
+                let (ks, end) = type_keys(b.rng, kt, &classes, t0, b.style.tick);
+                keys.extend(ks);
+                b.t = end + b.rng.range(0.0, 600.0);
+            } else {
+                b.t += b.rng.range(800.0, 4000.0);
+            }
+        }
+    }
+    let mut s = Session {
+        pointer: b.out,
+        keys,
+        ..Default::default()
+    };
+    s.sanitize();
+    (s, name)
+}
+
 /// The stronger generators' sessions ([`SynthOptions::strong`], `splice`, `digraph`); each
 /// section has its own random stream, so adding them left the older generators' sessions
 /// unchanged.
@@ -979,6 +1084,11 @@ pub fn generate_strong(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
         };
         s.sanitize();
         out.push(record("type-digraph", i, s, true, Some(h.subject.clone())));
+    }
+    let mut rng = Rng::derive(opts.seed, "synthetic/reading");
+    for i in 0..opts.reading {
+        let (s, name) = reading_session(&mut rng, i % 3 == 2);
+        out.push(record(&name, i, s, true, None));
     }
     out
 }
@@ -1088,6 +1198,7 @@ mod tests {
             strong: 0,
             splice: 0,
             digraph: 0,
+            reading: 0,
             ..opts
         };
         let with = generate(&opts, &humans);
@@ -1099,6 +1210,55 @@ mod tests {
                 .zip(&with)
                 .all(|(x, y)| x.session == y.session)
         );
+    }
+
+    #[test]
+    fn reading_lines_move_in_constant_steps_at_near_constant_delays() {
+        let mut rng = Rng::new(5);
+        for i in 0..30 {
+            let (s, name) = reading_session(&mut rng, i % 3 == 2);
+            assert_eq!(name.contains('+'), i % 3 == 2, "{name}");
+            assert_eq!(s.keys.is_empty(), i % 3 != 2);
+            let moves: Vec<&Pt> = s
+                .pointer
+                .iter()
+                .filter(|p| p.kind == pointer_kind::MOVE)
+                .collect();
+            assert!(moves.len() > 50, "{}", moves.len());
+            // Step lengths take a handful of values (line step, return step, the short last
+            // step of each walk), never a hand's continuum.
+            let mut lens: Vec<i64> = moves
+                .windows(2)
+                .map(|w| ((w[1].x - w[0].x).hypot(w[1].y - w[0].y)).round() as i64)
+                .collect();
+            lens.sort_unstable();
+            let modal = lens
+                .chunk_by(|a, b| a == b)
+                .map(|c| c.len())
+                .max()
+                .unwrap_or(0);
+            assert!(
+                modal * 3 > lens.len(),
+                "modal step share {modal}/{}",
+                lens.len()
+            );
+            // Within-stroke delays: SD at most a few ms (Gaussian, SD <= 1.5 ms, 1 ms ticks).
+            let mut all: Vec<f64> = moves.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
+            all.sort_by(f64::total_cmp);
+            let median = all[all.len() / 2];
+            // Pauses at line ends and before clicks are not within-stroke delays.
+            let dts: Vec<f64> = all.into_iter().filter(|d| *d < 2.0 * median).collect();
+            let m = dts.iter().sum::<f64>() / dts.len() as f64;
+            let sd = (dts.iter().map(|d| (d - m).powi(2)).sum::<f64>() / dts.len() as f64).sqrt();
+            assert!(sd < 3.0, "dt SD {sd}");
+            let f = extract(&s);
+            // Rounded to whole px a step of 9.4 px alternates 9 / 10 (|log| 0.1); humans ~0.26.
+            assert!(
+                f.get(F::KinStepRatio).is_some_and(|v| v < 0.15),
+                "{:?}",
+                f.get(F::KinStepRatio)
+            );
+        }
     }
 
     #[test]
