@@ -457,7 +457,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         (
             "trained_with".into(),
             format!(
-                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}{}{}",
+                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}{}{}{}",
                 files.join(" "),
                 opts.data.seed,
                 opts.data.synth_scale,
@@ -473,6 +473,11 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
                     format!(" --device-margin {}", opts.fit.device_margin)
                 } else {
                     " --no-device-calibration".to_string()
+                },
+                if opts.fit.pair_pointer_share == 0.5 {
+                    String::new()
+                } else {
+                    format!(" --pair-pointer-share {}", opts.fit.pair_pointer_share)
                 },
                 if opts.fit.exclude == 0 {
                     String::new()

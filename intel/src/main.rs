@@ -118,6 +118,10 @@ struct FitArgs {
     /// IQRs (allow knots have none).
     #[arg(long, default_value_t = 1.0)]
     device_margin: f64,
+    /// Pointer's share of the human tail budget for sessions with pointer and keys (their pair
+    /// knots sit at this share of the allow quantile; the keys' at the rest).
+    #[arg(long, default_value_t = 0.5)]
+    pair_pointer_share: f64,
     /// Comma-separated feature names left out of the fit (ablations).
     #[arg(long, default_value = "")]
     exclude_features: String,
@@ -138,6 +142,7 @@ impl FitArgs {
             calib_folds: self.calib_folds,
             device_calibration: !self.no_device_calibration,
             device_margin: self.device_margin,
+            pair_pointer_share: self.pair_pointer_share,
             exclude: tollgate_intel::train::feature_mask(&self.exclude_features)?,
             ..Default::default()
         })

@@ -45,6 +45,9 @@ pub struct FitOptions {
     /// Device-class block knots sit this many human logit IQRs (of the calibrating source)
     /// below that source's block quantile (allow knots: no margin).
     pub device_margin: f64,
+    /// Share of the allow quantile that the pointer's pair knots take for sessions with both
+    /// modalities (the keys take the rest): 0.5 splits the human tail budget evenly.
+    pub pair_pointer_share: f64,
     /// Features left out of the fit (regression and trees): bit `F as usize` set
     /// ([`feature_mask`]); for ablations.
     pub exclude: u64,
@@ -66,6 +69,7 @@ impl Default for FitOptions {
             calib_folds: 0,
             device_calibration: true,
             device_margin: 1.0,
+            pair_pointer_share: 0.5,
             exclude: 0,
         }
     }
@@ -535,14 +539,15 @@ pub fn calibrate(
         }
     }
     // Sessions with both modalities take the lower of two scores: each modality's knots are
-    // lowered to its half quantile (the most any one source of it needs), so the union of the
-    // two human tails stays near the single-modality quantile. Pointer: the hovering classes'
+    // lowered to its share of the allow quantile (pointer `pair_pointer_share`, keys the rest;
+    // the most any one source of it needs), so the union of the two human tails stays near the
+    // single-modality quantile. Pointer: the hovering classes'
     // sources (`mouse`, `mouse-thin`: a login with typing hovers), else every pointer source.
     let hover = [
         device_bucket(DeviceClass::Mouse),
         device_bucket(DeviceClass::MouseThin),
     ];
-    let shift = |buckets: &[usize]| {
+    let shift = |buckets: &[usize], share: f64| {
         let mut out: Option<f64> = None;
         for ((m, _), v) in human_logits {
             if !buckets.contains(m) || v.len() < MIN_CALIBRATION_RECORDS {
@@ -551,19 +556,23 @@ pub fn calibrate(
             let mut v = v.clone();
             if let (Some(full), Some(half)) = (
                 quantile(&mut v, opts.allow_quantile),
-                quantile(&mut v, 0.5 * opts.allow_quantile),
+                quantile(&mut v, share * opts.allow_quantile),
             ) {
                 out = Some(out.unwrap_or(0.0).max(full - half));
             }
         }
         out
     };
+    let ps = opts.pair_pointer_share.clamp(0.05, 0.95);
     let pointer_shift = if opts.device_calibration {
-        shift(&hover).or_else(|| shift(&[0]))
+        shift(&hover, ps).or_else(|| shift(&[0], ps))
     } else {
-        shift(&[0])
+        shift(&[0], ps)
     };
-    model.pair_shift = [pointer_shift.unwrap_or(0.0), shift(&[1]).unwrap_or(0.0)];
+    model.pair_shift = [
+        pointer_shift.unwrap_or(0.0),
+        shift(&[1], 1.0 - ps).unwrap_or(0.0),
+    ];
     model.policy = Thresholds::default();
     // Long typing: never more lenient than the key knots of all lengths.
     model.long_keys = match (knots[LONG_KEYS_BUCKET], knots[1]) {
@@ -808,6 +817,22 @@ mod tests {
             },
         );
         assert!(m3.device_knots.is_empty());
+        // Pair knots: the pointer's and the keys' shares of the allow quantile add up to it
+        // (0.5 each by default; a larger pointer share lowers the pointer's knots less).
+        let q = |share: f64| 0.01 * 199.0 * 0.01 * share;
+        assert!((m.pair_shift[0] - (q(1.0) - q(0.5))).abs() < 1e-9);
+        assert!((m.pair_shift[1] - (q(1.0) - q(0.5))).abs() < 1e-9);
+        let mut m4 = Model::neutral();
+        calibrate(
+            &mut m4,
+            &h,
+            &FitOptions {
+                pair_pointer_share: 0.8,
+                ..Default::default()
+            },
+        );
+        assert!((m4.pair_shift[0] - (q(1.0) - q(0.8))).abs() < 1e-9);
+        assert!((m4.pair_shift[1] - (q(1.0) - q(0.2))).abs() < 1e-9);
         assert_eq!(feature_mask("").unwrap(), 0);
         assert_eq!(
             feature_mask("key_hold_log, key_rollover").unwrap(),
