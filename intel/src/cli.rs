@@ -102,8 +102,24 @@ pub fn short_typing_windows(records: &[Record], seed: u64) -> Vec<Record> {
 
 /// Folds the composite login sessions are paired within ([`composite_logins`]): the default
 /// `--cv` and `--lofo-folds`. With another fold count a composite's typist may sit in a
-/// training fold (its key half then scores in-sample).
+/// training fold (its key half then scores in-sample); `train` and `eval` then print a warning.
 pub const COMPOSITE_FOLDS: usize = 5;
+
+/// A line for the report when a CV uses another fold count than [`COMPOSITE_FOLDS`] (the
+/// pairing of composites is fixed at load time, before the fold count is known).
+fn composite_fold_warning(what: &str, k: usize, records: &[Record]) -> Option<String> {
+    let any = records.iter().any(|r| {
+        r.source.ends_with("+aalto")
+            || r.generator
+                .as_deref()
+                .is_some_and(|g| g.starts_with(HUMAN_TYPING))
+    });
+    (any && k != COMPOSITE_FOLDS).then(|| {
+        format!(
+            "warning: composite logins are paired within {COMPOSITE_FOLDS} subject-wise folds; with {what} {k} a composite's typist may sit in a training fold, so its key half scores in-sample"
+        )
+    })
+}
 
 /// Generator tag of a composite bot: a bot's pointer session with a recorded human's typing.
 pub const HUMAN_TYPING: &str = "human-typing";
@@ -391,6 +407,9 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     let started = std::time::Instant::now();
     let ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
+    if let Some(w) = composite_fold_warning("--folds", opts.folds, &ds.records) {
+        println!("{w}");
+    }
     eprintln!(
         "validation: subject-wise {}-fold cross-validation",
         opts.folds
@@ -651,6 +670,11 @@ pub fn load_model(path: &Path) -> Result<Model, IntelError> {
 pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelError> {
     let ds = load_dataset(&opts.data)?;
     println!("data: {}", counts(&ds.records));
+    for (what, k) in [("--cv", opts.cv), ("--lofo-folds", opts.lofo)] {
+        if let Some(w) = k.and_then(|k| composite_fold_warning(what, k, &ds.records)) {
+            println!("{w}");
+        }
+    }
     print!(
         "{}",
         eval::replay_report(&ds.records, &ds.replay, &ds.replay_other_subject)
@@ -872,6 +896,12 @@ mod tests {
         }
         let out = composite_logins(&records, 7);
         assert_eq!(out.len(), 40, "one composite per pointer session");
+        assert!(
+            composite_fold_warning("--cv", 3, &records).is_none(),
+            "no composites, no warning"
+        );
+        assert!(composite_fold_warning("--cv", COMPOSITE_FOLDS, &out).is_none());
+        assert!(composite_fold_warning("--cv", 3, &out).is_some_and(|w| w.contains("--cv 3")));
         let folds = crate::train::assign_folds(&records, COMPOSITE_FOLDS, 7);
         let fold_of =
             |subject: &str| folds[records.iter().position(|r| r.subject == subject).unwrap()];
