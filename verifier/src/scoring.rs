@@ -11,7 +11,9 @@
 //!    `no-behaviour`; replayed stroke shapes give `replayed-trace`.
 //! 3. **Deterministic anomaly tells**: each lowers the model's score by [`TELL_PENALTY`] and adds
 //!    reason `behaviour` plus its detail: `pointer-timing` (dispatched moves < 1 ms apart),
-//!    `zero-pressure-click`, `instant-click`, `untrusted-events`, `instant-keys`.
+//!    `zero-pressure-click`, `instant-click`, `untrusted-events`, `instant-keys` (not when most
+//!    pointer input is touch or pen: an on-screen keyboard has no press duration, and the model
+//!    leaves its key timing out too; note [`NOTE_SOFT_KEYBOARD`]).
 //! 4. **Timer-regular pointer timing** ([`move_timing`]): mouse move samples whose intervals are
 //!    as constant as a timer's (at least [`TIMER_MIN_INTERVALS`] intervals, median ≥
 //!    [`TIMER_MIN_MEDIAN_MS`], 10th–90th percentile spread ≤ [`TIMER_MAX_SPREAD_MS`]) in a token
@@ -168,6 +170,9 @@ pub const NOTE_TIMER_ALLOWED: &str = "timer-regular-allowed: move intervals are 
 /// Note of the documented exception to the timer-regularity rule.
 pub const NOTE_FRAME_LOCKED: &str = "timer-regular-frame-locked: move intervals are as constant as a timer's, but the browser sent no coalesced device samples, so dispatched events are frame-locked and the regularity may be the display's; not raised";
 
+/// Note on keys typed on a touch or pen device.
+pub const NOTE_SOFT_KEYBOARD: &str = "soft-keyboard: most pointer input is touch or pen, so the keys come from an on-screen keyboard (no press duration, thumbs on glass); key timing is not scored and instant key holds are not a tell; the pointer decides";
+
 /// Ticks (0.1 ms) below which an interval counts as "instant".
 const INSTANT_TICKS: u64 = 10;
 
@@ -187,6 +192,8 @@ struct Behaviour {
     instant_clicks: usize,
     released_keys: usize,
     instant_keys: usize,
+    /// Pointer records of type touch or pen (taps included).
+    touch_rows: usize,
     mean_key_hold_ms: f64,
     median_move_gap_ms: f64,
 }
@@ -204,6 +211,9 @@ fn behaviour(token: &DecodedToken) -> Behaviour {
             b.untrusted += 1;
         }
         let is_mouse = r.ptype == pointer_type::MOUSE;
+        if matches!(r.ptype, pointer_type::TOUCH | pointer_type::PEN) {
+            b.touch_rows += 1;
+        }
         match r.kind {
             pointer_kind::MOVE => {
                 b.moves += 1;
@@ -372,8 +382,12 @@ fn score_behaviour(
     if b.untrusted > 0 {
         tells.push("untrusted-events");
     }
+    // Most pointer records touch or pen: an on-screen keyboard, whose key events have no press
+    // duration (the model leaves their timing out too: `tollgate_model::features::keys`).
+    let soft_keyboard =
+        b.touch_rows > 0 && 2 * b.touch_rows > t.pointer.len() && !t.keys.is_empty();
     let instant_keys = b.released_keys >= 3 && b.instant_keys == b.released_keys;
-    if instant_keys {
+    if instant_keys && !soft_keyboard {
         tells.push("instant-keys");
     }
 
@@ -395,6 +409,9 @@ fn score_behaviour(
     let mut reasons: Vec<&'static str> = Vec::new();
     let mut details: BTreeMap<&'static str, ReasonDetail> = BTreeMap::new();
     let mut notes: Vec<&'static str> = Vec::new();
+    if soft_keyboard {
+        notes.push(NOTE_SOFT_KEYBOARD);
+    }
     if !scored.evidence && tells.is_empty() {
         reasons.push("no-behaviour");
     }
@@ -664,6 +681,55 @@ mod tests {
         for code in ["pointer-timing", "zero-pressure-click", "instant-click"] {
             assert!(v.reasons.contains(&code), "{v:?}");
         }
+    }
+
+    #[test]
+    fn keys_on_a_touch_device_are_a_soft_keyboard_not_a_tell() {
+        use tollgate_protocol::telemetry::key_class;
+        // Two taps on the fields, then twelve keys without press duration (as iOS sends them).
+        let build = |ptype: u8| {
+            let mut b = TelemetryBuilder::new();
+            for (t, y) in [(100.0, 300.0), (4000.0, 360.0)] {
+                b.pointer(
+                    t,
+                    pointer_kind::DOWN,
+                    40.0,
+                    y,
+                    1,
+                    ptype,
+                    0.5,
+                    pointer_flags::TRUSTED,
+                );
+                b.pointer(
+                    t + 80.0,
+                    pointer_kind::UP,
+                    40.0,
+                    y,
+                    0,
+                    ptype,
+                    0.0,
+                    pointer_flags::TRUSTED,
+                );
+            }
+            for i in 0..12 {
+                let t = 400.0 + 230.0 * f64::from(i) + if i % 3 == 0 { 60.0 } else { 0.0 };
+                b.key(t, t, key_class::CHAR, 1, key_flags::TRUSTED);
+            }
+            b.finish()
+        };
+        let touch = score(&token(build(pointer_type::TOUCH)), &SitePolicy::default());
+        assert!(!touch.reasons.contains(&"instant-keys"), "{touch:?}");
+        assert!(touch.notes.contains(&NOTE_SOFT_KEYBOARD), "{touch:?}");
+        assert!(
+            !touch.features.contains_key("key_hold_log"),
+            "key timing not scored: {touch:?}"
+        );
+        assert_ne!(touch.decision, Decision::Block, "{touch:?}");
+        // The same session with a mouse: instant holds are scripted typing.
+        let mouse = score(&token(build(pointer_type::MOUSE)), &SitePolicy::default());
+        assert!(mouse.reasons.contains(&"instant-keys"), "{mouse:?}");
+        assert!(!mouse.notes.contains(&NOTE_SOFT_KEYBOARD));
+        assert_eq!(mouse.decision, Decision::Block, "{mouse:?}");
     }
 
     #[test]

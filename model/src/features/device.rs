@@ -94,6 +94,18 @@ pub fn touchpad_wheel(w: &Wheel) -> bool {
     d > 0.0 && (d < TOUCHPAD_WHEEL_PX || (d - d.round()).abs() > 1e-6)
 }
 
+/// Is most of the session's pointer input touch or pen? (A phone or tablet: its keys come from
+/// an on-screen keyboard, see [`super::keys::extract`].) Taps count, not only moves.
+pub fn touch_input(s: &Session) -> bool {
+    let n = s.pointer.len();
+    let touch = s
+        .pointer
+        .iter()
+        .filter(|p| matches!(p.ptype, pointer_type::TOUCH | pointer_type::PEN))
+        .count();
+    touch > 0 && 2 * touch > n
+}
+
 /// Infer the device class of a (sanitized) session; `long_strokes`: its number of long strokes.
 pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
     let moves: Vec<&Pt> = s.pointer.iter().filter(|p| is_move(p)).collect();

@@ -5,6 +5,15 @@
 //! scripted `type()` calls usually send capitals without a Shift press, and a Shift wrapped
 //! around a character is rollover by construction. Holds use characters and spaces only.
 //! Paste and autofill produce no keys and are therefore neutral (all features missing).
+//!
+//! **On-screen keyboards are not keystroke dynamics.** When most pointer input is touch or pen
+//! ([`super::device::touch_input`]) the keys come from a soft keyboard, whose key events carry no
+//! press duration (iOS fires `keydown` and `keyup` together when the key is committed; Android
+//! keyboards mostly send `Unidentified`, class `other`) and whose rhythm is thumbs on glass. The
+//! training typists all used physical keyboards (Aalto), so nothing here is calibrated for it:
+//! the timing features stay missing and the pointer decides, as for paste. A bot that fakes touch
+//! input to hide scripted typing is left to the touch pointer's own evidence and to the
+//! environment rules (touch points, user agent, geometry).
 
 use super::stats::{median, quantile_sorted, share, sorted};
 use super::{F, Features, Key, Session};
@@ -76,6 +85,9 @@ fn ranks(v: &[f64]) -> Vec<f64> {
 }
 
 pub(crate) fn extract(s: &Session, f: &mut Features) {
+    if super::device::touch_input(s) {
+        return;
+    }
     let typing: Vec<Key> = s.keys.iter().copied().filter(is_typing).collect();
     if typing.len() < MIN_KEYS {
         return;
@@ -290,6 +302,54 @@ mod tests {
         });
         assert_eq!(f.get(F::KeyFast), Some(1.0));
         assert_eq!(f.get(F::KeyHold), Some(0.0));
+    }
+
+    #[test]
+    fn soft_keyboard_keys_on_a_touch_device_are_not_scored() {
+        use crate::features::Pt;
+        use tollgate_protocol::telemetry::{pointer_kind, pointer_type};
+        // An on-screen keyboard: key events without press duration, fields tapped first.
+        let keys: Vec<Key> = (0..20)
+            .map(|i| {
+                key(
+                    1000.0 + i as f64 * 230.0 + 40.0 * noise(i),
+                    0.0,
+                    key_class::CHAR,
+                )
+            })
+            .collect();
+        let tap = |t: f64, kind: u8, ptype: u8| Pt {
+            kind,
+            buttons: u8::from(kind == pointer_kind::DOWN),
+            ptype,
+            ..super::super::pointer::tests::mv(t, 40.0, 300.0)
+        };
+        let taps = |ptype: u8| {
+            vec![
+                tap(100.0, pointer_kind::DOWN, ptype),
+                tap(180.0, pointer_kind::UP, ptype),
+                tap(6000.0, pointer_kind::DOWN, ptype),
+                tap(6090.0, pointer_kind::UP, ptype),
+            ]
+        };
+        for ptype in [pointer_type::TOUCH, pointer_type::PEN] {
+            let f = extract(&Session {
+                pointer: taps(ptype),
+                keys: keys.clone(),
+                ..Default::default()
+            });
+            assert!(!f.has(crate::features::Modality::Keys), "{ptype}: {f:?}");
+            assert_eq!(f.n_keys, 20, "the keys are still counted");
+        }
+        // The same keys with a mouse (or no pointer): instant holds are a scripted-typing tell.
+        for pointer in [taps(pointer_type::MOUSE), Vec::new()] {
+            let f = extract(&Session {
+                pointer,
+                keys: keys.clone(),
+                ..Default::default()
+            });
+            assert_eq!(f.get(F::KeyHold), Some(0.0));
+        }
     }
 
     #[test]
