@@ -63,11 +63,12 @@ pub struct Forest {
 impl Tree {
     /// Output (logits) of this tree for `f`.
     pub fn output(&self, f: &Features) -> f64 {
-        self.walk(f, &mut |_, _| {})
+        self.walk(&f.values, &mut |_, _| {})
     }
 
-    /// Leaf reached by `f`, calling `credit(feature, Δlogit)` at every split on the way.
-    fn walk(&self, f: &Features, credit: &mut impl FnMut(F, f64)) -> f64 {
+    /// Leaf reached by the feature values `values` (indexed by [`F`], as
+    /// [`Features::values`]), calling `credit(feature, Δlogit)` at every split on the way.
+    fn walk(&self, values: &[Option<f64>], credit: &mut impl FnMut(F, f64)) -> f64 {
         let mut i = 0usize;
         let Some(mut node) = self.nodes.first() else {
             return 0.0;
@@ -78,7 +79,7 @@ impl Tree {
             let Some(s) = node.split else {
                 return node.value;
             };
-            let left = match f.get(s.feature) {
+            let left = match values.get(s.feature as usize).copied().flatten() {
                 Some(x) => x <= s.threshold,
                 None => s.missing_left,
             };
@@ -106,8 +107,14 @@ impl Forest {
 
     /// Forest output in logits; `credit(feature, Δlogit)` receives every split's share, so the
     /// output is `base()` plus the sum of the credits.
-    pub fn eval(&self, f: &Features, mut credit: impl FnMut(F, f64)) -> f64 {
-        self.trees.iter().map(|t| t.walk(f, &mut credit)).sum()
+    pub fn eval(&self, f: &Features, credit: impl FnMut(F, f64)) -> f64 {
+        self.eval_values(&f.values, credit)
+    }
+
+    /// [`Forest::eval`] on feature values indexed by [`F`] (as [`Features::values`]; e.g. one
+    /// modality's [`Features::masked_values`]).
+    pub fn eval_values(&self, values: &[Option<f64>], mut credit: impl FnMut(F, f64)) -> f64 {
+        self.trees.iter().map(|t| t.walk(values, &mut credit)).sum()
     }
 
     /// Forest output in logits.

@@ -281,7 +281,15 @@ impl Model {
     /// session's device class ([`Model::device_knots`]) and the long-typing key knots when the
     /// session has at least `min_keys` key presses. With both modalities, the lower of the two.
     pub fn knots_for(&self, f: &Features) -> Option<Calibration> {
-        let (pointer, keys) = (f.has(Modality::Pointer), f.has(Modality::Keys));
+        self.knots_masked(f, None)
+    }
+
+    /// [`Model::knots_for`] with only modality `only`'s evidence (`None`: all evidence). The
+    /// device class and key count need no masking: without pointer evidence the pointer knots
+    /// are not chosen, without key evidence the key knots are not.
+    fn knots_masked(&self, f: &Features, only: Option<Modality>) -> Option<Calibration> {
+        let pointer = f.has_masked(Modality::Pointer, only);
+        let keys = f.has_masked(Modality::Keys, only);
         let base = self.knots(pointer, keys)?;
         let p = self.device_pointer_knots(f.device).unwrap_or(base);
         let k = match self.long_keys {
@@ -362,11 +370,22 @@ impl Model {
     }
 
     /// Logit of a feature vector with the per-feature split of it (regression term plus forest
-    /// credits) and which features the model touched.
-    fn evaluate(&self, f: &Features) -> Evaluated {
+    /// credits) and which features the model touched; with `only`, the other modality's
+    /// features are treated as missing ([`Features::masked_values`]).
+    fn evaluate_masked(&self, f: &Features, only: Option<Modality>) -> Evaluated {
+        let has = Modality::ALL.map(|m| f.has_masked(m, only));
+        match only {
+            None => self.evaluate_values(has, &f.values),
+            Some(m) => self.evaluate_values(has, &f.masked_values(m)),
+        }
+    }
+
+    /// [`Model::evaluate_masked`] on feature values indexed by [`F`], with evidence of the
+    /// modalities in [`Modality::ALL`] order present as `has` says.
+    fn evaluate_values(&self, has: [bool; 2], values: &[Option<f64>]) -> Evaluated {
         let mut logit = self.bias;
-        for (m, b) in Modality::ALL.iter().zip(self.modality_bias) {
-            if f.has(*m) {
+        for (present, b) in has.into_iter().zip(self.modality_bias) {
+            if present {
                 logit += b;
             }
         }
@@ -374,13 +393,13 @@ impl Model {
         let mut per = [0.0f64; F::COUNT];
         let mut used = [false; F::COUNT];
         for m in &self.features {
-            let c = self.term(m, f.get(m.feature));
+            let c = self.term(m, values.get(m.feature as usize).copied().flatten());
             logit += c;
             per[m.feature as usize] += c;
             used[m.feature as usize] = true;
         }
         if let Some(fo) = &self.forest {
-            logit += fo.eval(f, |feat, d| {
+            logit += fo.eval_values(values, |feat, d| {
                 per[feat as usize] += d;
                 used[feat as usize] = true;
             });
@@ -406,16 +425,22 @@ impl Model {
         let present = [f.has(Modality::Pointer), f.has(Modality::Keys)];
         let evidence = present[0] || present[1];
         let (logit, per, used, mut p) = if present[0] && present[1] {
-            let (fp, fk) = (f.only(Modality::Pointer), f.only(Modality::Keys));
-            let (ep, ek) = (self.evaluate(&fp), self.evaluate(&fk));
+            let (op, ok) = (Some(Modality::Pointer), Some(Modality::Keys));
+            let (ep, ek) = (self.evaluate_masked(f, op), self.evaluate_masked(f, ok));
             let lower = |k: Option<Calibration>, by: f64| {
                 k.map(|c| Calibration {
                     block_logit: c.block_logit - by,
                     allow_logit: c.allow_logit - by,
                 })
             };
-            let pp = self.calibrate(ep.logit, lower(self.knots_for(&fp), self.pair_shift[0]));
-            let pk = self.calibrate(ek.logit, lower(self.knots_for(&fk), self.pair_shift[1]));
+            let pp = self.calibrate(
+                ep.logit,
+                lower(self.knots_masked(f, op), self.pair_shift[0]),
+            );
+            let pk = self.calibrate(
+                ek.logit,
+                lower(self.knots_masked(f, ok), self.pair_shift[1]),
+            );
             let mut per = [0.0f64; F::COUNT];
             let mut used = [false; F::COUNT];
             for d in crate::features::DEFS {
@@ -441,7 +466,7 @@ impl Model {
             }
             (logit, per, used, p)
         } else {
-            let e = self.evaluate(f);
+            let e = self.evaluate_masked(f, None);
             let p = if evidence {
                 self.calibrate(e.logit, self.knots_for(f))
             } else {
@@ -898,6 +923,48 @@ mod tests {
             Model::from_json(&bad),
             Err(ModelError::Range("calibration_pair_shift"))
         );
+    }
+
+    /// A session with both modalities is scored on each through a mask, not a copy: the masked
+    /// evaluation and knots are those of the copy with only that modality
+    /// ([`Features::only`]), to the bit, with the shipped model (regression, forest, long-key
+    /// and device knots) on every device class and either side of the long-typing threshold.
+    #[test]
+    fn masked_evaluation_matches_the_single_modality_copy() {
+        use tollgate_testkit::TelemetrySpec;
+        let mut m = Model::default_model().clone();
+        assert!(m.forest.is_some() && m.long_keys.is_some() && !m.device_knots.is_empty());
+        let specs = [
+            TelemetrySpec::long_login(1),
+            TelemetrySpec::human_login(),
+            TelemetrySpec::short_human(3.0),
+            TelemetrySpec::bow(0.0),
+            TelemetrySpec::timer_login(8.0, true),
+            TelemetrySpec::bot_linear(40, 5.0),
+            TelemetrySpec::bot_keys(30, 50.0, true),
+            TelemetrySpec::none(),
+        ];
+        for spec in &specs {
+            let mut f = extract(&Session::from_telemetry(&spec.build()));
+            for (device, min_keys) in DeviceClass::ALL.into_iter().zip([0, 5, 25, 1000].repeat(2)) {
+                f.device = device;
+                if let Some(l) = &mut m.long_keys {
+                    l.min_keys = min_keys;
+                }
+                for only in [None, Some(Modality::Pointer), Some(Modality::Keys)] {
+                    let copy = only.map_or_else(|| f.clone(), |o| f.only(o));
+                    let (a, b) = (m.evaluate_masked(&f, only), m.evaluate_masked(&copy, None));
+                    let ctx = format!("{spec:?} {device:?} {min_keys} {only:?}");
+                    assert_eq!(a.logit.to_bits(), b.logit.to_bits(), "{ctx}");
+                    assert_eq!(a.per.map(f64::to_bits), b.per.map(f64::to_bits), "{ctx}");
+                    assert_eq!(a.used, b.used, "{ctx}");
+                    assert_eq!(m.knots_masked(&f, only), m.knots_for(&copy), "{ctx}");
+                    for md in Modality::ALL {
+                        assert_eq!(f.has_masked(md, only), copy.has(md), "{ctx}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

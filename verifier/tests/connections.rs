@@ -92,24 +92,15 @@ fn sample(metrics: &str, series: &str) -> f64 {
 }
 
 async fn login_siteverify(c: &reqwest::Client, v: &common::VerifierProcess) -> Value {
-    let r = c
+    let req = c
         .post(v.url("/v1/challenge"))
         .header("origin", ORIGIN)
-        .json(&json!({"sitekey": "site-a", "action": "login"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let reply: ChallengeReply = r.json().await.unwrap();
+        .json(&json!({"sitekey": "site-a", "action": "login"}));
+    let (status, reply): (_, ChallengeReply) = common::json_answer(req).await;
+    assert_eq!(status, 200);
     let t = common::login_token(&reply, ORIGIN, TelemetrySpec::short_human(0.0));
-    c.post(v.url("/v1/siteverify"))
-        .json(&json!({"secret": SECRET, "response": t}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let body = json!({"secret": SECRET, "response": t});
+    common::post_json(c, v.url("/v1/siteverify"), &body).await.1
 }
 
 /// 5,000 TCP connections that never send a byte: new clients are still served while they are

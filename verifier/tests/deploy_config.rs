@@ -150,15 +150,13 @@ fn previous_secret_is_validated() {
 }
 
 async fn challenge(c: &reqwest::Client, v: &common::VerifierProcess) -> ChallengeReply {
-    let r = c
+    let req = c
         .post(v.url("/v1/challenge"))
         .header("origin", ORIGIN)
-        .json(&json!({"sitekey": "site-a", "action": "login"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+        .json(&json!({"sitekey": "site-a", "action": "login"}));
+    let (status, reply) = common::json_answer(req).await;
+    assert_eq!(status, 200);
+    reply
 }
 
 async fn verify(c: &reqwest::Client, v: &common::VerifierProcess, secret: &str) -> Value {

@@ -35,20 +35,14 @@ async fn challenge(
     for (k, val) in headers {
         req = req.header(*k, *val);
     }
-    let r = req.send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let (status, reply) = common::json_answer(req).await;
+    assert_eq!(status, 200);
+    reply
 }
 
+/// `POST url` with the JSON `body`: the JSON answer, whatever its status.
 async fn post(c: &reqwest::Client, url: String, body: Value) -> Value {
-    c.post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::post_json(c, url, &body).await.1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -463,15 +457,12 @@ async fn test_keys_with_a_config_warn_at_start() {
             &[],
             dir.join(format!("log-{enabled}")),
         );
-        let sv: serde_json::Value = c
-            .post(v.url("/v1/siteverify"))
-            .json(&json!({"secret": "tgtest-secret-always-block", "response": "XXXX.DUMMY.TOKEN.XXXX"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sv = post(
+            &c,
+            v.url("/v1/siteverify"),
+            json!({"secret": "tgtest-secret-always-block", "response": "XXXX.DUMMY.TOKEN.XXXX"}),
+        )
+        .await;
         let log = v.log_text();
         let warned = log.contains("WARN") && log.contains("test_keys = true");
         assert_eq!(warned, enabled, "{log}");

@@ -58,14 +58,8 @@ async fn login(c: &reqwest::Client, v: &VerifierProcess, t: TelemetrySpec) -> Va
         .telemetry(t.build())
         .seal_reply(&reply.challenge, &reply.token_key)
         .unwrap();
-    c.post(v.url("/v1/siteverify"))
-        .json(&json!({"secret": SECRET, "response": token}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let body = json!({"secret": SECRET, "response": token});
+    common::post_json(c, v.url("/v1/siteverify"), &body).await.1
 }
 
 /// `n` labelled logins: every third a linear bot, the rest humans; returns the answers.

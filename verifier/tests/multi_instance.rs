@@ -75,17 +75,15 @@ fingerprint_accounts = 3
 }
 
 async fn challenge(c: &Cluster, v: &common::VerifierProcess, xff: &str) -> ChallengeReply {
-    let r = c
+    let req = c
         .http
         .post(v.url("/v1/challenge"))
         .header("origin", ORIGIN)
         .header("x-forwarded-for", xff)
-        .json(&json!({"sitekey": "site-a", "action": "login"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+        .json(&json!({"sitekey": "site-a", "action": "login"}));
+    let (status, reply) = common::json_answer(req).await;
+    assert_eq!(status, 200);
+    reply
 }
 
 async fn siteverify(c: &Cluster, v: &common::VerifierProcess, body: Value) -> (Value, String) {

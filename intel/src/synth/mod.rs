@@ -620,10 +620,9 @@ fn pointer_session_with(
         buttons: 0,
         out: Vec::new(),
     };
-    let mut keys = Vec::new();
     let circle = !with_keys && b.rng.chance(0.3);
     let mut name = generator.to_string();
-    if circle {
+    let keys = if circle {
         name.push_str(":circle");
         let (cx, cy, r) = (
             w / 2.0 + b.rng.range(-200.0, 200.0),
@@ -643,6 +642,7 @@ fn pointer_session_with(
         b.buttons = 0;
         b.t += b.style.timing.dt(b.rng);
         b.push(pointer_kind::UP, b.pos);
+        Vec::new()
     } else {
         name.push_str(":login");
         let (kt, kname) = match typist {
@@ -677,10 +677,10 @@ fn pointer_session_with(
                 b.t += b.rng.range(0.0, 800.0);
             }
         }
-        for (i, tg) in targets.iter().enumerate() {
+        type_into_fields(&mut b, &targets, with_keys, kt, typist, |b, tg| {
             let exact = b.rng.chance(0.5);
             let p = if exact {
-                *tg
+                tg
             } else {
                 (
                     tg.0 + b.rng.range(-40.0, 40.0),
@@ -688,27 +688,8 @@ fn pointer_session_with(
                 )
             };
             b.move_to(p);
-            b.click();
-            if i < 2 {
-                if with_keys {
-                    let n = b.rng.int(6, 20);
-                    let shift = b.rng.chance(0.5);
-                    let classes = text_classes(b.rng, n, shift);
-                    let t0 = b.t + b.rng.range(0.0, 400.0);
-                    let (ks, end) = match typist {
-                        Typist::Synthetic => type_keys(b.rng, kt, &classes, t0, b.style.tick),
-                        Typist::Digraph(table, jitter) => {
-                            table.type_keys(b.rng, &classes, t0, b.style.tick, jitter)
-                        }
-                    };
-                    keys.extend(ks);
-                    b.t = end + b.rng.range(0.0, 600.0);
-                } else {
-                    b.t += b.rng.range(800.0, 4000.0);
-                }
-            }
-        }
-    }
+        })
+    };
     let mut s = Session {
         pointer: b.out,
         keys,
@@ -716,6 +697,43 @@ fn pointer_session_with(
     };
     s.sanitize();
     (s, name)
+}
+
+/// The login form's three targets in turn (username field, password field, submit button):
+/// `reach` moves the cursor to a target (drawing its own aim), then a click; in each field the
+/// typist types a short text, or, `!with_keys`, a pause stands in for typing. Returns the keys.
+fn type_into_fields(
+    b: &mut Builder<'_>,
+    targets: &[P2; 3],
+    with_keys: bool,
+    kt: KeyTiming,
+    typist: Typist<'_>,
+    mut reach: impl FnMut(&mut Builder<'_>, P2),
+) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for (i, tg) in targets.iter().enumerate() {
+        reach(b, *tg);
+        b.click();
+        if i < 2 {
+            if with_keys {
+                let n = b.rng.int(6, 20);
+                let shift = b.rng.chance(0.5);
+                let classes = text_classes(b.rng, n, shift);
+                let t0 = b.t + b.rng.range(0.0, 400.0);
+                let (ks, end) = match typist {
+                    Typist::Synthetic => type_keys(b.rng, kt, &classes, t0, b.style.tick),
+                    Typist::Digraph(table, jitter) => {
+                        table.type_keys(b.rng, &classes, t0, b.style.tick, jitter)
+                    }
+                };
+                keys.extend(ks);
+                b.t = end + b.rng.range(0.0, 600.0);
+            } else {
+                b.t += b.rng.range(800.0, 4000.0);
+            }
+        }
+    }
+    keys
 }
 
 fn key_session(rng: &mut Rng, generator: &str) -> (Session, String) {
@@ -942,7 +960,6 @@ fn reading_session(rng: &mut Rng, with_keys: bool) -> (Session, String) {
         );
         walk(&mut b, next, back);
     }
-    let mut keys = Vec::new();
     let mut name = "reading-lines".to_string();
     let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-gauss");
     let (kt, kname) = key_timing(b.rng, kgen);
@@ -951,30 +968,21 @@ fn reading_session(rng: &mut Rng, with_keys: bool) -> (Session, String) {
     }
     let fx = w / 2.0 + b.rng.range(-150.0, 150.0);
     let fy = h * b.rng.range(0.4, 0.55);
-    for (i, target) in [(fx, fy), (fx, fy + 55.0), (fx, fy + 120.0)]
-        .iter()
-        .enumerate()
-    {
-        let p = (
-            target.0 + b.rng.range(-40.0, 40.0),
-            target.1 + b.rng.range(-6.0, 6.0),
-        );
-        walk(&mut b, p, step);
-        b.click();
-        if i < 2 {
-            if with_keys {
-                let n = b.rng.int(6, 20);
-                let shift = b.rng.chance(0.5);
-                let classes = text_classes(b.rng, n, shift);
-                let t0 = b.t + b.rng.range(0.0, 400.0);
-                let (ks, end) = type_keys(b.rng, kt, &classes, t0, b.style.tick);
-                keys.extend(ks);
-                b.t = end + b.rng.range(0.0, 600.0);
-            } else {
-                b.t += b.rng.range(800.0, 4000.0);
-            }
-        }
-    }
+    let targets = [(fx, fy), (fx, fy + 55.0), (fx, fy + 120.0)];
+    let keys = type_into_fields(
+        &mut b,
+        &targets,
+        with_keys,
+        kt,
+        Typist::Synthetic,
+        |b, tg| {
+            let p = (
+                tg.0 + b.rng.range(-40.0, 40.0),
+                tg.1 + b.rng.range(-6.0, 6.0),
+            );
+            walk(b, p, step);
+        },
+    );
     let mut s = Session {
         pointer: b.out,
         keys,

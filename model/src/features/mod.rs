@@ -414,9 +414,30 @@ impl Features {
             .any(|d| d.trainable && d.group.modality() == Some(m) && self.get(d.id).is_some())
     }
 
+    /// The feature values (indexed by [`F`]) with only modality `m`'s evidence: the other
+    /// modality's features missing, as in a session that never had it (see
+    /// [`crate::model::Model::score`]). A copy on the stack, not of the whole features.
+    pub fn masked_values(&self, m: Modality) -> [Option<f64>; F::COUNT] {
+        let mut v = [None; F::COUNT];
+        for d in DEFS {
+            if d.group.modality().is_none_or(|g| g == m) {
+                v[d.id as usize] = self.get(d.id);
+            }
+        }
+        v
+    }
+
+    /// [`Features::has`] with only modality `only`'s evidence (`None`: all evidence).
+    pub fn has_masked(&self, m: Modality, only: Option<Modality>) -> bool {
+        only.is_none_or(|o| o == m) && self.has(m)
+    }
+
     /// A copy with only modality `m`'s evidence: the other modality's features missing and its
-    /// counts zero, as a session that never had it (see [`crate::model::Model::score`]).
-    pub fn only(&self, m: Modality) -> Features {
+    /// counts zero, as a session that never had it. Tests only: scoring masks the values
+    /// ([`Features::masked_values`], [`Features::has_masked`]) instead of copying the features,
+    /// and the tests check the two agree.
+    #[cfg(test)]
+    pub(crate) fn only(&self, m: Modality) -> Features {
         let mut c = self.clone();
         for d in DEFS {
             if d.group.modality().is_some_and(|g| g != m) {

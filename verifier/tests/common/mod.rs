@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 use tollgate_protocol::challenge::Challenge;
 use tollgate_protocol::{b64_decode, b64_encode};
 // Re-exported for the test files (not every test binary uses both).
@@ -121,6 +123,26 @@ pub fn login_token(reply: &ChallengeReply, origin: &str, telemetry: TelemetrySpe
         .expect("token for the reply")
 }
 
+/// Send `req`: the answer's status and its JSON body as a `T` (a body that is not a `T` is a
+/// panic that shows the status and the body).
+pub async fn json_answer<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> (StatusCode, T) {
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("answer ({status}) is not the JSON expected ({e}): {text}"));
+    (status, body)
+}
+
+/// `POST url` with the JSON `body`: the answer's status and JSON body ([`json_answer`]).
+pub async fn post_json<T: DeserializeOwned>(
+    c: &reqwest::Client,
+    url: String,
+    body: &serde_json::Value,
+) -> (StatusCode, T) {
+    json_answer(c.post(url).json(body)).await
+}
+
 /// `POST url` with an `Origin` header and `{"sitekey", "action": "login"}`; the parsed reply.
 pub async fn login_challenge(
     c: &reqwest::Client,
@@ -128,15 +150,10 @@ pub async fn login_challenge(
     origin: &str,
     sitekey: &str,
 ) -> ChallengeReply {
-    c.post(url)
-        .header("origin", origin)
-        .json(&serde_json::json!({"sitekey": sitekey, "action": "login"}))
-        .send()
+    let body = serde_json::json!({"sitekey": sitekey, "action": "login"});
+    json_answer(c.post(url).header("origin", origin).json(&body))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .1
 }
 
 /// `POST url` form-encoded `secret` and `response`; the parsed JSON answer.
@@ -146,14 +163,9 @@ pub async fn siteverify_form(
     secret: &str,
     token: &str,
 ) -> serde_json::Value {
-    c.post(url)
-        .form(&[("secret", secret), ("response", token)])
-        .send()
+    json_answer(c.post(url).form(&[("secret", secret), ("response", token)]))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .1
 }
 
 /// The challenge id of a reply.
