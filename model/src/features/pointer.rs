@@ -261,6 +261,7 @@ pub struct StrokeKin {
     pub power_law: Option<f64>,
     pub decel_ratio: Option<f64>,
     pub turn_tail: Option<f64>,
+    pub plateau: Option<f64>,
 }
 
 /// Buffers reused across the strokes of one session (the values are recomputed per stroke).
@@ -399,6 +400,7 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
             let denom = (v.len().max(2) - 1) as f64;
             k.time_to_peak = Some(imax as f64 / denom);
             k.decel_ratio = Some(decel_ratio(v, imax, vmax));
+            k.plateau = plateau_share(v, vmax);
             k.pause = share(v, |x| *x < 0.02);
             if straightness >= 0.5 && chord >= LONG_MIN_PATH_PX {
                 let (ux, uy) = ((last.1 - first.1) / chord, (last.2 - first.2) / chord);
@@ -444,6 +446,20 @@ pub fn decel_ratio(v: &[f64], imax: usize, vmax: f64) -> f64 {
         .position(|x| *x < thr)
         .map_or(v.len().saturating_sub(1), |j| imax + j);
     ((i1 - imax) as f64 + 0.5).ln() - ((imax - i0) as f64 + 0.5).ln()
+}
+
+/// Share of a speed series' moving samples (>= 10 % of the peak speed `vmax`) that are near the
+/// peak (>= 80 % of it). Aimed movements are lognormal speed pulses, bell-shaped, so little of the
+/// movement is spent near the peak (a Gaussian bell: ≈ 0.31; Plamondon's Kinematic Theory,
+/// behaviour.md §1); a generator whose step is capped (WindMouse's maximum step) or constant
+/// (fixed steps on a timer, "reading" bots) cruises at its top speed (→ 1). `None` without motion.
+pub fn plateau_share(v: &[f64], vmax: f64) -> Option<f64> {
+    if vmax <= 0.0 {
+        return None;
+    }
+    let moving = v.iter().filter(|x| **x >= 0.1 * vmax).count();
+    let near = v.iter().filter(|x| **x >= 0.8 * vmax).count();
+    (moving > 0).then(|| near as f64 / moving as f64)
 }
 
 /// Samples of the speed series used for the spectrum (cost bound).
@@ -656,6 +672,7 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
     f.set(F::KinPowerLaw, med(&|k| k.power_law));
     f.set(F::KinDecelRatio, med(&|k| k.decel_ratio));
     f.set(F::KinTurnTail, med(&|k| k.turn_tail));
+    f.set(F::KinPlateau, med(&|k| k.plateau));
     let smooth: Vec<bool> = kins
         .iter()
         .zip(&mouse_like)
@@ -1001,6 +1018,32 @@ pub(crate) mod tests {
         let f = extract(&session(even));
         assert_eq!(f.get(F::PtFrameSkip), Some(0.0));
         assert!(f.get(F::PtDtEntropy).unwrap() < 1.2);
+    }
+
+    #[test]
+    fn speed_plateau_share() {
+        // A Gaussian bell spends ≈ 0.31 of its moving time (>= 10 % of the peak) above 80 %.
+        let bell: Vec<f64> = (0..401)
+            .map(|i| (-((i as f64 - 200.0) / 40.0).powi(2) / 2.0).exp())
+            .collect();
+        let p = plateau_share(&bell, 1.0).unwrap();
+        assert!((p - 0.31).abs() < 0.02, "{p}");
+        // A speed-capped cruise: ramps of 5 samples, 40 at the cap.
+        let capped: Vec<f64> = (0..5)
+            .map(|i| (i + 1) as f64 / 5.0)
+            .chain(std::iter::repeat_n(1.0, 40))
+            .chain((0..5).rev().map(|i| (i + 1) as f64 / 5.0))
+            .collect();
+        assert!(plateau_share(&capped, 1.0).unwrap() > 0.8);
+        assert_eq!(plateau_share(&[0.0; 10], 0.0), None);
+        // Session level: a straight constant-speed line vs the human-like stroke.
+        let line: Vec<Pt> = (0..60)
+            .map(|i| mv(i as f64 * 16.7, 10.0 + 8.0 * i as f64, 200.0))
+            .collect();
+        let f = extract(&session(line));
+        assert!(f.get(F::KinPlateau).unwrap() > 0.9);
+        let f = extract(&session(human_stroke(0.0, (10.0, 10.0), (500.0, 300.0), 3)));
+        assert!(f.get(F::KinPlateau).unwrap() < 0.5, "{f:?}");
     }
 
     #[test]
