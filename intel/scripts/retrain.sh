@@ -14,7 +14,7 @@ D=${TOLLGATE_TRACES:-../shared/data/traces}
 TRACES="$D/sapimouse-dev.jsonl.gz $D/aalto-dev.jsonl.gz $D/delbot.jsonl.gz"
 # Features measured not to help are `trainable: false` in model/src/features/mod.rs; an
 # ablation adds e.g. EXTRA="--exclude-features key_p2p_autocorr" or EXTRA="--no-device-calibration".
-FIT="--seed 1 --l2 1 --depth 3 --learning-rate 0.1 --min-child-weight 5 --device-margin 1 ${EXTRA:-}"
+FIT="--seed 1 --l2 10 --depth 3 --learning-rate 0.1 --min-child-weight 40 --device-margin 1 ${EXTRA:-}"
 cargo build --release -p tollgate-intel
 BIN=target/release/tollgate-intel
 if [ "${SCREEN:-0}" = 1 ]; then

@@ -93,7 +93,7 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct FitArgs {
     /// L2 penalty of the regression (per 1000 units of record weight).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 10.0)]
     l2: f64,
     /// Boosted trees fitted on the regression's residual (0 = regression only).
     #[arg(long, default_value_t = 300)]
@@ -105,7 +105,7 @@ struct FitArgs {
     #[arg(long, default_value_t = 0.1)]
     learning_rate: f64,
     /// Smallest hessian weight of a tree leaf.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 40.0)]
     min_child_weight: f64,
     /// Subject-wise folds for cross-fitted calibration knots (< 2: in-sample human logits).
     #[arg(long, default_value_t = 4)]
