@@ -192,8 +192,6 @@ struct Behaviour {
     instant_clicks: usize,
     released_keys: usize,
     instant_keys: usize,
-    /// Pointer records of type touch or pen (taps included).
-    touch_rows: usize,
     mean_key_hold_ms: f64,
     median_move_gap_ms: f64,
 }
@@ -211,9 +209,6 @@ fn behaviour(token: &DecodedToken) -> Behaviour {
             b.untrusted += 1;
         }
         let is_mouse = r.ptype == pointer_type::MOUSE;
-        if matches!(r.ptype, pointer_type::TOUCH | pointer_type::PEN) {
-            b.touch_rows += 1;
-        }
         match r.kind {
             pointer_kind::MOVE => {
                 b.moves += 1;
@@ -382,10 +377,9 @@ fn score_behaviour(
     if b.untrusted > 0 {
         tells.push("untrusted-events");
     }
-    // Most pointer records touch or pen: an on-screen keyboard, whose key events have no press
-    // duration (the model leaves their timing out too: `tollgate_model::features::keys`).
-    let soft_keyboard =
-        b.touch_rows > 0 && 2 * b.touch_rows > t.pointer.len() && !t.keys.is_empty();
+    // Keys from an on-screen keyboard have no press duration; the model leaves their timing out
+    // too (`Features::soft_keyboard`, decided once at extraction).
+    let soft_keyboard = behaviour_features.soft_keyboard;
     let instant_keys = b.released_keys >= 3 && b.instant_keys == b.released_keys;
     if instant_keys && !soft_keyboard {
         tells.push("instant-keys");
@@ -729,6 +723,7 @@ mod tests {
         let mouse = score(&token(build(pointer_type::MOUSE)), &SitePolicy::default());
         assert!(mouse.reasons.contains(&"instant-keys"), "{mouse:?}");
         assert!(!mouse.notes.contains(&NOTE_SOFT_KEYBOARD));
+        assert!(mouse.features.contains_key("key_hold_log"), "{mouse:?}");
         assert_eq!(mouse.decision, Decision::Block, "{mouse:?}");
     }
 

@@ -7,7 +7,7 @@
 //! Paste and autofill produce no keys and are therefore neutral (all features missing).
 //!
 //! **On-screen keyboards are not keystroke dynamics.** When most pointer input is touch or pen
-//! ([`super::device::touch_input`]) the keys come from a soft keyboard, whose key events carry no
+//! ([`Features::soft_keyboard`]) the keys come from a soft keyboard, whose key events carry no
 //! press duration (iOS fires `keydown` and `keyup` together when the key is committed; Android
 //! keyboards mostly send `Unidentified`, class `other`) and whose rhythm is thumbs on glass. The
 //! training typists all used physical keyboards (Aalto), so nothing here is calibrated for it:
@@ -85,7 +85,7 @@ fn ranks(v: &[f64]) -> Vec<f64> {
 }
 
 pub(crate) fn extract(s: &Session, f: &mut Features) {
-    if super::device::touch_input(s) {
+    if f.soft_keyboard {
         return;
     }
     let typing: Vec<Key> = s.keys.iter().copied().filter(is_typing).collect();
@@ -338,6 +338,7 @@ mod tests {
                 keys: keys.clone(),
                 ..Default::default()
             });
+            assert!(f.soft_keyboard, "{ptype}");
             assert!(!f.has(crate::features::Modality::Keys), "{ptype}: {f:?}");
             assert_eq!(f.n_keys, 20, "the keys are still counted");
         }
@@ -348,6 +349,7 @@ mod tests {
                 keys: keys.clone(),
                 ..Default::default()
             });
+            assert!(!f.soft_keyboard);
             assert_eq!(f.get(F::KeyHold), Some(0.0));
         }
     }

@@ -396,6 +396,10 @@ pub struct Features {
     pub n_long_strokes: usize,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
+    /// Keys typed on an on-screen keyboard: most pointer input is touch or pen
+    /// ([`device::touch_input`]) and there are keys. Their timing features stay missing
+    /// ([`keys`]); the verifier does not raise `instant-keys` either.
+    pub soft_keyboard: bool,
 }
 
 impl Features {
@@ -485,6 +489,7 @@ pub fn extract(session: &Session) -> Features {
         n_strokes: 0,
         n_long_strokes: 0,
         device: DeviceClass::None,
+        soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };
     pointer::extract(s, &mut f);
     keys::extract(s, &mut f);
