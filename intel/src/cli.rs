@@ -244,7 +244,7 @@ pub struct EvalOptions {
     /// Subject-wise k-fold cross-validation instead of a fixed model.
     pub cv: Option<usize>,
     pub fit: FitOptions,
-    /// Include every feature value in the `--out` lines.
+    /// Include every feature value, the raw logit and each feature's contribution to it in the `--out` lines.
     pub with_features: bool,
     /// Leave-one-family-out CV with this many subject-wise human folds ([`lofo`]), printed
     /// after the main table and appended to `--out` (`"eval": "lofo"` lines).
@@ -760,6 +760,18 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
                     .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
                     .collect();
                 obj.insert("features".into(), serde_json::Value::Object(feats));
+                let contrib: serde_json::Map<String, serde_json::Value> = s
+                    .contributions
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.feature.def().name.to_string(),
+                            serde_json::json!((c.logit * 1e4).round() / 1e4),
+                        )
+                    })
+                    .collect();
+                obj.insert("contributions".into(), serde_json::Value::Object(contrib));
+                obj.insert("logit".into(), serde_json::json!(s.logit));
             }
             writeln!(w, "{line}").map_err(werr)?;
         }

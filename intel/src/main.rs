@@ -52,7 +52,7 @@ enum Command {
         cv: Option<usize>,
         #[command(flatten)]
         fit: FitArgs,
-        /// Include every feature value in the --out lines.
+        /// Include every feature value, the raw logit and each feature's contribution to it in the --out lines.
         #[arg(long)]
         with_features: bool,
         /// Also run leave-one-family-out CV: every bot family held out in turn, humans in
