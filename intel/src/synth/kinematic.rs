@@ -25,6 +25,19 @@ pub struct WindParams {
 }
 
 impl WindParams {
+    /// The widely copied Python port's defaults (G₀ 9, W₀ 3, M₀ 15, D₀ 12), driven by a sleep loop
+    /// (the caller's timing; the waits here are unused).
+    pub fn python_defaults() -> WindParams {
+        WindParams {
+            gravity: 9.0,
+            wind: 3.0,
+            max_step: 15.0,
+            target_area: 12.0,
+            min_wait: 10.0,
+            max_wait: 15.0,
+        }
+    }
+
     /// Randomised like SRL's `MMouse`: `speed = (random(mouse_speed)/2 + mouse_speed)/10`,
     /// gravity 9 and wind 3 jittered ±30 % (the Python port's users vary them).
     pub fn random(rng: &mut Rng) -> WindParams {

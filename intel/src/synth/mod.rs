@@ -25,12 +25,15 @@
 //! Stronger generators (what attackers who hide the automation use; [`STRONG_POINTER_GENERATORS`]
 //! plus the two built from human recordings), each its own LOFO family:
 //! - `windmouse`: Benjamin Land's WindMouse (gravity + wind, max step, target area; whole
-//!   pixels), timed by SRL's step-proportional waits or a fixed OS tick ([`kinematic`]);
+//!   pixels), timed by SRL's step-proportional waits or a fixed OS tick ([`kinematic`]); a third
+//!   of them with the widely copied Python port's defaults (G₀ 9, W₀ 3, M₀ 15, D₀ 12) in a sleep
+//!   loop, the configuration the OS-level rig plays and the one the session-7 model let through
+//!   most at 60 Hz (an adversarial round, session 8);
 //! - `min-jerk`: superposed minimum-jerk sub-movements (a primary that under- or overshoots,
 //!   one or two corrections), Fitts'-law durations, sensor noise and 8–12 Hz tremor;
 //! - `ghost-cursor-os`: ghost-cursor paths (overshoot + correction beyond 500 px) driven through
 //!   OS-level input: whole pixels, random per-step delays or a fixed 60–125 Hz tick with
-//!   sub-millisecond scheduler jitter, humanised clicks;
+//!   scheduler jitter up to 2 ms SD (a sleep loop on a loaded machine), humanised clicks;
 //! - `human-splice:<keep|warp|resample>`: strokes of one recorded human mapped onto the new start
 //!   and target (similarity transform), with the human's intervals, a monotone time warp, or
 //!   resampled at a new clock ([`human`]);
@@ -146,8 +149,8 @@ impl Timing {
     fn strong(rng: &mut Rng) -> Timing {
         match rng.int(0, 3) {
             0 => Timing::Tick(
-                1000.0 / *rng.pick(&[60.0, 75.0, 100.0, 125.0]).unwrap_or(&60.0),
-                rng.range(0.02, 0.5),
+                1000.0 / *rng.pick(&[60.0, 75.0, 90.0, 100.0, 125.0]).unwrap_or(&60.0),
+                rng.range(0.02, 2.0),
             ),
             1 => Timing::Gauss(16.67, rng.range(1.0, 5.0)),
             2 => {
@@ -1018,9 +1021,16 @@ pub fn generate_strong(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
         let generator = STRONG_POINTER_GENERATORS[i % STRONG_POINTER_GENERATORS.len()];
         let with_keys = i % 3 == 2;
         let src = if generator == "windmouse" {
-            Src::Wind {
-                p: WindParams::random(&mut rng),
-                srl_waits: rng.chance(0.5),
+            if rng.chance(1.0 / 3.0) {
+                Src::Wind {
+                    p: WindParams::python_defaults(),
+                    srl_waits: false,
+                }
+            } else {
+                Src::Wind {
+                    p: WindParams::random(&mut rng),
+                    srl_waits: rng.chance(0.5),
+                }
             }
         } else {
             Src::Own
