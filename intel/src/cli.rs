@@ -430,6 +430,7 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
     let mut model = fit_calibrated(&ds.records, &ds.feats, &all, &opts.fit)?;
     print!("{}", eval::summary(&ds.records, &oof));
     print!("{}", eval::device_summary(&ds.records, &ds.feats, &oof));
+    print!("{}", eval::rate_summary(&ds.records, &ds.feats, &oof));
     print!(
         "{}",
         eval::human_intervals(&ds.records, &oof, opts.data.seed)
@@ -725,6 +726,7 @@ pub fn run_eval(opts: &EvalOptions) -> Result<(Vec<Record>, Vec<Scored>), IntelE
     };
     print!("{}", eval::summary(&ds.records, &scored));
     print!("{}", eval::device_summary(&ds.records, &ds.feats, &scored));
+    print!("{}", eval::rate_summary(&ds.records, &ds.feats, &scored));
     print!(
         "{}",
         eval::human_intervals(&ds.records, &scored, opts.data.seed)
