@@ -309,9 +309,9 @@ feature_table! {
     KinPeaks: "kin_speed_peaks_log", PointerKinematics, true, "median log(1 + speed peaks) after resampling and smoothing";
     KinTtp: "kin_time_to_peak", PointerKinematics, true, "median time-to-peak-speed fraction (asymmetry)";
     KinJerk: "kin_jerk_log", PointerKinematics, true, "median log dimensionless jerk";
-    KinTurn: "kin_turn_log", PointerKinematics, true, "log mean absolute turning angle per step (steps >= 12 ms apart on a regularly sampled stroke, so the device rate does not set it)";
-    KinSignChg: "kin_sign_change", PointerKinematics, true, "share of curvature sign changes among turns (same steps as kin_turn_log)";
-    KinStepRatio: "kin_step_ratio", PointerKinematics, true, "median |log(step_i / step_i-1)| (equal or smooth parametric steps -> ~0; same steps as kin_turn_log)";
+    KinTurn: "kin_turn_log", PointerKinematics, true, "log mean absolute turning angle per step";
+    KinSignChg: "kin_sign_change", PointerKinematics, true, "share of curvature sign changes among turns";
+    KinStepRatio: "kin_step_ratio", PointerKinematics, true, "median |log(step_i / step_i-1)| (equal or smooth parametric steps -> ~0)";
     KinCorrection: "kin_end_correction", PointerKinematics, true, "share of long strokes with an overshoot or end sub-movement";
     KinPause: "kin_pause_share", PointerKinematics, true, "share of within-stroke time spent nearly still";
     KinPowerLaw: "kin_power_law", PointerKinematics, true, "median slope of log speed on log curvature (hand motion ~ -1/3)";

@@ -15,9 +15,6 @@ pub const LONG_MIN_POINTS: usize = 8;
 pub const LONG_MIN_PATH_PX: f64 = 50.0;
 /// Resampling step for speed profiles (makes peak counts independent of the device rate).
 pub const RESAMPLE_MS: f64 = 10.0;
-/// Shortest time between the samples that per-step geometry (step ratio, turns, curvature sign
-/// changes) is read from: every sample of a 60–75 Hz stream, every second of 125 Hz.
-pub const STEP_MIN_MS: f64 = 12.0;
 /// Faster than this (px/ms) a step is a burst, not hand motion.
 pub const FAST_PX_PER_MS: f64 = 10.0;
 /// A long stroke is "parametrically smooth" below both of these (hand motion sampled by a
@@ -299,20 +296,21 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
         ..Default::default()
     };
 
-    // Spatial: headings of steps of at least 0.5 px. On a regularly sampled stroke they are taken
-    // at least STEP_MIN_MS apart, so a 125 Hz or 250 Hz device is read at the 60–75 Hz spacing of a
-    // frame-locked one (per-step ratios and turns otherwise measure the sampling rate). Irregular
-    // streams (a VM's batched events, bursts) and strokes too brief for it use every sample.
+    // Spatial: headings of steps of at least 0.5 px.
     let steps = &mut sc.steps;
     let heads = &mut sc.heads;
-    let min_ms = if regular_sampling(st, &mut sc.ratios) {
-        STEP_MIN_MS
-    } else {
-        0.0
-    };
-    spatial_steps(st, min_ms, steps, heads);
-    if heads.len() < 5 && min_ms > 0.0 {
-        spatial_steps(st, 0.0, steps, heads);
+    steps.clear();
+    heads.clear();
+    if let Some(&first) = st.first() {
+        let mut a = first;
+        for p in &st[1..] {
+            let dd = dist(&a, p);
+            if dd >= 0.5 {
+                steps.push(dd);
+                heads.push((p.y - a.y).atan2(p.x - a.x));
+                a = *p;
+            }
+        }
     }
     if heads.len() >= 5 {
         // Turns in one pass: mean |turn| (same summation order) and sign changes among the
@@ -433,44 +431,6 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
         k.peaks = Some(2f64.ln());
     }
     k
-}
-
-/// Is `st` sampled at a steady rate: at least 60 % of its intervals within ±30 % of their median
-/// (a device polled on a clock, jittered or not)? `buf` is scratch.
-fn regular_sampling(st: &[Pt], buf: &mut Vec<f64>) -> bool {
-    buf.clear();
-    buf.extend(st.windows(2).map(|w| w[1].t_ms - w[0].t_ms));
-    let n = buf.len();
-    let Some(m) = median_of(buf) else {
-        return false;
-    };
-    if m <= 0.0 || n < 4 {
-        return false;
-    }
-    let near = st
-        .windows(2)
-        .filter(|w| ((w[1].t_ms - w[0].t_ms) - m).abs() <= 0.3 * m)
-        .count();
-    near as f64 >= 0.6 * n as f64
-}
-
-/// Steps (length) and headings between the samples of `st`, each at least 0.5 px and `min_ms`
-/// after the previous kept sample.
-fn spatial_steps(st: &[Pt], min_ms: f64, steps: &mut Vec<f64>, heads: &mut Vec<f64>) {
-    steps.clear();
-    heads.clear();
-    let Some(&first) = st.first() else {
-        return;
-    };
-    let mut a = first;
-    for p in &st[1..] {
-        let dd = dist(&a, p);
-        if dd >= 0.5 && p.t_ms - a.t_ms >= min_ms {
-            steps.push(dd);
-            heads.push((p.y - a.y).atan2(p.x - a.x));
-            a = *p;
-        }
-    }
 }
 
 /// Log ratio of the deceleration to the acceleration time of a stroke's main speed pulse: from
@@ -1058,57 +1018,6 @@ pub(crate) mod tests {
         let f = extract(&session(even));
         assert_eq!(f.get(F::PtFrameSkip), Some(0.0));
         assert!(f.get(F::PtDtEntropy).unwrap() < 1.2);
-    }
-
-    /// A curved, jittery stroke sampled every `dt` ms (integer pixels), steady speed.
-    fn curve_at(dt: f64, n: usize) -> Vec<Pt> {
-        (0..n)
-            .map(|i| {
-                let u = i as f64 / (n - 1) as f64;
-                // Never slower than ~3 px per sample, so no sample is dropped for moving < 0.5 px.
-                let s = u + 0.1 * (std::f64::consts::TAU * u).sin() / std::f64::consts::TAU;
-                mv(
-                    i as f64 * dt,
-                    (100.0 + 400.0 * s + 2.0 * noise(i, 3)).round(),
-                    (300.0 - 60.0 * (std::f64::consts::PI * s).sin() + 2.0 * noise(i, 9)).round(),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn step_geometry_reads_a_fast_device_at_frame_spacing() {
-        let kin = |st: &[Pt]| stroke_kinematics_with(st, path_len(st), &mut Scratch::default());
-        // 125 Hz read at >= 12 ms steps is the same stream as its every second sample (62.5 Hz).
-        let fast = curve_at(8.0, 121);
-        let half: Vec<Pt> = fast.iter().step_by(2).copied().collect();
-        let (a, b) = (kin(&fast), kin(&half));
-        assert!(a.step_ratio.is_some() && a.sign_change.is_some() && a.turn.is_some());
-        assert_eq!(a.step_ratio, b.step_ratio);
-        assert_eq!(a.sign_change, b.sign_change);
-        assert_eq!(a.turn, b.turn);
-        // A steady clock with scheduler jitter is still regular; batched events are not, and a
-        // burst keeps every sample (it has no 12 ms of spacing to give).
-        let mut buf = Vec::new();
-        let jittered: Vec<Pt> = (0..40)
-            .map(|i| mv(i as f64 * 8.0 + noise(i, 1), 0.0, 0.0))
-            .collect();
-        assert!(regular_sampling(&jittered, &mut buf));
-        // A VM flushing queued moves: 0.5–4.5 ms apart inside a batch, a batch every 40 ms.
-        let mut t = 0.0;
-        let batched: Vec<Pt> = (0..40)
-            .map(|i| {
-                t = if i % 4 == 0 {
-                    (i / 4) as f64 * 40.0
-                } else {
-                    t + 2.5 + 4.0 * noise(i, 5)
-                };
-                mv(t, 0.0, 0.0)
-            })
-            .collect();
-        assert!(!regular_sampling(&batched, &mut buf));
-        let burst = linear_burst(0.0, (0.0, 0.0), (300.0, 40.0), 30);
-        assert!(kin(&burst).step_ratio.is_some_and(|r| r < 1e-9));
     }
 
     #[test]
