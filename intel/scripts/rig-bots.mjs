@@ -60,32 +60,30 @@ const scored = join(dir, 'scored.jsonl');
 // --rig: exactly the rig's bot attempts (its plan order and per-attempt seeds; 10 humans come first,
 // so the first bot starts near the button where the last person's login ended).
 const plan = args.rig
-  ? [...FAMILIES.flatMap((family) => Array.from({ length: family === 'straight' ? 4 : 10 }, (_, i) => ({ family, i })))].map((a, k) => ({ ...a, seed: 0x0511 + (10 + k) * 7919 }))
+  ? FAMILIES.flatMap((family) => Array.from({ length: family === 'straight' ? 4 : 10 }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: 0x0511 + (10 + k) * 7919 }))
   : FAMILIES.flatMap((family) => Array.from({ length: N }, (_, i) => ({ family, i, seed: (Number(args.seed) * 0x9e3779b1 + i * 7919 + family.length * 104729) >>> 0 })));
 const lines = [];
 let last = { x: LAYOUT.boxes.login.x + LAYOUT.boxes.login.w / 2, y: LAYOUT.boxes.login.y + LAYOUT.boxes.login.h / 2 };
 for (const { family, i, seed } of plan) {
-  {
-    const rng = mulberry32(seed);
-    // The rig's cursor starts where the previous login ended (the button) or at its calibration point.
-    const start = args.rig ? last : i % 5 === 0 ? { x: 640, y: 700 } : centreOf(LAYOUT.boxes.login, rng);
-    const s = botSession(family, start, LAYOUT, rng);
-    const end = s.pointer[s.pointer.length - 1];
-    last = { x: end[2], y: end[3] };
-    lines.push(
-      JSON.stringify({
-        id: `rig-bots/${family}/${s.hz}/${i}`,
-        source: 'rig-bots',
-        subject: `${family}-${i}`,
-        label: 'bot',
-        generator: `rig-${family}`,
-        device: 'mouse',
-        screen: null,
-        pointer: s.pointer.map(([t, kind, x, y, b]) => [t, kind, x, y, b]),
-        keys: s.keys.map(([d, u, c]) => [d, u, c]),
-      }),
-    );
-  }
+  const rng = mulberry32(seed);
+  // The rig's cursor starts where the previous login ended (the button) or at its calibration point.
+  const start = args.rig ? last : i % 5 === 0 ? { x: 640, y: 700 } : centreOf(LAYOUT.boxes.login, rng);
+  const s = botSession(family, start, LAYOUT, rng);
+  const end = s.pointer[s.pointer.length - 1];
+  last = { x: end[2], y: end[3] };
+  lines.push(
+    JSON.stringify({
+      id: `rig-bots/${family}/${s.hz}/${i}`,
+      source: 'rig-bots',
+      subject: `${family}-${i}`,
+      label: 'bot',
+      generator: `rig-${family}`,
+      device: 'mouse',
+      screen: null,
+      pointer: s.pointer.map(([t, kind, x, y, b]) => [t, kind, x, y, b]),
+      keys: s.keys.map(([d, u, c]) => [d, u, c]),
+    }),
+  );
 }
 writeFileSync(records, lines.join('\n') + '\n');
 execFileSync(BIN, ['eval', '--traces', records, '--synthetic-scale', '0', '--out', scored, ...(args.model ? ['--model', args.model] : [])], {

@@ -440,9 +440,8 @@ pub fn device_summary(
     o
 }
 
-/// Sampling-rate bucket of a session's pointer stream (median within-stroke interval), or `None`
-/// without pointer timing.
-/// Buckets sort fastest first.
+/// Sampling-rate bucket of a session's pointer stream (median within-stroke interval; the number
+/// sorts the buckets fastest first), or `None` without pointer timing.
 pub fn rate_bucket(f: &tollgate_model::features::Features) -> Option<(u8, &'static str)> {
     let m = f.get(tollgate_model::features::F::PtDtMedian)?;
     let ms = m.exp() - 1.0;
@@ -513,6 +512,39 @@ pub fn rate_summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record whose pointer is one long stroke sampled every `dt` ms (or no pointer at all).
+    fn features_at(dt: Option<f64>) -> tollgate_model::features::Features {
+        let pointer: Vec<String> = dt
+            .map(|dt| {
+                (0..60)
+                    .map(|i| {
+                        format!(
+                            "[{},\"move\",{},{},0]",
+                            f64::from(i) * dt,
+                            100 + 5 * i,
+                            200 + (i % 7)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let line = format!(
+            "{{\"id\":\"t\",\"source\":\"t\",\"subject\":\"s\",\"label\":\"human\",\"generator\":null,\"device\":\"mouse\",\"screen\":null,\"pointer\":[{}],\"keys\":[[0,90,\"char\"],[200,280,\"char\"]]}}",
+            pointer.join(",")
+        );
+        let (recs, _) = crate::traces::read_records(line.as_bytes());
+        tollgate_model::features::extract(&recs[0].session)
+    }
+
+    #[test]
+    fn sampling_rate_buckets() {
+        assert_eq!(rate_bucket(&features_at(Some(4.0))).map(|b| b.0), Some(0));
+        assert_eq!(rate_bucket(&features_at(Some(8.0))).map(|b| b.0), Some(1));
+        assert_eq!(rate_bucket(&features_at(Some(16.7))).map(|b| b.0), Some(3));
+        assert_eq!(rate_bucket(&features_at(Some(40.0))).map(|b| b.0), Some(4));
+        assert_eq!(rate_bucket(&features_at(None)), None);
+    }
 
     #[test]
     fn auc_and_fpr() {

@@ -48,7 +48,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-
 import { CHROMIUM, DEV_SECRET, ROOT, decodeToken, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
 import {
   calibrationMove,
