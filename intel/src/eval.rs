@@ -380,6 +380,38 @@ pub fn replay_report(records: &[Record], replay: &[ReplayEvidence], other: &[usi
     out
 }
 
+/// One row of a breakdown table: the humans' and the bots' [`Tally`].
+#[derive(Default)]
+struct Row {
+    humans: Tally,
+    bots: Tally,
+}
+
+impl Row {
+    fn add(&mut self, r: &Record, s: &Scored) {
+        match r.label {
+            Label::Human => self.humans.add(r, s),
+            Label::Bot => self.bots.add(r, s),
+        }
+    }
+
+    /// The count columns: humans, blocked, challenged+blocked, bots, allowed.
+    fn cells(&self) -> String {
+        let (h, b) = (&self.humans, &self.bots);
+        format!(
+            "{:>7} {:>8} {:>9} {:>6} {:>8}",
+            h.n,
+            pct(h.block, h.n),
+            pct(h.block + h.challenge, h.n),
+            b.n,
+            pct(b.allow, b.n),
+        )
+    }
+}
+
+/// Header of [`Row::cells`].
+const ROW_HEADER: &str = "  humans  h.block   h.ch+bl   bots  allowed";
+
 /// Per inferred device class ([`tollgate_model::features::DeviceClass`], from the telemetry
 /// itself): which human sources and bot families fall in it and how they were decided. Shows
 /// which classes the data can calibrate (enough humans) and which keep the generic knots.
@@ -389,48 +421,27 @@ pub fn device_summary(
     scored: &[Scored],
 ) -> String {
     use tollgate_model::features::DeviceClass;
-    #[derive(Default)]
-    struct Row {
-        humans: usize,
-        h_block: usize,
-        h_chall: usize,
-        bots: usize,
-        b_allow: usize,
-        sources: BTreeMap<String, usize>,
-    }
-    let mut rows: BTreeMap<DeviceClass, Row> = BTreeMap::new();
+    let mut rows: BTreeMap<DeviceClass, (Row, BTreeMap<String, usize>)> = BTreeMap::new();
     for ((r, f), s) in records.iter().zip(feats).zip(scored) {
-        let row = rows.entry(f.device).or_default();
-        match r.label {
-            Label::Human => {
-                row.humans += 1;
-                row.h_block += usize::from(s.decision == Decision::Block);
-                row.h_chall += usize::from(s.decision == Decision::Challenge);
-                *row.sources.entry(r.source.clone()).or_insert(0) += 1;
-            }
-            Label::Bot => {
-                row.bots += 1;
-                row.b_allow += usize::from(s.decision == Decision::Allow);
-            }
+        let (row, sources) = rows.entry(f.device).or_default();
+        row.add(r, s);
+        if r.label == Label::Human {
+            *sources.entry(r.source.clone()).or_insert(0) += 1;
         }
     }
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "per inferred device class: {:<10} {:>7} {:>8} {:>9} {:>6} {:>8}  human sources",
-        "class", "humans", "h.block", "h.ch+bl", "bots", "allowed"
+        "per inferred device class: {:<10}{ROW_HEADER}  human sources",
+        "class"
     );
-    for (d, r) in &rows {
+    for (d, (row, sources)) in &rows {
         let _ = writeln!(
             o,
-            "                           {:<10} {:>7} {:>8} {:>9} {:>6} {:>8}  {}",
+            "                           {:<10} {}  {}",
             d.name(),
-            r.humans,
-            pct(r.h_block, r.humans),
-            pct(r.h_block + r.h_chall, r.humans),
-            r.bots,
-            pct(r.b_allow, r.bots),
-            r.sources
+            row.cells(),
+            sources
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
@@ -462,49 +473,20 @@ pub fn rate_summary(
     feats: &[tollgate_model::features::Features],
     scored: &[Scored],
 ) -> String {
-    #[derive(Default)]
-    struct Row {
-        humans: usize,
-        h_block: usize,
-        h_chall: usize,
-        bots: usize,
-        b_allow: usize,
-    }
     let mut rows: BTreeMap<(u8, &'static str), Row> = BTreeMap::new();
     for ((r, f), s) in records.iter().zip(feats).zip(scored) {
-        let Some(bucket) = rate_bucket(f) else {
-            continue;
-        };
-        let row = rows.entry(bucket).or_default();
-        match r.label {
-            Label::Human => {
-                row.humans += 1;
-                row.h_block += usize::from(s.decision == Decision::Block);
-                row.h_chall += usize::from(s.decision == Decision::Challenge);
-            }
-            Label::Bot => {
-                row.bots += 1;
-                row.b_allow += usize::from(s.decision == Decision::Allow);
-            }
+        if let Some(bucket) = rate_bucket(f) {
+            rows.entry(bucket).or_default().add(r, s);
         }
     }
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "per pointer sampling rate: {:<21} {:>7} {:>8} {:>9} {:>6} {:>8}",
-        "median interval", "humans", "h.block", "h.ch+bl", "bots", "allowed"
+        "per pointer sampling rate: {:<21}{ROW_HEADER}",
+        "median interval"
     );
-    for ((_, b), r) in &rows {
-        let _ = writeln!(
-            o,
-            "                           {:<21} {:>7} {:>8} {:>9} {:>6} {:>8}",
-            b,
-            r.humans,
-            pct(r.h_block, r.humans),
-            pct(r.h_block + r.h_chall, r.humans),
-            r.bots,
-            pct(r.b_allow, r.bots),
-        );
+    for ((_, b), row) in &rows {
+        let _ = writeln!(o, "                           {b:<21} {}", row.cells());
     }
     o
 }
@@ -515,6 +497,11 @@ mod tests {
 
     /// A record whose pointer is one long stroke sampled every `dt` ms (or no pointer at all).
     fn features_at(dt: Option<f64>) -> tollgate_model::features::Features {
+        let r = record_at(dt, "human");
+        tollgate_model::features::extract(&r.session)
+    }
+
+    fn record_at(dt: Option<f64>, label: &str) -> Record {
         let pointer: Vec<String> = dt
             .map(|dt| {
                 (0..60)
@@ -530,11 +517,55 @@ mod tests {
             })
             .unwrap_or_default();
         let line = format!(
-            "{{\"id\":\"t\",\"source\":\"t\",\"subject\":\"s\",\"label\":\"human\",\"generator\":null,\"device\":\"mouse\",\"screen\":null,\"pointer\":[{}],\"keys\":[[0,90,\"char\"],[200,280,\"char\"]]}}",
+            "{{\"id\":\"t\",\"source\":\"t\",\"subject\":\"s\",\"label\":\"{label}\",\"generator\":null,\"device\":\"mouse\",\"screen\":null,\"pointer\":[{}],\"keys\":[[0,90,\"char\"],[200,280,\"char\"]]}}",
             pointer.join(",")
         );
-        let (recs, _) = crate::traces::read_records(line.as_bytes());
-        tollgate_model::features::extract(&recs[0].session)
+        let (mut recs, _) = crate::traces::read_records(line.as_bytes());
+        recs.remove(0)
+    }
+
+    #[test]
+    fn rate_summary_counts_decisions_per_bucket() {
+        let model = tollgate_model::model::Model::default_model();
+        let cases = [
+            (Some(8.0), "human", Decision::Allow),
+            (Some(8.0), "human", Decision::Challenge),
+            (Some(16.7), "human", Decision::Block),
+            (Some(16.7), "bot", Decision::Allow),
+            (Some(16.7), "bot", Decision::Block),
+            (None, "human", Decision::Block),
+        ];
+        let (mut records, mut feats, mut scored) = (Vec::new(), Vec::new(), Vec::new());
+        for (dt, label, decision) in cases {
+            let r = record_at(dt, label);
+            let f = tollgate_model::features::extract(&r.session);
+            let mut s = model.score(&f, ReplayEvidence::default());
+            s.decision = decision;
+            records.push(r);
+            feats.push(f);
+            scored.push(s);
+        }
+        let out = rate_summary(&records, &feats, &scored);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines.len(),
+            3,
+            "header and two buckets; no pointer, no row:\n{out}"
+        );
+        fn cells(l: &str) -> Vec<&str> {
+            l.split_whitespace().rev().take(5).collect()
+        }
+        // Fastest first; columns humans, blocked, challenged+blocked, bots, allowed (reversed).
+        assert!(lines[1].contains("6-10 ms"), "{out}");
+        assert_eq!(cells(lines[1]), ["-", "0", "50.00%", "0.00%", "2"], "{out}");
+        assert!(lines[2].contains("14-19 ms"), "{out}");
+        assert_eq!(
+            cells(lines[2]),
+            ["50.00%", "2", "100.00%", "100.00%", "1"],
+            "{out}"
+        );
+        // The header's last column ends where the rows' do.
+        assert_eq!(lines[0].len(), lines[1].len(), "{out}");
     }
 
     #[test]
