@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { RATES, botSession } from '../../tests/e2e/osbots.mjs';
+import { RATES, attemptSeed, botSession } from '../../tests/e2e/osbots.mjs';
 import { centreOf, mulberry32 } from '../../tests/e2e/xtest.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,7 +60,7 @@ const scored = join(dir, 'scored.jsonl');
 // --rig: exactly the rig's bot attempts (its plan order and per-attempt seeds; 10 humans come first,
 // so the first bot starts near the button where the last person's login ended).
 const plan = args.rig
-  ? FAMILIES.flatMap((family) => Array.from({ length: family === 'straight' ? 4 : 10 }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: 0x0511 + (10 + k) * 7919 }))
+  ? FAMILIES.flatMap((family) => Array.from({ length: family === 'straight' ? 4 : 10 }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: attemptSeed(10 + k) }))
   : FAMILIES.flatMap((family) => Array.from({ length: N }, (_, i) => ({ family, i, seed: (Number(args.seed) * 0x9e3779b1 + i * 7919 + family.length * 104729) >>> 0 })));
 const lines = [];
 let last = { x: LAYOUT.boxes.login.x + LAYOUT.boxes.login.w / 2, y: LAYOUT.boxes.login.y + LAYOUT.boxes.login.h / 2 };

@@ -84,6 +84,11 @@ export function straightPoints(from, to, rng, hz) {
   return Array.from({ length: steps }, (_, i) => ({ x: from.x + ((to.x - from.x) * (i + 1)) / steps, y: from.y + ((to.y - from.y) * (i + 1)) / steps }));
 }
 
+/** Seed of the rig's attempt `n` (plan order: humans, ghost-cursor, WindMouse, straight lines). */
+export function attemptSeed(n) {
+  return 0x0511 + n * 7919;
+}
+
 export const RATES = [60, 75, 90, 100, 125];
 
 export function botSession(family, start, layout, rng) {

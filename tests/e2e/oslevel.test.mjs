@@ -61,7 +61,7 @@ import {
   toEvents,
   xtestPrerequisites,
 } from './xtest.mjs';
-import { botSession } from './osbots.mjs';
+import { attemptSeed, botSession } from './osbots.mjs';
 
 const INTEL_BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'debug', 'tollgate-intel');
 
@@ -305,7 +305,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
           assert.deepEqual(ready.offset, offset, 'the window moved between attempts');
         }
         const a = plan[n];
-        const rng = mulberry32(0x0511 + n * 7919);
+        const rng = mulberry32(attemptSeed(n));
         const pageCursor = { x: cursor.x - offset.dx, y: cursor.y - offset.dy };
         let session = null;
         if (a.family === 'human') {
