@@ -17,7 +17,7 @@
 // Needs `cargo build --release -p tollgate-intel` (or TOLLGATE_INTEL_BIN) and `npm ci`.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,7 @@ const LAYOUT = {
 };
 const FAMILIES = ['ghost-cursor', 'windmouse', 'straight'];
 
-const dir = args.keep ?? mkdtempSync(join(tmpdir(), 'rig-bots-'));
+const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'rig-bots-'));
 const records = join(dir, 'records.jsonl');
 const scored = join(dir, 'scored.jsonl');
 // --rig: exactly the rig's bot attempts (its plan order and per-attempt seeds; 10 humans come first,

@@ -27,8 +27,16 @@
 //! shape hashes already seen in other sessions, counted by the caller's store) caps the score
 //! below the block threshold with reason [`REASON_REPLAY`] when two or more strokes show it, and
 //! at mid-challenge when a session's only hashed stroke does (a lone collision must not block).
+//! Typing whose median key hold is shorter than any person's ([`Features::implausible_key_holds`])
+//! caps the score at mid-challenge with reason [`REASON_SHORT_HOLDS`], whatever the trees make of
+//! the rest: the training data has no such person and no such bot with human-like gaps, so the
+//! learned part cannot be trusted out there (measured: Aalto sentences with their holds set to
+//! 0–4 ms were allowed 63 % of the time by the model alone). Challenge, not block: desktop
+//! on-screen keyboards and dictation software also type with near-zero holds.
 
-use crate::features::{DeviceClass, F, Features, Group, Modality, REASON_REPLAY};
+use crate::features::{
+    DeviceClass, F, Features, Group, Modality, REASON_REPLAY, REASON_SHORT_HOLDS,
+};
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
 
@@ -503,13 +511,18 @@ impl Model {
             .collect();
         bad.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut reasons: Vec<&'static str> = Vec::new();
+        let mid_challenge = 0.5 * (self.policy.block + self.policy.allow);
+        if f.implausible_key_holds() {
+            reasons.push(REASON_SHORT_HOLDS);
+            p = p.min(mid_challenge);
+        }
         if replay.is_replay() {
             reasons.push(REASON_REPLAY);
             p = if replay.is_multi_stroke_replay() {
                 p.min(self.policy.block * 0.5)
             } else {
                 // Mid-challenge: below allow, never into block on one stroke's evidence.
-                p.min(0.5 * (self.policy.block + self.policy.allow))
+                p.min(mid_challenge)
             };
         }
         reasons.extend(bad.iter().map(|(g, _)| g.code()));
@@ -1001,6 +1014,41 @@ mod tests {
         let one = m.score(&human, ev(1, 1));
         assert_eq!(one.reasons[0], REASON_REPLAY);
         assert_eq!(one.decision, Decision::Challenge);
+    }
+
+    #[test]
+    fn key_holds_shorter_than_a_finger_cap_at_mid_challenge() {
+        let m = toy();
+        let mid = 0.5 * (m.policy.block + m.policy.allow);
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        let hold = |ms: f64| Some((1.0 + ms).ln());
+        for ms in [25.0, 56.0, 120.0] {
+            f.values[F::KeyHold as usize] = hold(ms);
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(s.decision, Decision::Allow, "{ms}");
+            assert!(!s.reasons.contains(&REASON_SHORT_HOLDS), "{ms}");
+        }
+        for ms in [0.0, 3.0, 19.9] {
+            f.values[F::KeyHold as usize] = hold(ms);
+            assert!(f.implausible_key_holds(), "{ms}");
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(s.reasons[0], REASON_SHORT_HOLDS, "{ms}");
+            assert_eq!(s.p_human, mid, "{ms}: capped at mid-challenge");
+            assert_ne!(s.decision, Decision::Allow, "{ms}");
+        }
+        // A replay on top still caps lower.
+        let r = m.score(
+            &f,
+            ReplayEvidence {
+                hashed: 3,
+                seen_elsewhere: 2,
+            },
+        );
+        assert_eq!(r.decision, Decision::Block);
+        // No key-hold feature (too few keys, or an on-screen keyboard): nothing to judge.
+        f.values[F::KeyHold as usize] = None;
+        assert!(!f.implausible_key_holds());
     }
 
     #[test]

@@ -413,7 +413,10 @@ fn score_behaviour(
         if !reasons.contains(r) {
             reasons.push(r);
         }
-        details.insert(r, model_reason_detail(r, &scored, replay));
+        details.insert(
+            r,
+            model_reason_detail(r, &scored, replay, model, behaviour_features),
+        );
     }
     let s = scored.p_human - TELL_PENALTY * tells.len() as f64;
     let mut score = (finite(s).clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
@@ -513,7 +516,28 @@ fn model_reason_detail(
     reason: &str,
     scored: &tollgate_model::model::Scored,
     replay: ReplayEvidence,
+    model: &Model,
+    f: &Features,
 ) -> ReasonDetail {
+    if reason == tollgate_model::features::REASON_SHORT_HOLDS {
+        let median_hold_ms = f
+            .get(tollgate_model::features::F::KeyHold)
+            .map(|h| h.exp() - 1.0);
+        return ReasonDetail {
+            score_cap: Some(0.5 * (model.policy.block + model.policy.allow)),
+            features: BTreeMap::from([
+                (
+                    "median_key_hold_ms",
+                    finite(median_hold_ms.unwrap_or(f64::NAN)),
+                ),
+                ("floor_ms", tollgate_model::features::KEY_HOLD_FLOOR_MS),
+            ]),
+            note: Some(
+                "keys were released faster than a finger releases a key (a script pressing and releasing in one go); capped at mid-challenge, not blocked: on-screen keyboards and dictation software type this way too",
+            ),
+            ..Default::default()
+        };
+    }
     if reason == tollgate_model::features::REASON_REPLAY {
         return ReasonDetail {
             features: BTreeMap::from([
@@ -725,6 +749,35 @@ mod tests {
         assert!(!mouse.notes.contains(&NOTE_SOFT_KEYBOARD));
         assert!(mouse.features.contains_key("key_hold_log"), "{mouse:?}");
         assert_eq!(mouse.decision, Decision::Block, "{mouse:?}");
+    }
+
+    #[test]
+    fn keys_released_faster_than_a_finger_cap_at_challenge() {
+        // The allowed human login, its keys released 1.5-3.5 ms after the press (a script's
+        // key down + key up, with human-like delays between keys): not instant (> 1 ms), so
+        // only the hold floor catches it.
+        let mut t = human().finish();
+        for (i, k) in t.keys.iter_mut().enumerate() {
+            k.hold = 15 + (i as u32 % 5) * 5;
+        }
+        let v = score(&token(t), &SitePolicy::default());
+        assert!(!v.reasons.contains(&"instant-keys"), "{v:?}");
+        assert!(v.reasons.contains(&"short-key-holds"), "{v:?}");
+        assert_eq!(v.decision, Decision::Challenge, "{v:?}");
+        let d = &v.details["short-key-holds"];
+        assert_eq!(d.score_cap, Some(0.4));
+        assert!(
+            (d.features["median_key_hold_ms"] - 2.5).abs() < 1e-9,
+            "{d:?}"
+        );
+        assert_eq!(d.features["floor_ms"], 20.0);
+        // Holds of 25 ms and more are a (fast) person's: no such reason.
+        let mut t = human().finish();
+        for k in &mut t.keys {
+            k.hold = 250;
+        }
+        let v = score(&token(t), &SitePolicy::default());
+        assert!(!v.reasons.contains(&"short-key-holds"), "{v:?}");
     }
 
     #[test]
