@@ -33,9 +33,12 @@
 //! learned part cannot be trusted out there (measured: Aalto sentences with their holds set to
 //! 0–4 ms were allowed 63 % of the time by the model alone). Challenge, not block: desktop
 //! on-screen keyboards and dictation software also type with near-zero holds.
+//! Likewise a pointer that moved along ruler-straight lines ([`Features::ruler_straight`]) is
+//! capped at mid-challenge with reason [`REASON_RULER`] (measured: pyautogui-style eased straight
+//! moves at 20 Hz were allowed 66 % of the time by the model alone).
 
 use crate::features::{
-    DeviceClass, F, Features, Group, Modality, REASON_REPLAY, REASON_SHORT_HOLDS,
+    DeviceClass, F, Features, Group, Modality, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -514,6 +517,10 @@ impl Model {
         let mid_challenge = 0.5 * (self.policy.block + self.policy.allow);
         if f.implausible_key_holds() {
             reasons.push(REASON_SHORT_HOLDS);
+            p = p.min(mid_challenge);
+        }
+        if f.ruler_straight() {
+            reasons.push(REASON_RULER);
             p = p.min(mid_challenge);
         }
         if replay.is_replay() {
@@ -1049,6 +1056,29 @@ mod tests {
         // No key-hold feature (too few keys, or an on-screen keyboard): nothing to judge.
         f.values[F::KeyHold as usize] = None;
         assert!(!f.implausible_key_holds());
+    }
+
+    #[test]
+    fn ruler_straight_pointer_caps_at_mid_challenge() {
+        let m = toy();
+        let mid = 0.5 * (m.policy.block + m.policy.allow);
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        let with = |f: &Features, judged, ruler, strong| {
+            let mut g = f.clone();
+            (g.n_chord_strokes, g.n_ruler_strokes, g.n_ruler_strong) = (judged, ruler, strong);
+            m.score(&g, ReplayEvidence::default())
+        };
+        for (judged, ruler, strong) in [(0, 0, 0), (1, 1, 0), (3, 1, 1), (5, 2, 2)] {
+            let s = with(&f, judged, ruler, strong);
+            assert_eq!(s.decision, Decision::Allow, "{judged} {ruler} {strong}");
+            assert!(!s.reasons.contains(&REASON_RULER));
+        }
+        for (judged, ruler, strong) in [(1, 1, 1), (2, 2, 0), (4, 2, 0), (3, 3, 3)] {
+            let s = with(&f, judged, ruler, strong);
+            assert_eq!(s.reasons[0], REASON_RULER, "{judged} {ruler} {strong}");
+            assert_eq!(s.p_human, mid, "{judged} {ruler} {strong}");
+        }
     }
 
     #[test]

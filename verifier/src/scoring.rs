@@ -538,6 +538,24 @@ fn model_reason_detail(
             ..Default::default()
         };
     }
+    if reason == tollgate_model::features::REASON_RULER {
+        return ReasonDetail {
+            score_cap: Some(0.5 * (model.policy.block + model.policy.allow)),
+            features: BTreeMap::from([
+                ("strokes_judged", f.n_chord_strokes as f64),
+                ("strokes_ruler_straight", f.n_ruler_strokes as f64),
+                ("strokes_ruler_straight_strong", f.n_ruler_strong as f64),
+                (
+                    "max_deviation_px",
+                    tollgate_model::features::pointer::RULER_MAX_DEV_PX,
+                ),
+            ]),
+            note: Some(
+                "the pointer moved along ruler-straight lines (every sample within a pixel of the chord over 100 px or more) on at least half of the strokes judged, twice or once over 150 px in 10 samples or more, as interpolated automation does and a hand does not; capped at mid-challenge",
+            ),
+            ..Default::default()
+        };
+    }
     if reason == tollgate_model::features::REASON_REPLAY {
         return ReasonDetail {
             features: BTreeMap::from([
@@ -778,6 +796,76 @@ mod tests {
         }
         let v = score(&token(t), &SitePolicy::default());
         assert!(!v.reasons.contains(&"short-key-holds"), "{v:?}");
+    }
+
+    #[test]
+    fn ruler_straight_moves_are_explained() {
+        // Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised
+        // click at each (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
+        let mut b = TelemetryBuilder::new();
+        let mut t = 300.0;
+        let mut at = (900.0f64, 620.0f64);
+        for to in [(430.0f64, 210.0f64), (610.0, 330.0)] {
+            for i in 1..=16 {
+                let u = f64::from(i) / 16.0;
+                let e = if u < 0.5 {
+                    2.0 * u * u
+                } else {
+                    1.0 - (2.0 - 2.0 * u).powi(2) / 2.0
+                };
+                t += 50.2;
+                let (x, y) = (
+                    (at.0 + (to.0 - at.0) * e).round(),
+                    (at.1 + (to.1 - at.1) * e).round(),
+                );
+                b.pointer(
+                    t,
+                    pointer_kind::MOVE,
+                    x,
+                    y,
+                    0,
+                    pointer_type::MOUSE,
+                    0.0,
+                    pointer_flags::TRUSTED,
+                );
+            }
+            t += 240.0;
+            b.pointer(
+                t,
+                pointer_kind::DOWN,
+                to.0,
+                to.1,
+                1,
+                pointer_type::MOUSE,
+                0.5,
+                pointer_flags::TRUSTED,
+            );
+            t += 85.0;
+            b.pointer(
+                t,
+                pointer_kind::UP,
+                to.0,
+                to.1,
+                0,
+                pointer_type::MOUSE,
+                0.0,
+                pointer_flags::TRUSTED,
+            );
+            t += 700.0;
+            at = to;
+        }
+        let v = score(&token(b.finish()), &SitePolicy::default());
+        assert!(v.reasons.contains(&"ruler-straight"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["ruler-straight"];
+        assert_eq!(d.score_cap, Some(0.4));
+        assert_eq!(d.features["strokes_judged"], 2.0, "{d:?}");
+        assert_eq!(d.features["strokes_ruler_straight"], 2.0);
+        assert_eq!(d.features["strokes_ruler_straight_strong"], 2.0);
+        assert_eq!(v.features["kin_ruler_share"], 1.0);
+        // The human login's reaches are not ruler-straight.
+        let h = score(&token(human().finish()), &SitePolicy::default());
+        assert!(!h.reasons.contains(&"ruler-straight"), "{h:?}");
     }
 
     #[test]

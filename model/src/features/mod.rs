@@ -278,6 +278,9 @@ pub const REASON_SHORT_HOLDS: &str = "short-key-holds";
 /// pairs, `xdotool type`) releases within a few milliseconds, whatever delays it puts between keys.
 pub const KEY_HOLD_FLOOR_MS: f64 = 20.0;
 
+/// Reason code for pointer movement along ruler-straight lines ([`Features::ruler_straight`]).
+pub const REASON_RULER: &str = "ruler-straight";
+
 /// Static description of one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {
@@ -330,6 +333,7 @@ feature_table! {
     KinDragShare: "kin_drag_share", PointerKinematics, false, "share of moves made with a button held (a drawing or drag task vs hovering), as context for the trees to hold drag and hover strokes to their own kinematic norms; trained, it did not help leave-one-family-out CV (DELBOT tools 84-100 % allowed either way), so reported but not trained";
     KinDecelRatio: "kin_decel_ratio", PointerKinematics, false, "median log(deceleration / acceleration time) of each stroke's main speed pulse (lognormal pulses decelerate longer); hurt leave-one-family-out CV, so reported but not trained";
     KinPlateau: "kin_plateau_share", PointerKinematics, true, "median share of a stroke's moving time (speed >= 10 % of its peak) spent near the peak (>= 80 %): a bell-shaped human pulse ~0.3, a speed-capped or constant-speed generator (WindMouse's max step, steps on a timer) near 1; trained since session 8: neutral in leave-one-family-out CV, and with the Python WindMouse defaults in the synthetic pool it halves the OS-level rig's bots allowed offline (intel/scripts/rig-bots.mjs)";
+    KinRuler: "kin_ruler_share", PointerKinematics, false, "share of strokes spanning >= 100 px in >= 6 samples that stay within 1 px of their chord (a ruler-straight line: interpolated moves of Puppeteer/Playwright steps, Selenium actions, pyautogui and xdotool loops); reported, and drives the ruler-straight rule (Features::ruler_straight) rather than the trained model";
     KinTurnTail: "kin_turn_tail", PointerKinematics, false, "median log ratio p90/p50 of absolute heading changes per stroke (angle-change distribution tail); hurt leave-one-family-out CV, so reported but not trained";
     ClickDwell: "click_dwell_log", ClickPhysics, true, "log(1 + median down->up dwell of clicks, ms)";
     ClickApproach: "click_no_approach", ClickPhysics, true, "share of clicks with < 3 moves in the 500 ms before";
@@ -405,6 +409,14 @@ pub struct Features {
     pub n_strokes: usize,
     /// Of them, long strokes (the kinematic features' evidence).
     pub n_long_strokes: usize,
+    /// Strokes spanning at least [`pointer::RULER_MIN_CHORD_PX`] in at least
+    /// [`pointer::RULER_MIN_POINTS`] samples, off the axes ([`pointer::RULER_AXIS_DEG`]) ...
+    pub n_chord_strokes: usize,
+    /// ... and of them, those within [`pointer::RULER_MAX_DEV_PX`] of their chord throughout ...
+    pub n_ruler_strokes: usize,
+    /// ... and of those, the ones spanning at least [`pointer::RULER_STRONG_CHORD_PX`] in at least
+    /// [`pointer::RULER_STRONG_POINTS`] samples.
+    pub n_ruler_strong: usize,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
     /// Keys typed on an on-screen keyboard: most pointer input is touch or pen
@@ -431,6 +443,19 @@ impl Features {
     pub fn implausible_key_holds(&self) -> bool {
         self.get(F::KeyHold)
             .is_some_and(|h| h < (1.0 + KEY_HOLD_FLOOR_MS).ln())
+    }
+
+    /// Did the pointer move along a ruler on at least half of its chord-spanning strokes, with
+    /// weight at least 2 (a ruler-straight stroke counts 1, a strong one, long and finely
+    /// sampled, 2)? A hand's path over 100 px bows, wavers and corrects by several pixels;
+    /// interpolated automation (Puppeteer/Playwright `mouse.move` steps, Selenium actions,
+    /// pyautogui / xdotool / pynput loops) stays within a pixel of the chord. Measured over the
+    /// development traces: 4 of 15,048 judged SapiMouse strokes (0.03 %) and none of DELBOT's
+    /// people's 221 are ruler-straight; no person's session meets the rule (SapiMouse 0 of 978
+    /// windows, DELBOT 0 of 955).
+    pub fn ruler_straight(&self) -> bool {
+        self.n_ruler_strokes + self.n_ruler_strong >= 2
+            && 2 * self.n_ruler_strokes >= self.n_chord_strokes
     }
 
     /// Does the session carry evidence of this kind (any trainable feature of it present)?
@@ -475,6 +500,9 @@ impl Features {
                 c.n_pointer = 0;
                 c.n_strokes = 0;
                 c.n_long_strokes = 0;
+                c.n_chord_strokes = 0;
+                c.n_ruler_strokes = 0;
+                c.n_ruler_strong = 0;
                 c.stroke_hashes.clear();
                 c.device = DeviceClass::Keyboard;
             }
@@ -508,6 +536,9 @@ pub fn extract(session: &Session) -> Features {
         n_keys: s.keys.len(),
         n_strokes: 0,
         n_long_strokes: 0,
+        n_chord_strokes: 0,
+        n_ruler_strokes: 0,
+        n_ruler_strong: 0,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };

@@ -21,6 +21,20 @@ pub const FAST_PX_PER_MS: f64 = 10.0;
 /// browser has sensor jitter: curvature flips sign often and step lengths vary).
 pub const SMOOTH_SIGN_CHANGE: f64 = 0.2;
 pub const SMOOTH_STEP_RATIO: f64 = 0.15;
+/// A stroke is judged for ruler straightness ([`Features::ruler_straight`]) when its chord is at
+/// least this long ...
+pub const RULER_MIN_CHORD_PX: f64 = 100.0;
+/// ... in at least this many samples; it is ruler-straight when no sample is farther than
+/// [`RULER_MAX_DEV_PX`] from the chord (whole-pixel rounding of a line stays within 0.71 px).
+pub const RULER_MIN_POINTS: usize = 6;
+pub const RULER_MAX_DEV_PX: f64 = 1.0;
+/// Chords within this many degrees of horizontal or vertical are not judged: people do draw
+/// ruler-straight lines along the axes (a mouse's angle snapping, a hand sliding sideways below
+/// one count of vertical motion): 25 of the 29 ruler-straight SapiMouse strokes were such.
+pub const RULER_AXIS_DEG: f64 = 3.0;
+/// A ruler-straight stroke at least this long in at least this many samples is strong evidence.
+pub const RULER_STRONG_CHORD_PX: f64 = 150.0;
+pub const RULER_STRONG_POINTS: usize = 10;
 /// A clean click: released within this time ...
 pub const CLICK_MAX_MS: f64 = 1500.0;
 /// ... and this distance.
@@ -92,9 +106,49 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
         f.set(F::KinDragShare, share(&moves, |p| p.buttons != 0));
     }
     kinematics(&strokes, &paths, f);
+    ruler(&strokes, f);
     clicks(s, f);
     // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
     f.stroke_hashes = replay::session_hashes(&moves);
+}
+
+/// Is a stroke ruler-straight (`Some(true)`), not (`Some(false)`), or not judged (`None`: too
+/// short, too few samples, or along an axis)? See [`RULER_MIN_CHORD_PX`].
+pub fn ruler_stroke(st: &[Pt]) -> Option<bool> {
+    let (a, b) = (st.first()?, st.last()?);
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let chord = norm(dx, dy);
+    if st.len() < RULER_MIN_POINTS || !(chord >= RULER_MIN_CHORD_PX) {
+        return None;
+    }
+    let off_axis = dx.abs().min(dy.abs()) / chord;
+    if off_axis < RULER_AXIS_DEG.to_radians().sin() {
+        return None;
+    }
+    Some(
+        st.iter()
+            .all(|p| (dx * (a.y - p.y) - dy * (a.x - p.x)).abs() / chord <= RULER_MAX_DEV_PX),
+    )
+}
+
+/// Count judged and ruler-straight strokes ([`Features::n_ruler_strokes`]).
+fn ruler(strokes: &[&[Pt]], f: &mut Features) {
+    for st in strokes {
+        if let Some(r) = ruler_stroke(st) {
+            f.n_chord_strokes += 1;
+            f.n_ruler_strokes += usize::from(r);
+            let (a, b) = (st[0], st[st.len() - 1]);
+            let strong = st.len() >= RULER_STRONG_POINTS
+                && norm(b.x - a.x, b.y - a.y) >= RULER_STRONG_CHORD_PX;
+            f.n_ruler_strong += usize::from(r && strong);
+        }
+    }
+    if f.n_chord_strokes > 0 {
+        f.set(
+            F::KinRuler,
+            Some(f.n_ruler_strokes as f64 / f.n_chord_strokes as f64),
+        );
+    }
 }
 
 fn timing(strokes: &[&[Pt]], f: &mut Features) {
@@ -917,6 +971,109 @@ pub(crate) mod tests {
             pointer,
             ..Default::default()
         }
+    }
+
+    /// An eased straight move on a 20 Hz loop in whole pixels (pyautogui `moveTo` with a tween).
+    fn eased_line(t0: f64, from: (f64, f64), to: (f64, f64), n: usize) -> Vec<Pt> {
+        (1..=n)
+            .map(|i| {
+                let u = i as f64 / n as f64;
+                let e = if u < 0.5 {
+                    2.0 * u * u
+                } else {
+                    1.0 - (2.0 - 2.0 * u).powi(2) / 2.0
+                };
+                mv(
+                    t0 + i as f64 * 50.3,
+                    (from.0 + (to.0 - from.0) * e).round(),
+                    (from.1 + (to.1 - from.1) * e).round(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ruler_straight_strokes() {
+        // Whole-pixel rounding of a line stays within a pixel; a hand's bow does not.
+        assert_eq!(
+            ruler_stroke(&eased_line(0.0, (37.0, 611.0), (512.0, 203.0), 12)),
+            Some(true)
+        );
+        assert_eq!(
+            ruler_stroke(&human_stroke_bow(
+                0.0,
+                (37.0, 611.0),
+                (512.0, 203.0),
+                3,
+                4.0
+            )),
+            Some(false)
+        );
+        // Too few samples or too short a chord: not judged.
+        assert_eq!(
+            ruler_stroke(&eased_line(0.0, (0.0, 0.0), (400.0, 90.0), 5)),
+            None
+        );
+        assert_eq!(
+            ruler_stroke(&eased_line(0.0, (0.0, 0.0), (60.0, 70.0), 12)),
+            None
+        );
+        let with = |strokes: Vec<Vec<Pt>>| {
+            let mut p = Vec::new();
+            for (k, st) in strokes.into_iter().enumerate() {
+                let t0 = 3000.0 * k as f64;
+                p.extend(st.into_iter().map(|q| Pt {
+                    t_ms: q.t_ms + t0,
+                    ..q
+                }));
+            }
+            super::super::extract(&session(p))
+        };
+        // One strong ruler stroke (>= 150 px, >= 10 samples) and nothing else judged: the rule.
+        let f = with(vec![eased_line(0.0, (37.0, 611.0), (512.0, 203.0), 12)]);
+        assert_eq!(
+            (f.n_chord_strokes, f.n_ruler_strokes, f.n_ruler_strong),
+            (1, 1, 1)
+        );
+        assert!(f.ruler_straight());
+        assert_eq!(f.get(F::KinRuler), Some(1.0));
+        // One weak one (121 px in 7 samples): not enough on its own; two are.
+        let weak = || eased_line(0.0, (200.0, 300.0), (310.0, 350.0), 7);
+        let f = with(vec![weak()]);
+        assert_eq!(
+            (f.n_chord_strokes, f.n_ruler_strokes, f.n_ruler_strong),
+            (1, 1, 0)
+        );
+        assert!(!f.ruler_straight());
+        assert!(with(vec![weak(), weak()]).ruler_straight());
+        // A person's bowed reaches around one straight one: under half, no rule.
+        let f = with(vec![
+            human_stroke(0.0, (0.0, 0.0), (300.0, 100.0), 1),
+            eased_line(0.0, (37.0, 611.0), (512.0, 203.0), 12),
+            human_stroke(0.0, (300.0, 100.0), (100.0, 400.0), 2),
+        ]);
+        assert_eq!((f.n_chord_strokes, f.n_ruler_strokes), (3, 1));
+        assert!(!f.ruler_straight());
+        // Along an axis (angle snapping, a screen edge): not judged, straight or not.
+        let edge: Vec<Pt> = (0..20)
+            .map(|i| mv(f64::from(i) * 16.7, 0.0, 100.0 + 15.0 * f64::from(i)))
+            .collect();
+        assert_eq!(ruler_stroke(&edge), None);
+        assert_eq!(
+            ruler_stroke(&eased_line(0.0, (10.0, 300.0), (400.0, 318.0), 12)),
+            None
+        );
+        assert_eq!(
+            ruler_stroke(&eased_line(0.0, (10.0, 300.0), (400.0, 323.0), 12)),
+            Some(true)
+        );
+        let f = with(vec![
+            edge.clone(),
+            edge,
+            human_stroke(0.0, (300.0, 100.0), (100.0, 400.0), 2),
+        ]);
+        assert_eq!((f.n_chord_strokes, f.n_ruler_strokes), (1, 0));
+        assert!(!f.ruler_straight());
     }
 
     #[test]
