@@ -118,7 +118,7 @@ pub fn ruler_stroke(st: &[Pt]) -> Option<bool> {
     let (a, b) = (st.first()?, st.last()?);
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let chord = norm(dx, dy);
-    if st.len() < RULER_MIN_POINTS || !(chord >= RULER_MIN_CHORD_PX) {
+    if st.len() < RULER_MIN_POINTS || chord.is_nan() || chord < RULER_MIN_CHORD_PX {
         return None;
     }
     let off_axis = dx.abs().min(dy.abs()) / chord;
