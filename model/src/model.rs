@@ -35,10 +35,13 @@
 //! on-screen keyboards and dictation software also type with near-zero holds.
 //! Likewise a pointer that moved along ruler-straight lines ([`Features::ruler_straight`]) is
 //! capped at mid-challenge with reason [`REASON_RULER`] (measured: pyautogui-style eased straight
-//! moves at 20 Hz were allowed 66 % of the time by the model alone).
+//! moves at 20 Hz were allowed 66 % of the time by the model alone), and so are clicks on the
+//! exact centres of their captured targets ([`Features::dead_centre_clicks`], reason
+//! [`REASON_CENTRE`]).
 
 use crate::features::{
-    DeviceClass, F, Features, Group, Modality, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS,
+    DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_REPLAY, REASON_RULER,
+    REASON_SHORT_HOLDS,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -521,6 +524,10 @@ impl Model {
         }
         if f.ruler_straight() {
             reasons.push(REASON_RULER);
+            p = p.min(mid_challenge);
+        }
+        if f.dead_centre_clicks() {
+            reasons.push(REASON_CENTRE);
             p = p.min(mid_challenge);
         }
         if replay.is_replay() {
@@ -1056,6 +1063,29 @@ mod tests {
         // No key-hold feature (too few keys, or an on-screen keyboard): nothing to judge.
         f.values[F::KeyHold as usize] = None;
         assert!(!f.implausible_key_holds());
+    }
+
+    #[test]
+    fn dead_centre_clicks_cap_at_mid_challenge() {
+        let m = toy();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        for (clicks, centre, capped) in [
+            (0, 0, false),
+            (1, 1, false),
+            (3, 1, false),
+            (2, 2, true),
+            (4, 2, true),
+        ] {
+            (f.n_box_clicks, f.n_centre_clicks) = (clicks, centre);
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(
+                s.reasons.contains(&REASON_CENTRE),
+                capped,
+                "{clicks} {centre}"
+            );
+            assert_eq!(s.decision == Decision::Allow, !capped, "{clicks} {centre}");
+        }
     }
 
     #[test]

@@ -556,6 +556,23 @@ fn model_reason_detail(
             ..Default::default()
         };
     }
+    if reason == tollgate_model::features::REASON_CENTRE {
+        return ReasonDetail {
+            score_cap: Some(0.5 * (model.policy.block + model.policy.allow)),
+            features: BTreeMap::from([
+                ("clicks_on_targets", f.n_box_clicks as f64),
+                ("clicks_dead_centre", f.n_centre_clicks as f64),
+                (
+                    "max_offset_px",
+                    tollgate_model::features::pointer::CENTRE_MAX_PX,
+                ),
+            ]),
+            note: Some(
+                "two or more clicks, and at least half of those on captured targets, landed within 1.5 px of the target's exact centre, where automation computes its click and a hand rarely lands; capped at mid-challenge (voice-control and switch-access tools click centres too)",
+            ),
+            ..Default::default()
+        };
+    }
     if reason == tollgate_model::features::REASON_REPLAY {
         return ReasonDetail {
             features: BTreeMap::from([
@@ -798,14 +815,13 @@ mod tests {
         assert!(!v.reasons.contains(&"short-key-holds"), "{v:?}");
     }
 
-    #[test]
-    fn ruler_straight_moves_are_explained() {
-        // Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised
-        // click at each (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
+    /// Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised click
+    /// at each of `clicks` (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
+    fn eased_line_login(clicks: [(f64, f64); 2]) -> TelemetryBuilder {
         let mut b = TelemetryBuilder::new();
         let mut t = 300.0;
         let mut at = (900.0f64, 620.0f64);
-        for to in [(430.0f64, 210.0f64), (610.0, 330.0)] {
+        for to in clicks {
             for i in 1..=16 {
                 let u = f64::from(i) / 16.0;
                 let e = if u < 0.5 {
@@ -854,6 +870,12 @@ mod tests {
             t += 700.0;
             at = to;
         }
+        b
+    }
+
+    #[test]
+    fn ruler_straight_moves_are_explained() {
+        let b = eased_line_login([(430.0, 210.0), (610.0, 330.0)]);
         let v = score(&token(b.finish()), &SitePolicy::default());
         assert!(v.reasons.contains(&"ruler-straight"), "{v:?}");
         assert_ne!(v.decision, Decision::Allow, "{v:?}");
@@ -866,6 +888,40 @@ mod tests {
         // The human login's reaches are not ruler-straight.
         let h = score(&token(human().finish()), &SitePolicy::default());
         assert!(!h.reasons.contains(&"ruler-straight"), "{h:?}");
+    }
+
+    #[test]
+    fn dead_centre_clicks_are_explained() {
+        use tollgate_protocol::telemetry::{TargetBox, px_to_units};
+        // The same login with the two fields' boxes captured: centred on the clicks, or not.
+        let with_boxes = |dx: f64| {
+            let mut b = eased_line_login([(430.0, 210.0), (610.0, 330.0)]);
+            for (role, (cx, cy, w, h)) in [
+                (430.0 + dx, 210.0, 360.0, 40.0),
+                (610.0 + dx, 330.0, 360.0, 40.0),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                b.telemetry.targets.push(TargetBox {
+                    role: role as u8,
+                    x: px_to_units(cx - w / 2.0),
+                    y: px_to_units(cy - h / 2.0),
+                    w: px_to_units(w),
+                    h: px_to_units(h),
+                });
+            }
+            score(&token(b.finish()), &SitePolicy::default())
+        };
+        let v = with_boxes(0.0);
+        assert!(v.reasons.contains(&"dead-centre-clicks"), "{v:?}");
+        let d = &v.details["dead-centre-clicks"];
+        assert_eq!(d.score_cap, Some(0.4));
+        assert_eq!(d.features["clicks_on_targets"], 2.0, "{d:?}");
+        assert_eq!(d.features["clicks_dead_centre"], 2.0);
+        let v = with_boxes(-40.0);
+        assert!(!v.reasons.contains(&"dead-centre-clicks"), "{v:?}");
+        assert!(v.reasons.contains(&"ruler-straight"), "{v:?}");
     }
 
     #[test]

@@ -281,6 +281,9 @@ pub const KEY_HOLD_FLOOR_MS: f64 = 20.0;
 /// Reason code for pointer movement along ruler-straight lines ([`Features::ruler_straight`]).
 pub const REASON_RULER: &str = "ruler-straight";
 
+/// Reason code for clicks on the exact centres of their targets ([`Features::dead_centre_clicks`]).
+pub const REASON_CENTRE: &str = "dead-centre-clicks";
+
 /// Static description of one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {
@@ -417,6 +420,10 @@ pub struct Features {
     /// ... and of those, the ones spanning at least [`pointer::RULER_STRONG_CHORD_PX`] in at least
     /// [`pointer::RULER_STRONG_POINTS`] samples.
     pub n_ruler_strong: usize,
+    /// Clean clicks on a captured target box of at least [`pointer::CENTRE_MIN_BOX_PX`] ...
+    pub n_box_clicks: usize,
+    /// ... and of them, those within [`pointer::CENTRE_MAX_PX`] of the box's centre.
+    pub n_centre_clicks: usize,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
     /// Keys typed on an on-screen keyboard: most pointer input is touch or pen
@@ -456,6 +463,18 @@ impl Features {
     pub fn ruler_straight(&self) -> bool {
         self.n_ruler_strokes + self.n_ruler_strong >= 2
             && 2 * self.n_ruler_strokes >= self.n_chord_strokes
+    }
+
+    /// Did at least two clicks, and at least half of the clicks on captured target boxes, land
+    /// within [`pointer::CENTRE_MAX_PX`] of the box's exact centre on both axes? Automation
+    /// clicks where it computed the centre (`element.click()` in Selenium, Playwright and
+    /// Puppeteer; a bounding box or a screenshot match turned into OS-level input); a hand
+    /// aiming at a 160 × 40 px button lands within 1.5 px of its centre on both axes about once
+    /// in a hundred clicks (Gaussian end-point scatter of σ ≈ w/8, h/6; wider on text fields,
+    /// which people click left of centre), so two such clicks in a login are about 1 in 10⁴.
+    /// The traces carry no target boxes, so this bound is a model, not a measurement.
+    pub fn dead_centre_clicks(&self) -> bool {
+        self.n_centre_clicks >= 2 && 2 * self.n_centre_clicks >= self.n_box_clicks
     }
 
     /// Does the session carry evidence of this kind (any trainable feature of it present)?
@@ -503,6 +522,8 @@ impl Features {
                 c.n_chord_strokes = 0;
                 c.n_ruler_strokes = 0;
                 c.n_ruler_strong = 0;
+                c.n_box_clicks = 0;
+                c.n_centre_clicks = 0;
                 c.stroke_hashes.clear();
                 c.device = DeviceClass::Keyboard;
             }
@@ -539,6 +560,8 @@ pub fn extract(session: &Session) -> Features {
         n_chord_strokes: 0,
         n_ruler_strokes: 0,
         n_ruler_strong: 0,
+        n_box_clicks: 0,
+        n_centre_clicks: 0,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };

@@ -35,6 +35,12 @@ pub const RULER_AXIS_DEG: f64 = 3.0;
 /// A ruler-straight stroke at least this long in at least this many samples is strong evidence.
 pub const RULER_STRONG_CHORD_PX: f64 = 150.0;
 pub const RULER_STRONG_POINTS: usize = 10;
+/// A click lands "dead centre" ([`Features::dead_centre_clicks`]) within this distance (px, each
+/// axis) of its captured target box's centre ...
+pub const CENTRE_MAX_PX: f64 = 1.5;
+/// ... on a box at least this large in both dimensions (on a small checkbox the centre is where
+/// anyone clicks).
+pub const CENTRE_MIN_BOX_PX: f64 = 24.0;
 /// A clean click: released within this time ...
 pub const CLICK_MAX_MS: f64 = 1500.0;
 /// ... and this distance.
@@ -850,15 +856,15 @@ fn clicks(s: &Session, f: &mut Features) {
             .filter_map(|c| fitts_residual(c, &s.targets))
             .collect();
         f.set(F::ClickFitts, median(&fitts));
+        let on_target = |c: &Click| {
+            s.targets.iter().find(|b| {
+                c.down.x >= b.x && c.down.x <= b.x + b.w && c.down.y >= b.y && c.down.y <= b.y + b.h
+            })
+        };
         let offs: Vec<f64> = cl
             .iter()
             .filter_map(|c| {
-                let t = s.targets.iter().find(|b| {
-                    c.down.x >= b.x
-                        && c.down.x <= b.x + b.w
-                        && c.down.y >= b.y
-                        && c.down.y <= b.y + b.h
-                })?;
+                let t = on_target(c)?;
                 let (hw, hh) = (t.w / 2.0, t.h / 2.0);
                 if hw <= 0.0 || hh <= 0.0 {
                     return None;
@@ -867,6 +873,16 @@ fn clicks(s: &Session, f: &mut Features) {
             })
             .collect();
         f.set(F::ClickOffset, median(&offs));
+        for c in &cl {
+            let Some(t) = on_target(c) else { continue };
+            if t.w < CENTRE_MIN_BOX_PX || t.h < CENTRE_MIN_BOX_PX {
+                continue;
+            }
+            f.n_box_clicks += 1;
+            let (dx, dy) = (c.down.x - t.x - t.w / 2.0, c.down.y - t.y - t.h / 2.0);
+            f.n_centre_clicks +=
+                usize::from(dx.abs() <= CENTRE_MAX_PX && dy.abs() <= CENTRE_MAX_PX);
+        }
     }
     let downs: Vec<&Pt> = s
         .pointer
@@ -1333,6 +1349,59 @@ pub(crate) mod tests {
         assert_eq!(f.get(F::ClickApproach), Some(1.0));
         assert_eq!(f.get(F::ClickPressure0), Some(1.0));
         assert!(f.get(F::ClickOffset).unwrap() < 1e-9, "exact centre");
+        assert_eq!((f.n_box_clicks, f.n_centre_clicks), (1, 1));
+    }
+
+    #[test]
+    fn dead_centre_clicks() {
+        // Three boxes (two fields, a button) and a click on each at `off` from its centre.
+        let boxes = [
+            (420.0, 180.0, 360.0, 40.0),
+            (420.0, 244.0, 360.0, 40.0),
+            (420.0, 308.0, 160.0, 40.0),
+        ];
+        let login = |offs: [(f64, f64); 3]| {
+            let mut s = session(Vec::new());
+            for (k, (&(x, y, w, h), (ox, oy))) in boxes.iter().zip(offs).enumerate() {
+                let t = 2000.0 * k as f64;
+                let (cx, cy) = (x + w / 2.0 + ox, y + h / 2.0 + oy);
+                s.pointer.push(mv(t, cx - 30.0, cy - 20.0));
+                s.pointer.push(mv(t + 300.0, cx, cy));
+                s.pointer.push(ev(pointer_kind::DOWN, t + 500.0, cx, cy, 1));
+                s.pointer.push(ev(pointer_kind::UP, t + 590.0, cx, cy, 0));
+                s.targets.push(super::super::Target {
+                    role: k as u8,
+                    x,
+                    y,
+                    w,
+                    h,
+                });
+            }
+            super::super::extract(&s)
+        };
+        let f = login([(0.0, 0.0), (1.0, -1.5), (0.5, 0.0)]);
+        assert_eq!((f.n_box_clicks, f.n_centre_clicks), (3, 3));
+        assert!(f.dead_centre_clicks());
+        // Two of three dead centre: still the rule; one of three, or 2 px off: not.
+        assert!(login([(0.0, 0.0), (60.0, 7.0), (0.5, 0.0)]).dead_centre_clicks());
+        let f = login([(0.0, 0.0), (60.0, 7.0), (-25.0, 4.0)]);
+        assert_eq!((f.n_box_clicks, f.n_centre_clicks), (3, 1));
+        assert!(!f.dead_centre_clicks());
+        assert!(!login([(2.0, 0.0), (0.0, 2.0), (-2.0, -2.0)]).dead_centre_clicks());
+        // Clicks off every box, or boxes too small to aim off-centre: not counted.
+        let mut s = session(vec![
+            ev(pointer_kind::DOWN, 0.0, 5.0, 5.0, 1),
+            ev(pointer_kind::UP, 90.0, 5.0, 5.0, 0),
+        ]);
+        s.targets.push(super::super::Target {
+            role: 0,
+            x: 0.0,
+            y: 0.0,
+            w: 10.0,
+            h: 10.0,
+        });
+        let f = super::super::extract(&s);
+        assert_eq!((f.n_box_clicks, f.n_centre_clicks), (0, 0));
     }
 
     #[test]
