@@ -137,9 +137,14 @@ pub fn ruler_stroke(st: &[Pt]) -> Option<bool> {
     )
 }
 
-/// Count judged and ruler-straight strokes ([`Features::n_ruler_strokes`]).
+/// Count judged and ruler-straight strokes ([`Features::n_ruler_strokes`]). Mouse-like strokes
+/// only: touch digitisers and pens smooth their output, and a fast thumb flick is the gesture
+/// least like a hand on a mouse.
 fn ruler(strokes: &[&[Pt]], f: &mut Features) {
     for st in strokes {
+        if !st.first().is_some_and(|p| is_mouse_like(p.ptype)) {
+            continue;
+        }
         if let Some(r) = ruler_stroke(st) {
             f.n_chord_strokes += 1;
             f.n_ruler_strokes += usize::from(r);
@@ -1089,6 +1094,21 @@ pub(crate) mod tests {
             human_stroke(0.0, (300.0, 100.0), (100.0, 400.0), 2),
         ]);
         assert_eq!((f.n_chord_strokes, f.n_ruler_strokes), (1, 0));
+        assert!(!f.ruler_straight());
+        // Touch and pen strokes are not judged.
+        let touch = |st: Vec<Pt>| -> Vec<Pt> {
+            st.into_iter()
+                .map(|q| Pt {
+                    ptype: pointer_type::TOUCH,
+                    ..q
+                })
+                .collect()
+        };
+        let f = with(vec![
+            touch(eased_line(0.0, (37.0, 611.0), (512.0, 203.0), 12)),
+            touch(eased_line(0.0, (37.0, 611.0), (512.0, 203.0), 12)),
+        ]);
+        assert_eq!((f.n_chord_strokes, f.n_ruler_strokes), (0, 0));
         assert!(!f.ruler_straight());
     }
 
