@@ -551,7 +551,7 @@ fn model_reason_detail(
                 ),
             ]),
             note: Some(
-                "the pointer moved along ruler-straight lines (every sample within a pixel of the chord over 100 px or more) on at least half of the strokes judged, twice or once over 150 px in 10 samples or more, as interpolated automation does and a hand does not; capped at mid-challenge",
+                "the pointer moved along ruler-straight lines (every sample within a pixel of the chord over 100 px or more) on at least half of the strokes judged, twice or once over 120 px in 8 samples or more, as interpolated automation does and a hand does not; capped at mid-challenge",
             ),
             ..Default::default()
         };

@@ -32,9 +32,11 @@ pub const RULER_MAX_DEV_PX: f64 = 1.0;
 /// ruler-straight lines along the axes (a mouse's angle snapping, a hand sliding sideways below
 /// one count of vertical motion): 25 of the 29 ruler-straight SapiMouse strokes were such.
 pub const RULER_AXIS_DEG: f64 = 3.0;
-/// A ruler-straight stroke at least this long in at least this many samples is strong evidence.
-pub const RULER_STRONG_CHORD_PX: f64 = 150.0;
-pub const RULER_STRONG_POINTS: usize = 10;
+/// A ruler-straight stroke at least this long in at least this many samples is strong evidence:
+/// none of the 14,645 off-axis SapiMouse strokes that large is ruler-straight (the four ruler-
+/// straight ones span 156 px in 7 samples, or 111–114 px).
+pub const RULER_STRONG_CHORD_PX: f64 = 120.0;
+pub const RULER_STRONG_POINTS: usize = 8;
 /// A click lands "dead centre" ([`Features::dead_centre_clicks`]) within this distance (px, each
 /// axis) of its captured target box's centre ...
 pub const CENTRE_MAX_PX: f64 = 1.5;
@@ -1050,7 +1052,7 @@ pub(crate) mod tests {
             }
             super::super::extract(&session(p))
         };
-        // One strong ruler stroke (>= 150 px, >= 10 samples) and nothing else judged: the rule.
+        // One strong ruler stroke (>= 120 px, >= 8 samples) and nothing else judged: the rule.
         let f = with(vec![eased_line(0.0, (37.0, 611.0), (512.0, 203.0), 12)]);
         assert_eq!(
             (f.n_chord_strokes, f.n_ruler_strokes, f.n_ruler_strong),
