@@ -329,6 +329,7 @@ pub struct StrokeKin {
     pub decel_ratio: Option<f64>,
     pub turn_tail: Option<f64>,
     pub plateau: Option<f64>,
+    pub start_speed: Option<f64>,
 }
 
 /// Buffers reused across the strokes of one session (the values are recomputed per stroke).
@@ -468,6 +469,10 @@ fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
             k.time_to_peak = Some(imax as f64 / denom);
             k.decel_ratio = Some(decel_ratio(v, imax, vmax));
             k.plateau = plateau_share(v, vmax);
+            // Speed over the stroke's first 20 ms against its (smoothed) peak: a hand starts
+            // from rest, a generator's first step is already a full one.
+            let head = raw.iter().take(2).sum::<f64>() / raw.len().clamp(1, 2) as f64;
+            k.start_speed = Some((head / vmax).min(2.0));
             k.pause = share(v, |x| *x < 0.02);
             if straightness >= 0.5 && chord >= LONG_MIN_PATH_PX {
                 let (ux, uy) = ((last.1 - first.1) / chord, (last.2 - first.2) / chord);
@@ -712,9 +717,17 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
     let mut kins: Vec<StrokeKin> = Vec::new();
     // Touch digitisers smooth their output: smoothness is only a tell for mouse-like pointers.
     let mut mouse_like: Vec<bool> = Vec::new();
-    for (st, &path) in strokes.iter().zip(paths) {
+    for (i, (st, &path)) in strokes.iter().zip(paths).enumerate() {
         if long_enough(st, path) {
-            kins.push(stroke_kinematics_with(st, path, &mut sc));
+            let mut k = stroke_kinematics_with(st, path, &mut sc);
+            // The session's first stroke may have begun outside the page (the cursor entered
+            // moving): its start says nothing about the hand. Later strokes follow a >= 100 ms
+            // stillness, so they start from rest. Hovering reaches only: a drag starts with the
+            // press, often already moving (DELBOT's people draw their circles that way).
+            if i == 0 || st.first().is_some_and(|p| p.buttons != 0) {
+                k.start_speed = None;
+            }
+            kins.push(k);
             mouse_like.push(st.first().is_some_and(|p| is_mouse_like(p.ptype)));
         }
     }
@@ -740,6 +753,7 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], f: &mut Features) {
     f.set(F::KinDecelRatio, med(&|k| k.decel_ratio));
     f.set(F::KinTurnTail, med(&|k| k.turn_tail));
     f.set(F::KinPlateau, med(&|k| k.plateau));
+    f.set(F::KinStart, med(&|k| k.start_speed));
     let smooth: Vec<bool> = kins
         .iter()
         .zip(&mouse_like)
@@ -1239,6 +1253,45 @@ pub(crate) mod tests {
         assert!(f.get(F::KinPlateau).unwrap() > 0.9);
         let f = extract(&session(human_stroke(0.0, (10.0, 10.0), (500.0, 300.0), 3)));
         assert!(f.get(F::KinPlateau).unwrap() < 0.5, "{f:?}");
+    }
+
+    #[test]
+    fn start_speed_from_rest() {
+        // Two strokes each: a hand's bell-shaped reaches start from rest; constant-speed lines
+        // start with a full step. The session's first stroke never counts (it may have begun
+        // outside the page).
+        let two = |a: Vec<Pt>, b: Vec<Pt>| {
+            let mut p = a;
+            p.extend(b.into_iter().map(|q| Pt {
+                t_ms: q.t_ms + 5000.0,
+                ..q
+            }));
+            extract(&session(p))
+        };
+        let line = |y: f64| -> Vec<Pt> {
+            (0..40)
+                .map(|i| mv(i as f64 * 16.7, 10.0 + 9.0 * i as f64, y + 3.0 * i as f64))
+                .collect()
+        };
+        let hand = two(
+            human_stroke(0.0, (10.0, 10.0), (500.0, 300.0), 3),
+            human_stroke(0.0, (500.0, 300.0), (120.0, 420.0), 4),
+        );
+        let v = hand.get(F::KinStart).unwrap();
+        assert!(v < 0.2, "{v}");
+        let bot = two(line(100.0), line(300.0));
+        let v = bot.get(F::KinStart).unwrap();
+        assert!(v > 0.8, "{v}");
+        // A line first, then a hand's reach: only the reach counts.
+        let v = two(
+            line(100.0),
+            human_stroke(0.0, (500.0, 300.0), (120.0, 420.0), 4),
+        )
+        .get(F::KinStart)
+        .unwrap();
+        assert!(v < 0.2, "{v}");
+        // One stroke only: nothing to judge.
+        assert_eq!(extract(&session(line(100.0))).get(F::KinStart), None);
     }
 
     #[test]
