@@ -321,6 +321,12 @@ impl Model {
         })
     }
 
+    /// The middle of the challenge band: where the plausibility rules and a single-stroke
+    /// replay cap the score (below allow, never into block on that evidence alone).
+    pub fn mid_challenge(&self) -> f64 {
+        0.5 * (self.policy.block + self.policy.allow)
+    }
+
     /// Logit → score on the policy scale with the given knots (`None`: logistic).
     pub fn calibrate(&self, logit: f64, knots: Option<Calibration>) -> f64 {
         let Some(c) = knots else {
@@ -517,7 +523,7 @@ impl Model {
             .collect();
         bad.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut reasons: Vec<&'static str> = Vec::new();
-        let mid_challenge = 0.5 * (self.policy.block + self.policy.allow);
+        let mid_challenge = self.mid_challenge();
         if f.implausible_key_holds() {
             reasons.push(REASON_SHORT_HOLDS);
             p = p.min(mid_challenge);

@@ -519,29 +519,31 @@ fn model_reason_detail(
     model: &Model,
     f: &Features,
 ) -> ReasonDetail {
+    // A plausibility rule of the model's (`Model::score`): the values it looked at, the cap.
+    let capped = |features: &[(&'static str, f64)], note: &'static str| ReasonDetail {
+        score_cap: Some(model.mid_challenge()),
+        features: features.iter().copied().collect(),
+        note: Some(note),
+        ..Default::default()
+    };
     if reason == tollgate_model::features::REASON_SHORT_HOLDS {
         let median_hold_ms = f
             .get(tollgate_model::features::F::KeyHold)
             .map(|h| h.exp() - 1.0);
-        return ReasonDetail {
-            score_cap: Some(0.5 * (model.policy.block + model.policy.allow)),
-            features: BTreeMap::from([
+        return capped(
+            &[
                 (
                     "median_key_hold_ms",
                     finite(median_hold_ms.unwrap_or(f64::NAN)),
                 ),
                 ("floor_ms", tollgate_model::features::KEY_HOLD_FLOOR_MS),
-            ]),
-            note: Some(
-                "keys were released faster than a finger releases a key (a script pressing and releasing in one go); capped at mid-challenge, not blocked: on-screen keyboards and dictation software type this way too",
-            ),
-            ..Default::default()
-        };
+            ],
+            "keys were released faster than a finger releases a key (a script pressing and releasing in one go); capped at mid-challenge, not blocked: on-screen keyboards and dictation software type this way too",
+        );
     }
     if reason == tollgate_model::features::REASON_RULER {
-        return ReasonDetail {
-            score_cap: Some(0.5 * (model.policy.block + model.policy.allow)),
-            features: BTreeMap::from([
+        return capped(
+            &[
                 ("strokes_judged", f.n_chord_strokes as f64),
                 ("strokes_ruler_straight", f.n_ruler_strokes as f64),
                 ("strokes_ruler_straight_strong", f.n_ruler_strong as f64),
@@ -549,29 +551,22 @@ fn model_reason_detail(
                     "max_deviation_px",
                     tollgate_model::features::pointer::RULER_MAX_DEV_PX,
                 ),
-            ]),
-            note: Some(
-                "the pointer moved along ruler-straight lines (every sample within a pixel of the chord over 100 px or more) on at least half of the strokes judged, twice or once over 120 px in 8 samples or more, as interpolated automation does and a hand does not; capped at mid-challenge",
-            ),
-            ..Default::default()
-        };
+            ],
+            "the pointer moved along ruler-straight lines (every sample within a pixel of the chord over 100 px or more) on at least half of the strokes judged, twice or once over 120 px in 8 samples or more, as interpolated automation does and a hand does not; capped at mid-challenge",
+        );
     }
     if reason == tollgate_model::features::REASON_CENTRE {
-        return ReasonDetail {
-            score_cap: Some(0.5 * (model.policy.block + model.policy.allow)),
-            features: BTreeMap::from([
+        return capped(
+            &[
                 ("clicks_on_targets", f.n_box_clicks as f64),
                 ("clicks_dead_centre", f.n_centre_clicks as f64),
                 (
                     "max_offset_px",
                     tollgate_model::features::pointer::CENTRE_MAX_PX,
                 ),
-            ]),
-            note: Some(
-                "two or more clicks, and at least half of those on captured targets, landed within 1.5 px of the target's exact centre, where automation computes its click and a hand rarely lands; capped at mid-challenge (voice-control and switch-access tools click centres too)",
-            ),
-            ..Default::default()
-        };
+            ],
+            "two or more clicks, and at least half of those on captured targets, landed within 1.5 px of the target's exact centre, where automation computes its click and a hand rarely lands; capped at mid-challenge (voice-control and switch-access tools click centres too)",
+        );
     }
     if reason == tollgate_model::features::REASON_REPLAY {
         return ReasonDetail {
