@@ -1039,7 +1039,7 @@ mod tests {
     #[test]
     fn key_holds_shorter_than_a_finger_cap_at_mid_challenge() {
         let m = toy();
-        let mid = 0.5 * (m.policy.block + m.policy.allow);
+        let mid = m.mid_challenge();
         let mut f = extract(&Session::default());
         f.values[F::KeyRollover as usize] = Some(0.4);
         let hold = |ms: f64| Some((1.0 + ms).ln());
@@ -1097,7 +1097,7 @@ mod tests {
     #[test]
     fn ruler_straight_pointer_caps_at_mid_challenge() {
         let m = toy();
-        let mid = 0.5 * (m.policy.block + m.policy.allow);
+        let mid = m.mid_challenge();
         let mut f = extract(&Session::default());
         f.values[F::KeyRollover as usize] = Some(0.4);
         let with = |f: &Features, judged, ruler, strong| {

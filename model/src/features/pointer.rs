@@ -877,30 +877,30 @@ fn clicks(s: &Session, f: &mut Features) {
             .filter_map(|c| fitts_residual(c, &s.targets))
             .collect();
         f.set(F::ClickFitts, median(&fitts));
-        let on_target = |c: &Click| {
-            s.targets.iter().find(|b| {
-                c.down.x >= b.x && c.down.x <= b.x + b.w && c.down.y >= b.y && c.down.y <= b.y + b.h
-            })
-        };
-        let offs: Vec<f64> = cl
+        // Each click's captured target box, found once; offsets from its centre (px).
+        let hits: Vec<(f64, f64, &super::Target)> = cl
             .iter()
             .filter_map(|c| {
-                let t = on_target(c)?;
-                let (hw, hh) = (t.w / 2.0, t.h / 2.0);
-                if hw <= 0.0 || hh <= 0.0 {
-                    return None;
-                }
-                Some(((c.down.x - t.x - hw) / hw).hypot((c.down.y - t.y - hh) / hh))
+                let t = s.targets.iter().find(|b| {
+                    c.down.x >= b.x
+                        && c.down.x <= b.x + b.w
+                        && c.down.y >= b.y
+                        && c.down.y <= b.y + b.h
+                })?;
+                Some((c.down.x - t.x - t.w / 2.0, c.down.y - t.y - t.h / 2.0, t))
             })
             .collect();
+        let offs: Vec<f64> = hits
+            .iter()
+            .filter(|(_, _, t)| t.w > 0.0 && t.h > 0.0)
+            .map(|(dx, dy, t)| (dx / (t.w / 2.0)).hypot(dy / (t.h / 2.0)))
+            .collect();
         f.set(F::ClickOffset, median(&offs));
-        for c in &cl {
-            let Some(t) = on_target(c) else { continue };
+        for (dx, dy, t) in &hits {
             if t.w < CENTRE_MIN_BOX_PX || t.h < CENTRE_MIN_BOX_PX {
                 continue;
             }
             f.n_box_clicks += 1;
-            let (dx, dy) = (c.down.x - t.x - t.w / 2.0, c.down.y - t.y - t.h / 2.0);
             f.n_centre_clicks +=
                 usize::from(dx.abs() <= CENTRE_MAX_PX && dy.abs() <= CENTRE_MAX_PX);
         }
