@@ -31,7 +31,7 @@
 //! caps the score at mid-challenge with reason [`REASON_SHORT_HOLDS`], whatever the trees make of
 //! the rest: the training data has no such person and no such bot with human-like gaps, so the
 //! learned part cannot be trusted out there (measured: Aalto sentences with their holds set to
-//! 0–4 ms were allowed 63 % of the time by the model alone). Challenge, not block: desktop
+//! 0.5–4 ms were allowed 66 % of the time by the model alone). Challenge, not block: desktop
 //! on-screen keyboards and dictation software also type with near-zero holds.
 //! Likewise a pointer that moved along ruler-straight lines ([`Features::ruler_straight`]) is
 //! capped at mid-challenge with reason [`REASON_RULER`] (measured: pyautogui-style eased straight
@@ -524,17 +524,16 @@ impl Model {
         bad.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut reasons: Vec<&'static str> = Vec::new();
         let mid_challenge = self.mid_challenge();
-        if f.implausible_key_holds() {
-            reasons.push(REASON_SHORT_HOLDS);
-            p = p.min(mid_challenge);
-        }
-        if f.ruler_straight() {
-            reasons.push(REASON_RULER);
-            p = p.min(mid_challenge);
-        }
-        if f.dead_centre_clicks() {
-            reasons.push(REASON_CENTRE);
-            p = p.min(mid_challenge);
+        // Physical-plausibility rules: each caps the score at mid-challenge with its reason.
+        for (hit, reason) in [
+            (f.implausible_key_holds(), REASON_SHORT_HOLDS),
+            (f.ruler_straight(), REASON_RULER),
+            (f.dead_centre_clicks(), REASON_CENTRE),
+        ] {
+            if hit {
+                reasons.push(reason);
+                p = p.min(mid_challenge);
+            }
         }
         if replay.is_replay() {
             reasons.push(REASON_REPLAY);
