@@ -37,11 +37,15 @@
 //! capped at mid-challenge with reason [`REASON_RULER`] (measured: pyautogui-style eased straight
 //! moves at 20 Hz were allowed 66 % of the time by the model alone), and so are clicks on the
 //! exact centres of their captured targets ([`Features::dead_centre_clicks`], reason
-//! [`REASON_CENTRE`]).
+//! [`REASON_CENTRE`]), and so is a pointer that set off from its clicks at full speed
+//! ([`Features::jump_start`], reason [`REASON_JUMP_START`]; measured: the offline copy of the
+//! OS-level rig's ghost-cursor and WindMouse logins went from 10.3 % and 12.0 % allowed to 2.0 % and
+//! 1.0 %), and a pointer that reached its clicks at full speed ([`Features::full_speed_arrivals`],
+//! reason [`REASON_FULL_SPEED_ARRIVAL`]).
 
 use crate::features::{
-    DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_REPLAY, REASON_RULER,
-    REASON_SHORT_HOLDS,
+    DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
+    REASON_JUMP_START, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -529,6 +533,8 @@ impl Model {
             (f.implausible_key_holds(), REASON_SHORT_HOLDS),
             (f.ruler_straight(), REASON_RULER),
             (f.dead_centre_clicks(), REASON_CENTRE),
+            (f.jump_start(), REASON_JUMP_START),
+            (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
         ] {
             if hit {
                 reasons.push(reason);
@@ -1090,6 +1096,58 @@ mod tests {
                 "{clicks} {centre}"
             );
             assert_eq!(s.decision == Decision::Allow, !capped, "{clicks} {centre}");
+        }
+    }
+
+    #[test]
+    fn jump_starts_cap_at_mid_challenge() {
+        let m = toy();
+        let mid = m.mid_challenge();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        for (judged, jumps, capped) in [
+            (0, 0, false),
+            (1, 1, false),
+            (3, 1, false),
+            (5, 2, false),
+            (2, 2, true),
+            (4, 2, true),
+            (3, 3, true),
+        ] {
+            (f.n_rest_strokes, f.n_jump_starts) = (judged, jumps);
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(
+                s.reasons.contains(&REASON_JUMP_START),
+                capped,
+                "{judged} {jumps}"
+            );
+            assert_eq!(s.decision == Decision::Allow, !capped, "{judged} {jumps}");
+            if capped {
+                assert_eq!(s.p_human, mid, "{judged} {jumps}");
+            }
+        }
+    }
+
+    #[test]
+    fn full_speed_arrivals_cap_at_mid_challenge() {
+        let m = toy();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        for (judged, hard, capped) in [
+            (0, 0, false),
+            (1, 1, false),
+            (5, 2, false),
+            (2, 2, true),
+            (3, 2, true),
+        ] {
+            (f.n_arrival_strokes, f.n_full_speed_arrivals) = (judged, hard);
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(
+                s.reasons.contains(&REASON_FULL_SPEED_ARRIVAL),
+                capped,
+                "{judged} {hard}"
+            );
+            assert_eq!(s.decision == Decision::Allow, !capped, "{judged} {hard}");
         }
     }
 

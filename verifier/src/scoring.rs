@@ -568,6 +568,35 @@ fn model_reason_detail(
             "two or more clicks, and at least half of those on captured targets, landed within 1.5 px of the target's exact centre, where automation computes its click and a hand rarely lands; capped at mid-challenge (voice-control and switch-access tools click centres too)",
         );
     }
+    if reason == tollgate_model::features::REASON_JUMP_START {
+        return capped(
+            &[
+                ("strokes_judged", f.n_rest_strokes as f64),
+                ("strokes_jump_started", f.n_jump_starts as f64),
+                (
+                    "min_first_step_share",
+                    tollgate_model::features::pointer::JUMP_RATIO,
+                ),
+            ],
+            "after clicks the pointer set off at near-peak speed (its first sample already a whole step of the stroke's fastest pace) on two or more strokes and at least half of those judged; a hand at rest needs tens of milliseconds to build up speed, a point-per-tick injector does not; capped at mid-challenge",
+        );
+    }
+    if reason == tollgate_model::features::REASON_FULL_SPEED_ARRIVAL {
+        return capped(
+            &[
+                ("strokes_judged", f.n_arrival_strokes as f64),
+                (
+                    "strokes_arriving_at_full_speed",
+                    f.n_full_speed_arrivals as f64,
+                ),
+                (
+                    "min_last_step_share",
+                    tollgate_model::features::pointer::ARRIVAL_RATIO,
+                ),
+            ],
+            "the pointer reached its clicks at near-peak speed (its last sample before the press still a whole step of the stroke's fastest pace) on two or more strokes and at least half of those judged; a hand slows down and homes in before it presses, a path sampled at an even pace does not; capped at mid-challenge",
+        );
+    }
     if reason == tollgate_model::features::REASON_REPLAY {
         return ReasonDetail {
             features: BTreeMap::from([

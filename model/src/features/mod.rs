@@ -284,6 +284,12 @@ pub const REASON_RULER: &str = "ruler-straight";
 /// Reason code for clicks on the exact centres of their targets ([`Features::dead_centre_clicks`]).
 pub const REASON_CENTRE: &str = "dead-centre-clicks";
 
+/// Reason code for strokes that set off from a click at full speed ([`Features::jump_start`]).
+pub const REASON_JUMP_START: &str = "jump-start";
+
+/// Reason code for strokes that reach their click at full speed ([`Features::full_speed_arrivals`]).
+pub const REASON_FULL_SPEED_ARRIVAL: &str = "full-speed-arrival";
+
 /// Static description of one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {
@@ -425,6 +431,17 @@ pub struct Features {
     pub n_box_clicks: usize,
     /// ... and of them, those within [`pointer::CENTRE_MAX_PX`] of the box's centre.
     pub n_centre_clicks: usize,
+    /// Strokes setting off from rest after a click, spanning at least
+    /// [`pointer::JUMP_MIN_CHORD_PX`] in at least [`pointer::JUMP_MIN_POINTS`] samples ...
+    pub n_rest_strokes: usize,
+    /// ... and of them, those whose first step already moves at near-peak speed
+    /// ([`pointer::JUMP_RATIO`]).
+    pub n_jump_starts: usize,
+    /// Hovering strokes that end in a click, judged like the starts ...
+    pub n_arrival_strokes: usize,
+    /// ... and of them, those whose last step is still near peak speed
+    /// ([`pointer::ARRIVAL_RATIO`]).
+    pub n_full_speed_arrivals: usize,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
     /// Keys typed on an on-screen keyboard: most pointer input is touch or pen
@@ -478,6 +495,34 @@ impl Features {
         self.n_centre_clicks >= 2 && 2 * self.n_centre_clicks >= self.n_box_clicks
     }
 
+    /// Did at least two strokes, and at least half of the judged ones, set off from a click at
+    /// near-peak speed ([`pointer::JUMP_RATIO`])? Hand and mouse have mass: from rest they take
+    /// tens of milliseconds to build up speed (a minimum-jerk reach covers about 1 % of its
+    /// distance in its first tenth), so the first sample after a click moves a few percent of a
+    /// peak step. A point-per-tick injector (ghost-cursor's `path()` points, WindMouse, straight
+    /// lines played over XTEST or CDP) moves a whole step at once. Measured over the development
+    /// traces: 1 of 978 SapiMouse windows meets the rule (a recorder that drops events after
+    /// clicks), 5 of 4,019 login-sized runs of three judged strokes (0.12 %); the offline copy of
+    /// the OS-level rig's bots meet it in 71 % (ghost-cursor), 92 % (WindMouse) and 89 %
+    /// (straight) of logins. Generators that ease in from rest (minimum-jerk, eased Bézier,
+    /// replayed human strokes) do not.
+    pub fn jump_start(&self) -> bool {
+        self.n_jump_starts >= 2 && 2 * self.n_jump_starts >= self.n_rest_strokes
+    }
+
+    /// Did at least two strokes, and at least half of the judged ones, reach their click at
+    /// near-peak speed ([`pointer::ARRIVAL_RATIO`])? A hand homes in on a target: it decelerates
+    /// and makes its last corrections slowly before it presses (the homing phase of an aimed
+    /// movement). A Bézier path sampled uniformly in its parameter (ghost-cursor's `path()`) or a
+    /// straight line at constant speed reaches the target with a full step and clicks there.
+    /// Measured over the development traces: no SapiMouse window meets the rule (0 of 978), none
+    /// of 3,870 login-sized runs of three judged strokes; the offline copy of the OS-level rig's
+    /// bots meet it in 92 % (ghost-cursor) and 92 % (straight) of logins, WindMouse (which slows
+    /// down inside its last 12 px) in none.
+    pub fn full_speed_arrivals(&self) -> bool {
+        self.n_full_speed_arrivals >= 2 && 2 * self.n_full_speed_arrivals >= self.n_arrival_strokes
+    }
+
     /// Does the session carry evidence of this kind (any trainable feature of it present)?
     pub fn has(&self, m: Modality) -> bool {
         DEFS.iter()
@@ -525,6 +570,10 @@ impl Features {
                 c.n_ruler_strong = 0;
                 c.n_box_clicks = 0;
                 c.n_centre_clicks = 0;
+                c.n_rest_strokes = 0;
+                c.n_jump_starts = 0;
+                c.n_arrival_strokes = 0;
+                c.n_full_speed_arrivals = 0;
                 c.stroke_hashes.clear();
                 c.device = DeviceClass::Keyboard;
             }
@@ -563,6 +612,10 @@ pub fn extract(session: &Session) -> Features {
         n_ruler_strong: 0,
         n_box_clicks: 0,
         n_centre_clicks: 0,
+        n_rest_strokes: 0,
+        n_jump_starts: 0,
+        n_arrival_strokes: 0,
+        n_full_speed_arrivals: 0,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };

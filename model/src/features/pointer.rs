@@ -43,6 +43,34 @@ pub const CENTRE_MAX_PX: f64 = 1.5;
 /// ... on a box at least this large in both dimensions (on a small checkbox the centre is where
 /// anyone clicks).
 pub const CENTRE_MIN_BOX_PX: f64 = 24.0;
+/// A stroke that sets off from rest after a click ([`Features::jump_start`]) is judged when its
+/// chord is at least this long ...
+pub const JUMP_MIN_CHORD_PX: f64 = 40.0;
+/// ... in at least this many samples after the rest point (moves onto the rest point itself,
+/// which browsers emit after layout changes, are skipped);
+pub const JUMP_MIN_POINTS: usize = 5;
+/// it jump-starts when its first step from the rest point covers at least this share of the
+/// stroke's peak speed times its sampling period: a hand at rest needs tens of milliseconds to
+/// build up speed, so its first sample after a click moves a few percent of a peak step
+/// (SapiMouse: half of 13,045 post-click strokes start with under 2 px, 99th percentile 0.45).
+pub const JUMP_RATIO: f64 = 0.5;
+/// ... and is at least this long: a first step of one sensor count (1 px, or 1.4 px diagonally)
+/// is a hand settling, whatever the stroke's speed.
+pub const JUMP_MIN_STEP_PX: f64 = 2.0;
+/// A first step over this many peak steps is not a start but a discontinuity, and the stroke is
+/// not judged: the pointer left the window after the click and came back elsewhere, or the
+/// events in between were lost. Point-per-tick injectors start at 0.5–1.6 peak steps
+/// (ghost-cursor's `path()` is fastest at its ends).
+pub const JUMP_MAX_RATIO: f64 = 3.0;
+/// Peak speed is measured over windows of at least this many milliseconds (coalesced 1 ms
+/// samples of a fast mouse would make single-interval speeds noisy).
+pub const JUMP_PEAK_WINDOW_MS: f64 = 8.0;
+/// A stroke that ends in a click ([`Features::full_speed_arrivals`]) is judged with the same
+/// chord and sample minimums as a start ([`JUMP_MIN_CHORD_PX`], [`JUMP_MIN_POINTS`] + 1) and
+/// arrives at full speed when its last step is at least this share of a peak step: a hand homes in
+/// on a target and slows down before it presses (SapiMouse: 99th percentile 0.34 over 12,606
+/// strokes ending in a click, 0.36 % reach 0.5).
+pub const ARRIVAL_RATIO: f64 = 0.5;
 /// A clean click: released within this time ...
 pub const CLICK_MAX_MS: f64 = 1500.0;
 /// ... and this distance.
@@ -115,6 +143,8 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     }
     kinematics(&strokes, &paths, f);
     ruler(&strokes, f);
+    jump_starts(&s.pointer, f);
+    arrivals(&s.pointer, f);
     clicks(s, f);
     // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
     f.stroke_hashes = replay::session_hashes(&moves);
@@ -161,6 +191,167 @@ fn ruler(strokes: &[&[Pt]], f: &mut Features) {
             F::KinRuler,
             Some(f.n_ruler_strokes as f64 / f.n_chord_strokes as f64),
         );
+    }
+}
+
+/// Strokes that set off from rest after a mouse-like button release: `(rest point, moves)`. The
+/// moves run until a gap over [`STROKE_GAP_MS`], a button press, a wheel notch, a held button
+/// or another pointer type. Leading moves onto the rest point itself are skipped.
+fn rest_strokes(pointer: &[Pt]) -> Vec<(Pt, Range<usize>)> {
+    let mut out = Vec::new();
+    // (rest point, index of the first move of the current stroke) while one is open.
+    let mut open: Option<(Pt, Option<usize>)> = None;
+    let mut last_t = f64::NEG_INFINITY;
+    let close = |open: &mut Option<(Pt, Option<usize>)>, end: usize, out: &mut Vec<_>| {
+        if let Some((rest, Some(start))) = open.take() {
+            out.push((rest, start..end));
+        }
+    };
+    for (i, p) in pointer.iter().enumerate() {
+        if p.kind == pointer_kind::UP {
+            close(&mut open, i, &mut out);
+            if is_mouse_like(p.ptype) {
+                open = Some((*p, None));
+                last_t = p.t_ms;
+            }
+            continue;
+        }
+        let Some((rest, start)) = open.as_mut() else {
+            continue;
+        };
+        let breaks = !is_move(p)
+            || p.buttons != 0
+            || p.ptype != rest.ptype
+            || (start.is_some() && p.t_ms - last_t > STROKE_GAP_MS);
+        if breaks {
+            close(&mut open, i, &mut out);
+            continue;
+        }
+        if start.is_none() && p.x == rest.x && p.y == rest.y {
+            last_t = p.t_ms;
+            continue;
+        }
+        start.get_or_insert(i);
+        last_t = p.t_ms;
+    }
+    close(&mut open, pointer.len(), &mut out);
+    out
+}
+
+/// Does a stroke that sets off from `rest` jump-start (`Some(true)`), start like a hand
+/// (`Some(false)`), or is it not judged (`None`: too short or too few samples)? See
+/// [`JUMP_RATIO`].
+pub fn jump_start_stroke(rest: &Pt, st: &[Pt]) -> Option<bool> {
+    let (first, last) = (st.first()?, st.last()?);
+    if st.len() < JUMP_MIN_POINTS || norm(last.x - rest.x, last.y - rest.y) < JUMP_MIN_CHORD_PX {
+        return None;
+    }
+    let (period, peak) = period_and_peak(st)?;
+    let step = dist(rest, first);
+    if step > JUMP_MAX_RATIO * peak * period {
+        return None;
+    }
+    Some(step >= JUMP_MIN_STEP_PX && step >= JUMP_RATIO * peak * period)
+}
+
+/// Count post-click strokes judged and jump-started ([`Features::jump_start`]).
+fn jump_starts(pointer: &[Pt], f: &mut Features) {
+    for (rest, r) in rest_strokes(pointer) {
+        if let Some(j) = jump_start_stroke(&rest, &pointer[r]) {
+            f.n_rest_strokes += 1;
+            f.n_jump_starts += usize::from(j);
+        }
+    }
+}
+
+/// Hovering strokes that end in a mouse-like button press: the moves back to a gap over
+/// [`STROKE_GAP_MS`], a button event, a held button or another pointer type, without trailing
+/// moves onto the same point.
+fn arrival_strokes(pointer: &[Pt]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, p) in pointer.iter().enumerate() {
+        if p.kind == pointer_kind::DOWN {
+            if let Some(b) = start.take()
+                && is_mouse_like(p.ptype)
+                && pointer[b].ptype == p.ptype
+            {
+                let mut end = i;
+                while end > b + 1
+                    && pointer[end - 1].x == pointer[end - 2].x
+                    && pointer[end - 1].y == pointer[end - 2].y
+                {
+                    end -= 1;
+                }
+                out.push(b..end);
+            }
+            continue;
+        }
+        if !is_move(p) || p.buttons != 0 {
+            start = None;
+            continue;
+        }
+        let breaks = start.is_some_and(|b| {
+            let last = &pointer[i - 1];
+            pointer[b].ptype != p.ptype || p.t_ms - last.t_ms > STROKE_GAP_MS
+        });
+        if breaks || start.is_none() {
+            start = Some(i);
+        }
+    }
+    out
+}
+
+/// Peak speed (px/ms, over windows of at least `window` ms) of a stroke; 0 when it never moves.
+fn peak_speed(st: &[Pt], window: f64) -> f64 {
+    let mut peak = 0.0f64;
+    let mut j = 0;
+    for i in 0..st.len() {
+        j = j.max(i + 1);
+        while j < st.len() && st[j].t_ms - st[i].t_ms < window {
+            j += 1;
+        }
+        let Some(b) = st.get(j) else { break };
+        let dt = b.t_ms - st[i].t_ms;
+        if dt > 0.0 {
+            peak = peak.max(dist(&st[i], b) / dt);
+        }
+    }
+    peak
+}
+
+/// A stroke's median sampling interval (at least 1 ms) and peak speed, or `None` when it does
+/// not move.
+fn period_and_peak(st: &[Pt]) -> Option<(f64, f64)> {
+    let mut dts: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
+    let period = median_in_place(&mut dts)?.max(1.0);
+    let peak = peak_speed(st, period.max(JUMP_PEAK_WINDOW_MS));
+    (peak > 0.0 && peak.is_finite()).then_some((period, peak))
+}
+
+/// Does a stroke that ends in a click arrive at full speed (`Some(true)`), home in like a hand
+/// (`Some(false)`), or is it not judged (`None`)? See [`ARRIVAL_RATIO`].
+pub fn full_speed_arrival(st: &[Pt]) -> Option<bool> {
+    let (first, last) = (st.first()?, st.last()?);
+    if st.len() < JUMP_MIN_POINTS + 1 || dist(first, last) < JUMP_MIN_CHORD_PX {
+        return None;
+    }
+    let (period, peak) = period_and_peak(st)?;
+    let step = dist(&st[st.len() - 2], last);
+    if step > JUMP_MAX_RATIO * peak * period {
+        return None;
+    }
+    Some(step >= JUMP_MIN_STEP_PX && step >= ARRIVAL_RATIO * peak * period)
+}
+
+/// Count strokes ending in a click judged and arriving at full speed
+/// ([`Features::full_speed_arrivals`]).
+fn arrivals(pointer: &[Pt], f: &mut Features) {
+    for r in arrival_strokes(pointer) {
+        if let Some(h) = full_speed_arrival(&pointer[r]) {
+            f.n_arrival_strokes += 1;
+            f.n_full_speed_arrivals += usize::from(h);
+        }
     }
 }
 
@@ -1292,6 +1483,198 @@ pub(crate) mod tests {
         assert!(v < 0.2, "{v}");
         // One stroke only: nothing to judge.
         assert_eq!(extract(&session(line(100.0))).get(F::KinStart), None);
+    }
+
+    /// 21 samples at an even pace on a 16.7 ms loop, whole pixels (a point-per-tick injector).
+    fn even_line(from: (f64, f64), to: (f64, f64)) -> Vec<Pt> {
+        (0..=20)
+            .map(|i| {
+                let u = f64::from(i) / 20.0;
+                mv(
+                    f64::from(i) * 16.7,
+                    (from.0 + (to.0 - from.0) * u).round(),
+                    (from.1 + (to.1 - from.1) * u).round(),
+                )
+            })
+            .collect()
+    }
+
+    /// A login: for each stroke, a click where it starts (the rest point), then the stroke's
+    /// samples after its first point, 2 s apart per stroke.
+    fn clicks_then(strokes: Vec<Vec<Pt>>) -> Vec<Pt> {
+        let mut p = Vec::new();
+        for (k, st) in strokes.into_iter().enumerate() {
+            let t0 = 2000.0 * k as f64;
+            let (x, y) = (st[0].x, st[0].y);
+            p.push(ev(pointer_kind::DOWN, t0, x, y, 1));
+            p.push(ev(pointer_kind::UP, t0 + 90.0, x, y, 0));
+            let base = st[0].t_ms;
+            p.extend(st.into_iter().skip(1).map(|q| Pt {
+                t_ms: t0 + 400.0 + q.t_ms - base,
+                ..q
+            }));
+        }
+        p
+    }
+
+    #[test]
+    fn jump_starts_after_clicks() {
+        // Constant 16.7 ms steps from the click on (ghost-cursor points, WindMouse, lines played
+        // by a sleep loop): the first sample moves a whole step.
+        let line = even_line;
+        let rest = mv(0.0, 100.0, 100.0);
+        assert_eq!(
+            jump_start_stroke(&rest, &line((100.0, 100.0), (400.0, 260.0))[1..]),
+            Some(true)
+        );
+        // A hand's reach from rest moves a sliver in its first frame.
+        let hand = human_stroke(0.0, (100.0, 100.0), (400.0, 260.0), 5);
+        assert_eq!(jump_start_stroke(&rest, &hand[1..]), Some(false));
+        // A first step of many peak steps is a discontinuity (the pointer left the window and
+        // came back elsewhere), not a start: not judged.
+        let far = mv(0.0, 100.0, 600.0);
+        assert_eq!(
+            jump_start_stroke(&far, &line((100.0, 100.0), (400.0, 260.0))[1..]),
+            None
+        );
+        // A one-count first step is a hand settling, however slow the stroke.
+        let slow: Vec<Pt> = (1..=40)
+            .map(|i| {
+                mv(
+                    f64::from(i) * 16.7,
+                    100.0 + f64::from(i),
+                    100.0 + f64::from(i),
+                )
+            })
+            .collect();
+        assert_eq!(jump_start_stroke(&rest, &slow), Some(false));
+        // Too short a chord, or too few samples: not judged.
+        assert_eq!(
+            jump_start_stroke(&rest, &line((100.0, 100.0), (125.0, 120.0))[1..]),
+            None
+        );
+        assert_eq!(
+            jump_start_stroke(&rest, &line((100.0, 100.0), (400.0, 260.0))[1..4]),
+            None
+        );
+
+        let login = |strokes: Vec<Vec<Pt>>| extract(&session(clicks_then(strokes)));
+        let f = login(vec![
+            line((600.0, 200.0), (300.0, 420.0)),
+            line((300.0, 420.0), (700.0, 300.0)),
+            line((700.0, 300.0), (350.0, 600.0)),
+        ]);
+        assert_eq!((f.n_rest_strokes, f.n_jump_starts), (3, 3));
+        assert!(f.jump_start());
+        let f = login(vec![
+            human_stroke(0.0, (600.0, 200.0), (300.0, 420.0), 1),
+            human_stroke(0.0, (300.0, 420.0), (700.0, 300.0), 2),
+            human_stroke(0.0, (700.0, 300.0), (350.0, 600.0), 3),
+        ]);
+        assert_eq!((f.n_rest_strokes, f.n_jump_starts), (3, 0));
+        assert!(!f.jump_start());
+        // One jump of three judged strokes is not the rule (a browser can drop the first events).
+        let f = login(vec![
+            line((600.0, 200.0), (300.0, 420.0)),
+            human_stroke(0.0, (300.0, 420.0), (700.0, 300.0), 2),
+            human_stroke(0.0, (700.0, 300.0), (350.0, 600.0), 3),
+        ]);
+        assert_eq!((f.n_rest_strokes, f.n_jump_starts), (3, 1));
+        assert!(!f.jump_start());
+
+        // Moves onto the rest point itself (a browser's synthetic move after layout) are skipped.
+        let mut p = clicks_then(vec![
+            line((600.0, 200.0), (300.0, 420.0)),
+            line((300.0, 420.0), (700.0, 300.0)),
+        ]);
+        let up = p.iter().position(|q| q.kind == pointer_kind::UP).unwrap();
+        let at = p[up];
+        p.insert(up + 1, mv(at.t_ms + 30.0, at.x, at.y));
+        let f = extract(&session(p));
+        assert_eq!((f.n_rest_strokes, f.n_jump_starts), (2, 2));
+
+        // Drags (a button held) and touch strokes are not judged; nor is a move with no click
+        // before it (its rest point is unknown).
+        let mut drag = clicks_then(vec![line((600.0, 200.0), (400.0, 300.0))]);
+        for q in drag.iter_mut().filter(|q| is_move(q)) {
+            q.buttons = 1;
+        }
+        assert_eq!(extract(&session(drag)).n_rest_strokes, 0);
+        let mut touch = clicks_then(vec![
+            line((600.0, 200.0), (400.0, 300.0)),
+            line((400.0, 300.0), (600.0, 500.0)),
+        ]);
+        for q in &mut touch {
+            q.ptype = pointer_type::TOUCH;
+        }
+        assert_eq!(extract(&session(touch)).n_rest_strokes, 0);
+        assert_eq!(
+            extract(&session(line((600.0, 200.0), (400.0, 300.0)))).n_rest_strokes,
+            0
+        );
+    }
+
+    #[test]
+    fn full_speed_arrivals_at_clicks() {
+        let line = even_line;
+        // An even pace up to the target: the last step is a full one. A hand slows down.
+        assert_eq!(
+            full_speed_arrival(&line((100.0, 100.0), (400.0, 260.0))),
+            Some(true)
+        );
+        let hand = human_stroke(0.0, (100.0, 100.0), (400.0, 260.0), 5);
+        assert_eq!(full_speed_arrival(&hand), Some(false));
+        assert_eq!(
+            full_speed_arrival(&line((100.0, 100.0), (120.0, 125.0))),
+            None
+        );
+        assert_eq!(
+            full_speed_arrival(&line((100.0, 100.0), (400.0, 260.0))[..5]),
+            None
+        );
+
+        // A login: each stroke then a click where it ended (a trailing move onto the same point
+        // is dropped).
+        let login = |strokes: Vec<Vec<Pt>>| {
+            let mut p = Vec::new();
+            for (k, st) in strokes.into_iter().enumerate() {
+                let t0 = 3000.0 * k as f64;
+                let last = st[st.len() - 1];
+                p.extend(st.into_iter().map(|q| Pt {
+                    t_ms: t0 + q.t_ms,
+                    ..q
+                }));
+                let t = p[p.len() - 1].t_ms;
+                p.push(mv(t + 8.0, last.x, last.y));
+                p.push(ev(pointer_kind::DOWN, t + 120.0, last.x, last.y, 1));
+                p.push(ev(pointer_kind::UP, t + 210.0, last.x, last.y, 0));
+            }
+            extract(&session(p))
+        };
+        let f = login(vec![
+            line((600.0, 200.0), (300.0, 420.0)),
+            line((300.0, 420.0), (700.0, 300.0)),
+            human_stroke(0.0, (700.0, 300.0), (350.0, 600.0), 3),
+        ]);
+        assert_eq!((f.n_arrival_strokes, f.n_full_speed_arrivals), (3, 2));
+        assert!(f.full_speed_arrivals());
+        let f = login(vec![
+            human_stroke(0.0, (600.0, 200.0), (300.0, 420.0), 1),
+            human_stroke(0.0, (300.0, 420.0), (700.0, 300.0), 2),
+            line((700.0, 300.0), (350.0, 600.0)),
+        ]);
+        assert_eq!((f.n_arrival_strokes, f.n_full_speed_arrivals), (3, 1));
+        assert!(!f.full_speed_arrivals());
+        // Touch strokes are not judged.
+        let mut p = Vec::new();
+        for q in line((600.0, 200.0), (300.0, 420.0)) {
+            p.push(q);
+        }
+        p.push(ev(pointer_kind::DOWN, 400.0, 300.0, 420.0, 1));
+        for q in &mut p {
+            q.ptype = pointer_type::TOUCH;
+        }
+        assert_eq!(extract(&session(p)).n_arrival_strokes, 0);
     }
 
     #[test]
