@@ -1077,77 +1077,52 @@ mod tests {
     }
 
     #[test]
-    fn dead_centre_clicks_cap_at_mid_challenge() {
-        let m = toy();
-        let mut f = extract(&Session::default());
-        f.values[F::KeyRollover as usize] = Some(0.4);
-        for (clicks, centre, capped) in [
-            (0, 0, false),
-            (1, 1, false),
-            (3, 1, false),
-            (2, 2, true),
-            (4, 2, true),
-        ] {
-            (f.n_box_clicks, f.n_centre_clicks) = (clicks, centre);
-            let s = m.score(&f, ReplayEvidence::default());
-            assert_eq!(
-                s.reasons.contains(&REASON_CENTRE),
-                capped,
-                "{clicks} {centre}"
-            );
-            assert_eq!(s.decision == Decision::Allow, !capped, "{clicks} {centre}");
-        }
-    }
-
-    #[test]
-    fn jump_starts_cap_at_mid_challenge() {
+    fn count_rules_cap_at_mid_challenge() {
+        // Rules of the form "at least two hits, and at least half of those judged": dead-centre
+        // clicks, jump starts, full-speed arrivals.
+        type Set = fn(&mut Features, usize, usize);
+        let rules: [(&str, Set); 3] = [
+            (REASON_CENTRE, |f, n, k| {
+                (f.n_box_clicks, f.n_centre_clicks) = (n, k)
+            }),
+            (REASON_JUMP_START, |f, n, k| {
+                (f.n_rest_strokes, f.n_jump_starts) = (n, k)
+            }),
+            (REASON_FULL_SPEED_ARRIVAL, |f, n, k| {
+                (f.n_arrival_strokes, f.n_full_speed_arrivals) = (n, k)
+            }),
+        ];
         let m = toy();
         let mid = m.mid_challenge();
-        let mut f = extract(&Session::default());
-        f.values[F::KeyRollover as usize] = Some(0.4);
-        for (judged, jumps, capped) in [
-            (0, 0, false),
-            (1, 1, false),
-            (3, 1, false),
-            (5, 2, false),
-            (2, 2, true),
-            (4, 2, true),
-            (3, 3, true),
-        ] {
-            (f.n_rest_strokes, f.n_jump_starts) = (judged, jumps);
-            let s = m.score(&f, ReplayEvidence::default());
-            assert_eq!(
-                s.reasons.contains(&REASON_JUMP_START),
-                capped,
-                "{judged} {jumps}"
-            );
-            assert_eq!(s.decision == Decision::Allow, !capped, "{judged} {jumps}");
-            if capped {
-                assert_eq!(s.p_human, mid, "{judged} {jumps}");
+        let mut base = extract(&Session::default());
+        base.values[F::KeyRollover as usize] = Some(0.4);
+        for (reason, set) in rules {
+            for (judged, hits, capped) in [
+                (0, 0, false),
+                (1, 1, false),
+                (3, 1, false),
+                (5, 2, false),
+                (2, 2, true),
+                (4, 2, true),
+                (3, 3, true),
+            ] {
+                let mut f = base.clone();
+                set(&mut f, judged, hits);
+                let s = m.score(&f, ReplayEvidence::default());
+                assert_eq!(
+                    s.reasons.contains(&reason),
+                    capped,
+                    "{reason} {judged} {hits}"
+                );
+                assert_eq!(
+                    s.decision == Decision::Allow,
+                    !capped,
+                    "{reason} {judged} {hits}"
+                );
+                if capped {
+                    assert_eq!(s.p_human, mid, "{reason} {judged} {hits}");
+                }
             }
-        }
-    }
-
-    #[test]
-    fn full_speed_arrivals_cap_at_mid_challenge() {
-        let m = toy();
-        let mut f = extract(&Session::default());
-        f.values[F::KeyRollover as usize] = Some(0.4);
-        for (judged, hard, capped) in [
-            (0, 0, false),
-            (1, 1, false),
-            (5, 2, false),
-            (2, 2, true),
-            (3, 2, true),
-        ] {
-            (f.n_arrival_strokes, f.n_full_speed_arrivals) = (judged, hard);
-            let s = m.score(&f, ReplayEvidence::default());
-            assert_eq!(
-                s.reasons.contains(&REASON_FULL_SPEED_ARRIVAL),
-                capped,
-                "{judged} {hard}"
-            );
-            assert_eq!(s.decision == Decision::Allow, !capped, "{judged} {hard}");
         }
     }
 

@@ -520,82 +520,64 @@ fn model_reason_detail(
     f: &Features,
 ) -> ReasonDetail {
     // A plausibility rule of the model's (`Model::score`): the values it looked at, the cap.
-    let capped = |features: &[(&'static str, f64)], note: &'static str| ReasonDetail {
-        score_cap: Some(model.mid_challenge()),
-        features: features.iter().copied().collect(),
-        note: Some(note),
-        ..Default::default()
-    };
-    if reason == tollgate_model::features::REASON_SHORT_HOLDS {
-        let median_hold_ms = f
-            .get(tollgate_model::features::F::KeyHold)
-            .map(|h| h.exp() - 1.0);
-        return capped(
-            &[
+    use tollgate_model::features::{self as tf, pointer as tp};
+    let count = |n: usize| n as f64;
+    let rule: Option<(Vec<(&'static str, f64)>, &'static str)> = match reason {
+        tf::REASON_SHORT_HOLDS => Some((
+            vec![
                 (
                     "median_key_hold_ms",
-                    finite(median_hold_ms.unwrap_or(f64::NAN)),
+                    finite(f.get(tf::F::KeyHold).map_or(f64::NAN, |h| h.exp() - 1.0)),
                 ),
-                ("floor_ms", tollgate_model::features::KEY_HOLD_FLOOR_MS),
+                ("floor_ms", tf::KEY_HOLD_FLOOR_MS),
             ],
             "keys were released faster than a finger releases a key (a script pressing and releasing in one go); capped at mid-challenge, not blocked: on-screen keyboards and dictation software type this way too",
-        );
-    }
-    if reason == tollgate_model::features::REASON_RULER {
-        return capped(
-            &[
-                ("strokes_judged", f.n_chord_strokes as f64),
-                ("strokes_ruler_straight", f.n_ruler_strokes as f64),
-                ("strokes_ruler_straight_strong", f.n_ruler_strong as f64),
-                (
-                    "max_deviation_px",
-                    tollgate_model::features::pointer::RULER_MAX_DEV_PX,
-                ),
+        )),
+        tf::REASON_RULER => Some((
+            vec![
+                ("strokes_judged", count(f.n_chord_strokes)),
+                ("strokes_ruler_straight", count(f.n_ruler_strokes)),
+                ("strokes_ruler_straight_strong", count(f.n_ruler_strong)),
+                ("max_deviation_px", tp::RULER_MAX_DEV_PX),
             ],
             "the pointer moved along ruler-straight lines (every sample within a pixel of the chord over 100 px or more) on at least half of the strokes judged, twice or once over 120 px in 8 samples or more, as interpolated automation does and a hand does not; capped at mid-challenge",
-        );
-    }
-    if reason == tollgate_model::features::REASON_CENTRE {
-        return capped(
-            &[
-                ("clicks_on_targets", f.n_box_clicks as f64),
-                ("clicks_dead_centre", f.n_centre_clicks as f64),
-                (
-                    "max_offset_px",
-                    tollgate_model::features::pointer::CENTRE_MAX_PX,
-                ),
+        )),
+        tf::REASON_CENTRE => Some((
+            vec![
+                ("clicks_on_targets", count(f.n_box_clicks)),
+                ("clicks_dead_centre", count(f.n_centre_clicks)),
+                ("max_offset_px", tp::CENTRE_MAX_PX),
             ],
             "two or more clicks, and at least half of those on captured targets, landed within 1.5 px of the target's exact centre, where automation computes its click and a hand rarely lands; capped at mid-challenge (voice-control and switch-access tools click centres too)",
-        );
-    }
-    if reason == tollgate_model::features::REASON_JUMP_START {
-        return capped(
-            &[
-                ("strokes_judged", f.n_rest_strokes as f64),
-                ("strokes_jump_started", f.n_jump_starts as f64),
-                (
-                    "min_first_step_share",
-                    tollgate_model::features::pointer::JUMP_RATIO,
-                ),
+        )),
+        tf::REASON_JUMP_START => Some((
+            vec![
+                ("strokes_judged", count(f.n_rest_strokes)),
+                ("strokes_jump_started", count(f.n_jump_starts)),
+                ("min_first_step_share", tp::JUMP_RATIO),
             ],
             "after clicks the pointer set off at near-peak speed (its first sample already a whole step of the stroke's fastest pace) on two or more strokes and at least half of those judged; a hand at rest needs tens of milliseconds to build up speed, a point-per-tick injector does not; capped at mid-challenge",
-        );
-    }
-    if reason == tollgate_model::features::REASON_FULL_SPEED_ARRIVAL {
-        return capped(
-            &[
-                ("strokes_judged", f.n_arrival_strokes as f64),
+        )),
+        tf::REASON_FULL_SPEED_ARRIVAL => Some((
+            vec![
+                ("strokes_judged", count(f.n_arrival_strokes)),
                 (
                     "strokes_arriving_at_full_speed",
-                    f.n_full_speed_arrivals as f64,
+                    count(f.n_full_speed_arrivals),
                 ),
-                (
-                    "min_last_step_share",
-                    tollgate_model::features::pointer::ARRIVAL_RATIO,
-                ),
+                ("min_last_step_share", tp::ARRIVAL_RATIO),
             ],
             "the pointer reached its clicks at near-peak speed (its last sample before the press still a whole step of the stroke's fastest pace) on two or more strokes and at least half of those judged; a hand slows down and homes in before it presses, a path sampled at an even pace does not; capped at mid-challenge",
-        );
+        )),
+        _ => None,
+    };
+    if let Some((features, note)) = rule {
+        return ReasonDetail {
+            score_cap: Some(model.mid_challenge()),
+            features: features.into_iter().collect(),
+            note: Some(note),
+            ..Default::default()
+        };
     }
     if reason == tollgate_model::features::REASON_REPLAY {
         return ReasonDetail {

@@ -65,6 +65,13 @@ pub const JUMP_MAX_RATIO: f64 = 3.0;
 /// Peak speed is measured over windows of at least this many milliseconds (coalesced 1 ms
 /// samples of a fast mouse would make single-interval speeds noisy).
 pub const JUMP_PEAK_WINDOW_MS: f64 = 8.0;
+/// Strokes sampled more coarsely than this (median interval, ms) are not judged, for starts or
+/// arrivals: within a long interval a hand has time to build up speed. Without this bound,
+/// SapiMouse thinned to every 2nd / 3rd / 4th move (≈ 30 / 20 / 15 Hz) met the start rule in
+/// 0.36 / 0.8 / 1.8 % of three-stroke runs, against 0.12 % as recorded (≈ 60 Hz). Browsers
+/// deliver moves at the display's 60 Hz or faster; a 125 Hz person thinned to ≈ 62 Hz meets
+/// neither rule in any run.
+pub const JUMP_MAX_PERIOD_MS: f64 = 20.0;
 /// A stroke that ends in a click ([`Features::full_speed_arrivals`]) is judged with the same
 /// chord and sample minimums as a start ([`JUMP_MIN_CHORD_PX`], [`JUMP_MIN_POINTS`] + 1) and
 /// arrives at full speed when its last step is at least this share of a peak step: a hand homes in
@@ -321,10 +328,13 @@ fn peak_speed(st: &[Pt], window: f64) -> f64 {
 }
 
 /// A stroke's median sampling interval (at least 1 ms) and peak speed, or `None` when it does
-/// not move.
+/// not move or is sampled more coarsely than [`JUMP_MAX_PERIOD_MS`].
 fn period_and_peak(st: &[Pt]) -> Option<(f64, f64)> {
     let mut dts: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
     let period = median_in_place(&mut dts)?.max(1.0);
+    if period > JUMP_MAX_PERIOD_MS {
+        return None;
+    }
     let peak = peak_speed(st, period.max(JUMP_PEAK_WINDOW_MS));
     (peak > 0.0 && peak.is_finite()).then_some((period, peak))
 }
@@ -1548,6 +1558,16 @@ pub(crate) mod tests {
             })
             .collect();
         assert_eq!(jump_start_stroke(&rest, &slow), Some(false));
+        // Sampled at 20 Hz: a hand has time to speed up within one interval; not judged.
+        let coarse: Vec<Pt> = line((100.0, 100.0), (400.0, 260.0))
+            .into_iter()
+            .map(|q| Pt {
+                t_ms: q.t_ms * 3.0,
+                ..q
+            })
+            .collect();
+        assert_eq!(jump_start_stroke(&rest, &coarse[1..]), None);
+        assert_eq!(full_speed_arrival(&coarse), None);
         // Too short a chord, or too few samples: not judged.
         assert_eq!(
             jump_start_stroke(&rest, &line((100.0, 100.0), (125.0, 120.0))[1..]),
