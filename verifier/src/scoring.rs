@@ -930,6 +930,76 @@ mod tests {
         assert!(v.reasons.contains(&"ruler-straight"), "{v:?}");
     }
 
+    /// Curved moves at an even pace in the curve's parameter on a 16.7 ms loop (ghost-cursor's
+    /// `path()` points played by a sleep loop), whole pixels, a humanised click at each target.
+    fn even_pace_login(clicks: [(f64, f64); 3]) -> TelemetryBuilder {
+        let mut b = TelemetryBuilder::new();
+        let mut t = 300.0;
+        let mut at = (900.0f64, 620.0f64);
+        let ev = |b: &mut TelemetryBuilder, t: f64, kind: u8, (x, y): (f64, f64), buttons: u8| {
+            b.pointer(
+                t,
+                kind,
+                x,
+                y,
+                buttons,
+                pointer_type::MOUSE,
+                if buttons == 0 { 0.0 } else { 0.5 },
+                pointer_flags::TRUSTED,
+            );
+        };
+        for to in clicks {
+            let (dx, dy) = (to.0 - at.0, to.1 - at.1);
+            let len = dx.hypot(dy);
+            for i in 1..=20 {
+                let u = f64::from(i) / 20.0;
+                let bow = 0.15 * len * (std::f64::consts::PI * u).sin();
+                t += 16.7;
+                let p = (
+                    (at.0 + dx * u - dy / len * bow).round(),
+                    (at.1 + dy * u + dx / len * bow).round(),
+                );
+                ev(&mut b, t, pointer_kind::MOVE, p, 0);
+            }
+            t += 120.0;
+            ev(&mut b, t, pointer_kind::DOWN, to, 1);
+            t += 85.0;
+            ev(&mut b, t, pointer_kind::UP, to, 0);
+            t += 900.0;
+            at = to;
+        }
+        b
+    }
+
+    #[test]
+    fn full_speed_starts_and_arrivals_are_explained() {
+        let b = even_pace_login([(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)]);
+        let v = score(&token(b.finish()), &SitePolicy::default());
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        for (reason, hits) in [
+            ("jump-start", "strokes_jump_started"),
+            ("full-speed-arrival", "strokes_arriving_at_full_speed"),
+        ] {
+            assert!(v.reasons.contains(&reason), "{v:?}");
+            let d = &v.details[reason];
+            assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+            assert!(d.features["strokes_judged"] >= 2.0, "{d:?}");
+            assert_eq!(d.features[hits], d.features["strokes_judged"], "{d:?}");
+        }
+        assert!(!v.reasons.contains(&"ruler-straight"), "{v:?}");
+        // The long human-like login's reaches start from rest and home in: judged, not hit.
+        let t = TelemetrySpec::long_login(1).build();
+        let f = tollgate_model::features::extract(
+            &tollgate_model::features::Session::from_telemetry(&t),
+        );
+        assert!(f.n_rest_strokes >= 2 && f.n_arrival_strokes >= 2, "{f:?}");
+        assert_eq!((f.n_jump_starts, f.n_full_speed_arrivals), (0, 0));
+        let h = score(&token(t), &SitePolicy::default());
+        for reason in ["jump-start", "full-speed-arrival"] {
+            assert!(!h.reasons.contains(&reason), "{h:?}");
+        }
+    }
+
     #[test]
     fn untrusted_and_instant_keys_are_tells() {
         let b = TelemetrySpec::bot_keys(5, 50.0, false).builder();
