@@ -11,7 +11,8 @@
 // (b) a recorded person's login: a plain Chromium (no driver, no remote debugging) under Xvfb,
 //     driven only through the X server (XTEST) by a replay of real people's recorded input, the
 //     way the OS-level capture rig does it (xtest.mjs, shared with oslevel.test.mjs): a SapiMouse
-//     subject's approach strokes to each field and "Sign in", Aalto key timings — the library
+//     subject's approach to the first field and click-to-click paths to the next field and "Sign
+//     in", Aalto key timings — the library
 //     accepts it;
 // (c) the window.turnstile shim answers on the page (render/getResponse/reset/remove/isExpired).
 //

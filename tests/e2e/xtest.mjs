@@ -3,8 +3,11 @@
 //
 // - Traces: SapiMouse pointer windows and Aalto keystrokes from `../shared/data/traces/` (or
 //   $TOLLGATE_TRACES), read in place. `humanSample(count)` picks subjects deterministically (file
-//   order); `humanSession` places one subject's recorded approach strokes so each click lands in a
-//   field (translated, mirrored or turned by a quarter if needed) and types Aalto key timings.
+//   order); `humanSession` places one subject's recorded approach to its first click so it lands
+//   in the first field, then from each click a recorded click-to-click path of the same person
+//   whose click lands in the next field (translated, mirrored or turned by a quarter: exact
+//   kinematics, and no jump of the cursor between a click and the next reach), and types Aalto key
+//   timings.
 // - Playing: `startXvfb` (own display, SCHED_FIFO where allowed), `startPlayer` (xtest-play.py on
 //   Debian's /usr/bin/python3 with python3-xlib, SCHED_FIFO where allowed), `toEvents` (a session in
 //   page coordinates → the player's schedule in screen coordinates, given the page→screen offset),
@@ -29,6 +32,8 @@ export const AALTO = join(TRACES, 'aalto-dev.jsonl.gz');
 
 // Pointer segment of a recorded window: this long before its final click.
 const SEGMENT_MS = 1200;
+// A recorded path from one click to the next: at most this long.
+const PATH_MAX_MS = 4000;
 // Recorded keys typed into each field.
 export const KEYS_PER_FIELD = 7;
 
@@ -84,6 +89,33 @@ function clickSegment(rec) {
   return rows.map(([t, kind, x, y]) => [t - t0, kind, x - down[2], y - down[3]]);
 }
 
+/**
+ * A window's paths from one clean click to the next: the button release, the button-free moves
+ * after it (at least 8, within PATH_MAX_MS) and the next click. The hand is at rest where it
+ * released the button, so a path replayed from the previous click's point is a whole reach from
+ * rest (`clickSegment` starts wherever its window's time cut falls). Rows are rebased to the
+ * release, positions relative to it.
+ */
+function clickPaths(rec) {
+  const p = rec.pointer;
+  const out = [];
+  for (let i = 0; i < p.length; i++) {
+    if (p[i][1] !== 'up') continue;
+    const up = p[i];
+    let j = i + 1;
+    while (j < p.length && p[j][1] === 'move' && p[j][4] === 0) j++;
+    if (j + 1 >= p.length || p[j][1] !== 'down' || p[j + 1][1] !== 'up') continue;
+    const moves = j - i - 1;
+    if (moves < 8 || p[j][0] - up[0] > PATH_MAX_MS) continue;
+    // The press and release where the last move left the pointer (a clean click).
+    const last = p[j - 1];
+    if (p[j][2] !== last[2] || p[j][3] !== last[3] || p[j + 1][2] !== last[2] || p[j + 1][3] !== last[3]) continue;
+    if (Math.hypot(last[2] - up[2], last[3] - up[3]) < 40) continue;
+    out.push(p.slice(i + 1, j + 2).map(([t, kind, x, y]) => [t - up[0], kind, x - up[2], y - up[3]]));
+  }
+  return out;
+}
+
 // The square's eight symmetries (mirrors and quarter turns): they keep every distance, speed,
 // curvature magnitude and timing of a movement.
 const SYMMETRIES = [[1, 0, 0, 1], [-1, 0, 0, 1], [1, 0, 0, -1], [-1, 0, 0, -1], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, -1, 0], [0, -1, -1, 0]];
@@ -92,6 +124,23 @@ const SYMMETRIES = [[1, 0, 0, 1], [-1, 0, 0, 1], [1, 0, 0, -1], [-1, 0, 0, -1], 
 function placeSegment(seg, target, [w, h]) {
   for (const [a, b, c, d] of SYMMETRIES) {
     const rows = seg.map(([t, kind, x, y]) => [t, kind, target.x + a * x + b * y, target.y + c * x + d * y]);
+    if (rows.every(([, , x, y]) => x >= 4 && y >= 4 && x < w - 4 && y < h - 4)) return rows;
+  }
+  return null;
+}
+
+/**
+ * Place a click-to-click path from `from` (the previous click) so that its click lands inside
+ * `box` (4 px in) and every row stays in the viewport, under one of the eight symmetries (a path
+ * keeps its exact kinematics: translated, mirrored or turned by a quarter). Null if none fits.
+ */
+function placePath(path, from, box, [w, h]) {
+  const end = path[path.length - 1];
+  for (const [a, b, c, d] of SYMMETRIES) {
+    const ex = from.x + a * end[2] + b * end[3];
+    const ey = from.y + c * end[2] + d * end[3];
+    if (ex < box.x + 4 || ex > box.x + box.w - 4 || ey < box.y + 4 || ey > box.y + box.h - 4) continue;
+    const rows = path.map(([t, kind, x, y]) => [t, kind, from.x + a * x + b * y, from.y + c * x + d * y]);
     if (rows.every(([, , x, y]) => x >= 4 && y >= 4 && x < w - 4 && y < h - 4)) return rows;
   }
   return null;
@@ -118,13 +167,16 @@ function keyRuns(rec) {
  */
 export function humanSample(count) {
   const bySubject = new Map();
+  const pathsOf = new Map();
   for (const rec of readTraces(SAPI)) {
+    if (!pathsOf.has(rec.subject)) pathsOf.set(rec.subject, []);
+    pathsOf.get(rec.subject).push(...clickPaths(rec));
     const seg = clickSegment(rec);
     if (!seg) continue;
     if (!bySubject.has(rec.subject)) bySubject.set(rec.subject, []);
     bySubject.get(rec.subject).push({ id: rec.id, seg });
   }
-  const pointers = [...bySubject.entries()].filter(([, segs]) => segs.length >= 3);
+  const pointers = [...bySubject.entries()].filter(([, segs]) => segs.length >= 1);
   const keys = [];
   const seen = new Set();
   for (const rec of readTraces(AALTO)) {
@@ -136,7 +188,7 @@ export function humanSample(count) {
     keys.push({ id: rec.id, subject: rec.subject, runs });
   }
   if (pointers.length < count || keys.length < count) throw new Error(`only ${pointers.length} pointer / ${keys.length} key subjects usable`);
-  return { pointers: pointers.map(([subject, segs]) => ({ subject, segs })), keys };
+  return { pointers: pointers.map(([subject, segs]) => ({ subject, segs, paths: pathsOf.get(subject) ?? [] })), keys };
 }
 
 // --- sessions ---------------------------------------------------------------------------------
@@ -164,15 +216,37 @@ export function humanSession(h, layout, rng) {
   let letter = 0;
   const used = new Set();
   const fields = ['username', 'password', 'login'];
+  const usedPaths = new Set();
+  let placed = 0;
   fields.forEach((field, fi) => {
-    const target = centreOf(layout.boxes[field], rng);
     let rows = null;
-    for (let si = 0; si < h.segs.length && !rows; si++) {
-      if (used.has(si)) continue;
-      rows = placeSegment(h.segs[si].seg, target, layout.inner);
-      if (rows) used.add(si);
+    if (fi === 0) {
+      // The approach to the first field: a window's final approach (where the cursor was before
+      // the page loaded is not recorded).
+      const target = centreOf(layout.boxes[field], rng);
+      for (let si = 0; si < h.segs.length && !rows; si++) {
+        if (used.has(si)) continue;
+        rows = placeSegment(h.segs[si].seg, target, layout.inner);
+        if (rows) used.add(si);
+      }
+    } else if (pointer.length) {
+      // From the previous click, a recorded click-to-click path whose click lands in this field:
+      // the hand sets off from rest where it released the button, as a person's does.
+      const up = pointer[pointer.length - 1];
+      const from = { x: up[2], y: up[3] };
+      for (let pi = 0; pi < h.paths.length && !rows; pi++) {
+        if (usedPaths.has(pi)) continue;
+        rows = placePath(h.paths[pi], from, layout.boxes[field], layout.inner);
+        if (rows) {
+          usedPaths.add(pi);
+          // Start moving when the typing is done (the recorded pause after the click is dropped).
+          const t0 = rows[0][0];
+          rows = rows.map(([rt, ...rest]) => [rt - t0, ...rest]);
+        }
+      }
     }
     if (!rows) return;
+    placed++;
     for (const [rt, kind, x, y] of rows) pointer.push([t + rt, kind, x, y, kind === 'down' ? 1 : 0]);
     t = pointer[pointer.length - 1][0] + 250;
     if (fi < 2) {
@@ -186,7 +260,7 @@ export function humanSession(h, layout, rng) {
       t = end + 300;
     }
   });
-  return used.size === fields.length ? { pointer, keys } : null;
+  return placed === fields.length ? { pointer, keys } : null;
 }
 
 /**
