@@ -11,6 +11,9 @@
 // samples, 4 ms thinning). The rig's faithfulness check bounds that difference for recorded
 // humans; bots are scored on the rows as generated. Compare it with the rig's own counts.
 //
+// Offline it also scores `ghost-eased` (ghost-cursor's curves re-timed to ease in and out, the
+// adversary of the start and arrival rules), which the rig does not play.
+//
 //   node intel/scripts/rig-bots.mjs                  # 300 sessions per family, compiled-in model
 //   node intel/scripts/rig-bots.mjs --n 600 --model model/models/behaviour-v3.json
 //
@@ -52,7 +55,10 @@ const LAYOUT = {
   },
   inner: [1280, 800],
 };
-const FAMILIES = ['ghost-cursor', 'windmouse', 'straight'];
+// The rig's three families, and offline only `ghost-eased` (ghost-cursor's curve re-timed to ease in
+// and out: the adversary of the start and arrival rules, osbots.mjs).
+const RIG_FAMILIES = ['ghost-cursor', 'windmouse', 'straight'];
+const FAMILIES = args.rig ? RIG_FAMILIES : [...RIG_FAMILIES, 'ghost-eased'];
 
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'rig-bots-'));
 const records = join(dir, 'records.jsonl');

@@ -84,6 +84,32 @@ export function straightPoints(from, to, rng, hz) {
   return Array.from({ length: steps }, (_, i) => ({ x: from.x + ((to.x - from.x) * (i + 1)) / steps, y: from.y + ((to.y - from.y) * (i + 1)) / steps }));
 }
 
+/**
+ * ghost-cursor's path re-timed to ease in and out: the same curve, one point per tick, the
+ * distance along it following a minimum-jerk profile (10u³ − 15u⁴ + 6u⁵) over as many ticks as
+ * the path has points. The adversary of the `jump-start` and `full-speed-arrival` rules: it sets
+ * off from rest and homes in like a hand (scored offline by `intel/scripts/rig-bots.mjs`, not
+ * played by the rig).
+ */
+export function easedGhostPoints(from, to, rng) {
+  const pts = [from, ...ghostPoints(from, to, rng)];
+  const cum = [0];
+  for (let i = 1; i < pts.length; i++) cum.push(cum[i - 1] + Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y));
+  const total = cum[cum.length - 1];
+  const n = Math.max(2, pts.length - 1);
+  const out = [];
+  let k = 1;
+  for (let i = 1; i <= n; i++) {
+    const u = i / n;
+    const want = total * (10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5);
+    while (k < cum.length - 1 && cum[k] < want) k++;
+    const seg = cum[k] - cum[k - 1];
+    const f = seg > 0 ? Math.min(1, Math.max(0, (want - cum[k - 1]) / seg)) : 1;
+    out.push({ x: pts[k - 1].x + (pts[k].x - pts[k - 1].x) * f, y: pts[k - 1].y + (pts[k].y - pts[k - 1].y) * f });
+  }
+  return out;
+}
+
 /** Seed of the rig's attempt `n` (plan order: humans, ghost-cursor, WindMouse, straight lines). */
 export function attemptSeed(n) {
   return 0x0511 + n * 7919;
@@ -100,7 +126,14 @@ export function botSession(family, start, layout, rng) {
   const texts = { username: 'alice.walker', password: 'horse battery' };
   for (const field of ['username', 'password', 'login']) {
     const to = centreOf(layout.boxes[field], rng);
-    const pts = family === 'ghost-cursor' ? ghostPoints(at, to, rng) : family === 'windmouse' ? windPoints(at, to, rng) : straightPoints(at, to, rng, hz);
+    const pts =
+      family === 'ghost-cursor'
+        ? ghostPoints(at, to, rng)
+        : family === 'ghost-eased'
+          ? easedGhostPoints(at, to, rng)
+          : family === 'windmouse'
+            ? windPoints(at, to, rng)
+            : straightPoints(at, to, rng, hz);
     for (const p of pts) {
       // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter.
       t += Math.max(2, gauss(rng, 1000 / hz, family === 'straight' ? 0 : 1.5));
