@@ -516,8 +516,8 @@ impl Features {
     /// movement). A Bézier path sampled uniformly in its parameter (ghost-cursor's `path()`) or a
     /// straight line at constant speed reaches the target with a full step and clicks there.
     /// Measured over the development traces: no SapiMouse window meets the rule (0 of 978), none
-    /// of 3,870 login-sized runs of three judged strokes; the offline copy of the OS-level rig's
-    /// bots meet it in 92 % (ghost-cursor) and 92 % (straight) of logins, WindMouse (which slows
+    /// of 3,868 login-sized runs of three judged strokes; the offline copy of the OS-level rig's
+    /// bots meet it in 91 % (ghost-cursor) and 92 % (straight) of logins, WindMouse (which slows
     /// down inside its last 12 px) in none.
     pub fn full_speed_arrivals(&self) -> bool {
         self.n_full_speed_arrivals >= 2 && 2 * self.n_full_speed_arrivals >= self.n_arrival_strokes
