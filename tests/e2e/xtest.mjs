@@ -161,9 +161,9 @@ function keyRuns(rec) {
 }
 
 /**
- * A deterministic sample of recorded people: every SapiMouse subject (file order) with three
- * usable click segments (`pointers`), and the first `count` Aalto subjects with a usable sentence
- * (`keys`).
+ * A deterministic sample of recorded people: every SapiMouse subject (file order) with a usable
+ * final-click segment, with its click-to-click paths (`pointers`), and the first `count` Aalto
+ * subjects with a usable sentence (`keys`).
  */
 export function humanSample(count) {
   const bySubject = new Map();
