@@ -253,12 +253,20 @@ pub fn jump_start_stroke(rest: &Pt, st: &[Pt]) -> Option<bool> {
     if st.len() < JUMP_MIN_POINTS || norm(last.x - rest.x, last.y - rest.y) < JUMP_MIN_CHORD_PX {
         return None;
     }
+    step_at_speed(st, dist(rest, first), JUMP_RATIO)
+}
+
+/// Is `step` (px, one sample interval at an end of stroke `st`) at least `ratio` of a full step
+/// at the stroke's peak speed (`Some(true)`), less (`Some(false)`), or not judged (`None`: the
+/// stroke is coarsely sampled or never moves, or the step is a discontinuity of more than
+/// [`JUMP_MAX_RATIO`] full steps)? Steps under [`JUMP_MIN_STEP_PX`] are never at speed.
+fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
     let (period, peak) = period_and_peak(st)?;
-    let step = dist(rest, first);
-    if step > JUMP_MAX_RATIO * peak * period {
+    let full = peak * period;
+    if step > JUMP_MAX_RATIO * full {
         return None;
     }
-    Some(step >= JUMP_MIN_STEP_PX && step >= JUMP_RATIO * peak * period)
+    Some(step >= JUMP_MIN_STEP_PX && step >= ratio * full)
 }
 
 /// Count post-click strokes judged and jump-started ([`Features::jump_start`]).
@@ -346,12 +354,7 @@ pub fn full_speed_arrival(st: &[Pt]) -> Option<bool> {
     if st.len() < JUMP_MIN_POINTS + 1 || dist(first, last) < JUMP_MIN_CHORD_PX {
         return None;
     }
-    let (period, peak) = period_and_peak(st)?;
-    let step = dist(&st[st.len() - 2], last);
-    if step > JUMP_MAX_RATIO * peak * period {
-        return None;
-    }
-    Some(step >= JUMP_MIN_STEP_PX && step >= ARRIVAL_RATIO * peak * period)
+    step_at_speed(st, dist(&st[st.len() - 2], last), ARRIVAL_RATIO)
 }
 
 /// Count strokes ending in a click judged and arriving at full speed
@@ -1531,10 +1534,9 @@ pub(crate) mod tests {
     fn jump_starts_after_clicks() {
         // Constant 16.7 ms steps from the click on (ghost-cursor points, WindMouse, lines played
         // by a sleep loop): the first sample moves a whole step.
-        let line = even_line;
         let rest = mv(0.0, 100.0, 100.0);
         assert_eq!(
-            jump_start_stroke(&rest, &line((100.0, 100.0), (400.0, 260.0))[1..]),
+            jump_start_stroke(&rest, &even_line((100.0, 100.0), (400.0, 260.0))[1..]),
             Some(true)
         );
         // A hand's reach from rest moves a sliver in its first frame.
@@ -1544,7 +1546,7 @@ pub(crate) mod tests {
         // came back elsewhere), not a start: not judged.
         let far = mv(0.0, 100.0, 600.0);
         assert_eq!(
-            jump_start_stroke(&far, &line((100.0, 100.0), (400.0, 260.0))[1..]),
+            jump_start_stroke(&far, &even_line((100.0, 100.0), (400.0, 260.0))[1..]),
             None
         );
         // A one-count first step is a hand settling, however slow the stroke.
@@ -1559,7 +1561,7 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(jump_start_stroke(&rest, &slow), Some(false));
         // Sampled at 20 Hz: a hand has time to speed up within one interval; not judged.
-        let coarse: Vec<Pt> = line((100.0, 100.0), (400.0, 260.0))
+        let coarse: Vec<Pt> = even_line((100.0, 100.0), (400.0, 260.0))
             .into_iter()
             .map(|q| Pt {
                 t_ms: q.t_ms * 3.0,
@@ -1570,19 +1572,19 @@ pub(crate) mod tests {
         assert_eq!(full_speed_arrival(&coarse), None);
         // Too short a chord, or too few samples: not judged.
         assert_eq!(
-            jump_start_stroke(&rest, &line((100.0, 100.0), (125.0, 120.0))[1..]),
+            jump_start_stroke(&rest, &even_line((100.0, 100.0), (125.0, 120.0))[1..]),
             None
         );
         assert_eq!(
-            jump_start_stroke(&rest, &line((100.0, 100.0), (400.0, 260.0))[1..4]),
+            jump_start_stroke(&rest, &even_line((100.0, 100.0), (400.0, 260.0))[1..4]),
             None
         );
 
         let login = |strokes: Vec<Vec<Pt>>| extract(&session(clicks_then(strokes)));
         let f = login(vec![
-            line((600.0, 200.0), (300.0, 420.0)),
-            line((300.0, 420.0), (700.0, 300.0)),
-            line((700.0, 300.0), (350.0, 600.0)),
+            even_line((600.0, 200.0), (300.0, 420.0)),
+            even_line((300.0, 420.0), (700.0, 300.0)),
+            even_line((700.0, 300.0), (350.0, 600.0)),
         ]);
         assert_eq!((f.n_rest_strokes, f.n_jump_starts), (3, 3));
         assert!(f.jump_start());
@@ -1595,7 +1597,7 @@ pub(crate) mod tests {
         assert!(!f.jump_start());
         // One jump of three judged strokes is not the rule (a browser can drop the first events).
         let f = login(vec![
-            line((600.0, 200.0), (300.0, 420.0)),
+            even_line((600.0, 200.0), (300.0, 420.0)),
             human_stroke(0.0, (300.0, 420.0), (700.0, 300.0), 2),
             human_stroke(0.0, (700.0, 300.0), (350.0, 600.0), 3),
         ]);
@@ -1604,8 +1606,8 @@ pub(crate) mod tests {
 
         // Moves onto the rest point itself (a browser's synthetic move after layout) are skipped.
         let mut p = clicks_then(vec![
-            line((600.0, 200.0), (300.0, 420.0)),
-            line((300.0, 420.0), (700.0, 300.0)),
+            even_line((600.0, 200.0), (300.0, 420.0)),
+            even_line((300.0, 420.0), (700.0, 300.0)),
         ]);
         let up = p.iter().position(|q| q.kind == pointer_kind::UP).unwrap();
         let at = p[up];
@@ -1615,41 +1617,40 @@ pub(crate) mod tests {
 
         // Drags (a button held) and touch strokes are not judged; nor is a move with no click
         // before it (its rest point is unknown).
-        let mut drag = clicks_then(vec![line((600.0, 200.0), (400.0, 300.0))]);
+        let mut drag = clicks_then(vec![even_line((600.0, 200.0), (400.0, 300.0))]);
         for q in drag.iter_mut().filter(|q| is_move(q)) {
             q.buttons = 1;
         }
         assert_eq!(extract(&session(drag)).n_rest_strokes, 0);
         let mut touch = clicks_then(vec![
-            line((600.0, 200.0), (400.0, 300.0)),
-            line((400.0, 300.0), (600.0, 500.0)),
+            even_line((600.0, 200.0), (400.0, 300.0)),
+            even_line((400.0, 300.0), (600.0, 500.0)),
         ]);
         for q in &mut touch {
             q.ptype = pointer_type::TOUCH;
         }
         assert_eq!(extract(&session(touch)).n_rest_strokes, 0);
         assert_eq!(
-            extract(&session(line((600.0, 200.0), (400.0, 300.0)))).n_rest_strokes,
+            extract(&session(even_line((600.0, 200.0), (400.0, 300.0)))).n_rest_strokes,
             0
         );
     }
 
     #[test]
     fn full_speed_arrivals_at_clicks() {
-        let line = even_line;
         // An even pace up to the target: the last step is a full one. A hand slows down.
         assert_eq!(
-            full_speed_arrival(&line((100.0, 100.0), (400.0, 260.0))),
+            full_speed_arrival(&even_line((100.0, 100.0), (400.0, 260.0))),
             Some(true)
         );
         let hand = human_stroke(0.0, (100.0, 100.0), (400.0, 260.0), 5);
         assert_eq!(full_speed_arrival(&hand), Some(false));
         assert_eq!(
-            full_speed_arrival(&line((100.0, 100.0), (120.0, 125.0))),
+            full_speed_arrival(&even_line((100.0, 100.0), (120.0, 125.0))),
             None
         );
         assert_eq!(
-            full_speed_arrival(&line((100.0, 100.0), (400.0, 260.0))[..5]),
+            full_speed_arrival(&even_line((100.0, 100.0), (400.0, 260.0))[..5]),
             None
         );
 
@@ -1672,8 +1673,8 @@ pub(crate) mod tests {
             extract(&session(p))
         };
         let f = login(vec![
-            line((600.0, 200.0), (300.0, 420.0)),
-            line((300.0, 420.0), (700.0, 300.0)),
+            even_line((600.0, 200.0), (300.0, 420.0)),
+            even_line((300.0, 420.0), (700.0, 300.0)),
             human_stroke(0.0, (700.0, 300.0), (350.0, 600.0), 3),
         ]);
         assert_eq!((f.n_arrival_strokes, f.n_full_speed_arrivals), (3, 2));
@@ -1681,15 +1682,12 @@ pub(crate) mod tests {
         let f = login(vec![
             human_stroke(0.0, (600.0, 200.0), (300.0, 420.0), 1),
             human_stroke(0.0, (300.0, 420.0), (700.0, 300.0), 2),
-            line((700.0, 300.0), (350.0, 600.0)),
+            even_line((700.0, 300.0), (350.0, 600.0)),
         ]);
         assert_eq!((f.n_arrival_strokes, f.n_full_speed_arrivals), (3, 1));
         assert!(!f.full_speed_arrivals());
         // Touch strokes are not judged.
-        let mut p = Vec::new();
-        for q in line((600.0, 200.0), (300.0, 420.0)) {
-            p.push(q);
-        }
+        let mut p = even_line((600.0, 200.0), (300.0, 420.0));
         p.push(ev(pointer_kind::DOWN, 400.0, 300.0, 420.0, 1));
         for q in &mut p {
             q.ptype = pointer_type::TOUCH;
