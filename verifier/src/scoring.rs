@@ -821,62 +821,56 @@ mod tests {
         assert!(!v.reasons.contains(&"short-key-holds"), "{v:?}");
     }
 
-    /// Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised click
-    /// at each of `clicks` (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
-    fn eased_line_login(clicks: [(f64, f64); 2]) -> TelemetryBuilder {
+    /// A login by a point-per-tick script: from (900, 620) to each click along `path(from, to,
+    /// u)` in `steps` ticks of `tick_ms`, whole pixels, then a humanised click (`hesitate_ms`
+    /// after the last move, 85 ms dwell) and `rest_ms` before the next move.
+    fn scripted_login(
+        clicks: &[(f64, f64)],
+        (steps, tick_ms, hesitate_ms, rest_ms): (u32, f64, f64, f64),
+        path: impl Fn((f64, f64), (f64, f64), f64) -> (f64, f64),
+    ) -> TelemetryBuilder {
         let mut b = TelemetryBuilder::new();
+        let ev = |b: &mut TelemetryBuilder, t: f64, kind: u8, (x, y): (f64, f64), buttons: u8| {
+            b.pointer(
+                t,
+                kind,
+                x,
+                y,
+                buttons,
+                pointer_type::MOUSE,
+                if buttons == 0 { 0.0 } else { 0.5 },
+                pointer_flags::TRUSTED,
+            );
+        };
         let mut t = 300.0;
         let mut at = (900.0f64, 620.0f64);
-        for to in clicks {
-            for i in 1..=16 {
-                let u = f64::from(i) / 16.0;
-                let e = if u < 0.5 {
-                    2.0 * u * u
-                } else {
-                    1.0 - (2.0 - 2.0 * u).powi(2) / 2.0
-                };
-                t += 50.2;
-                let (x, y) = (
-                    (at.0 + (to.0 - at.0) * e).round(),
-                    (at.1 + (to.1 - at.1) * e).round(),
-                );
-                b.pointer(
-                    t,
-                    pointer_kind::MOVE,
-                    x,
-                    y,
-                    0,
-                    pointer_type::MOUSE,
-                    0.0,
-                    pointer_flags::TRUSTED,
-                );
+        for &to in clicks {
+            for i in 1..=steps {
+                t += tick_ms;
+                let (x, y) = path(at, to, f64::from(i) / f64::from(steps));
+                ev(&mut b, t, pointer_kind::MOVE, (x.round(), y.round()), 0);
             }
-            t += 240.0;
-            b.pointer(
-                t,
-                pointer_kind::DOWN,
-                to.0,
-                to.1,
-                1,
-                pointer_type::MOUSE,
-                0.5,
-                pointer_flags::TRUSTED,
-            );
+            t += hesitate_ms;
+            ev(&mut b, t, pointer_kind::DOWN, to, 1);
             t += 85.0;
-            b.pointer(
-                t,
-                pointer_kind::UP,
-                to.0,
-                to.1,
-                0,
-                pointer_type::MOUSE,
-                0.0,
-                pointer_flags::TRUSTED,
-            );
-            t += 700.0;
+            ev(&mut b, t, pointer_kind::UP, to, 0);
+            t += rest_ms;
             at = to;
         }
         b
+    }
+
+    /// Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised click
+    /// at each of `clicks` (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
+    fn eased_line_login(clicks: [(f64, f64); 2]) -> TelemetryBuilder {
+        scripted_login(&clicks, (16, 50.2, 240.0, 700.0), |at, to, u| {
+            let e = if u < 0.5 {
+                2.0 * u * u
+            } else {
+                1.0 - (2.0 - 2.0 * u).powi(2) / 2.0
+            };
+            (at.0 + (to.0 - at.0) * e, at.1 + (to.1 - at.1) * e)
+        })
     }
 
     #[test]
@@ -933,42 +927,15 @@ mod tests {
     /// Curved moves at an even pace in the curve's parameter on a 16.7 ms loop (ghost-cursor's
     /// `path()` points played by a sleep loop), whole pixels, a humanised click at each target.
     fn even_pace_login(clicks: [(f64, f64); 3]) -> TelemetryBuilder {
-        let mut b = TelemetryBuilder::new();
-        let mut t = 300.0;
-        let mut at = (900.0f64, 620.0f64);
-        let ev = |b: &mut TelemetryBuilder, t: f64, kind: u8, (x, y): (f64, f64), buttons: u8| {
-            b.pointer(
-                t,
-                kind,
-                x,
-                y,
-                buttons,
-                pointer_type::MOUSE,
-                if buttons == 0 { 0.0 } else { 0.5 },
-                pointer_flags::TRUSTED,
-            );
-        };
-        for to in clicks {
+        scripted_login(&clicks, (20, 16.7, 120.0, 900.0), |at, to, u| {
             let (dx, dy) = (to.0 - at.0, to.1 - at.1);
             let len = dx.hypot(dy);
-            for i in 1..=20 {
-                let u = f64::from(i) / 20.0;
-                let bow = 0.15 * len * (std::f64::consts::PI * u).sin();
-                t += 16.7;
-                let p = (
-                    (at.0 + dx * u - dy / len * bow).round(),
-                    (at.1 + dy * u + dx / len * bow).round(),
-                );
-                ev(&mut b, t, pointer_kind::MOVE, p, 0);
-            }
-            t += 120.0;
-            ev(&mut b, t, pointer_kind::DOWN, to, 1);
-            t += 85.0;
-            ev(&mut b, t, pointer_kind::UP, to, 0);
-            t += 900.0;
-            at = to;
-        }
-        b
+            let bow = 0.15 * len * (std::f64::consts::PI * u).sin();
+            (
+                at.0 + dx * u - dy / len * bow,
+                at.1 + dy * u + dx / len * bow,
+            )
+        })
     }
 
     #[test]
