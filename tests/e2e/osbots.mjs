@@ -92,7 +92,8 @@ export function straightPoints(from, to, rng, hz) {
  * played by the rig).
  */
 export function easedGhostPoints(from, to, rng) {
-  const pts = [from, ...ghostPoints(from, to, rng)];
+  // ghost-cursor's path starts at `from`.
+  const pts = ghostPoints(from, to, rng);
   const cum = [0];
   for (let i = 1; i < pts.length; i++) cum.push(cum[i - 1] + Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y));
   const total = cum[cum.length - 1];
