@@ -502,7 +502,7 @@ impl Features {
     /// peak step. A point-per-tick injector (ghost-cursor's `path()` points, WindMouse, straight
     /// lines played over XTEST or CDP) moves a whole step at once. Measured over the development
     /// traces: 1 of 978 SapiMouse windows meets the rule (a recorder that drops events after
-    /// clicks), 5 of 4,019 login-sized runs of three judged strokes (0.12 %); the offline copy of
+    /// clicks), 5 of 4,017 login-sized runs of three judged strokes (0.12 %); the offline copy of
     /// the OS-level rig's bots meet it in 71 % (ghost-cursor), 92 % (WindMouse) and 89 %
     /// (straight) of logins. Generators that ease in from rest (minimum-jerk, eased Bézier,
     /// replayed human strokes) do not.
