@@ -45,7 +45,7 @@
 
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
-    REASON_JUMP_START, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS,
+    REASON_JUMP_START, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -535,6 +535,7 @@ impl Model {
             (f.dead_centre_clicks(), REASON_CENTRE),
             (f.jump_start(), REASON_JUMP_START),
             (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
+            (f.sparse_moves(), REASON_SPARSE_MOVES),
         ] {
             if hit {
                 reasons.push(reason);
@@ -1074,6 +1075,50 @@ mod tests {
         // No key-hold feature (too few keys, or an on-screen keyboard): nothing to judge.
         f.values[F::KeyHold as usize] = None;
         assert!(!f.implausible_key_holds());
+    }
+
+    #[test]
+    fn sparse_moves_cap_at_mid_challenge() {
+        use crate::features::MoveClock;
+        let m = toy();
+        let mut base = extract(&Session::default());
+        base.values[F::KeyRollover as usize] = Some(0.4);
+        for (intervals, median_ms, p10_ms, capped) in [
+            (30, 100.0, 95.0, true),
+            (12, 80.0, 40.0, true),
+            (11, 100.0, 95.0, false),
+            (30, 79.0, 50.0, false),
+            (30, 100.0, 39.0, false),
+            (30, 100.0, 8.0, false),
+        ] {
+            let mut f = base.clone();
+            f.move_clock = Some(MoveClock {
+                intervals,
+                median_ms,
+                p10_ms,
+            });
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(
+                s.reasons.contains(&REASON_SPARSE_MOVES),
+                capped,
+                "{intervals} {median_ms} {p10_ms}"
+            );
+            assert_eq!(s.decision == Decision::Allow, !capped);
+            if capped {
+                assert_eq!(s.p_human, m.mid_challenge());
+            }
+        }
+        // No coalesced capture, no clock: never judged.
+        assert!(!base.sparse_moves());
+        // Without any behavioural evidence the neutral score is capped too.
+        let mut f = extract(&Session::default());
+        f.move_clock = Some(MoveClock {
+            intervals: 30,
+            median_ms: 100.0,
+            p10_ms: 95.0,
+        });
+        let s = m.score(&f, ReplayEvidence::default());
+        assert!(!s.evidence && s.p_human == m.mid_challenge(), "{s:?}");
     }
 
     #[test]

@@ -118,8 +118,14 @@ export function attemptSeed(n) {
 
 export const RATES = [60, 75, 90, 100, 125];
 
+/** `sleep-loop`'s pause between moves (ms): `pyautogui.moveTo` per point with its default 0.1 s pause. */
+export const SLEEP_LOOP_MS = 100;
+
 export function botSession(family, start, layout, rng) {
-  const hz = RATES[Math.floor(rng() * RATES.length)];
+  // `sleep-loop` (ghost-cursor's points, one per 0.1 s sleep) draws a rate too, so every family
+  // consumes the generator alike.
+  const drawn = RATES[Math.floor(rng() * RATES.length)];
+  const hz = family === 'sleep-loop' ? 1000 / SLEEP_LOOP_MS : drawn;
   const pointer = [];
   const keys = [];
   let t = 0;
@@ -128,7 +134,7 @@ export function botSession(family, start, layout, rng) {
   for (const field of ['username', 'password', 'login']) {
     const to = centreOf(layout.boxes[field], rng);
     const pts =
-      family === 'ghost-cursor'
+      family === 'ghost-cursor' || family === 'sleep-loop'
         ? ghostPoints(at, to, rng)
         : family === 'ghost-eased'
           ? easedGhostPoints(at, to, rng)
@@ -136,8 +142,12 @@ export function botSession(family, start, layout, rng) {
             ? windPoints(at, to, rng)
             : straightPoints(at, to, rng, hz);
     for (const p of pts) {
-      // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter.
-      t += Math.max(2, gauss(rng, 1000 / hz, family === 'straight' ? 0 : 1.5));
+      // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter (a
+      // 0.1 s sleep also pays for the call around it: a few ms late, more spread).
+      t +=
+        family === 'sleep-loop'
+          ? SLEEP_LOOP_MS + Math.abs(gauss(rng, 2, 3))
+          : Math.max(2, gauss(rng, 1000 / hz, family === 'straight' ? 0 : 1.5));
       pointer.push([t, 'move', Math.round(p.x), Math.round(p.y), 0]);
     }
     t += Math.max(20, gauss(rng, 140, 50));

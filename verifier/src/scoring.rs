@@ -569,6 +569,23 @@ fn model_reason_detail(
             ],
             "the pointer reached its clicks at near-peak speed (its last sample before the press still a whole step of the stroke's fastest pace) on two or more strokes and at least half of those judged; a hand slows down and homes in before it presses, a path sampled at an even pace does not; capped at mid-challenge",
         )),
+        tf::REASON_SPARSE_MOVES => {
+            let c = f.move_clock.unwrap_or(tf::MoveClock {
+                intervals: 0,
+                median_ms: f64::NAN,
+                p10_ms: f64::NAN,
+            });
+            Some((
+                vec![
+                    ("move_intervals", count(c.intervals)),
+                    ("move_interval_median_ms", finite(c.median_ms)),
+                    ("move_interval_p10_ms", finite(c.p10_ms)),
+                    ("min_median_ms", tp::SPARSE_MIN_MEDIAN_MS),
+                    ("min_p10_ms", tp::SPARSE_MIN_P10_MS),
+                ],
+                "the mouse moved in samples 80 ms or more apart (median), never in a run of device-rate samples, in a browser that reports every device sample (coalesced events): one sample per step of a script's sleep loop, where a mouse, touchpad or pen reports every 8 ms or less while a hand moves it; capped at mid-challenge (a remote desktop throttled below 12.5 Hz looks the same)",
+            ))
+        }
         _ => None,
     };
     if let Some((features, note)) = rule {
@@ -827,6 +844,7 @@ mod tests {
     fn scripted_login(
         clicks: &[(f64, f64)],
         (steps, tick_ms, hesitate_ms, rest_ms): (u32, f64, f64, f64),
+        coalesced: bool,
         path: impl Fn((f64, f64), (f64, f64), f64) -> (f64, f64),
     ) -> TelemetryBuilder {
         let mut b = TelemetryBuilder::new();
@@ -839,7 +857,11 @@ mod tests {
                 buttons,
                 pointer_type::MOUSE,
                 if buttons == 0 { 0.0 } else { 0.5 },
-                pointer_flags::TRUSTED,
+                if coalesced && kind == pointer_kind::MOVE {
+                    pointer_flags::TRUSTED | pointer_flags::COALESCED
+                } else {
+                    pointer_flags::TRUSTED
+                },
             );
         };
         let mut t = 300.0;
@@ -863,7 +885,7 @@ mod tests {
     /// Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised click
     /// at each of `clicks` (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
     fn eased_line_login(clicks: [(f64, f64); 2]) -> TelemetryBuilder {
-        scripted_login(&clicks, (16, 50.2, 240.0, 700.0), |at, to, u| {
+        scripted_login(&clicks, (16, 50.2, 240.0, 700.0), false, |at, to, u| {
             let e = if u < 0.5 {
                 2.0 * u * u
             } else {
@@ -927,7 +949,14 @@ mod tests {
     /// Curved moves at an even pace in the curve's parameter on a 16.7 ms loop (ghost-cursor's
     /// `path()` points played by a sleep loop), whole pixels, a humanised click at each target.
     fn even_pace_login(clicks: [(f64, f64); 3]) -> TelemetryBuilder {
-        scripted_login(&clicks, (20, 16.7, 120.0, 900.0), |at, to, u| {
+        scripted_login(&clicks, (20, 16.7, 120.0, 900.0), false, bowed(|u| u))
+    }
+
+    /// A path bowed to one side of the chord by 15 % of its length, `ease` mapping time to the
+    /// share of the way.
+    fn bowed(ease: impl Fn(f64) -> f64) -> impl Fn((f64, f64), (f64, f64), f64) -> (f64, f64) {
+        move |at, to, u| {
+            let u = ease(u);
             let (dx, dy) = (to.0 - at.0, to.1 - at.1);
             let len = dx.hypot(dy);
             let bow = 0.15 * len * (std::f64::consts::PI * u).sin();
@@ -935,7 +964,44 @@ mod tests {
                 at.0 + dx * u - dy / len * bow,
                 at.1 + dy * u + dx / len * bow,
             )
-        })
+        }
+    }
+
+    #[test]
+    fn sparse_moves_are_explained() {
+        // Eased, bowed moves to three targets from a 10 Hz sleep loop (`pyautogui.moveTo` per
+        // point with its default 0.1 s pause), a humanised click at each: no stroke survives the
+        // 100 ms stroke gap, so only the sparse-moves rule looks at the movement.
+        let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
+        let ease = |u: f64| u * u * (3.0 - 2.0 * u);
+        let sparse = |tick_ms: f64, coalesced: bool| {
+            let b = scripted_login(&clicks, (12, tick_ms, 150.0, 800.0), coalesced, bowed(ease));
+            score(&token(b.finish()), &SitePolicy::default())
+        };
+        let v = sparse(101.3, true);
+        assert!(v.reasons.contains(&"sparse-moves"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["sparse-moves"];
+        assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+        assert_eq!(d.features["move_intervals"], 33.0, "{d:?}");
+        assert!(
+            (d.features["move_interval_median_ms"] - 101.3).abs() < 0.2,
+            "{d:?}"
+        );
+        // A browser without coalesced events (or a recorder) sets its own spacing: not judged.
+        let v = sparse(101.3, false);
+        assert!(!v.reasons.contains(&"sparse-moves"), "{v:?}");
+        // A 20 Hz loop forms strokes, which the other rules and the model judge.
+        let v = sparse(50.0, true);
+        assert!(!v.reasons.contains(&"sparse-moves"), "{v:?}");
+        // People: the long human-like login is captured with coalesced samples and not hit.
+        let t = TelemetrySpec::long_login(1).build();
+        let f = tollgate_model::features::extract(
+            &tollgate_model::features::Session::from_telemetry(&t),
+        );
+        let c = f.move_clock.expect("coalesced capture is judged");
+        assert!(c.intervals >= 12 && c.median_ms < 20.0, "{c:?}");
+        assert!(!f.sparse_moves());
     }
 
     #[test]

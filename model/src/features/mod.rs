@@ -290,6 +290,10 @@ pub const REASON_JUMP_START: &str = "jump-start";
 /// Reason code for strokes that reach their click at full speed ([`Features::full_speed_arrivals`]).
 pub const REASON_FULL_SPEED_ARRIVAL: &str = "full-speed-arrival";
 
+/// Reason code for mouse movement sampled more coarsely than any pointing device reports
+/// ([`Features::sparse_moves`]).
+pub const REASON_SPARSE_MOVES: &str = "sparse-moves";
+
 /// Static description of one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {
@@ -407,6 +411,16 @@ impl F {
     }
 }
 
+/// Spacing of a session's mouse move samples ([`pointer::move_clock`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MoveClock {
+    /// Intervals counted.
+    pub intervals: usize,
+    /// Their median and 10th percentile (ms; 0 without intervals).
+    pub median_ms: f64,
+    pub p10_ms: f64,
+}
+
 /// Feature vector of one session plus the replay hashes of its strokes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
@@ -442,6 +456,9 @@ pub struct Features {
     /// ... and of them, those whose last step is still near peak speed
     /// ([`pointer::ARRIVAL_RATIO`]).
     pub n_full_speed_arrivals: usize,
+    /// Spacing of the mouse move samples, in sessions captured at the device's rate
+    /// ([`pointer::move_clock`]; `None` otherwise).
+    pub move_clock: Option<MoveClock>,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
     /// Keys typed on an on-screen keyboard: most pointer input is touch or pen
@@ -523,6 +540,29 @@ impl Features {
         self.n_full_speed_arrivals >= 2 && 2 * self.n_full_speed_arrivals >= self.n_arrival_strokes
     }
 
+    /// Did the mouse move in samples at least [`pointer::SPARSE_MIN_MEDIAN_MS`] apart (median)
+    /// with no run of device-rate samples ([`pointer::SPARSE_MIN_P10_MS`], 10th percentile), over
+    /// at least [`pointer::SPARSE_MIN_INTERVALS`] intervals, in a session captured at the
+    /// device's rate ([`pointer::move_clock`])? A hand on a mouse, touchpad or pen produces a
+    /// sample per device report (8 ms or less at 125 Hz) whenever it moves; a script that moves
+    /// the pointer from a sleep loop (`pyautogui.moveTo` with its default 0.1 s pause, xdotool
+    /// or pynput with `sleep(0.1)`) produces one sample per step. Below the kinematic features'
+    /// stroke gap (100 ms) such a stream has no strokes, so nothing else looks at its movement.
+    /// Measured over the development traces (which carry no coalesced flag, so the rule never
+    /// judges them; computed as if they were captured at the device's rate): no SapiMouse window
+    /// (978; the largest median is 33 ms) and none of DELBOT's 955 people meet the criteria. The
+    /// closest is its person on a VM, whose moves arrive on a steady ~52 ms clock with batches:
+    /// 17 of 140 sessions have a median of 60 ms or more, but their batches keep the 10th
+    /// percentile at 26 ms or less. 42 of DELBOT's 408 pynput sessions meet them. A remote
+    /// desktop throttled below 12.5 Hz would too.
+    pub fn sparse_moves(&self) -> bool {
+        self.move_clock.is_some_and(|c| {
+            c.intervals >= pointer::SPARSE_MIN_INTERVALS
+                && c.median_ms >= pointer::SPARSE_MIN_MEDIAN_MS
+                && c.p10_ms >= pointer::SPARSE_MIN_P10_MS
+        })
+    }
+
     /// Does the session carry evidence of this kind (any trainable feature of it present)?
     pub fn has(&self, m: Modality) -> bool {
         DEFS.iter()
@@ -574,6 +614,7 @@ impl Features {
                 c.n_jump_starts = 0;
                 c.n_arrival_strokes = 0;
                 c.n_full_speed_arrivals = 0;
+                c.move_clock = None;
                 c.stroke_hashes.clear();
                 c.device = DeviceClass::Keyboard;
             }
@@ -616,6 +657,7 @@ pub fn extract(session: &Session) -> Features {
         n_jump_starts: 0,
         n_arrival_strokes: 0,
         n_full_speed_arrivals: 0,
+        move_clock: None,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };

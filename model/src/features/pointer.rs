@@ -4,8 +4,8 @@
 //! [`STROKE_GAP_MS`]. *Long* strokes (at least [`LONG_MIN_POINTS`] samples and
 //! [`LONG_MIN_PATH_PX`] of path) carry the kinematic features.
 
-use super::stats::{median, median_and_mad, median_in_place, sd, share};
-use super::{F, Features, Pt, Session, is_mouse_like, is_move, replay};
+use super::stats::{median, median_and_mad, median_in_place, quantile_sorted, sd, share};
+use super::{F, Features, MoveClock, Pt, Session, is_mouse_like, is_move, replay};
 use std::ops::Range;
 use tollgate_protocol::telemetry::pointer_kind;
 
@@ -79,6 +79,21 @@ pub const JUMP_MAX_PERIOD_MS: f64 = 20.0;
 /// on a target and slows down before it presses (SapiMouse: 99th percentile 0.33 over 12,595
 /// judged strokes ending in a click, 0.35 % reach 0.5).
 pub const ARRIVAL_RATIO: f64 = 0.5;
+/// The sparse-moves rule ([`Features::sparse_moves`]) reads the intervals between consecutive
+/// mouse move samples that moved at least this far (px) ...
+pub const SPARSE_MIN_STEP_PX: f64 = 1.0;
+/// ... and came at most this long after the previous one (longer: the pointer was at rest) ...
+pub const SPARSE_MAX_GAP_MS: f64 = 1000.0;
+/// ... only in sessions captured at the device's own rate (move samples from
+/// `getCoalescedEvents()`), and needs at least this many intervals;
+pub const SPARSE_MIN_INTERVALS: usize = 12;
+/// it fires when their median is at least this long (≤ 12.5 Hz: where the 100 ms stroke gap
+/// leaves the kinematic features nothing to read) ...
+pub const SPARSE_MIN_MEDIAN_MS: f64 = 80.0;
+/// ... and their 10th percentile at least this long (no run of device-rate samples at all).
+/// A USB mouse reports at 125–1000 Hz, Bluetooth mice and touchpads at 80–133 Hz: any hand
+/// movement gives runs of samples 1–12 ms apart, however slow the page or the display.
+pub const SPARSE_MIN_P10_MS: f64 = 40.0;
 /// A clean click: released within this time ...
 pub const CLICK_MAX_MS: f64 = 1500.0;
 /// ... and this distance.
@@ -153,6 +168,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     ruler(&strokes, f);
     jump_starts(&s.pointer, f);
     arrivals(&s.pointer, f);
+    f.move_clock = move_clock(&s.pointer);
     clicks(s, f);
     // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
     f.stroke_hashes = replay::session_hashes(&moves);
@@ -268,6 +284,32 @@ fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
         return None;
     }
     Some(step >= JUMP_MIN_STEP_PX && step >= ratio * full)
+}
+
+/// The clock of a session's mouse movement ([`Features::sparse_moves`]): intervals between
+/// consecutive mouse move samples (hovering or dragging) that moved at least
+/// [`SPARSE_MIN_STEP_PX`] within [`SPARSE_MAX_GAP_MS`]. `None` unless the session was captured
+/// at the device's rate (a move sample came from `getCoalescedEvents()`): a trace, or a browser
+/// without coalesced events, delivers frame-locked or throttled moves whose spacing is the
+/// recorder's, not the input's.
+pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
+    let mouse_move = |p: &Pt| is_move(p) && is_mouse_like(p.ptype);
+    if !pointer.iter().any(|p| mouse_move(p) && p.coalesced) {
+        return None;
+    }
+    let mut gaps: Vec<f64> = pointer
+        .windows(2)
+        .filter(|w| mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype)
+        .filter(|w| dist(&w[0], &w[1]) >= SPARSE_MIN_STEP_PX)
+        .map(|w| w[1].t_ms - w[0].t_ms)
+        .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    Some(MoveClock {
+        intervals: gaps.len(),
+        median_ms: quantile_sorted(&gaps, 0.5).unwrap_or(0.0),
+        p10_ms: quantile_sorted(&gaps, 0.1).unwrap_or(0.0),
+    })
 }
 
 /// Count post-click strokes judged and jump-started ([`Features::jump_start`]).
@@ -1529,6 +1571,63 @@ pub(crate) mod tests {
             }));
         }
         p
+    }
+
+    #[test]
+    fn sparse_moves_need_device_rate_capture() {
+        let coalesced = |v: &[Pt]| -> Vec<Pt> {
+            v.iter()
+                .map(|p| Pt {
+                    coalesced: true,
+                    ..*p
+                })
+                .collect()
+        };
+        let judge = |v: &[Pt]| {
+            let f = extract(&Session {
+                pointer: v.to_vec(),
+                ..Default::default()
+            });
+            (f.move_clock, f.sparse_moves())
+        };
+        // A sleep loop at 10 Hz with scheduler jitter: one sample per step.
+        let sleepy: Vec<Pt> = (0..30usize)
+            .map(|i| {
+                let u = i as f64;
+                mv(u * 100.0 + 3.0 * noise(i, 2), 100.0 + 9.0 * u, 200.0)
+            })
+            .collect();
+        let (c, hit) = judge(&coalesced(&sleepy));
+        let c = c.expect("judged");
+        assert_eq!(c.intervals, 29);
+        assert!(
+            (c.median_ms - 100.0).abs() < 6.0 && c.p10_ms > 90.0,
+            "{c:?}"
+        );
+        assert!(hit);
+        // The same rows from a trace or a browser without coalesced events: not judged.
+        assert_eq!(judge(&sleepy), (None, false));
+        // Too few intervals to judge.
+        assert!(!judge(&coalesced(&sleepy[..12])).1);
+        // A hand: a sample per frame or device report while it moves, pauses between reaches.
+        let mut hand = human_stroke(0.0, (100.0, 100.0), (400.0, 260.0), 3);
+        hand.extend(human_stroke(1500.0, (400.0, 260.0), (150.0, 420.0), 4));
+        let (c, hit) = judge(&coalesced(&hand));
+        assert!(!hit && c.is_some_and(|c| c.median_ms < 20.0), "{c:?}");
+        // A VM flushing moves on a ~52 ms clock with the odd batch (DELBOT's person on a VM):
+        // under the median bound, and its batches keep the 10th percentile down.
+        let mut t = 0.0;
+        let vm: Vec<Pt> = (0..40usize)
+            .map(|i| {
+                t += if i % 8 == 7 { 2.0 } else { 52.0 + noise(i, 4) };
+                mv(t, 100.0 + 5.0 * i as f64, 300.0)
+            })
+            .collect();
+        let (c, hit) = judge(&coalesced(&vm));
+        assert!(
+            !hit && c.is_some_and(|c| c.median_ms < SPARSE_MIN_MEDIAN_MS),
+            "{c:?}"
+        );
     }
 
     #[test]
