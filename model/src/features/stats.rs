@@ -37,11 +37,17 @@ pub(crate) fn median(v: &[f64]) -> Option<f64> {
 /// Median of finite values, reordering `s` (selection, not a full sort). Bit-identical to
 /// `quantile_sorted(&sorted(s), 0.5)`: under `total_cmp` the k-th smallest value is unique.
 pub(crate) fn median_in_place(s: &mut [f64]) -> Option<f64> {
+    quantile_in_place(s, 0.5)
+}
+
+/// Quantile `q` of `s`, reordering it (selection, not a full sort). Bit-identical to
+/// `quantile_sorted(&sorted(s), q)` for finite values.
+pub(crate) fn quantile_in_place(s: &mut [f64], q: f64) -> Option<f64> {
     if s.is_empty() {
         return None;
     }
-    // Same position arithmetic as `quantile_sorted` with q = 0.5.
-    let pos = 0.5 * (s.len() - 1) as f64;
+    // Same position arithmetic as `quantile_sorted`.
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = (pos.ceil() as usize).min(s.len() - 1);
     let frac = pos - lo as f64;
@@ -128,5 +134,23 @@ mod tests {
         assert_eq!(median(&[]), None);
         assert_eq!(sd(&[1.0]), None);
         assert_eq!(share(&v, |x| *x > 2.5), Some(0.6));
+    }
+
+    #[test]
+    fn selection_quantiles_equal_sorted_ones() {
+        let v: Vec<f64> = (0..97u32)
+            .map(|i| f64::from((i * 37 + 11) % 101) * 1.5 - 20.0)
+            .collect();
+        for q in [0.0, 0.1, 0.25, 0.5, 0.73, 0.9, 1.0] {
+            for n in [1, 2, 3, 10, 97] {
+                let mut w = v[..n].to_vec();
+                assert_eq!(
+                    quantile_in_place(&mut w, q),
+                    quantile(&v[..n], q),
+                    "{q} {n}"
+                );
+            }
+        }
+        assert_eq!(quantile_in_place(&mut [], 0.5), None);
     }
 }
