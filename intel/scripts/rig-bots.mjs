@@ -55,11 +55,13 @@ const LAYOUT = {
   },
   inner: [1280, 800],
 };
-// The rig's four families, and offline only `ghost-eased` (ghost-cursor's curve re-timed to ease in
+// The rig's five families, and offline only `ghost-eased` (ghost-cursor's curve re-timed to ease in
 // and out: the adversary of the start and arrival rules, osbots.mjs). `sleep-loop` (one point per
 // 0.1 s) is judged by the sparse-moves rule only in tokens captured at the device's rate; trace
-// records carry no coalesced flag, so its figure here is the model's alone (the rig's is with it).
-const RIG_FAMILIES = ['ghost-cursor', 'windmouse', 'straight', 'sleep-loop'];
+// records carry no coalesced flag, so its figure here is the model's alone (the rig's is with it);
+// likewise `teleport` (the pointer warped onto each target), which the teleport-clicks rule judges
+// only in tokens.
+const RIG_FAMILIES = ['ghost-cursor', 'windmouse', 'straight', 'sleep-loop', 'teleport'];
 const FAMILIES = args.rig ? RIG_FAMILIES : [...RIG_FAMILIES, 'ghost-eased'];
 
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'rig-bots-'));
@@ -68,7 +70,7 @@ const scored = join(dir, 'scored.jsonl');
 // --rig: exactly the rig's bot attempts (its plan order and per-attempt seeds; 10 humans come first,
 // so the first bot starts near the button where the last person's login ended).
 const plan = args.rig
-  ? FAMILIES.flatMap((family) => Array.from({ length: family === 'straight' || family === 'sleep-loop' ? 4 : 10 }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: attemptSeed(10 + k) }))
+  ? FAMILIES.flatMap((family) => Array.from({ length: ['straight', 'sleep-loop', 'teleport'].includes(family) ? 4 : 10 }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: attemptSeed(10 + k) }))
   : FAMILIES.flatMap((family) => Array.from({ length: N }, (_, i) => ({ family, i, seed: (Number(args.seed) * 0x9e3779b1 + i * 7919 + family.length * 104729) >>> 0 })));
 const lines = [];
 let last = { x: LAYOUT.boxes.login.x + LAYOUT.boxes.login.w / 2, y: LAYOUT.boxes.login.y + LAYOUT.boxes.login.h / 2 };

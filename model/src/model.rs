@@ -46,6 +46,7 @@
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
     REASON_JUMP_START, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES,
+    REASON_TELEPORT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -536,6 +537,7 @@ impl Model {
             (f.jump_start(), REASON_JUMP_START),
             (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
             (f.sparse_moves(), REASON_SPARSE_MOVES),
+            (f.teleport_clicks(), REASON_TELEPORT),
         ] {
             if hit {
                 reasons.push(reason);
@@ -1124,11 +1126,14 @@ mod tests {
     #[test]
     fn count_rules_cap_at_mid_challenge() {
         // Rules of the form "at least two hits, and at least half of those judged": dead-centre
-        // clicks, jump starts, full-speed arrivals.
+        // clicks, teleport clicks, jump starts, full-speed arrivals.
         type Set = fn(&mut Features, usize, usize);
-        let rules: [(&str, Set); 3] = [
+        let rules: [(&str, Set); 4] = [
             (REASON_CENTRE, |f, n, k| {
                 (f.n_box_clicks, f.n_centre_clicks) = (n, k)
+            }),
+            (REASON_TELEPORT, |f, n, k| {
+                (f.n_reached_clicks, f.n_teleport_clicks) = (n, k)
             }),
             (REASON_JUMP_START, |f, n, k| {
                 (f.n_rest_strokes, f.n_jump_starts) = (n, k)

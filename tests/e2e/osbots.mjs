@@ -140,7 +140,9 @@ export function botSession(family, start, layout, rng) {
           ? easedGhostPoints(at, to, rng)
           : family === 'windmouse'
             ? windPoints(at, to, rng)
-            : straightPoints(at, to, rng, hz);
+            : family === 'teleport'
+              ? [to]
+              : straightPoints(at, to, rng, hz);
     for (const p of pts) {
       // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter (a
       // 0.1 s sleep also pays for the call around it: a few ms late, more spread).

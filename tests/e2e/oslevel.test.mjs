@@ -22,6 +22,8 @@
 // - straight: constant-speed straight lines at 60–125 Hz, Gaussian typing.
 // - sleep-loop: ghost-cursor's points one per 0.1 s sleep (`pyautogui.moveTo` per point with its
 //   default pause), Gaussian typing: too sparse for strokes, judged by the sparse-moves rule.
+// - teleport: the pointer warped onto each target in one motion (`xdotool mousemove X Y`,
+//   `pyautogui.click(x, y)`), a Gaussian click there, Gaussian typing: judged by teleport-clicks.
 //
 // Capture faithfulness: each human replay is also written as a trace record (exactly the rows
 // played, in page coordinates) and scored offline by `tollgate-intel eval --with-features`; the
@@ -31,15 +33,15 @@
 // in hundreds (the rig's sample of 10 cannot tell 10 % from 30 %).
 //
 // Assertions: faithfulness; replayed humans allowed at >= OSLEVEL_HUMAN_ALLOW_MIN (default 0.8);
-// ghost-cursor, WindMouse, straight-line and sleep-loop bots allowed at <= OSLEVEL_BOT_ALLOW_MAX each (default
+// ghost-cursor, WindMouse, straight-line, sleep-loop and teleport bots allowed at <= OSLEVEL_BOT_ALLOW_MAX each (default
 // 0.1: at most one of 10; README.md lists the counts measured per model);
 // OSLEVEL_BOT_ALLOW_MAX=off only prints them (OSLEVEL-TABLE).
 // OSLEVEL_REALTIME=0 runs Xvfb and the player without SCHED_FIFO and Chromium without nice (to see
 // what a loaded machine does to the capture: the faithfulness check then fails on timing
 // features). OSLEVEL_SETTLE_MS: pause between "loader ready" and the first input (default 800).
 // OSLEVEL_DUMP=PREFIX writes PREFIX-N.json per attempt (schedule, session, decoded token).
-// Attempts per family: OSLEVEL_ATTEMPTS (default 10; straight lines OSLEVEL_STRAIGHT_ATTEMPTS and
-// sleep loops OSLEVEL_SLEEP_ATTEMPTS, default 4 each). Needs Xvfb, /usr/bin/python3 with python3-xlib, Chromium and the trace files:
+// Attempts per family: OSLEVEL_ATTEMPTS (default 10; straight lines OSLEVEL_STRAIGHT_ATTEMPTS, sleep
+// loops OSLEVEL_SLEEP_ATTEMPTS and teleports OSLEVEL_TELEPORT_ATTEMPTS, default 4 each). Needs Xvfb, /usr/bin/python3 with python3-xlib, Chromium and the trace files:
 // skipped loudly without them, failed under CI=true. Trace reading, the human sessions, the XTEST
 // player, Xvfb and Chromium start-up live in `xtest.mjs` (shared with turnstile.test.mjs).
 
@@ -70,6 +72,7 @@ const INTEL_BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'debug'
 const N = Number(process.env.OSLEVEL_ATTEMPTS ?? 10);
 const N_STRAIGHT = Number(process.env.OSLEVEL_STRAIGHT_ATTEMPTS ?? 4);
 const N_SLEEP = Number(process.env.OSLEVEL_SLEEP_ATTEMPTS ?? 4);
+const N_TELEPORT = Number(process.env.OSLEVEL_TELEPORT_ATTEMPTS ?? 4);
 const HUMAN_ALLOW_MIN = Number(process.env.OSLEVEL_HUMAN_ALLOW_MIN ?? 0.8);
 const BOT_ALLOW_MAX = process.env.OSLEVEL_BOT_ALLOW_MAX === 'off' ? null : Number(process.env.OSLEVEL_BOT_ALLOW_MAX ?? 0.1);
 
@@ -283,6 +286,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
       ...Array.from({ length: N }, (_, i) => ({ family: 'windmouse', i })),
       ...Array.from({ length: N_STRAIGHT }, (_, i) => ({ family: 'straight', i })),
       ...Array.from({ length: N_SLEEP }, (_, i) => ({ family: 'sleep-loop', i })),
+      ...Array.from({ length: N_TELEPORT }, (_, i) => ({ family: 'teleport', i })),
     ];
     let offset = null;
     let cursor = { x: 640, y: 700 };
@@ -436,7 +440,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
 
     // Decision table.
     process.stdout.write(`OSLEVEL-TABLE family | attempts | allow | challenge | block | allowed | score median (min–max)  [${elapsed} s]\n`);
-    const families = ['human', 'ghost-cursor', 'windmouse', 'straight', 'sleep-loop'];
+    const families = ['human', 'ghost-cursor', 'windmouse', 'straight', 'sleep-loop', 'teleport'];
     const rate = {};
     for (const f of families) {
       const rows = results.filter((r) => r.family === f);
@@ -452,7 +456,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     assert.deepEqual(failures, [], `capture faithfulness:\n${failures.join('\n')}`);
     assert.ok(rate.human >= HUMAN_ALLOW_MIN, `replayed humans allowed ${(100 * rate.human).toFixed(0)} % < ${100 * HUMAN_ALLOW_MIN} %`);
     if (BOT_ALLOW_MAX !== null) {
-      for (const f of ['ghost-cursor', 'windmouse', 'straight', 'sleep-loop']) {
+      for (const f of ['ghost-cursor', 'windmouse', 'straight', 'sleep-loop', 'teleport']) {
         if (rate[f] !== undefined) assert.ok(rate[f] <= BOT_ALLOW_MAX, `${f} bots allowed ${(100 * rate[f]).toFixed(0)} % > ${100 * BOT_ALLOW_MAX} %`);
       }
     } else {

@@ -569,6 +569,14 @@ fn model_reason_detail(
             ],
             "the pointer reached its clicks at near-peak speed (its last sample before the press still a whole step of the stroke's fastest pace) on two or more strokes and at least half of those judged; a hand slows down and homes in before it presses, a path sampled at an even pace does not; capped at mid-challenge",
         )),
+        tf::REASON_TELEPORT => Some((
+            vec![
+                ("clicks_judged", count(f.n_reached_clicks)),
+                ("clicks_reached_in_a_jump", count(f.n_teleport_clicks)),
+                ("min_jump_px", tp::TELEPORT_MIN_PX),
+            ],
+            "two or more clicks, and at least half of those judged, came right after the pointer appeared at the press point from 60 px or more away with no sample in between: automation warps the pointer onto its target (xdotool, pyautogui.click, page.click, element.click), a mouse reports its way across the page; capped at mid-challenge (voice-control and switch-access tools click this way too)",
+        )),
         tf::REASON_SPARSE_MOVES => {
             let c = f.move_clock.unwrap_or(tf::MoveClock {
                 intervals: 0,
@@ -965,6 +973,39 @@ mod tests {
                 at.1 + dy * u + dx / len * bow,
             )
         }
+    }
+
+    #[test]
+    fn teleport_clicks_are_explained() {
+        // The pointer warped onto each target (one move there), a humanised click after a pause:
+        // `xdotool mousemove X Y click 1`, `pyautogui.click(x, y)`, `page.click`.
+        let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
+        let warp = |_at: (f64, f64), to: (f64, f64), _u: f64| to;
+        let b = scripted_login(&clicks, (1, 600.0, 150.0, 800.0), true, warp);
+        let v = score(&token(b.finish()), &SitePolicy::default());
+        assert!(v.reasons.contains(&"teleport-clicks"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["teleport-clicks"];
+        assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+        // The first click has no earlier sample to come from: two judged, two jumps.
+        assert_eq!(d.features["clicks_judged"], 2.0, "{d:?}");
+        assert_eq!(d.features["clicks_reached_in_a_jump"], 2.0, "{d:?}");
+        // Reaching the same targets over samples (a 60 Hz eased path) is not a jump.
+        let ease = |u: f64| u * u * (3.0 - 2.0 * u);
+        let b = scripted_login(&clicks, (30, 16.7, 150.0, 800.0), true, bowed(ease));
+        let f = tollgate_model::features::extract(
+            &tollgate_model::features::Session::from_telemetry(&b.finish()),
+        );
+        assert_eq!((f.n_reached_clicks, f.n_teleport_clicks), (3, 0), "{f:?}");
+        // People: the long human-like login's clicks are judged and none is a jump.
+        let t = TelemetrySpec::long_login(1).build();
+        let f = tollgate_model::features::extract(
+            &tollgate_model::features::Session::from_telemetry(&t),
+        );
+        assert!(f.n_reached_clicks >= 2, "{f:?}");
+        assert_eq!(f.n_teleport_clicks, 0);
+        let h = score(&token(t), &SitePolicy::default());
+        assert!(!h.reasons.contains(&"teleport-clicks"), "{h:?}");
     }
 
     #[test]

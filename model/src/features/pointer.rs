@@ -94,6 +94,18 @@ pub const SPARSE_MIN_MEDIAN_MS: f64 = 80.0;
 /// A USB mouse reports at 125–1000 Hz, Bluetooth mice and touchpads at 80–133 Hz: any hand
 /// movement gives runs of samples 1–12 ms apart, however slow the page or the display.
 pub const SPARSE_MIN_P10_MS: f64 = 40.0;
+/// A click is reached in a jump ([`Features::teleport_clicks`]) when the pointer's last sample
+/// away from the press point (more than [`TELEPORT_SAME_PX`]) is at least this far (px) from where
+/// it arrived there: no hand-moved pointer crosses this without a sample at 60 Hz or faster while
+/// slowing down to press (SapiMouse: the last step into a press has a median of 1 px and a 99th
+/// percentile of 12 px; all of its 36 of 20,832 steps over 60 px follow a gap of 248 ms or
+/// more in which the recorder saw nothing) ...
+pub const TELEPORT_MIN_PX: f64 = 60.0;
+/// ... samples within this distance (px) of the press count as being at its point ...
+pub const TELEPORT_SAME_PX: f64 = 1.0;
+/// ... and at most this many rows before the press are looked at (a pointer resting longer at the
+/// press point is not judged).
+pub const TELEPORT_LOOKBACK: usize = 64;
 /// A clean click: released within this time ...
 pub const CLICK_MAX_MS: f64 = 1500.0;
 /// ... and this distance.
@@ -169,6 +181,9 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     jump_starts(&s.pointer, f);
     arrivals(&s.pointer, f);
     f.move_clock = move_clock(&s.pointer);
+    if s.collector {
+        teleport_clicks(&s.pointer, f);
+    }
     clicks(s, f);
     // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
     f.stroke_hashes = replay::session_hashes(&moves);
@@ -309,6 +324,39 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
         median_ms: quantile_in_place(&mut gaps, 0.5).unwrap_or(0.0),
         p10_ms: quantile_in_place(&mut gaps, 0.1).unwrap_or(0.0),
     })
+}
+
+/// Was the mouse press at `pointer[i]` reached in one jump (`Some(true)`), over samples
+/// (`Some(false)`), or is it not judged (`None`: not a mouse press, or no sample of its pointer
+/// elsewhere within [`TELEPORT_LOOKBACK`] rows)? See [`Features::teleport_clicks`].
+pub fn teleport_click(pointer: &[Pt], i: usize) -> Option<bool> {
+    let down = pointer.get(i)?;
+    if down.kind != pointer_kind::DOWN || !is_mouse_like(down.ptype) {
+        return None;
+    }
+    // Walk back over this pointer's samples at the press point to the last one elsewhere.
+    let mut arrival = down;
+    for p in pointer[..i].iter().rev().take(TELEPORT_LOOKBACK) {
+        if p.ptype != down.ptype {
+            continue;
+        }
+        if dist(p, down) <= TELEPORT_SAME_PX {
+            arrival = p;
+            continue;
+        }
+        return Some(dist(p, arrival) >= TELEPORT_MIN_PX);
+    }
+    None
+}
+
+/// Count the mouse presses judged and reached in a jump ([`Features::teleport_clicks`]).
+fn teleport_clicks(pointer: &[Pt], f: &mut Features) {
+    for i in 0..pointer.len() {
+        if let Some(jump) = teleport_click(pointer, i) {
+            f.n_reached_clicks += 1;
+            f.n_teleport_clicks += usize::from(jump);
+        }
+    }
 }
 
 /// Count post-click strokes judged and jump-started ([`Features::jump_start`]).
@@ -1570,6 +1618,60 @@ pub(crate) mod tests {
             }));
         }
         p
+    }
+
+    #[test]
+    fn teleport_clicks_need_the_collector() {
+        let press = |t: f64, x: f64, y: f64, kind: u8| Pt {
+            kind,
+            buttons: u8::from(kind == pointer_kind::DOWN),
+            ..mv(t, x, y)
+        };
+        // Warp onto each target, press and release there.
+        let mut warped = vec![mv(0.0, 900.0, 600.0)];
+        for (k, (x, y)) in [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let t = 1000.0 * (k + 1) as f64;
+            warped.push(mv(t, x, y));
+            warped.push(press(t + 150.0, x, y, pointer_kind::DOWN));
+            warped.push(press(t + 235.0, x, y, pointer_kind::UP));
+        }
+        let judge = |pointer: &[Pt], collector: bool| {
+            let f = extract(&Session {
+                pointer: pointer.to_vec(),
+                collector,
+                ..Default::default()
+            });
+            (f.n_reached_clicks, f.n_teleport_clicks, f.teleport_clicks())
+        };
+        assert_eq!(judge(&warped, true), (3, 3, true));
+        // Traces: the recorder's scope is unknown, nothing is judged.
+        assert_eq!(judge(&warped, false), (0, 0, false));
+        // A press with no move onto its point (CDP `mousePressed` elsewhere) is a jump too.
+        assert_eq!(teleport_click(&warped, 2), Some(true));
+        let no_move: Vec<Pt> = warped
+            .iter()
+            .copied()
+            .filter(|p| p.kind != pointer_kind::MOVE || p.t_ms == 0.0)
+            .collect();
+        assert_eq!(judge(&no_move, true), (3, 3, true));
+        // A hand's approach: the last step into the press is a pixel or two.
+        let mut hand = human_stroke(0.0, (900.0, 600.0), (430.0, 210.0), 3);
+        let end = *hand.last().unwrap();
+        hand.push(press(end.t_ms + 120.0, end.x, end.y, pointer_kind::DOWN));
+        hand.push(press(end.t_ms + 200.0, end.x, end.y, pointer_kind::UP));
+        assert_eq!(judge(&hand, true), (1, 0, false));
+        // The first press of a session has nothing to come from; a pointer resting at the press
+        // point for longer than the look-back is not judged either.
+        assert_eq!(teleport_click(&warped[1..3], 1), None);
+        let mut resting: Vec<Pt> = (0..=TELEPORT_LOOKBACK)
+            .map(|i| mv(i as f64 * 8.0, 5.0, 5.0))
+            .collect();
+        resting.insert(0, mv(-500.0, 400.0, 400.0));
+        resting.push(press(600.0, 5.0, 5.0, pointer_kind::DOWN));
+        assert_eq!(teleport_click(&resting, resting.len() - 1), None);
     }
 
     #[test]
