@@ -575,7 +575,7 @@ fn model_reason_detail(
                 ("clicks_reached_in_a_jump", count(f.n_teleport_clicks)),
                 ("min_jump_px", tp::TELEPORT_MIN_PX),
             ],
-            "two or more clicks, and at least half of those judged, came right after the pointer appeared at the press point from 60 px or more away with no sample in between: automation warps the pointer onto its target (xdotool, pyautogui.click, page.click, element.click), a mouse reports its way across the page; capped at mid-challenge (voice-control and switch-access tools click this way too)",
+            "two or more clicks, and at least half of those judged, came right after the pointer appeared at the press point from 30 px or more away with no sample in between: automation warps the pointer onto its target (xdotool, pyautogui.click, page.click, element.click), a mouse reports its way across the page; capped at mid-challenge (voice-control and switch-access tools click this way too)",
         )),
         tf::REASON_SPARSE_MOVES => {
             let c = f.move_clock.unwrap_or(tf::MoveClock {

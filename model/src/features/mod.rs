@@ -565,8 +565,8 @@ impl Features {
     /// `pyautogui.click(x, y)`, Puppeteer's and Playwright's `page.click`, Selenium's
     /// `element.click()`) produces one sample at the target and presses there. Measured over the
     /// development traces, as if captured by the collector (throwaway Python mirroring the Rust):
-    /// no SapiMouse window meets the rule (0 of 978), 8 of 18,878 login-sized runs of three
-    /// judged clicks do (0.04 %; each jump follows a gap of 250 ms or more in which the
+    /// no SapiMouse window meets the rule (0 of 978), 18 of 18,878 login-sized runs of three
+    /// judged clicks do (0.10 %; nearly every jump follows a gap of 250 ms or more in which the
     /// recorder saw nothing); DELBOT's recorder saw only its canvas, and 1 of its 22 human
     /// sessions with clicks would meet it, which is why traces are not judged.
     pub fn teleport_clicks(&self) -> bool {

@@ -96,11 +96,12 @@ pub const SPARSE_MIN_MEDIAN_MS: f64 = 80.0;
 pub const SPARSE_MIN_P10_MS: f64 = 40.0;
 /// A click is reached in a jump ([`Features::teleport_clicks`]) when the pointer's last sample
 /// away from the press point (more than [`TELEPORT_SAME_PX`]) is at least this far (px) from where
-/// it arrived there: no hand-moved pointer crosses this without a sample at 60 Hz or faster while
-/// slowing down to press (SapiMouse: the last step into a press has a median of 1 px and a 99th
-/// percentile of 12 px; all of its 36 of 20,832 steps over 60 px follow a gap of 248 ms or
-/// more in which the recorder saw nothing) ...
-pub const TELEPORT_MIN_PX: f64 = 60.0;
+/// it arrived there: a hand slowing down to press moves a pixel or two per sample at 60 Hz or
+/// faster (SapiMouse: the last step into a press has a median of 1 px and a 99th percentile of
+/// 12 px; 88 of its 20,832 are 30 px or more, 84 of them after a gap of 248 ms or more in which
+/// the recorder saw nothing). Stacked form fields are 50–70 px apart, so a warp from one to the
+/// next can be short ...
+pub const TELEPORT_MIN_PX: f64 = 30.0;
 /// ... samples within this distance (px) of the press count as being at its point ...
 pub const TELEPORT_SAME_PX: f64 = 1.0;
 /// ... and at most this many rows before the press are looked at (a pointer resting longer at the
@@ -1657,6 +1658,15 @@ pub(crate) mod tests {
             .filter(|p| p.kind != pointer_kind::MOVE || p.t_ms == 0.0)
             .collect();
         assert_eq!(judge(&no_move, true), (3, 3, true));
+        // Stacked fields: a warp of 40 px to the next field is a jump, 25 px is not judged one.
+        for (dy, jump) in [(40.0, true), (25.0, false)] {
+            let v = [
+                mv(0.0, 500.0, 200.0),
+                mv(600.0, 500.0, 200.0 + dy),
+                press(750.0, 500.0, 200.0 + dy, pointer_kind::DOWN),
+            ];
+            assert_eq!(teleport_click(&v, 2), Some(jump), "{dy}");
+        }
         // A hand's approach: the last step into the press is a pixel or two.
         let mut hand = human_stroke(0.0, (900.0, 600.0), (430.0, 210.0), 3);
         let end = *hand.last().unwrap();
