@@ -111,6 +111,25 @@ export function easedGhostPoints(from, to, rng) {
   return out;
 }
 
+/**
+ * `teleport`: the pointer warped onto the target (`xdotool mousemove X Y`, `pyautogui.click(x, y)`),
+ * or half the time 10–25 px off it and then 4–8 eased steps onto it (a warp made to look aimed).
+ */
+export function teleportPoints(to, rng) {
+  if (rng() < 0.5) return [to];
+  const a = rng() * 2 * Math.PI;
+  const r = 10 + 15 * rng();
+  const near = { x: to.x + r * Math.cos(a), y: to.y + r * Math.sin(a) };
+  const n = 4 + Math.floor(rng() * 5);
+  const out = [near];
+  for (let i = 1; i <= n; i++) {
+    const u = i / n;
+    const e = u * u * (3 - 2 * u);
+    out.push({ x: near.x + (to.x - near.x) * e, y: near.y + (to.y - near.y) * e });
+  }
+  return out;
+}
+
 /** Seed of the rig's attempt `n` (plan order: humans, ghost-cursor, WindMouse, straight lines). */
 export function attemptSeed(n) {
   return 0x0511 + n * 7919;
@@ -141,7 +160,7 @@ export function botSession(family, start, layout, rng) {
           : family === 'windmouse'
             ? windPoints(at, to, rng)
             : family === 'teleport'
-              ? [to]
+              ? teleportPoints(to, rng)
               : straightPoints(at, to, rng, hz);
     for (const p of pts) {
       // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter (a

@@ -23,7 +23,8 @@
 // - sleep-loop: ghost-cursor's points one per 0.1 s sleep (`pyautogui.moveTo` per point with its
 //   default pause), Gaussian typing: too sparse for strokes, judged by the sparse-moves rule.
 // - teleport: the pointer warped onto each target in one motion (`xdotool mousemove X Y`,
-//   `pyautogui.click(x, y)`), a Gaussian click there, Gaussian typing: judged by teleport-clicks.
+//   `pyautogui.click(x, y)`), or half the time 10–25 px off it and then eased onto it in 4–8 steps;
+//   a Gaussian click there, Gaussian typing: judged by teleport-clicks.
 //
 // Capture faithfulness: each human replay is also written as a trace record (exactly the rows
 // played, in page coordinates) and scored offline by `tollgate-intel eval --with-features`; the

@@ -575,7 +575,7 @@ fn model_reason_detail(
                 ("clicks_reached_in_a_jump", count(f.n_teleport_clicks)),
                 ("min_jump_px", tp::TELEPORT_MIN_PX),
             ],
-            "two or more clicks, and at least half of those judged, came right after the pointer appeared at the press point from 30 px or more away with no sample in between: automation warps the pointer onto its target (xdotool, pyautogui.click, page.click, element.click), a mouse reports its way across the page; capped at mid-challenge (voice-control and switch-access tools click this way too)",
+            "two or more clicks, and at least half of those judged, were reached by a jump: the pointer appeared at the press point from 30 px or more away with no sample in between, or appeared 30 px or more from where it had rested and then moved slower onto the target; automation warps the pointer onto or near its target (xdotool, pyautogui.click, page.click, element.click), a mouse reports its way across the page; capped at mid-challenge (voice-control and switch-access tools click this way too)",
         )),
         tf::REASON_SPARSE_MOVES => {
             let c = f.move_clock.unwrap_or(tf::MoveClock {
@@ -990,6 +990,18 @@ mod tests {
         // The first click has no earlier sample to come from: two judged, two jumps.
         assert_eq!(d.features["clicks_judged"], 2.0, "{d:?}");
         assert_eq!(d.features["clicks_reached_in_a_jump"], 2.0, "{d:?}");
+        // Warped 20 px off each target, then a short glide onto it at 60 Hz: jumps out of rest.
+        let near = |_at: (f64, f64), to: (f64, f64), u: f64| {
+            let v = ((u - 1.0 / 6.0) * 1.2).max(0.0);
+            (to.0 + 18.0 * (1.0 - v), to.1 - 9.0 * (1.0 - v))
+        };
+        let b = scripted_login(&clicks, (6, 16.7, 150.0, 800.0), true, near);
+        let v = score(&token(b.finish()), &SitePolicy::default());
+        assert!(v.reasons.contains(&"teleport-clicks"), "{v:?}");
+        assert_eq!(
+            v.details["teleport-clicks"].features["clicks_reached_in_a_jump"],
+            2.0
+        );
         // Reaching the same targets over samples (a 60 Hz eased path) is not a jump.
         let ease = |u: f64| u * u * (3.0 - 2.0 * u);
         let b = scripted_login(&clicks, (30, 16.7, 150.0, 800.0), true, bowed(ease));

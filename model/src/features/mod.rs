@@ -556,19 +556,22 @@ impl Features {
         self.n_full_speed_arrivals >= 2 && 2 * self.n_full_speed_arrivals >= self.n_arrival_strokes
     }
 
-    /// Did at least two clicks, and at least half of those judged, come at the end of a jump:
-    /// the pointer appeared at the press point from [`pointer::TELEPORT_MIN_PX`] or more away
-    /// with no sample in between? Judged only in sessions captured by the collector
-    /// ([`Session::collector`]). A mouse reports its way across the page (a sample per frame or
-    /// device report), and a person who leaves the page comes back in over its edge; an
-    /// automation that warps the pointer onto its target (`xdotool mousemove` then `click`,
+    /// Did at least two clicks, and at least half of those judged, come at the end of a jump
+    /// ([`pointer::teleport_click`]): the pointer appeared at the press point from
+    /// [`pointer::TELEPORT_MIN_PX`] or more away with no sample in between, or appeared that far
+    /// from where it had rested and then moved slower onto the target? Judged only in sessions
+    /// captured by the collector ([`Session::collector`]). A mouse reports its way across the
+    /// page (a sample per frame or device report), a hand at rest sets off with a step of a pixel
+    /// or two, and a person who leaves the page comes back in over its edge; an automation that
+    /// warps the pointer onto or near its target (`xdotool mousemove X Y` then `click`,
     /// `pyautogui.click(x, y)`, Puppeteer's and Playwright's `page.click`, Selenium's
-    /// `element.click()`) produces one sample at the target and presses there. Measured over the
-    /// development traces, as if captured by the collector (throwaway Python mirroring the Rust):
-    /// no SapiMouse window meets the rule (0 of 978), 18 of 18,878 login-sized runs of three
-    /// judged clicks do (0.10 %; nearly every jump follows a gap of 250 ms or more in which the
-    /// recorder saw nothing); DELBOT's recorder saw only its canvas, and 1 of its 22 human
-    /// sessions with clicks would meet it, which is why traces are not judged.
+    /// `element.click()`) produces one sample there. Measured over the development traces, as if
+    /// captured by the collector (the Rust run over the trace files with the flag set): of
+    /// SapiMouse's 15,765 judged presses 190 are reached by a jump, nearly all after a gap in
+    /// which the recorder saw nothing; 1 of 978 windows (2 of 4 presses) and 14 of 13,811
+    /// login-sized runs of three judged presses (0.10 %) meet the rule. DELBOT's recorder saw only
+    /// its canvas: all 23 of its people's judged presses follow jumps, and 1 of its sessions
+    /// would meet the rule, which is why traces are not judged.
     pub fn teleport_clicks(&self) -> bool {
         self.n_teleport_clicks >= 2 && 2 * self.n_teleport_clicks >= self.n_reached_clicks
     }

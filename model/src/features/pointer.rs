@@ -100,10 +100,12 @@ pub const SPARSE_MIN_P10_MS: f64 = 40.0;
 /// faster (SapiMouse: the last step into a press has a median of 1 px and a 99th percentile of
 /// 12 px; 88 of its 20,832 are 30 px or more, 84 of them after a gap of 248 ms or more in which
 /// the recorder saw nothing). Stacked form fields are 50–70 px apart, so a warp from one to the
-/// next can be short ...
+/// next can be short ([`teleport_click`] has both kinds of jump) ...
 pub const TELEPORT_MIN_PX: f64 = 30.0;
 /// ... samples within this distance (px) of the press count as being at its point ...
 pub const TELEPORT_SAME_PX: f64 = 1.0;
+/// ... a jump out of rest counts when the next step is shorter than the jump divided by this ...
+pub const TELEPORT_SLOWER: f64 = 3.0;
 /// ... and at most this many rows before the press are looked at (a pointer resting longer at the
 /// press point is not judged).
 pub const TELEPORT_LOOKBACK: usize = 64;
@@ -327,27 +329,58 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
     })
 }
 
-/// Was the mouse press at `pointer[i]` reached in one jump (`Some(true)`), over samples
+/// Was the mouse press at `pointer[i]` reached by a jump (`Some(true)`), over samples
 /// (`Some(false)`), or is it not judged (`None`: not a mouse press, or no sample of its pointer
-/// elsewhere within [`TELEPORT_LOOKBACK`] rows)? See [`Features::teleport_clicks`].
+/// away from the press point in its approach)? The approach is the pointer's samples before the
+/// press, back to its previous press or [`TELEPORT_LOOKBACK`] rows. A jump is either
+/// - the pointer appearing at the press point (within [`TELEPORT_SAME_PX`]) from
+///   [`TELEPORT_MIN_PX`] or more away: a warp onto the target; or
+/// - a step of [`TELEPORT_MIN_PX`] or more after the pointer was still (or unseen) for over
+///   [`STROKE_GAP_MS`], followed by slower motion (the next step, if within the stroke gap, under
+///   1 / [`TELEPORT_SLOWER`] of it): a warp near the target, then a few small moves onto it. A hand
+///   at rest sets off with a step of a pixel or two.
+///
+/// See [`Features::teleport_clicks`].
 pub fn teleport_click(pointer: &[Pt], i: usize) -> Option<bool> {
     let down = pointer.get(i)?;
     if down.kind != pointer_kind::DOWN || !is_mouse_like(down.ptype) {
         return None;
     }
-    // Walk back over this pointer's samples at the press point to the last one elsewhere.
-    let mut arrival = down;
+    // The approach, latest first.
+    let mut approach: Vec<&Pt> = Vec::with_capacity(TELEPORT_LOOKBACK);
     for p in pointer[..i].iter().rev().take(TELEPORT_LOOKBACK) {
         if p.ptype != down.ptype {
             continue;
         }
-        if dist(p, down) <= TELEPORT_SAME_PX {
-            arrival = p;
-            continue;
+        if p.kind == pointer_kind::DOWN {
+            break;
         }
-        return Some(dist(p, arrival) >= TELEPORT_MIN_PX);
+        approach.push(p);
     }
-    None
+    // Arrival: the last sample away from the press point, and the one that came after it.
+    let away = approach
+        .iter()
+        .position(|p| dist(p, down) > TELEPORT_SAME_PX)?;
+    let arrival = if away == 0 { down } else { approach[away - 1] };
+    if dist(approach[away], arrival) >= TELEPORT_MIN_PX {
+        return Some(true);
+    }
+    // A jump out of rest followed by slower motion, anywhere in the approach. Samples in time
+    // order: (from, to, next) with `next` the sample after `to` (the press itself for the last).
+    let seq: Vec<&Pt> = approach.iter().rev().copied().chain([down]).collect();
+    let jumped = seq.windows(2).enumerate().any(|(k, w)| {
+        let (from, to) = (w[0], w[1]);
+        let step = dist(from, to);
+        if step < TELEPORT_MIN_PX || to.t_ms - from.t_ms <= STROKE_GAP_MS {
+            return false;
+        }
+        let next = seq
+            .get(k + 2)
+            .filter(|n| n.t_ms - to.t_ms <= STROKE_GAP_MS)
+            .map_or(0.0, |n| dist(to, n));
+        next * TELEPORT_SLOWER < step
+    });
+    Some(jumped)
 }
 
 /// Count the mouse presses judged and reached in a jump ([`Features::teleport_clicks`]).
@@ -1658,6 +1691,31 @@ pub(crate) mod tests {
             .filter(|p| p.kind != pointer_kind::MOVE || p.t_ms == 0.0)
             .collect();
         assert_eq!(judge(&no_move, true), (3, 3, true));
+        // Warped near each target, then a few small moves onto it (`xdotool mousemove` to an
+        // offset point, then a short eased glide): the jump out of rest gives it away.
+        let mut near = vec![mv(0.0, 900.0, 600.0)];
+        for (k, (x, y)) in [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let t = 1000.0 * (k + 1) as f64;
+            near.push(mv(t, x + 18.0, y - 9.0));
+            for j in 1..=5 {
+                let u = f64::from(j) / 5.0;
+                near.push(mv(
+                    t + 16.7 * f64::from(j),
+                    (x + 18.0 * (1.0 - u)).round(),
+                    (y - 9.0 * (1.0 - u)).round(),
+                ));
+            }
+            near.push(press(t + 250.0, x, y, pointer_kind::DOWN));
+            near.push(press(t + 335.0, x, y, pointer_kind::UP));
+        }
+        assert_eq!(judge(&near, true), (3, 3, true));
+        // The same glide from where the pointer rested (no jump into it) is a small correction.
+        let mut close = near.clone();
+        close[0] = mv(0.0, 448.0, 201.0);
+        assert_eq!(teleport_click(&close, 7), Some(false));
         // Stacked fields: a warp of 40 px to the next field is a jump, 25 px is not judged one.
         for (dy, jump) in [(40.0, true), (25.0, false)] {
             let v = [
