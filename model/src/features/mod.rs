@@ -525,7 +525,7 @@ impl Features {
     /// which people click left of centre), so two such clicks in a login are about 1 in 10⁴.
     /// The traces carry no target boxes, so this bound is a model, not a measurement.
     pub fn dead_centre_clicks(&self) -> bool {
-        self.n_centre_clicks >= 2 && 2 * self.n_centre_clicks >= self.n_box_clicks
+        two_and_half(self.n_centre_clicks, self.n_box_clicks)
     }
 
     /// Did at least two strokes, and at least half of the judged ones, set off from a click at
@@ -540,7 +540,7 @@ impl Features {
     /// (straight) of logins. Generators that ease in from rest (minimum-jerk, eased Bézier,
     /// replayed human strokes) do not.
     pub fn jump_start(&self) -> bool {
-        self.n_jump_starts >= 2 && 2 * self.n_jump_starts >= self.n_rest_strokes
+        two_and_half(self.n_jump_starts, self.n_rest_strokes)
     }
 
     /// Did at least two strokes, and at least half of the judged ones, reach their click at
@@ -553,7 +553,7 @@ impl Features {
     /// bots meet it in 91 % (ghost-cursor) and 92 % (straight) of logins, WindMouse (which slows
     /// down inside its last 12 px) in none.
     pub fn full_speed_arrivals(&self) -> bool {
-        self.n_full_speed_arrivals >= 2 && 2 * self.n_full_speed_arrivals >= self.n_arrival_strokes
+        two_and_half(self.n_full_speed_arrivals, self.n_arrival_strokes)
     }
 
     /// Did at least two clicks, and at least half of those judged, come at the end of a jump
@@ -573,7 +573,7 @@ impl Features {
     /// its canvas: all 23 of its people's judged presses follow jumps, and 1 of its sessions
     /// would meet the rule, which is why traces are not judged.
     pub fn teleport_clicks(&self) -> bool {
-        self.n_teleport_clicks >= 2 && 2 * self.n_teleport_clicks >= self.n_reached_clicks
+        two_and_half(self.n_teleport_clicks, self.n_reached_clicks)
     }
 
     /// Did the mouse move in samples at least [`pointer::SPARSE_MIN_MEDIAN_MS`] apart (median)
@@ -666,6 +666,13 @@ impl Features {
             .filter_map(|d| self.get(d.id).map(|v| (d.name, v)))
             .collect()
     }
+}
+
+/// The shape of the count rules ([`Features::dead_centre_clicks`], [`Features::jump_start`],
+/// [`Features::full_speed_arrivals`], [`Features::teleport_clicks`]): at least two hits, and at
+/// least half of those judged.
+fn two_and_half(hits: usize, judged: usize) -> bool {
+    hits >= 2 && 2 * hits >= judged
 }
 
 /// Compute every feature of a session. Pure and total: any input gives a result.

@@ -346,8 +346,8 @@ pub fn teleport_click(pointer: &[Pt], i: usize) -> Option<bool> {
     if down.kind != pointer_kind::DOWN || !is_mouse_like(down.ptype) {
         return None;
     }
-    // The approach, latest first.
-    let mut approach: Vec<&Pt> = Vec::with_capacity(TELEPORT_LOOKBACK);
+    // The approach in time order, then the press itself.
+    let mut seq: Vec<&Pt> = Vec::with_capacity(TELEPORT_LOOKBACK + 1);
     for p in pointer[..i].iter().rev().take(TELEPORT_LOOKBACK) {
         if p.ptype != down.ptype {
             continue;
@@ -355,19 +355,17 @@ pub fn teleport_click(pointer: &[Pt], i: usize) -> Option<bool> {
         if p.kind == pointer_kind::DOWN {
             break;
         }
-        approach.push(p);
+        seq.push(p);
     }
+    seq.reverse();
+    seq.push(down);
     // Arrival: the last sample away from the press point, and the one that came after it.
-    let away = approach
-        .iter()
-        .position(|p| dist(p, down) > TELEPORT_SAME_PX)?;
-    let arrival = if away == 0 { down } else { approach[away - 1] };
-    if dist(approach[away], arrival) >= TELEPORT_MIN_PX {
+    let away = seq.iter().rposition(|p| dist(p, down) > TELEPORT_SAME_PX)?;
+    if dist(seq[away], seq[away + 1]) >= TELEPORT_MIN_PX {
         return Some(true);
     }
-    // A jump out of rest followed by slower motion, anywhere in the approach. Samples in time
-    // order: (from, to, next) with `next` the sample after `to` (the press itself for the last).
-    let seq: Vec<&Pt> = approach.iter().rev().copied().chain([down]).collect();
+    // A jump out of rest followed by slower motion, anywhere in the approach: (from, to) and
+    // the sample after `to`.
     let jumped = seq.windows(2).enumerate().any(|(k, w)| {
         let (from, to) = (w[0], w[1]);
         let step = dist(from, to);
