@@ -643,6 +643,11 @@ fn model_reason_detail(
 mod tests {
     use super::*;
     use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, TelemetryBuilder, probe};
+
+    /// The behaviour features the scorer computes from telemetry.
+    fn features_of(t: &Telemetry) -> Features {
+        tollgate_model::features::extract(&Session::from_telemetry(t))
+    }
     use tollgate_protocol::token::SolveStats;
     use tollgate_testkit::{ChallengeSpec, TelemetrySpec, TokenSpec};
 
@@ -1005,15 +1010,11 @@ mod tests {
         // Reaching the same targets over samples (a 60 Hz eased path) is not a jump.
         let ease = |u: f64| u * u * (3.0 - 2.0 * u);
         let b = scripted_login(&clicks, (30, 16.7, 150.0, 800.0), true, bowed(ease));
-        let f = tollgate_model::features::extract(
-            &tollgate_model::features::Session::from_telemetry(&b.finish()),
-        );
+        let f = features_of(&b.finish());
         assert_eq!((f.n_reached_clicks, f.n_teleport_clicks), (3, 0), "{f:?}");
         // People: the long human-like login's clicks are judged and none is a jump.
         let t = TelemetrySpec::long_login(1).build();
-        let f = tollgate_model::features::extract(
-            &tollgate_model::features::Session::from_telemetry(&t),
-        );
+        let f = features_of(&t);
         assert!(f.n_reached_clicks >= 2, "{f:?}");
         assert_eq!(f.n_teleport_clicks, 0);
         let h = score(&token(t), &SitePolicy::default());
@@ -1049,9 +1050,7 @@ mod tests {
         assert!(!v.reasons.contains(&"sparse-moves"), "{v:?}");
         // People: the long human-like login is captured with coalesced samples and not hit.
         let t = TelemetrySpec::long_login(1).build();
-        let f = tollgate_model::features::extract(
-            &tollgate_model::features::Session::from_telemetry(&t),
-        );
+        let f = features_of(&t);
         let c = f.move_clock.expect("coalesced capture is judged");
         assert!(c.intervals >= 12 && c.median_ms < 20.0, "{c:?}");
         assert!(!f.sparse_moves());
@@ -1075,9 +1074,7 @@ mod tests {
         assert!(!v.reasons.contains(&"ruler-straight"), "{v:?}");
         // The long human-like login's reaches start from rest and home in: judged, not hit.
         let t = TelemetrySpec::long_login(1).build();
-        let f = tollgate_model::features::extract(
-            &tollgate_model::features::Session::from_telemetry(&t),
-        );
+        let f = features_of(&t);
         assert!(f.n_rest_strokes >= 2 && f.n_arrival_strokes >= 2, "{f:?}");
         assert_eq!((f.n_jump_starts, f.n_full_speed_arrivals), (0, 0));
         let h = score(&token(t), &SitePolicy::default());
