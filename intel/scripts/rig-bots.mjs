@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { RATES, attemptSeed, botSession } from '../../tests/e2e/osbots.mjs';
+import { RATES, RIG_BOTS, attemptSeed, botSession } from '../../tests/e2e/osbots.mjs';
 import { centreOf, mulberry32 } from '../../tests/e2e/xtest.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -61,7 +61,7 @@ const LAYOUT = {
 // records carry no coalesced flag, so its figure here is the model's alone (the rig's is with it);
 // likewise `teleport` (the pointer warped onto each target), which the teleport-clicks rule judges
 // only in tokens.
-const RIG_FAMILIES = ['ghost-cursor', 'windmouse', 'straight', 'sleep-loop', 'teleport'];
+const RIG_FAMILIES = RIG_BOTS.map((b) => b.family);
 const FAMILIES = args.rig ? RIG_FAMILIES : [...RIG_FAMILIES, 'ghost-eased'];
 
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'rig-bots-'));
@@ -70,7 +70,7 @@ const scored = join(dir, 'scored.jsonl');
 // --rig: exactly the rig's bot attempts (its plan order and per-attempt seeds; 10 humans come first,
 // so the first bot starts near the button where the last person's login ended).
 const plan = args.rig
-  ? FAMILIES.flatMap((family) => Array.from({ length: ['straight', 'sleep-loop', 'teleport'].includes(family) ? 4 : 10 }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: attemptSeed(10 + k) }))
+  ? RIG_BOTS.flatMap(({ family, attempts }) => Array.from({ length: attempts }, (_, i) => ({ family, i }))).map((a, k) => ({ ...a, seed: attemptSeed(10 + k) }))
   : FAMILIES.flatMap((family) => Array.from({ length: N }, (_, i) => ({ family, i, seed: (Number(args.seed) * 0x9e3779b1 + i * 7919 + family.length * 104729) >>> 0 })));
 const lines = [];
 let last = { x: LAYOUT.boxes.login.x + LAYOUT.boxes.login.w / 2, y: LAYOUT.boxes.login.y + LAYOUT.boxes.login.h / 2 };

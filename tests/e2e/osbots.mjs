@@ -130,6 +130,18 @@ export function teleportPoints(to, rng) {
   return out;
 }
 
+/**
+ * The rig's bot families in plan order, with their default attempts and the variable that overrides
+ * them (`tests/e2e/oslevel.test.mjs`; `intel/scripts/rig-bots.mjs --rig` replays the defaults).
+ */
+export const RIG_BOTS = [
+  { family: 'ghost-cursor', attempts: 10, env: 'OSLEVEL_ATTEMPTS' },
+  { family: 'windmouse', attempts: 10, env: 'OSLEVEL_ATTEMPTS' },
+  { family: 'straight', attempts: 4, env: 'OSLEVEL_STRAIGHT_ATTEMPTS' },
+  { family: 'sleep-loop', attempts: 4, env: 'OSLEVEL_SLEEP_ATTEMPTS' },
+  { family: 'teleport', attempts: 4, env: 'OSLEVEL_TELEPORT_ATTEMPTS' },
+];
+
 /** Seed of the rig's attempt `n` (plan order: humans, ghost-cursor, WindMouse, straight lines). */
 export function attemptSeed(n) {
   return 0x0511 + n * 7919;

@@ -66,14 +66,12 @@ import {
   toEvents,
   xtestPrerequisites,
 } from './xtest.mjs';
-import { attemptSeed, botSession } from './osbots.mjs';
+import { RIG_BOTS, attemptSeed, botSession } from './osbots.mjs';
 
 const INTEL_BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'debug', 'tollgate-intel');
 
 const N = Number(process.env.OSLEVEL_ATTEMPTS ?? 10);
-const N_STRAIGHT = Number(process.env.OSLEVEL_STRAIGHT_ATTEMPTS ?? 4);
-const N_SLEEP = Number(process.env.OSLEVEL_SLEEP_ATTEMPTS ?? 4);
-const N_TELEPORT = Number(process.env.OSLEVEL_TELEPORT_ATTEMPTS ?? 4);
+const BOTS = RIG_BOTS.map((b) => ({ ...b, n: Number(process.env[b.env] ?? b.attempts) }));
 const HUMAN_ALLOW_MIN = Number(process.env.OSLEVEL_HUMAN_ALLOW_MIN ?? 0.8);
 const BOT_ALLOW_MAX = process.env.OSLEVEL_BOT_ALLOW_MAX === 'off' ? null : Number(process.env.OSLEVEL_BOT_ALLOW_MAX ?? 0.1);
 
@@ -283,11 +281,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     let nextSubject = 0;
     const plan = [
       ...Array.from({ length: N }, (_, i) => ({ family: 'human', i })),
-      ...Array.from({ length: N }, (_, i) => ({ family: 'ghost-cursor', i })),
-      ...Array.from({ length: N }, (_, i) => ({ family: 'windmouse', i })),
-      ...Array.from({ length: N_STRAIGHT }, (_, i) => ({ family: 'straight', i })),
-      ...Array.from({ length: N_SLEEP }, (_, i) => ({ family: 'sleep-loop', i })),
-      ...Array.from({ length: N_TELEPORT }, (_, i) => ({ family: 'teleport', i })),
+      ...BOTS.flatMap(({ family, n }) => Array.from({ length: n }, (_, i) => ({ family, i }))),
     ];
     let offset = null;
     let cursor = { x: 640, y: 700 };
@@ -441,7 +435,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
 
     // Decision table.
     process.stdout.write(`OSLEVEL-TABLE family | attempts | allow | challenge | block | allowed | score median (min–max)  [${elapsed} s]\n`);
-    const families = ['human', 'ghost-cursor', 'windmouse', 'straight', 'sleep-loop', 'teleport'];
+    const families = ['human', ...BOTS.map((b) => b.family)];
     const rate = {};
     for (const f of families) {
       const rows = results.filter((r) => r.family === f);
@@ -457,7 +451,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     assert.deepEqual(failures, [], `capture faithfulness:\n${failures.join('\n')}`);
     assert.ok(rate.human >= HUMAN_ALLOW_MIN, `replayed humans allowed ${(100 * rate.human).toFixed(0)} % < ${100 * HUMAN_ALLOW_MIN} %`);
     if (BOT_ALLOW_MAX !== null) {
-      for (const f of ['ghost-cursor', 'windmouse', 'straight', 'sleep-loop', 'teleport']) {
+      for (const { family: f } of BOTS) {
         if (rate[f] !== undefined) assert.ok(rate[f] <= BOT_ALLOW_MAX, `${f} bots allowed ${(100 * rate[f]).toFixed(0)} % > ${100 * BOT_ALLOW_MAX} %`);
       }
     } else {
