@@ -91,16 +91,17 @@ pub const SPARSE_MIN_INTERVALS: usize = 12;
 /// leaves the kinematic features nothing to read) ...
 pub const SPARSE_MIN_MEDIAN_MS: f64 = 80.0;
 /// ... and their 10th percentile at least this long (no run of device-rate samples at all).
-/// A USB mouse reports at 125–1000 Hz, Bluetooth mice and touchpads at 80–133 Hz: any hand
-/// movement gives runs of samples 1–12 ms apart, however slow the page or the display.
+/// Pointing devices typically report at 80–1000 Hz (a figure from the field, not measured
+/// here): any hand movement gives runs of samples about 1–12 ms apart, however slow the page.
 pub const SPARSE_MIN_P10_MS: f64 = 40.0;
 /// A click is reached in a jump ([`Features::teleport_clicks`]) when the pointer's last sample
 /// away from the press point (more than [`TELEPORT_SAME_PX`]) is at least this far (px) from where
 /// it arrived there: a hand slowing down to press moves a pixel or two per sample at 60 Hz or
 /// faster (SapiMouse: the last step into a press has a median of 1 px and a 99th percentile of
 /// 12 px; 88 of its 20,832 are 30 px or more, 84 of them after a gap of 248 ms or more in which
-/// the recorder saw nothing). Stacked form fields are 50–70 px apart, so a warp from one to the
-/// next can be short ([`teleport_click`] has both kinds of jump) ...
+/// the recorder saw nothing). Stacked form fields are close (the OS-level rig page's are 64 px
+/// apart), so a warp from one to the next can be short ([`teleport_click`] has both kinds of
+/// jump) ...
 pub const TELEPORT_MIN_PX: f64 = 30.0;
 /// ... samples within this distance (px) of the press count as being at its point ...
 pub const TELEPORT_SAME_PX: f64 = 1.0;
