@@ -591,7 +591,7 @@ fn model_reason_detail(
                     ("min_median_ms", tp::SPARSE_MIN_MEDIAN_MS),
                     ("min_p10_ms", tp::SPARSE_MIN_P10_MS),
                 ],
-                "the mouse moved in samples 80 ms or more apart (median), never in a run of device-rate samples, in a browser that reports every device sample (coalesced events): one sample per step of a script's sleep loop, where a mouse, touchpad or pen reports every 8 ms or less while a hand moves it; capped at mid-challenge (a remote desktop throttled below 12.5 Hz looks the same)",
+                "the mouse moved in samples 80 ms or more apart (median), never in a run of device-rate samples: one sample per step of a script's sleep loop or of Selenium's 250 ms pointer actions, where a mouse, touchpad or pen reports every 8 ms or less, and a browser dispatches a move per frame, while a hand moves it; capped at mid-challenge (a remote desktop throttled below 12.5 Hz looks the same)",
             ))
         }
         _ => None,
@@ -1042,16 +1042,16 @@ mod tests {
             (d.features["move_interval_median_ms"] - 101.3).abs() < 0.2,
             "{d:?}"
         );
-        // A browser without coalesced events (or a recorder) sets its own spacing: not judged.
+        // A browser without coalesced events dispatches what it gets: judged the same.
         let v = sparse(101.3, false);
-        assert!(!v.reasons.contains(&"sparse-moves"), "{v:?}");
+        assert!(v.reasons.contains(&"sparse-moves"), "{v:?}");
         // A 20 Hz loop forms strokes, which the other rules and the model judge.
         let v = sparse(50.0, true);
         assert!(!v.reasons.contains(&"sparse-moves"), "{v:?}");
         // People: the long human-like login is captured with coalesced samples and not hit.
         let t = TelemetrySpec::long_login(1).build();
         let f = features_of(&t);
-        let c = f.move_clock.expect("coalesced capture is judged");
+        let c = f.move_clock.expect("a session with moves has a clock");
         assert!(c.intervals >= 12 && c.median_ms < 20.0, "{c:?}");
         assert!(!f.sparse_moves());
     }

@@ -472,8 +472,8 @@ pub struct Features {
     /// ... and of them, those the pointer reached in one jump of at least
     /// [`pointer::TELEPORT_MIN_PX`] (no sample in between).
     pub n_teleport_clicks: usize,
-    /// Spacing of the mouse move samples, in sessions captured at the device's rate
-    /// ([`pointer::move_clock`]; `None` otherwise).
+    /// Spacing of the mouse move samples ([`pointer::move_clock`]; `None` without mouse
+    /// moves).
     pub move_clock: Option<MoveClock>,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
@@ -578,19 +578,24 @@ impl Features {
 
     /// Did the mouse move in samples at least [`pointer::SPARSE_MIN_MEDIAN_MS`] apart (median)
     /// with no run of device-rate samples ([`pointer::SPARSE_MIN_P10_MS`], 10th percentile), over
-    /// at least [`pointer::SPARSE_MIN_INTERVALS`] intervals, in a session captured at the
-    /// device's rate ([`pointer::move_clock`])? A hand on a mouse, touchpad or pen produces a
-    /// sample per device report (8 ms or less at 125 Hz) whenever it moves; a script that moves
-    /// the pointer from a sleep loop (`pyautogui.moveTo` with its default 0.1 s pause, xdotool
-    /// or pynput with `sleep(0.1)`) produces one sample per step. Below the kinematic features'
-    /// stroke gap (100 ms) such a stream has no strokes, so nothing else looks at its movement.
-    /// Measured over the development traces (which carry no coalesced flag, so the rule never
-    /// judges them; computed as if they were captured at the device's rate): no SapiMouse window
-    /// (978; the largest median is 33 ms) and none of DELBOT's 955 people meet the criteria. The
-    /// closest is its person on a VM, whose moves arrive on a steady ~52 ms clock with batches:
-    /// 17 of 140 sessions have a median of 60 ms or more, but their batches keep the 10th
-    /// percentile at 26 ms or less. 42 of DELBOT's 408 pynput sessions meet them. A remote
-    /// desktop throttled below 12.5 Hz would too.
+    /// at least [`pointer::SPARSE_MIN_INTERVALS`] intervals ([`pointer::move_clock`])? A hand on
+    /// a mouse, touchpad or pen produces a sample per device report (8 ms or less at 125 Hz), and
+    /// a browser dispatches at least one per frame, whenever it moves; a script that moves the
+    /// pointer from a sleep loop (`pyautogui.moveTo` with its default 0.1 s pause, xdotool or
+    /// pynput with `sleep(0.1)`) or through Selenium's pointer actions (default duration 250 ms:
+    /// ChromeDriver dispatches one move at the end of each, 252–253 ms apart, measured with
+    /// ChromeDriver 156) produces one sample per step. Below the kinematic features' stroke gap
+    /// (100 ms) such a stream has no strokes, so nothing else looks at its movement: scored by
+    /// the model alone, such Selenium paths were allowed 99 of 100 times (session 12 probe).
+    /// Judged in collector captures and traces alike since session 12 (session 11: only
+    /// captures with coalesced samples). Measured over the development traces: no SapiMouse
+    /// window (978; the largest median is 33 ms) and none of DELBOT's 955 people meet the
+    /// criteria, nor would they with 6 intervals instead of 12. The closest is its person on a
+    /// VM, whose moves arrive on a steady ~52 ms clock with batches: 17 of 140 sessions have a
+    /// median of 60 ms or more, but their batches keep the 10th percentile at 26 ms or less. 42
+    /// of DELBOT's 408 pynput sessions and 2 of its 234 NaturalMouseMotion ones meet them. A
+    /// remote desktop throttled below 12.5 Hz would too, and so would every person in a trace
+    /// whose recorder throttled moves to 80 ms or more (none of the development sources does).
     pub fn sparse_moves(&self) -> bool {
         self.move_clock.is_some_and(|c| {
             c.intervals >= pointer::SPARSE_MIN_INTERVALS
