@@ -57,10 +57,9 @@ const LAYOUT = {
 };
 // The rig's five families, and offline only `ghost-eased` (ghost-cursor's curve re-timed to ease in
 // and out: the adversary of the start and arrival rules, osbots.mjs). `sleep-loop` (one point per
-// 0.1 s) is judged by the sparse-moves rule only in tokens captured at the device's rate; trace
-// records carry no coalesced flag, so its figure here is the model's alone (the rig's is with it);
-// likewise `teleport` (the pointer warped onto each target), which the teleport-clicks rule judges
-// only in tokens.
+// 0.1 s) is judged by the sparse-moves rule here as in the rig (traces too, since session 12);
+// `teleport` (the pointer warped onto each target) is not: the teleport-clicks rule judges only
+// tokens, so its figure here is the model's alone (the rig's is with the rule).
 const RIG_FAMILIES = RIG_BOTS.map((b) => b.family);
 const FAMILIES = args.rig ? RIG_FAMILIES : [...RIG_FAMILIES, 'ghost-eased'];
 

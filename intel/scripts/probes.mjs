@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// Blind-spot probes (issue 14): what does the model do with input no training source contains?
+//
+// Each family is a way real automation drives a login form, built from a measurement or a tool's
+// documented defaults rather than from the training generators, written as trace records and scored
+// by `tollgate-intel eval` (the compiled-in model, or --model FILE). None of them is trained on: this
+// is an out-of-distribution check, read next to the leave-one-family-out CV. Half of each pointer
+// family's logins also type into the two fields (W3C key actions: holds 50–150 ms, gaps 50–250 ms).
+//
+// - selenium-default   `ActionChains.move_by_offset` along a cubic Bézier (20–50 integer points per
+//                      reach) at Selenium's default 250 ms action duration, one perform(): ChromeDriver
+//                      156 dispatches one `pointermove` per action, 252.4–253.3 ms apart (measured).
+// - selenium-perstep   the same, one perform() per point: 259–265 ms apart (measured).
+// - selenium-pause     default duration plus `.pause(10–60 ms)` per point.
+// - selenium-zero      `ActionChains(driver, duration=0)`: frame-locked, 15.3–17.8 ms (measured).
+// - pyautogui-tween    `pyautogui.moveTo(x, y, duration=0.1–0.4)`: duration / 0.05 s steps (at least 2),
+//                      linear or ease-out, each 50 ms plus 0.3–3 ms of call overhead.
+// - warp               the pointer warped onto each target (`element.click()`, xdotool), a humanised
+//                      press 50–200 ms later.
+// - keys-iid           keyboard only (Tab and a 0.4–1.5 s pause between the fields, Enter to submit),
+//                      holds and gaps drawn independently per key from one of five distributions
+//                      (uniform, Gaussian, exponential gaps, log-normal).
+//
+//   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
+//   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
+//
+// Needs `cargo build --release -p tollgate-intel` (or TOLLGATE_INTEL_BIN).
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { mulberry32 } from '../../tests/e2e/xtest.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values: args } = parseArgs({
+  options: { n: { type: 'string', default: '200' }, model: { type: 'string' }, seed: { type: 'string', default: '1' } },
+});
+const N = Number(args.n);
+const BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'release', 'tollgate-intel');
+if (!existsSync(BIN)) {
+  console.error(`${BIN} is missing: cargo build --release -p tollgate-intel (or set TOLLGATE_INTEL_BIN)`);
+  process.exit(2);
+}
+
+const r1 = (v) => Math.round(v * 10) / 10;
+/** Move spacing (ms) per pointer family; `null`: the family has its own path. */
+const SPACING = {
+  'selenium-default': (u) => u(252.4, 253.3),
+  'selenium-perstep': (u) => u(259, 265),
+  'selenium-pause': (u) => u(252.4, 253.3) + u(10, 60),
+  'selenium-zero': (u) => u(15.3, 17.8),
+  'pyautogui-tween': (u) => 50 + u(0.3, 3),
+  warp: null,
+};
+const KEY_DISTS = [
+  (u, g) => [u(50, 150), u(50, 250)],
+  (u, g) => [Math.max(20, g(90, 15)), u(100, 300)],
+  (u, g) => [Math.max(20, g(100, 30)), Math.max(10, g(150, 50))],
+  (u, g, rng) => [u(80, 120), 30 - 150 * Math.log(1 - rng())],
+  (u, g) => [Math.exp(g(4.5, 0.25)), Math.exp(g(4.8, 0.5))],
+];
+
+function session(family, rng) {
+  const u = (a, b) => a + (b - a) * rng();
+  const g = (m, sd) => m + sd * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  const P = [];
+  const K = [];
+  let t = 0;
+  const typeField = (dist, n) => {
+    for (let c = 0; c < n; c++) {
+      const [h, gap] = dist(u, g, rng);
+      K.push([r1(t), r1(t + h), 'char']);
+      t += h + gap;
+    }
+  };
+  if (family === 'keys-iid') {
+    const dist = KEY_DISTS[Math.floor(rng() * KEY_DISTS.length)];
+    typeField(dist, 8 + Math.floor(rng() * 7));
+    const [h, gap] = dist(u, g, rng);
+    K.push([r1(t), r1(t + h), 'tab']);
+    t += h + gap + u(400, 1500);
+    typeField(dist, 8 + Math.floor(rng() * 7));
+    const [h2] = dist(u, g, rng);
+    K.push([r1(t), r1(t + h2), 'enter']);
+    return { pointer: P, keys: K };
+  }
+  const typing = rng() < 0.5;
+  let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
+  P.push([0, 'move', pos[0], pos[1], 0]);
+  const targets = [
+    [640 + u(-100, 100), 300 + u(-8, 8)],
+    [640 + u(-100, 100), 370 + u(-8, 8)],
+    [640 + u(-60, 60), 450 + u(-10, 10)],
+  ];
+  targets.forEach((tg, j) => {
+    t += u(300, 1200);
+    let pts;
+    if (family === 'warp') {
+      pts = [tg];
+    } else if (family === 'pyautogui-tween') {
+      const n = Math.max(2, Math.floor(u(0.1, 0.4) / 0.05));
+      const easeOut = rng() < 0.5;
+      pts = Array.from({ length: n }, (_, i) => {
+        const s = easeOut ? 1 - (1 - (i + 1) / n) ** 2 : (i + 1) / n;
+        return [pos[0] + (tg[0] - pos[0]) * s, pos[1] + (tg[1] - pos[1]) * s];
+      });
+    } else {
+      const [dx, dy] = [tg[0] - pos[0], tg[1] - pos[1]];
+      const c1 = [pos[0] + dx * u(0.2, 0.5) + u(-80, 80), pos[1] + dy * u(0.2, 0.5) + u(-80, 80)];
+      const c2 = [pos[0] + dx * u(0.5, 0.8) + u(-80, 80), pos[1] + dy * u(0.5, 0.8) + u(-80, 80)];
+      const n = 20 + Math.floor(rng() * 31);
+      pts = Array.from({ length: n }, (_, i) => {
+        const s = (i + 1) / n;
+        const v = 1 - s;
+        const b = [v * v * v, 3 * v * v * s, 3 * v * s * s, s * s * s];
+        return [0, 1].map((k) => b[0] * pos[k] + b[1] * c1[k] + b[2] * c2[k] + b[3] * tg[k]);
+      });
+    }
+    for (const p of pts) {
+      t += SPACING[family] ? SPACING[family](u) : 0;
+      P.push([r1(t), 'move', Math.round(p[0]), Math.round(p[1]), 0]);
+    }
+    pos = P[P.length - 1].slice(2, 4);
+    t += family === 'warp' ? u(50, 200) : u(1, 5);
+    P.push([r1(t), 'down', pos[0], pos[1], 1]);
+    t += u(50, 150);
+    P.push([r1(t), 'up', pos[0], pos[1], 0]);
+    if (j < 2 && typing) {
+      t += u(200, 600);
+      typeField(KEY_DISTS[0], 8 + Math.floor(rng() * 7));
+    }
+  });
+  return { pointer: P, keys: K };
+}
+
+const FAMILIES = [...Object.keys(SPACING), 'keys-iid'];
+const dir = mkdtempSync(join(tmpdir(), 'probes-'));
+const records = join(dir, 'records.jsonl');
+const scored = join(dir, 'scored.jsonl');
+const lines = [];
+for (const [f, family] of FAMILIES.entries()) {
+  for (let i = 0; i < N; i++) {
+    const rng = mulberry32((Number(args.seed) * 0x9e3779b1 + i * 7919 + f * 104729) >>> 0);
+    const s = session(family, rng);
+    const id = `probes/${family}/${s.keys.length ? 'keys' : 'nokeys'}/${i}`;
+    lines.push(JSON.stringify({ id, source: 'probes', subject: `${family}-${i}`, label: 'bot', generator: family, device: 'mouse', screen: null, ...s }));
+  }
+}
+writeFileSync(records, lines.join('\n') + '\n');
+execFileSync(BIN, ['eval', '--traces', records, '--synthetic-scale', '0', '--out', scored, ...(args.model ? ['--model', args.model] : [])], {
+  cwd: ROOT,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const rows = readFileSync(scored, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim())
+  .map((l) => JSON.parse(l))
+  .filter((r) => r.id);
+const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
+console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
+for (const family of FAMILIES) {
+  for (const typed of family === 'keys-iid' ? ['keys'] : ['nokeys', 'keys']) {
+    const rs = rows.filter((r) => r.id.split('/')[1] === family && r.id.split('/')[2] === typed);
+    const count = (d) => rs.filter((r) => r.decision === d).length;
+    const scores = rs.map((r) => r.score).sort((a, b) => a - b);
+    const reasons = {};
+    for (const r of rs) for (const x of r.reasons) reasons[x] = (reasons[x] ?? 0) + 1;
+    const top = Object.entries(reasons)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    const label = family === 'keys-iid' ? family : `${family} ${typed === 'keys' ? '+typing' : ''}`;
+    console.log(`${label.padEnd(26)} n=${String(rs.length).padStart(4)} ${pct(count('allow'), rs.length)} ${pct(count('challenge'), rs.length)} ${pct(count('block'), rs.length)}  ${(scores[scores.length >> 1] ?? NaN).toFixed(3)}  ${top}`);
+  }
+}
+rmSync(dir, { recursive: true, force: true });

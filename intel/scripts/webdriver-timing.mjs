@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// How does ChromeDriver deliver W3C pointer and key actions to a page? (issue 14, session 12)
+//
+// Starts Debian's `chromedriver` on a free loopback port, opens a page that logs `pointermove`,
+// `pointerdown`/`pointerup` and `keydown`/`keyup` time stamps, performs the action shapes Selenium
+// bots use (its `ActionChains` default pointer-move duration is 250 ms) and prints the spacing the
+// page saw. The figures behind `intel/scripts/probes.mjs`'s Selenium families and the
+// `sparse-moves` rule's note in verifier/README.md.
+//
+//   node intel/scripts/webdriver-timing.mjs     # needs /usr/bin/chromedriver and /usr/bin/chromium
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+
+const port = await new Promise((ok) => {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => ok(p));
+  });
+});
+const driver = spawn('chromedriver', [`--port=${port}`], { stdio: 'ignore' });
+const base = `http://127.0.0.1:${port}`;
+async function wd(method, path, body) {
+  const r = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const j = await r.json();
+  if (j.value && j.value.error) throw new Error(JSON.stringify(j.value));
+  return j.value;
+}
+for (let i = 0; ; i++) {
+  try {
+    await wd('GET', '/status');
+    break;
+  } catch (e) {
+    if (i > 50) throw e;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+}
+let sid;
+try {
+  sid = (
+    await wd('POST', '/session', {
+      capabilities: { alwaysMatch: { browserName: 'chrome', 'goog:chromeOptions': { binary: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--window-size=1200,900'] } } },
+    })
+  ).sessionId;
+  const html = `<input id=i style="position:absolute;left:50px;top:50px"><script>window.ev=[];
+for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) addEventListener(k, (e) => ev.push([k, e.timeStamp]));</script>`;
+  await wd('POST', `/session/${sid}/url`, { url: 'data:text/html,' + encodeURIComponent(html) });
+  const pointer = (actions) => ({ actions: [{ type: 'pointer', id: 'm', parameters: { pointerType: 'mouse' }, actions }] });
+  const move = (x, y, duration) => ({ type: 'pointerMove', x, y, duration });
+  const report = async (label) => {
+    const ev = await wd('POST', `/session/${sid}/execute/sync`, { script: 'const e = window.ev; window.ev = []; return e', args: [] });
+    const gaps = (kind) => {
+      const ts = ev.filter((e) => e[0] === kind).map((e) => e[1]);
+      return ts.slice(1).map((t, i) => t - ts[i]);
+    };
+    const span = (v) => (v.length ? `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)} ms` : '-');
+    const moves = ev.filter((e) => e[0] === 'pointermove').length;
+    const holds = [];
+    ev.forEach((e, i) => {
+      if (e[0] === 'keydown') {
+        const up = ev.slice(i + 1).find((f) => f[0] === 'keyup');
+        if (up) holds.push(up[1] - e[1]);
+      }
+    });
+    console.log(`${label.padEnd(44)} moves ${String(moves).padStart(3)}  move spacing ${span(gaps('pointermove'))}${holds.length ? `  key holds ${span(holds)}` : ''}`);
+  };
+  await wd('POST', `/session/${sid}/actions`, pointer([move(100, 100, 0)]));
+  await report('one move, duration 0');
+  await wd('POST', `/session/${sid}/actions`, pointer([move(400, 300, 250)]));
+  await report('one move, duration 250 ms');
+  await wd('POST', `/session/${sid}/actions`, pointer([move(100, 100, 1000)]));
+  await report('one move, duration 1000 ms');
+  await wd('POST', `/session/${sid}/actions`, pointer(Array.from({ length: 20 }, (_, i) => move(100 + 10 * i, 100 + 5 * i, 250))));
+  await report('20 moves of 250 ms, one perform');
+  await wd('POST', `/session/${sid}/actions`, pointer(Array.from({ length: 20 }, (_, i) => move(300 - 10 * i, 200 - 5 * i, 0))));
+  await report('20 moves of 0 ms, one perform');
+  for (let i = 0; i < 10; i++) await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: 7, y: 3, duration: 250 }]));
+  await report('10 moves of 250 ms, one perform each');
+  for (let i = 0; i < 20; i++) await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: 7, y: 3, duration: 0 }]));
+  await report('20 moves of 0 ms, one perform each');
+  const el = Object.values(await wd('POST', `/session/${sid}/element`, { using: 'css selector', value: '#i' }))[0];
+  await wd('POST', `/session/${sid}/element/${el}/value`, { text: 'hello' });
+  await report('element send_keys');
+  await wd('POST', `/session/${sid}/actions`, {
+    actions: [{ type: 'key', id: 'k', actions: [{ type: 'keyDown', value: 'x' }, { type: 'pause', duration: 90 }, { type: 'keyUp', value: 'x' }] }],
+  });
+  await report('key actions, 90 ms pause between down and up');
+} finally {
+  if (sid) await wd('DELETE', `/session/${sid}`).catch(() => {});
+  driver.kill();
+}
