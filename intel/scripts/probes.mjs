@@ -56,13 +56,15 @@ const SPACING = {
   'pyautogui-tween': (u) => 50 + u(0.3, 3),
   warp: null,
 };
-const KEY_DISTS = [
-  (u, g) => [u(50, 150), u(50, 250)],
-  (u, g) => [Math.max(20, g(90, 15)), u(100, 300)],
-  (u, g) => [Math.max(20, g(100, 30)), Math.max(10, g(150, 50))],
-  (u, g, rng) => [u(80, 120), 30 - 150 * Math.log(1 - rng())],
-  (u, g) => [Math.exp(g(4.5, 0.25)), Math.exp(g(4.8, 0.5))],
-];
+/** Key timing of `keys-iid` (and of the pointer families' typing: `uniform`): [hold, gap] per key. */
+const KEY_DISTS = {
+  uniform: (u) => [u(50, 150), u(50, 250)],
+  'gauss-hold': (u, g) => [Math.max(20, g(90, 15)), u(100, 300)],
+  gauss: (u, g) => [Math.max(20, g(100, 30)), Math.max(10, g(150, 50))],
+  'exp-gap': (u, g, rng) => [u(80, 120), 30 - 150 * Math.log(1 - rng())],
+  lognormal: (u, g) => [Math.exp(g(4.5, 0.25)), Math.exp(g(4.8, 0.5))],
+};
+const DIST_NAMES = Object.keys(KEY_DISTS);
 
 function session(family, rng) {
   const u = (a, b) => a + (b - a) * rng();
@@ -78,7 +80,8 @@ function session(family, rng) {
     }
   };
   if (family === 'keys-iid') {
-    const dist = KEY_DISTS[Math.floor(rng() * KEY_DISTS.length)];
+    const name = DIST_NAMES[Math.floor(rng() * DIST_NAMES.length)];
+    const dist = KEY_DISTS[name];
     typeField(dist, 8 + Math.floor(rng() * 7));
     const [h, gap] = dist(u, g, rng);
     K.push([r1(t), r1(t + h), 'tab']);
@@ -86,7 +89,7 @@ function session(family, rng) {
     typeField(dist, 8 + Math.floor(rng() * 7));
     const [h2] = dist(u, g, rng);
     K.push([r1(t), r1(t + h2), 'enter']);
-    return { pointer: P, keys: K };
+    return { pointer: P, keys: K, variant: name };
   }
   const typing = rng() < 0.5;
   let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
@@ -131,10 +134,10 @@ function session(family, rng) {
     P.push([r1(t), 'up', pos[0], pos[1], 0]);
     if (j < 2 && typing) {
       t += u(200, 600);
-      typeField(KEY_DISTS[0], 8 + Math.floor(rng() * 7));
+      typeField(KEY_DISTS.uniform, 8 + Math.floor(rng() * 7));
     }
   });
-  return { pointer: P, keys: K };
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
 
 const FAMILIES = [...Object.keys(SPACING), 'keys-iid'];
@@ -145,9 +148,9 @@ const lines = [];
 for (const [f, family] of FAMILIES.entries()) {
   for (let i = 0; i < N; i++) {
     const rng = mulberry32((Number(args.seed) * 0x9e3779b1 + i * 7919 + f * 104729) >>> 0);
-    const s = session(family, rng);
-    const id = `probes/${family}/${s.keys.length ? 'keys' : 'nokeys'}/${i}`;
-    lines.push(JSON.stringify({ id, source: 'probes', subject: `${family}-${i}`, label: 'bot', generator: family, device: 'mouse', screen: null, ...s }));
+    const { pointer, keys, variant } = session(family, rng);
+    const id = `probes/${family}/${variant}/${i}`;
+    lines.push(JSON.stringify({ id, source: 'probes', subject: `${family}-${i}`, label: 'bot', generator: family, device: 'mouse', screen: null, pointer, keys }));
   }
 }
 writeFileSync(records, lines.join('\n') + '\n');
@@ -163,8 +166,8 @@ const rows = readFileSync(scored, 'utf8')
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES) {
-  for (const typed of family === 'keys-iid' ? ['keys'] : ['nokeys', 'keys']) {
-    const rs = rows.filter((r) => r.id.split('/')[1] === family && r.id.split('/')[2] === typed);
+  for (const typed of family === 'keys-iid' ? ['all', ...DIST_NAMES] : ['nokeys', 'keys']) {
+    const rs = rows.filter((r) => r.id.split('/')[1] === family && (typed === 'all' || r.id.split('/')[2] === typed));
     const count = (d) => rs.filter((r) => r.decision === d).length;
     const scores = rs.map((r) => r.score).sort((a, b) => a - b);
     const reasons = {};
@@ -174,7 +177,7 @@ for (const family of FAMILIES) {
       .slice(0, 3)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    const label = family === 'keys-iid' ? family : `${family} ${typed === 'keys' ? '+typing' : ''}`;
+    const label = family === 'keys-iid' ? `${family}${typed === 'all' ? '' : ` ${typed}`}` : `${family} ${typed === 'keys' ? '+typing' : ''}`;
     console.log(`${label.padEnd(26)} n=${String(rs.length).padStart(4)} ${pct(count('allow'), rs.length)} ${pct(count('challenge'), rs.length)} ${pct(count('block'), rs.length)}  ${(scores[scores.length >> 1] ?? NaN).toFixed(3)}  ${top}`);
   }
 }

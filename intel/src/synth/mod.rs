@@ -20,7 +20,9 @@
 //!   cross-session hash store can catch it.
 //!
 //! Keystroke generators: `type-const` (Puppeteer `type` with a constant or zero delay),
-//! `type-gauss` (Gaussian holds and gaps, sequential or overlapping), `type-uniform`.
+//! `type-gauss` (Gaussian holds and gaps, sequential or overlapping), `type-uniform`. Key-only
+//! sessions (these and `type-digraph`) are half logins (two fields, a pause between them, Tab and
+//! Enter on some) and half one text ([`key_shape`]).
 //!
 //! Stronger generators (what attackers who hide the automation use; [`STRONG_POINTER_GENERATORS`]
 //! plus the two built from human recordings), each its own LOFO family:
@@ -739,18 +741,87 @@ fn type_into_fields(
     keys
 }
 
+/// The keys of a key-only session, in the shape [`key_shape`] draws, typed by `typer` (classes,
+/// start time → keys, end time).
+fn type_shaped(
+    rng: &mut Rng,
+    shift: bool,
+    mut typer: impl FnMut(&mut Rng, &[u8], f64) -> (Vec<Key>, f64),
+) -> Vec<Key> {
+    match key_shape(rng) {
+        KeyShape::Text(n) => {
+            let classes = text_classes(rng, n, shift);
+            typer(rng, &classes, 0.0).0
+        }
+        KeyShape::Login {
+            user,
+            tab,
+            pause,
+            pass,
+            enter,
+        } => {
+            let classes = text_classes(rng, user, shift);
+            let (mut keys, mut t) = typer(rng, &classes, 0.0);
+            if tab {
+                let (k, end) = typer(rng, &[key_class::TAB], t);
+                keys.extend(k);
+                t = end;
+            }
+            let classes = text_classes(rng, pass, shift);
+            let (k, end) = typer(rng, &classes, t + pause);
+            keys.extend(k);
+            if let Some(wait) = enter {
+                keys.extend(typer(rng, &[key_class::ENTER], end + wait).0);
+            }
+            keys
+        }
+    }
+}
+
+/// Shape of a key-only synthetic session.
+enum KeyShape {
+    /// One text of this many keys.
+    Text(usize),
+    /// A login: a username, a Tab (or a click, which a key-only session does not show), a pause
+    /// (ms), a password, and Enter after a wait (ms) or a click on the button.
+    Login {
+        user: usize,
+        tab: bool,
+        pause: f64,
+        pass: usize,
+        enter: Option<f64>,
+    },
+}
+
+/// Half the key-only sessions are a login (a username and a password of 6–20 keys each, a Tab
+/// on half of them, a 0.3–2.5 s pause between the fields, Enter on 70 %), half one text of
+/// 10–20 or 25–75 keys. Until session 12 every one was a text typed without a pause, while
+/// people pause between fields and hesitate in text: the model learned a pause as human
+/// evidence (a keyboard-only probe, `intel/scripts/probes.mjs` `keys-iid`, went from 22.5 % to
+/// 68.5 % allowed with one 0.4–1.5 s pause between its two fields).
+fn key_shape(rng: &mut Rng) -> KeyShape {
+    if rng.chance(0.5) {
+        KeyShape::Login {
+            user: rng.int(6, 20),
+            tab: rng.chance(0.5),
+            pause: rng.range(300.0, 2500.0),
+            pass: rng.int(6, 20),
+            enter: rng.chance(0.7).then(|| rng.range(100.0, 1200.0)),
+        }
+    } else if rng.chance(0.5) {
+        KeyShape::Text(rng.int(10, 20))
+    } else {
+        KeyShape::Text(rng.int(25, 75))
+    }
+}
+
 fn key_session(rng: &mut Rng, generator: &str) -> (Session, String) {
     let (kt, name) = key_timing(rng, generator);
-    // Login fields are short (8–20 keys); sentences are longer: cover both.
-    let n = if rng.chance(0.5) {
-        rng.int(10, 20)
-    } else {
-        rng.int(25, 75)
-    };
     let shift = rng.chance(0.5);
-    let classes = text_classes(rng, n, shift);
     let tick = *rng.pick(&[0.1, 1.0, 1.0, 16.0]).unwrap_or(&1.0);
-    let (keys, _) = type_keys(rng, kt, &classes, 0.0, tick);
+    let keys = type_shaped(rng, shift, |rng, classes, t0| {
+        type_keys(rng, kt, classes, t0, tick)
+    });
     let mut s = Session {
         keys,
         ..Default::default()
@@ -1086,16 +1157,12 @@ pub fn generate_strong(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
         let Some((table, h)) = typist(&mut rng) else {
             break;
         };
-        let n = if rng.chance(0.5) {
-            rng.int(10, 20)
-        } else {
-            rng.int(25, 75)
-        };
         let shift = rng.chance(0.5);
-        let classes = text_classes(&mut rng, n, shift);
         let tick = *rng.pick(&[0.1, 1.0, 1.0, 16.0]).unwrap_or(&1.0);
         let jitter = rng.range(0.0, 8.0);
-        let (keys, _) = table.type_keys(&mut rng, &classes, 0.0, tick, jitter);
+        let keys = type_shaped(&mut rng, shift, |rng, classes, t0| {
+            table.type_keys(rng, classes, t0, tick, jitter)
+        });
         let mut s = Session {
             keys,
             ..Default::default()
@@ -1127,6 +1194,73 @@ mod tests {
         }
         let c = generate(&SynthOptions::scaled(4, 0.02), &[]);
         assert!(a.iter().zip(&c).any(|(x, y)| x.session != y.session));
+    }
+
+    #[test]
+    fn key_only_sessions_are_logins_or_texts() {
+        // Half logins (two fields with a pause of 0.3-2.5 s between them, Tab on half, Enter on
+        // 70 %), half texts typed without a pause: a pause must not be a class shortcut.
+        let mut rng = Rng::new(3);
+        let (mut logins, mut tabs, mut enters) = (0, 0, 0);
+        for _ in 0..400 {
+            if let KeyShape::Login {
+                user,
+                tab,
+                pause,
+                pass,
+                enter,
+            } = key_shape(&mut rng)
+            {
+                logins += 1;
+                tabs += usize::from(tab);
+                enters += usize::from(enter.is_some());
+                assert!((300.0..2500.0).contains(&pause) && (6..=20).contains(&user));
+                assert!((6..=20).contains(&pass));
+            }
+        }
+        assert!((160..=240).contains(&logins), "{logins} logins of 400");
+        assert!(
+            tabs > logins / 3 && tabs < 2 * logins / 3,
+            "{tabs} of {logins}"
+        );
+        assert!(
+            enters > logins / 2 && enters < 9 * logins / 10,
+            "{enters} of {logins}"
+        );
+        // Typed with a metronome (a key every 100 ms, 50 ms holds): a login shows its pause
+        // between the fields and only there.
+        let metronome = |_: &mut Rng, classes: &[u8], t0: f64| {
+            let keys: Vec<Key> = (0..classes.len())
+                .map(|i| Key {
+                    down_ms: t0 + 100.0 * i as f64,
+                    up_ms: t0 + 100.0 * i as f64 + 50.0,
+                    class: classes[i],
+                    unreleased: false,
+                })
+                .collect();
+            let end = keys.last().map_or(t0, |k| k.up_ms);
+            (keys, end)
+        };
+        let mut seen_login = false;
+        for seed in 0..20 {
+            let mut rng = Rng::new(seed);
+            let keys = type_shaped(&mut rng, false, metronome);
+            let long = keys
+                .windows(2)
+                .filter(|w| w[1].down_ms - w[0].up_ms > 60.0)
+                .count();
+            let extra = keys
+                .iter()
+                .filter(|k| k.class == key_class::TAB || k.class == key_class::ENTER)
+                .count();
+            // Texts: none; logins: the field switch, and the wait before Enter when there is one.
+            assert!(
+                long <= 2 && (long > 0 || extra == 0),
+                "seed {seed}: {long} {extra}"
+            );
+            seen_login |= long > 0;
+        }
+        assert!(seen_login);
     }
 
     #[test]
