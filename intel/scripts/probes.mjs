@@ -26,25 +26,19 @@
 //
 // Needs `cargo build --release -p tollgate-intel` (or TOLLGATE_INTEL_BIN).
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { mulberry32 } from '../../tests/e2e/xtest.mjs';
+import { requireBin, scoreRecords } from './eval-records.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: args } = parseArgs({
   options: { n: { type: 'string', default: '200' }, model: { type: 'string' }, seed: { type: 'string', default: '1' } },
 });
 const N = Number(args.n);
-const BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'release', 'tollgate-intel');
-if (!existsSync(BIN)) {
-  console.error(`${BIN} is missing: cargo build --release -p tollgate-intel (or set TOLLGATE_INTEL_BIN)`);
-  process.exit(2);
-}
+requireBin();
 
 const r1 = (v) => Math.round(v * 10) / 10;
 /** Move spacing (ms) per pointer family; `null`: the family has its own path. */
@@ -142,8 +136,6 @@ function session(family, rng) {
 
 const FAMILIES = [...Object.keys(SPACING), 'keys-iid'];
 const dir = mkdtempSync(join(tmpdir(), 'probes-'));
-const records = join(dir, 'records.jsonl');
-const scored = join(dir, 'scored.jsonl');
 const lines = [];
 for (const [f, family] of FAMILIES.entries()) {
   for (let i = 0; i < N; i++) {
@@ -153,16 +145,7 @@ for (const [f, family] of FAMILIES.entries()) {
     lines.push(JSON.stringify({ id, source: 'probes', subject: `${family}-${i}`, label: 'bot', generator: family, device: 'mouse', screen: null, pointer, keys }));
   }
 }
-writeFileSync(records, lines.join('\n') + '\n');
-execFileSync(BIN, ['eval', '--traces', records, '--synthetic-scale', '0', '--out', scored, ...(args.model ? ['--model', args.model] : [])], {
-  cwd: ROOT,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const rows = readFileSync(scored, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l))
-  .filter((r) => r.id);
+const rows = scoreRecords(lines, dir, args.model);
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES) {

@@ -19,17 +19,15 @@
 //
 // Needs `cargo build --release -p tollgate-intel` (or TOLLGATE_INTEL_BIN) and `npm ci`.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { RATES, RIG_BOTS, attemptSeed, botSession } from '../../tests/e2e/osbots.mjs';
 import { centreOf, mulberry32 } from '../../tests/e2e/xtest.mjs';
+import { requireBin, scoreRecords } from './eval-records.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '300' },
@@ -40,11 +38,7 @@ const { values: args } = parseArgs({
   },
 });
 const N = Number(args.n);
-const BIN = process.env.TOLLGATE_INTEL_BIN ?? join(ROOT, 'target', 'release', 'tollgate-intel');
-if (!existsSync(BIN)) {
-  console.error(`${BIN} is missing: cargo build --release -p tollgate-intel (or set TOLLGATE_INTEL_BIN)`);
-  process.exit(2);
-}
+requireBin();
 
 // tests/e2e/pages/oslevel.html: a 360 px form at (420, 180), 40 px fields 24 px apart, a 160 px button.
 const LAYOUT = {
@@ -64,8 +58,6 @@ const RIG_FAMILIES = RIG_BOTS.map((b) => b.family);
 const FAMILIES = args.rig ? RIG_FAMILIES : [...RIG_FAMILIES, 'ghost-eased'];
 
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'rig-bots-'));
-const records = join(dir, 'records.jsonl');
-const scored = join(dir, 'scored.jsonl');
 // --rig: exactly the rig's bot attempts (its plan order and per-attempt seeds; 10 humans come first,
 // so the first bot starts near the button where the last person's login ended).
 const plan = args.rig
@@ -94,17 +86,7 @@ for (const { family, i, seed } of plan) {
     }),
   );
 }
-writeFileSync(records, lines.join('\n') + '\n');
-execFileSync(BIN, ['eval', '--traces', records, '--synthetic-scale', '0', '--out', scored, ...(args.model ? ['--model', args.model] : [])], {
-  cwd: ROOT,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-
-const rows = readFileSync(scored, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l))
-  .filter((r) => r.id);
+const rows = scoreRecords(lines, dir, args.model);
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`;
 if (args.rig) {
   console.log(`rig-bots --rig: the rig's own bot attempts, ${args.model ?? 'compiled-in model'}`);
