@@ -13,6 +13,8 @@
 // - selenium-perstep   the same, one perform() per point: 259–265 ms apart (measured).
 // - selenium-pause     default duration plus `.pause(10–60 ms)` per point.
 // - selenium-zero      `ActionChains(driver, duration=0)`: frame-locked, 15.3–17.8 ms (measured).
+// - selenium-sleep     duration 0, one perform() per point with `time.sleep(0.01–0.05)` between: the
+//                      sleep plus ~2 ms of round trip, delivered on the next frame (16.7 ms grid).
 // - pyautogui-tween    `pyautogui.moveTo(x, y, duration=0.1–0.4)`: duration / 0.05 s steps (at least 2),
 //                      linear or ease-out, each 50 ms plus 0.3–3 ms of call overhead.
 // - warp               the pointer warped onto each target (`element.click()`, xdotool), a humanised
@@ -23,10 +25,11 @@
 //
 //   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
 //   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
+//   node intel/scripts/probes.mjs --keep /tmp/probes   # keep records.jsonl and scored.jsonl
 //
 // Needs `cargo build --release -p tollgate-intel` (or TOLLGATE_INTEL_BIN).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +38,7 @@ import { mulberry32 } from '../../tests/e2e/xtest.mjs';
 import { requireBin, scoreRecords } from './eval-records.mjs';
 
 const { values: args } = parseArgs({
-  options: { n: { type: 'string', default: '200' }, model: { type: 'string' }, seed: { type: 'string', default: '1' } },
+  options: { n: { type: 'string', default: '200' }, model: { type: 'string' }, seed: { type: 'string', default: '1' }, keep: { type: 'string' } },
 });
 const N = Number(args.n);
 requireBin();
@@ -49,6 +52,7 @@ const SPACING = {
   'selenium-zero': (u) => u(15.3, 17.8),
   'pyautogui-tween': (u) => 50 + u(0.3, 3),
   warp: null,
+  'selenium-sleep': (u) => Math.ceil((u(10, 50) + 2) / 16.67) * 16.67 + u(-0.8, 0.8),
 };
 /** Key timing of `keys-iid` (and of the pointer families' typing: `uniform`): [hold, gap] per key. */
 const KEY_DISTS = {
@@ -134,8 +138,10 @@ function session(family, rng) {
   return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
 
-const FAMILIES = [...Object.keys(SPACING), 'keys-iid'];
-const dir = mkdtempSync(join(tmpdir(), 'probes-'));
+// A family's seeds follow its place in this list: add new families at the end, so that the figures
+// of the others stay reproducible.
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep'];
+const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 for (const [f, family] of FAMILIES.entries()) {
   for (let i = 0; i < N; i++) {
@@ -164,4 +170,4 @@ for (const family of FAMILIES) {
     console.log(`${label.padEnd(26)} n=${String(rs.length).padStart(4)} ${pct(count('allow'), rs.length)} ${pct(count('challenge'), rs.length)} ${pct(count('block'), rs.length)}  ${(scores[scores.length >> 1] ?? NaN).toFixed(3)}  ${top}`);
   }
 }
-rmSync(dir, { recursive: true, force: true });
+if (!args.keep) rmSync(dir, { recursive: true, force: true });
