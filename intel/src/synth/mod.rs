@@ -650,10 +650,13 @@ fn pointer_session_with(
         Vec::new()
     } else {
         name.push_str(":login");
+        // The typing draws from its own stream (one draw of the pointer's), so the key
+        // generators can change without moving any pointer path.
+        let mut krng = Rng::new(b.rng.next_u64());
         let (kt, kname) = match typist {
             Typist::Synthetic => {
-                let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-const");
-                key_timing(b.rng, kgen)
+                let kgen = krng.pick(&KEY_GENERATORS).copied().unwrap_or("type-const");
+                key_timing(&mut krng, kgen)
             }
             Typist::Digraph(..) => (
                 KeyTiming::Const {
@@ -682,18 +685,26 @@ fn pointer_session_with(
                 b.t += b.rng.range(0.0, 800.0);
             }
         }
-        type_into_fields(&mut b, &targets, with_keys, kt, typist, |b, tg| {
-            let exact = b.rng.chance(0.5);
-            let p = if exact {
-                tg
-            } else {
-                (
-                    tg.0 + b.rng.range(-40.0, 40.0),
-                    tg.1 + b.rng.range(-8.0, 8.0),
-                )
-            };
-            b.move_to(p);
-        })
+        type_into_fields(
+            &mut b,
+            &mut krng,
+            &targets,
+            with_keys,
+            kt,
+            typist,
+            |b, tg| {
+                let exact = b.rng.chance(0.5);
+                let p = if exact {
+                    tg
+                } else {
+                    (
+                        tg.0 + b.rng.range(-40.0, 40.0),
+                        tg.1 + b.rng.range(-8.0, 8.0),
+                    )
+                };
+                b.move_to(p);
+            },
+        )
     };
     let mut s = Session {
         pointer: b.out,
@@ -706,9 +717,11 @@ fn pointer_session_with(
 
 /// The login form's three targets in turn (username field, password field, submit button):
 /// `reach` moves the cursor to a target (drawing its own aim), then a click; in each field the
-/// typist types a short text, or, `!with_keys`, a pause stands in for typing. Returns the keys.
+/// typist types a short text (its timing drawn from `krng`), or, `!with_keys`, a pause stands in
+/// for typing. Returns the keys.
 fn type_into_fields(
     b: &mut Builder<'_>,
+    krng: &mut Rng,
     targets: &[P2; 3],
     with_keys: bool,
     kt: KeyTiming,
@@ -726,9 +739,9 @@ fn type_into_fields(
                 let classes = text_classes(b.rng, n, shift);
                 let t0 = b.t + b.rng.range(0.0, 400.0);
                 let (ks, end) = match typist {
-                    Typist::Synthetic => type_keys(b.rng, kt, &classes, t0, b.style.tick),
+                    Typist::Synthetic => type_keys(krng, kt, &classes, t0, b.style.tick),
                     Typist::Digraph(table, jitter) => {
-                        table.type_keys(b.rng, &classes, t0, b.style.tick, jitter)
+                        table.type_keys(krng, &classes, t0, b.style.tick, jitter)
                     }
                 };
                 keys.extend(ks);
@@ -1035,8 +1048,9 @@ fn reading_session(rng: &mut Rng, with_keys: bool) -> (Session, String) {
         walk(&mut b, next, back);
     }
     let mut name = "reading-lines".to_string();
-    let kgen = b.rng.pick(&KEY_GENERATORS).copied().unwrap_or("type-gauss");
-    let (kt, kname) = key_timing(b.rng, kgen);
+    let mut krng = Rng::new(b.rng.next_u64());
+    let kgen = krng.pick(&KEY_GENERATORS).copied().unwrap_or("type-gauss");
+    let (kt, kname) = key_timing(&mut krng, kgen);
     if with_keys {
         name = format!("{name}+{kname}");
     }
@@ -1045,6 +1059,7 @@ fn reading_session(rng: &mut Rng, with_keys: bool) -> (Session, String) {
     let targets = [(fx, fy), (fx, fy + 55.0), (fx, fy + 120.0)];
     let keys = type_into_fields(
         &mut b,
+        &mut krng,
         &targets,
         with_keys,
         kt,
