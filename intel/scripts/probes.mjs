@@ -21,7 +21,10 @@
 //                      press 50–200 ms later.
 // - keys-iid           keyboard only (Tab and a 0.4–1.5 s pause between the fields, Enter to submit),
 //                      holds and gaps drawn independently per key from one of five distributions
-//                      (uniform, Gaussian, exponential gaps, log-normal).
+//                      (uniform, Gaussian, exponential gaps, log-normal). Since session 13 the
+//                      training family `type-skewed` draws exponential and log-normal shapes too.
+// - keys-iid-ood       the same login, right-skewed shapes no training family draws: Weibull (k 1.6)
+//                      or Pareto (α 2.5) gaps, a burst mixture (80 % fast, 20 % 250–700 ms), gamma holds.
 //
 //   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
 //   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
@@ -63,6 +66,15 @@ const KEY_DISTS = {
   lognormal: (u, g) => [Math.exp(g(4.5, 0.25)), Math.exp(g(4.8, 0.5))],
 };
 const DIST_NAMES = Object.keys(KEY_DISTS);
+/** `keys-iid-ood`: right-skewed shapes that `type-skewed` (session 13's training family: shifted
+ * exponential, log-normal, Erlang gaps; log-normal holds) does not draw from. */
+const KEY_DISTS_OOD = {
+  weibull: (u, g, rng) => [u(70, 130), 40 + 160 * (-Math.log(1 - rng())) ** (1 / 1.6)],
+  pareto: (u, g, rng) => [Math.max(20, g(95, 20)), 60 * (1 - rng()) ** (-1 / 2.5)],
+  'burst-mix': (u, g, rng) => [u(60, 120), rng() < 0.8 ? Math.max(15, g(90, 25)) : u(250, 700)],
+  'gamma-hold': (u, g, rng) => [20 + 20 * -Math.log((1 - rng()) * (1 - rng()) * (1 - rng())), Math.exp(g(4.9, 0.35))],
+};
+const OOD_NAMES = Object.keys(KEY_DISTS_OOD);
 
 function session(family, rng) {
   const u = (a, b) => a + (b - a) * rng();
@@ -77,9 +89,10 @@ function session(family, rng) {
       t += h + gap;
     }
   };
-  if (family === 'keys-iid') {
-    const name = DIST_NAMES[Math.floor(rng() * DIST_NAMES.length)];
-    const dist = KEY_DISTS[name];
+  if (family === 'keys-iid' || family === 'keys-iid-ood') {
+    const [names, dists] = family === 'keys-iid' ? [DIST_NAMES, KEY_DISTS] : [OOD_NAMES, KEY_DISTS_OOD];
+    const name = names[Math.floor(rng() * names.length)];
+    const dist = dists[name];
     typeField(dist, 8 + Math.floor(rng() * 7));
     const [h, gap] = dist(u, g, rng);
     K.push([r1(t), r1(t + h), 'tab']);
@@ -140,7 +153,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 for (const [f, family] of FAMILIES.entries()) {
@@ -155,7 +168,9 @@ const rows = scoreRecords(lines, dir, args.model);
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES) {
-  for (const typed of family === 'keys-iid' ? ['all', ...DIST_NAMES] : ['nokeys', 'keys']) {
+  const keyOnly = family.startsWith('keys-iid');
+  const subs = family === 'keys-iid' ? DIST_NAMES : OOD_NAMES;
+  for (const typed of keyOnly ? ['all', ...subs] : ['nokeys', 'keys']) {
     const rs = rows.filter((r) => r.id.split('/')[1] === family && (typed === 'all' || r.id.split('/')[2] === typed));
     const count = (d) => rs.filter((r) => r.decision === d).length;
     const scores = rs.map((r) => r.score).sort((a, b) => a - b);
@@ -166,7 +181,7 @@ for (const family of FAMILIES) {
       .slice(0, 3)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    const label = family === 'keys-iid' ? `${family}${typed === 'all' ? '' : ` ${typed}`}` : `${family} ${typed === 'keys' ? '+typing' : ''}`;
+    const label = keyOnly ? `${family}${typed === 'all' ? '' : ` ${typed}`}` : `${family} ${typed === 'keys' ? '+typing' : ''}`;
     console.log(`${label.padEnd(26)} n=${String(rs.length).padStart(4)} ${pct(count('allow'), rs.length)} ${pct(count('challenge'), rs.length)} ${pct(count('block'), rs.length)}  ${(scores[scores.length >> 1] ?? NaN).toFixed(3)}  ${top}`);
   }
 }

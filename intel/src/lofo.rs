@@ -49,7 +49,10 @@ pub struct Family {
 /// - `type-const`: Puppeteer `keyboard.type` with a constant or zero delay (a different tool
 ///   from the humanisers);
 /// - `type-random`: `type-gauss` + `type-uniform` — "humanized typing" add-ons drawing an
-///   independent random delay per key; Gaussian vs uniform is a parameter of the same tool.
+///   independent random delay per key; Gaussian vs uniform is a parameter of the same tool;
+/// - `type-skewed`: the same kind of tool with right-skewed delays (shifted-exponential,
+///   log-normal, Erlang). Its own family, so that LOFO measures whether symmetric delays teach
+///   the model anything about skewed ones.
 ///
 /// The stronger generators (`intel::synth` module docs), one family each:
 /// - `windmouse`: WindMouse paths (SRL waits or an OS tick);
@@ -96,6 +99,11 @@ pub const FAMILIES: &[Family] = &[
         name: "synthetic/type-random",
         source: "synthetic",
         members: &["type-gauss", "type-uniform"],
+    },
+    Family {
+        name: "synthetic/type-skewed",
+        source: "synthetic",
+        members: &["type-skewed"],
     },
     Family {
         name: "synthetic/windmouse",
@@ -485,6 +493,7 @@ mod tests {
             "type-const:gap",
             "type-uniform",
             "type-gauss:p2p",
+            "type-skewed:lognormal",
             "windmouse:login",
             "min-jerk:circle",
             "ghost-cursor-os:login",
@@ -545,6 +554,10 @@ mod tests {
         );
         assert_eq!(f("synthetic", "linear-steps:circle"), ["synthetic/linear"]);
         assert_eq!(f("synthetic", "type-uniform"), ["synthetic/type-random"]);
+        assert_eq!(
+            f("synthetic", "type-skewed:erlang"),
+            ["synthetic/type-skewed"]
+        );
         assert_eq!(
             f("synthetic", "ghost-cursor:login+type-const:gap"),
             ["synthetic/ghost-cursor", "synthetic/type-const"]

@@ -20,7 +20,9 @@
 //!   cross-session hash store can catch it.
 //!
 //! Keystroke generators: `type-const` (Puppeteer `type` with a constant or zero delay),
-//! `type-gauss` (Gaussian holds and gaps, sequential or overlapping), `type-uniform`. Key-only
+//! `type-gauss` (Gaussian holds and gaps, sequential or overlapping), `type-uniform`,
+//! `type-skewed` (independent right-skewed delays: shifted-exponential, log-normal or Erlang
+//! gaps, log-normal holds; session 13's adversarial round against the `keys-iid` probes). Key-only
 //! sessions (these and `type-digraph`) are half logins (two fields, a pause between them, Tab and
 //! Enter on some) and half one text ([`key_shape`]).
 //!
@@ -117,7 +119,7 @@ pub const POINTER_GENERATORS: [&str; 5] = [
     "ghost-cursor",
     "ghost-cursor-timed",
 ];
-pub const KEY_GENERATORS: [&str; 3] = ["type-const", "type-gauss", "type-uniform"];
+pub const KEY_GENERATORS: [&str; 4] = ["type-const", "type-gauss", "type-uniform", "type-skewed"];
 /// Stronger pointer generators (see the module docs); `human-splice` and `type-digraph` need
 /// human recordings and are generated from them.
 pub const STRONG_POINTER_GENERATORS: [&str; 3] = ["windmouse", "min-jerk", "ghost-cursor-os"];
@@ -474,6 +476,41 @@ enum KeyTiming {
         h: (f64, f64),
         g: (f64, f64),
     },
+    /// Independent right-skewed delays per key, the shape of human press-to-press timing
+    /// without its dependence on the key, the rhythm or the hand: a log-normal hold (median,
+    /// σ) and a gap drawn by `gap`, either release-to-press (sequential) or press-to-press
+    /// (overlaps possible).
+    Skewed {
+        hold: (f64, f64),
+        gap: SkewedGap,
+        p2p: bool,
+    },
+}
+
+/// The gap distributions of [`KeyTiming::Skewed`] (ms).
+#[derive(Debug, Clone, Copy)]
+enum SkewedGap {
+    /// `shift` + exponential(`mean`): `sleep(c + random.expovariate(…))`.
+    ShiftedExp { shift: f64, mean: f64 },
+    /// Log-normal: median, σ.
+    LogNormal { median: f64, sigma: f64 },
+    /// Erlang (gamma with integer shape `k`) of mean `mean`.
+    Erlang { k: usize, mean: f64 },
+}
+
+impl SkewedGap {
+    fn draw(self, rng: &mut Rng) -> f64 {
+        match self {
+            SkewedGap::ShiftedExp { shift, mean } => shift + exp_draw(rng, mean),
+            SkewedGap::LogNormal { median, sigma } => median * (sigma * rng.normal()).exp(),
+            SkewedGap::Erlang { k, mean } => (0..k).map(|_| exp_draw(rng, mean / k as f64)).sum(),
+        }
+    }
+}
+
+/// Exponential draw of mean `mean`.
+fn exp_draw(rng: &mut Rng, mean: f64) -> f64 {
+    -mean * (1.0 - rng.f64()).max(1e-12).ln()
 }
 
 fn key_timing(rng: &mut Rng, generator: &str) -> (KeyTiming, String) {
@@ -516,6 +553,46 @@ fn key_timing(rng: &mut Rng, generator: &str) -> (KeyTiming, String) {
                 )
             }
         }
+        "type-skewed" => {
+            let hold = (rng.range(60.0, 130.0), rng.range(0.1, 0.4));
+            let p2p = rng.chance(0.3);
+            // Gap scale: release-to-press 40–220 ms typical; press-to-press 120–350 ms.
+            let m = if p2p {
+                rng.range(120.0, 350.0)
+            } else {
+                rng.range(40.0, 220.0)
+            };
+            let (gap, variant) = match rng.int(0, 2) {
+                0 => {
+                    let shift = rng.range(0.1, 0.6) * m;
+                    (
+                        SkewedGap::ShiftedExp {
+                            shift,
+                            mean: m - shift,
+                        },
+                        "exp",
+                    )
+                }
+                1 => (
+                    SkewedGap::LogNormal {
+                        median: m,
+                        sigma: rng.range(0.25, 0.8),
+                    },
+                    "lognormal",
+                ),
+                _ => (
+                    SkewedGap::Erlang {
+                        k: rng.int(2, 4),
+                        mean: m,
+                    },
+                    "erlang",
+                ),
+            };
+            (
+                KeyTiming::Skewed { hold, gap, p2p },
+                format!("type-skewed:{variant}"),
+            )
+        }
         _ => {
             let h0 = rng.range(20.0, 90.0);
             let g0 = rng.range(20.0, 150.0);
@@ -548,6 +625,11 @@ fn type_keys(rng: &mut Rng, kt: KeyTiming, classes: &[u8], t0: f64, tick: f64) -
             KeyTiming::Uniform { h, g } => {
                 let hh = rng.range(h.0, h.1);
                 (hh, hh + rng.range(g.0, g.1))
+            }
+            KeyTiming::Skewed { hold, gap, p2p } => {
+                let h = (hold.0 * (hold.1 * rng.normal()).exp()).max(5.0);
+                let g = gap.draw(rng);
+                if p2p { (h, g.max(20.0)) } else { (h, h + g) }
             }
         };
         if c == key_class::SHIFT {
@@ -1212,6 +1294,37 @@ mod tests {
     }
 
     #[test]
+    fn skewed_typing_is_right_skewed_and_independent() {
+        // Pooled press-to-press intervals of `type-skewed` sessions: a long right tail (the
+        // log-quantile skew of human typing is > 1), positive holds, keys in order; and each
+        // variant occurs.
+        let mut rng = Rng::new(5);
+        let mut variants = std::collections::BTreeSet::new();
+        let mut skews = Vec::new();
+        for _ in 0..60 {
+            let (s, name) = key_session(&mut rng, "type-skewed");
+            variants.insert(name.clone());
+            let mut p2p: Vec<f64> = s
+                .keys
+                .windows(2)
+                .map(|w| w[1].down_ms - w[0].down_ms)
+                .filter(|d| *d < 600.0)
+                .collect();
+            assert!(s.keys.iter().all(|k| k.up_ms - k.down_ms >= 4.9), "{name}");
+            assert!(p2p.iter().all(|d| *d >= 0.0), "{name}");
+            p2p.sort_by(f64::total_cmp);
+            let q = |f: f64| p2p[((p2p.len() - 1) as f64 * f) as usize];
+            if p2p.len() >= 10 {
+                skews.push((q(0.9) - q(0.5)) / (q(0.5) - q(0.1)).max(1.0));
+            }
+        }
+        assert_eq!(variants.len(), 3, "{variants:?}");
+        skews.sort_by(f64::total_cmp);
+        let median = skews[skews.len() / 2];
+        assert!(median > 1.0, "median skew {median}");
+    }
+
+    #[test]
     fn key_only_sessions_are_logins_or_texts() {
         // Half logins (two fields with a pause of 0.3-2.5 s between them, Tab on half, Enter on
         // 70 %), half texts typed without a pause: a pause must not be a class shortcut.
@@ -1419,9 +1532,10 @@ mod tests {
             let sd = (dts.iter().map(|d| (d - m).powi(2)).sum::<f64>() / dts.len() as f64).sqrt();
             assert!(sd < 3.0, "dt SD {sd}");
             let f = extract(&s);
-            // Rounded to whole px a step of 9.4 px alternates 9 / 10 (|log| 0.1); humans ~0.26.
+            // Rounded to whole px a step of 6-12 px alternates between its floor and ceiling:
+            // at most |log(7 / 6)| = 0.154 (9.4 px: 9 / 10, 0.105); humans ~0.26.
             assert!(
-                f.get(F::KinStepRatio).is_some_and(|v| v < 0.15),
+                f.get(F::KinStepRatio).is_some_and(|v| v < 0.16),
                 "{:?}",
                 f.get(F::KinStepRatio)
             );
