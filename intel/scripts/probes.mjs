@@ -19,6 +19,9 @@
 //                      linear or ease-out, each 50 ms plus 0.3–3 ms of call overhead.
 // - warp               the pointer warped onto each target (`element.click()`, xdotool), a humanised
 //                      press 50–200 ms later.
+// - selenium-click     `ActionChains.move_to_element(field).click()` (or `element.click()`): the pointer
+//                      appears at the target, presses 0.5–2 ms later and releases 1–3 ms after that
+//                      (measured with ChromeDriver 156: 1 ms, then a 2 ms dwell).
 // - keys-iid           keyboard only (Tab and a 0.4–1.5 s pause between the fields, Enter to submit),
 //                      holds and gaps drawn independently per key from one of five distributions
 //                      (uniform, Gaussian, exponential gaps, log-normal). Since session 13 the
@@ -113,7 +116,7 @@ function session(family, rng) {
   targets.forEach((tg, j) => {
     t += u(300, 1200);
     let pts;
-    if (family === 'warp') {
+    if (family === 'warp' || family === 'selenium-click') {
       pts = [tg];
     } else if (family === 'pyautogui-tween') {
       const n = Math.max(2, Math.floor(u(0.1, 0.4) / 0.05));
@@ -139,9 +142,10 @@ function session(family, rng) {
       P.push([r1(t), 'move', Math.round(p[0]), Math.round(p[1]), 0]);
     }
     pos = P[P.length - 1].slice(2, 4);
-    t += family === 'warp' ? u(50, 200) : u(1, 5);
+    const seleniumClick = family === 'selenium-click';
+    t += family === 'warp' ? u(50, 200) : seleniumClick ? u(0.5, 2) : u(1, 5);
     P.push([r1(t), 'down', pos[0], pos[1], 1]);
-    t += u(50, 150);
+    t += seleniumClick ? u(1, 3) : u(50, 150);
     P.push([r1(t), 'up', pos[0], pos[1], 0]);
     if (j < 2 && typing) {
       t += u(200, 600);
@@ -153,7 +157,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 for (const [f, family] of FAMILIES.entries()) {

@@ -466,11 +466,12 @@ pub struct Features {
     /// ([`pointer::ARRIVAL_RATIO`]).
     pub n_full_speed_arrivals: usize,
     /// Mouse button presses whose pointer was last seen elsewhere (a sample of the same pointer
-    /// more than a pixel away within [`pointer::TELEPORT_LOOKBACK`] rows), in sessions captured
-    /// by the collector ([`Session::collector`]) ...
+    /// more than a pixel away within [`pointer::TELEPORT_LOOKBACK`] rows) ...
     pub n_reached_clicks: usize,
     /// ... and of them, those the pointer reached in one jump of at least
-    /// [`pointer::TELEPORT_MIN_PX`] (no sample in between).
+    /// [`pointer::TELEPORT_MIN_PX`] (no sample in between); in traces (not
+    /// [`Session::collector`]) only those also released within
+    /// [`pointer::TELEPORT_TRACE_DWELL_MS`].
     pub n_teleport_clicks: usize,
     /// Spacing of the mouse move samples ([`pointer::move_clock`]; `None` without mouse
     /// moves).
@@ -571,7 +572,9 @@ impl Features {
     /// which the recorder saw nothing; 1 of 978 windows (2 of 4 presses) and 14 of 13,811
     /// login-sized runs of three judged presses (0.10 %) meet the rule. DELBOT's recorder saw only
     /// its canvas: all 23 of its people's judged presses follow jumps, and 1 of its sessions
-    /// would meet the rule, which is why traces are not judged.
+    /// would meet the rule, which is why in traces a jump counts only when its press is also
+    /// released within [`pointer::TELEPORT_TRACE_DWELL_MS`] (Selenium's `click()`: 2 ms). No
+    /// person in the development traces has such a press (session 13).
     pub fn teleport_clicks(&self) -> bool {
         two_and_half(self.n_teleport_clicks, self.n_reached_clicks)
     }
