@@ -271,6 +271,9 @@ fn click_and_type(
     }
 }
 
+/// A 60 Hz display frame (ms).
+const FRAME_MS: f64 = 1000.0 / 60.0;
+
 fn human(seed: u64) -> TelemetryBuilder {
     let mut b = TelemetryBuilder::new();
     let mut rng = Rng::new(seed);
@@ -278,8 +281,8 @@ fn human(seed: u64) -> TelemetryBuilder {
     let mut t = 80.0;
     let mut pos = (40.0f64, 60.0f64);
     // Two reaches, each a primary sub-movement that stops short of the target and a corrective
-    // one, with a low-frequency wobble of the hand; samples as a 125 Hz mouse delivered on
-    // 60 Hz frames (1–3 reports per event, sub-millisecond jitter, the odd long frame).
+    // one, with a low-frequency wobble of the hand; one move event per 60 Hz frame, as a browser
+    // dispatches them (about a millisecond of jitter, the odd dropped frame).
     for &(tx, ty, n) in &[(420.0f64, 210.0f64, 30), (455.0, 330.0, 15)] {
         let (sx, sy) = pos;
         let reach = 0.9 + 0.05 * rnd();
@@ -300,14 +303,8 @@ fn human(seed: u64) -> TelemetryBuilder {
                     + arc * (to.0 - from.0).signum()
                     + wob
                     + (rnd() - 0.5) * 2.0;
-                let reports = 1.0 + (rnd() * 2.6).floor();
-                t += 8.0 * reports
-                    + (rnd() - 0.5) * 1.2
-                    + if rnd() < 0.06 {
-                        25.0 + 60.0 * rnd()
-                    } else {
-                        0.0
-                    };
+                let frames = if rnd() < 0.06 { 2.0 } else { 1.0 };
+                t += FRAME_MS * frames + (rnd() - 0.5) * 2.0;
                 mouse(&mut b, t, pointer_kind::MOVE, x.round(), y.round(), 0, 0.0);
                 pos = (x, y);
             }
