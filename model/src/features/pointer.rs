@@ -398,23 +398,26 @@ fn teleport_clicks(pointer: &[Pt], f: &mut Features, max_dwell: Option<f64>) {
     for i in 0..pointer.len() {
         if let Some(jump) = teleport_click(pointer, i) {
             f.n_reached_clicks += 1;
-            let instant =
-                || max_dwell.is_none_or(|d| press_dwell(pointer, i).is_some_and(|h| h < d));
-            f.n_teleport_clicks += usize::from(jump && instant());
+            let counts =
+                jump && max_dwell.is_none_or(|d| press_dwell(pointer, i).is_some_and(|h| h < d));
+            f.n_teleport_clicks += usize::from(counts);
         }
     }
 }
 
-/// How long (ms) the press at `pointer[i]` was held: until the next release of the same pointer
-/// type, `None` when another press or the end of the session comes first.
-fn press_dwell(pointer: &[Pt], i: usize) -> Option<f64> {
-    let down = pointer.get(i)?;
-    pointer[i + 1..]
+/// The release of the press at `pointer[i]`: the next button row, when it is an `up` (`None`
+/// when another press or the end of the session comes first).
+fn release_of(pointer: &[Pt], i: usize) -> Option<&Pt> {
+    pointer
+        .get(i + 1..)?
         .iter()
-        .filter(|p| p.ptype == down.ptype)
         .find(|p| p.kind == pointer_kind::UP || p.kind == pointer_kind::DOWN)
         .filter(|p| p.kind == pointer_kind::UP)
-        .map(|p| p.t_ms - down.t_ms)
+}
+
+/// How long (ms) the press at `pointer[i]` was held ([`release_of`]).
+fn press_dwell(pointer: &[Pt], i: usize) -> Option<f64> {
+    Some(release_of(pointer, i)?.t_ms - pointer[i].t_ms)
 }
 
 /// Count post-click strokes judged and jump-started ([`Features::jump_start`]).
@@ -1147,14 +1150,10 @@ pub fn clicks_of(pointer: &[Pt]) -> Vec<Click> {
         if d.kind != pointer_kind::DOWN || !is_mouse_like(d.ptype) {
             continue;
         }
-        let Some(u) = pointer[i + 1..]
-            .iter()
-            .find(|p| p.kind == pointer_kind::UP || p.kind == pointer_kind::DOWN)
-        else {
+        let Some(u) = release_of(pointer, i) else {
             continue;
         };
-        if u.kind != pointer_kind::UP || u.t_ms - d.t_ms > CLICK_MAX_MS || dist(d, u) > CLICK_MAX_PX
-        {
+        if u.t_ms - d.t_ms > CLICK_MAX_MS || dist(d, u) > CLICK_MAX_PX {
             continue;
         }
         let moves_before = pointer[..i]
