@@ -81,6 +81,16 @@ impl Rng {
         mean + sd * self.normal()
     }
 
+    /// Exponential of mean `mean` (inverse transform).
+    pub fn exponential(&mut self, mean: f64) -> f64 {
+        -mean * (1.0 - self.f64()).max(1e-12).ln()
+    }
+
+    /// Log-normal of median `median` and log-SD `sigma`.
+    pub fn log_normal(&mut self, median: f64, sigma: f64) -> f64 {
+        median * (sigma * self.normal()).exp()
+    }
+
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         if items.is_empty() {
             None

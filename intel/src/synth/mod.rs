@@ -140,12 +140,12 @@ enum Timing {
 impl Timing {
     fn dt(&self, rng: &mut Rng) -> f64 {
         match *self {
-            Timing::Burst(mean) => 0.15 + -mean * (1.0 - rng.f64()).max(1e-12).ln(),
+            Timing::Burst(mean) => 0.15 + rng.exponential(mean),
             Timing::Even(s) => s,
             Timing::Gauss(m, sd) => rng.gauss(m, sd).max(1.0),
             Timing::Uniform(a, b) => rng.range(a, b),
             Timing::Tick(p, sd) => rng.gauss(p, sd).max(0.5),
-            Timing::LogNormal(m, s) => (m * (s * rng.normal()).exp()).clamp(1.0, 200.0),
+            Timing::LogNormal(m, s) => rng.log_normal(m, s).clamp(1.0, 200.0),
         }
     }
 
@@ -501,16 +501,11 @@ enum SkewedGap {
 impl SkewedGap {
     fn draw(self, rng: &mut Rng) -> f64 {
         match self {
-            SkewedGap::ShiftedExp { shift, mean } => shift + exp_draw(rng, mean),
-            SkewedGap::LogNormal { median, sigma } => median * (sigma * rng.normal()).exp(),
-            SkewedGap::Erlang { k, mean } => (0..k).map(|_| exp_draw(rng, mean / k as f64)).sum(),
+            SkewedGap::ShiftedExp { shift, mean } => shift + rng.exponential(mean),
+            SkewedGap::LogNormal { median, sigma } => rng.log_normal(median, sigma),
+            SkewedGap::Erlang { k, mean } => (0..k).map(|_| rng.exponential(mean / k as f64)).sum(),
         }
     }
-}
-
-/// Exponential draw of mean `mean`.
-fn exp_draw(rng: &mut Rng, mean: f64) -> f64 {
-    -mean * (1.0 - rng.f64()).max(1e-12).ln()
 }
 
 fn key_timing(rng: &mut Rng, generator: &str) -> (KeyTiming, String) {
@@ -627,7 +622,7 @@ fn type_keys(rng: &mut Rng, kt: KeyTiming, classes: &[u8], t0: f64, tick: f64) -
                 (hh, hh + rng.range(g.0, g.1))
             }
             KeyTiming::Skewed { hold, gap, p2p } => {
-                let h = (hold.0 * (hold.1 * rng.normal()).exp()).max(5.0);
+                let h = rng.log_normal(hold.0, hold.1).max(5.0);
                 let g = gap.draw(rng);
                 if p2p { (h, g.max(20.0)) } else { (h, h + g) }
             }
@@ -1294,7 +1289,7 @@ mod tests {
     }
 
     #[test]
-    fn skewed_typing_is_right_skewed_and_independent() {
+    fn skewed_typing_is_right_skewed() {
         // Pooled press-to-press intervals of `type-skewed` sessions: a long right tail (the
         // log-quantile skew of human typing is > 1), positive holds, keys in order; and each
         // variant occurs.
