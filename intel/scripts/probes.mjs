@@ -58,6 +58,7 @@ const SPACING = {
   'selenium-zero': (u) => u(15.3, 17.8),
   'pyautogui-tween': (u) => 50 + u(0.3, 3),
   warp: null,
+  'selenium-click': null,
   'selenium-sleep': (u) => Math.ceil((u(10, 50) + 2) / 16.67) * 16.67 + u(-0.8, 0.8),
 };
 /** Key timing of `keys-iid` (and of the pointer families' typing: `uniform`): [hold, gap] per key. */
@@ -68,7 +69,6 @@ const KEY_DISTS = {
   'exp-gap': (u, g, rng) => [u(80, 120), 30 - 150 * Math.log(1 - rng())],
   lognormal: (u, g) => [Math.exp(g(4.5, 0.25)), Math.exp(g(4.8, 0.5))],
 };
-const DIST_NAMES = Object.keys(KEY_DISTS);
 /** `keys-iid-ood`: right-skewed shapes that `type-skewed` (session 13's training family: shifted
  * exponential, log-normal, Erlang gaps; log-normal holds) does not draw from. */
 const KEY_DISTS_OOD = {
@@ -77,7 +77,8 @@ const KEY_DISTS_OOD = {
   'burst-mix': (u, g, rng) => [u(60, 120), rng() < 0.8 ? Math.max(15, g(90, 25)) : u(250, 700)],
   'gamma-hold': (u, g, rng) => [20 + 20 * -Math.log((1 - rng()) * (1 - rng()) * (1 - rng())), Math.exp(g(4.9, 0.35))],
 };
-const OOD_NAMES = Object.keys(KEY_DISTS_OOD);
+/** The keyboard-only families and their timing tables. */
+const KEY_FAMILIES = { 'keys-iid': KEY_DISTS, 'keys-iid-ood': KEY_DISTS_OOD };
 
 function session(family, rng) {
   const u = (a, b) => a + (b - a) * rng();
@@ -92,10 +93,10 @@ function session(family, rng) {
       t += h + gap;
     }
   };
-  if (family === 'keys-iid' || family === 'keys-iid-ood') {
-    const [names, dists] = family === 'keys-iid' ? [DIST_NAMES, KEY_DISTS] : [OOD_NAMES, KEY_DISTS_OOD];
+  if (KEY_FAMILIES[family]) {
+    const names = Object.keys(KEY_FAMILIES[family]);
     const name = names[Math.floor(rng() * names.length)];
-    const dist = dists[name];
+    const dist = KEY_FAMILIES[family][name];
     typeField(dist, 8 + Math.floor(rng() * 7));
     const [h, gap] = dist(u, g, rng);
     K.push([r1(t), r1(t + h), 'tab']);
@@ -172,9 +173,8 @@ const rows = scoreRecords(lines, dir, args.model);
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES) {
-  const keyOnly = family.startsWith('keys-iid');
-  const subs = family === 'keys-iid' ? DIST_NAMES : OOD_NAMES;
-  for (const typed of keyOnly ? ['all', ...subs] : ['nokeys', 'keys']) {
+  const keyOnly = Boolean(KEY_FAMILIES[family]);
+  for (const typed of keyOnly ? ['all', ...Object.keys(KEY_FAMILIES[family])] : ['nokeys', 'keys']) {
     const rs = rows.filter((r) => r.id.split('/')[1] === family && (typed === 'all' || r.id.split('/')[2] === typed));
     const count = (d) => rs.filter((r) => r.decision === d).length;
     const scores = rs.map((r) => r.score).sort((a, b) => a - b);

@@ -643,13 +643,13 @@ fn model_reason_detail(
 mod tests {
     use super::*;
     use tollgate_protocol::telemetry::{Probe, ProbeValue, Telemetry, TelemetryBuilder, probe};
+    use tollgate_protocol::token::SolveStats;
+    use tollgate_testkit::{ChallengeSpec, TelemetrySpec, TokenSpec};
 
     /// The behaviour features the scorer computes from telemetry.
     fn features_of(t: &Telemetry) -> Features {
         tollgate_model::features::extract(&Session::from_telemetry(t))
     }
-    use tollgate_protocol::token::SolveStats;
-    use tollgate_testkit::{ChallengeSpec, TelemetrySpec, TokenSpec};
 
     fn token(t: Telemetry) -> DecodedToken {
         let c = ChallengeSpec::new("site").pow(1, 1).expires_at(1).sign();
