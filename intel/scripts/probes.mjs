@@ -28,6 +28,18 @@
 //                      training family `type-skewed` draws exponential and log-normal shapes too.
 // - keys-iid-ood       the same login, right-skewed shapes no training family draws: Weibull (k 1.6)
 //                      or Pareto (α 2.5) gaps, a burst mixture (80 % fast, 20 % 250–700 ms), gamma holds.
+// - selenium-duration  a humanlike reach (curved path, minimum-jerk time course, 2–8 % overshoot and
+//                      a correction, 0.5 px noise) executed with `ActionChains(driver, duration=d)`,
+//                      d 16–100 ms: ChromeDriver 156 dispatches a move every d + 1.3–2.5 ms once d
+//                      is longer than a frame (`webdriver-timing.mjs`, headless and headful; 20 and
+//                      25 ms fall back onto a longer step part of the time, 33 and 40 ms land on
+//                      50.0 ms).
+// - selenium-replay    pointer only: a recorded SapiMouse window (a person's path and clicks, read from
+//                      ../shared/data/traces) replayed on one of those measured clocks, or on random
+//                      `.pause(5–30 ms)` steps (+ 2–6 ms); variant `frame` is the control, the same
+//                      replay on a 60 Hz frame clock. The windows are training people's, so the model
+//                      has seen the paths (and the replay hashes may know them): this measures what
+//                      the clock alone gives away.
 //
 //   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
 //   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
@@ -40,7 +52,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { mulberry32 } from '../../tests/e2e/xtest.mjs';
+import { mulberry32, readTraces, SAPI } from '../../tests/e2e/xtest.mjs';
 import { requireBin, scoreRecords } from './eval-records.mjs';
 
 const { values: args } = parseArgs({
@@ -60,7 +72,67 @@ const SPACING = {
   warp: null,
   'selenium-click': null,
   'selenium-sleep': (u) => Math.ceil((u(10, 50) + 2) / 16.67) * 16.67 + u(-0.8, 0.8),
+  'selenium-duration': null,
 };
+/** `selenium-duration`: the pointer-move durations a script may pass (`ActionChains(driver,
+ * duration=d)`) and the spacing ChromeDriver 156 gave each, measured by webdriver-timing.mjs (40
+ * moves per perform, two runs): d + 1.3–2.2 ms, except 20 and 25 ms, which fall back onto a 3-frame
+ * clock a share of the time, and 33 and 40 ms, which land on it (50.0 ms). */
+const DURATION_SPACING = {
+  16: (u) => u(17.1, 18.1),
+  20: (u, rng) => (rng() < 0.8 ? u(21.2, 22.0) : u(35.0, 38.8)),
+  25: (u, rng) => (rng() < 0.35 ? u(26.3, 26.8) : u(38.5, 40.8)),
+  33: (u) => u(49.6, 50.4),
+  40: (u) => u(49.7, 50.4),
+  50: (u) => u(51.6, 52.2),
+  100: (u) => u(101.6, 102.7),
+};
+/** `selenium-replay` clocks: the measured durations above, random pauses, and the 60 Hz control. */
+const REPLAY_CLOCKS = {
+  d16: DURATION_SPACING[16],
+  d20: DURATION_SPACING[20],
+  d25: DURATION_SPACING[25],
+  d33: DURATION_SPACING[33],
+  d50: DURATION_SPACING[50],
+  'pause-random': (u) => u(5, 30) + u(2, 6),
+  frame: (u) => 16.67 + u(-0.4, 0.4),
+};
+let sapi = null;
+
+/** A recorded window's pointer rows replayed on `clock`: the position the person's path had at
+ * each tick (linear between samples under 100 ms apart, else where it rested), a move whenever
+ * the rounded position changed; presses and releases at their recorded times and the pointer's
+ * position then. */
+function replayOn(rec, clock, u, rng) {
+  const P = rec.pointer;
+  const moves = P.filter((e) => e[1] === 'move');
+  const buttons = P.filter((e) => e[1] !== 'move');
+  const out = [];
+  const end = P[P.length - 1][0];
+  let last = null;
+  let j = 0;
+  let bi = 0;
+  for (let t = moves[0][0]; t <= end; t += clock(u, rng)) {
+    while (bi < buttons.length && buttons[bi][0] <= t) {
+      const b = buttons[bi++];
+      out.push([b[0], b[1], last ? last[0] : b[2], last ? last[1] : b[3], b[4]]);
+    }
+    while (j + 1 < moves.length && moves[j + 1][0] <= t) j++;
+    const [a, b] = [moves[j], moves[j + 1]];
+    let [x, y] = [a[2], a[3]];
+    if (b && b[0] > a[0] && b[0] - a[0] <= 100) {
+      const s = (t - a[0]) / (b[0] - a[0]);
+      [x, y] = [a[2] + (b[2] - a[2]) * s, a[3] + (b[3] - a[3]) * s];
+    }
+    const p = [Math.round(x), Math.round(y)];
+    if (!last || p[0] !== last[0] || p[1] !== last[1]) {
+      out.push([r1(t), 'move', p[0], p[1], bi > 0 ? buttons[bi - 1][4] : 0]);
+      last = p;
+    }
+  }
+  for (const b of buttons.slice(bi)) out.push([b[0], b[1], last ? last[0] : b[2], last ? last[1] : b[3], b[4]]);
+  return out.sort((a, b) => a[0] - b[0]);
+}
 /** Key timing of `keys-iid` (and of the pointer families' typing: `uniform`): [hold, gap] per key. */
 const KEY_DISTS = {
   uniform: (u) => [u(50, 150), u(50, 250)],
@@ -93,6 +165,13 @@ function session(family, rng) {
       t += h + gap;
     }
   };
+  if (family === 'selenium-replay') {
+    sapi ??= readTraces(SAPI);
+    const names = Object.keys(REPLAY_CLOCKS);
+    const name = names[Math.floor(rng() * names.length)];
+    const rec = sapi[Math.floor(rng() * sapi.length)];
+    return { pointer: replayOn(rec, REPLAY_CLOCKS[name], u, rng), keys: [], variant: name };
+  }
   if (KEY_FAMILIES[family]) {
     const names = Object.keys(KEY_FAMILIES[family]);
     const name = names[Math.floor(rng() * names.length)];
@@ -107,6 +186,9 @@ function session(family, rng) {
     return { pointer: P, keys: K, variant: name };
   }
   const typing = rng() < 0.5;
+  // Drawn only for its own family, so the other families' streams stay as they were.
+  const durations = Object.keys(DURATION_SPACING);
+  const duration = family === 'selenium-duration' ? durations[Math.floor(rng() * durations.length)] : null;
   let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
   P.push([0, 'move', pos[0], pos[1], 0]);
   const targets = [
@@ -117,8 +199,38 @@ function session(family, rng) {
   targets.forEach((tg, j) => {
     t += u(300, 1200);
     let pts;
+    let times = null;
     if (family === 'warp' || family === 'selenium-click') {
       pts = [tg];
+    } else if (family === 'selenium-duration') {
+      // A humanlike reach: a curved path under a minimum-jerk time course, overshooting the
+      // target by 2-8 % and correcting back, with 0.5 px of hand noise, at a constant action
+      // duration through ChromeDriver.
+      const step = DURATION_SPACING[duration];
+      const T = u(450, 1100);
+      const over = 1 + u(0.02, 0.08);
+      const [dx, dy] = [tg[0] - pos[0], tg[1] - pos[1]];
+      const bend = u(-0.25, 0.25);
+      const at = (s) => [pos[0] + dx * s - dy * bend * Math.sin(Math.PI * Math.min(s, 1)), pos[1] + dy * s + dx * bend * Math.sin(Math.PI * Math.min(s, 1))];
+      pts = [];
+      times = [];
+      let tt = 0;
+      while (tt < T) {
+        tt += step(u, rng);
+        const x = Math.min(tt / T, 1);
+        const s = over * (10 * x ** 3 - 15 * x ** 4 + 6 * x ** 5);
+        pts.push(at(s).map((v) => v + g(0, 0.5)));
+        times.push(tt);
+      }
+      const Tc = u(150, 300);
+      let tc = 0;
+      while (tc < Tc) {
+        tc += step(u, rng);
+        const x = Math.min(tc / Tc, 1);
+        const s = over + (1 - over) * (10 * x ** 3 - 15 * x ** 4 + 6 * x ** 5);
+        pts.push(at(s).map((v) => v + g(0, 0.5)));
+        times.push(T + tc);
+      }
     } else if (family === 'pyautogui-tween') {
       const n = Math.max(2, Math.floor(u(0.1, 0.4) / 0.05));
       const easeOut = rng() < 0.5;
@@ -138,10 +250,11 @@ function session(family, rng) {
         return [0, 1].map((k) => b[0] * pos[k] + b[1] * c1[k] + b[2] * c2[k] + b[3] * tg[k]);
       });
     }
-    for (const p of pts) {
-      t += SPACING[family] ? SPACING[family](u) : 0;
+    const t0 = t;
+    pts.forEach((p, k) => {
+      t = times ? t0 + times[k] : t + (SPACING[family] ? SPACING[family](u) : 0);
       P.push([r1(t), 'move', Math.round(p[0]), Math.round(p[1]), 0]);
-    }
+    });
     pos = P[P.length - 1].slice(2, 4);
     const seleniumClick = family === 'selenium-click';
     t += family === 'warp' ? u(50, 200) : seleniumClick ? u(0.5, 2) : u(1, 5);
@@ -153,12 +266,12 @@ function session(family, rng) {
       typeField(KEY_DISTS.uniform, 8 + Math.floor(rng() * 7));
     }
   });
-  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys', duration };
 }
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 for (const [f, family] of FAMILIES.entries()) {
@@ -173,8 +286,11 @@ const rows = scoreRecords(lines, dir, args.model);
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES) {
-  const keyOnly = Boolean(KEY_FAMILIES[family]);
-  for (const typed of keyOnly ? ['all', ...Object.keys(KEY_FAMILIES[family])] : ['nokeys', 'keys']) {
+  // Families listed per variant: the keyboard-only ones (and all of them), the replay clocks.
+  const table = KEY_FAMILIES[family] ?? (family === 'selenium-replay' ? REPLAY_CLOCKS : null);
+  const keyOnly = Boolean(table);
+  const variants = KEY_FAMILIES[family] ? ['all', ...Object.keys(table)] : table ? Object.keys(table) : ['nokeys', 'keys'];
+  for (const typed of variants) {
     const rs = rows.filter((r) => r.id.split('/')[1] === family && (typed === 'all' || r.id.split('/')[2] === typed));
     const count = (d) => rs.filter((r) => r.decision === d).length;
     const scores = rs.map((r) => r.score).sort((a, b) => a - b);

@@ -8,6 +8,7 @@
 // `sparse-moves` rule's note in verifier/README.md.
 //
 //   node intel/scripts/webdriver-timing.mjs     # needs /usr/bin/chromedriver and /usr/bin/chromium
+//   DISPLAY=:99 node intel/scripts/webdriver-timing.mjs   # headful, on a running X server (Xvfb :99)
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -40,7 +41,7 @@ let sid;
 try {
   sid = (
     await wd('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'chrome', 'goog:chromeOptions': { binary: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--window-size=1200,900'] } } },
+      capabilities: { alwaysMatch: { browserName: 'chrome', 'goog:chromeOptions': { binary: '/usr/bin/chromium', args: [...(process.env.DISPLAY ? [] : ['--headless']), '--no-sandbox', '--disable-gpu', '--window-size=1200,900'] } } },
     })
   ).sessionId;
   const html = `<input id=i style="position:absolute;left:50px;top:50px"><script>window.ev=[];
@@ -54,7 +55,12 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
       const ts = ev.filter((e) => e[0] === kind).map((e) => e[1]);
       return ts.slice(1).map((t, i) => t - ts[i]);
     };
-    const span = (v) => (v.length ? `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)} ms` : '-');
+    const span = (v) => {
+      if (!v.length) return '-';
+      const s = [...v].sort((a, b) => a - b);
+      const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))].toFixed(1);
+      return `${s[0].toFixed(1)}–${s[s.length - 1].toFixed(1)} ms (p10 ${q(0.1)}, median ${q(0.5)}, p90 ${q(0.9)})`;
+    };
     const moves = ev.filter((e) => e[0] === 'pointermove').length;
     const holds = [];
     ev.forEach((e, i) => {
@@ -75,6 +81,20 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
   await report('20 moves of 250 ms, one perform');
   await wd('POST', `/session/${sid}/actions`, pointer(Array.from({ length: 20 }, (_, i) => move(300 - 10 * i, 200 - 5 * i, 0))));
   await report('20 moves of 0 ms, one perform');
+  for (const d of [8, 16, 20, 25, 33, 40, 50, 100]) {
+    await wd('POST', `/session/${sid}/actions`, pointer(Array.from({ length: 40 }, (_, i) => move(100 + 10 * i, 100 + 5 * i, d))));
+    await report(`40 moves of ${d} ms, one perform`);
+  }
+  for (const p of [5, 10, 20, 30]) {
+    await wd('POST', `/session/${sid}/actions`, pointer(Array.from({ length: 40 }, (_, i) => [move(100 + 10 * i, 100 + 5 * i, 0), { type: 'pause', duration: p }]).flat()));
+    await report(`40 moves of 0 ms + pause ${p} ms, one perform`);
+  }
+  {
+    let x = 1;
+    const rnd = () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    await wd('POST', `/session/${sid}/actions`, pointer(Array.from({ length: 60 }, (_, i) => [move(100 + 5 * i, 100 + 3 * i, 0), { type: 'pause', duration: Math.round(5 + 25 * rnd()) }]).flat()));
+    await report('60 moves of 0 ms + pause 5–30 ms, one perform');
+  }
   for (let i = 0; i < 10; i++) await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: 7, y: 3, duration: 250 }]));
   await report('10 moves of 250 ms, one perform each');
   for (let i = 0; i < 20; i++) await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: 7, y: 3, duration: 0 }]));

@@ -41,18 +41,19 @@
 //! ([`Features::jump_start`], reason [`REASON_JUMP_START`]) or reached them at full speed
 //! ([`Features::full_speed_arrivals`], reason [`REASON_FULL_SPEED_ARRIVAL`]) (measured, both
 //! together: the offline copy of the OS-level rig's ghost-cursor and WindMouse logins went from
-//! 10.3 % and 12.0 % allowed to 1.3 % and 1.0 %). Two rules judge only what the collector
-//! captured, because a trace recorder's sampling and scope are unknown: mouse moves sampled more
-//! coarsely than any device reports in a capture with coalesced samples
-//! ([`Features::sparse_moves`], reason [`REASON_SPARSE_MOVES`]), and clicks the pointer reached
-//! by a jump ([`Features::teleport_clicks`], reason [`REASON_TELEPORT`]) (measured through XTEST
-//! and Chromium: 0.1 s sleep-loop logins and warped logins, each 5 of 10 allowed without the
-//! rule, 0 of 10 with it).
+//! 10.3 % and 12.0 % allowed to 1.3 % and 1.0 %). So are mouse moves sampled more coarsely than
+//! any device reports ([`Features::sparse_moves`], reason [`REASON_SPARSE_MOVES`]) or on a
+//! timer's clock that no display or device runs at ([`Features::off_frame_clock`], reason
+//! [`REASON_OFF_FRAME_CLOCK`]), and clicks the pointer reached by a jump
+//! ([`Features::teleport_clicks`], reason [`REASON_TELEPORT`]; in a trace, whose recorder's scope
+//! is unknown, only when the press is also released within a few milliseconds) (measured through
+//! XTEST and Chromium: 0.1 s sleep-loop logins and warped logins, each 5 of 10 allowed without
+//! the rule, 0 of 10 with it).
 
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
-    REASON_JUMP_START, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES,
-    REASON_TELEPORT,
+    REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS,
+    REASON_SPARSE_MOVES, REASON_TELEPORT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -543,6 +544,7 @@ impl Model {
             (f.jump_start(), REASON_JUMP_START),
             (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
             (f.sparse_moves(), REASON_SPARSE_MOVES),
+            (f.off_frame_clock(), REASON_OFF_FRAME_CLOCK),
             (f.teleport_clicks(), REASON_TELEPORT),
         ] {
             if hit {
@@ -1104,6 +1106,8 @@ mod tests {
                 intervals,
                 median_ms,
                 p10_ms,
+                mode_ms: median_ms,
+                mode_share: 0.2,
             });
             let s = m.score(&f, ReplayEvidence::default());
             assert_eq!(
@@ -1124,9 +1128,46 @@ mod tests {
             intervals: 30,
             median_ms: 100.0,
             p10_ms: 95.0,
+            mode_ms: 100.0,
+            mode_share: 0.2,
         });
         let s = m.score(&f, ReplayEvidence::default());
         assert!(!s.evidence && s.p_human == m.mid_challenge(), "{s:?}");
+    }
+
+    #[test]
+    fn off_frame_clock_caps_at_mid_challenge() {
+        use crate::features::MoveClock;
+        let m = toy();
+        let mut base = extract(&Session::default());
+        base.values[F::KeyRollover as usize] = Some(0.4);
+        for (intervals, mode_ms, mode_share, capped) in [
+            (40, 21.6, 0.75, true),
+            (12, 50.0, 0.5, true),
+            (11, 50.0, 0.9, false),
+            (40, 21.6, 0.49, false),
+            (40, 16.9, 0.95, false),
+            (40, 9.0, 0.95, false),
+            (40, 85.0, 0.95, false),
+        ] {
+            let mut f = base.clone();
+            f.move_clock = Some(MoveClock {
+                intervals,
+                median_ms: mode_ms,
+                p10_ms: mode_ms,
+                mode_ms,
+                mode_share,
+            });
+            let s = m.score(&f, ReplayEvidence::default());
+            assert_eq!(
+                s.reasons.contains(&REASON_OFF_FRAME_CLOCK),
+                capped,
+                "{intervals} {mode_ms} {mode_share}"
+            );
+            if capped {
+                assert_eq!(s.p_human, m.mid_challenge());
+            }
+        }
     }
 
     #[test]

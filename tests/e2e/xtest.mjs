@@ -63,7 +63,7 @@ export function mulberry32(seed) {
 
 // --- recorded humans --------------------------------------------------------------------------
 
-function readTraces(file) {
+export function readTraces(file) {
   return gunzipSync(readFileSync(file))
     .toString('utf8')
     .split('\n')

@@ -510,6 +510,16 @@ fn tell_counts(tell: &str, b: &Behaviour) -> Vec<(&'static str, f64)> {
 /// Most bot-like features listed per model reason.
 const DETAIL_FEATURES: usize = 5;
 
+/// The move clock of a session without mouse moves, for reason details (not reached: both clock
+/// rules need a clock).
+const NO_CLOCK: tollgate_model::features::MoveClock = tollgate_model::features::MoveClock {
+    intervals: 0,
+    median_ms: f64::NAN,
+    p10_ms: f64::NAN,
+    mode_ms: f64::NAN,
+    mode_share: f64::NAN,
+};
+
 /// What a model reason contributed: a feature group's logit and its most bot-like features'
 /// values, or the replay evidence.
 fn model_reason_detail(
@@ -578,11 +588,7 @@ fn model_reason_detail(
             "two or more clicks, and at least half of those judged, were reached by a jump: the pointer appeared at the press point from 30 px or more away with no sample in between, or appeared 30 px or more from where it had rested and then moved slower onto the target; automation warps the pointer onto or near its target (xdotool, pyautogui.click, page.click, element.click), a mouse reports its way across the page; capped at mid-challenge (voice-control and switch-access tools click this way too)",
         )),
         tf::REASON_SPARSE_MOVES => {
-            let c = f.move_clock.unwrap_or(tf::MoveClock {
-                intervals: 0,
-                median_ms: f64::NAN,
-                p10_ms: f64::NAN,
-            });
+            let c = f.move_clock.unwrap_or(NO_CLOCK);
             Some((
                 vec![
                     ("move_intervals", count(c.intervals)),
@@ -592,6 +598,23 @@ fn model_reason_detail(
                     ("min_p10_ms", tp::SPARSE_MIN_P10_MS),
                 ],
                 "the mouse moved in samples 80 ms or more apart (median), never in a run of device-rate samples: one sample per step of a script's sleep loop or of Selenium's 250 ms pointer actions, where a mouse, touchpad or pen reports every 8 ms or less, and a browser dispatches a move per frame, while a hand moves it; capped at mid-challenge (a remote desktop throttled below 12.5 Hz looks the same)",
+            ))
+        }
+        tf::REASON_OFF_FRAME_CLOCK => {
+            let c = f.move_clock.unwrap_or(NO_CLOCK);
+            Some((
+                vec![
+                    ("move_intervals", count(c.intervals)),
+                    ("move_interval_mode_ms", finite(c.mode_ms)),
+                    ("move_interval_mode_share", finite(c.mode_share)),
+                    (
+                        "mode_ms_from_nearest_display_cadence",
+                        finite(tp::cadence_misfit(c.mode_ms)),
+                    ),
+                    ("min_mode_share", tp::CLOCK_MIN_SHARE),
+                    ("min_ms_from_cadence", tp::CLOCK_MIN_MISFIT_MS),
+                ],
+                "the mouse moved on a timer's clock: most move intervals within a millisecond of one period that is no display's refresh period (a browser dispatches a hand's moves once per frame), as a script pacing its moves with a sleep or Selenium's pointer-action duration does; capped at mid-challenge (a timer-driven pointer of a person's, such as head tracking, looks the same)",
             ))
         }
         _ => None,
@@ -1054,6 +1077,42 @@ mod tests {
         let c = f.move_clock.expect("a session with moves has a clock");
         assert!(c.intervals >= 12 && c.median_ms < 20.0, "{c:?}");
         assert!(!f.sparse_moves());
+    }
+
+    #[test]
+    fn off_frame_clocks_are_explained() {
+        // Three eased, bowed reaches paced by Selenium's pointer actions with a 50 ms duration
+        // (ChromeDriver dispatches one move every 51.6-52.2 ms, measured), humanised clicks.
+        let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
+        let ease = |u: f64| u * u * (3.0 - 2.0 * u);
+        let paced = |tick_ms: f64, coalesced: bool| {
+            let b = scripted_login(&clicks, (12, tick_ms, 150.0, 800.0), coalesced, bowed(ease));
+            score(&token(b.finish()), &SitePolicy::default())
+        };
+        for coalesced in [true, false] {
+            let v = paced(51.9, coalesced);
+            assert!(v.reasons.contains(&"off-frame-clock"), "{v:?}");
+            assert_ne!(v.decision, Decision::Allow, "{v:?}");
+            let d = &v.details["off-frame-clock"];
+            assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+            assert!(
+                (d.features["move_interval_mode_ms"] - 51.9).abs() < 0.1,
+                "{d:?}"
+            );
+            assert_eq!(d.features["move_interval_mode_share"], 1.0, "{d:?}");
+            assert!(
+                d.features["mode_ms_from_nearest_display_cadence"] > 18.0,
+                "{d:?}"
+            );
+        }
+        // The same reaches one per 60 Hz frame, or every other frame: display cadences.
+        for tick in [16.67, 33.33] {
+            let v = paced(tick, true);
+            assert!(!v.reasons.contains(&"off-frame-clock"), "{tick}: {v:?}");
+        }
+        // People: the long human-like login has no off-frame clock.
+        let t = TelemetrySpec::long_login(1).build();
+        assert!(!features_of(&t).off_frame_clock());
     }
 
     #[test]

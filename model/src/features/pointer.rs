@@ -93,6 +93,72 @@ pub const SPARSE_MIN_MEDIAN_MS: f64 = 80.0;
 /// Pointing devices typically report at 80–1000 Hz (a figure from the field, not measured
 /// here): any hand movement gives runs of samples about 1–12 ms apart, however slow the page.
 pub const SPARSE_MIN_P10_MS: f64 = 40.0;
+/// The off-frame-clock rule ([`Features::off_frame_clock`]) reads the same intervals as the
+/// sparse-moves rule and finds their mode: the densest window this wide (ms) ...
+pub const CLOCK_WINDOW_MS: f64 = 1.0;
+/// ... holding at least this share of the intervals (a timer's clock, not a spread) ...
+pub const CLOCK_MIN_SHARE: f64 = 0.5;
+/// ... with the mean of that window in `[CLOCK_MIN_MS, SPARSE_MIN_MEDIAN_MS)` (shorter modes sit
+/// among device report periods, longer ones are the sparse-moves rule's) ...
+pub const CLOCK_MIN_MS: f64 = 10.0;
+/// ... and at least this far (ms) from every cadence of [`PERSON_CADENCES_MS`].
+pub const CLOCK_MIN_MISFIT_MS: f64 = 1.5;
+/// Where the mode of a person's move intervals lies (ms): a browser dispatches a hand's moves once
+/// per display frame, stamped with the device report they carry, so the mode is a refresh period
+/// (30 Hz: Chrome's energy saver, 4K over HDMI 1.4; 50 Hz; 60–360 Hz panels), within a report
+/// period of it, or a mouse's report period when its samples are captured coalesced (≤ 8 ms, under
+/// [`CLOCK_MIN_MS`]). 24 ms: a 125 Hz mouse on a display under 60 Hz stamps frames 16 and 24 ms
+/// apart. Not listed: 48 Hz (laptop power-saving modes), 24 and 25 Hz (film modes of TVs); a
+/// person on one of those whose moves form a sharp clock is challenged (measured: none in the
+/// development traces).
+pub const PERSON_CADENCES_MS: &[f64] = &[
+    1000.0 / 360.0,
+    1000.0 / 240.0,
+    1000.0 / 180.0,
+    1000.0 / 165.0,
+    1000.0 / 144.0,
+    1000.0 / 120.0,
+    1000.0 / 100.0,
+    1000.0 / 90.0,
+    1000.0 / 85.0,
+    1000.0 / 75.0,
+    1000.0 / 72.0,
+    1000.0 / 60.0,
+    1000.0 / 50.0,
+    24.0,
+    1000.0 / 30.0,
+];
+
+/// Distance (ms) from `mode_ms` to the nearest of [`PERSON_CADENCES_MS`].
+pub fn cadence_misfit(mode_ms: f64) -> f64 {
+    PERSON_CADENCES_MS
+        .iter()
+        .map(|c| (mode_ms - c).abs())
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The densest window of [`CLOCK_WINDOW_MS`] over sorted `gaps`: the mean of its intervals and
+/// the share of all intervals in it (`(0, 0)` without intervals).
+fn clock_mode(sorted: &[f64]) -> (f64, f64) {
+    let mut best = (0usize, 0usize);
+    let mut j = 0;
+    for i in 0..sorted.len() {
+        j = j.max(i);
+        while j < sorted.len() && sorted[j] <= sorted[i] + CLOCK_WINDOW_MS {
+            j += 1;
+        }
+        if j - i > best.1 {
+            best = (i, j - i);
+        }
+    }
+    let (i, n) = best;
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = sorted[i..i + n].iter().sum::<f64>() / n as f64;
+    (mean, n as f64 / sorted.len() as f64)
+}
+
 /// A click is reached in a jump ([`Features::teleport_clicks`]) when the pointer's last sample
 /// away from the press point (more than [`TELEPORT_SAME_PX`]) is at least this far (px) from where
 /// it arrived there: a hand slowing down to press moves a pixel or two per sample at 60 Hz or
@@ -313,7 +379,8 @@ fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
     Some(step >= JUMP_MIN_STEP_PX && step >= ratio * full)
 }
 
-/// The clock of a session's mouse movement ([`Features::sparse_moves`]): intervals between
+/// The clock of a session's mouse movement ([`Features::sparse_moves`],
+/// [`Features::off_frame_clock`]): intervals between
 /// consecutive mouse move samples (hovering or dragging) that moved at least
 /// [`SPARSE_MIN_STEP_PX`] within [`SPARSE_MAX_GAP_MS`]. `None` when the session has no mouse
 /// move. Collector captures and traces alike (session 12; session 11 judged only captures with
@@ -332,10 +399,14 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
         .map(|w| w[1].t_ms - w[0].t_ms)
         .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS)
         .collect();
+    gaps.sort_by(f64::total_cmp);
+    let (mode_ms, mode_share) = clock_mode(&gaps);
     Some(MoveClock {
         intervals: gaps.len(),
         median_ms: quantile_in_place(&mut gaps, 0.5).unwrap_or(0.0),
         p10_ms: quantile_in_place(&mut gaps, 0.1).unwrap_or(0.0),
+        mode_ms,
+        mode_share,
     })
 }
 
@@ -1843,6 +1914,76 @@ pub(crate) mod tests {
             !hit && c.is_some_and(|c| c.median_ms < SPARSE_MIN_MEDIAN_MS),
             "{c:?}"
         );
+    }
+
+    #[test]
+    fn off_frame_clock_reads_the_mode_of_the_move_clock() {
+        // Moves along a line, one per interval of `gaps(i)` ms.
+        let judge = |gaps: &dyn Fn(usize) -> f64| {
+            let mut t = 0.0;
+            let v: Vec<Pt> = (0..60usize)
+                .map(|i| {
+                    t += gaps(i);
+                    mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
+                })
+                .collect();
+            let f = extract(&Session {
+                pointer: v,
+                ..Default::default()
+            });
+            (f.move_clock.expect("a clock"), f.off_frame_clock())
+        };
+        // ChromeDriver with a 20 ms pointer-action duration: 21.2-22.0 ms, a fifth of them on a
+        // 35-39 ms fallback (measured); and with 50 ms: 51.6-52.2 ms.
+        let (c, hit) = judge(&|i| {
+            if i % 5 == 4 {
+                37.0 + 2.0 * noise(i, 1)
+            } else {
+                21.6 + 0.8 * noise(i, 1)
+            }
+        });
+        assert!(hit, "{c:?}");
+        assert!(
+            (c.mode_ms - 21.6).abs() < 0.3 && c.mode_share > 0.7,
+            "{c:?}"
+        );
+        assert!(judge(&|i| 51.9 + 0.6 * noise(i, 2)).1);
+        // People: frame-locked 60 Hz with report jitter, integer-millisecond recorders (16 / 17),
+        // a 125 Hz mouse on a 50 Hz display (16 / 24), 30 Hz (energy saver), 144 Hz.
+        for (name, gaps) in [
+            (
+                "60 Hz",
+                &(|i| 16.67 + 1.6 * noise(i, 3)) as &dyn Fn(usize) -> f64,
+            ),
+            ("16/17", &|i| if i % 3 == 0 { 16.0 } else { 17.0 }),
+            ("16/24", &|i| if i % 2 == 0 { 16.0 } else { 24.0 }),
+            ("24/16", &|i| if i % 3 == 0 { 16.0 } else { 24.0 }),
+            ("30 Hz", &|i| 33.3 + 1.0 * noise(i, 4)),
+            ("144 Hz, slow hand", &|i| {
+                if i % 4 == 0 { 6.94 } else { 13.9 }
+            }),
+        ] {
+            let (c, hit) = judge(gaps);
+            assert!(!hit, "{name}: {c:?}");
+        }
+        // A VM flushing on a ~52 ms clock with batches (DELBOT's person on a VM): no sharp mode.
+        let (c, hit) = judge(&|i| {
+            if i % 8 == 7 {
+                2.0
+            } else {
+                52.0 + 8.0 * noise(i, 5)
+            }
+        });
+        assert!(!hit && c.mode_share < CLOCK_MIN_SHARE, "{c:?}");
+        // A random pause per move: no mode (left to the model); 100 ms: the sparse-moves rule's.
+        assert!(!judge(&|i| 20.0 + 25.0 * noise(i, 6)).1);
+        let (_, hit) = judge(&|i| 101.0 + 0.5 * noise(i, 7));
+        assert!(!hit);
+        // Coalesced device reports (8 ms) sit under the judged range.
+        assert!(!judge(&|i| 8.0 + 0.2 * noise(i, 8)).1);
+        assert!(cadence_misfit(16.0) < 0.7 && cadence_misfit(20.0) < 1e-9);
+        assert!((cadence_misfit(21.6) - 1.6).abs() < 1e-9);
+        assert!(cadence_misfit(50.0) > 16.0);
     }
 
     #[test]
