@@ -614,7 +614,7 @@ fn model_reason_detail(
                     ("min_mode_share", tp::CLOCK_MIN_SHARE),
                     ("min_ms_from_cadence", tp::CLOCK_MIN_MISFIT_MS),
                 ],
-                "the mouse moved on a timer's clock: most move intervals within a millisecond of one period that is no display's refresh period (a browser dispatches a hand's moves once per frame), as a script pacing its moves with a sleep or Selenium's pointer-action duration does; capped at mid-challenge (a timer-driven pointer of a person's, such as head tracking, looks the same)",
+                "the mouse moved on a timer's clock: most move intervals within a 2 ms window around one period that is no display's refresh period (a browser dispatches a hand's moves once per frame), as a script pacing its moves with a sleep or Selenium's pointer-action duration does; capped at mid-challenge (a timer-driven pointer of a person's, such as head tracking, looks the same)",
             ))
         }
         _ => None,
