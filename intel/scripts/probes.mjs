@@ -34,6 +34,8 @@
 //                      is longer than a frame (`webdriver-timing.mjs`, headless and headful; 20 and
 //                      25 ms fall back onto a longer step part of the time, 33 and 40 ms land on
 //                      50.0 ms).
+// - keys-click         a `keys-iid` login submitted with `element.click()` on the button (one warped
+//                      press, released 1–3 ms later) instead of Enter.
 // - selenium-replay    pointer only: a recorded SapiMouse window (a person's path and clicks, read from
 //                      ../shared/data/traces) replayed on one of those measured clocks, or on random
 //                      `.pause(5–30 ms)` steps (+ 2–6 ms); variant `frame` is the control, the same
@@ -149,8 +151,9 @@ const KEY_DISTS_OOD = {
   'burst-mix': (u, g, rng) => [u(60, 120), rng() < 0.8 ? Math.max(15, g(90, 25)) : u(250, 700)],
   'gamma-hold': (u, g, rng) => [20 + 20 * -Math.log((1 - rng()) * (1 - rng()) * (1 - rng())), Math.exp(g(4.9, 0.35))],
 };
-/** The keyboard-only families and their timing tables. */
-const KEY_FAMILIES = { 'keys-iid': KEY_DISTS, 'keys-iid-ood': KEY_DISTS_OOD };
+/** The keyboard-only families and their timing tables (`keys-click`: `keys-iid` logins submitted
+ * with Selenium's `element.click()` on the button instead of Enter). */
+const KEY_FAMILIES = { 'keys-iid': KEY_DISTS, 'keys-iid-ood': KEY_DISTS_OOD, 'keys-click': KEY_DISTS };
 
 function session(family, rng) {
   const u = (a, b) => a + (b - a) * rng();
@@ -182,7 +185,17 @@ function session(family, rng) {
     t += h + gap + u(400, 1500);
     typeField(dist, 8 + Math.floor(rng() * 7));
     const [h2] = dist(u, g, rng);
-    K.push([r1(t), r1(t + h2), 'enter']);
+    if (family === 'keys-click') {
+      // The pointer appears on the button, pressed 0.5-2 ms later, released 1-3 ms after that.
+      t += u(300, 900);
+      const [x, y] = [Math.round(640 + u(-60, 60)), Math.round(450 + u(-10, 10))];
+      P.push([r1(t), 'move', x, y, 0]);
+      t += u(0.5, 2);
+      P.push([r1(t), 'down', x, y, 1]);
+      P.push([r1(t + u(1, 3)), 'up', x, y, 0]);
+    } else {
+      K.push([r1(t), r1(t + h2), 'enter']);
+    }
     return { pointer: P, keys: K, variant: name };
   }
   const typing = rng() < 0.5;
@@ -271,7 +284,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 for (const [f, family] of FAMILIES.entries()) {

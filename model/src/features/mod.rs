@@ -478,7 +478,8 @@ pub struct Features {
     pub n_reached_clicks: usize,
     /// ... and of them, those the pointer reached in one jump of at least
     /// [`pointer::TELEPORT_MIN_PX`] (no sample in between); in traces (not
-    /// [`Session::collector`]) only those also released within
+    /// [`Session::collector`]) whose pointer also moved in strokes
+    /// ([`Features::has_pointer_motion`]), only those also released within
     /// [`pointer::TELEPORT_TRACE_DWELL_MS`].
     pub n_teleport_clicks: usize,
     /// Spacing of the mouse move samples ([`pointer::move_clock`]; `None` without mouse
@@ -582,7 +583,12 @@ impl Features {
     /// its canvas: all 23 of its people's judged presses follow jumps, and 1 of its sessions
     /// would meet the rule, which is why in traces a jump counts only when its press is also
     /// released within [`pointer::TELEPORT_TRACE_DWELL_MS`] (Selenium's `click()`: 2 ms). No
-    /// person in the development traces has such a press (session 13).
+    /// person in the development traces has such a press (session 13). A trace whose pointer
+    /// never moved in a way the features read ([`Features::has_pointer_motion`]: no stroke, only
+    /// the jumps onto its presses) counts its jumps whatever the hold (session 14: an
+    /// `ActionChains.move_to_element(field).click_and_hold().pause(0.1).release()` warp was
+    /// allowed 100 % of the time pointer only); every development-trace person's pointer moves.
+    /// A trace set whose recorder logged presses but no moves would meet it for every person.
     pub fn teleport_clicks(&self) -> bool {
         two_and_half(self.n_teleport_clicks, self.n_reached_clicks)
     }
@@ -649,6 +655,17 @@ impl Features {
     pub fn has(&self, m: Modality) -> bool {
         DEFS.iter()
             .any(|d| d.trainable && d.group.modality() == Some(m) && self.get(d.id).is_some())
+    }
+
+    /// Does the pointer evidence include movement (a trainable pointer-timing or kinematic
+    /// feature), not only clicks? A click with nothing read of the way there (Selenium's
+    /// `element.click()`: one move onto the target, then the press) says nothing about a hand.
+    pub fn has_pointer_motion(&self) -> bool {
+        DEFS.iter().any(|d| {
+            d.trainable
+                && matches!(d.group, Group::PointerTiming | Group::PointerKinematics)
+                && self.get(d.id).is_some()
+        })
     }
 
     /// The feature values (indexed by [`F`]) with only modality `m`'s evidence: the other

@@ -259,10 +259,13 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     jump_starts(&s.pointer, f);
     arrivals(&s.pointer, f);
     f.move_clock = move_clock(&s.pointer);
+    // In a trace a jump counts only with an instant release, unless the pointer never moved in
+    // a way the features could read (no stroke anywhere: nothing but the jumps).
+    let trace_dwell = !s.collector && f.has_pointer_motion();
     teleport_clicks(
         &s.pointer,
         f,
-        (!s.collector).then_some(TELEPORT_TRACE_DWELL_MS),
+        trace_dwell.then_some(TELEPORT_TRACE_DWELL_MS),
     );
     clicks(s, f);
     // Replay hashes segment the moves themselves (re-timing-invariant gaps, see `replay`).
@@ -1777,10 +1780,15 @@ pub(crate) mod tests {
             (f.n_reached_clicks, f.n_teleport_clicks, f.teleport_clicks())
         };
         assert_eq!(judge(&warped, true), (3, 3, true));
-        // Traces: the recorder's scope is unknown, so a jump counts only with a press released
-        // within 5 ms (Selenium's `click()`); these are held 85 ms.
-        assert_eq!(judge(&warped, false), (3, 0, false));
-        let instant: Vec<Pt> = warped
+        // Traces: the recorder's scope is unknown, so where the pointer also moved in strokes a
+        // jump counts only with a press released within 5 ms (Selenium's `click()`); these are
+        // held 85 ms. A trace with nothing but the jumps counts them whatever the hold.
+        assert_eq!(judge(&warped, false), (3, 3, true));
+        let mut moved = human_stroke(-3000.0, (100.0, 100.0), (900.0, 600.0), 3);
+        assert!(moved.last().unwrap().t_ms < 0.0);
+        moved.extend(warped.iter().copied());
+        assert_eq!(judge(&moved, false), (3, 0, false));
+        let instant: Vec<Pt> = moved
             .iter()
             .map(|p| match p.kind {
                 // Held 2 ms instead of 85.
@@ -1792,9 +1800,10 @@ pub(crate) mod tests {
             })
             .collect();
         assert_eq!(judge(&instant, false), (3, 3, true));
-        assert_eq!(press_dwell(&instant, 2), Some(2.0));
+        let at = moved.len() - warped.len() + 2;
+        assert_eq!(press_dwell(&instant, at), Some(2.0));
         // A press that is never released, or pressed again first, has no dwell.
-        assert_eq!(press_dwell(&instant[..3], 2), None);
+        assert_eq!(press_dwell(&instant[..at + 1], at), None);
         // A press with no move onto its point (CDP `mousePressed` elsewhere) is a jump too.
         assert_eq!(teleport_click(&warped, 2), Some(true));
         let no_move: Vec<Pt> = warped
