@@ -1180,7 +1180,8 @@ mod tests {
         base.values[F::KeyRollover as usize] = Some(0.4);
         for (intervals, mode_ms, mode_share, capped) in [
             (40, 21.6, 0.75, true),
-            (12, 50.0, 0.55, true),
+            (12, 40.0, 0.55, true),
+            (40, 50.0, 0.95, false),
             (11, 50.0, 0.9, false),
             (40, 21.6, 0.54, false),
             (40, 16.9, 0.95, false),

@@ -1101,12 +1101,13 @@ mod tests {
             );
             assert_eq!(d.features["move_interval_mode_share"], 1.0, "{d:?}");
             assert!(
-                d.features["mode_ms_from_nearest_display_cadence"] > 18.0,
+                d.features["mode_ms_from_nearest_display_cadence"] > 1.5,
                 "{d:?}"
             );
         }
-        // The same reaches one per 60 Hz frame, or every other frame: display cadences.
-        for tick in [16.67, 33.33] {
+        // The same reaches one per 60 Hz frame, every other frame, or every third (what a
+        // recorder throttling its log to 40-50 ms keeps of a person's moves): display cadences.
+        for tick in [16.67, 33.33, 50.0] {
             let v = paced(tick, true);
             assert!(!v.reasons.contains(&"off-frame-clock"), "{tick}: {v:?}");
         }

@@ -629,10 +629,10 @@ impl Features {
     /// moves: ChromeDriver 156 dispatches a move every d + 1.3–2.5 ms once d is longer than a
     /// frame (measured headless and headful under Xvfb, `intel/scripts/webdriver-timing.mjs`:
     /// 20 ms → 21.5–21.9, 33 and 40 ms → 50.0, 50 ms → 51.9–52.6; 16 ms → 17.5, which is not told
-    /// from a 60 Hz frame, and shorter ones are frame-locked). Recorded people's windows
-    /// replayed on those clocks (`probes.mjs`, `selenium-replay`) were allowed by the model alone
-    /// 91.7 % (20 ms), 5.0 % (33 ms) and 19.7 % (50 ms) of the time, 0 / 0 / 1.4 % with the rule
-    /// (session 14). Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
+    /// from a 60 Hz frame, and shorter ones are frame-locked; 50.0 ms, three 60 Hz frames, is a
+    /// listed cadence). Recorded people's windows replayed on those clocks (`probes.mjs`,
+    /// `selenium-replay`) were allowed by the model alone 91.7 % (20 ms), 99.2 % (25 ms) and
+    /// 19.7 % (50 ms) of the time, 0 / 24.4 / 1.4 % with the rule (session 14). Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
     /// intervals have a mode in [`pointer::CLOCK_MIN_MS`]..[`pointer::SPARSE_MIN_MEDIAN_MS`] ms
     /// holding at least [`pointer::CLOCK_MIN_SHARE`] of them within
     /// [`pointer::CLOCK_WINDOW_MS`], at least [`pointer::CLOCK_MIN_MISFIT_MS`] from every listed
