@@ -14,7 +14,9 @@
 // - selenium-pause     default duration plus `.pause(10–60 ms)` per point.
 // - selenium-zero      `ActionChains(driver, duration=0)`: frame-locked, 15.3–17.8 ms (measured).
 // - selenium-sleep     duration 0, one perform() per point with `time.sleep(0.01–0.05)` between: the
-//                      sleep plus ~2 ms of round trip, delivered on the next frame (16.7 ms grid).
+//                      sleep plus 2–6 ms of round trip; a step shorter than a frame waits for the next
+//                      one (measured in session 14: moves slower than a frame are dispatched as they
+//                      come; session 12's version put every step on the 16.7 ms grid).
 // - pyautogui-tween    `pyautogui.moveTo(x, y, duration=0.1–0.4)`: duration / 0.05 s steps (at least 2),
 //                      linear or ease-out, each 50 ms plus 0.3–3 ms of call overhead.
 // - warp               the pointer warped onto each target (`element.click()`, xdotool), a humanised
@@ -73,7 +75,12 @@ const SPACING = {
   'pyautogui-tween': (u) => 50 + u(0.3, 3),
   warp: null,
   'selenium-click': null,
-  'selenium-sleep': (u) => Math.ceil((u(10, 50) + 2) / 16.67) * 16.67 + u(-0.8, 0.8),
+  // A step slower than a frame reaches the page when it is sent, a faster one on the next frame
+  // (session 14's measurement; session 12 had put every step on the frame grid).
+  'selenium-sleep': (u) => {
+    const s = u(10, 50) + u(2, 6);
+    return s < 16.67 ? 16.67 + u(-0.8, 0.8) : s;
+  },
   'selenium-duration': null,
 };
 /** `selenium-duration`: the pointer-move durations a script may pass (`ActionChains(driver,
