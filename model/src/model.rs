@@ -46,7 +46,8 @@
 //! timer's clock that no display or device runs at ([`Features::off_frame_clock`], reason
 //! [`REASON_OFF_FRAME_CLOCK`]), and clicks the pointer reached by a jump
 //! ([`Features::teleport_clicks`], reason [`REASON_TELEPORT`]; in a trace, whose recorder's scope
-//! is unknown, only when the press is also released within a few milliseconds) (measured through
+//! is unknown, only when the press is also released within a few milliseconds or the pointer never
+//! moved in a readable stroke) (measured through
 //! XTEST and Chromium: 0.1 s sleep-loop logins and warped logins, each 5 of 10 allowed without
 //! the rule, 0 of 10 with it).
 
@@ -452,7 +453,9 @@ impl Model {
     /// is below the block threshold and the other at or above allow, the session is challenged,
     /// not blocked: blocking takes evidence that does not disagree with itself. Contributions then
     /// come from each modality's own evaluation; `logit` and `p_raw` are the deciding
-    /// modality's.
+    /// modality's. Clicks with no movement read on the way to them
+    /// ([`Features::has_pointer_motion`] false) are not a second modality: such a session is scored
+    /// as its typing alone.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
         let mut present = [f.has(Modality::Pointer), f.has(Modality::Keys)];
         let evidence = present[0] || present[1];
@@ -460,7 +463,7 @@ impl Model {
         // kinematics: Selenium's `element.click()` on the submit button after `send_keys`) is
         // scored as typing alone: such clicks would otherwise count as a second, human-looking
         // modality, loosen the typing's thresholds (the pair shift) and lift its blocks
-        // (measured: keyboard-only probe bots 36 % allowed, 49 % with one warped click added).
+        // (measured, `probes.mjs`: keyboard-only bots 29.5 % allowed, 42.4 % with such a click).
         let only = if present[0] && present[1] && !f.has_pointer_motion() {
             present[0] = false;
             Some(Modality::Keys)
@@ -985,10 +988,6 @@ mod tests {
         );
     }
 
-    /// A session with both modalities is scored on each through a mask, not a copy: the masked
-    /// evaluation and knots are those of the copy with only that modality
-    /// ([`Features::only`]), to the bit, with the shipped model (regression, forest, long-key
-    /// and device knots) on every device class and either side of the long-typing threshold.
     #[test]
     fn clicks_without_motion_do_not_pair_with_typing() {
         let mut m = toy();
@@ -1015,6 +1014,10 @@ mod tests {
         assert!(both.p_human > keys.p_human, "{both:?}");
     }
 
+    /// A session with both modalities is scored on each through a mask, not a copy: the masked
+    /// evaluation and knots are those of the copy with only that modality
+    /// ([`Features::only`]), to the bit, with the shipped model (regression, forest, long-key
+    /// and device knots) on every device class and either side of the long-typing threshold.
     #[test]
     fn masked_evaluation_matches_the_single_modality_copy() {
         use tollgate_testkit::TelemetrySpec;

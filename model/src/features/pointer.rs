@@ -112,8 +112,8 @@ pub const CLOCK_MIN_MISFIT_MS: f64 = 1.5;
 /// [`CLOCK_MIN_MS`]). 24 ms: a 125 Hz mouse on a display under 60 Hz stamps frames 16 and 24 ms
 /// apart. 50 and 66.7 ms: every third or fourth 60 Hz frame, what a recorder that throttles its
 /// move log (a 40–60 ms throttle, common in analytics scripts) keeps of a person's moves; listing
-/// them gives up ChromeDriver's 33–40 ms actions, which land on 50.0 ms (the model alone still
-/// challenges 95 % of them). Not listed: 48 Hz (laptop power-saving modes), 24 and 25 Hz (film
+/// them gives up ChromeDriver's 33–40 ms actions, which land on 50.0 ms (the model alone does not
+/// allow 95 % of them). Not listed: 48 Hz (laptop power-saving modes), 24 and 25 Hz (film
 /// modes of TVs), other throttles; a person there whose moves form a sharp clock is challenged
 /// (measured: none in the development traces).
 pub const PERSON_CADENCES_MS: &[f64] = &[
