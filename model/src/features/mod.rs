@@ -632,16 +632,16 @@ impl Features {
     /// from a 60 Hz frame, and shorter ones are frame-locked; 50.0 ms, three 60 Hz frames, is a
     /// listed cadence). Recorded people's windows replayed on those clocks (`probes.mjs`,
     /// `selenium-replay`) were allowed by the model alone 91.7 % (20 ms), 99.2 % (25 ms) and
-    /// 19.7 % (50 ms) of the time, 0 / 24.4 / 1.4 % with the rule (session 14). Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
-    /// intervals have a mode in [`pointer::CLOCK_MIN_MS`]..[`pointer::SPARSE_MIN_MEDIAN_MS`] ms
-    /// holding at least [`pointer::CLOCK_MIN_SHARE`] of them within
+    /// 19.7 % (50 ms) of the time, 0 / 24.4 / 1.4 % with the rule (session 14). Fires when at
+    /// least [`pointer::SPARSE_MIN_INTERVALS`] intervals have a mode in
+    /// [`pointer::CLOCK_MIN_MS`]..[`pointer::SPARSE_MIN_MEDIAN_MS`] ms holding at least [`pointer::CLOCK_MIN_SHARE`] of them within
     /// [`pointer::CLOCK_WINDOW_MS`], at least [`pointer::CLOCK_MIN_MISFIT_MS`] from every listed
     /// cadence. Measured over the development traces: of SapiMouse's 978 windows 909 have such a
     /// sharp mode, all within 0.68 ms of a listed cadence; of DELBOT's people the largest misfit
     /// of a sharp mode is 1.16 ms (a 15.5 ms clock), and its person on a VM (modes 48–56 ms) never
     /// puts more than 45 % of the intervals in one window. Judged in captures and traces alike.
     /// A timer-driven pointer that is a person's (head or eye tracking, voice-controlled mouse
-    /// grids) can meet it too: the cap is a challenge, never a block.
+    /// grids) can meet it too: the rule caps the score at mid-challenge, it never blocks on its own.
     pub fn off_frame_clock(&self) -> bool {
         self.move_clock.is_some_and(|c| {
             c.intervals >= pointer::SPARSE_MIN_INTERVALS
