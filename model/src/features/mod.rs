@@ -635,7 +635,8 @@ impl Features {
     /// 19.7 % (50 ms) of the time, 0 / 24.4 / 1.4 % with the rule (session 14). Fires when at
     /// least [`pointer::SPARSE_MIN_INTERVALS`] intervals have a mode in
     /// [`pointer::CLOCK_MIN_MS`]..[`pointer::SPARSE_MIN_MEDIAN_MS`] ms holding at least
-    /// [`pointer::CLOCK_MIN_SHARE`] of them within [`pointer::CLOCK_WINDOW_MS`], at least [`pointer::CLOCK_MIN_MISFIT_MS`] from every listed
+    /// [`pointer::CLOCK_MIN_SHARE`] of them within [`pointer::CLOCK_WINDOW_MS`], at least
+    /// [`pointer::CLOCK_MIN_MISFIT_MS`] from every listed
     /// cadence. Measured over the development traces: of SapiMouse's 978 windows 909 have such a
     /// sharp mode, all within 0.68 ms of a listed cadence; of DELBOT's people the largest misfit
     /// of a sharp mode is 1.16 ms (a 15.5 ms clock), and its person on a VM (modes 48–56 ms) never
