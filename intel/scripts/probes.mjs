@@ -234,23 +234,17 @@ function session(family, rng) {
       const at = (s) => [pos[0] + dx * s - dy * bend * Math.sin(Math.PI * Math.min(s, 1)), pos[1] + dy * s + dx * bend * Math.sin(Math.PI * Math.min(s, 1))];
       pts = [];
       times = [];
-      let tt = 0;
-      while (tt < T) {
-        tt += step(u, rng);
-        const x = Math.min(tt / T, 1);
-        const s = over * (10 * x ** 3 - 15 * x ** 4 + 6 * x ** 5);
-        pts.push(at(s).map((v) => v + g(0, 0.5)));
-        times.push(tt);
-      }
-      const Tc = u(150, 300);
-      let tc = 0;
-      while (tc < Tc) {
-        tc += step(u, rng);
-        const x = Math.min(tc / Tc, 1);
-        const s = over + (1 - over) * (10 * x ** 3 - 15 * x ** 4 + 6 * x ** 5);
-        pts.push(at(s).map((v) => v + g(0, 0.5)));
-        times.push(T + tc);
-      }
+      // From path parameter s0 to s1 in `dur` ms under a minimum-jerk time course, from t0 on.
+      const sweep = (s0, s1, dur, t0) => {
+        for (let tt = 0; tt < dur; ) {
+          tt += step(u, rng);
+          const x = Math.min(tt / dur, 1);
+          pts.push(at(s0 + (s1 - s0) * (10 * x ** 3 - 15 * x ** 4 + 6 * x ** 5)).map((v) => v + g(0, 0.5)));
+          times.push(t0 + tt);
+        }
+      };
+      sweep(0, over, T, 0);
+      sweep(over, 1, u(150, 300), T);
     } else if (family === 'pyautogui-tween') {
       const n = Math.max(2, Math.floor(u(0.1, 0.4) / 0.05));
       const easeOut = rng() < 0.5;
@@ -308,7 +302,7 @@ console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'
 for (const family of FAMILIES) {
   // Families listed per variant: the keyboard-only ones (and all of them), the replay clocks.
   const table = KEY_FAMILIES[family] ?? (family === 'selenium-replay' ? REPLAY_CLOCKS : null);
-  const keyOnly = Boolean(table);
+  const byVariant = Boolean(table);
   const variants = KEY_FAMILIES[family] ? ['all', ...Object.keys(table)] : table ? Object.keys(table) : ['nokeys', 'keys'];
   for (const typed of variants) {
     const rs = rows.filter((r) => r.id.split('/')[1] === family && (typed === 'all' || r.id.split('/')[2] === typed));
@@ -321,7 +315,7 @@ for (const family of FAMILIES) {
       .slice(0, 3)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    const label = keyOnly ? `${family}${typed === 'all' ? '' : ` ${typed}`}` : `${family} ${typed === 'keys' ? '+typing' : ''}`;
+    const label = byVariant ? `${family}${typed === 'all' ? '' : ` ${typed}`}` : `${family} ${typed === 'keys' ? '+typing' : ''}`;
     console.log(`${label.padEnd(26)} n=${String(rs.length).padStart(4)} ${pct(count('allow'), rs.length)} ${pct(count('challenge'), rs.length)} ${pct(count('block'), rs.length)}  ${(scores[scores.length >> 1] ?? NaN).toFixed(3)}  ${top}`);
   }
 }
