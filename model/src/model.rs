@@ -1127,9 +1127,24 @@ mod tests {
         assert!(!f.implausible_key_holds());
     }
 
+    /// A move clock of `intervals` intervals with the given median (and 10th percentile) and
+    /// mode, for the clock rules' tests.
+    fn clock(
+        intervals: usize,
+        (median_ms, p10_ms): (f64, f64),
+        (mode_ms, mode_share): (f64, f64),
+    ) -> crate::features::MoveClock {
+        crate::features::MoveClock {
+            intervals,
+            median_ms,
+            p10_ms,
+            mode_ms,
+            mode_share,
+        }
+    }
+
     #[test]
     fn sparse_moves_cap_at_mid_challenge() {
-        use crate::features::MoveClock;
         let m = toy();
         let mut base = extract(&Session::default());
         base.values[F::KeyRollover as usize] = Some(0.4);
@@ -1142,13 +1157,7 @@ mod tests {
             (30, 100.0, 8.0, false),
         ] {
             let mut f = base.clone();
-            f.move_clock = Some(MoveClock {
-                intervals,
-                median_ms,
-                p10_ms,
-                mode_ms: median_ms,
-                mode_share: 0.2,
-            });
+            f.move_clock = Some(clock(intervals, (median_ms, p10_ms), (median_ms, 0.2)));
             let s = m.score(&f, ReplayEvidence::default());
             assert_eq!(
                 s.reasons.contains(&REASON_SPARSE_MOVES),
@@ -1164,20 +1173,13 @@ mod tests {
         assert!(!base.sparse_moves());
         // Without any behavioural evidence the neutral score is capped too.
         let mut f = extract(&Session::default());
-        f.move_clock = Some(MoveClock {
-            intervals: 30,
-            median_ms: 100.0,
-            p10_ms: 95.0,
-            mode_ms: 100.0,
-            mode_share: 0.2,
-        });
+        f.move_clock = Some(clock(30, (100.0, 95.0), (100.0, 0.2)));
         let s = m.score(&f, ReplayEvidence::default());
         assert!(!s.evidence && s.p_human == m.mid_challenge(), "{s:?}");
     }
 
     #[test]
     fn off_frame_clock_caps_at_mid_challenge() {
-        use crate::features::MoveClock;
         let m = toy();
         let mut base = extract(&Session::default());
         base.values[F::KeyRollover as usize] = Some(0.4);
@@ -1185,20 +1187,14 @@ mod tests {
             (40, 21.6, 0.75, true),
             (12, 40.0, 0.55, true),
             (40, 50.0, 0.95, false),
-            (11, 50.0, 0.9, false),
+            (11, 40.0, 0.9, false),
             (40, 21.6, 0.54, false),
             (40, 16.9, 0.95, false),
             (40, 9.0, 0.95, false),
             (40, 85.0, 0.95, false),
         ] {
             let mut f = base.clone();
-            f.move_clock = Some(MoveClock {
-                intervals,
-                median_ms: mode_ms,
-                p10_ms: mode_ms,
-                mode_ms,
-                mode_share,
-            });
+            f.move_clock = Some(clock(intervals, (mode_ms, mode_ms), (mode_ms, mode_share)));
             let s = m.score(&f, ReplayEvidence::default());
             assert_eq!(
                 s.reasons.contains(&REASON_OFF_FRAME_CLOCK),

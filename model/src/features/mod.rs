@@ -654,19 +654,20 @@ impl Features {
 
     /// Does the session carry evidence of this kind (any trainable feature of it present)?
     pub fn has(&self, m: Modality) -> bool {
+        self.has_trainable(|g| g.modality() == Some(m))
+    }
+
+    /// Is a trainable feature of a group that `groups` accepts present?
+    fn has_trainable(&self, groups: impl Fn(Group) -> bool) -> bool {
         DEFS.iter()
-            .any(|d| d.trainable && d.group.modality() == Some(m) && self.get(d.id).is_some())
+            .any(|d| d.trainable && groups(d.group) && self.get(d.id).is_some())
     }
 
     /// Does the pointer evidence include movement (a trainable pointer-timing or kinematic
     /// feature), not only clicks? A click with nothing read of the way there (Selenium's
     /// `element.click()`: one move onto the target, then the press) says nothing about a hand.
     pub fn has_pointer_motion(&self) -> bool {
-        DEFS.iter().any(|d| {
-            d.trainable
-                && matches!(d.group, Group::PointerTiming | Group::PointerKinematics)
-                && self.get(d.id).is_some()
-        })
+        self.has_trainable(|g| matches!(g, Group::PointerTiming | Group::PointerKinematics))
     }
 
     /// The feature values (indexed by [`F`]) with only modality `m`'s evidence: the other
