@@ -1044,18 +1044,21 @@ mod tests {
         assert!(!h.reasons.contains(&"teleport-clicks"), "{h:?}");
     }
 
+    /// Eased, bowed reaches to three targets, 12 moves each `tick_ms` apart, a humanised click at
+    /// each (the clock rules' scripted login), scored with the default policy.
+    fn paced_login(tick_ms: f64, coalesced: bool) -> Verdict {
+        let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
+        let ease = |u: f64| u * u * (3.0 - 2.0 * u);
+        let b = scripted_login(&clicks, (12, tick_ms, 150.0, 800.0), coalesced, bowed(ease));
+        score(&token(b.finish()), &SitePolicy::default())
+    }
+
     #[test]
     fn sparse_moves_are_explained() {
         // Eased, bowed moves to three targets from a 10 Hz sleep loop (`pyautogui.moveTo` per
         // point with its default 0.1 s pause), a humanised click at each: no stroke survives the
         // 100 ms stroke gap, so only the sparse-moves rule looks at the movement.
-        let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
-        let ease = |u: f64| u * u * (3.0 - 2.0 * u);
-        let sparse = |tick_ms: f64, coalesced: bool| {
-            let b = scripted_login(&clicks, (12, tick_ms, 150.0, 800.0), coalesced, bowed(ease));
-            score(&token(b.finish()), &SitePolicy::default())
-        };
-        let v = sparse(101.3, true);
+        let v = paced_login(101.3, true);
         assert!(v.reasons.contains(&"sparse-moves"), "{v:?}");
         assert_ne!(v.decision, Decision::Allow, "{v:?}");
         let d = &v.details["sparse-moves"];
@@ -1066,10 +1069,10 @@ mod tests {
             "{d:?}"
         );
         // A browser without coalesced events dispatches what it gets: judged the same.
-        let v = sparse(101.3, false);
+        let v = paced_login(101.3, false);
         assert!(v.reasons.contains(&"sparse-moves"), "{v:?}");
         // A 20 Hz loop forms strokes, which the other rules and the model judge.
-        let v = sparse(50.0, true);
+        let v = paced_login(50.0, true);
         assert!(!v.reasons.contains(&"sparse-moves"), "{v:?}");
         // People: the long human-like login is captured with coalesced samples and not hit.
         let t = TelemetrySpec::long_login(1).build();
@@ -1083,14 +1086,8 @@ mod tests {
     fn off_frame_clocks_are_explained() {
         // Three eased, bowed reaches paced by Selenium's pointer actions with a 50 ms duration
         // (ChromeDriver dispatches one move every 51.6-52.2 ms, measured), humanised clicks.
-        let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
-        let ease = |u: f64| u * u * (3.0 - 2.0 * u);
-        let paced = |tick_ms: f64, coalesced: bool| {
-            let b = scripted_login(&clicks, (12, tick_ms, 150.0, 800.0), coalesced, bowed(ease));
-            score(&token(b.finish()), &SitePolicy::default())
-        };
         for coalesced in [true, false] {
-            let v = paced(51.9, coalesced);
+            let v = paced_login(51.9, coalesced);
             assert!(v.reasons.contains(&"off-frame-clock"), "{v:?}");
             assert_ne!(v.decision, Decision::Allow, "{v:?}");
             let d = &v.details["off-frame-clock"];
@@ -1108,7 +1105,7 @@ mod tests {
         // The same reaches one per 60 Hz frame, every other frame, or every third (what a
         // recorder throttling its log to 40-50 ms keeps of a person's moves): display cadences.
         for tick in [16.67, 33.33, 50.0] {
-            let v = paced(tick, true);
+            let v = paced_login(tick, true);
             assert!(!v.reasons.contains(&"off-frame-clock"), "{tick}: {v:?}");
         }
         // People: the long human-like login has no off-frame clock.
