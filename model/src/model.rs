@@ -463,7 +463,8 @@ impl Model {
         // kinematics: Selenium's `element.click()` on the submit button after `send_keys`) is
         // scored as typing alone: such clicks would otherwise count as a second, human-looking
         // modality, loosen the typing's thresholds (the pair shift) and lift its blocks
-        // (measured, `probes.mjs`: keyboard-only bots 29.5 % allowed, 42.4 % with such a click).
+        // (measured, `probes.mjs --n 1000`: `keys-click` 42.4 % allowed, 31.2 % scored this way;
+        // `keys-iid`, the same timing submitted with Enter, 27.9 %).
         let only = if present[0] && present[1] && !f.has_pointer_motion() {
             present[0] = false;
             Some(Modality::Keys)

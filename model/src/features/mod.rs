@@ -640,7 +640,7 @@ impl Features {
     /// cadence. Measured over the development traces: of SapiMouse's 978 windows 909 have such a
     /// sharp mode, all within 0.68 ms of a listed cadence; of DELBOT's people the largest misfit
     /// of a sharp mode is 1.16 ms (a 15.5 ms clock), and its person on a VM (modes 48–56 ms) never
-    /// puts more than 45 % of the intervals in one window. Judged in captures and traces alike.
+    /// puts more than 45.5 % of the intervals in one window. Judged in captures and traces alike.
     /// A timer-driven pointer that is a person's (head or eye tracking, voice-controlled mouse
     /// grids) can meet it too: the rule caps the score at mid-challenge, it never blocks on its own.
     pub fn off_frame_clock(&self) -> bool {
