@@ -4,7 +4,7 @@
 //! [`STROKE_GAP_MS`]. *Long* strokes (at least [`LONG_MIN_POINTS`] samples and
 //! [`LONG_MIN_PATH_PX`] of path) carry the kinematic features.
 
-use super::stats::{median, median_and_mad, median_in_place, quantile_in_place, sd, share};
+use super::stats::{median, median_and_mad, median_in_place, quantile_sorted, sd, share};
 use super::{F, Features, MoveClock, Pt, Session, is_mouse_like, is_move, replay};
 use std::ops::Range;
 use tollgate_protocol::telemetry::pointer_kind;
@@ -413,8 +413,8 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
     let (mode_ms, mode_share) = clock_mode(&gaps);
     Some(MoveClock {
         intervals: gaps.len(),
-        median_ms: quantile_in_place(&mut gaps, 0.5).unwrap_or(0.0),
-        p10_ms: quantile_in_place(&mut gaps, 0.1).unwrap_or(0.0),
+        median_ms: quantile_sorted(&gaps, 0.5).unwrap_or(0.0),
+        p10_ms: quantile_sorted(&gaps, 0.1).unwrap_or(0.0),
         mode_ms,
         mode_share,
     })
