@@ -1144,35 +1144,50 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sparse_moves_cap_at_mid_challenge() {
+    /// Score a session with human-like typing and each case's move clock: the rule's `reason` is
+    /// listed exactly where the case says, and then the score is capped at mid-challenge.
+    fn clock_rule_cases(reason: &str, cases: &[(crate::features::MoveClock, bool)]) -> Vec<Scored> {
         let m = toy();
         let mut base = extract(&Session::default());
         base.values[F::KeyRollover as usize] = Some(0.4);
-        for (intervals, median_ms, p10_ms, capped) in [
+        cases
+            .iter()
+            .map(|&(c, capped)| {
+                let mut f = base.clone();
+                f.move_clock = Some(c);
+                let s = m.score(&f, ReplayEvidence::default());
+                assert_eq!(s.reasons.contains(&reason), capped, "{c:?}");
+                if capped {
+                    assert_eq!(s.p_human, m.mid_challenge());
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sparse_moves_cap_at_mid_challenge() {
+        let cases: Vec<_> = [
             (30, 100.0, 95.0, true),
             (12, 80.0, 40.0, true),
             (11, 100.0, 95.0, false),
             (30, 79.0, 50.0, false),
             (30, 100.0, 39.0, false),
             (30, 100.0, 8.0, false),
-        ] {
-            let mut f = base.clone();
-            f.move_clock = Some(clock(intervals, (median_ms, p10_ms), (median_ms, 0.2)));
-            let s = m.score(&f, ReplayEvidence::default());
-            assert_eq!(
-                s.reasons.contains(&REASON_SPARSE_MOVES),
-                capped,
-                "{intervals} {median_ms} {p10_ms}"
-            );
+        ]
+        .into_iter()
+        .map(|(n, median, p10, capped)| (clock(n, (median, p10), (median, 0.2)), capped))
+        .collect();
+        for (s, (_, capped)) in clock_rule_cases(REASON_SPARSE_MOVES, &cases)
+            .iter()
+            .zip(&cases)
+        {
             assert_eq!(s.decision == Decision::Allow, !capped);
-            if capped {
-                assert_eq!(s.p_human, m.mid_challenge());
-            }
         }
         // No coalesced capture, no clock: never judged.
-        assert!(!base.sparse_moves());
+        assert!(!extract(&Session::default()).sparse_moves());
         // Without any behavioural evidence the neutral score is capped too.
+        let m = toy();
         let mut f = extract(&Session::default());
         f.move_clock = Some(clock(30, (100.0, 95.0), (100.0, 0.2)));
         let s = m.score(&f, ReplayEvidence::default());
@@ -1181,10 +1196,7 @@ mod tests {
 
     #[test]
     fn off_frame_clock_caps_at_mid_challenge() {
-        let m = toy();
-        let mut base = extract(&Session::default());
-        base.values[F::KeyRollover as usize] = Some(0.4);
-        for (intervals, mode_ms, mode_share, capped) in [
+        let cases: Vec<_> = [
             (40, 21.6, 0.75, true),
             (12, 40.0, 0.55, true),
             (40, 50.0, 0.95, false),
@@ -1193,19 +1205,11 @@ mod tests {
             (40, 16.9, 0.95, false),
             (40, 9.0, 0.95, false),
             (40, 85.0, 0.95, false),
-        ] {
-            let mut f = base.clone();
-            f.move_clock = Some(clock(intervals, (mode_ms, mode_ms), (mode_ms, mode_share)));
-            let s = m.score(&f, ReplayEvidence::default());
-            assert_eq!(
-                s.reasons.contains(&REASON_OFF_FRAME_CLOCK),
-                capped,
-                "{intervals} {mode_ms} {mode_share}"
-            );
-            if capped {
-                assert_eq!(s.p_human, m.mid_challenge());
-            }
-        }
+        ]
+        .into_iter()
+        .map(|(n, mode, share, capped)| (clock(n, (mode, mode), (mode, share)), capped))
+        .collect();
+        clock_rule_cases(REASON_OFF_FRAME_CLOCK, &cases);
     }
 
     #[test]
