@@ -40,7 +40,9 @@
 //                      press, released 1–3 ms later) instead of Enter.
 // - selenium-replay    pointer only: a recorded SapiMouse window (a person's path and clicks, read from
 //                      ../shared/data/traces) replayed on one of those measured clocks, or on random
-//                      `.pause(5–30 ms)` steps (+ 2–6 ms); variant `frame` is the control, the same
+//                      `.pause(5–30 ms)` steps (+ 2–6 ms), or on a script's own sleep loop
+//                      (`sleep-loop`: one perform() per step, then a fixed 10–40 ms sleep, plus
+//                      a right-skewed round trip; session 15); variant `frame` is the control, the same
 //                      replay on a 60 Hz frame clock. The windows are training people's, so the model
 //                      has seen the paths (and the replay hashes may know them): this measures what
 //                      the clock alone gives away.
@@ -96,15 +98,26 @@ const DURATION_SPACING = {
   50: (u) => u(51.6, 52.2),
   100: (u) => u(101.6, 102.7),
 };
-/** `selenium-replay` clocks: the measured durations above, random pauses, and the 60 Hz control. */
+/** `selenium-replay` clocks, each made per session (`(u) => (u, rng) => step ms`): the measured
+ * durations above, random pauses, a script's own sleep loop, and the 60 Hz control. */
 const REPLAY_CLOCKS = {
-  d16: DURATION_SPACING[16],
-  d20: DURATION_SPACING[20],
-  d25: DURATION_SPACING[25],
-  d33: DURATION_SPACING[33],
-  d50: DURATION_SPACING[50],
-  'pause-random': (u) => u(5, 30) + u(2, 6),
-  frame: (u) => 16.67 + u(-0.4, 0.4),
+  d16: () => DURATION_SPACING[16],
+  d20: () => DURATION_SPACING[20],
+  d25: () => DURATION_SPACING[25],
+  d33: () => DURATION_SPACING[33],
+  d50: () => DURATION_SPACING[50],
+  'pause-random': () => (u) => u(5, 30) + u(2, 6),
+  // One perform() per step, then a fixed `time.sleep(s)`, s 10–40 ms per session: the sleep plus
+  // a right-skewed round trip (webdriver-timing.mjs, session 15: sleep 20 ms gave 27.6–50.1 ms,
+  // median 32.6, on a busy 2-core machine); a step shorter than a frame waits for the next one.
+  'sleep-loop': (u) => {
+    const s = u(10, 40);
+    return (u2, rng) => {
+      const step = s + 2 + 6 * -Math.log(1 - rng());
+      return step < 16.67 ? 16.67 + u2(-0.8, 0.8) : step;
+    };
+  },
+  frame: () => (u) => 16.67 + u(-0.4, 0.4),
 };
 let sapi = null;
 
@@ -180,7 +193,7 @@ function session(family, rng) {
     const names = Object.keys(REPLAY_CLOCKS);
     const name = names[Math.floor(rng() * names.length)];
     const rec = sapi[Math.floor(rng() * sapi.length)];
-    return { pointer: replayOn(rec, REPLAY_CLOCKS[name], u, rng), keys: [], variant: name };
+    return { pointer: replayOn(rec, REPLAY_CLOCKS[name](u), u, rng), keys: [], variant: name };
   }
   if (KEY_FAMILIES[family]) {
     const names = Object.keys(KEY_FAMILIES[family]);

@@ -69,7 +69,15 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
         if (up) holds.push(up[1] - e[1]);
       }
     });
-    console.log(`${label.padEnd(44)} moves ${String(moves).padStart(3)}  move spacing ${span(gaps('pointermove'))}${holds.length ? `  key holds ${span(holds)}` : ''}`);
+    // The off-frame-clock rule's statistic: the densest 2 ms window's share of the intervals.
+    const g = gaps('pointermove').sort((a, b) => a - b);
+    let best = 0;
+    for (let i = 0, j = 0; i < g.length; i++) {
+      while (j < g.length && g[j] <= g[i] + 2) j++;
+      best = Math.max(best, j - i);
+    }
+    const mode = g.length > 2 ? `  2 ms window ${Math.round((100 * best) / g.length)} %` : '';
+    console.log(`${label.padEnd(44)} moves ${String(moves).padStart(3)}  move spacing ${span(gaps('pointermove'))}${mode}${holds.length ? `  key holds ${span(holds)}` : ''}`);
   };
   await wd('POST', `/session/${sid}/actions`, pointer([move(100, 100, 0)]));
   await report('one move, duration 0');
@@ -99,6 +107,17 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
   await report('10 moves of 250 ms, one perform each');
   for (let i = 0; i < 20; i++) await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: 7, y: 3, duration: 0 }]));
   await report('20 moves of 0 ms, one perform each');
+  // A script's own sleep loop: one perform per step (duration 0 or d), then a fixed sleep, as
+  // `for p in path: ActionChains(driver, duration=d).move_by_offset(..).perform(); time.sleep(s)`.
+  const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+  for (const [k, [d, s]] of [[0, 10], [0, 20], [0, 30], [10, 10], [20, 0]].entries()) {
+    const dir = k % 2 ? -1 : 1;
+    for (let i = 0; i < 40; i++) {
+      await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: dir * (3 + (i % 3)), y: dir * 2, duration: d }]));
+      if (s) await sleep(s);
+    }
+    await report(`40 performs of ${d} ms, sleep ${s} ms after each`);
+  }
   const el = Object.values(await wd('POST', `/session/${sid}/element`, { using: 'css selector', value: '#i' }))[0];
   await wd('POST', `/session/${sid}/element/${el}/value`, { text: 'hello' });
   await report('element send_keys');

@@ -44,7 +44,9 @@
 //! 10.3 % and 12.0 % allowed to 1.3 % and 1.0 %). So are mouse moves sampled more coarsely than
 //! any device reports ([`Features::sparse_moves`], reason [`REASON_SPARSE_MOVES`]) or on a
 //! timer's clock that no display or device runs at ([`Features::off_frame_clock`], reason
-//! [`REASON_OFF_FRAME_CLOCK`]), and clicks the pointer reached by a jump
+//! [`REASON_OFF_FRAME_CLOCK`]) or on a script's soft clock whose intervals fit no display's or
+//! device's grid ([`Features::off_grid_clock`], reason [`REASON_OFF_GRID_CLOCK`]), and clicks the
+//! pointer reached by a jump
 //! ([`Features::teleport_clicks`], reason [`REASON_TELEPORT`]; in a trace, whose recorder's scope
 //! is unknown, only when the press is also released within a few milliseconds or the pointer never
 //! moved in a readable stroke) (measured through
@@ -53,8 +55,8 @@
 
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
-    REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS,
-    REASON_SPARSE_MOVES, REASON_TELEPORT,
+    REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER,
+    REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -560,6 +562,7 @@ impl Model {
             (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
             (f.sparse_moves(), REASON_SPARSE_MOVES),
             (f.off_frame_clock(), REASON_OFF_FRAME_CLOCK),
+            (f.off_grid_clock(), REASON_OFF_GRID_CLOCK),
             (f.teleport_clicks(), REASON_TELEPORT),
         ] {
             if hit {
@@ -1141,6 +1144,8 @@ mod tests {
             p10_ms,
             mode_ms,
             mode_share,
+            grid_share: 1.0,
+            grid_ms: 1000.0 / 60.0,
         }
     }
 
@@ -1210,6 +1215,31 @@ mod tests {
         .map(|(n, mode, share, capped)| (clock(n, (mode, mode), (mode, share)), capped))
         .collect();
         clock_rule_cases(REASON_OFF_FRAME_CLOCK, &cases);
+    }
+
+    #[test]
+    fn off_grid_clock_caps_at_mid_challenge() {
+        // (intervals, median, share on the best grid, capped); no sharp mode (off-frame-clock
+        // stays out).
+        let cases: Vec<_> = [
+            (40, 32.0, 0.30, true),
+            (12, 16.7, 0.39, true),
+            (40, 32.0, 0.40, false),
+            (11, 32.0, 0.10, false),
+            (40, 9.0, 0.10, false),
+            (40, 45.0, 0.10, false),
+            (40, 16.7, 0.95, false),
+        ]
+        .into_iter()
+        .map(|(n, median, grid, capped)| {
+            let c = crate::features::MoveClock {
+                grid_share: grid,
+                ..clock(n, (median, median * 0.8), (median, 0.2))
+            };
+            (c, capped)
+        })
+        .collect();
+        clock_rule_cases(REASON_OFF_GRID_CLOCK, &cases);
     }
 
     #[test]

@@ -518,6 +518,8 @@ const NO_CLOCK: tollgate_model::features::MoveClock = tollgate_model::features::
     p10_ms: f64::NAN,
     mode_ms: f64::NAN,
     mode_share: f64::NAN,
+    grid_share: f64::NAN,
+    grid_ms: f64::NAN,
 };
 
 /// What a model reason contributed: a feature group's logit and its most bot-like features'
@@ -615,6 +617,20 @@ fn model_reason_detail(
                     ("min_ms_from_cadence", tp::CLOCK_MIN_MISFIT_MS),
                 ],
                 "the mouse moved on a timer's clock: most move intervals within a 2 ms window around one period that is no display's refresh period (a browser dispatches a hand's moves once per frame), as a script pacing its moves with a sleep or Selenium's pointer-action duration does; capped at mid-challenge (a timer-driven pointer of a person's, such as head tracking, looks the same)",
+            ))
+        }
+        tf::REASON_OFF_GRID_CLOCK => {
+            let c = f.move_clock.unwrap_or(NO_CLOCK);
+            Some((
+                vec![
+                    ("move_intervals", count(c.intervals)),
+                    ("move_interval_median_ms", finite(c.median_ms)),
+                    ("move_intervals_on_best_grid_share", finite(c.grid_share)),
+                    ("best_grid_ms", finite(c.grid_ms)),
+                    ("min_grid_share", tp::GRID_MIN_SHARE),
+                    ("grid_tolerance_ms", tp::GRID_TOL_MS),
+                ],
+                "the mouse moved on a script's soft clock: fewer than 40 % of the move intervals lie within 1 ms of a whole number of frames of any display (or of a mouse's 8 ms reports), where a browser dispatches a hand's moves once per frame; a sleep loop between scripted moves (a sleep plus a scattered round trip) looks like this; capped at mid-challenge (a remote session forwarding input irregularly looks the same)",
             ))
         }
         _ => None,
@@ -879,7 +895,7 @@ mod tests {
     /// after the last move, 85 ms dwell) and `rest_ms` before the next move.
     fn scripted_login(
         clicks: &[(f64, f64)],
-        (steps, tick_ms, hesitate_ms, rest_ms): (u32, f64, f64, f64),
+        (steps, tick_ms, hesitate_ms, rest_ms): (u32, &dyn Fn(u32) -> f64, f64, f64),
         coalesced: bool,
         path: impl Fn((f64, f64), (f64, f64), f64) -> (f64, f64),
     ) -> TelemetryBuilder {
@@ -902,9 +918,11 @@ mod tests {
         };
         let mut t = 300.0;
         let mut at = (900.0f64, 620.0f64);
+        let mut k = 0;
         for &to in clicks {
             for i in 1..=steps {
-                t += tick_ms;
+                t += tick_ms(k);
+                k += 1;
                 let (x, y) = path(at, to, f64::from(i) / f64::from(steps));
                 ev(&mut b, t, pointer_kind::MOVE, (x.round(), y.round()), 0);
             }
@@ -921,14 +939,19 @@ mod tests {
     /// Two eased straight moves to the fields on a 20 Hz loop, whole pixels, a humanised click
     /// at each of `clicks` (pyautogui `moveTo` with a tween): two strong ruler-straight strokes.
     fn eased_line_login(clicks: [(f64, f64); 2]) -> TelemetryBuilder {
-        scripted_login(&clicks, (16, 50.2, 240.0, 700.0), false, |at, to, u| {
-            let e = if u < 0.5 {
-                2.0 * u * u
-            } else {
-                1.0 - (2.0 - 2.0 * u).powi(2) / 2.0
-            };
-            (at.0 + (to.0 - at.0) * e, at.1 + (to.1 - at.1) * e)
-        })
+        scripted_login(
+            &clicks,
+            (16, &|_| 50.2, 240.0, 700.0),
+            false,
+            |at, to, u| {
+                let e = if u < 0.5 {
+                    2.0 * u * u
+                } else {
+                    1.0 - (2.0 - 2.0 * u).powi(2) / 2.0
+                };
+                (at.0 + (to.0 - at.0) * e, at.1 + (to.1 - at.1) * e)
+            },
+        )
     }
 
     #[test]
@@ -985,7 +1008,7 @@ mod tests {
     /// Curved moves at an even pace in the curve's parameter on a 16.7 ms loop (ghost-cursor's
     /// `path()` points played by a sleep loop), whole pixels, a humanised click at each target.
     fn even_pace_login(clicks: [(f64, f64); 3]) -> TelemetryBuilder {
-        scripted_login(&clicks, (20, 16.7, 120.0, 900.0), false, bowed(|u| u))
+        scripted_login(&clicks, (20, &|_| 16.7, 120.0, 900.0), false, bowed(|u| u))
     }
 
     /// A path bowed to one side of the chord by 15 % of its length, `ease` mapping time to the
@@ -1009,7 +1032,7 @@ mod tests {
         // `xdotool mousemove X Y click 1`, `pyautogui.click(x, y)`, `page.click`.
         let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
         let warp = |_at: (f64, f64), to: (f64, f64), _u: f64| to;
-        let b = scripted_login(&clicks, (1, 600.0, 150.0, 800.0), true, warp);
+        let b = scripted_login(&clicks, (1, &|_| 600.0, 150.0, 800.0), true, warp);
         let v = score(&token(b.finish()), &SitePolicy::default());
         assert!(v.reasons.contains(&"teleport-clicks"), "{v:?}");
         assert_ne!(v.decision, Decision::Allow, "{v:?}");
@@ -1023,7 +1046,7 @@ mod tests {
             let v = ((u - 1.0 / 6.0) * 1.2).max(0.0);
             (to.0 + 18.0 * (1.0 - v), to.1 - 9.0 * (1.0 - v))
         };
-        let b = scripted_login(&clicks, (6, 16.7, 150.0, 800.0), true, near);
+        let b = scripted_login(&clicks, (6, &|_| 16.7, 150.0, 800.0), true, near);
         let v = score(&token(b.finish()), &SitePolicy::default());
         assert!(v.reasons.contains(&"teleport-clicks"), "{v:?}");
         assert_eq!(
@@ -1032,7 +1055,7 @@ mod tests {
         );
         // Reaching the same targets over samples (a 60 Hz eased path) is not a jump.
         let ease = |u: f64| u * u * (3.0 - 2.0 * u);
-        let b = scripted_login(&clicks, (30, 16.7, 150.0, 800.0), true, bowed(ease));
+        let b = scripted_login(&clicks, (30, &|_| 16.7, 150.0, 800.0), true, bowed(ease));
         let f = features_of(&b.finish());
         assert_eq!((f.n_reached_clicks, f.n_teleport_clicks), (3, 0), "{f:?}");
         // People: the long human-like login's clicks are judged and none is a jump.
@@ -1047,9 +1070,14 @@ mod tests {
     /// Eased, bowed reaches to three targets, 12 moves each `tick_ms` apart, a humanised click at
     /// each (the clock rules' scripted login), scored with the default policy.
     fn paced_login(tick_ms: f64, coalesced: bool) -> Verdict {
+        paced_login_by(&|_| tick_ms, coalesced)
+    }
+
+    /// [`paced_login`] with step `k`'s interval `tick(k)`.
+    fn paced_login_by(tick: &dyn Fn(u32) -> f64, coalesced: bool) -> Verdict {
         let clicks = [(430.0, 210.0), (610.0, 330.0), (500.0, 420.0)];
         let ease = |u: f64| u * u * (3.0 - 2.0 * u);
-        let b = scripted_login(&clicks, (12, tick_ms, 150.0, 800.0), coalesced, bowed(ease));
+        let b = scripted_login(&clicks, (12, tick, 150.0, 800.0), coalesced, bowed(ease));
         score(&token(b.finish()), &SitePolicy::default())
     }
 
@@ -1111,6 +1139,33 @@ mod tests {
         // People: the long human-like login has no off-frame clock.
         let t = TelemetrySpec::long_login(1).build();
         assert!(!features_of(&t).off_frame_clock());
+    }
+
+    #[test]
+    fn off_grid_clocks_are_explained() {
+        // The same reaches from a script's sleep loop: a 20 ms sleep after each Selenium
+        // perform() plus a round trip of 3-17 ms (measured: 27.6-50.1 ms, median 32.6).
+        let trip = |k: u32| f64::from((k * 7919) % 29) / 2.0;
+        let v = paced_login_by(&|k| 23.0 + trip(k), true);
+        assert!(v.reasons.contains(&"off-grid-clock"), "{v:?}");
+        assert!(!v.reasons.contains(&"off-frame-clock"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["off-grid-clock"];
+        assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+        assert!(
+            d.features["move_intervals_on_best_grid_share"] < 0.4,
+            "{d:?}"
+        );
+        assert!(d.features["move_interval_median_ms"] < 45.0, "{d:?}");
+        // The same reaches on 60 Hz frames with skipped ones and report jitter: a display's grid.
+        let v = paced_login_by(
+            &|k| f64::from(1 + k % 3 / 2) * 16.67 + trip(k) / 14.0 - 0.5,
+            true,
+        );
+        assert!(!v.reasons.contains(&"off-grid-clock"), "{v:?}");
+        // People: the long human-like login is not hit.
+        let t = TelemetrySpec::long_login(1).build();
+        assert!(!features_of(&t).off_grid_clock());
     }
 
     #[test]

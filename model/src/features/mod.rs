@@ -304,6 +304,10 @@ pub const REASON_SPARSE_MOVES: &str = "sparse-moves";
 /// ([`Features::off_frame_clock`]).
 pub const REASON_OFF_FRAME_CLOCK: &str = "off-frame-clock";
 
+/// Reason code for mouse moves whose intervals fit no display's or device's grid
+/// ([`Features::off_grid_clock`]).
+pub const REASON_OFF_GRID_CLOCK: &str = "off-grid-clock";
+
 /// Reason code for clicks the pointer reached in one jump ([`Features::teleport_clicks`]).
 pub const REASON_TELEPORT: &str = "teleport-clicks";
 
@@ -436,6 +440,10 @@ pub struct MoveClock {
     /// share of the intervals in that window (0 without intervals).
     pub mode_ms: f64,
     pub mode_share: f64,
+    /// The share of the intervals on the best person grid ([`pointer::grid_fit`]) and that
+    /// grid's period (ms; 0 without intervals).
+    pub grid_share: f64,
+    pub grid_ms: f64,
 }
 
 /// Feature vector of one session plus the replay hashes of its strokes.
@@ -649,6 +657,34 @@ impl Features {
                 && c.mode_share >= pointer::CLOCK_MIN_SHARE
                 && (pointer::CLOCK_MIN_MS..pointer::SPARSE_MIN_MEDIAN_MS).contains(&c.mode_ms)
                 && pointer::cadence_misfit(c.mode_ms) >= pointer::CLOCK_MIN_MISFIT_MS
+        })
+    }
+
+    /// Did the mouse move on a script's soft clock: intervals that fit no display's or device's
+    /// grid? A browser dispatches a hand's moves once per frame, so its intervals are whole
+    /// frames (one, or two or three when the hand slows), or whole report periods of a mouse
+    /// logged as it reports; a script that sleeps between moves (`time.sleep(s)` after each
+    /// Selenium `perform()`, pyautogui, xdotool or pynput loops) gets the sleep plus a scattered
+    /// round trip, which no [`pointer::CLOCK_WINDOW_MS`] window holds most of (so
+    /// [`Features::off_frame_clock`] does not fire) and which lands on no grid. Measured with
+    /// ChromeDriver 156 (`intel/scripts/webdriver-timing.mjs`, session 15): one `perform()` per
+    /// step and a 20 ms sleep gave 27.6–50.1 ms (median 32.6 ms). Recorded people's windows
+    /// replayed on such a loop (`probes.mjs`, `selenium-replay sleep-loop`) were allowed by the
+    /// model alone 94.7 % of the time. Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
+    /// intervals have a median in [`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`] and
+    /// fewer than [`pointer::GRID_MIN_SHARE`] of them lie within [`pointer::GRID_TOL_MS`] of a
+    /// whole multiple of any one cadence ([`pointer::grid_fit`]). Measured over the development
+    /// traces: the lowest share of a SapiMouse window is 0.50 (912 judged), of DELBOT's people on
+    /// PCs and phones 0.45; DELBOT's person on a VM has shares of 0.24–0.6 but a coarse clock
+    /// (medians 49–55 ms): one of its 126 windows is judged, and meets the rule. A person whose
+    /// pointer comes on a soft clock (a remote session that forwards input irregularly, an
+    /// assistive pointer driven by a timer) can meet it too: the cap is mid-challenge, never a
+    /// block on its own.
+    pub fn off_grid_clock(&self) -> bool {
+        self.move_clock.is_some_and(|c| {
+            c.intervals >= pointer::SPARSE_MIN_INTERVALS
+                && (pointer::CLOCK_MIN_MS..pointer::GRID_MAX_MEDIAN_MS).contains(&c.median_ms)
+                && c.grid_share < pointer::GRID_MIN_SHARE
         })
     }
 

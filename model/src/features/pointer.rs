@@ -136,6 +136,45 @@ pub const PERSON_CADENCES_MS: &[f64] = &[
     4.0 * 1000.0 / 60.0,
 ];
 
+/// The off-grid-clock rule ([`Features::off_grid_clock`]) reads the same intervals once more and
+/// asks how many of them sit on a person's grid: within this many ms of a whole multiple of one
+/// cadence (a hand that slows skips frames, so its intervals are one, two or three frames; a
+/// 125 Hz mouse's are multiples of 8 ms) ...
+pub const GRID_TOL_MS: f64 = 1.0;
+/// ... for the best of [`PERSON_CADENCES_MS`] from this period up (a shorter one's multiples, 1 ms
+/// either side, would cover most of the line) plus [`GRID_EXTRA_CADENCES_MS`] ...
+pub const GRID_MIN_CADENCE_MS: f64 = 6.5;
+/// ... and two clocks of pointers that are not frame-locked: a 125 Hz mouse logged as it reports
+/// (DELBOT's people on PCs: 8 ms multiples), and the 15.6 ms tick of Windows' default timer (remote
+/// desktop) ...
+pub const GRID_EXTRA_CADENCES_MS: &[f64] = &[8.0, 15.625];
+/// ... and fires when fewer than this share do ...
+pub const GRID_MIN_SHARE: f64 = 0.4;
+/// ... when their median is in `[CLOCK_MIN_MS, GRID_MAX_MEDIAN_MS)`: a pointer that moves faster
+/// than 22 Hz. Input forwarded through a virtual machine comes on a coarse, irregular clock
+/// (DELBOT's person on a VM: window medians 49–55 ms, on-grid shares 0.24–0.6), left to the model.
+pub const GRID_MAX_MEDIAN_MS: f64 = 45.0;
+
+/// The best grid for sorted intervals `gaps` ([`GRID_TOL_MS`]): the share of them within the
+/// tolerance of a whole multiple of one cadence, and that cadence (`(0, 0)` without intervals).
+pub fn grid_fit(gaps: &[f64]) -> (f64, f64) {
+    if gaps.is_empty() {
+        return (0.0, 0.0);
+    }
+    PERSON_CADENCES_MS
+        .iter()
+        .filter(|c| **c >= GRID_MIN_CADENCE_MS)
+        .chain(GRID_EXTRA_CADENCES_MS)
+        .map(|&c| {
+            let on = gaps
+                .iter()
+                .filter(|&&g| (g - (g / c).round().max(1.0) * c).abs() <= GRID_TOL_MS)
+                .count();
+            (on as f64 / gaps.len() as f64, c)
+        })
+        .fold((0.0, 0.0), |best, x| if x.0 > best.0 { x } else { best })
+}
+
 /// Distance (ms) from `mode_ms` to the nearest of [`PERSON_CADENCES_MS`].
 pub fn cadence_misfit(mode_ms: f64) -> f64 {
     PERSON_CADENCES_MS
@@ -390,7 +429,7 @@ fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
 }
 
 /// The clock of a session's mouse movement ([`Features::sparse_moves`],
-/// [`Features::off_frame_clock`]): intervals between
+/// [`Features::off_frame_clock`], [`Features::off_grid_clock`]): intervals between
 /// consecutive mouse move samples (hovering or dragging) that moved at least
 /// [`SPARSE_MIN_STEP_PX`] within [`SPARSE_MAX_GAP_MS`]. `None` when the session has no mouse
 /// move. Collector captures and traces alike (session 12; session 11 judged only captures with
@@ -411,12 +450,15 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
         .collect();
     gaps.sort_by(f64::total_cmp);
     let (mode_ms, mode_share) = clock_mode(&gaps);
+    let (grid_share, grid_ms) = grid_fit(&gaps);
     Some(MoveClock {
         intervals: gaps.len(),
         median_ms: quantile_sorted(&gaps, 0.5).unwrap_or(0.0),
         p10_ms: quantile_sorted(&gaps, 0.1).unwrap_or(0.0),
         mode_ms,
         mode_share,
+        grid_share,
+        grid_ms,
     })
 }
 
@@ -2003,6 +2045,70 @@ pub(crate) mod tests {
         assert!(cadence_misfit(16.0) < 0.7 && cadence_misfit(20.0) < 1e-9);
         assert!((cadence_misfit(21.6) - 1.6).abs() < 1e-9);
         assert!(cadence_misfit(50.0) < 1e-9 && cadence_misfit(40.0) > 6.0);
+    }
+
+    #[test]
+    fn off_grid_clock_reads_the_grid_of_the_move_clock() {
+        // Moves along a line, one per interval of `gaps(i)` ms.
+        let judge = |gaps: &dyn Fn(usize) -> f64| {
+            let mut t = 0.0;
+            let v: Vec<Pt> = (0..60usize)
+                .map(|i| {
+                    t += gaps(i);
+                    mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
+                })
+                .collect();
+            let f = extract(&Session {
+                pointer: v,
+                ..Default::default()
+            });
+            (f.move_clock.expect("a clock"), f.off_grid_clock())
+        };
+        // An exponential round trip of mean `mean` ms, from `noise` (uniform in ±0.5).
+        let expo = |i: usize, salt: u64, mean: f64| -mean * (0.5 - noise(i, salt)).max(1e-4).ln();
+        // A script's sleep loop: one Selenium perform() per step and a 20 ms sleep (measured:
+        // 27.6-50.1 ms, median 32.6), and random pauses of 5-30 ms per step (+ 2-6 ms).
+        let (c, hit) = judge(&|i| 20.0 + 2.0 + expo(i, 1, 8.0));
+        assert!(hit && c.grid_share < GRID_MIN_SHARE, "{c:?}");
+        assert!(c.mode_share < CLOCK_MIN_SHARE, "no sharp mode: {c:?}");
+        let (c, hit) = judge(&|i| 17.5 + 25.0 * noise(i, 2) + 4.0 + 4.0 * noise(i, 3));
+        assert!(hit, "{c:?}");
+        // People: frame-locked 60 Hz with skipped frames and 1 ms of report jitter, integer-ms
+        // recorders, a 500 Hz mouse stamped per 60 Hz frame (16/16/18), 144 Hz with skips, a
+        // 125 Hz mouse logged as it reports (8 ms multiples), a remote desktop's 15.6 ms tick.
+        for (name, gaps) in [
+            (
+                "60 Hz, skips",
+                &(|i| (1.0 + (i % 4 == 3) as usize as f64) * 16.67 + 1.6 * noise(i, 4))
+                    as &dyn Fn(usize) -> f64,
+            ),
+            ("16/17", &|i| if i % 3 == 0 { 16.0 } else { 17.0 }),
+            ("500 Hz at 60 Hz", &|i| if i % 3 == 2 { 18.0 } else { 16.0 }),
+            ("144 Hz, slow hand", &|i| {
+                6.94 * (2 + i % 3) as f64 + 0.8 * noise(i, 5)
+            }),
+            ("125 Hz logged", &|i| {
+                8.0 * (2 + i % 3) as f64 + 0.6 * noise(i, 6)
+            }),
+            ("remote desktop", &|i| {
+                15.625 * (1 + i % 2) as f64 + noise(i, 7)
+            }),
+        ] {
+            let (c, hit) = judge(gaps);
+            assert!(!hit && c.grid_share >= 0.6, "{name}: {c:?}");
+        }
+        // A VM forwarding input on a coarse, irregular clock: not judged (median over 45 ms).
+        let (c, hit) = judge(&|i| 52.0 + 16.0 * noise(i, 8));
+        assert!(!hit && c.grid_share < GRID_MIN_SHARE, "{c:?}");
+        // Coalesced 1 kHz reports: under the judged range.
+        assert!(!judge(&|i| 1.0 + 0.3 * noise(i, 9)).1);
+        assert_eq!(grid_fit(&[]), (0.0, 0.0));
+        // 60 Hz frames: all on the first grid that holds them (120 Hz, whose multiples include them).
+        let (share, ms) = grid_fit(&[16.0, 33.0, 50.5, 17.0]);
+        assert!(
+            share == 1.0 && (ms - 1000.0 / 120.0).abs() < 1e-9,
+            "{share} {ms}"
+        );
     }
 
     #[test]
