@@ -40,9 +40,13 @@
 //                      press, released 1–3 ms later) instead of Enter.
 // - selenium-replay    pointer only: a recorded SapiMouse window (a person's path and clicks, read from
 //                      ../shared/data/traces) replayed on one of those measured clocks, or on random
-//                      `.pause(5–30 ms)` steps (+ 2–6 ms), or on a script's own sleep loop
-//                      (`sleep-loop`: one perform() per step, then a fixed 10–40 ms sleep, plus
-//                      a right-skewed round trip; session 15); variant `frame` is the control, the same
+//                      `.pause(5–30 ms)` steps (+ 2–6 ms), or on a free-running jittered loop
+//                      (`jitter-loop`, session 15: a fixed 10–40 ms sleep per session plus 2 ms and an
+//                      exponential 6 ms per step; an assumed shape, not a measurement: what an OS-level
+//                      injector's loop on a busy machine gives, whose events the page sees at the
+//                      script's time; ChromeDriver couples such loops to frames, see
+//                      webdriver-timing.mjs: `perform-sleep20` is that measured pattern); variant
+//                      `frame` is the control, the same
 //                      replay on a 60 Hz frame clock. The windows are training people's, so the model
 //                      has seen the paths (and the replay hashes may know them): this measures what
 //                      the clock alone gives away.
@@ -107,15 +111,23 @@ const REPLAY_CLOCKS = {
   d33: () => DURATION_SPACING[33],
   d50: () => DURATION_SPACING[50],
   'pause-random': () => (u) => u(5, 30) + u(2, 6),
-  // One perform() per step, then a fixed `time.sleep(s)`, s 10–40 ms per session: the sleep plus
-  // a right-skewed round trip (webdriver-timing.mjs, session 15: sleep 20 ms gave 27.6–50.1 ms,
-  // median 32.6, on a busy 2-core machine); a step shorter than a frame waits for the next one.
-  'sleep-loop': (u) => {
+  // A free-running loop: a fixed sleep s (10–40 ms per session) plus 2 ms and an exponential
+  // 6 ms of per-step overhead (assumed). An OS-level injector's events reach the page at the
+  // script's time (the OS-level rig's faithfulness check); ChromeDriver instead couples one
+  // perform() per step to frames (webdriver-timing.mjs, session 15: a 20 ms sleep gives pairs of
+  // ~26 and ~40 ms that sum to four 60 Hz frames). A step shorter than a frame waits for the next.
+  'jitter-loop': (u) => {
     const s = u(10, 40);
     return (u2, rng) => {
       const step = s + 2 + 6 * -Math.log(1 - rng());
       return step < 16.67 ? 16.67 + u2(-0.8, 0.8) : step;
     };
+  },
+  // One perform() per step and a 20 ms sleep through ChromeDriver 156, as measured: ~26 and ~40 ms
+  // in turn (24.4–27.9 and 35.5–44.2 ms, headless; their pairs sum to four 60 Hz frames).
+  'perform-sleep20': () => {
+    let k = 0;
+    return (u) => (k++ % 2 ? u(35.5, 44.2) : u(24.4, 27.9));
   },
   frame: () => (u) => 16.67 + u(-0.4, 0.4),
 };

@@ -110,7 +110,7 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
   // A script's own sleep loop: one perform per step (duration 0 or d), then a fixed sleep, as
   // `for p in path: ActionChains(driver, duration=d).move_by_offset(..).perform(); time.sleep(s)`.
   const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-  for (const [k, [d, s]] of [[0, 10], [0, 20], [0, 30], [10, 10], [20, 0]].entries()) {
+  for (const [k, [d, s]] of [[0, 10], [0, 15], [0, 20], [0, 25], [0, 30], [0, 40], [10, 10], [20, 0]].entries()) {
     const dir = k % 2 ? -1 : 1;
     for (let i = 0; i < 40; i++) {
       await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'pointer', x: dir * (3 + (i % 3)), y: dir * 2, duration: d }]));

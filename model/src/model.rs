@@ -1144,8 +1144,7 @@ mod tests {
             p10_ms,
             mode_ms,
             mode_share,
-            grid_share: 1.0,
-            grid_ms: 1000.0 / 60.0,
+            grid: Some((1.0, 1000.0 / 60.0)),
         }
     }
 
@@ -1233,7 +1232,7 @@ mod tests {
         .into_iter()
         .map(|(n, median, grid, capped)| {
             let c = crate::features::MoveClock {
-                grid_share: grid,
+                grid: Some((grid, 1000.0 / 60.0)),
                 ..clock(n, (median, median * 0.8), (median, 0.2))
             };
             (c, capped)

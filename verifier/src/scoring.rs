@@ -518,8 +518,7 @@ const NO_CLOCK: tollgate_model::features::MoveClock = tollgate_model::features::
     p10_ms: f64::NAN,
     mode_ms: f64::NAN,
     mode_share: f64::NAN,
-    grid_share: f64::NAN,
-    grid_ms: f64::NAN,
+    grid: None,
 };
 
 /// What a model reason contributed: a feature group's logit and its most bot-like features'
@@ -625,12 +624,15 @@ fn model_reason_detail(
                 vec![
                     ("move_intervals", count(c.intervals)),
                     ("move_interval_median_ms", finite(c.median_ms)),
-                    ("move_intervals_on_best_grid_share", finite(c.grid_share)),
-                    ("best_grid_ms", finite(c.grid_ms)),
+                    (
+                        "move_intervals_on_best_grid_share",
+                        finite(c.grid.map_or(f64::NAN, |g| g.0)),
+                    ),
+                    ("best_grid_ms", finite(c.grid.map_or(f64::NAN, |g| g.1))),
                     ("min_grid_share", tp::GRID_MIN_SHARE),
                     ("grid_tolerance_ms", tp::GRID_TOL_MS),
                 ],
-                "the mouse moved on a script's soft clock: fewer than 40 % of the move intervals lie within 1 ms of a whole number of frames of any display (or of a mouse's 8 ms reports), where a browser dispatches a hand's moves once per frame; a sleep loop between scripted moves (a sleep plus a scattered round trip) looks like this; capped at mid-challenge (a remote session forwarding input irregularly looks the same)",
+                "the mouse moved on a script's soft clock: fewer than 40 % of the move intervals lie within 1 ms of a whole number of frames of any display (or of a mouse's 8 ms reports), where a browser dispatches a hand's moves once per frame; a free-running jittered loop between scripted moves (random sleeps per step, an OS-level injector on a busy machine) looks like this; capped at mid-challenge (a remote session forwarding input irregularly looks the same)",
             ))
         }
         _ => None,
@@ -1143,8 +1145,8 @@ mod tests {
 
     #[test]
     fn off_grid_clocks_are_explained() {
-        // The same reaches from a script's sleep loop: a 20 ms sleep after each Selenium
-        // perform() plus a round trip of 3-17 ms (measured: 27.6-50.1 ms, median 32.6).
+        // The same reaches from a free-running loop: a 20 ms sleep plus 3-17 ms of per-step
+        // overhead (an OS-level injector on a busy machine; its events reach the page as sent).
         let trip = |k: u32| f64::from((k * 7919) % 29) / 2.0;
         let v = paced_login_by(&|k| 23.0 + trip(k), true);
         assert!(v.reasons.contains(&"off-grid-clock"), "{v:?}");

@@ -441,9 +441,9 @@ pub struct MoveClock {
     pub mode_ms: f64,
     pub mode_share: f64,
     /// The share of the intervals on the best person grid ([`pointer::grid_fit`]) and that
-    /// grid's period (ms; 0 without intervals).
-    pub grid_share: f64,
-    pub grid_ms: f64,
+    /// grid's period (ms); computed only when the median lies in the range the off-grid-clock
+    /// rule judges ([`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`]), `None` otherwise.
+    pub grid: Option<(f64, f64)>,
 }
 
 /// Feature vector of one session plus the replay hashes of its strokes.
@@ -663,14 +663,17 @@ impl Features {
     /// Did the mouse move on a script's soft clock: intervals that fit no display's or device's
     /// grid? A browser dispatches a hand's moves once per frame, so its intervals are whole
     /// frames (one, or two or three when the hand slows), or whole report periods of a mouse
-    /// logged as it reports; a script that sleeps between moves (`time.sleep(s)` after each
-    /// Selenium `perform()`, pyautogui, xdotool or pynput loops) gets the sleep plus a scattered
-    /// round trip, which no [`pointer::CLOCK_WINDOW_MS`] window holds most of (so
-    /// [`Features::off_frame_clock`] does not fire) and which lands on no grid. Measured with
-    /// ChromeDriver 156 (`intel/scripts/webdriver-timing.mjs`, session 15): one `perform()` per
-    /// step and a 20 ms sleep gave 27.6–50.1 ms (median 32.6 ms). Recorded people's windows
-    /// replayed on such a loop (`probes.mjs`, `selenium-replay sleep-loop`) were allowed by the
-    /// model alone 94.7 % of the time. Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
+    /// logged as it reports. A free-running jittered clock — a random sleep per step, an OS-level
+    /// injector's loop (whose events the page sees at the script's time) on a busy machine, a
+    /// generator that draws its time steps at random — has no [`pointer::CLOCK_WINDOW_MS`] window
+    /// holding most intervals (so [`Features::off_frame_clock`] does not fire) and lands on no
+    /// grid. Recorded people's windows replayed on such a loop (`probes.mjs`, `selenium-replay
+    /// jitter-loop`, an assumed shape) were allowed by the model alone 94.7 % of the time, 27.8 %
+    /// with the rule; on Selenium-like random `.pause(5–30 ms)` steps 12.5 → 0 %. Selenium loops
+    /// of one `perform()` per step and a fixed sleep are mostly not caught: ChromeDriver 156
+    /// couples them to frames (`intel/scripts/webdriver-timing.mjs`, session 15: a 20 ms sleep
+    /// gives pairs of ~26 and ~40 ms summing to four 60 Hz frames, on a 75 Hz grid; 3 of 32
+    /// loop runs met the rule, 3 of 4 runs of random pauses in one `perform()`). Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
     /// intervals have a median in [`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`] and
     /// fewer than [`pointer::GRID_MIN_SHARE`] of them lie within [`pointer::GRID_TOL_MS`] of a
     /// whole multiple of any one cadence ([`pointer::grid_fit`]). Measured over the development
@@ -684,7 +687,8 @@ impl Features {
         self.move_clock.is_some_and(|c| {
             c.intervals >= pointer::SPARSE_MIN_INTERVALS
                 && (pointer::CLOCK_MIN_MS..pointer::GRID_MAX_MEDIAN_MS).contains(&c.median_ms)
-                && c.grid_share < pointer::GRID_MIN_SHARE
+                && c.grid
+                    .is_some_and(|(share, _)| share < pointer::GRID_MIN_SHARE)
         })
     }
 
