@@ -679,8 +679,8 @@ impl Features {
     /// whole multiple of any one cadence ([`pointer::grid_fit`]). Measured over the development
     /// traces: the lowest share of a SapiMouse window is 0.50 (912 judged), of DELBOT's people on
     /// PCs and phones 0.45; DELBOT's person on a VM has shares of 0.24–0.6 but a coarse clock
-    /// (medians 49–55 ms): one of its 126 windows is judged, and meets the rule. A person whose
-    /// pointer comes on a soft clock (a remote session that forwards input irregularly, an
+    /// (most medians 49–55 ms): two of its 126 windows are judged, one meets the rule. A person
+    /// whose pointer comes on a soft clock (a remote session that forwards input irregularly, an
     /// assistive pointer driven by a timer) can meet it too: the cap is mid-challenge, never a
     /// block on its own.
     pub fn off_grid_clock(&self) -> bool {
