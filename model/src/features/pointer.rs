@@ -1992,23 +1992,26 @@ pub(crate) mod tests {
         );
     }
 
+    /// Moves along a line, one per interval of `gaps(i)` ms: the move clock, and whether `rule`
+    /// fires.
+    fn paced_line(gaps: &dyn Fn(usize) -> f64, rule: fn(&Features) -> bool) -> (MoveClock, bool) {
+        let mut t = 0.0;
+        let v: Vec<Pt> = (0..60usize)
+            .map(|i| {
+                t += gaps(i);
+                mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
+            })
+            .collect();
+        let f = extract(&Session {
+            pointer: v,
+            ..Default::default()
+        });
+        (f.move_clock.expect("a clock"), rule(&f))
+    }
+
     #[test]
     fn off_frame_clock_reads_the_mode_of_the_move_clock() {
-        // Moves along a line, one per interval of `gaps(i)` ms.
-        let judge = |gaps: &dyn Fn(usize) -> f64| {
-            let mut t = 0.0;
-            let v: Vec<Pt> = (0..60usize)
-                .map(|i| {
-                    t += gaps(i);
-                    mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
-                })
-                .collect();
-            let f = extract(&Session {
-                pointer: v,
-                ..Default::default()
-            });
-            (f.move_clock.expect("a clock"), f.off_frame_clock())
-        };
+        let judge = |gaps: &dyn Fn(usize) -> f64| paced_line(gaps, Features::off_frame_clock);
         // ChromeDriver with a 20 ms pointer-action duration: 21.2-22.0 ms, a fifth of them on a
         // 35-39 ms fallback (measured); and with 50 ms: 51.6-52.2 ms.
         let (c, hit) = judge(&|i| {
@@ -2067,21 +2070,7 @@ pub(crate) mod tests {
 
     #[test]
     fn off_grid_clock_reads_the_grid_of_the_move_clock() {
-        // Moves along a line, one per interval of `gaps(i)` ms.
-        let judge = |gaps: &dyn Fn(usize) -> f64| {
-            let mut t = 0.0;
-            let v: Vec<Pt> = (0..60usize)
-                .map(|i| {
-                    t += gaps(i);
-                    mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
-                })
-                .collect();
-            let f = extract(&Session {
-                pointer: v,
-                ..Default::default()
-            });
-            (f.move_clock.expect("a clock"), f.off_grid_clock())
-        };
+        let judge = |gaps: &dyn Fn(usize) -> f64| paced_line(gaps, Features::off_grid_clock);
         // An exponential overhead of mean `mean` ms, from `noise` (uniform in ±0.5).
         let expo = |i: usize, salt: u64, mean: f64| -mean * (0.5 - noise(i, salt)).max(1e-4).ln();
         // A free-running loop: a 20 ms sleep plus 2 ms and an exponential 8 ms per step (an OS-level
