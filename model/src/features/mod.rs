@@ -440,9 +440,10 @@ pub struct MoveClock {
     /// share of the intervals in that window (0 without intervals).
     pub mode_ms: f64,
     pub mode_share: f64,
-    /// The share of the intervals on the best person grid ([`pointer::grid_fit`]) and that
-    /// grid's period (ms); computed only when the median lies in the range the off-grid-clock
-    /// rule judges ([`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`]), `None` otherwise.
+    /// The share of the intervals on a person's grid and that grid's period (ms): the first grid
+    /// holding the off-grid-clock rule's share, else the best ([`pointer::grid_fit`]). Computed
+    /// only when the median lies in the range that rule judges
+    /// ([`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`]), `None` otherwise.
     pub grid: Option<(f64, f64)>,
 }
 
@@ -668,21 +669,23 @@ impl Features {
     /// generator that draws its time steps at random — has no [`pointer::CLOCK_WINDOW_MS`] window
     /// holding most intervals (so [`Features::off_frame_clock`] does not fire) and lands on no
     /// grid. Recorded people's windows replayed on such a loop (`probes.mjs`, `selenium-replay
-    /// jitter-loop`, an assumed shape) were allowed by the model alone 94.7 % of the time, 27.8 %
-    /// with the rule; on Selenium-like random `.pause(5–30 ms)` steps 12.5 → 0 %. Selenium loops
-    /// of one `perform()` per step and a fixed sleep are mostly not caught: ChromeDriver 156
-    /// couples them to frames (`intel/scripts/webdriver-timing.mjs`, session 15: a 20 ms sleep
-    /// gives pairs of ~26 and ~40 ms summing to four 60 Hz frames, on a 75 Hz grid; 3 of 32
-    /// loop runs met the rule, 3 of 4 runs of random pauses in one `perform()`). Fires when at least [`pointer::SPARSE_MIN_INTERVALS`]
-    /// intervals have a median in [`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`] and
-    /// fewer than [`pointer::GRID_MIN_SHARE`] of them lie within [`pointer::GRID_TOL_MS`] of a
-    /// whole multiple of any one cadence ([`pointer::grid_fit`]). Measured over the development
-    /// traces: the lowest share of a SapiMouse window is 0.50 (912 judged), of DELBOT's people on
-    /// PCs and phones 0.45; DELBOT's person on a VM has shares of 0.24–0.6 but a coarse clock
-    /// (most medians 49–55 ms): two of its 126 windows are judged, one meets the rule. A person
-    /// whose pointer comes on a soft clock (a remote session that forwards input irregularly, an
-    /// assistive pointer driven by a timer) can meet it too: the cap is mid-challenge, never a
-    /// block on its own.
+    /// jitter-loop`, an assumed shape) were allowed by the model alone 90.0 % of the time, 29.1 %
+    /// with the rule; on random `.pause(5–30 ms)` steps 7.3 → 0 %. Selenium loops of one
+    /// `perform()` per step and a fixed sleep are mostly not caught: ChromeDriver 156 couples them
+    /// to frames (`intel/scripts/webdriver-timing.mjs`, session 15: a 20 ms sleep gives pairs of
+    /// ~26 and ~40 ms summing to four 60 Hz frames, on a 75 Hz grid; 3 of 32 such loop runs met
+    /// the rule, 3 of 4 runs of random pauses in one `perform()`; the measured pattern replayed,
+    /// `perform-sleep20`, 56.3 → 34.4 % allowed). Fires when at least
+    /// [`pointer::SPARSE_MIN_INTERVALS`] intervals have a median in
+    /// [`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`] and fewer than
+    /// [`pointer::GRID_MIN_SHARE`] of them lie within [`pointer::GRID_TOL_MS`] of a whole multiple
+    /// of any one of [`pointer::GRID_CADENCES_MS`] ([`pointer::grid_fit`]). Measured over the
+    /// development traces: the lowest share of a SapiMouse window is 0.50 (912 judged), of
+    /// DELBOT's people on PCs, touchpad and phone 0.45 (704); DELBOT's person on a VM has shares
+    /// of 0.24–0.6 but a coarse clock (most medians 49–55 ms): two of its 126 windows are judged,
+    /// one meets the rule. A person whose pointer comes on a soft clock (a remote session that
+    /// forwards input irregularly, an assistive pointer driven by a timer) can meet it too: the
+    /// cap is mid-challenge, never a block on its own.
     pub fn off_grid_clock(&self) -> bool {
         self.move_clock.is_some_and(|c| {
             c.intervals >= pointer::SPARSE_MIN_INTERVALS
