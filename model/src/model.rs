@@ -593,7 +593,7 @@ impl Model {
         }
     }
 
-    /// Parse and validate a model file (see [`crate::file`] for the format and the checks).
+    /// Parse and validate a model file (see `model/src/file.rs` for the format and the checks).
     pub fn from_json(text: &str) -> Result<Model, ModelError> {
         crate::file::parse_model(text)
     }

@@ -95,7 +95,7 @@ pub fn touchpad_wheel(w: &Wheel) -> bool {
 }
 
 /// Is most of the session's pointer input touch or pen? (A phone or tablet: its keys come from
-/// an on-screen keyboard, see [`super::keys::extract`].) Taps count, not only moves.
+/// an on-screen keyboard, see `keys::extract`.) Taps count, not only moves.
 pub fn touch_input(s: &Session) -> bool {
     let n = s.pointer.len();
     let touch = s

@@ -195,7 +195,7 @@ fn transition(a: u8, b: u8) -> usize {
 }
 
 /// Eta squared (between-group share of the variance) of log press-to-press intervals grouped by
-/// the digraph's class transition ([`transition`]). People's timing depends on the key pair —
+/// the digraph's class transition (`transition`). People's timing depends on the key pair —
 /// word boundaries and corrections are slower (Dhakal et al. 2018; behaviour.md §3: humaniser
 /// add-ons draw "random delays per key … independent of the key pair"). Only groups with at least
 /// two intervals count; `None` unless two such groups exist. Key contents are never known, so
