@@ -3,8 +3,9 @@
 //! The search itself is `tollgate_protocol` (`pow::seed` → `pow::prefix` → the midstate kernel
 //! `solver::search`, checked against `pow::first_word`/`meets`); this module only bounds it into
 //! chunks. V8 runs a wasm function in its baseline tier until a *later* call
-//! picks up the optimised code (no on-stack replacement), so the worker calls [`solve_chunk`]
-//! repeatedly with 16–64 k nonces per call instead of one long solve-until-found call.
+//! picks up the optimised code (no on-stack replacement), so the worker calls
+//! [`solve_chunk`](crate::solve_chunk) repeatedly with 16–64 k nonces per call instead of one
+//! long solve-until-found call.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -12,7 +13,7 @@ use alloc::vec::Vec;
 use tollgate_protocol::challenge::{Challenge, PowParams};
 use tollgate_protocol::pow;
 
-/// Marker for "no nonce found in this chunk" in [`solve_chunk`]'s result.
+/// Marker for "no nonce found in this chunk" in [`solve_chunk`](crate::solve_chunk)'s result.
 pub const NOT_FOUND: u64 = u64::MAX;
 
 /// Nonces at or above this are never searched (2^64 − 2^32; a sub-puzzle needs ~2^bits ≤ 2^32).

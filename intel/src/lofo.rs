@@ -2,9 +2,10 @@
 //!
 //! Every bot family (see [`FAMILIES`]) is held out in turn. For each held-out family `F` the
 //! records are dealt into the same subject-wise folds as the subject-wise CV
-//! ([`train::assign_folds`], same seed); for each fold `j` a model is fitted — through the same
-//! [`train::fit_calibrated`] as subject-wise CV and `train`, so its calibration thresholds are
-//! cross-fitted on its own training humans — on
+//! ([`train::assign_folds`](crate::train::assign_folds), same seed); for each fold `j` a model
+//! is fitted — through the same [`train::fit_calibrated`](crate::train::fit_calibrated) as
+//! subject-wise CV and `train`, so its calibration thresholds are cross-fitted on its own
+//! training humans — on
 //! - every record not of family `F`, except those whose subject is a human subject of fold `j`
 //!   (the held-out humans, their derived windows, and bots made from their traces:
 //!   `retimed-human`, `replay-human*`), and

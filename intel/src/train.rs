@@ -82,7 +82,7 @@ pub const LONG_KEYS: usize = 25;
 /// Calibration bucket index of long key-only sessions (after the [`Modality::ALL`] indices).
 const LONG_KEYS_BUCKET: usize = 2;
 
-/// Calibration bucket of pointer-only sessions of a device class (after [`LONG_KEYS_BUCKET`]).
+/// Calibration bucket of pointer-only sessions of a device class (after `LONG_KEYS_BUCKET`).
 pub fn device_bucket(d: DeviceClass) -> usize {
     LONG_KEYS_BUCKET
         + 1
@@ -515,7 +515,7 @@ pub fn tail_shift(v: &mut [f64], q: f64, share: f64) -> Option<f64> {
 /// Place the calibration knots at the given quantiles of human logits, per modality, taking the
 /// lowest over human sources of that modality (so each source separately stays within the
 /// targets). `human_logits` maps (bucket, source) to logits of single-modality humans; buckets
-/// are the modality indices, [`LONG_KEYS_BUCKET`] and, per device class, [`device_bucket`]
+/// are the modality indices, `LONG_KEYS_BUCKET` and, per device class, [`device_bucket`]
 /// (pointer-only humans of that class). With [`FitOptions::device_calibration`] each device
 /// class with at least [`MIN_CALIBRATION_RECORDS`] humans of one source gets its own pointer
 /// knots, the lowest over the sources *of that class*: a bot-like human source (a VM, a phone)
@@ -628,7 +628,7 @@ pub fn calibrate(
     };
 }
 
-/// Assign each subject to one of `k` folds (a keyed hash of the subject id; see [`folds_of`]).
+/// Assign each subject to one of `k` folds (a keyed hash of the subject id; see `folds_of`).
 pub fn assign_folds(records: &[Record], k: usize, seed: u64) -> Vec<usize> {
     let subjects: Vec<&str> = records.iter().map(|r| r.subject.as_str()).collect();
     folds_of(&subjects, k, seed)

@@ -6,7 +6,7 @@
 //! - rounds 0–11 and the nonce-free half of round 12 depend only on the prefix and the nonce's
 //!   high word, so they are computed once per call ([`Midstate`]); message-schedule words 16, 17,
 //!   18, 20, 22 and 24 are constant, and words 19–40 have constant parts folded in, as are the
-//!   `K + W` sums of the constant words and H0[0] (into the last round);
+//!   `K + W` sums of the constant words and `H0[0]` (into the last round);
 //! - straight-line, fully unrolled rounds with the schedule in locals (no linear-memory traffic),
 //!   `ch`/`maj` as bit selects (`maj` reuses the previous round's `a ^ b`), the last round computes
 //!   only `a`;
@@ -414,7 +414,7 @@ impl Midstate {
         }
     }
 
-    /// First hash word (H0[0] + final a) for `L::WIDTH` nonce low words at once. Fully
+    /// First hash word (`H0[0]` + final a) for `L::WIDTH` nonce low words at once. Fully
     /// unrolled straight-line code: the schedule lives in locals (registers or engine stack
     /// slots), never in linear memory.
     #[inline(always)]

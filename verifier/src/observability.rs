@@ -1,5 +1,5 @@
 //! Latency histograms: per HTTP route ([`track_http`], labelled by the route template, never
-//! the raw path) and per store operation ([`record_store_op`]), and the Prometheus exporter
+//! the raw path) and per store operation (`record_store_op`), and the Prometheus exporter
 //! configured with their buckets ([`prometheus_builder`]).
 
 use std::time::Instant;

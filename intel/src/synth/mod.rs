@@ -24,7 +24,7 @@
 //! `type-skewed` (independent right-skewed delays: shifted-exponential, log-normal or Erlang
 //! gaps, log-normal holds; session 13's adversarial round against the `keys-iid` probes). Key-only
 //! sessions (these and `type-digraph`) are half logins (two fields, a pause between them, Tab and
-//! Enter on some) and half one text ([`key_shape`]).
+//! Enter on some) and half one text (`key_shape`).
 //!
 //! Stronger generators (what attackers who hide the automation use; [`STRONG_POINTER_GENERATORS`]
 //! plus the two built from human recordings), each its own LOFO family:

@@ -1,7 +1,7 @@
 //! TOML configuration (see `verifier/README.md` for the documented format) and the built-in
-//! development configuration, one file per concern: [`sites`] (`[[sites]]`), [`keys`]
-//! (`[[keys]]`), [`store`] (`[store]`), [`server`] (`[server]`, `[server.rate_limit]`) and
-//! [`correlation`] (`[correlation]`). Each holds the table as written (`…Config`, defaults in its
+//! development configuration, one file per concern: `sites` (`[[sites]]`), `keys`
+//! (`[[keys]]`), `store` (`[store]`), `server` (`[server]`, `[server.rate_limit]`) and
+//! `correlation` (`[correlation]`). Each holds the table as written (`…Config`, defaults in its
 //! `impl Default` through `#[serde(default)]`), the resolved form (`…Settings`) and the
 //! validation between them; this module loads the file and resolves the whole.
 

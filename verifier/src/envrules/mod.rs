@@ -17,8 +17,8 @@
 //! (Mac UA + `MacIntel` + touch points) is a Mac; noise in canvas/audio is never a lie (the
 //! collector skips randomised sources; a lie is a non-native *shape*).
 //!
-//! One submodule per tier ([`automation`], [`tampering`], [`consistency`], [`environment`]),
-//! evaluated in that order by [`evaluate`]; [`parse`] reads probe values and strings.
+//! One submodule per tier (`automation`, `tampering`, `consistency`, `environment`),
+//! evaluated in that order by [`evaluate`]; `parse` reads probe values and strings.
 
 use std::collections::BTreeMap;
 
