@@ -32,6 +32,8 @@ section() {
 section "setup" scripts/setup.sh --test
 section "cargo fmt --check" cargo fmt --all --check
 section "clippy (native, all targets)" cargo clippy --workspace --all-targets -- -D warnings
+section "rustdoc (intra-doc links, -D warnings)" \
+  env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 section "clippy (wasm32 collector)" \
   cargo clippy --target wasm32-unknown-unknown -p tollgate-collector -- -D warnings
 section "clippy (wasm32 collector, shipped no_std build)" \
