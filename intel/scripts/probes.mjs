@@ -103,7 +103,8 @@ const DURATION_SPACING = {
   100: (u) => u(101.6, 102.7),
 };
 /** `selenium-replay` clocks, each made per session (`(u) => (u, rng) => step ms`): the measured
- * durations above, random pauses, a script's own sleep loop, and the 60 Hz control. */
+ * durations above, random pauses, a free-running jittered loop (assumed), ChromeDriver's measured
+ * one-perform-per-step loop, and the 60 Hz control. */
 const REPLAY_CLOCKS = {
   d16: () => DURATION_SPACING[16],
   d20: () => DURATION_SPACING[20],

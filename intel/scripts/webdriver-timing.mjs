@@ -69,15 +69,26 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
         if (up) holds.push(up[1] - e[1]);
       }
     });
-    // The off-frame-clock rule's statistic: the densest 2 ms window's share of the intervals.
+    // The clock rules' statistics (model/src/features/pointer.rs): the densest 2 ms window's share
+    // of the intervals (off-frame-clock), and the share on the first of the eight person grids
+    // holding 40 % of them, else the best (off-grid-clock, GRID_CADENCES_MS, judged when the
+    // median is 10-45 ms and there are at least 12).
     const g = gaps('pointermove').sort((a, b) => a - b);
     let best = 0;
     for (let i = 0, j = 0; i < g.length; i++) {
       while (j < g.length && g[j] <= g[i] + 2) j++;
       best = Math.max(best, j - i);
     }
+    let grid = 0;
+    for (const c of [1000 / 120, 1000 / 144, 8, 10, 1000 / 90, 1000 / 85, 1000 / 75, 15.625]) {
+      grid = Math.max(grid, g.filter((x) => Math.abs(x - Math.max(1, Math.round(x / c)) * c) <= 1).length / Math.max(g.length, 1));
+      if (grid >= 0.4) break;
+    }
+    const median = g[Math.floor(g.length / 2)];
+    const judged = g.length >= 12 && median >= 10 && median < 45;
     const mode = g.length > 2 ? `  2 ms window ${Math.round((100 * best) / g.length)} %` : '';
-    console.log(`${label.padEnd(44)} moves ${String(moves).padStart(3)}  move spacing ${span(gaps('pointermove'))}${mode}${holds.length ? `  key holds ${span(holds)}` : ''}`);
+    const onGrid = judged ? `  on grid ${Math.round(100 * grid)} %${grid < 0.4 ? ' (off-grid-clock)' : ''}` : '';
+    console.log(`${label.padEnd(44)} moves ${String(moves).padStart(3)}  move spacing ${span(g)}${mode}${onGrid}${holds.length ? `  key holds ${span(holds)}` : ''}`);
   };
   await wd('POST', `/session/${sid}/actions`, pointer([move(100, 100, 0)]));
   await report('one move, duration 0');

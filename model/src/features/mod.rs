@@ -689,7 +689,7 @@ impl Features {
     pub fn off_grid_clock(&self) -> bool {
         self.move_clock.is_some_and(|c| {
             c.intervals >= pointer::SPARSE_MIN_INTERVALS
-                && (pointer::CLOCK_MIN_MS..pointer::GRID_MAX_MEDIAN_MS).contains(&c.median_ms)
+                && pointer::grid_judged(c.median_ms)
                 && c.grid
                     .is_some_and(|(share, _)| share < pointer::GRID_MIN_SHARE)
         })

@@ -165,6 +165,12 @@ pub const GRID_MIN_SHARE: f64 = 0.4;
 /// (DELBOT's person on a VM: window medians 49–55 ms, on-grid shares 0.24–0.6), left to the model.
 pub const GRID_MAX_MEDIAN_MS: f64 = 45.0;
 
+/// Does the off-grid-clock rule judge a move clock with this median interval (ms)? Only then is
+/// its grid computed ([`move_clock`]).
+pub fn grid_judged(median_ms: f64) -> bool {
+    (CLOCK_MIN_MS..GRID_MAX_MEDIAN_MS).contains(&median_ms)
+}
+
 /// A grid for sorted intervals `gaps` ([`GRID_TOL_MS`]): the share of them within the tolerance
 /// of a whole multiple of one of [`GRID_CADENCES_MS`], and that cadence. The first grid, in list
 /// order, that holds at least [`GRID_MIN_SHARE`] of them (the rule's question is answered), else
@@ -467,9 +473,7 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
     let (mode_ms, mode_share) = clock_mode(&gaps);
     let median_ms = quantile_sorted(&gaps, 0.5).unwrap_or(0.0);
     // Only where the off-grid-clock rule judges (device-rate samples, coalesced, are many).
-    let grid = (CLOCK_MIN_MS..GRID_MAX_MEDIAN_MS)
-        .contains(&median_ms)
-        .then(|| grid_fit(&gaps));
+    let grid = grid_judged(median_ms).then(|| grid_fit(&gaps));
     Some(MoveClock {
         intervals: gaps.len(),
         median_ms,
