@@ -54,6 +54,7 @@
 //   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
 //   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
 //   node intel/scripts/probes.mjs --keep /tmp/probes   # keep records.jsonl and scored.jsonl
+//   node intel/scripts/probes.mjs --families hlisa,humancursor   # only these (same seeds)
 //
 // Needs `cargo build --release -p tollgate-intel` (or TOLLGATE_INTEL_BIN).
 
@@ -66,7 +67,7 @@ import { mulberry32, readTraces, SAPI } from '../../tests/e2e/xtest.mjs';
 import { requireBin, scoreRecords } from './eval-records.mjs';
 
 const { values: args } = parseArgs({
-  options: { n: { type: 'string', default: '200' }, model: { type: 'string' }, seed: { type: 'string', default: '1' }, keep: { type: 'string' } },
+  options: { n: { type: 'string', default: '200' }, model: { type: 'string' }, seed: { type: 'string', default: '1' }, keep: { type: 'string' }, families: { type: 'string' } },
 });
 const N = Number(args.n);
 requireBin();
@@ -188,6 +189,260 @@ const KEY_DISTS_OOD = {
  * with Selenium's `element.click()` on the button instead of Enter). */
 const KEY_FAMILIES = { 'keys-iid': KEY_DISTS, 'keys-iid-ood': KEY_DISTS_OOD, 'keys-click': KEY_DISTS };
 
+/** Python's round(): halves to even (HLISA and HumanCursor round with it). */
+const pyRound = (v) => {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+};
+/** HLISA's `std_positive`: a normal draw, raised by random fractions of (mean - min) until >= min (s → ms). */
+const stdPositive = (g, rng, mean, sd, min) => {
+  let s = g(mean, sd);
+  while (s < min) s += rng() * (mean - min);
+  return 1000 * s;
+};
+/** HLISA's `TheoreticalCursor` (droefs/HLISA, `selenium_actions.py`): a quadratic curve through
+ * (0.82 dx, 0.5 dy), sampled every ~11 px, the spacing growing 5 % per sample to 70 % of the way and
+ * shrinking 10 % per sample after, with rounded N(0, 0.6) px of imperfection per pixel of the way and
+ * a compensation that brings the path back onto the curve. The pointer positions it moves to, in
+ * order (moves that would leave the viewport are skipped, as HLISA does). */
+function hlisaPath(start, end, g, view) {
+  const [sx, sy] = start;
+  const [dx, dy] = [end[0] - sx, end[1] - sy];
+  const [viaX, viaY] = [dx * 0.82, dy * 0.5];
+  const n = Math.ceil(Math.hypot(dx, dy));
+  const samples = new Set();
+  let counter = 10;
+  let next = counter;
+  for (let i = 1; i < n; i++) {
+    if (counter === 0) {
+      samples.add(i);
+      next = i / n <= 0.7 ? next * 1.05 : next / 1.1;
+      counter = pyRound(next);
+    }
+    counter -= 1;
+  }
+  let [x, y, px, py] = [sx, sy, sx, sy];
+  let [misX, misY, errX, errY, ranX, ranY] = [0, 0, 0, 0, 0, 0];
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t = i === n - 1 ? 1 : i / n;
+    const m = 1 - t;
+    const [rx, ry] = [pyRound(g(0, 0.6)), pyRound(g(0, 0.6))];
+    [ranX, ranY, misX, misY] = [ranX + rx, ranY + ry, misX + rx, misY + ry];
+    const cx = m * (m * sx + t * (viaX + sx)) + t * (m * (viaX + sx) + t * end[0]);
+    const cy = m * (m * sy + t * (viaY + sy)) + t * (m * (viaY + sy) + t * end[1]);
+    if (!samples.has(i) && t !== 1) continue;
+    const div = (1 - t) * Math.sqrt(n) + 1;
+    const [compX, compY] = [-pyRound(misX / div), -pyRound(misY / div)];
+    const mx = cx - px + ranX + compX - pyRound(errX);
+    const my = cy - py + ranY + compY - pyRound(errY);
+    const [nx, ny] = [x + pyRound(mx), y + pyRound(my)];
+    if (nx < 0 || ny < 0 || nx >= view[0] || ny >= view[1]) continue;
+    errX = errX - pyRound(errX) + pyRound(mx) - mx;
+    errY = errY - pyRound(errY) + pyRound(my) - my;
+    [px, py, ranX, ranY, x, y] = [cx, cy, 0, 0, nx, ny];
+    [misX, misY] = [misX + compX, misY + compY];
+    out.push([x, y]);
+  }
+  return out;
+}
+/** A login through HLISA (`HL_ActionChains`): click the user field, type, click the password field,
+ * type, click the button. Every pointer move is a W3C action of 50 ms (HLISA patches Selenium's
+ * 250 ms default): one move per action, 51.6–52.2 ms apart (ChromeDriver 156, measured); a
+ * `.pause(d)` lasts d + 1.3–2.5 ms (measured), a key action ~1 ms. Clicks: press, pause N(92, 18)
+ * ms, release; 0.3 s (std_positive) after every action; typing by HLISA's `send_keys` (sentence
+ * and word openings, N(210, 30) ms between characters, holds std_positive(60, 35, 13) ms, Shift
+ * held around capitals and symbols). */
+function hlisaSession(u, g, rng) {
+  const view = [1280, 800];
+  const P = [];
+  const K = [];
+  let t = 0;
+  let pos = [0, 0]; // HLISA's cursor starts at the viewport's origin
+  const pause = (mean, sd, min) => {
+    t += stdPositive(g, rng, mean, sd, min) + u(1.3, 2.5);
+  };
+  const after = () => pause(0.3, 0.1, 0.025);
+  const typing = rng() < 0.5;
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const word = (k) => Array.from({ length: k }, () => letters[Math.floor(rng() * 26)]).join('');
+  const digits = (k) => Array.from({ length: k }, () => String(Math.floor(rng() * 10))).join('');
+  const texts = [
+    `${word(6 + Math.floor(rng() * 5))}${digits(2 + Math.floor(rng() * 3))}@mail.com`,
+    `${word(1).toUpperCase()}${word(6 + Math.floor(rng() * 4))}${digits(2)}!`,
+  ];
+  const key = (c) => {
+    const shifted = c !== c.toLowerCase() || '!@#$%^&*()_+{}|:<>?'.includes(c);
+    let shiftDown = null;
+    if (shifted) {
+      shiftDown = t;
+      t += u(0.3, 1.5);
+      pause(0.06, 0.035, 0.005);
+    }
+    const down = t;
+    t += u(0.3, 1.5);
+    pause(0.06, 0.035, 0.013);
+    K.push([r1(down), r1(t), c === ' ' ? 'space' : 'char']);
+    t += u(0.3, 1.5);
+    if (shifted) {
+      pause(0.03, 0.015, 0.003);
+      K.push([r1(shiftDown), r1(t), 'shift']);
+      t += u(0.3, 1.5);
+    }
+  };
+  const sendKeys = (text) => {
+    pause(1.3, 1, 0.2); // opening a sentence
+    pause(0.47, 0.21, 0.05); // opening a word
+    [...text].forEach((c, i) => {
+      if (i > 0) pause(0.21, 0.03, 0.011);
+      key(c);
+    });
+    pause(0.2, 0.08, 0.01); // closing a word
+    after();
+  };
+  const targets = [
+    [640 + u(-100, 100), 300 + u(-8, 8)],
+    [640 + u(-100, 100), 370 + u(-8, 8)],
+    [640 + u(-60, 60), 450 + u(-10, 10)],
+  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
+  t += u(300, 1200);
+  targets.forEach((tg, j) => {
+    for (const p of hlisaPath(pos, tg, g, view)) {
+      t += u(51.6, 52.2);
+      P.push([r1(t), 'move', p[0], p[1], 0]);
+      pos = p;
+    }
+    after();
+    t += u(0.3, 1.5);
+    P.push([r1(t), 'down', pos[0], pos[1], 1]);
+    t += Math.max(0, g(92, 18)) + u(1.3, 2.5);
+    P.push([r1(t), 'up', pos[0], pos[1], 0]);
+    after();
+    if (j < 2 && typing) sendKeys(texts[j]);
+  });
+  if (P.length === 0) P.push([0, 'move', 0, 0, 0]);
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
+}
+/** pytweening's easings that HumanCursor draws from (`generate_random_curve_parameters`). */
+const TWEENS = [
+  (x) => (x === 1 ? 1 : 1 - 2 ** (-10 * x)), // easeOutExpo
+  (x) => (x < 0.5 ? 16 * x ** 5 : 1 - (-2 * x + 2) ** 5 / 2), // easeInOutQuint
+  (x) => -(Math.cos(Math.PI * x) - 1) / 2, // easeInOutSine
+  (x) => (x < 0.5 ? 8 * x ** 4 : 1 - (-2 * x + 2) ** 4 / 2), // easeInOutQuart
+  (x) => (x === 0 || x === 1 ? x : x < 0.5 ? 2 ** (20 * x - 10) / 2 : (2 - 2 ** (-20 * x + 10)) / 2), // easeInOutExpo
+  (x) => (x < 0.5 ? 4 * x ** 3 : 1 - (-2 * x + 2) ** 3 / 2), // easeInOutCubic
+  (x) => (x < 0.5 ? (1 - Math.sqrt(1 - (2 * x) ** 2)) / 2 : (Math.sqrt(1 - (-2 * x + 2) ** 2) + 1) / 2), // easeInOutCirc
+  (x) => x, // linear
+  (x) => Math.sin((x * Math.PI) / 2), // easeOutSine
+  (x) => 1 - (1 - x) ** 4, // easeOutQuart
+  (x) => 1 - (1 - x) ** 5, // easeOutQuint
+  (x) => 1 - (1 - x) ** 3, // easeOutCubic
+  (x) => Math.sqrt(1 - (x - 1) ** 2), // easeOutCirc
+];
+/** A weighted choice (Python's `random.choices(items, weights)[0]`). */
+const choose = (rng, items, weights) => {
+  let r = rng() * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < items.length; i++) if ((r -= weights[i]) < 0) return items[i];
+  return items[items.length - 1];
+};
+/** HumanCursor's `HumanizeMouseTrajectory` with `generate_random_curve_parameters` for the web
+ * (riflosnake/HumanCursor): a Bézier curve through 1–10 random knots in the box around the two
+ * points widened by 20–100 px (no widening and one knot when either end lies outside the middle
+ * 70 % of the window), max(|dx|, |dy|) points on it, N(0.8–1.1, 0.85–1.1) px added to y of 25–70 %
+ * of them, then 35–79 of those picked under a random pytweening easing. */
+function humanCursorCurve(from, to, g, rng, win) {
+  const pick = (lo, hi) => lo + Math.floor(rng() * (hi - lo));
+  const inner = (p) => p[0] >= win[0] * 0.15 && p[0] <= win[0] * 0.85 && p[1] >= win[1] * 0.15 && p[1] <= win[1] * 0.85;
+  const tween = TWEENS[Math.floor(rng() * TWEENS.length)];
+  const range = () => choose(rng, [[20, 45], [45, 75], [75, 100]], [0.2, 0.65, 15]);
+  let [ox, oy] = [pick(...range()), pick(...range())];
+  let knots = choose(rng, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [0.15, 0.36, 0.17, 0.12, 0.08, 0.04, 0.03, 0.02, 0.015, 0.005]);
+  const [mean, sd, freq] = [pick(80, 110) / 100, pick(85, 110) / 100, pick(25, 70) / 100];
+  const targetPoints = pick(...choose(rng, [[35, 45], [45, 60], [60, 80]], [0.53, 0.32, 0.15]));
+  if (!inner(from) || !inner(to)) [ox, oy, knots] = [0, 0, 1];
+  const [l, r] = [Math.floor(Math.min(from[0], to[0]) - ox), Math.floor(Math.max(from[0], to[0]) + ox)];
+  const [d, up] = [Math.floor(Math.min(from[1], to[1]) - oy), Math.floor(Math.max(from[1], to[1]) + oy)];
+  const ctrl = [from, ...Array.from({ length: knots }, () => [r > l ? pick(l, r) : l, up > d ? pick(d, up) : d]), to];
+  const deg = ctrl.length - 1;
+  const binom = (n, k) => {
+    let c = 1;
+    for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+    return c;
+  };
+  const mid = Math.max(Math.floor(Math.max(Math.abs(from[0] - to[0]), Math.abs(from[1] - to[1]))), 2);
+  const pts = Array.from({ length: mid }, (_, i) => {
+    const s = i / (mid - 1);
+    let [x, y] = [0, 0];
+    ctrl.forEach((c, k) => {
+      const b = binom(deg, k) * s ** k * (1 - s) ** (deg - k);
+      [x, y] = [x + c[0] * b, y + c[1] * b];
+    });
+    return [x, y];
+  });
+  for (let i = 1; i < pts.length - 1; i++) if (rng() < freq) pts[i] = [pts[i][0], pts[i][1] + g(mean, sd)];
+  return Array.from({ length: targetPoints }, (_, i) => pts[Math.trunc(tween(i / (targetPoints - 1)) * (pts.length - 1))]);
+}
+/** A login through HumanCursor's `WebCursor.click_on` (Selenium, `ActionChains(duration=0)`): the
+ * curve's points sent as `move_by_offset` of truncated offsets (plus a move of the carried
+ * fractions whenever they pass a pixel), one perform() per reach, so each move waits for a frame
+ * (15.3–17.8 ms, measured as `selenium-zero`); then `click()` (press, release 1–3 ms later, measured
+ * for Selenium's click) and a 0.2–0.3 s pause. The cursor starts at the viewport's origin. */
+function humanCursorSession(u, g, rng) {
+  const win = [1280, 800];
+  const P = [];
+  const K = [];
+  let t = u(300, 1200);
+  let origin = [0, 0]; // where the curve says the cursor is (fractional)
+  let at = [0, 0]; // where it is (whole pixels)
+  const typing = rng() < 0.5;
+  const boxes = [
+    [640 - 150 + u(-100, 100), 280 + u(-8, 8), 300, 40],
+    [640 - 150 + u(-100, 100), 350 + u(-8, 8), 300, 40],
+    [640 - 60 + u(-60, 60), 430 + u(-10, 10), 120, 40],
+  ];
+  boxes.forEach(([bx, by, bw, bh], j) => {
+    const rect = [Math.round(bx), Math.round(by)];
+    const to = [rect[0] + bw * (20 + Math.floor(rng() * 60)) / 100, rect[1] + bh * (20 + Math.floor(rng() * 60)) / 100];
+    const move = (mx, my) => {
+      t += u(15.3, 17.8);
+      if (mx === 0 && my === 0) return;
+      at = [at[0] + mx, at[1] + my];
+      P.push([r1(t), 'move', at[0], at[1], 0]);
+    };
+    const extra = [0, 0];
+    for (const p of humanCursorCurve([...origin], to, g, rng, win)) {
+      const [xo, yo] = [p[0] - origin[0], p[1] - origin[1]];
+      extra[0] += xo - Math.trunc(xo);
+      extra[1] += yo - Math.trunc(yo);
+      const [ex, ey] = [Math.abs(extra[0]) > 1, Math.abs(extra[1]) > 1];
+      if (ex || ey) {
+        move(ex ? Math.trunc(extra[0]) : 0, ey ? Math.trunc(extra[1]) : 0);
+        if (ex) extra[0] -= Math.trunc(extra[0]);
+        if (ey) extra[1] -= Math.trunc(extra[1]);
+      }
+      origin = p;
+      move(Math.trunc(xo), Math.trunc(yo));
+    }
+    move(Math.trunc(extra[0]), Math.trunc(extra[1]));
+    origin = [...at];
+    t += u(2, 10); // the script's round trip to the click's perform()
+    P.push([r1(t), 'down', at[0], at[1], 1]);
+    t += u(1, 3);
+    P.push([r1(t), 'up', at[0], at[1], 0]);
+    t += u(200, 300);
+    if (j < 2 && typing) {
+      t += u(200, 600);
+      for (let c = 0, n = 8 + Math.floor(rng() * 7); c < n; c++) {
+        const [h, gap] = KEY_DISTS.uniform(u, g, rng);
+        K.push([r1(t), r1(t + h), 'char']);
+        t += h + gap;
+      }
+    }
+  });
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
+}
+
 function session(family, rng) {
   const u = (a, b) => a + (b - a) * rng();
   const g = (m, sd) => m + sd * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -201,6 +456,8 @@ function session(family, rng) {
       t += h + gap;
     }
   };
+  if (family === 'hlisa') return hlisaSession(u, g, rng);
+  if (family === 'humancursor') return humanCursorSession(u, g, rng);
   if (family === 'selenium-replay') {
     sapi ??= readTraces(SAPI);
     const names = Object.keys(REPLAY_CLOCKS);
@@ -311,10 +568,13 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
+// `--families a,b`: only those (each keeps its seeds).
+const only = args.families ? new Set(args.families.split(',')) : null;
 for (const [f, family] of FAMILIES.entries()) {
+  if (only && !only.has(family)) continue;
   for (let i = 0; i < N; i++) {
     const rng = mulberry32((Number(args.seed) * 0x9e3779b1 + i * 7919 + f * 104729) >>> 0);
     const { pointer, keys, variant } = session(family, rng);
@@ -325,7 +585,7 @@ for (const [f, family] of FAMILIES.entries()) {
 const rows = scoreRecords(lines, dir, args.model);
 const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7);
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
-for (const family of FAMILIES) {
+for (const family of FAMILIES.filter((x) => !only || only.has(x))) {
   // Families listed per variant: the keyboard-only ones (and all of them), the replay clocks.
   const table = KEY_FAMILIES[family] ?? (family === 'selenium-replay' ? REPLAY_CLOCKS : null);
   const byVariant = Boolean(table);
