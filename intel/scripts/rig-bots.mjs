@@ -49,11 +49,13 @@ const LAYOUT = {
   },
   inner: [1280, 800],
 };
-// The rig's five families, and offline only `ghost-eased` (ghost-cursor's curve re-timed to ease in
+// The rig's six families, and offline only `ghost-eased` (ghost-cursor's curve re-timed to ease in
 // and out: the adversary of the start and arrival rules, osbots.mjs). `sleep-loop` (one point per
 // 0.1 s) is judged by the sparse-moves rule here as in the rig (traces too, since session 12);
 // `teleport` (the pointer warped onto each target) is not: the teleport-clicks rule judges only
-// tokens, so its figure here is the model's alone (the rig's is with the rule).
+// tokens, so its figure here is the model's alone (the rig's is with the rule). `pyautogui` (50–62.5 ms
+// steps) is judged here with 50 ms as a cadence (a throttled trace recorder's), in the rig without (a
+// capture of device samples, `MoveClock::device_clock`).
 const RIG_FAMILIES = RIG_BOTS.map((b) => b.family);
 const FAMILIES = args.rig ? RIG_FAMILIES : [...RIG_FAMILIES, 'ghost-eased'];
 

@@ -1145,6 +1145,7 @@ mod tests {
             mode_ms,
             mode_share,
             grid: Some((1.0, 1000.0 / 60.0)),
+            device_clock: false,
         }
     }
 

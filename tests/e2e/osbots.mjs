@@ -1,6 +1,7 @@
 // OS-level bot sessions of the capture rig (`oslevel.test.mjs`, issue 14): ghost-cursor's `path()`
 // points, WindMouse (the Python port's defaults) and constant-speed straight lines, each played by a
-// sleep-driven loop at 60–125 Hz, with Gaussian typing. Also used offline by
+// sleep-driven loop at 60–125 Hz, ghost-cursor's points on a 0.1 s sleep, teleports and pyautogui's
+// tweens, with Gaussian typing. Also used offline by
 // `intel/scripts/rig-bots.mjs`, which scores many more of them than the rig can play.
 
 import { path as ghostPath } from 'ghost-cursor';
@@ -130,6 +131,42 @@ export function teleportPoints(to, rng) {
   return out;
 }
 
+/** pytweening easings a `pyautogui.moveTo(..., tween=...)` script passes: linear (the default),
+ * easeOutQuad, easeInOutQuad. */
+const PYAUTOGUI_TWEENS = [(x) => x, (x) => -x * (x - 2), (x) => (x < 0.5 ? 2 * x * x : -2 * x * x + 4 * x - 1)];
+
+/**
+ * `pyautogui.moveTo(x, y, duration=d, tween=...)` with d = 0.5 s or a humanised 0.3–0.8 s, as
+ * pyautogui's `_mouseMoveDrag` steps it: max(|dx|, |dy|) steps, fewer when a step's sleep would be
+ * under `MINIMUM_SLEEP` (0.05 s): then floor(d / 0.05) steps of d / that many seconds each (50–62.5
+ * ms), positions on the straight line at tween(n / steps) for n = 0 … steps − 1, then the target.
+ * Each step is a `time.sleep` and a move; the first lands where the pointer already is. Returns
+ * the points with the time before each (ms): the sleep plus 0.3–1.5 ms of call overhead
+ * (`failSafeCheck`'s position query and the XTEST request).
+ */
+export function pyautoguiSteps(from, to, rng) {
+  // Half the scripts pass a fixed 0.5 s (ten 50 ms steps), half draw one.
+  const d = rng() < 0.5 ? 0.5 : 0.3 + 0.5 * rng();
+  const tween = PYAUTOGUI_TWEENS[Math.floor(rng() * PYAUTOGUI_TWEENS.length)];
+  let steps = Math.max(Math.abs(to.x - from.x), Math.abs(to.y - from.y));
+  let sleep = d / steps;
+  if (sleep < 0.05) {
+    steps = Math.floor(d / 0.05);
+    sleep = d / steps;
+  }
+  const at = (u) => ({ x: from.x + (to.x - from.x) * u, y: from.y + (to.y - from.y) * u });
+  const out = [];
+  let wait = 0;
+  for (let n = 0; n <= steps; n++) {
+    wait += 1000 * sleep + 0.3 + 1.2 * rng();
+    // n = 0 is where the pointer is: no motion reaches the page, only the time passes.
+    if (n === 0) continue;
+    out.push({ ...(n === steps ? to : at(tween(n / steps))), dt: wait });
+    wait = 0;
+  }
+  return out;
+}
+
 /**
  * The rig's bot families in plan order, with their default attempts and the variable that overrides
  * them (`tests/e2e/oslevel.test.mjs`; `intel/scripts/rig-bots.mjs --rig` replays the defaults).
@@ -140,6 +177,7 @@ export const RIG_BOTS = [
   { family: 'straight', attempts: 4, env: 'OSLEVEL_STRAIGHT_ATTEMPTS' },
   { family: 'sleep-loop', attempts: 4, env: 'OSLEVEL_SLEEP_ATTEMPTS' },
   { family: 'teleport', attempts: 4, env: 'OSLEVEL_TELEPORT_ATTEMPTS' },
+  { family: 'pyautogui', attempts: 4, env: 'OSLEVEL_PYAUTOGUI_ATTEMPTS' },
 ];
 
 /** Seed of the rig's attempt `n` (plan order: humans, ghost-cursor, WindMouse, straight lines). */
@@ -173,14 +211,18 @@ export function botSession(family, start, layout, rng) {
             ? windPoints(at, to, rng)
             : family === 'teleport'
               ? teleportPoints(to, rng)
-              : straightPoints(at, to, rng, hz);
+              : family === 'pyautogui'
+                ? pyautoguiSteps(at, to, rng)
+                : straightPoints(at, to, rng, hz);
     for (const p of pts) {
       // A sleep-driven loop at `hz`: the nominal interval with a little scheduling jitter (a
-      // 0.1 s sleep also pays for the call around it: a few ms late, more spread).
+      // 0.1 s sleep also pays for the call around it: a few ms late, more spread). pyautogui's
+      // steps carry their own.
       t +=
-        family === 'sleep-loop'
+        p.dt ??
+        (family === 'sleep-loop'
           ? SLEEP_LOOP_MS + Math.abs(gauss(rng, 2, 3))
-          : Math.max(2, gauss(rng, 1000 / hz, family === 'straight' ? 0 : 1.5));
+          : Math.max(2, gauss(rng, 1000 / hz, family === 'straight' ? 0 : 1.5)));
       pointer.push([t, 'move', Math.round(p.x), Math.round(p.y), 0]);
     }
     t += Math.max(20, gauss(rng, 140, 50));

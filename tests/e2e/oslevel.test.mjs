@@ -25,6 +25,9 @@
 // - teleport: the pointer warped onto each target in one motion (`xdotool mousemove X Y`,
 //   `pyautogui.click(x, y)`), or half the time 10–25 px off it and then eased onto it in 4–8 steps;
 //   a Gaussian click there, Gaussian typing: judged by teleport-clicks.
+// - pyautogui: `pyautogui.moveTo(x, y, duration=d, tween=...)` stepped as pyautogui does (straight
+//   lines, 50 ms steps for d = 0.5 s, 50–62.5 ms for a drawn 0.3–0.8 s), Gaussian clicks and typing:
+//   judged by ruler-straight and off-frame-clock (a capture of device samples has no 50 ms cadence).
 //
 // Capture faithfulness: each human replay is also written as a trace record (exactly the rows
 // played, in page coordinates) and scored offline by `tollgate-intel eval --with-features`; the
@@ -34,7 +37,7 @@
 // in hundreds (the rig's sample of 10 cannot tell 10 % from 30 %).
 //
 // Assertions: faithfulness; replayed humans allowed at >= OSLEVEL_HUMAN_ALLOW_MIN (default 0.8);
-// ghost-cursor, WindMouse, straight-line, sleep-loop and teleport bots allowed at <= OSLEVEL_BOT_ALLOW_MAX each (default
+// ghost-cursor, WindMouse, straight-line, sleep-loop, teleport and pyautogui bots allowed at <= OSLEVEL_BOT_ALLOW_MAX each (default
 // 0.1: at most one of 10; README.md lists the counts measured per model);
 // OSLEVEL_BOT_ALLOW_MAX=off only prints them (OSLEVEL-TABLE).
 // OSLEVEL_REALTIME=0 runs Xvfb and the player without SCHED_FIFO and Chromium without nice (to see
@@ -42,7 +45,7 @@
 // features). OSLEVEL_SETTLE_MS: pause between "loader ready" and the first input (default 800).
 // OSLEVEL_DUMP=PREFIX writes PREFIX-N.json per attempt (schedule, session, decoded token).
 // Attempts per family: OSLEVEL_ATTEMPTS (default 10; straight lines OSLEVEL_STRAIGHT_ATTEMPTS, sleep
-// loops OSLEVEL_SLEEP_ATTEMPTS and teleports OSLEVEL_TELEPORT_ATTEMPTS, default 4 each). Needs Xvfb, /usr/bin/python3 with python3-xlib, Chromium and the trace files:
+// loops OSLEVEL_SLEEP_ATTEMPTS, teleports OSLEVEL_TELEPORT_ATTEMPTS and pyautogui OSLEVEL_PYAUTOGUI_ATTEMPTS, default 4 each). Needs Xvfb, /usr/bin/python3 with python3-xlib, Chromium and the trace files:
 // skipped loudly without them, failed under CI=true. Trace reading, the human sessions, the XTEST
 // player, Xvfb and Chromium start-up live in `xtest.mjs` (shared with turnstile.test.mjs).
 

@@ -519,6 +519,7 @@ const NO_CLOCK: tollgate_model::features::MoveClock = tollgate_model::features::
     mode_ms: f64::NAN,
     mode_share: f64::NAN,
     grid: None,
+    device_clock: false,
 };
 
 /// What a model reason contributed: a feature group's logit and its most bot-like features'
@@ -610,7 +611,7 @@ fn model_reason_detail(
                     ("move_interval_mode_share", finite(c.mode_share)),
                     (
                         "mode_ms_from_nearest_display_cadence",
-                        finite(tp::cadence_misfit(c.mode_ms)),
+                        finite(tp::cadence_misfit(c.mode_ms, c.device_clock)),
                     ),
                     ("min_mode_share", tp::CLOCK_MIN_SHARE),
                     ("min_ms_from_cadence", tp::CLOCK_MIN_MISFIT_MS),
@@ -1132,12 +1133,25 @@ mod tests {
                 "{d:?}"
             );
         }
-        // The same reaches one per 60 Hz frame, every other frame, or every third (what a
-        // recorder throttling its log to 40-50 ms keeps of a person's moves): display cadences.
-        for tick in [16.67, 33.33, 50.0] {
-            let v = paced_login(tick, true);
-            assert!(!v.reasons.contains(&"off-frame-clock"), "{tick}: {v:?}");
+        // The same reaches one per 60 Hz frame or every other frame: display cadences.
+        for tick in [16.67, 33.33] {
+            for coalesced in [true, false] {
+                let v = paced_login(tick, coalesced);
+                assert!(!v.reasons.contains(&"off-frame-clock"), "{tick}: {v:?}");
+            }
         }
+        // Every third 60 Hz frame (50 ms): what a browser drawing every third frame dispatches,
+        // so not judged without coalesced samples; with them the clock is the device's, and no
+        // device reports every 50 ms (pyautogui's tween steps, ChromeDriver's 33-40 ms actions).
+        let v = paced_login(50.0, false);
+        assert!(!v.reasons.contains(&"off-frame-clock"), "{v:?}");
+        let v = paced_login(50.0, true);
+        assert!(v.reasons.contains(&"off-frame-clock"), "{v:?}");
+        let d = &v.details["off-frame-clock"];
+        assert!(
+            d.features["mode_ms_from_nearest_display_cadence"] > 16.0,
+            "{d:?}"
+        );
         // People: the long human-like login has no off-frame clock.
         let t = TelemetrySpec::long_login(1).build();
         assert!(!features_of(&t).off_frame_clock());

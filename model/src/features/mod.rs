@@ -445,6 +445,11 @@ pub struct MoveClock {
     /// only when the median lies in the range that rule judges
     /// ([`pointer::CLOCK_MIN_MS`]..[`pointer::GRID_MAX_MEDIAN_MS`]), `None` otherwise.
     pub grid: Option<(f64, f64)>,
+    /// The intervals are the pointing device's own: a collector capture
+    /// ([`Session::collector`]) in which at least [`pointer::DEVICE_CLOCK_MIN_SHARE`] of the
+    /// mouse moves came from `getCoalescedEvents()`, so neither the frame rate nor a recorder's
+    /// throttle spaced them ([`pointer::THROTTLED_CADENCES_MS`] do not apply).
+    pub device_clock: bool,
 }
 
 /// Feature vector of one session plus the replay hashes of its strokes.
@@ -657,7 +662,8 @@ impl Features {
             c.intervals >= pointer::SPARSE_MIN_INTERVALS
                 && c.mode_share >= pointer::CLOCK_MIN_SHARE
                 && (pointer::CLOCK_MIN_MS..pointer::SPARSE_MIN_MEDIAN_MS).contains(&c.mode_ms)
-                && pointer::cadence_misfit(c.mode_ms) >= pointer::CLOCK_MIN_MISFIT_MS
+                && pointer::cadence_misfit(c.mode_ms, c.device_clock)
+                    >= pointer::CLOCK_MIN_MISFIT_MS
         })
     }
 

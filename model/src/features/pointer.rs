@@ -103,19 +103,17 @@ pub const CLOCK_MIN_SHARE: f64 = 0.55;
 /// ... with the mean of that window in `[CLOCK_MIN_MS, SPARSE_MIN_MEDIAN_MS)` (shorter modes sit
 /// among device report periods, longer ones are the sparse-moves rule's) ...
 pub const CLOCK_MIN_MS: f64 = 10.0;
-/// ... and at least this far (ms) from every cadence of [`PERSON_CADENCES_MS`].
+/// ... and at least this far (ms) from every cadence of [`PERSON_CADENCES_MS`] (and of
+/// [`THROTTLED_CADENCES_MS`] where they apply, [`cadence_misfit`]).
 pub const CLOCK_MIN_MISFIT_MS: f64 = 1.5;
 /// Where the mode of a person's move intervals lies (ms): a browser dispatches a hand's moves once
 /// per display frame, stamped with the device report they carry, so the mode is a refresh period
 /// (30 Hz: Chrome's energy saver, 4K over HDMI 1.4; 50 Hz; 60–360 Hz panels), within a report
 /// period of it, or a mouse's report period when its samples are captured coalesced (≤ 8 ms, under
 /// [`CLOCK_MIN_MS`]). 24 ms: a 125 Hz mouse on a display under 60 Hz stamps frames 16 and 24 ms
-/// apart. 50 and 66.7 ms: every third or fourth 60 Hz frame, what a recorder that throttles its
-/// move log (a 40–60 ms throttle, common in analytics scripts) keeps of a person's moves; listing
-/// them gives up ChromeDriver's 33–40 ms actions, which land on 50.0 ms (the model alone does not
-/// allow 95 % of them). Not listed: 48 Hz (laptop power-saving modes), 24 and 25 Hz (film
-/// modes of TVs), other throttles; a person there whose moves form a sharp clock is challenged
-/// (measured: none in the development traces).
+/// apart. Not listed: 48 Hz (laptop power-saving modes), 24 and 25 Hz (film modes of TVs),
+/// throttles other than [`THROTTLED_CADENCES_MS`]; a person there whose moves form a sharp clock
+/// is challenged (measured: none in the development traces).
 pub const PERSON_CADENCES_MS: &[f64] = &[
     1000.0 / 360.0,
     1000.0 / 240.0,
@@ -132,9 +130,25 @@ pub const PERSON_CADENCES_MS: &[f64] = &[
     1000.0 / 50.0,
     24.0,
     1000.0 / 30.0,
-    3.0 * 1000.0 / 60.0,
-    4.0 * 1000.0 / 60.0,
 ];
+
+/// Cadences of a person's moves in a log throttled to every third or fourth 60 Hz frame (50 and
+/// 66.7 ms): what a recorder that throttles its move log (a 40–60 ms throttle, common in analytics
+/// scripts) keeps of a person's moves, and what a browser under a steady main-thread load that
+/// only draws every third frame dispatches. Listed for every session except the collector's
+/// captures of device samples ([`MoveClock::device_clock`]: the collector logs every move, and
+/// `getCoalescedEvents()` hands it each device report with its own time, whatever the frame
+/// rate), where no person's stream has such a clock and a script's does: `pyautogui.moveTo` with
+/// a duration steps every 50 ms plus its call overhead (its `MINIMUM_SLEEP`), and ChromeDriver's
+/// 33–40 ms pointer actions land on 50.0 ms (measured, session 15). Elsewhere listing them gives
+/// those up (the model alone does not allow 95 % of the ChromeDriver ones; the pyautogui tweens,
+/// `probes.mjs`, 58 % pointer only).
+pub const THROTTLED_CADENCES_MS: &[f64] = &[3.0 * 1000.0 / 60.0, 4.0 * 1000.0 / 60.0];
+
+/// A share of a session's mouse move samples at least this large came from
+/// `getCoalescedEvents()` in a collector capture: the move clock is the device's
+/// ([`MoveClock::device_clock`]).
+pub const DEVICE_CLOCK_MIN_SHARE: f64 = 0.5;
 
 /// The off-grid-clock rule ([`Features::off_grid_clock`]) reads the same intervals once more and
 /// asks how many of them sit on a person's grid: within this many ms of a whole multiple of one
@@ -196,10 +210,17 @@ pub fn grid_fit(gaps: &[f64]) -> (f64, f64) {
     best
 }
 
-/// Distance (ms) from `mode_ms` to the nearest of [`PERSON_CADENCES_MS`].
-pub fn cadence_misfit(mode_ms: f64) -> f64 {
+/// Distance (ms) from `mode_ms` to the nearest of [`PERSON_CADENCES_MS`] and, unless the clock is
+/// the device's (`device_clock`, [`MoveClock::device_clock`]), [`THROTTLED_CADENCES_MS`].
+pub fn cadence_misfit(mode_ms: f64, device_clock: bool) -> f64 {
+    let throttled: &[f64] = if device_clock {
+        &[]
+    } else {
+        THROTTLED_CADENCES_MS
+    };
     PERSON_CADENCES_MS
         .iter()
+        .chain(throttled)
         .map(|c| (mode_ms - c).abs())
         .fold(f64::INFINITY, f64::min)
 }
@@ -323,7 +344,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     ruler(&strokes, f);
     jump_starts(&s.pointer, f);
     arrivals(&s.pointer, f);
-    f.move_clock = move_clock(&s.pointer);
+    f.move_clock = move_clock(&s.pointer, s.collector);
     // In a trace a jump counts only with an instant release, unless the pointer never moved in
     // a way the features could read (no stroke anywhere: nothing but the jumps).
     let trace_dwell = !s.collector && f.has_pointer_motion();
@@ -457,11 +478,18 @@ fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
 /// coalesced samples): a browser without coalesced events still dispatches a move per frame
 /// while a hand moves the pointer, and a trace recorder that throttled people's moves to this
 /// spacing would leave the kinematic features nothing to read for everyone.
-pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
+pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
     let mouse_move = |p: &Pt| is_move(p) && is_mouse_like(p.ptype);
     if !pointer.iter().any(mouse_move) {
         return None;
     }
+    let (moves, coalesced) = pointer
+        .iter()
+        .filter(|p| mouse_move(p))
+        .fold((0usize, 0usize), |(n, c), p| {
+            (n + 1, c + usize::from(p.coalesced))
+        });
+    let device_clock = collector && coalesced as f64 >= DEVICE_CLOCK_MIN_SHARE * moves as f64;
     let mut gaps: Vec<f64> = pointer
         .windows(2)
         .filter(|w| mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype)
@@ -481,6 +509,7 @@ pub fn move_clock(pointer: &[Pt]) -> Option<MoveClock> {
         mode_ms,
         mode_share,
         grid,
+        device_clock,
     })
 }
 
@@ -1999,15 +2028,30 @@ pub(crate) mod tests {
     /// Moves along a line, one per interval of `gaps(i)` ms: the move clock, and whether `rule`
     /// fires.
     fn paced_line(gaps: &dyn Fn(usize) -> f64, rule: fn(&Features) -> bool) -> (MoveClock, bool) {
+        paced_capture(gaps, rule, false, false)
+    }
+
+    /// [`paced_line`] as a collector capture (`collector`) whose samples came from
+    /// `getCoalescedEvents()` (`coalesced`) or not.
+    fn paced_capture(
+        gaps: &dyn Fn(usize) -> f64,
+        rule: fn(&Features) -> bool,
+        collector: bool,
+        coalesced: bool,
+    ) -> (MoveClock, bool) {
         let mut t = 0.0;
         let v: Vec<Pt> = (0..60usize)
             .map(|i| {
                 t += gaps(i);
-                mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
+                Pt {
+                    coalesced,
+                    ..mv(t, 100.0 + 4.0 * i as f64, 300.0 + (i % 3) as f64)
+                }
             })
             .collect();
         let f = extract(&Session {
             pointer: v,
+            collector,
             ..Default::default()
         });
         (f.move_clock.expect("a clock"), rule(&f))
@@ -2067,9 +2111,49 @@ pub(crate) mod tests {
         assert!(!hit);
         // Coalesced device reports (8 ms) sit under the judged range.
         assert!(!judge(&|i| 8.0 + 0.2 * noise(i, 8)).1);
-        assert!(cadence_misfit(16.0) < 0.7 && cadence_misfit(20.0) < 1e-9);
-        assert!((cadence_misfit(21.6) - 1.6).abs() < 1e-9);
-        assert!(cadence_misfit(50.0) < 1e-9 && cadence_misfit(40.0) > 6.0);
+        assert!(cadence_misfit(16.0, false) < 0.7 && cadence_misfit(20.0, false) < 1e-9);
+        assert!((cadence_misfit(21.6, false) - 1.6).abs() < 1e-9);
+        assert!(cadence_misfit(50.0, false) < 1e-9 && cadence_misfit(40.0, false) > 6.0);
+        assert!(cadence_misfit(50.0, true) > 16.0 && cadence_misfit(33.3, true) < 0.1);
+    }
+
+    #[test]
+    fn device_clocks_drop_the_throttled_cadences() {
+        let rule = Features::off_frame_clock;
+        // pyautogui.moveTo's tween: 50 ms steps plus 0.3-3 ms of call overhead; ChromeDriver's 33
+        // and 40 ms actions: 49.6-50.4 ms.
+        let pyautogui = |i| 51.0 + 1.2 * noise(i, 11);
+        let chromedriver = |i| 50.0 + 0.4 * noise(i, 12);
+        for gaps in [&pyautogui as &dyn Fn(usize) -> f64, &chromedriver] {
+            // In a trace, or a capture whose moves the frame rate spaced, a 50 ms clock may be a
+            // person's moves throttled to every third 60 Hz frame: not judged.
+            assert!(!paced_line(gaps, rule).1);
+            let (c, hit) = paced_capture(gaps, rule, true, false);
+            assert!(!hit && !c.device_clock, "{c:?}");
+            // A capture of device samples: no person's device reports every 50 ms.
+            let (c, hit) = paced_capture(gaps, rule, true, true);
+            assert!(hit && c.device_clock, "{c:?}");
+            // Coalesced flags outside a collector capture mean nothing.
+            assert!(!paced_capture(gaps, rule, false, true).0.device_clock);
+        }
+        // People's device clocks stay on their cadences in a capture too: frame-locked 60 Hz,
+        // 30 Hz, a 125 Hz mouse on a 50 Hz display.
+        for gaps in [
+            &(|i| 16.67 + 1.6 * noise(i, 3)) as &dyn Fn(usize) -> f64,
+            &|i| 33.3 + 1.0 * noise(i, 4),
+            &|i| if i % 2 == 0 { 16.0 } else { 24.0 },
+        ] {
+            assert!(!paced_capture(gaps, rule, true, true).1);
+        }
+        // A VM flushing on a ~52 ms clock with batches: still no sharp mode.
+        let vm = |i| {
+            if i % 8 == 7 {
+                2.0
+            } else {
+                52.0 + 8.0 * noise(i, 5)
+            }
+        };
+        assert!(!paced_capture(&vm, rule, true, true).1);
     }
 
     #[test]
