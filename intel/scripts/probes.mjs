@@ -351,16 +351,22 @@ const choose = (rng, items, weights) => {
  * points widened by 20–100 px (no widening and one knot when either end lies outside the middle
  * 70 % of the window), max(|dx|, |dy|) points on it, N(0.8–1.1, 0.85–1.1) px added to y of 25–70 %
  * of them, then 35–79 of those picked under a random pytweening easing. */
-function humanCursorCurve(from, to, g, rng, win) {
+function humanCursorCurve(from, to, g, rng, win, fixed = null) {
   const pick = (lo, hi) => lo + Math.floor(rng() * (hi - lo));
   const inner = (p) => p[0] >= win[0] * 0.15 && p[0] <= win[0] * 0.85 && p[1] >= win[1] * 0.15 && p[1] <= win[1] * 0.85;
-  const tween = TWEENS[Math.floor(rng() * TWEENS.length)];
-  const range = () => choose(rng, [[20, 45], [45, 75], [75, 100]], [0.2, 0.65, 15]);
-  let [ox, oy] = [pick(...range()), pick(...range())];
-  let knots = choose(rng, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [0.15, 0.36, 0.17, 0.12, 0.08, 0.04, 0.03, 0.02, 0.015, 0.005]);
-  const [mean, sd, freq] = [pick(80, 110) / 100, pick(85, 110) / 100, pick(25, 70) / 100];
-  const targetPoints = pick(...choose(rng, [[35, 45], [45, 60], [60, 80]], [0.53, 0.32, 0.15]));
-  if (!inner(from) || !inner(to)) [ox, oy, knots] = [0, 0, 1];
+  let ox, oy, knots, mean, sd, freq, tween, targetPoints;
+  if (fixed) {
+    // pyclick's `HumanCurve` takes its parameters as given.
+    ({ ox, oy, knots, mean, sd, freq, tween, targetPoints } = fixed);
+  } else {
+    tween = TWEENS[Math.floor(rng() * TWEENS.length)];
+    const range = () => choose(rng, [[20, 45], [45, 75], [75, 100]], [0.2, 0.65, 15]);
+    [ox, oy] = [pick(...range()), pick(...range())];
+    knots = choose(rng, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [0.15, 0.36, 0.17, 0.12, 0.08, 0.04, 0.03, 0.02, 0.015, 0.005]);
+    [mean, sd, freq] = [pick(80, 110) / 100, pick(85, 110) / 100, pick(25, 70) / 100];
+    targetPoints = pick(...choose(rng, [[35, 45], [45, 60], [60, 80]], [0.53, 0.32, 0.15]));
+    if (!inner(from) || !inner(to)) [ox, oy, knots] = [0, 0, 1];
+  }
   const [l, r] = [Math.floor(Math.min(from[0], to[0]) - ox), Math.floor(Math.max(from[0], to[0]) + ox)];
   const [d, up] = [Math.floor(Math.min(from[1], to[1]) - oy), Math.floor(Math.max(from[1], to[1]) + oy)];
   const ctrl = [from, ...Array.from({ length: knots }, () => [r > l ? pick(l, r) : l, up > d ? pick(d, up) : d]), to];
@@ -382,6 +388,53 @@ function humanCursorCurve(from, to, g, rng, win) {
   });
   for (let i = 1; i < pts.length - 1; i++) if (rng() < freq) pts[i] = [pts[i][0], pts[i][1] + g(mean, sd)];
   return Array.from({ length: targetPoints }, (_, i) => pts[Math.trunc(tween(i / (targetPoints - 1)) * (pts.length - 1))]);
+}
+/** pyclick's `HumanClicker.move(to, duration)` (OS-level, pyautogui underneath): `HumanCurve` with
+ * its defaults (two knots in the box around the points widened by 100 px, y distortion N(1, 1) on
+ * half the points, 100 points under easeOutQuad), `pyautogui.PAUSE = duration / 100` and one
+ * `pyautogui.moveTo(point)` per point: a move every PAUSE plus 0.3–1.5 ms of call overhead, none
+ * where the rounded point repeats (easeOutQuad's slow end). Duration 0.5–2 s per reach (its README
+ * passes 2); the page sees OS-level events at the script's time. Clicks humanised (pyclick's
+ * `click()` is pyautogui's, press and release back to back: the model knows those). */
+function pyclickSession(u, g, rng) {
+  const win = [1280, 800];
+  const P = [];
+  const K = [];
+  let t = u(300, 1200);
+  let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
+  P.push([r1(t), 'move', pos[0], pos[1], 0]);
+  const typing = rng() < 0.5;
+  const easeOutQuad = (x) => -x * (x - 2);
+  const targets = [
+    [640 + u(-100, 100), 300 + u(-8, 8)],
+    [640 + u(-100, 100), 370 + u(-8, 8)],
+    [640 + u(-60, 60), 450 + u(-10, 10)],
+  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
+  targets.forEach((tg, j) => {
+    t += u(300, 1200);
+    const pause = (1000 * u(0.5, 2)) / 100;
+    const curve = humanCursorCurve(pos, tg, g, rng, win, { ox: 100, oy: 100, knots: 2, mean: 1, sd: 1, freq: 0.5, tween: easeOutQuad, targetPoints: 100 });
+    for (const p of curve) {
+      t += pause + u(0.3, 1.5);
+      const q = [Math.round(p[0]), Math.round(p[1])];
+      if (q[0] === pos[0] && q[1] === pos[1]) continue;
+      P.push([r1(t), 'move', q[0], q[1], 0]);
+      pos = q;
+    }
+    t += u(50, 300);
+    P.push([r1(t), 'down', pos[0], pos[1], 1]);
+    t += u(50, 150);
+    P.push([r1(t), 'up', pos[0], pos[1], 0]);
+    if (j < 2 && typing) {
+      t += u(200, 600);
+      for (let c = 0, n = 8 + Math.floor(rng() * 7); c < n; c++) {
+        const [h, gap] = KEY_DISTS.uniform(u, g, rng);
+        K.push([r1(t), r1(t + h), 'char']);
+        t += h + gap;
+      }
+    }
+  });
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
 /** A login through HumanCursor's `WebCursor.click_on` (Selenium, `ActionChains(duration=0)`): the
  * curve's points sent as `move_by_offset` of truncated offsets (plus a move of the carried
@@ -458,6 +511,7 @@ function session(family, rng) {
   };
   if (family === 'hlisa') return hlisaSession(u, g, rng);
   if (family === 'humancursor') return humanCursorSession(u, g, rng);
+  if (family === 'pyclick') return pyclickSession(u, g, rng);
   if (family === 'selenium-replay') {
     sapi ??= readTraces(SAPI);
     const names = Object.keys(REPLAY_CLOCKS);
@@ -568,7 +622,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 // `--families a,b`: only those (each keeps its seeds).
