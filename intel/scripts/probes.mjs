@@ -389,6 +389,16 @@ function humanCursorCurve(from, to, g, rng, win, fixed = null) {
   for (let i = 1; i < pts.length - 1; i++) if (rng() < freq) pts[i] = [pts[i][0], pts[i][1] + g(mean, sd)];
   return Array.from({ length: targetPoints }, (_, i) => pts[Math.trunc(tween(i / (targetPoints - 1)) * (pts.length - 1))]);
 }
+/** 8–14 characters typed from `t` with W3C key actions (`KEY_DISTS.uniform`) into `K`; returns the
+ * time after the last. The pointer families' typing. */
+function typeUniform(K, t, u, g, rng) {
+  for (let c = 0, n = 8 + Math.floor(rng() * 7); c < n; c++) {
+    const [h, gap] = KEY_DISTS.uniform(u, g, rng);
+    K.push([r1(t), r1(t + h), 'char']);
+    t += h + gap;
+  }
+  return t;
+}
 /** pyclick's `HumanClicker.move(to, duration)` (OS-level, pyautogui underneath): `HumanCurve` with
  * its defaults (two knots in the box around the points widened by 100 px, y distortion N(1, 1) on
  * half the points, 100 points under easeOutQuad), `pyautogui.PAUSE = duration / 100` and one
@@ -425,14 +435,7 @@ function pyclickSession(u, g, rng) {
     P.push([r1(t), 'down', pos[0], pos[1], 1]);
     t += u(50, 150);
     P.push([r1(t), 'up', pos[0], pos[1], 0]);
-    if (j < 2 && typing) {
-      t += u(200, 600);
-      for (let c = 0, n = 8 + Math.floor(rng() * 7); c < n; c++) {
-        const [h, gap] = KEY_DISTS.uniform(u, g, rng);
-        K.push([r1(t), r1(t + h), 'char']);
-        t += h + gap;
-      }
-    }
+    if (j < 2 && typing) t = typeUniform(K, t + u(200, 600), u, g, rng);
   });
   return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
@@ -484,14 +487,7 @@ function humanCursorSession(u, g, rng) {
     t += u(1, 3);
     P.push([r1(t), 'up', at[0], at[1], 0]);
     t += u(200, 300);
-    if (j < 2 && typing) {
-      t += u(200, 600);
-      for (let c = 0, n = 8 + Math.floor(rng() * 7); c < n; c++) {
-        const [h, gap] = KEY_DISTS.uniform(u, g, rng);
-        K.push([r1(t), r1(t + h), 'char']);
-        t += h + gap;
-      }
-    }
+    if (j < 2 && typing) t = typeUniform(K, t + u(200, 600), u, g, rng);
   });
   return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
