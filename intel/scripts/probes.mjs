@@ -187,7 +187,17 @@ const KEY_DISTS_OOD = {
 };
 /** The keyboard-only families and their timing tables (`keys-click`: `keys-iid` logins submitted
  * with Selenium's `element.click()` on the button instead of Enter). */
-const KEY_FAMILIES = { 'keys-iid': KEY_DISTS, 'keys-iid-ood': KEY_DISTS_OOD, 'keys-click': KEY_DISTS };
+const KEY_FAMILIES = {
+  'keys-iid': KEY_DISTS,
+  'keys-iid-ood': KEY_DISTS_OOD,
+  'keys-click': KEY_DISTS,
+  // HLISA's `send_keys` within a word (session 16): holds std_positive(60, 35, 13) ms and pauses
+  // std_positive(210, 30, 11) ms, each `.pause()` 1.3-2.5 ms longer through ChromeDriver, key
+  // actions ~1 ms.
+  'keys-hlisa': {
+    hlisa: (u, g, rng) => [stdPositive(g, rng, 0.06, 0.035, 0.013) + u(1.3, 2.5) + u(0.3, 1.5), stdPositive(g, rng, 0.21, 0.03, 0.011) + u(1.3, 2.5) + u(0.3, 1.5)],
+  },
+};
 
 /** Python's round(): halves to even (HLISA and HumanCursor round with it). */
 const pyRound = (v) => {
@@ -618,7 +628,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 // `--families a,b`: only those (each keeps its seeds).
