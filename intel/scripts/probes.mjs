@@ -518,6 +518,29 @@ function session(family, rng) {
   if (family === 'hlisa') return hlisaSession(u, g, rng);
   if (family === 'humancursor') return humanCursorSession(u, g, rng);
   if (family === 'pyclick') return pyclickSession(u, g, rng);
+  if (family === 'replay-typed') {
+    // A person's recorded path replayed on a 60 Hz frame clock, with both fields typed on a
+    // `keys-iid` timing (W3C key actions) after its first click: the login whose pointer is human
+    // and whose typing is not (the pair thresholds' other side).
+    sapi ??= readTraces(SAPI);
+    const rec = sapi[Math.floor(rng() * sapi.length)];
+    const P0 = replayOn(rec, REPLAY_CLOCKS.frame(u), u, rng);
+    const names = Object.keys(KEY_DISTS);
+    const name = names[Math.floor(rng() * names.length)];
+    const dist = KEY_DISTS[name];
+    const cut = P0.findIndex((e) => e[1] === 'up');
+    const at = cut < 0 ? P0.length - 1 : cut;
+    t = P0[at][0] + u(200, 600);
+    const t0 = t;
+    typeField(dist, 8 + Math.floor(rng() * 7));
+    const [h, gap] = dist(u, g, rng);
+    K.push([r1(t), r1(t + h), 'tab']);
+    t += h + gap + u(400, 1500);
+    typeField(dist, 8 + Math.floor(rng() * 7));
+    const shift = t - t0 + u(300, 900);
+    const pointer = P0.map((e, i) => (i > at ? [r1(e[0] + shift), ...e.slice(1)] : e));
+    return { pointer, keys: K, variant: name };
+  }
   if (family === 'selenium-replay') {
     sapi ??= readTraces(SAPI);
     const names = Object.keys(REPLAY_CLOCKS);
@@ -628,7 +651,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 // `--families a,b`: only those (each keeps its seeds).
@@ -647,9 +670,9 @@ const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7)
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES.filter((x) => !only || only.has(x))) {
   // Families listed per variant: the keyboard-only ones (and all of them), the replay clocks.
-  const table = KEY_FAMILIES[family] ?? (family === 'selenium-replay' ? REPLAY_CLOCKS : null);
+  const table = KEY_FAMILIES[family] ?? (family === 'selenium-replay' ? REPLAY_CLOCKS : family === 'replay-typed' ? KEY_DISTS : null);
   const byVariant = Boolean(table);
-  const variants = KEY_FAMILIES[family] ? ['all', ...Object.keys(table)] : table ? Object.keys(table) : ['nokeys', 'keys'];
+  const variants = KEY_FAMILIES[family] || family === 'replay-typed' ? ['all', ...Object.keys(table)] : table ? Object.keys(table) : ['nokeys', 'keys'];
   for (const typed of variants) {
     const rs = rows.filter((r) => r.id.split('/')[1] === family && (typed === 'all' || r.id.split('/')[2] === typed));
     const count = (d) => rs.filter((r) => r.decision === d).length;
