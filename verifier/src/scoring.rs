@@ -613,6 +613,9 @@ fn model_reason_detail(
                         "mode_ms_from_nearest_display_cadence",
                         finite(tp::cadence_misfit(c.mode_ms, c.device_clock)),
                     ),
+                    // 1 when the samples are the device's own (a collector capture of coalesced
+                    // moves), so a throttled log's 50 / 66.7 ms frames did not count as cadences.
+                    ("device_clock", f64::from(u8::from(c.device_clock))),
                     ("min_mode_share", tp::CLOCK_MIN_SHARE),
                     ("min_ms_from_cadence", tp::CLOCK_MIN_MISFIT_MS),
                 ],
@@ -1132,6 +1135,8 @@ mod tests {
                 d.features["mode_ms_from_nearest_display_cadence"] > 1.5,
                 "{d:?}"
             );
+            let device = if coalesced { 1.0 } else { 0.0 };
+            assert_eq!(d.features["device_clock"], device, "{d:?}");
         }
         // The same reaches one per 60 Hz frame or every other frame: display cadences.
         for tick in [16.67, 33.33] {
@@ -1152,6 +1157,7 @@ mod tests {
             d.features["mode_ms_from_nearest_display_cadence"] > 16.0,
             "{d:?}"
         );
+        assert_eq!(d.features["device_clock"], 1.0, "{d:?}");
         // People: the long human-like login has no off-frame clock.
         let t = TelemetrySpec::long_login(1).build();
         assert!(!features_of(&t).off_frame_clock());

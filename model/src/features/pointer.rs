@@ -140,7 +140,7 @@ pub const PERSON_CADENCES_MS: &[f64] = &[
 /// `getCoalescedEvents()` hands it each device report with its own time, whatever the frame
 /// rate), where no person's stream has such a clock and a script's does: `pyautogui.moveTo` with
 /// a duration steps every 50 ms plus its call overhead (its `MINIMUM_SLEEP`), and ChromeDriver's
-/// 33–40 ms pointer actions land on 50.0 ms (measured, session 15). Elsewhere listing them gives
+/// 33–40 ms pointer actions land on 50.0 ms (measured, session 14). Elsewhere listing them gives
 /// those up (the model alone does not allow 95 % of the ChromeDriver ones; the pyautogui tweens,
 /// `probes.mjs`, 58 % pointer only).
 pub const THROTTLED_CADENCES_MS: &[f64] = &[3.0 * 1000.0 / 60.0, 4.0 * 1000.0 / 60.0];
