@@ -449,6 +449,78 @@ function pyclickSession(u, g, rng) {
   });
   return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
+/** `stroke-library`'s library: 50 recorded strokes of SapiMouse people (hovering runs of ≥ 15 moves under
+ * 100 ms apart spanning ≥ 150 px), drawn once with a fixed seed, like the recorded-movement libraries
+ * humanlike-mouse packages ship. */
+let library = null;
+function strokeLibrary() {
+  if (library) return library;
+  sapi ??= readTraces(SAPI);
+  const rng = mulberry32(0x5eed);
+  const strokes = [];
+  for (const rec of sapi) {
+    let run = [];
+    const flush = () => {
+      const [a, b] = [run[0], run[run.length - 1]];
+      if (run.length >= 15 && Math.hypot(b[2] - a[2], b[3] - a[3]) >= 150) strokes.push(run);
+      run = [];
+    };
+    for (const e of rec.pointer) {
+      const last = run[run.length - 1];
+      if (e[1] !== 'move' || e[4] !== 0 || (last && e[0] - last[0] > 100)) flush();
+      if (e[1] === 'move' && e[4] === 0) run.push(e);
+    }
+    flush();
+  }
+  library = Array.from({ length: 50 }, () => strokes[Math.floor(rng() * strokes.length)]);
+  return library;
+}
+/** A login whose every reach is a library stroke (`strokeLibrary`) rotated and scaled onto the reach
+ * (start onto the pointer, end onto the target), whole pixels, on the stroke's own recorded timing
+ * stretched by 0.8–1.25; a humanised click after each. Every login draws from the same 50 strokes,
+ * as every user of one package does. */
+function strokeLibrarySession(u, g, rng) {
+  const lib = strokeLibrary();
+  const P = [];
+  const K = [];
+  let t = u(300, 1200);
+  let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
+  P.push([r1(t), 'move', pos[0], pos[1], 0]);
+  const typing = rng() < 0.5;
+  const targets = [
+    [640 + u(-100, 100), 300 + u(-8, 8)],
+    [640 + u(-100, 100), 370 + u(-8, 8)],
+    [640 + u(-60, 60), 450 + u(-10, 10)],
+  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
+  targets.forEach((tg, j) => {
+    t += u(300, 1200);
+    const st = lib[Math.floor(rng() * lib.length)];
+    const [a, b] = [st[0], st[st.length - 1]];
+    const [sx, sy] = [b[2] - a[2], b[3] - a[3]];
+    const [dx, dy] = [tg[0] - pos[0], tg[1] - pos[1]];
+    // The similarity transform taking (a → b) onto (pos → target): z ↦ pos + (z − a)·k, k complex.
+    const den = sx * sx + sy * sy;
+    const [kr, ki] = [(dx * sx + dy * sy) / den, (dy * sx - dx * sy) / den];
+    const stretch = u(0.8, 1.25);
+    const t0 = t;
+    let last = pos;
+    for (const e of st.slice(1)) {
+      const [zx, zy] = [e[2] - a[2], e[3] - a[3]];
+      const q = [Math.round(pos[0] + zx * kr - zy * ki), Math.round(pos[1] + zx * ki + zy * kr)];
+      t = t0 + (e[0] - a[0]) * stretch;
+      if (q[0] === last[0] && q[1] === last[1]) continue;
+      P.push([r1(t), 'move', q[0], q[1], 0]);
+      last = q;
+    }
+    pos = last;
+    t += u(80, 300);
+    P.push([r1(t), 'down', pos[0], pos[1], 1]);
+    t += u(60, 140);
+    P.push([r1(t), 'up', pos[0], pos[1], 0]);
+    if (j < 2 && typing) t = typeUniform(K, t + u(200, 600), u, g, rng);
+  });
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
+}
 /** A login through HumanCursor's `WebCursor.click_on` (Selenium, `ActionChains(duration=0)`): the
  * curve's points sent as `move_by_offset` of truncated offsets (plus a move of the carried
  * fractions whenever they pass a pixel), one perform() per reach, so each move waits for a frame
@@ -518,6 +590,7 @@ function session(family, rng) {
   if (family === 'hlisa') return hlisaSession(u, g, rng);
   if (family === 'humancursor') return humanCursorSession(u, g, rng);
   if (family === 'pyclick') return pyclickSession(u, g, rng);
+  if (family === 'stroke-library') return strokeLibrarySession(u, g, rng);
   if (family === 'replay-typed') {
     // A person's recorded path replayed on a 60 Hz frame clock, with both fields typed on a
     // `keys-iid` timing (W3C key actions) after its first click: the login whose pointer is human
@@ -651,7 +724,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed', 'stroke-library'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 // `--families a,b`: only those (each keeps its seeds).
