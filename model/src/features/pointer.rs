@@ -155,8 +155,8 @@ pub const DEVICE_CLOCK_MIN_SHARE: f64 = 0.5;
 /// cadence (a hand that slows skips frames, so its intervals are one, two or three frames; a
 /// 125 Hz mouse's are multiples of 8 ms) ...
 pub const GRID_TOL_MS: f64 = 1.0;
-/// ... for the best of these grids: every cadence of [`PERSON_CADENCES_MS`] from 144 Hz down is a
-/// whole multiple of one of them (60 and 30 Hz and the 50 / 66.7 ms frames of 120 Hz's 8.33 ms; 72
+/// ... for the best of these grids: every cadence of [`PERSON_CADENCES_MS`] and
+/// [`THROTTLED_CADENCES_MS`] from 144 Hz down is a whole multiple of one of them (60 and 30 Hz and the 50 / 66.7 ms frames of 120 Hz's 8.33 ms; 72
 /// and 48 Hz of 144 Hz's 6.94 ms; 50 Hz of 100 Hz's 10 ms; 24 ms of 8 ms), so reading a grid's
 /// multiples reads theirs; shorter periods' multiples, 1 ms either side, would cover most of the
 /// line. Two clocks of pointers that are not frame-locked are added: a 125 Hz mouse logged as it
@@ -480,15 +480,15 @@ fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
 /// spacing would leave the kinematic features nothing to read for everyone.
 pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
     let mouse_move = |p: &Pt| is_move(p) && is_mouse_like(p.ptype);
-    if !pointer.iter().any(mouse_move) {
-        return None;
-    }
     let (moves, coalesced) = pointer
         .iter()
         .filter(|p| mouse_move(p))
         .fold((0usize, 0usize), |(n, c), p| {
             (n + 1, c + usize::from(p.coalesced))
         });
+    if moves == 0 {
+        return None;
+    }
     let device_clock = collector && coalesced as f64 >= DEVICE_CLOCK_MIN_SHARE * moves as f64;
     let mut gaps: Vec<f64> = pointer
         .windows(2)
@@ -2219,7 +2219,11 @@ pub(crate) mod tests {
         );
         assert_eq!(grid_fit(&[3.5]), (0.0, 0.0));
         // Every listed person cadence from 144 Hz down is a whole multiple of a grid.
-        for &p in PERSON_CADENCES_MS.iter().filter(|p| **p > 6.9) {
+        for &p in PERSON_CADENCES_MS
+            .iter()
+            .chain(THROTTLED_CADENCES_MS)
+            .filter(|p| **p > 6.9)
+        {
             let on = |c: &f64| (p / c).round() >= 1.0 && (p - (p / c).round() * c).abs() < 1e-9;
             assert!(GRID_CADENCES_MS.iter().any(on), "{p}");
         }
