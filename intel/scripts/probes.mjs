@@ -211,6 +211,36 @@ const stdPositive = (g, rng, mean, sd, min) => {
   while (s < min) s += rng() * (mean - min);
   return 1000 * s;
 };
+/** The two fields and the button of the probes' login form, whole pixels. */
+function loginTargets(u) {
+  return [
+    [640 + u(-100, 100), 300 + u(-8, 8)],
+    [640 + u(-100, 100), 370 + u(-8, 8)],
+    [640 + u(-60, 60), 450 + u(-10, 10)],
+  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
+}
+/** The login of the OS-level library probes (`pyclick`, `stroke-library`): the pointer starts
+ * anywhere on the page, reaches each target 0.3–1.2 s after the last click (`reach(pos, target, t, P)`
+ * pushes the moves and returns the pointer's position and the time), presses after `hover` ms and
+ * releases after `dwell` ms (ranges), and half the logins type into both fields. */
+function reachLogin(u, g, rng, hover, dwell, reach) {
+  const P = [];
+  const K = [];
+  let t = u(300, 1200);
+  let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
+  P.push([r1(t), 'move', pos[0], pos[1], 0]);
+  const typing = rng() < 0.5;
+  loginTargets(u).forEach((tg, j) => {
+    t += u(300, 1200);
+    [pos, t] = reach(pos, tg, t, P);
+    t += u(...hover);
+    P.push([r1(t), 'down', pos[0], pos[1], 1]);
+    t += u(...dwell);
+    P.push([r1(t), 'up', pos[0], pos[1], 0]);
+    if (j < 2 && typing) t = typeUniform(K, t + u(200, 600), u, g, rng);
+  });
+  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
+}
 /** HLISA's `TheoreticalCursor` (droefs/HLISA, `selenium_actions.py`): a quadratic curve through
  * (0.82 dx, 0.5 dy), sampled every ~11 px, the spacing growing 5 % per sample to 70 % of the way and
  * shrinking 10 % per sample after, with rounded N(0, 0.6) px of imperfection per pixel of the way and
@@ -311,11 +341,7 @@ function hlisaSession(u, g, rng) {
     pause(0.2, 0.08, 0.01); // closing a word
     after();
   };
-  const targets = [
-    [640 + u(-100, 100), 300 + u(-8, 8)],
-    [640 + u(-100, 100), 370 + u(-8, 8)],
-    [640 + u(-60, 60), 450 + u(-10, 10)],
-  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
+  const targets = loginTargets(u);
   t += u(300, 1200);
   targets.forEach((tg, j) => {
     for (const p of hlisaPath(pos, tg, g, view)) {
@@ -418,20 +444,8 @@ function typeUniform(K, t, u, g, rng) {
  * `click()` is pyautogui's, press and release back to back: the model knows those). */
 function pyclickSession(u, g, rng) {
   const win = [1280, 800];
-  const P = [];
-  const K = [];
-  let t = u(300, 1200);
-  let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
-  P.push([r1(t), 'move', pos[0], pos[1], 0]);
-  const typing = rng() < 0.5;
   const easeOutQuad = (x) => -x * (x - 2);
-  const targets = [
-    [640 + u(-100, 100), 300 + u(-8, 8)],
-    [640 + u(-100, 100), 370 + u(-8, 8)],
-    [640 + u(-60, 60), 450 + u(-10, 10)],
-  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
-  targets.forEach((tg, j) => {
-    t += u(300, 1200);
+  return reachLogin(u, g, rng, [50, 300], [50, 150], (pos, tg, t, P) => {
     const pause = (1000 * u(0.5, 2)) / 100;
     const curve = humanCursorCurve(pos, tg, g, rng, win, { ox: 100, oy: 100, knots: 2, mean: 1, sd: 1, freq: 0.5, tween: easeOutQuad, targetPoints: 100 });
     for (const p of curve) {
@@ -441,13 +455,8 @@ function pyclickSession(u, g, rng) {
       P.push([r1(t), 'move', q[0], q[1], 0]);
       pos = q;
     }
-    t += u(50, 300);
-    P.push([r1(t), 'down', pos[0], pos[1], 1]);
-    t += u(50, 150);
-    P.push([r1(t), 'up', pos[0], pos[1], 0]);
-    if (j < 2 && typing) t = typeUniform(K, t + u(200, 600), u, g, rng);
+    return [pos, t];
   });
-  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
 /** `stroke-library`'s library: 50 recorded strokes of SapiMouse people (hovering runs of ≥ 15 moves under
  * 100 ms apart spanning ≥ 150 px), drawn once with a fixed seed, like the recorded-movement libraries
@@ -481,19 +490,7 @@ function strokeLibrary() {
  * as every user of one package does. */
 function strokeLibrarySession(u, g, rng) {
   const lib = strokeLibrary();
-  const P = [];
-  const K = [];
-  let t = u(300, 1200);
-  let pos = [Math.round(u(100, 1200)), Math.round(u(100, 700))];
-  P.push([r1(t), 'move', pos[0], pos[1], 0]);
-  const typing = rng() < 0.5;
-  const targets = [
-    [640 + u(-100, 100), 300 + u(-8, 8)],
-    [640 + u(-100, 100), 370 + u(-8, 8)],
-    [640 + u(-60, 60), 450 + u(-10, 10)],
-  ].map(([x, y]) => [Math.round(x), Math.round(y)]);
-  targets.forEach((tg, j) => {
-    t += u(300, 1200);
+  return reachLogin(u, g, rng, [80, 300], [60, 140], (pos, tg, t, P) => {
     const st = lib[Math.floor(rng() * lib.length)];
     const [a, b] = [st[0], st[st.length - 1]];
     const [sx, sy] = [b[2] - a[2], b[3] - a[3]];
@@ -512,14 +509,8 @@ function strokeLibrarySession(u, g, rng) {
       P.push([r1(t), 'move', q[0], q[1], 0]);
       last = q;
     }
-    pos = last;
-    t += u(80, 300);
-    P.push([r1(t), 'down', pos[0], pos[1], 1]);
-    t += u(60, 140);
-    P.push([r1(t), 'up', pos[0], pos[1], 0]);
-    if (j < 2 && typing) t = typeUniform(K, t + u(200, 600), u, g, rng);
+    return [last, t];
   });
-  return { pointer: P, keys: K, variant: K.length ? 'keys' : 'nokeys' };
 }
 /** A login through HumanCursor's `WebCursor.click_on` (Selenium, `ActionChains(duration=0)`): the
  * curve's points sent as `move_by_offset` of truncated offsets (plus a move of the carried

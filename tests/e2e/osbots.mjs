@@ -138,8 +138,8 @@ const PYAUTOGUI_TWEENS = [(x) => x, (x) => -x * (x - 2), (x) => (x < 0.5 ? 2 * x
 /**
  * `pyautogui.moveTo(x, y, duration=d, tween=...)` with d = 0.5 s or a humanised 0.3–0.8 s, as
  * pyautogui's `_mouseMoveDrag` steps it: max(|dx|, |dy|) steps, fewer when a step's sleep would be
- * under `MINIMUM_SLEEP` (0.05 s): then floor(d / 0.05) steps of d / that many seconds each (50–62.5
- * ms), positions on the straight line at tween(n / steps) for n = 0 … steps − 1, then the target.
+ * under `MINIMUM_SLEEP` (0.05 s): then floor(d / 0.05) steps of d / that many seconds each (50 ms
+ * up to 58.3 ms, 0.35 s / 6), positions on the straight line at tween(n / steps) for n = 0 … steps − 1, then the target.
  * Each step is a `time.sleep` and a move; the first lands where the pointer already is. Returns
  * the points with the time before each (ms): the sleep plus 0.3–1.5 ms of call overhead
  * (`failSafeCheck`'s position query and the XTEST request).
@@ -154,6 +154,8 @@ export function pyautoguiSteps(from, to, rng) {
     steps = Math.floor(d / 0.05);
     sleep = d / steps;
   }
+  // Already there: nothing to move.
+  if (steps === 0) return [];
   const at = (u) => ({ x: from.x + (to.x - from.x) * u, y: from.y + (to.y - from.y) * u });
   const out = [];
   let wait = 0;

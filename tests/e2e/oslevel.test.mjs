@@ -26,7 +26,7 @@
 //   `pyautogui.click(x, y)`), or half the time 10–25 px off it and then eased onto it in 4–8 steps;
 //   a Gaussian click there, Gaussian typing: judged by teleport-clicks.
 // - pyautogui: `pyautogui.moveTo(x, y, duration=d, tween=...)` stepped as pyautogui does (straight
-//   lines, 50 ms steps for d = 0.5 s, 50–62.5 ms for a drawn 0.3–0.8 s), Gaussian clicks and typing:
+//   lines, 50 ms steps for d = 0.5 s, 50–58.3 ms for a drawn 0.3–0.8 s), Gaussian clicks and typing:
 //   judged by ruler-straight and off-frame-clock (a capture of device samples has no 50 ms cadence).
 //
 // Capture faithfulness: each human replay is also written as a trace record (exactly the rows
