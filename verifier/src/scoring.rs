@@ -478,6 +478,10 @@ fn score_behaviour(
             notes.push(NOTE_FRAME_LOCKED);
         }
     }
+    // What behaviour alone decided (model, plausibility rules, tells, timer rule), before the
+    // environment findings and campaign penalties adjust it: the figure to read when a soft
+    // automation tell (`cdp-console`) or an environment hint also lowered the score.
+    features.insert("behaviour_score", (score * 1000.0).round() / 1000.0);
     Verdict {
         score,
         decision: policy.decide(score),
@@ -787,6 +791,30 @@ mod tests {
             );
             assert_eq!(v.decision, Decision::Allow, "{v:?}");
         }
+    }
+
+    #[test]
+    fn behaviour_score_is_reported_before_the_environment_caps_it() {
+        // A human login on a page a CDP client is attached to (`cdp-console` alone: soft).
+        let t = with_probe(
+            human().finish(),
+            probe::CDP_CONSOLE,
+            ProbeValue::Str("1,0".into()),
+        );
+        let policy = SitePolicy::default();
+        let v = score(&token(t), &policy);
+        assert!(v.reasons.contains(&"cdp-console"), "{v:?}");
+        assert_eq!(v.decision, Decision::Challenge, "{v:?}");
+        let behaviour = v.features["behaviour_score"];
+        assert!(behaviour >= policy.allow, "{v:?}");
+        assert!(v.score < behaviour, "{v:?}");
+        // Hard automation skips behaviour: nothing to report.
+        let hard = with_probe(human().finish(), probe::WEBDRIVER, ProbeValue::Bool(true));
+        let v = score(&token(hard), &policy);
+        assert!(!v.features.contains_key("behaviour_score"), "{v:?}");
+        // Without environment findings it is the score.
+        let v = score(&token(human().finish()), &policy);
+        assert_eq!(v.features["behaviour_score"], v.score);
     }
 
     #[test]
