@@ -1,49 +1,22 @@
 #!/usr/bin/env node
 // How does ChromeDriver deliver W3C pointer and key actions to a page? (issue 14, session 12)
 //
-// Starts Debian's `chromedriver` on a free loopback port, opens a page that logs `pointermove`,
-// `pointerdown`/`pointerup` and `keydown`/`keyup` time stamps, performs the action shapes Selenium
-// bots use (its `ActionChains` default pointer-move duration is 250 ms) and prints the spacing the
+// Starts Debian's `chromedriver` on a free loopback port (`tests/e2e/webdriver.mjs`), opens a page
+// that logs `pointermove`, `pointerdown`/`pointerup` and `keydown`/`keyup` time stamps, performs the
+// action shapes Selenium bots use (its `ActionChains` default pointer-move duration is 250 ms) and prints the spacing the
 // page saw. The figures behind `intel/scripts/probes.mjs`'s Selenium families and the
 // `sparse-moves` rule's note in verifier/README.md.
 //
 //   node intel/scripts/webdriver-timing.mjs     # needs /usr/bin/chromedriver and /usr/bin/chromium
 //   DISPLAY=:99 node intel/scripts/webdriver-timing.mjs   # headful, on a running X server (Xvfb :99)
 
-import { spawn } from 'node:child_process';
-import net from 'node:net';
+import { startChromeDriver } from '../../tests/e2e/webdriver.mjs';
 
-const port = await new Promise((ok) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => ok(p));
-  });
-});
-const driver = spawn('chromedriver', [`--port=${port}`], { stdio: 'ignore' });
-const base = `http://127.0.0.1:${port}`;
-async function wd(method, path, body) {
-  const r = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const j = await r.json();
-  if (j.value && j.value.error) throw new Error(JSON.stringify(j.value));
-  return j.value;
-}
-for (let i = 0; ; i++) {
-  try {
-    await wd('GET', '/status');
-    break;
-  } catch (e) {
-    if (i > 50) throw e;
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-}
+const driver = await startChromeDriver();
+const { wd } = driver;
 let sid;
 try {
-  sid = (
-    await wd('POST', '/session', {
-      capabilities: { alwaysMatch: { browserName: 'chrome', 'goog:chromeOptions': { binary: '/usr/bin/chromium', args: [...(process.env.DISPLAY ? [] : ['--headless']), '--no-sandbox', '--disable-gpu', '--window-size=1200,900'] } } },
-    })
-  ).sessionId;
+  sid = await driver.newSession({ headless: !process.env.DISPLAY, args: ['--window-size=1200,900'] });
   const html = `<input id=i style="position:absolute;left:50px;top:50px"><script>window.ev=[];
 for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) addEventListener(k, (e) => ev.push([k, e.timeStamp]));</script>`;
   await wd('POST', `/session/${sid}/url`, { url: 'data:text/html,' + encodeURIComponent(html) });
@@ -138,5 +111,5 @@ for (const k of ['pointermove','pointerdown','pointerup','keydown','keyup']) add
   await report('key actions, 90 ms pause between down and up');
 } finally {
   if (sid) await wd('DELETE', `/session/${sid}`).catch(() => {});
-  driver.kill();
+  await driver.stop();
 }

@@ -336,3 +336,62 @@ export async function servePages(defaultPage, route = () => false) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return server;
 }
+
+/** Messages from the page: `take(kind, n)` waits for one (`/attempt` keeps its response open). */
+export function mailbox() {
+  const box = new Map();
+  const waiting = new Map();
+  return {
+    put(key, value) {
+      const w = waiting.get(key);
+      if (w) {
+        waiting.delete(key);
+        w(value);
+      } else box.set(key, value);
+    },
+    take(key, ms) {
+      if (box.has(key)) {
+        const v = box.get(key);
+        box.delete(key);
+        return Promise.resolve(v);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(key);
+          reject(new Error(`the page did not send ${key} within ${ms} ms`));
+        }, ms);
+        waiting.set(key, (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        });
+      });
+    },
+  };
+}
+
+/**
+ * The test-server side of `pages/oslevel.html` (a login form whose script asks `GET /attempt?n=`
+ * which verifier to use, posts `/ready` with the form's layout and `/report` with the token): the
+ * open `/attempt` response and the posted bodies go to `mail` as `attempt:n`, `ready:n`, `report:n`.
+ * For `servePages`.
+ */
+export function attemptRoute(mail) {
+  return (req, res, path) => {
+    const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
+    if (req.method === 'GET' && path === '/attempt') {
+      mail.put(`attempt:${n}`, res);
+      return true;
+    }
+    if (req.method === 'POST' && (path === '/ready' || path === '/report')) {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(204).end();
+        const body = JSON.parse(Buffer.concat(chunks).toString());
+        mail.put(`${path.slice(1)}:${body.n}`, body);
+      });
+      return true;
+    }
+    return false;
+  };
+}

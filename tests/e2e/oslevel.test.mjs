@@ -56,7 +56,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { CHROMIUM, DEV_SECRET, ROOT, decodeToken, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
+import { CHROMIUM, DEV_SECRET, ROOT, attemptRoute, decodeToken, mailbox, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
 import {
   calibrationMove,
   humanSample,
@@ -192,38 +192,6 @@ function toRecord(id, subject, session) {
   };
 }
 
-/** Messages from the page: `take(kind, n)` waits for one (`/attempt` keeps its response open). */
-function mailbox() {
-  const box = new Map();
-  const waiting = new Map();
-  return {
-    put(key, value) {
-      const w = waiting.get(key);
-      if (w) {
-        waiting.delete(key);
-        w(value);
-      } else box.set(key, value);
-    },
-    take(key, ms) {
-      if (box.has(key)) {
-        const v = box.get(key);
-        box.delete(key);
-        return Promise.resolve(v);
-      }
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.delete(key);
-          reject(new Error(`the page did not send ${key} within ${ms} ms`));
-        }, ms);
-        waiting.set(key, (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        });
-      });
-    },
-  };
-}
-
 // --- the test -------------------------------------------------------------------------------------
 
 describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier per attempt)', () => {
@@ -240,24 +208,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     if (missing.length) return;
     xvfb = await startXvfb(SCREEN);
     player = await startPlayer(xvfb.display);
-    server = await servePages('oslevel.html', (req, res, path) => {
-      const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
-      if (req.method === 'GET' && path === '/attempt') {
-        mail.put(`attempt:${n}`, res);
-        return true;
-      }
-      if (req.method === 'POST' && (path === '/ready' || path === '/report')) {
-        const chunks = [];
-        req.on('data', (c) => chunks.push(c));
-        req.on('end', () => {
-          res.writeHead(204).end();
-          const body = JSON.parse(Buffer.concat(chunks).toString());
-          mail.put(`${path.slice(1)}:${body.n}`, body);
-        });
-        return true;
-      }
-      return false;
-    });
+    server = await servePages('oslevel.html', attemptRoute(mail));
     const url = `http://127.0.0.1:${server.address().port}/oslevel.html?n=0`;
     chromium = launchChromium([...CHROMIUM_ARGS, `--user-data-dir=${tempDir('oslevel-chromium')}`, `--app=${url}`], xvfb.display);
   });
