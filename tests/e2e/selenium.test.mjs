@@ -32,7 +32,8 @@
 // before `cdp-console` — ChromeDriver attaches to the console whatever the patch — and the
 // environment hints lower it) would not have allowed it either. Every verdict is printed as an
 // E2E-SELENIUM line (score, behaviour score, reasons).
-// Attempts per patched family: SELENIUM_ATTEMPTS (default 3); SELENIUM_DUMP=PREFIX writes
+// Attempts per patched family: SELENIUM_ATTEMPTS (default 3); SELENIUM_FAMILIES=a,b plays only those
+// patched families (measuring one at length); SELENIUM_DUMP=PREFIX writes
 // PREFIX-N-FAMILY.json per attempt (layout, decoded token, verdict). Needs /usr/bin/chromedriver
 // (chromium-driver), Chromium and Xvfb: skipped loudly without them, failed under CI=true.
 
@@ -203,7 +204,8 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
       ['patched-frame', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 0)],
       ['patched-eased', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 0, easedGhostPoints)],
     ];
-    for (const [family, drive] of families) {
+    const only = process.env.SELENIUM_FAMILIES ? process.env.SELENIUM_FAMILIES.split(',') : null;
+    for (const [family, drive] of families.filter(([f]) => !only || only.includes(f))) {
       for (let i = 0; i < N; i++) {
         const r = await login(patched, family, { headless: false, stealth: true, args: WINDOW }, drive);
         assert.deepEqual(r.env.automation.filter((x) => x === 'webdriver' || x === 'automation-globals'), [], `the patched driver left a tell the test did not mean to measure: ${JSON.stringify(r.env)}`);
