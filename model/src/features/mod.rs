@@ -341,7 +341,7 @@ macro_rules! feature_table {
 
 feature_table! {
     PtDtMedian: "pt_dt_median_log", PointerTiming, false, "log(1 + median within-stroke move interval, ms); environment (display/mouse rate, VM), so reported but not trained";
-    PtDtSd: "pt_dt_sd_log", PointerTiming, true, "log(0.1 + median over strokes of within-stroke interval SD, ms)";
+    PtDtSd: "pt_dt_sd_log", PointerTiming, true, "log(0.1 + median over strokes of within-stroke interval SD, ms), each stroke read from its third interval (an automation batch's first moves arrive back to back)";
     PtDtMadRel: "pt_dt_mad_rel", PointerTiming, true, "MAD of intervals / median interval (relative jitter)";
     PtSubMs: "pt_subms_share", PointerTiming, true, "share of intervals < 0.5 ms that carry movement";
     PtFast: "pt_fast_share", PointerTiming, false, "share of steps faster than 10 px/ms (bursts with ~0 ms gaps)";

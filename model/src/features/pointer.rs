@@ -17,6 +17,8 @@ pub const LONG_MIN_PATH_PX: f64 = 50.0;
 pub const RESAMPLE_MS: f64 = 10.0;
 /// Faster than this (px/ms) a step is a burst, not hand motion.
 pub const FAST_PX_PER_MS: f64 = 10.0;
+/// Intervals at the start of each stroke left out of its interval spread (`pt_dt_sd_log`).
+pub const SD_START_SKIP: usize = 2;
 /// A long stroke is "parametrically smooth" below both of these (hand motion sampled by a
 /// browser has sensor jitter: curvature flips sign often and step lengths vary).
 pub const SMOOTH_SIGN_CHANGE: f64 = 0.2;
@@ -712,7 +714,12 @@ fn timing(strokes: &[&[Pt]], f: &mut Features) {
                 n_fast += usize::from(dd > FAST_PX_PER_MS * dt.max(0.0));
             }
         }
-        let d = &dts[begin..];
+        // A stroke's spread is read after its first `SD_START_SKIP` intervals: where a movement
+        // sets off, an automation's first moves of a batch arrive back to back (ChromeDriver
+        // dispatches the first two of each W3C action sequence 1.5-2.5 ms apart, then one per
+        // frame), and two such intervals gave a frame-locked injector a person's spread
+        // (session 17).
+        let d = &dts[(begin + SD_START_SKIP).min(dts.len())..];
         if d.len() >= 5
             && let Some(v) = sd(d)
         {
@@ -1533,6 +1540,36 @@ pub(crate) mod tests {
             pointer,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn interval_spread_skips_a_batch_start() {
+        // ChromeDriver's 0 ms pointer actions: the first two moves of a batch 1.8 and 2.5 ms apart,
+        // then one per 60 Hz frame (0.4 ms of jitter). Three reaches, 300 ms apart.
+        let reach = |t0: f64, y: f64, start: bool| -> Vec<Pt> {
+            let mut t = t0;
+            (0..30)
+                .map(|i| {
+                    t += match (start, i) {
+                        (_, 0) => 0.0,
+                        (true, 1) => 1.8,
+                        (true, 2) => 2.5,
+                        _ => 16.67 + 0.4 * noise(i, 3),
+                    };
+                    mv(t, 100.0 + 10.0 * i as f64, y + i as f64)
+                })
+                .collect()
+        };
+        let sd_of = |start: bool| {
+            let p: Vec<Pt> = (0..3)
+                .flat_map(|k| reach(1000.0 * k as f64, 100.0 * k as f64, start))
+                .collect();
+            extract(&session(p)).get(F::PtDtSd).unwrap()
+        };
+        let (with, without) = (sd_of(true), sd_of(false));
+        // Read from the third interval on, the batch start does not lift the spread.
+        assert!((with - without).abs() < 0.05, "{with} vs {without}");
+        assert!(without < (0.1f64 + 0.5).ln(), "{without}");
     }
 
     /// An eased straight move on a 20 Hz loop in whole pixels (pyautogui `moveTo` with a tween).
