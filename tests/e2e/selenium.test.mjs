@@ -145,8 +145,9 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
   async function login(driver, family, session, drive) {
     const n = 2 * attempt++;
     const verifier = await startVerifier();
-    const sid = await driver.newSession(session);
+    let sid = null;
     try {
+      sid = await driver.newSession(session);
       await driver.wd('POST', `/session/${sid}/url`, { url: `http://127.0.0.1:${server.address().port}/oslevel.html?n=${n}` }).catch(() => {});
       const res = await mail.take(`attempt:${n}`, 60_000);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ api: verifier.url }));
@@ -167,7 +168,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
       );
       return row;
     } finally {
-      await driver.wd('DELETE', `/session/${sid}`).catch(() => {});
+      if (sid) await driver.wd('DELETE', `/session/${sid}`).catch(() => {});
       await verifier.stop();
     }
   }
