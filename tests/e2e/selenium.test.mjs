@@ -121,6 +121,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
   before(async () => {
     if (missingPrerequisites().length) return;
     xvfb = await startXvfb(SCREEN);
+    const route = attemptRoute(mail);
     server = await servePages('oslevel.html', (req, res, path) => {
       // The page moves on to attempt n + 1 after reporting; here every attempt is its own session
       // at an even n, so the odd follow-up is told it is done.
@@ -129,7 +130,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
         return true;
       }
-      return attemptRoute(mail)(req, res, path);
+      return route(req, res, path);
     });
   });
 

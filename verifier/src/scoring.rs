@@ -458,7 +458,7 @@ fn score_behaviour(
                 reasons.push("behaviour");
             }
             reasons.push("timer-regular");
-            let penalised = (score - TIMER_PENALTY).max(0.0);
+            let penalised = ((score - TIMER_PENALTY).max(0.0) * 1000.0).round() / 1000.0;
             details.insert(
                 "timer-regular",
                 ReasonDetail {
@@ -481,7 +481,7 @@ fn score_behaviour(
     // What behaviour alone decided (model, plausibility rules, tells, timer rule), before the
     // environment findings and campaign penalties adjust it: the figure to read when a soft
     // automation tell (`cdp-console`) or an environment hint also lowered the score.
-    features.insert("behaviour_score", (score * 1000.0).round() / 1000.0);
+    features.insert("behaviour_score", score);
     Verdict {
         score,
         decision: policy.decide(score),
