@@ -22,7 +22,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { ROOT, startServer, startVerifier, tempDir } from './harness.mjs';
+import { ROOT, missingPrerequisite, startServer, startVerifier, tempDir } from './harness.mjs';
 
 const SITEKEY = 'examples-site';
 const SECRET = `examples-secret-${randomBytes(12).toString('hex')}`;
@@ -48,13 +48,6 @@ allowed_origins = ["http://127.0.0.1:*"]
 pow = { k = 4, bits = 8 }
 `;
 
-/** Missing prerequisite: a reason to skip loudly, or a failure under CI=true (the project's rule). */
-function missing(what) {
-  const msg = `${what} (scripts/setup.sh --test installs it)`;
-  if (process.env.CI === 'true') assert.fail(msg);
-  process.stderr.write(`SKIP examples: ${msg}\n`);
-  return msg;
-}
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
@@ -188,7 +181,7 @@ for (const ex of EXAMPLES) {
 
     before(() => {
       const why = ex.prerequisite();
-      if (why) skip = missing(why);
+      if (why) skip = missingPrerequisite('examples', why);
     });
     after(async () => {
       await Promise.all(apps.map((a) => a.stop()));

@@ -19,17 +19,14 @@ import { join } from 'node:path';
 
 import puppeteer from 'puppeteer-core';
 
-import { DEV_SECRET, servePages, siteverify, sleep, startStack, tempDir, verdictLine, waitForTollgate } from './harness.mjs';
+import { DEV_SECRET, missingPrerequisite, servePages, siteverify, sleep, startStack, tempDir, verdictLine, waitForTollgate } from './harness.mjs';
 
 const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
-/** Missing prerequisite: skip loudly, or fail under CI=true (the project's rule). */
+/** Firefox is there, or the test is skipped loudly (failed under CI=true). */
 function requireFirefox(t) {
   if (existsSync(FIREFOX)) return true;
-  const msg = `${FIREFOX} not installed (scripts/setup.sh installs firefox-esr)`;
-  if (process.env.CI === 'true') assert.fail(msg);
-  process.stderr.write(`SKIP firefox: ${msg}\n`);
-  t.skip(msg);
+  t.skip(missingPrerequisite('firefox', `${FIREFOX} (firefox-esr) not installed`));
   return false;
 }
 

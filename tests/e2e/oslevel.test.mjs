@@ -56,7 +56,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { CHROMIUM, DEV_SECRET, ROOT, attemptRoute, decodeToken, mailbox, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
+import { CHROMIUM, DEV_SECRET, ROOT, attemptRoute, decodeToken, mailbox, missingPrerequisite, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
 import {
   calibrationMove,
   humanSample,
@@ -224,12 +224,7 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
 
   test('humans replayed through XTEST: token features match offline features; bots measured', { timeout: 600_000 }, async (t) => {
     const missing = missingPrerequisites();
-    if (missing.length) {
-      const msg = `missing: ${missing.join('; ')} (scripts/setup.sh --test installs them)`;
-      if (process.env.CI === 'true') assert.fail(msg);
-      process.stderr.write(`SKIP oslevel: ${msg}\n`);
-      return t.skip(msg);
-    }
+    if (missing.length) return t.skip(missingPrerequisite('oslevel', `missing: ${missing.join('; ')}`));
     process.stdout.write(`OSLEVEL rig: Xvfb ${xvfb.display} (${xvfb.policy}), XTEST player (${player.policy}), ${CHROMIUM} headful --app, fresh verifier per attempt\n`);
     const sample = humanSample(N);
     let nextSubject = 0;

@@ -21,6 +21,7 @@ import {
   ROOT,
   VERIFIER_BIN,
   launchBrowser,
+  missingPrerequisite,
   moveMouseTo,
   sleep,
   startDemo,
@@ -262,12 +263,7 @@ trusted_proxies = ["127.0.0.1"]
   });
 
   test('a login through the TLS proxy is verified on the internal listener', async (t) => {
-    if (missing.length) {
-      const msg = `needs ${missing.join(' and ')} (scripts/setup.sh --test installs nginx)`;
-      if (process.env.CI === 'true') assert.fail(msg);
-      t.skip(msg);
-      return;
-    }
+    if (missing.length) return t.skip(missingPrerequisite('proxy', `needs ${missing.join(' and ')}`));
     const page = await env.browser.newPage();
     const lines = watchPage(page, 'proxy');
     const challengeUrls = [];
@@ -302,12 +298,7 @@ trusted_proxies = ["127.0.0.1"]
   });
 
   test('through the proxy only the public routes exist; plain HTTP redirects to https', async (t) => {
-    if (missing.length) {
-      const msg = `needs ${missing.join(' and ')}`;
-      if (process.env.CI === 'true') assert.fail(msg);
-      t.skip(msg);
-      return;
-    }
+    if (missing.length) return t.skip(missingPrerequisite('proxy', `needs ${missing.join(' and ')}`));
     const v = { port: env.verifierPort, host: VERIFIER_HOST, ca: env.ca };
     const keys = await viaProxy({ ...v, path: '/v1/keys' });
     assert.equal(keys.status, 200, keys.text);
