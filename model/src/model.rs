@@ -56,7 +56,7 @@
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
     REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER,
-    REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT,
+    REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT, REASON_UNPROMPTED_FOCUS,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -564,6 +564,7 @@ impl Model {
             (f.off_frame_clock(), REASON_OFF_FRAME_CLOCK),
             (f.off_grid_clock(), REASON_OFF_GRID_CLOCK),
             (f.teleport_clicks(), REASON_TELEPORT),
+            (f.unprompted_focus(), REASON_UNPROMPTED_FOCUS),
         ] {
             if hit {
                 reasons.push(reason);
@@ -1291,6 +1292,25 @@ mod tests {
                 if capped {
                     assert_eq!(s.p_human, mid, "{reason} {judged} {hits}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn unprompted_focus_caps_at_mid_challenge() {
+        let m = toy();
+        let mid = m.mid_challenge();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        for (judged, unprompted) in [(0, 0), (2, 0), (1, 1), (2, 1)] {
+            let mut g = f.clone();
+            (g.n_judged_focuses, g.n_unprompted_focuses) = (judged, unprompted);
+            let s = m.score(&g, ReplayEvidence::default());
+            let hit = unprompted > 0;
+            assert_eq!(s.reasons.contains(&REASON_UNPROMPTED_FOCUS), hit);
+            assert_eq!(s.decision == Decision::Allow, !hit, "{judged} {unprompted}");
+            if hit {
+                assert_eq!(s.p_human, mid);
             }
         }
     }

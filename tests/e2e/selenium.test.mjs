@@ -26,6 +26,8 @@
 //     rules; measured, its behaviour score not asserted (see the assertions).
 //   And the tutorial script through the same driver, `patched-tutorial`: `element.click()` on each
 //   field, `element.send_keys(text)`, a click on the button.
+//   And `patched-sendkeys`: `element.send_keys(text)` on each field without clicking it (WebDriver
+//   focuses the field from script), a click on the button: asserted to carry `unprompted-focus`.
 //
 // Assertions: `selenium` and `selenium-stealth` are blocked with reason `automation`; no
 // `patched-*` attempt is allowed, and behaviour alone (siteverify's `features.behaviour_score`,
@@ -106,6 +108,20 @@ async function tutorialLogin(wd, sid, ready, rng) {
     await wd('POST', `/session/${sid}/element/${e}/click`, {});
     await sleep(200 + rng() * 300);
     await wd('POST', `/session/${sid}/element/${e}/value`, { text });
+    await sleep(200 + rng() * 300);
+  }
+  await wd('POST', `/session/${sid}/element/${await el('#login')}/click`, {});
+}
+
+/**
+ * The shortest script of all: `element.send_keys(text)` on each field with no click (WebDriver's
+ * Element Send Keys focuses the field from script when it does not have the focus), then a click
+ * on the button. The password field gains the focus straight after the username's last key.
+ */
+async function sendKeysLogin(wd, sid, ready, rng) {
+  const el = async (css) => Object.values(await wd('POST', `/session/${sid}/element`, { using: 'css selector', value: css }))[0];
+  for (const [css, text] of [['#username', 'maria.lopez'], ['#password', 'correct horse']]) {
+    await wd('POST', `/session/${sid}/element/${await el(css)}/value`, { text });
     await sleep(200 + rng() * 300);
   }
   await wd('POST', `/session/${sid}/element/${await el('#login')}/click`, {});
@@ -197,6 +213,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
     drivers.push(patched);
     const families = [
       ['patched-tutorial', tutorialLogin],
+      ['patched-sendkeys', sendKeysLogin],
       ['patched-50ms', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 50)],
       ['patched-frame', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 0)],
       ['patched-eased', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 0, easedGhostPoints)],
@@ -223,6 +240,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
     // cannot bound.
     for (const r of rows.filter((x) => x.family.startsWith('patched'))) {
       assert.notEqual(r.decision, 'allow', `a Selenium login through a patched driver was allowed: ${JSON.stringify(r)}`);
+      if (r.family === 'patched-sendkeys') assert.ok(r.reasons.includes('unprompted-focus'), `send_keys focused the password field from script unnoticed: ${JSON.stringify(r)}`);
       if (r.family === 'patched-eased') continue;
       assert.ok(r.behaviour !== null && r.behaviour < ALLOW, `behaviour alone allowed a Selenium login (behaviour_score ${r.behaviour}): ${JSON.stringify(r)}`);
     }

@@ -643,6 +643,13 @@ fn model_reason_detail(
                 "the mouse moved on a script's soft clock: fewer than 40 % of the move intervals lie within 1 ms of a whole number of frames of any display (or of a mouse's 8 ms reports), where a browser dispatches a hand's moves once per frame; a free-running jittered loop between scripted moves (random sleeps per step, an OS-level injector on a busy machine) looks like this; capped at mid-challenge (a remote session forwarding input irregularly looks the same)",
             ))
         }
+        tf::REASON_UNPROMPTED_FOCUS => Some((
+            vec![
+                ("focuses_judged", count(f.n_judged_focuses)),
+                ("focuses_unprompted", count(f.n_unprompted_focuses)),
+            ],
+            "a username or password field gained the focus while the last press the page saw was a character, not a click on it, Tab or Enter: a script typing into a field it names (element.send_keys, page.type(selector)) focuses it from JavaScript; capped at mid-challenge (screen readers in browse mode and keyboard-navigation extensions move the focus this way too)",
+        )),
         _ => None,
     };
     if let Some((features, note)) = rule {
@@ -1189,6 +1196,48 @@ mod tests {
         // People: the long human-like login has no off-frame clock.
         let t = TelemetrySpec::long_login(1).build();
         assert!(!features_of(&t).off_frame_clock());
+    }
+
+    #[test]
+    fn unprompted_focus_is_explained() {
+        use tollgate_protocol::telemetry::{SUBPIXEL, TargetBox, role};
+        // The long human-like login presses on each field before it gains the focus.
+        let mut human = TelemetrySpec::long_login(1).build();
+        let boxed = |role, y: f64| TargetBox {
+            role,
+            x: (300.0 * SUBPIXEL) as i32,
+            y: (y * SUBPIXEL) as i32,
+            w: (360.0 * SUBPIXEL) as i32,
+            h: (40.0 * SUBPIXEL) as i32,
+        };
+        human.targets = vec![
+            boxed(role::USERNAME, 240.0),
+            boxed(role::PASSWORD, 310.0),
+            boxed(role::SUBMIT, 380.0),
+        ];
+        let f = features_of(&human);
+        assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (2, 0));
+        let v = score(&token(human.clone()), &SitePolicy::default());
+        assert!(!v.reasons.contains(&"unprompted-focus"), "{v:?}");
+        // The same login without the press on the password field: the last press before its
+        // focus is the username's last key, as when a script focuses it to type.
+        let mut t = human;
+        let second = t
+            .pointer
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.kind == pointer_kind::DOWN)
+            .nth(1)
+            .map(|(i, _)| i)
+            .expect("two presses");
+        t.pointer[second].kind = pointer_kind::MOVE;
+        let v = score(&token(t), &SitePolicy::default());
+        assert!(v.reasons.contains(&"unprompted-focus"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["unprompted-focus"];
+        assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+        assert_eq!(d.features["focuses_judged"], 2.0, "{d:?}");
+        assert_eq!(d.features["focuses_unprompted"], 1.0, "{d:?}");
     }
 
     #[test]

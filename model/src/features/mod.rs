@@ -12,6 +12,7 @@
 //! - Pure: no I/O, no clock, no randomness. Never panics on input (non-finite values are dropped).
 
 pub mod device;
+pub mod fields;
 pub mod keys;
 pub mod pointer;
 pub mod replay;
@@ -311,6 +312,9 @@ pub const REASON_OFF_GRID_CLOCK: &str = "off-grid-clock";
 /// Reason code for clicks the pointer reached in one jump ([`Features::teleport_clicks`]).
 pub const REASON_TELEPORT: &str = "teleport-clicks";
 
+/// Reason code for a credential field focused from a script ([`Features::unprompted_focus`]).
+pub const REASON_UNPROMPTED_FOCUS: &str = "unprompted-focus";
+
 /// Static description of one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {
@@ -496,6 +500,11 @@ pub struct Features {
     /// ([`Features::has_pointer_motion`]), only those also released within
     /// [`pointer::TELEPORT_TRACE_DWELL_MS`].
     pub n_teleport_clicks: usize,
+    /// Username and password focuses judged for their cause ([`fields::extract`]) ...
+    pub n_judged_focuses: usize,
+    /// ... and of them, those no press explains (the last one a character, not a click, Tab or
+    /// Enter).
+    pub n_unprompted_focuses: usize,
     /// Spacing of the mouse move samples ([`pointer::move_clock`]; `None` without mouse
     /// moves).
     pub move_clock: Option<MoveClock>,
@@ -578,6 +587,20 @@ impl Features {
     /// down inside its last 12 px) in none.
     pub fn full_speed_arrivals(&self) -> bool {
         two_and_half(self.n_full_speed_arrivals, self.n_arrival_strokes)
+    }
+
+    /// Was a username or password field focused while the last press the page saw was neither a
+    /// click, Tab nor Enter ([`fields::extract`])? Scripts that type into a field they name
+    /// (`element.send_keys`, `page.type(selector)`, `locator.pressSequentially`) focus it from
+    /// JavaScript straight after typing into the previous field; a person presses on the field
+    /// or Tabs there. One such focus is enough: a login has two fields, and a script that clicks
+    /// the first one (or finds it autofocused) still jumps to the second. Judged in collector
+    /// captures only (traces have no field events), never with touch or pen input, a paste or an
+    /// autofill. The development traces cannot measure it; what was checked is that every
+    /// browser suite's people (Playwright clicks, the OS-level rig's XTEST clicks, Tab-driven
+    /// keyboard logins) are not hit, and ChromeDriver's `send_keys` without a click is.
+    pub fn unprompted_focus(&self) -> bool {
+        self.n_unprompted_focuses >= 1
     }
 
     /// Did at least two clicks, and at least half of those judged, come at the end of a jump
@@ -818,12 +841,15 @@ pub fn extract(session: &Session) -> Features {
         n_full_speed_arrivals: 0,
         n_reached_clicks: 0,
         n_teleport_clicks: 0,
+        n_judged_focuses: 0,
+        n_unprompted_focuses: 0,
         move_clock: None,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };
     pointer::extract(s, &mut f);
     keys::extract(s, &mut f);
+    fields::extract(s, &mut f);
     f.device = device::classify(s, f.n_long_strokes);
     session_features(s, &mut f);
     f

@@ -1,0 +1,305 @@
+//! Field focus: how the credential fields got the keyboard focus ([`Features::unprompted_focus`]).
+//!
+//! A person moves the focus into a field by pressing on it (or its label) or by Tab, and a page's
+//! own script may move it after Enter or a click on a "Next" button. A script that types into a
+//! field it named (`element.send_keys` in Selenium, `page.type(selector)` and
+//! `locator.pressSequentially` in Puppeteer and Playwright) focuses it from JavaScript: the field
+//! gains the focus while the last thing the page saw was a character typed into the previous
+//! field. This module counts such focuses. Only the collector records field events (trace files
+//! have none), so the rule is judged in tokens alone.
+
+use tollgate_protocol::telemetry::{field_kind, key_class, pointer_kind, pointer_type, role};
+
+use super::{Features, Session};
+
+/// A key down or pointer down stamped up to this long after a focus still counts as before it:
+/// the focus is dispatched while the press is handled, and browsers round `timeStamp`.
+pub const FOCUS_CAUSE_SLACK_MS: f64 = 20.0;
+
+/// The latest press before a focus explains it only if it came at most this long before: a
+/// two-step login loads its password step after "Next" (a click or Enter) and focuses it then.
+pub const FOCUS_CAUSE_MAX_MS: f64 = 10_000.0;
+
+/// A focus this soon after the page became visible again is the browser restoring it.
+pub const FOCUS_AFTER_VISIBLE_MS: f64 = 3_000.0;
+
+/// Count the username and password focuses judged and those with no cause, into
+/// `f.n_judged_focuses` and `f.n_unprompted_focuses`.
+///
+/// Judged: a `focus` on a field whose captured role is username or password, in a collector
+/// capture, after the first press of any key or pointer button (a focus before that is the
+/// page's `autofocus` or its own script at load). Not judged:
+/// - a focus on the field that had the focus last (the window or tab coming back to the page
+///   restores it, whatever was typed before), or within [`FOCUS_AFTER_VISIBLE_MS`] of the page
+///   becoming visible again;
+/// - any session with touch or pen input (mobile keyboards' "next" buttons move the focus with
+///   no event the page sees) or with a paste or an autofill (password managers fill and focus
+///   fields from their own UI).
+///
+/// Explained: the latest key or button press at or before the focus (within
+/// [`FOCUS_CAUSE_SLACK_MS`] after it) is a pointer press, Tab or Enter, at most
+/// [`FOCUS_CAUSE_MAX_MS`] before, or a key still held when the focus moved (the page's own
+/// handler of that key moved it: a customer-number field that advances to the PIN when full).
+/// Anything else (a released character, Space, Backspace, a modifier) is unprompted. Not
+/// explained, and so challenged: a page that advances the focus on `keyup`. Screen readers in browse mode and keyboard-navigation extensions also move the
+/// focus this way, which is why the rule challenges and never blocks.
+pub fn extract(s: &Session, f: &mut Features) {
+    f.n_judged_focuses = 0;
+    f.n_unprompted_focuses = 0;
+    if !s.collector
+        || s.fields.iter().any(|e| {
+            e.t_ms.is_finite() && (e.kind == field_kind::PASTE || e.kind == field_kind::AUTOFILL)
+        })
+        || s.pointer
+            .iter()
+            .any(|p| p.ptype == pointer_type::TOUCH || p.ptype == pointer_type::PEN)
+    {
+        return;
+    }
+    // Presses in time order: (time, explains a focus, released at).
+    let mut presses: Vec<(f64, bool, f64)> = s
+        .pointer
+        .iter()
+        .filter(|p| p.kind == pointer_kind::DOWN)
+        .map(|p| (p.t_ms, true, p.t_ms))
+        .chain(s.keys.iter().map(|k| {
+            let moves_focus = k.class == key_class::TAB || k.class == key_class::ENTER;
+            (k.down_ms, moves_focus, k.up_ms)
+        }))
+        .filter(|(t, _, _)| t.is_finite())
+        .collect();
+    presses.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut events: Vec<_> = s.fields.iter().filter(|e| e.t_ms.is_finite()).collect();
+    events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+    let credential = |field: u8| {
+        s.targets
+            .get(usize::from(field))
+            .is_some_and(|b| b.role == role::USERNAME || b.role == role::PASSWORD)
+    };
+    let mut last_focused: Option<u8> = None;
+    let mut visible_at = f64::NEG_INFINITY;
+    for e in events {
+        match e.kind {
+            field_kind::VISIBILITY_VISIBLE => visible_at = e.t_ms,
+            field_kind::FOCUS => {
+                let restored = last_focused == Some(e.field);
+                last_focused = Some(e.field);
+                if restored || !credential(e.field) || e.t_ms - visible_at <= FOCUS_AFTER_VISIBLE_MS
+                {
+                    continue;
+                }
+                // A click or Tab stamped just after the focus explains it; a character typed
+                // just after it is the typing into the field and says nothing.
+                let upto = presses.partition_point(|p| p.0 <= e.t_ms);
+                let end = presses.partition_point(|p| p.0 <= e.t_ms + FOCUS_CAUSE_SLACK_MS);
+                let late = presses[upto..end].iter().any(|p| p.1);
+                let last = upto.checked_sub(1).and_then(|i| presses.get(i));
+                if last.is_none() && !late {
+                    continue; // before any press: autofocus or the page's own script
+                }
+                f.n_judged_focuses += 1;
+                // A key still held when the focus moved: the page's own handler of that key
+                // moved it (a field that advances when full); a script's next command comes
+                // after it released the last key.
+                let explained = late
+                    || last.is_some_and(|&(t, explains, up)| {
+                        up >= e.t_ms || (explains && e.t_ms - t <= FOCUS_CAUSE_MAX_MS)
+                    });
+                if !explained {
+                    f.n_unprompted_focuses += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{FieldEv, Key, Pt, Target, extract as extract_all};
+
+    const USER: u8 = 0;
+    const PASS: u8 = 1;
+
+    fn target(r: u8) -> Target {
+        Target {
+            role: r,
+            x: 0.0,
+            y: 0.0,
+            w: 300.0,
+            h: 40.0,
+        }
+    }
+
+    fn down(t_ms: f64, ptype: u8) -> Pt {
+        Pt {
+            t_ms,
+            kind: pointer_kind::DOWN,
+            x: 10.0,
+            y: 10.0,
+            buttons: 1,
+            ptype,
+            pressure: Some(0.5),
+            trusted: Some(true),
+            coalesced: false,
+        }
+    }
+
+    fn focus(t_ms: f64, field: u8) -> FieldEv {
+        FieldEv {
+            t_ms,
+            kind: field_kind::FOCUS,
+            field,
+        }
+    }
+
+    /// Typing `n` characters from `t0`, 150 ms apart; returns the keys.
+    fn typed(t0: f64, n: usize) -> Vec<Key> {
+        (0..n)
+            .map(|i| Key {
+                down_ms: t0 + 150.0 * i as f64,
+                up_ms: t0 + 150.0 * i as f64 + 90.0,
+                class: key_class::CHAR,
+                unreleased: false,
+            })
+            .collect()
+    }
+
+    /// A login: the username focused at `user_focus` (pressed there when `click_user`), typed,
+    /// then the password focused by `how` at 3 s and typed.
+    fn login(how: &str) -> Session {
+        let mut keys = typed(1_000.0, 8);
+        let mut pointer = vec![down(900.0, pointer_type::MOUSE)];
+        let mut fields = vec![focus(900.0, USER)];
+        match how {
+            "click" => pointer.push(down(3_000.0, pointer_type::MOUSE)),
+            "tab" => keys.push(Key {
+                down_ms: 2_995.0,
+                up_ms: 3_060.0,
+                class: key_class::TAB,
+                unreleased: false,
+            }),
+            "script" | "script-fast" => {}
+            "touch" => pointer[0].ptype = pointer_type::TOUCH,
+            "paste" => fields.push(FieldEv {
+                t_ms: 2_000.0,
+                kind: field_kind::PASTE,
+                field: USER,
+            }),
+            "visible" => fields.push(FieldEv {
+                t_ms: 2_500.0,
+                kind: field_kind::VISIBILITY_VISIBLE,
+                field: 0,
+            }),
+            other => panic!("{other}"),
+        }
+        fields.push(focus(3_001.0, PASS));
+        // ChromeDriver types its first key a few milliseconds after it focused the field.
+        keys.extend(typed(
+            if how == "script-fast" {
+                3_010.0
+            } else {
+                3_300.0
+            },
+            10,
+        ));
+        Session {
+            pointer,
+            keys,
+            fields,
+            targets: vec![target(role::USERNAME), target(role::PASSWORD)],
+            collector: true,
+            ..Session::default()
+        }
+    }
+
+    #[test]
+    fn a_click_or_tab_explains_a_focus_a_script_does_not() {
+        for (how, judged, unprompted) in [
+            ("click", 2, 0),
+            ("tab", 2, 0),
+            ("script", 2, 1),
+            ("script-fast", 2, 1),
+            ("touch", 0, 0),
+            ("paste", 0, 0),
+            ("visible", 1, 0),
+        ] {
+            let f = extract_all(&login(how));
+            assert_eq!(
+                (f.n_judged_focuses, f.n_unprompted_focuses),
+                (judged, unprompted),
+                "{how}"
+            );
+            assert_eq!(f.unprompted_focus(), unprompted > 0, "{how}");
+        }
+    }
+
+    #[test]
+    fn autofocus_restored_focus_and_traces_are_not_judged() {
+        // Focused before any press (autofocus), then typed into: not judged.
+        let mut s = login("script");
+        s.fields[0].t_ms = 100.0;
+        s.pointer.clear();
+        s.fields.remove(1);
+        let f = extract_all(&s);
+        assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (0, 0));
+        // The password field focused again after the window came back: the same field as last.
+        let mut s = login("click");
+        s.fields.push(FieldEv {
+            t_ms: 4_000.0,
+            kind: field_kind::BLUR,
+            field: PASS,
+        });
+        s.fields.push(focus(9_000.0, PASS));
+        s.keys.extend(typed(9_100.0, 3));
+        let f = extract_all(&s);
+        assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (2, 0));
+        // A field that is not a credential field (an OTP box a site's script advances to).
+        let mut s = login("script");
+        s.targets[1].role = role::OTHER;
+        assert!(!extract_all(&s).unprompted_focus());
+        // A trace (not a collector capture) is never judged.
+        let mut s = login("script");
+        s.collector = false;
+        assert_eq!(extract_all(&s).n_judged_focuses, 0);
+    }
+
+    #[test]
+    fn an_old_click_does_not_explain_a_late_focus() {
+        // The last press a click 12 s before (a person idling, then a script focusing).
+        let mut s = login("click");
+        s.keys.clear();
+        s.fields[1].t_ms = 15_000.0;
+        let f = extract_all(&s);
+        assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (2, 1));
+        // Stamped just after its press (rounded timeStamp): still explained.
+        let mut s = login("click");
+        s.pointer[1].t_ms = 3_001.0 + FOCUS_CAUSE_SLACK_MS;
+        assert_eq!(extract_all(&s).n_unprompted_focuses, 0);
+    }
+
+    #[test]
+    fn a_page_advancing_the_focus_while_a_key_is_held_is_not_unprompted() {
+        // The username's last key (down at 2,050, up at 2,140) still held at the focus: the
+        // page's input handler moved it.
+        let mut s = login("script");
+        s.fields[1].t_ms = 2_052.0;
+        s.keys
+            .retain(|k| k.down_ms < 2_100.0 || k.down_ms >= 3_300.0);
+        assert_eq!(extract_all(&s).n_unprompted_focuses, 0);
+        // Moved after the release: a script's next command.
+        s.fields[1].t_ms = 2_141.0;
+        assert_eq!(extract_all(&s).n_unprompted_focuses, 1);
+    }
+
+    #[test]
+    fn malformed_field_events_do_not_panic() {
+        let mut s = login("script");
+        s.fields.push(focus(f64::NAN, PASS));
+        s.fields.push(focus(f64::INFINITY, 200));
+        s.fields.push(focus(-5.0, 255));
+        let f = extract_all(&s);
+        assert_eq!(f.n_unprompted_focuses, 1);
+    }
+}
