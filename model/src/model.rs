@@ -57,6 +57,7 @@ use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
     REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER,
     REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT, REASON_UNPROMPTED_FOCUS,
+    REASON_UNPROMPTED_SUBMIT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -565,6 +566,7 @@ impl Model {
             (f.off_grid_clock(), REASON_OFF_GRID_CLOCK),
             (f.teleport_clicks(), REASON_TELEPORT),
             (f.unprompted_focus(), REASON_UNPROMPTED_FOCUS),
+            (f.unprompted_submit(), REASON_UNPROMPTED_SUBMIT),
         ] {
             if hit {
                 reasons.push(reason);
@@ -1297,7 +1299,7 @@ mod tests {
     }
 
     #[test]
-    fn unprompted_focus_caps_at_mid_challenge() {
+    fn unprompted_focus_and_submit_cap_at_mid_challenge() {
         let m = toy();
         let mid = m.mid_challenge();
         let mut f = extract(&Session::default());
@@ -1312,6 +1314,11 @@ mod tests {
             if hit {
                 assert_eq!(s.p_human, mid);
             }
+            let mut g = f.clone();
+            (g.n_judged_submits, g.n_unprompted_submits) = (judged, unprompted);
+            let s = m.score(&g, ReplayEvidence::default());
+            assert_eq!(s.reasons.contains(&REASON_UNPROMPTED_SUBMIT), hit);
+            assert_eq!(s.decision == Decision::Allow, !hit, "{judged} {unprompted}");
         }
     }
 

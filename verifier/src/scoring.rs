@@ -650,6 +650,13 @@ fn model_reason_detail(
             ],
             "a username or password field gained the focus while the last press the page saw was a character, not a click on it, Tab or Enter: a script typing into a field it names (element.send_keys, page.type(selector)) focuses it from JavaScript; capped at mid-challenge (screen readers in browse mode and keyboard-navigation extensions move the focus this way too)",
         )),
+        tf::REASON_UNPROMPTED_SUBMIT => Some((
+            vec![
+                ("submits_judged", count(f.n_judged_submits)),
+                ("submits_unprompted", count(f.n_unprompted_submits)),
+            ],
+            "the form was submitted, or a button activated with no pointer behind it, while the last press the page saw was neither a click, Enter nor Space: a script calling button.click(), form.requestSubmit() or Selenium's element.submit() after typing; capped at mid-challenge (screen readers and keyboard-navigation extensions activate buttons this way too)",
+        )),
         _ => None,
     };
     if let Some((features, note)) = rule {
@@ -1238,6 +1245,41 @@ mod tests {
         assert_eq!(d.score_cap, Some(0.4), "{d:?}");
         assert_eq!(d.features["focuses_judged"], 2.0, "{d:?}");
         assert_eq!(d.features["focuses_unprompted"], 1.0, "{d:?}");
+        assert!(!v.reasons.contains(&"unprompted-submit"), "{v:?}");
+    }
+
+    #[test]
+    fn unprompted_submit_is_explained() {
+        use tollgate_protocol::telemetry::key_class;
+        // The long human-like login ends with a click and then its form's submit.
+        let human = TelemetrySpec::long_login(1).build();
+        let f = features_of(&human);
+        assert_eq!((f.n_judged_submits, f.n_unprompted_submits), (1, 0));
+        // The same with the presses after the typing gone and the keys characters: the form is
+        // submitted straight after the last key, as `form.requestSubmit()` from a script does.
+        let mut t = human;
+        let last_key = t.key_samples().last().expect("keys").t_down_ms;
+        let late: Vec<usize> = t
+            .pointer_samples()
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.kind == pointer_kind::DOWN && p.t_ms > last_key)
+            .map(|(i, _)| i)
+            .collect();
+        assert!(!late.is_empty());
+        for i in late {
+            t.pointer[i].kind = pointer_kind::MOVE;
+        }
+        for k in &mut t.keys {
+            k.class = key_class::CHAR;
+        }
+        let v = score(&token(t), &SitePolicy::default());
+        assert!(v.reasons.contains(&"unprompted-submit"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["unprompted-submit"];
+        assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+        assert_eq!(d.features["submits_judged"], 1.0, "{d:?}");
+        assert_eq!(d.features["submits_unprompted"], 1.0, "{d:?}");
     }
 
     #[test]

@@ -1,51 +1,88 @@
-//! Field focus: how the credential fields got the keyboard focus ([`Features::unprompted_focus`]).
+//! Field focus and form activation: what caused each credential-field focus and each submission
+//! ([`Features::unprompted_focus`], [`Features::unprompted_submit`]).
 //!
 //! A person moves the focus into a field by pressing on it (or its label) or by Tab, and a page's
 //! own script may move it after Enter or a click on a "Next" button. A script that types into a
 //! field it named (`element.send_keys` in Selenium, `page.type(selector)` and
 //! `locator.pressSequentially` in Puppeteer and Playwright) focuses it from JavaScript: the field
 //! gains the focus while the last thing the page saw was a character typed into the previous
-//! field. This module counts such focuses. Only the collector records field events (trace files
-//! have none), so the rule is judged in tokens alone.
+//! field. Likewise a person submits a form by pressing its button, Enter in a field, or Space or
+//! Enter on the focused button; a script calls `button.click()`, `form.requestSubmit()` or
+//! Selenium's `element.submit()` straight after typing the password. This module counts both.
+//! Only the collector records field events (trace files have none), so the rules are judged in
+//! tokens alone.
 
 use tollgate_protocol::telemetry::{field_kind, key_class, pointer_kind, pointer_type, role};
 
 use super::{Features, Session};
 
-/// A key down or pointer down stamped up to this long after a focus still counts as before it:
-/// the focus is dispatched while the press is handled, and browsers round `timeStamp`.
+/// A key down or pointer down stamped up to this long after a focus or submission still counts
+/// as its cause: the event is dispatched while the press is handled, and browsers round
+/// `timeStamp`.
 pub const FOCUS_CAUSE_SLACK_MS: f64 = 20.0;
 
-/// The latest press before a focus explains it only if it came at most this long before: a
-/// two-step login loads its password step after "Next" (a click or Enter) and focuses it then.
+/// The latest press before a focus or submission explains it only if it came at most this long
+/// before: a two-step login loads its password step after "Next" (a click or Enter) and focuses
+/// it then.
 pub const FOCUS_CAUSE_MAX_MS: f64 = 10_000.0;
 
 /// A focus this soon after the page became visible again is the browser restoring it.
 pub const FOCUS_AFTER_VISIBLE_MS: f64 = 3_000.0;
 
-/// Count the username and password focuses judged and those with no cause, into
-/// `f.n_judged_focuses` and `f.n_unprompted_focuses`.
+/// What a press was, for the rules here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Press {
+    Pointer,
+    Key(u8),
+}
+
+impl Press {
+    /// Can this press move the focus (a click, Tab, or Enter handled by the page)?
+    fn moves_focus(self) -> bool {
+        matches!(
+            self,
+            Press::Pointer | Press::Key(key_class::TAB | key_class::ENTER)
+        )
+    }
+
+    /// Can this press activate a button or submit a form (a click, Enter, Space on a button)?
+    fn activates(self) -> bool {
+        matches!(
+            self,
+            Press::Pointer | Press::Key(key_class::ENTER | key_class::SPACE)
+        )
+    }
+}
+
+/// Count, into `f`, the username and password focuses judged and those with no cause
+/// (`n_judged_focuses`, `n_unprompted_focuses`), and the form submissions and pointer-less
+/// clicks judged and those with no cause (`n_judged_submits`, `n_unprompted_submits`).
 ///
-/// Judged: a `focus` on a field whose captured role is username or password, in a collector
-/// capture, after the first press of any key or pointer button (a focus before that is the
-/// page's `autofocus` or its own script at load). Not judged:
+/// Judged, in a collector capture: a `focus` on a field whose captured role is username or
+/// password, after the first press of any key or pointer button (a focus before that is the
+/// page's `autofocus` or its own script at load); every `submit` of the widget's form and every
+/// `click` on one of its fields with no pointer behind it (`detail` 0). Not judged:
 /// - a focus on the field that had the focus last (the window or tab coming back to the page
 ///   restores it, whatever was typed before), or within [`FOCUS_AFTER_VISIBLE_MS`] of the page
 ///   becoming visible again;
-/// - any session with touch or pen input (mobile keyboards' "next" buttons move the focus with
-///   no event the page sees) or with a paste or an autofill (password managers fill and focus
-///   fields from their own UI).
+/// - any session with touch or pen input (mobile keyboards' "next" and "go" buttons move the
+///   focus or submit with no event the page can read) or with a paste or an autofill (password
+///   managers fill, focus and submit from their own UI).
 ///
-/// Explained: the latest key or button press at or before the focus (within
-/// [`FOCUS_CAUSE_SLACK_MS`] after it) is a pointer press, Tab or Enter, at most
-/// [`FOCUS_CAUSE_MAX_MS`] before, or a key still held when the focus moved (the page's own
-/// handler of that key moved it: a customer-number field that advances to the PIN when full).
-/// Anything else (a released character, Space, Backspace, a modifier) is unprompted. Not
-/// explained, and so challenged: a page that advances the focus on `keyup`. Screen readers in browse mode and keyboard-navigation extensions also move the
-/// focus this way, which is why the rule challenges and never blocks.
+/// Explained: the latest key or button press at or before the event is a cause (for a focus a
+/// pointer press, Tab or Enter; for a submission a pointer press, Enter or Space) at most
+/// [`FOCUS_CAUSE_MAX_MS`] before, or a key still held as the event came (the page's own handler
+/// of that key: a customer-number field that advances to the PIN when full), or a cause is
+/// stamped within [`FOCUS_CAUSE_SLACK_MS`] after it. Anything else (a released character,
+/// Backspace, a modifier; for a submission no press at all) is unprompted. Not explained, and so
+/// challenged: a page that advances the focus or submits on `keyup`. Screen readers in browse
+/// mode and keyboard-navigation extensions also focus and activate this way, which is why the
+/// rules challenge and never block.
 pub fn extract(s: &Session, f: &mut Features) {
     f.n_judged_focuses = 0;
     f.n_unprompted_focuses = 0;
+    f.n_judged_submits = 0;
+    f.n_unprompted_submits = 0;
     if !s.collector
         || s.fields.iter().any(|e| {
             e.t_ms.is_finite() && (e.kind == field_kind::PASTE || e.kind == field_kind::AUTOFILL)
@@ -56,19 +93,39 @@ pub fn extract(s: &Session, f: &mut Features) {
     {
         return;
     }
-    // Presses in time order: (time, explains a focus, released at).
-    let mut presses: Vec<(f64, bool, f64)> = s
+    // Presses in time order: (time, what, released at).
+    let mut presses: Vec<(f64, Press, f64)> = s
         .pointer
         .iter()
         .filter(|p| p.kind == pointer_kind::DOWN)
-        .map(|p| (p.t_ms, true, p.t_ms))
-        .chain(s.keys.iter().map(|k| {
-            let moves_focus = k.class == key_class::TAB || k.class == key_class::ENTER;
-            (k.down_ms, moves_focus, k.up_ms)
-        }))
+        .map(|p| (p.t_ms, Press::Pointer, p.t_ms))
+        .chain(
+            s.keys
+                .iter()
+                .map(|k| (k.down_ms, Press::Key(k.class), k.up_ms)),
+        )
         .filter(|(t, _, _)| t.is_finite())
         .collect();
     presses.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Is the event at `t` caused by a press that `cause` accepts? `None`: no press at or
+    // before it, nor a cause just after.
+    let explained = |t: f64, cause: fn(Press) -> bool| -> Option<bool> {
+        let upto = presses.partition_point(|p| p.0 <= t);
+        let end = presses.partition_point(|p| p.0 <= t + FOCUS_CAUSE_SLACK_MS);
+        // A cause stamped just after; a character typed just after says nothing.
+        let late = presses[upto..end].iter().any(|p| cause(p.1));
+        let last = upto.checked_sub(1).and_then(|i| presses.get(i));
+        if last.is_none() && !late {
+            return None;
+        }
+        // A key still held: the page's own handler of that key acted; a script's next command
+        // comes after it released the last key.
+        Some(
+            late || last.is_some_and(|&(at, what, up)| {
+                up >= t || (cause(what) && t - at <= FOCUS_CAUSE_MAX_MS)
+            }),
+        )
+    };
     let mut events: Vec<_> = s.fields.iter().filter(|e| e.t_ms.is_finite()).collect();
     events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
     let credential = |field: u8| {
@@ -88,26 +145,16 @@ pub fn extract(s: &Session, f: &mut Features) {
                 {
                     continue;
                 }
-                // A click or Tab stamped just after the focus explains it; a character typed
-                // just after it is the typing into the field and says nothing.
-                let upto = presses.partition_point(|p| p.0 <= e.t_ms);
-                let end = presses.partition_point(|p| p.0 <= e.t_ms + FOCUS_CAUSE_SLACK_MS);
-                let late = presses[upto..end].iter().any(|p| p.1);
-                let last = upto.checked_sub(1).and_then(|i| presses.get(i));
-                if last.is_none() && !late {
-                    continue; // before any press: autofocus or the page's own script
+                // Before any press: autofocus or the page's own script at load.
+                if let Some(ok) = explained(e.t_ms, Press::moves_focus) {
+                    f.n_judged_focuses += 1;
+                    f.n_unprompted_focuses += usize::from(!ok);
                 }
-                f.n_judged_focuses += 1;
-                // A key still held when the focus moved: the page's own handler of that key
-                // moved it (a field that advances when full); a script's next command comes
-                // after it released the last key.
-                let explained = late
-                    || last.is_some_and(|&(t, explains, up)| {
-                        up >= e.t_ms || (explains && e.t_ms - t <= FOCUS_CAUSE_MAX_MS)
-                    });
-                if !explained {
-                    f.n_unprompted_focuses += 1;
-                }
+            }
+            field_kind::SUBMIT | field_kind::CLICK_NO_POINTER => {
+                f.n_judged_submits += 1;
+                let ok = explained(e.t_ms, Press::activates).unwrap_or(false);
+                f.n_unprompted_submits += usize::from(!ok);
             }
             _ => {}
         }
@@ -291,6 +338,82 @@ mod tests {
         // Moved after the release: a script's next command.
         s.fields[1].t_ms = 2_141.0;
         assert_eq!(extract_all(&s).n_unprompted_focuses, 1);
+    }
+
+    fn field_ev(t_ms: f64, kind: u8, field: u8) -> FieldEv {
+        FieldEv { t_ms, kind, field }
+    }
+
+    #[test]
+    fn a_click_enter_or_space_explains_a_submission_a_script_does_not() {
+        const BUTTON: u8 = 2;
+        // The password typed from 3,300 to 4,740 (ten keys, 150 ms apart, held 90 ms).
+        let submitted = |press: Option<Key>, pointer: bool, events: &[(f64, u8)]| {
+            let mut s = login("click");
+            s.targets.push(target(role::SUBMIT));
+            if pointer {
+                s.pointer.push(down(6_000.0, pointer_type::MOUSE));
+            }
+            s.keys.extend(press);
+            for &(t, kind) in events {
+                s.fields.push(field_ev(t, kind, BUTTON));
+            }
+            let f = extract_all(&s);
+            (
+                f.n_judged_submits,
+                f.n_unprompted_submits,
+                f.unprompted_submit(),
+            )
+        };
+        let key = |class| Key {
+            down_ms: 6_000.0,
+            up_ms: 6_080.0,
+            class,
+            unreleased: false,
+        };
+        // A click on the button, then its submit.
+        assert_eq!(
+            submitted(None, true, &[(6_090.0, field_kind::SUBMIT)]),
+            (1, 0, false)
+        );
+        // Enter in the password field: a pointer-less click and the submit while it is held.
+        let enter = [
+            (6_001.0, field_kind::CLICK_NO_POINTER),
+            (6_002.0, field_kind::SUBMIT),
+        ];
+        assert_eq!(
+            submitted(Some(key(key_class::ENTER)), false, &enter),
+            (2, 0, false)
+        );
+        // Space on the focused button, released before the click.
+        let space = [
+            (6_081.0, field_kind::CLICK_NO_POINTER),
+            (6_082.0, field_kind::SUBMIT),
+        ];
+        assert_eq!(
+            submitted(Some(key(key_class::SPACE)), false, &space),
+            (2, 0, false)
+        );
+        // `button.click()` from a script after the password's last key: both unprompted.
+        let script = [
+            (5_000.0, field_kind::CLICK_NO_POINTER),
+            (5_001.0, field_kind::SUBMIT),
+        ];
+        assert_eq!(submitted(None, false, &script), (2, 2, true));
+        // `form.requestSubmit()` with no press at all in the session.
+        let mut s = Session {
+            targets: vec![target(role::SUBMIT)],
+            fields: vec![field_ev(900.0, field_kind::SUBMIT, 0)],
+            collector: true,
+            ..Session::default()
+        };
+        assert!(extract_all(&s).unprompted_submit());
+        // Never judged with touch input, nor in a trace.
+        s.pointer.push(down(100.0, pointer_type::TOUCH));
+        assert_eq!(extract_all(&s).n_judged_submits, 0);
+        s.pointer[0].ptype = pointer_type::MOUSE;
+        s.collector = false;
+        assert_eq!(extract_all(&s).n_judged_submits, 0);
     }
 
     #[test]

@@ -315,6 +315,10 @@ pub const REASON_TELEPORT: &str = "teleport-clicks";
 /// Reason code for a credential field focused from a script ([`Features::unprompted_focus`]).
 pub const REASON_UNPROMPTED_FOCUS: &str = "unprompted-focus";
 
+/// Reason code for a form submitted or a button activated from a script
+/// ([`Features::unprompted_submit`]).
+pub const REASON_UNPROMPTED_SUBMIT: &str = "unprompted-submit";
+
 /// Static description of one feature.
 #[derive(Debug, Clone, Copy)]
 pub struct FeatureDef {
@@ -505,6 +509,11 @@ pub struct Features {
     /// ... and of them, those no press explains (the last one a character, not a click, Tab or
     /// Enter).
     pub n_unprompted_focuses: usize,
+    /// Form submissions and clicks with no pointer behind them judged for their cause
+    /// ([`fields::extract`]) ...
+    pub n_judged_submits: usize,
+    /// ... and of them, those no press explains (the last one neither a click, Enter nor Space).
+    pub n_unprompted_submits: usize,
     /// Spacing of the mouse move samples ([`pointer::move_clock`]; `None` without mouse
     /// moves).
     pub move_clock: Option<MoveClock>,
@@ -601,6 +610,16 @@ impl Features {
     /// keyboard logins) are not hit, and ChromeDriver's `send_keys` without a click is.
     pub fn unprompted_focus(&self) -> bool {
         self.n_unprompted_focuses >= 1
+    }
+
+    /// Was the form submitted, or one of its buttons activated with no pointer behind it, while
+    /// the last press the page saw was neither a click, Enter nor Space ([`fields::extract`])?
+    /// `button.click()` from a script, `form.requestSubmit()` and Selenium's `element.submit()`
+    /// straight after typing the password do this; a person clicks the button or presses Enter
+    /// (or Space on the button). Judged like [`Features::unprompted_focus`]: collector captures
+    /// only, never with touch or pen input, a paste or an autofill.
+    pub fn unprompted_submit(&self) -> bool {
+        self.n_unprompted_submits >= 1
     }
 
     /// Did at least two clicks, and at least half of those judged, come at the end of a jump
@@ -843,6 +862,8 @@ pub fn extract(session: &Session) -> Features {
         n_teleport_clicks: 0,
         n_judged_focuses: 0,
         n_unprompted_focuses: 0,
+        n_judged_submits: 0,
+        n_unprompted_submits: 0,
         move_clock: None,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
