@@ -605,9 +605,9 @@ impl Features {
     /// or Tabs there. One such focus is enough: a login has two fields, and a script that clicks
     /// the first one (or finds it autofocused) still jumps to the second. Judged in collector
     /// captures only (traces have no field events), never with touch or pen input, a paste or an
-    /// autofill. The development traces cannot measure it; what was checked is that every
-    /// browser suite's people (Playwright clicks, the OS-level rig's XTEST clicks, Tab-driven
-    /// keyboard logins) are not hit, and ChromeDriver's `send_keys` without a click is.
+    /// autofill. The development traces cannot measure it (they have no field events); what
+    /// was checked is that the OS-level rig's replayed people (XTEST clicks on each field) are
+    /// not hit and ChromeDriver's `send_keys` without a click is (`selenium.test.mjs`).
     pub fn unprompted_focus(&self) -> bool {
         self.n_unprompted_focuses >= 1
     }
