@@ -658,7 +658,10 @@ async fn assess(
     // Behaviour features, extracted once: the model scores them, correlation counts their
     // stroke shape hashes.
     let session = tollgate_model::features::Session::from_telemetry(&token.body.telemetry);
-    let behaviour = tollgate_model::features::extract(&session);
+    let mut behaviour = tollgate_model::features::extract(&session);
+    if !site.settings.field_event_rules {
+        behaviour.forget_field_events();
+    }
     // Environment rules, evaluated once: scoring takes both their blocking tells and the
     // findings applied after the model from this verdict.
     let env = crate::envrules::evaluate(&token.body.telemetry);

@@ -27,6 +27,7 @@ const SECRET_B: &str = "site-b-secret-0123456789";
 const SECRET_FULL: &str = "site-full-secret-0123456789";
 const SECRET_STRICT: &str = "site-strict-secret-0123456789";
 const SECRET_AOC: &str = "site-aoc-secret-0123456789";
+const SECRET_NOFIELD: &str = "site-nofield-secret-0123456789";
 const ORIGIN_A: &str = "http://localhost:8080";
 
 fn seed(n: u8) -> [u8; 32] {
@@ -91,6 +92,14 @@ secret = "{SECRET_AOC}"
 allowed_origins = ["http://localhost:*"]
 pow = {{ k = 4, bits = 4 }}
 success_when = "allow-or-challenge"
+
+[[sites]]
+sitekey = "site-nofield"
+secret = "{SECRET_NOFIELD}"
+allowed_origins = ["http://localhost:*"]
+pow = {{ k = 4, bits = 4 }}
+success_when = "valid"
+field_event_rules = false
 "#,
         s1 = b64_encode(&seed(1)),
         s2 = b64_encode(&seed(2)),
@@ -1890,6 +1899,51 @@ async fn success_when_policy_for_each_mode_and_decision() {
         );
         assert!(again.get("score").is_none(), "{again}");
     }
+}
+
+/// A per-site switch: `field_event_rules = false` leaves focus and submission unjudged.
+#[tokio::test]
+async fn field_event_rules_can_be_switched_off_per_site() {
+    use tollgate_protocol::telemetry::{SUBPIXEL, TargetBox, pointer_kind, role};
+    let h = harness();
+    // A long human-like login whose password field gains the focus with no press on it (the
+    // last press before is the username's last key), as `send_keys` without a click does.
+    let mut t = TelemetrySpec::long_login(1).build();
+    let boxed = |role, y: f64| TargetBox {
+        role,
+        x: (300.0 * SUBPIXEL) as i32,
+        y: (y * SUBPIXEL) as i32,
+        w: (360.0 * SUBPIXEL) as i32,
+        h: (40.0 * SUBPIXEL) as i32,
+    };
+    t.targets = vec![boxed(role::USERNAME, 240.0), boxed(role::PASSWORD, 310.0)];
+    let second = t
+        .pointer
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == pointer_kind::DOWN)
+        .nth(1)
+        .map(|(i, _)| i)
+        .expect("two presses");
+    t.pointer[second].kind = pointer_kind::MOVE;
+    for (sitekey, secret, judged) in [
+        ("site-a", SECRET_A, true),
+        ("site-nofield", SECRET_NOFIELD, false),
+    ] {
+        let reply = challenge(&h, sitekey, ORIGIN_A, "login", "c").await;
+        let spec = token_spec(ORIGIN_A, "login", "c").telemetry(t.clone());
+        let v = verify_token(&h.app, secret, &seal(&reply, &spec)).await;
+        assert_success(&v);
+        let reasons = v["tollgate"]["reasons"].as_array().expect("reasons");
+        assert_eq!(
+            reasons.contains(&json!("unprompted-focus")),
+            judged,
+            "{sitekey}: {v}"
+        );
+    }
+    // The option is a boolean; anything else is a configuration error.
+    let text = config().replace("field_event_rules = false", "field_event_rules = \"off\"");
+    assert!(Settings::from_toml(&text, Path::new("t.toml"), Path::new("."), &|_| None).is_err());
 }
 
 #[tokio::test]

@@ -622,6 +622,15 @@ impl Features {
         self.n_unprompted_submits >= 1
     }
 
+    /// Leave the field events unjudged (a site that turned those rules off): neither
+    /// [`Features::unprompted_focus`] nor [`Features::unprompted_submit`] can fire.
+    pub fn forget_field_events(&mut self) {
+        self.n_judged_focuses = 0;
+        self.n_unprompted_focuses = 0;
+        self.n_judged_submits = 0;
+        self.n_unprompted_submits = 0;
+    }
+
     /// Did at least two clicks, and at least half of those judged, come at the end of a jump
     /// ([`pointer::teleport_click`]): the pointer appeared at the press point from
     /// [`pointer::TELEPORT_MIN_PX`] or more away with no sample in between, or appeared that far

@@ -125,8 +125,17 @@ pub struct SiteConfig {
     pub shadow_model: Option<std::path::PathBuf>,
     /// Rate of `/v1/feedback` from the built-in `backend` source (per minute).
     pub feedback_per_minute: Option<u32>,
+    /// Judge what caused field focus and form submission (`unprompted-focus`,
+    /// `unprompted-submit`; default on). Off for a site whose own page script moves the focus
+    /// or submits on `keyup`, which those rules would take for a script.
+    #[serde(default = "enabled")]
+    pub field_event_rules: bool,
     #[serde(default)]
     pub feedback_sources: Vec<super::audit::FeedbackSourceConfig>,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// A known-good automation key of a site (only its hash is kept).
@@ -161,6 +170,8 @@ pub struct SiteSettings {
     pub success_when: SuccessWhen,
     /// Audit trail, models and feedback sources of the site.
     pub learning: super::audit::SiteLearning,
+    /// [`SiteConfig::field_event_rules`].
+    pub field_event_rules: bool,
 }
 
 impl SiteSettings {
@@ -183,6 +194,7 @@ impl SiteSettings {
             // The demo backend applies `tollgate.decision` itself (step-up on `challenge`).
             success_when: SuccessWhen::Valid,
             learning: super::audit::SiteLearning::default(),
+            field_event_rules: true,
         }
     }
 }
@@ -337,5 +349,6 @@ pub(super) fn resolve_site(
         store_capacity,
         success_when: s.success_when,
         learning,
+        field_event_rules: s.field_event_rules,
     })
 }
