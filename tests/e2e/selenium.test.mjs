@@ -28,7 +28,9 @@
 //   field, `element.send_keys(text)`, a click on the button.
 //   And `patched-sendkeys`: `element.send_keys(text)` on each field without clicking it (WebDriver
 //   focuses the field from script), the button clicked from JavaScript: asserted to carry
-//   `unprompted-focus` and `unprompted-submit`, which no other family may.
+//   `unprompted-focus` and `unprompted-submit`, which no other family may; `patched-keyboard` (a
+//   click into the username field, then Tab to the password and Enter to submit) is their live
+//   check of the Tab and Enter paths (its behaviour is measured, not asserted).
 //
 // Assertions: `selenium` and `selenium-stealth` are blocked with reason `automation`; no
 // `patched-*` attempt is allowed, and behaviour alone (siteverify's `features.behaviour_score`,
@@ -115,6 +117,35 @@ async function tutorialLogin(wd, sid, ready, rng) {
 }
 
 /**
+ * The keyboard way through the form, as a person who does not reach for the mouse again: a
+ * humanised move and click on the username field, typing, Tab to the password field, typing,
+ * Enter (implicit submission: a pointer-less click on the button and the submit, while Enter is
+ * down). The focus moves by Tab and the form is submitted by Enter, so neither field-event rule
+ * may fire; this is their live check of those two paths.
+ */
+async function keyboardLogin(wd, sid, ready, rng) {
+  const inner = ready.inner;
+  const clamp = (p) => ({ x: Math.min(inner[0] - 1, Math.max(0, Math.round(p.x))), y: Math.min(inner[1] - 1, Math.max(0, Math.round(p.y))) });
+  const from = clamp({ x: 200 + rng() * 800, y: 550 + rng() * 150 });
+  const to = clamp(centreOf(ready.boxes.username, rng));
+  const moves = easedGhostPoints(from, to, rng)
+    .map(clamp)
+    .map((p) => ({ type: 'pointerMove', origin: 'viewport', x: p.x, y: p.y, duration: 0 }));
+  await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'viewport', ...from, duration: 0 }, ...moves, pause(150), { type: 'pointerDown', button: 0 }, pause(90), { type: 'pointerUp', button: 0 }]));
+  await sleep(300 + rng() * 300);
+  const keys = [];
+  const press = (value) => {
+    const hold = Math.max(35, gauss(rng, 95, 20));
+    keys.push({ type: 'keyDown', value }, pause(hold), { type: 'keyUp', value }, pause(Math.max(20, gauss(rng, 185, 55) - hold)));
+  };
+  for (const ch of 'maria.lopez') press(ch);
+  press('\uE004'); // Tab
+  for (const ch of 'correct horse') press(ch);
+  press('\uE007'); // Enter
+  await wd('POST', `/session/${sid}/actions`, keyboard(keys));
+}
+
+/**
  * The shortest script of all: `element.send_keys(text)` on each field with no click (WebDriver's
  * Element Send Keys focuses the field from script when it does not have the focus), then the
  * button clicked from JavaScript (`driver.execute_script("arguments[0].click()", button)`). The
@@ -180,7 +211,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
       const decoded = await decodeToken(report.token);
       if (process.env.SELENIUM_DUMP) writeFileSync(`${process.env.SELENIUM_DUMP}-${n}-${family}.json`, JSON.stringify({ ready, decoded, verdict: json }));
       const tg = json.tollgate;
-      const row = { family, decision: tg.decision, score: tg.score, behaviour: tg.features.behaviour_score ?? null, reasons: tg.reasons, env: decoded.env, details: tg.reason_details };
+      const row = { family, decision: tg.decision, score: tg.score, behaviour: tg.features.behaviour_score ?? null, reasons: tg.reasons, env: decoded.env, details: tg.reason_details, judged: [tg.features.focuses_judged, tg.features.submits_judged] };
       rows.push(row);
       process.stdout.write(
         `E2E-SELENIUM ${family}: decision=${tg.decision} score=${tg.score} behaviour_score=${row.behaviour ?? 'n/a'} reasons=[${tg.reasons.join(' ')}] automation=[${decoded.env.automation.join(' ')}] tampered=[${decoded.env.tampered.join(' ')}]\n`,
@@ -216,6 +247,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
     const families = [
       ['patched-tutorial', tutorialLogin],
       ['patched-sendkeys', sendKeysLogin],
+      ['patched-keyboard', keyboardLogin],
       ['patched-50ms', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 50)],
       ['patched-frame', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 0)],
       ['patched-eased', (wd, sid, ready, rng) => humanisedLogin(wd, sid, ready, rng, 0, easedGhostPoints)],
@@ -248,7 +280,9 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
       for (const reason of ['unprompted-focus', 'unprompted-submit']) {
         assert.equal(r.reasons.includes(reason), scripted, `${reason} ${scripted ? 'missing' : 'raised'}: ${JSON.stringify(r)}`);
       }
-      if (r.family === 'patched-eased') continue;
+      // The keyboard login's Tab focus and Enter submission were judged (and explained).
+      if (r.family === 'patched-keyboard') assert.ok(r.judged[0] >= 1 && r.judged[1] >= 1, `Tab and Enter not judged: ${JSON.stringify(r)}`);
+      if (r.family === 'patched-eased' || r.family === 'patched-keyboard') continue;
       assert.ok(r.behaviour !== null && r.behaviour < ALLOW, `behaviour alone allowed a Selenium login (behaviour_score ${r.behaviour}): ${JSON.stringify(r)}`);
     }
   });

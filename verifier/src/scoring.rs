@@ -335,6 +335,9 @@ fn score_behaviour(
     features.insert("pointer_downs", b.downs as f64);
     features.insert("key_events", t.keys.len() as f64);
     features.insert("field_events", t.fields.len() as f64);
+    // What the field-event rules judged (0 when a site turned them off).
+    features.insert("focuses_judged", behaviour_features.n_judged_focuses as f64);
+    features.insert("submits_judged", behaviour_features.n_judged_submits as f64);
     features.insert("probes", t.probes.len() as f64);
     features.insert("untrusted_events", b.untrusted as f64);
     features.insert(
