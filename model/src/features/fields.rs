@@ -45,6 +45,11 @@ impl Press {
         )
     }
 
+    /// Does this press type into a field (whose `input` handler a page may act on)?
+    fn types(self) -> bool {
+        matches!(self, Press::Key(key_class::CHAR | key_class::SPACE))
+    }
+
     /// Can this press activate a button or submit a form (a click, Enter, Space on a button)?
     fn activates(self) -> bool {
         matches!(
@@ -71,9 +76,9 @@ impl Press {
 ///
 /// Explained: the latest key or button press at or before the event is a cause (for a focus a
 /// pointer press, Tab or Enter; for a submission a pointer press, Enter or Space) at most
-/// [`FOCUS_CAUSE_MAX_MS`] before, or a key still held as the event came (the page's own handler
-/// of that key: a customer-number field that advances to the PIN when full), or a cause is
-/// stamped within [`FOCUS_CAUSE_SLACK_MS`] after it. Anything else (a released character,
+/// [`FOCUS_CAUSE_MAX_MS`] before, or a typing key (a character or space) still held as the
+/// event came (the page's own handler of that key: a customer-number field that advances to
+/// the PIN when full), or a cause is stamped within [`FOCUS_CAUSE_SLACK_MS`] after it. Anything else (a released character,
 /// Backspace, a modifier; for a submission no press at all) is unprompted. Not explained, and so
 /// challenged: a page that advances the focus or submits on `keyup`. Screen readers in browse
 /// mode and keyboard-navigation extensions also focus and activate this way, which is why the
@@ -118,11 +123,12 @@ pub fn extract(s: &Session, f: &mut Features) {
         if last.is_none() && !late {
             return None;
         }
-        // A key still held: the page's own handler of that key acted; a script's next command
-        // comes after it released the last key.
+        // A typing key still held: the page's own handler of that key acted (its `keydown` or
+        // `input`); a script's next command comes after it released the last key. A held
+        // modifier types nothing, so it explains nothing.
         Some(
             late || last.is_some_and(|&(at, what, up)| {
-                up >= t || (cause(what) && t - at <= FOCUS_CAUSE_MAX_MS)
+                (what.types() && up >= t) || (cause(what) && t - at <= FOCUS_CAUSE_MAX_MS)
             }),
         )
     };
@@ -337,6 +343,15 @@ mod tests {
         assert_eq!(extract_all(&s).n_unprompted_focuses, 0);
         // Moved after the release: a script's next command.
         s.fields[1].t_ms = 2_141.0;
+        assert_eq!(extract_all(&s).n_unprompted_focuses, 1);
+        // A script focusing while it holds Shift down: a modifier types nothing, still unprompted.
+        s.keys.push(Key {
+            down_ms: 2_130.0,
+            up_ms: 2_200.0,
+            class: key_class::SHIFT,
+            unreleased: false,
+        });
+        s.keys.sort_by(|a, b| a.down_ms.total_cmp(&b.down_ms));
         assert_eq!(extract_all(&s).n_unprompted_focuses, 1);
     }
 
