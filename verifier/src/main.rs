@@ -258,7 +258,7 @@ fn main() -> anyhow::Result<()> {
             }
             for site in &s.sites {
                 println!(
-                    "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}, success_when {}",
+                    "site {}: origins [{}], pow k={} bits={}, lifetime {} s, store capacity {}, success_when {}{}",
                     site.sitekey,
                     site.allowed_origins
                         .iter()
@@ -269,7 +269,12 @@ fn main() -> anyhow::Result<()> {
                     site.pow.bits,
                     site.token_lifetime_ms / 1000,
                     site.store_capacity,
-                    site.success_when.as_str()
+                    site.success_when.as_str(),
+                    if site.field_event_rules {
+                        ""
+                    } else {
+                        ", field_event_rules off"
+                    }
                 );
             }
             let l = &s.server.listeners;

@@ -490,3 +490,24 @@ async fn test_keys_with_a_config_warn_at_start() {
         );
     }
 }
+
+/// `check-config` names a site whose field-event rules are off (and says nothing when they are on).
+#[test]
+fn check_config_shows_field_event_rules_off() {
+    let dir = common::temp_dir("fieldrules");
+    for (extra, off) in [("", false), ("field_event_rules = false", true)] {
+        let path = dir.join(format!("c-{off}.toml"));
+        std::fs::write(
+            &path,
+            common::config_text(1, 2, 1, "site-secret-Fe7Qp3Xv9Ln2", 3, extra),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+            .args(["check-config", "--config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.contains("field_event_rules off"), off, "{text}");
+    }
+}
