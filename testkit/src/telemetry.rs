@@ -1,8 +1,8 @@
 //! Deterministic telemetry sessions (synthetic fixtures, not training data).
 
 use tollgate_protocol::telemetry::{
-    Probe, ProbeValue, Telemetry, TelemetryBuilder, field_kind, key_class, key_flags,
-    pointer_flags, pointer_kind, pointer_type,
+    Probe, ProbeValue, SUBPIXEL, TargetBox, Telemetry, TelemetryBuilder, field_kind, key_class,
+    key_flags, pointer_flags, pointer_kind, pointer_type, role,
 };
 
 use crate::Rng;
@@ -29,6 +29,10 @@ enum Shape {
     },
     LongLogin {
         seed: u64,
+        /// The credential fields' and the button's boxes in `targets`.
+        boxed: bool,
+        /// The password field focused with no press on it (`unprompted-focus`).
+        scripted_focus: bool,
     },
     BotLinear {
         moves: u16,
@@ -117,7 +121,36 @@ impl TelemetrySpec {
     /// events, a submit and a 16-byte fingerprint; noise and timing from `seed`. The load
     /// benchmarks' realistic token.
     pub fn long_login(seed: u64) -> Self {
-        Self::of(Shape::LongLogin { seed })
+        Self::of(Shape::LongLogin {
+            seed,
+            boxed: false,
+            scripted_focus: false,
+        })
+    }
+
+    /// [`TelemetrySpec::long_login`] with the boxes of its username and password fields and its
+    /// button (roles in `targets`, as the collector captures them; no click lands on a centre),
+    /// so the field-event rules judge its focuses.
+    pub fn with_field_boxes(mut self) -> Self {
+        if let Shape::LongLogin { boxed, .. } = &mut self.shape {
+            *boxed = true;
+        }
+        self
+    }
+
+    /// [`TelemetrySpec::with_field_boxes`] without the press on the password field: the field
+    /// gains the focus while the last press is the username's last key, as when a script
+    /// focuses it to type into it (`unprompted-focus`).
+    pub fn password_focused_by_script(mut self) -> Self {
+        if let Shape::LongLogin {
+            boxed,
+            scripted_focus,
+            ..
+        } = &mut self.shape
+        {
+            (*boxed, *scripted_focus) = (true, true);
+        }
+        self
     }
 
     /// A scripted pointer: `moves` trusted moves one pixel apart in a straight line, `step_ms`
@@ -166,7 +199,11 @@ impl TelemetrySpec {
                 period_ms,
                 coalesced,
             } => timer_login(period_ms, coalesced),
-            Shape::LongLogin { seed } => long_login(&mut Rng::new(seed)).0,
+            Shape::LongLogin {
+                seed,
+                boxed,
+                scripted_focus,
+            } => long_login(&mut Rng::new(seed), boxed, scripted_focus).0,
             Shape::BotLinear { moves, step_ms } => bot_linear(moves, step_ms),
             Shape::BotKeys {
                 keys,
@@ -179,8 +216,12 @@ impl TelemetrySpec {
     /// The session.
     pub fn build(&self) -> Telemetry {
         let (mut t, own_fingerprint) = match self.shape {
-            Shape::LongLogin { seed } => {
-                let (b, fp) = long_login(&mut Rng::new(seed));
+            Shape::LongLogin {
+                seed,
+                boxed,
+                scripted_focus,
+            } => {
+                let (b, fp) = long_login(&mut Rng::new(seed), boxed, scripted_focus);
                 (b.finish(), fp)
             }
             _ => (self.builder().finish(), Vec::new()),
@@ -356,8 +397,25 @@ fn timer_login(period_ms: f64, coalesced: bool) -> TelemetryBuilder {
     b
 }
 
-fn long_login(rng: &mut Rng) -> (TelemetryBuilder, Vec<u8>) {
+fn long_login(rng: &mut Rng, boxed: bool, scripted_focus: bool) -> (TelemetryBuilder, Vec<u8>) {
     let mut tb = TelemetryBuilder::new();
+    if boxed {
+        // Left of the clicks (420-430 px), as text fields are: no click near a centre.
+        for (role, y) in [
+            (role::USERNAME, 240.0),
+            (role::PASSWORD, 310.0),
+            (role::SUBMIT, 380.0),
+        ] {
+            let px = |v: f64| (v * SUBPIXEL) as i32;
+            tb.telemetry.targets.push(TargetBox {
+                role,
+                x: px(300.0),
+                y: px(y),
+                w: px(360.0),
+                h: px(40.0),
+            });
+        }
+    }
     let mut t = 300.0 + rng.unit() * 200.0;
     let (mut x, mut y) = (100.0 + rng.unit() * 600.0, 80.0 + rng.unit() * 400.0);
     let targets = [(420.0, 260.0), (420.0, 330.0), (430.0, 400.0)];
@@ -388,7 +446,12 @@ fn long_login(rng: &mut Rng) -> (TelemetryBuilder, Vec<u8>) {
             );
         }
         t += 80.0 + rng.unit() * 120.0;
-        mouse(&mut tb, t, pointer_kind::DOWN, x, y, 1, 0.5);
+        let down = if scripted_focus && stroke == 1 {
+            pointer_kind::MOVE
+        } else {
+            pointer_kind::DOWN
+        };
+        mouse(&mut tb, t, down, x, y, 1, 0.5);
         t += 70.0 + rng.unit() * 60.0;
         mouse(&mut tb, t, pointer_kind::UP, x, y, 0, 0.0);
         if stroke < 2 {

@@ -1210,37 +1210,17 @@ mod tests {
 
     #[test]
     fn unprompted_focus_is_explained() {
-        use tollgate_protocol::telemetry::{SUBPIXEL, TargetBox, role};
         // The long human-like login presses on each field before it gains the focus.
-        let mut human = TelemetrySpec::long_login(1).build();
-        let boxed = |role, y: f64| TargetBox {
-            role,
-            x: (300.0 * SUBPIXEL) as i32,
-            y: (y * SUBPIXEL) as i32,
-            w: (360.0 * SUBPIXEL) as i32,
-            h: (40.0 * SUBPIXEL) as i32,
-        };
-        human.targets = vec![
-            boxed(role::USERNAME, 240.0),
-            boxed(role::PASSWORD, 310.0),
-            boxed(role::SUBMIT, 380.0),
-        ];
+        let human = TelemetrySpec::long_login(1).with_field_boxes().build();
         let f = features_of(&human);
         assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (2, 0));
-        let v = score(&token(human.clone()), &SitePolicy::default());
+        let v = score(&token(human), &SitePolicy::default());
         assert!(!v.reasons.contains(&"unprompted-focus"), "{v:?}");
         // The same login without the press on the password field: the last press before its
         // focus is the username's last key, as when a script focuses it to type.
-        let mut t = human;
-        let second = t
-            .pointer
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.kind == pointer_kind::DOWN)
-            .nth(1)
-            .map(|(i, _)| i)
-            .expect("two presses");
-        t.pointer[second].kind = pointer_kind::MOVE;
+        let t = TelemetrySpec::long_login(1)
+            .password_focused_by_script()
+            .build();
         let v = score(&token(t), &SitePolicy::default());
         assert!(v.reasons.contains(&"unprompted-focus"), "{v:?}");
         assert_ne!(v.decision, Decision::Allow, "{v:?}");

@@ -1904,28 +1904,12 @@ async fn success_when_policy_for_each_mode_and_decision() {
 /// A per-site switch: `field_event_rules = false` leaves focus and submission unjudged.
 #[tokio::test]
 async fn field_event_rules_can_be_switched_off_per_site() {
-    use tollgate_protocol::telemetry::{SUBPIXEL, TargetBox, pointer_kind, role};
     let h = harness();
     // A long human-like login whose password field gains the focus with no press on it (the
     // last press before is the username's last key), as `send_keys` without a click does.
-    let mut t = TelemetrySpec::long_login(1).build();
-    let boxed = |role, y: f64| TargetBox {
-        role,
-        x: (300.0 * SUBPIXEL) as i32,
-        y: (y * SUBPIXEL) as i32,
-        w: (360.0 * SUBPIXEL) as i32,
-        h: (40.0 * SUBPIXEL) as i32,
-    };
-    t.targets = vec![boxed(role::USERNAME, 240.0), boxed(role::PASSWORD, 310.0)];
-    let second = t
-        .pointer
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.kind == pointer_kind::DOWN)
-        .nth(1)
-        .map(|(i, _)| i)
-        .expect("two presses");
-    t.pointer[second].kind = pointer_kind::MOVE;
+    let t = TelemetrySpec::long_login(1)
+        .password_focused_by_script()
+        .build();
     for (sitekey, secret, judged) in [
         ("site-a", SECRET_A, true),
         ("site-nofield", SECRET_NOFIELD, false),
