@@ -395,7 +395,42 @@ export function attemptRoute(mail) {
     }
     return false;
   };
-}/**
+}
+
+/**
+ * `pages/oslevel.html` served with `attemptRoute` for suites that open each attempt in a browser
+ * of its own at an even `n`: the page's follow-up request for attempt `n + 1` is told it is done.
+ */
+export function serveOwnBrowserAttempts(mail) {
+  const route = attemptRoute(mail);
+  return servePages('oslevel.html', (req, res, path) => {
+    const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
+    if (req.method === 'GET' && path === '/attempt' && n % 2 === 1) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
+      return true;
+    }
+    return route(req, res, path);
+  });
+}
+
+/**
+ * One attempt on `serveOwnBrowserAttempts`'s page, its browser already opened on attempt `n`:
+ * tells the page to use `verifier`, waits for its layout, runs `drive(ready)`, then redeems the
+ * token the page posted at siteverify (which must not refuse it). `{ ready, json, decoded }`.
+ */
+export async function redeemAttempt(mail, n, verifier, label, drive) {
+  const res = await mail.take(`attempt:${n}`, 60_000);
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ api: verifier.url }));
+  const ready = await mail.take(`ready:${n}`, 60_000);
+  await drive(ready);
+  const report = await mail.take(`report:${n}`, 60_000);
+  assert.ok(report.token, `${label}: the page posted no token`);
+  const { json } = await siteverify(verifier.url, { secret: DEV_SECRET, response: report.token });
+  assert.equal(json['error-codes']?.length ?? 0, 0, JSON.stringify(json));
+  return { ready, json, decoded: await decodeToken(report.token) };
+}
+
+/**
  * A missing prerequisite (a binary, a package, a built artefact): under CI=true the test fails (the
  * project's rule: CI never passes by skipping), elsewhere it is skipped loudly. Returns the message
  * for `t.skip`.

@@ -32,8 +32,8 @@ import { existsSync } from 'node:fs';
 import { WebSocket } from 'ws';
 
 import { easedGhostPoints, gauss, ghostPoints } from './osbots.mjs';
-import { CHROMIUM, DEV_SECRET, attemptRoute, decodeToken, mailbox, missingPrerequisite, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
-import { XVFB, centreOf, mulberry32, startXvfb } from './xtest.mjs';
+import { CHROMIUM, mailbox, missingPrerequisite, redeemAttempt, serveOwnBrowserAttempts, sleep, startVerifier, tempDir } from './harness.mjs';
+import { XVFB, centreOf, clampTo, mulberry32, startXvfb } from './xtest.mjs';
 
 const N = Number(process.env.RAWCDP_ATTEMPTS ?? 2);
 /** The default site policy's allow threshold (verifier/README.md, "Scoring"). */
@@ -133,8 +133,7 @@ async function type(send, session, text, rng) {
  * start, forging a display's clock instead of the timer's.
  */
 async function pointerLogin(send, session, ready, rng, points, stamped = false) {
-  const inner = ready.inner;
-  const clamp = (p) => ({ x: Math.min(inner[0] - 1, Math.max(0, Math.round(p.x))), y: Math.min(inner[1] - 1, Math.max(0, Math.round(p.y))) });
+  const clamp = clampTo(ready.inner);
   let at = clamp({ x: 200 + rng() * 800, y: 550 + rng() * 150 });
   await send('Input.dispatchMouseEvent', { type: 'mouseMoved', ...at }, session);
   for (const [id, text] of [['username', 'maria.lopez'], ['password', 'correct horse'], ['login', null]]) {
@@ -179,16 +178,7 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
   before(async () => {
     if (missingPrerequisites().length) return;
     xvfb = await startXvfb(SCREEN);
-    const route = attemptRoute(mail);
-    server = await servePages('oslevel.html', (req, res, path) => {
-      // Every attempt is its own browser at an even n; the page's odd follow-up is told it is done.
-      const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
-      if (req.method === 'GET' && path === '/attempt' && n % 2 === 1) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
-        return true;
-      }
-      return route(req, res, path);
-    });
+    server = await serveOwnBrowserAttempts(mail);
   });
 
   after(async () => {
@@ -205,20 +195,14 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
     try {
       browser = await launch(`http://127.0.0.1:${server.address().port}/oslevel.html?n=${n}`, xvfb.display);
       const send = client(browser.ws);
-      const res = await mail.take(`attempt:${n}`, 60_000);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ api: verifier.url }));
-      const ready = await mail.take(`ready:${n}`, 60_000);
-      const { targetInfos } = await send('Target.getTargets');
-      const page = targetInfos.find((t) => t.type === 'page' && t.url.includes('oslevel.html'));
-      assert.ok(page, `no page target: ${JSON.stringify(targetInfos)}`);
-      const { sessionId } = await send('Target.attachToTarget', { targetId: page.targetId, flatten: true });
-      await sleep(800);
-      await drive(send, sessionId, ready, mulberry32(0xcd9 + n));
-      const report = await mail.take(`report:${n}`, 60_000);
-      assert.ok(report.token, `${family}: the page posted no token`);
-      const { json } = await siteverify(verifier.url, { secret: DEV_SECRET, response: report.token });
-      assert.equal(json['error-codes']?.length ?? 0, 0, JSON.stringify(json));
-      const decoded = await decodeToken(report.token);
+      const { json, decoded } = await redeemAttempt(mail, n, verifier, family, async (ready) => {
+        const { targetInfos } = await send('Target.getTargets');
+        const page = targetInfos.find((t) => t.type === 'page' && t.url.includes('oslevel.html'));
+        assert.ok(page, `no page target: ${JSON.stringify(targetInfos)}`);
+        const { sessionId } = await send('Target.attachToTarget', { targetId: page.targetId, flatten: true });
+        await sleep(800);
+        await drive(send, sessionId, ready, mulberry32(0xcd9 + n));
+      });
       const tg = json.tollgate;
       const row = { family, decision: tg.decision, score: tg.score, behaviour: tg.features.behaviour_score ?? null, reasons: tg.reasons, automation: decoded.env.automation };
       rows.push(row);

@@ -46,8 +46,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 
-import { DEV_SECRET, attemptRoute, decodeToken, mailbox, missingPrerequisite, servePages, siteverify, sleep, startVerifier, tempDir } from './harness.mjs';
-import { XVFB, centreOf, mulberry32, startXvfb } from './xtest.mjs';
+import { mailbox, missingPrerequisite, redeemAttempt, serveOwnBrowserAttempts, sleep, startVerifier, tempDir } from './harness.mjs';
+import { XVFB, centreOf, clampTo, mulberry32, startXvfb } from './xtest.mjs';
 import { easedGhostPoints, gauss, ghostPoints } from './osbots.mjs';
 import { patchChromeDriver, startChromeDriver, webdriverPrerequisites } from './webdriver.mjs';
 
@@ -67,6 +67,13 @@ function missingPrerequisites() {
 const pointer = (actions) => ({ actions: [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' }, actions }] });
 const keyboard = (actions) => ({ actions: [{ type: 'key', id: 'keyboard', actions }] });
 const pause = (ms) => ({ type: 'pause', duration: Math.max(0, Math.round(ms)) });
+/** Key actions typing `values` (characters or WebDriver key codes) with Gaussian holds and gaps. */
+function typed(values, rng) {
+  return [...values].flatMap((value) => {
+    const hold = Math.max(35, gauss(rng, 95, 20));
+    return [{ type: 'keyDown', value }, pause(hold), { type: 'keyUp', value }, pause(Math.max(20, gauss(rng, 185, 55) - hold))];
+  });
+}
 
 /**
  * A humanised Selenium login on the page's layout (`ready.boxes`, viewport coordinates): from a
@@ -74,8 +81,7 @@ const pause = (ms) => ({ type: 'pause', duration: Math.max(0, Math.round(ms)) })
  * held click, typing into the fields with key actions.
  */
 async function humanisedLogin(wd, sid, ready, rng, moveMs, points = ghostPoints) {
-  const inner = ready.inner;
-  const clamp = (p) => ({ x: Math.min(inner[0] - 1, Math.max(0, Math.round(p.x))), y: Math.min(inner[1] - 1, Math.max(0, Math.round(p.y))) });
+  const clamp = clampTo(ready.inner);
   let at = clamp({ x: 200 + rng() * 800, y: 550 + rng() * 150 });
   await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'viewport', ...at, duration: 0 }]));
   const targets = [['username', 'maria.lopez'], ['password', 'correct horse'], ['login', null]];
@@ -90,12 +96,7 @@ async function humanisedLogin(wd, sid, ready, rng, moveMs, points = ghostPoints)
     await wd('POST', `/session/${sid}/actions`, pointer([...moves, pause(120 + rng() * 200), { type: 'pointerDown', button: 0 }, pause(Math.max(40, gauss(rng, 90, 18))), { type: 'pointerUp', button: 0 }]));
     if (!text) break;
     await sleep(250 + rng() * 400);
-    const keys = [];
-    for (const ch of text) {
-      const hold = Math.max(35, gauss(rng, 95, 20));
-      keys.push({ type: 'keyDown', value: ch }, pause(hold), { type: 'keyUp', value: ch }, pause(Math.max(20, gauss(rng, 185, 55) - hold)));
-    }
-    await wd('POST', `/session/${sid}/actions`, keyboard(keys));
+    await wd('POST', `/session/${sid}/actions`, keyboard(typed(text, rng)));
   }
 }
 
@@ -124,8 +125,7 @@ async function tutorialLogin(wd, sid, ready, rng) {
  * may fire; this is their live check of those two paths.
  */
 async function keyboardLogin(wd, sid, ready, rng) {
-  const inner = ready.inner;
-  const clamp = (p) => ({ x: Math.min(inner[0] - 1, Math.max(0, Math.round(p.x))), y: Math.min(inner[1] - 1, Math.max(0, Math.round(p.y))) });
+  const clamp = clampTo(ready.inner);
   const from = clamp({ x: 200 + rng() * 800, y: 550 + rng() * 150 });
   const to = clamp(centreOf(ready.boxes.username, rng));
   const moves = easedGhostPoints(from, to, rng)
@@ -133,16 +133,8 @@ async function keyboardLogin(wd, sid, ready, rng) {
     .map((p) => ({ type: 'pointerMove', origin: 'viewport', x: p.x, y: p.y, duration: 0 }));
   await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'viewport', ...from, duration: 0 }, ...moves, pause(150), { type: 'pointerDown', button: 0 }, pause(90), { type: 'pointerUp', button: 0 }]));
   await sleep(300 + rng() * 300);
-  const keys = [];
-  const press = (value) => {
-    const hold = Math.max(35, gauss(rng, 95, 20));
-    keys.push({ type: 'keyDown', value }, pause(hold), { type: 'keyUp', value }, pause(Math.max(20, gauss(rng, 185, 55) - hold)));
-  };
-  for (const ch of 'maria.lopez') press(ch);
-  press('\uE004'); // Tab
-  for (const ch of 'correct horse') press(ch);
-  press('\uE007'); // Enter
-  await wd('POST', `/session/${sid}/actions`, keyboard(keys));
+  // \uE004 is WebDriver's Tab, \uE007 its Enter.
+  await wd('POST', `/session/${sid}/actions`, keyboard(typed('maria.lopez\uE004correct horse\uE007', rng)));
 }
 
 /**
@@ -170,17 +162,7 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
   before(async () => {
     if (missingPrerequisites().length) return;
     xvfb = await startXvfb(SCREEN);
-    const route = attemptRoute(mail);
-    server = await servePages('oslevel.html', (req, res, path) => {
-      // The page moves on to attempt n + 1 after reporting; here every attempt is its own session
-      // at an even n, so the odd follow-up is told it is done.
-      const n = Number(new URL(req.url, 'http://x').searchParams.get('n') ?? '-1');
-      if (req.method === 'GET' && path === '/attempt' && n % 2 === 1) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"done":true}');
-        return true;
-      }
-      return route(req, res, path);
-    });
+    server = await serveOwnBrowserAttempts(mail);
   });
 
   after(async () => {
@@ -199,16 +181,10 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
     try {
       sid = await driver.newSession(session);
       await driver.wd('POST', `/session/${sid}/url`, { url: `http://127.0.0.1:${server.address().port}/oslevel.html?n=${n}` }).catch(() => {});
-      const res = await mail.take(`attempt:${n}`, 60_000);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ api: verifier.url }));
-      const ready = await mail.take(`ready:${n}`, 60_000);
-      await sleep(800);
-      await drive(driver.wd, sid, ready, mulberry32(0x5e1e + n));
-      const report = await mail.take(`report:${n}`, 60_000);
-      assert.ok(report.token, `${family}: the page posted no token`);
-      const { json } = await siteverify(verifier.url, { secret: DEV_SECRET, response: report.token });
-      assert.equal(json['error-codes']?.length ?? 0, 0, JSON.stringify(json));
-      const decoded = await decodeToken(report.token);
+      const { ready, json, decoded } = await redeemAttempt(mail, n, verifier, family, async (layout) => {
+        await sleep(800);
+        await drive(driver.wd, sid, layout, mulberry32(0x5e1e + n));
+      });
       if (process.env.SELENIUM_DUMP) writeFileSync(`${process.env.SELENIUM_DUMP}-${n}-${family}.json`, JSON.stringify({ ready, decoded, verdict: json }));
       const tg = json.tollgate;
       const row = { family, decision: tg.decision, score: tg.score, behaviour: tg.features.behaviour_score ?? null, reasons: tg.reasons, env: decoded.env, details: tg.reason_details, judged: [tg.features.focuses_judged, tg.features.submits_judged] };

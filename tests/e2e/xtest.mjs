@@ -203,6 +203,11 @@ export function centreOf(box, rng) {
   return { x: Math.round(box.x + box.w / 2 + (rng() - 0.5) * box.w * 0.5), y: Math.round(box.y + box.h / 2 + (rng() - 0.5) * box.h * 0.4) };
 }
 
+/** Rounds a point and keeps it inside a viewport of `inner` = [w, h] CSS px. */
+export function clampTo(inner) {
+  return (p) => ({ x: Math.min(inner[0] - 1, Math.max(0, Math.round(p.x))), y: Math.min(inner[1] - 1, Math.max(0, Math.round(p.y))) });
+}
+
 /**
  * A login by recorded person `h` ({segs, keys: {runs}}): approach and click `username`, type the
  * first key run, approach and click `password`, type the second, approach and click `login`.
