@@ -50,9 +50,9 @@
 //                      replay on a 60 Hz frame clock. The windows are training people's, so the model
 //                      has seen the paths (and the replay hashes may know them): this measures what
 //                      the clock alone gives away.
-// - cdp-eased          ghost-cursor's path re-timed under a minimum-jerk course, sent by a patched
-//                      ChromeDriver (`batch`: its measured action-batch clock) or a CDP client once per
-//                      frame (`frame`); see `CDP_CLOCKS`. The Selenium suite's `patched-eased` live.
+// - driver-eased       ghost-cursor's path re-timed under a minimum-jerk course, sent by a patched
+//                      ChromeDriver (`batch`: its measured action-batch clock) or on display frames
+//                      (`frame`, assumed); see `EASED_CLOCKS`. The Selenium suite's `patched-eased` live.
 //
 //   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
 //   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
@@ -139,24 +139,25 @@ const REPLAY_CLOCKS = {
 };
 let sapi = null;
 
-/** `cdp-eased` clocks: the k-th move of a reach after `k` earlier ones, in ms. `batch` is a
+/** `driver-eased` clocks: the k-th move of a reach after `k` earlier ones, in ms. `batch` is a
  * patched ChromeDriver's pointer actions of duration 0, one perform() per reach (measured in
  * session 17, tests/e2e/selenium.test.mjs): the first two moves back to back, 1.4–2.6 ms, then a
- * partial frame of 3–19 ms, then 16.0–17.6 ms frames. `frame` is a CDP client (Playwright's or
- * Puppeteer's `mouse.move` per animation frame): every move on the 60 Hz clock. */
-const CDP_CLOCKS = {
+ * partial frame of 3–19 ms, then 16.0–17.6 ms frames. `frame`: every move on the 60 Hz clock, a
+ * client whose moves land on display frames (assumed, not measured: the Runtime-free CDP client of
+ * tests/e2e/rawcdp.test.mjs paces its moves with a timer, which lands on no frame grid). */
+const EASED_CLOCKS = {
   batch: (k, u) => (k === 0 ? 0 : k === 1 ? u(1.4, 2.6) : k === 2 ? u(3, 18.7) : 16.67 + u(-0.8, 0.8)),
   frame: (k, u) => (k === 0 ? 0 : 16.67 + u(-0.8, 0.8)),
 };
 
-/** `cdp-eased`: ghost-cursor's path re-timed under a minimum-jerk course (the OS-level rig's
- * `ghost-eased`, tests/e2e/osbots.mjs), dispatched on one of `CDP_CLOCKS` (the live counterpart is
+/** `driver-eased`: ghost-cursor's path re-timed under a minimum-jerk course (the OS-level rig's
+ * `ghost-eased`, tests/e2e/osbots.mjs), dispatched on one of `EASED_CLOCKS` (the live counterpart is
  * the Selenium suite's `patched-eased`), a humanised press 120–320 ms after the last move, and half
  * the time Gaussian typing in the two fields. */
-function cdpEasedSession(u, g, rng) {
-  const names = Object.keys(CDP_CLOCKS);
+function driverEasedSession(u, g, rng) {
+  const names = Object.keys(EASED_CLOCKS);
   const name = names[Math.floor(rng() * names.length)];
-  const clock = CDP_CLOCKS[name];
+  const clock = EASED_CLOCKS[name];
   const typing = rng() < 0.5;
   const P = [];
   const K = [];
@@ -636,7 +637,7 @@ function session(family, rng) {
   if (family === 'humancursor') return humanCursorSession(u, g, rng);
   if (family === 'pyclick') return pyclickSession(u, g, rng);
   if (family === 'stroke-library') return strokeLibrarySession(u, g, rng);
-  if (family === 'cdp-eased') return cdpEasedSession(u, g, rng);
+  if (family === 'driver-eased') return driverEasedSession(u, g, rng);
   if (family === 'replay-typed') {
     // A person's recorded path replayed on a 60 Hz frame clock, with both fields typed on a
     // `keys-iid` timing (W3C key actions) after its first click: the login whose pointer is human
@@ -770,7 +771,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed', 'stroke-library', 'cdp-eased'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed', 'stroke-library', 'driver-eased'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 // `--families a,b`: only those (each keeps its seeds).
@@ -789,7 +790,7 @@ const pct = (k, n) => `${((100 * k) / Math.max(n, 1)).toFixed(1)} %`.padStart(7)
 console.log(`probes: ${N} logins per family, ${args.model ?? 'compiled-in model'}; allowed / challenged / blocked, median score, top reasons`);
 for (const family of FAMILIES.filter((x) => !only || only.has(x))) {
   // Families listed per variant: the keyboard-only ones (and all of them), the replay clocks.
-  const table = KEY_FAMILIES[family] ?? { 'selenium-replay': REPLAY_CLOCKS, 'replay-typed': KEY_DISTS, 'cdp-eased': CDP_CLOCKS }[family] ?? null;
+  const table = KEY_FAMILIES[family] ?? { 'selenium-replay': REPLAY_CLOCKS, 'replay-typed': KEY_DISTS, 'driver-eased': EASED_CLOCKS }[family] ?? null;
   const byVariant = Boolean(table);
   const variants = KEY_FAMILIES[family] || family === 'replay-typed' ? ['all', ...Object.keys(table)] : table ? Object.keys(table) : ['nokeys', 'keys'];
   for (const typed of variants) {
