@@ -48,12 +48,24 @@ pub mod ev {
     pub const RELEASE: u8 = 3;
     /// `a = field_kind`, `b = field`.
     pub const FIELD: u8 = 4;
-    /// `input` event: `a = 1` when explained (deletion, undo, paste, drop), `b = field`.
+    /// `input` event: `a` one of [`super::input_how`], `b = field`.
     pub const INPUT: u8 = 5;
     /// Window scroll position: `a = scrollX`, `b = scrollY`.
     pub const SCROLL: u8 = 6;
     /// Wheel deltas in `deltaMode` 0, 1, 2: types 7, 8, 9; `a = deltaX`, `b = deltaY`.
     pub const WHEEL: u8 = 7;
+}
+
+/// What an `input` event (`ev::INPUT`) was, from its `inputType` and `isTrusted` (never its data).
+pub mod input_how {
+    /// Anything else: typing (whose keydown came first), composition, an untrusted event, a
+    /// browser's autofill (a plain `Event` or another input type).
+    pub const OTHER: u8 = 0;
+    /// A deletion, undo/redo, paste or drop: explained without a keystroke.
+    pub const EXPLAINED: u8 = 1;
+    /// A trusted `InputEvent` of type `insertText`: a keystroke's, or text inserted with none
+    /// (DevTools' `Input.insertText`).
+    pub const INSERT_TEXT: u8 = 2;
 }
 
 /// Probe value kinds in the `probes` log.
@@ -165,7 +177,7 @@ impl<'a> Logs<'a> {
                 ev::KEY_UP => st.key_up(ts, a as u8, (bb >> KEY_HI_SHIFT) as u8),
                 ev::RELEASE => st.release_all(ts),
                 ev::FIELD => st.field_event(ts, a as u8, bb as u8),
-                ev::INPUT => st.input(ts, bb as u8, a != 0),
+                ev::INPUT => st.input(ts, bb as u8, a as u8),
                 ev::SCROLL => st.scroll(ts, e[2], e[3]),
                 t @ 7..=9 => st.wheel(ts, t - ev::WHEEL, e[2], e[3]),
                 _ => {}
@@ -278,6 +290,10 @@ mod tests {
             8.0,
             0.0,
             3.0, // wheel in lines
+            1395.0,
+            5.0,
+            f64::from(input_how::INSERT_TEXT),
+            1.0, // keyless insertText into field 1: INSERTED, then INPUT
             1400.0,
             4.0,
             f64::from(field_kind::CLICK_NO_POINTER),
@@ -340,7 +356,21 @@ mod tests {
         assert!((ks[0].t_up_ms - ks[0].t_down_ms - 80.0).abs() < 1e-9);
         assert_ne!(ks[0].flags & key_flags::TRUSTED, 0);
         assert_eq!(t.scroll.len(), 2);
-        assert_eq!(t.fields.last().unwrap().kind, field_kind::CLICK_NO_POINTER);
+        let kinds: Vec<(u8, u8)> = t
+            .fields
+            .iter()
+            .rev()
+            .take(3)
+            .map(|f| (f.kind, f.field))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (field_kind::CLICK_NO_POINTER, 1),
+                (field_kind::INPUT, 1),
+                (field_kind::INSERTED, 1)
+            ]
+        );
         assert_eq!(t.probe(probe::WEBDRIVER), Some(&ProbeValue::Bool(true)));
         assert_eq!(
             t.probe(probe::USER_AGENT),

@@ -9,6 +9,8 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use tollgate_protocol::compact::Writer;
+
+use crate::ingest::input_how;
 use tollgate_protocol::telemetry::{
     FieldRec, KeyRec, MAX_FIELD_EVENTS, MAX_KEYS, MAX_POINTER, MAX_POINTER_AUX, MAX_PROBES,
     MAX_SCROLL, MAX_TARGETS, PROBE_SCHEMA, PageTimes, PointerAux, PointerRec, Probe, ProbeValue,
@@ -84,8 +86,8 @@ struct Target {
     last_typed: Option<f64>,
     /// Any keydown, paste or input event was seen on this field.
     touched: bool,
-    /// An AUTOFILL record was written since the last keystroke in this field.
-    autofill_noted: bool,
+    /// An AUTOFILL or INSERTED record was written since the last keystroke in this field.
+    fill_noted: bool,
 }
 
 /// Raw behavioural state of one widget.
@@ -212,7 +214,7 @@ impl State {
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
             tg.last_typed = Some(t);
             tg.touched = true;
-            tg.autofill_noted = false;
+            tg.fill_noted = false;
         }
         if repeat {
             // Auto-repeat of a held key: flag the held press instead of adding one.
@@ -305,13 +307,15 @@ impl State {
         self.push_field(t, kind, field);
     }
 
-    /// An `input` event. A value that changes with no keystroke or paste just before it (and is
-    /// not a deletion, drop or undo: `explained`) is recorded once as AUTOFILL (password
-    /// managers, browser autofill, scripted `fill()`).
-    pub fn input(&mut self, ts: f64, field: u8, explained: bool) {
+    /// An `input` event, `how` one of [`crate::ingest::input_how`]. A value that changes with no
+    /// keystroke or paste just before it (and is not a deletion, drop or undo: `EXPLAINED`) is
+    /// recorded once per field: as INSERTED when it came as a trusted `insertText` (DevTools'
+    /// `Input.insertText`: Playwright's `fill()`), else as AUTOFILL (password managers, browser
+    /// autofill, a script setting the value).
+    pub fn input(&mut self, ts: f64, field: u8, how: u8) {
         let t = self.rel(ts);
         self.note_input(t);
-        let mut autofill = false;
+        let mut filled = None;
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
             let keyed = tg
                 .last_typed
@@ -323,13 +327,17 @@ impl State {
                     .take(8)
                     .any(|p| p.up.is_none() && p.field == field);
             tg.touched = true;
-            if !keyed && !explained && !tg.autofill_noted {
-                tg.autofill_noted = true;
-                autofill = true;
+            if !keyed && how != input_how::EXPLAINED && !tg.fill_noted {
+                tg.fill_noted = true;
+                filled = Some(if how == input_how::INSERT_TEXT {
+                    field_kind::INSERTED
+                } else {
+                    field_kind::AUTOFILL
+                });
             }
         }
-        if autofill {
-            self.push_field(t, field_kind::AUTOFILL, field);
+        if let Some(kind) = filled {
+            self.push_field(t, kind, field);
         }
         self.push_field(t, field_kind::INPUT, field);
     }
@@ -617,25 +625,56 @@ mod tests {
         let other = s.register_target(role::OTHER);
         // typed input is not autofill
         s.key_down(10.0, kc("x"), user, true, false, 1);
-        s.input(12.0, user, false);
+        s.input(12.0, user, input_how::INSERT_TEXT);
         s.key_up(40.0, kc("x"), 1);
         // value appearing with no key press is
-        s.input(500.0, pass, false);
-        s.input(501.0, pass, false); // noted once
+        s.input(500.0, pass, input_how::OTHER);
+        s.input(501.0, pass, input_how::OTHER); // noted once
         // paste is not
         s.field_event(700.0, field_kind::PASTE, user);
-        s.input(701.0, user, true);
+        s.input(701.0, user, input_how::EXPLAINED);
         // a value present at token time in an untouched field is
         s.set_box(other, 1.0, 2.0, 3.0, 4.0, true);
         let t = s.snapshot(900.0);
-        let autofills: Vec<u8> = t
+        let kinds = |kind: u8| -> Vec<u8> {
+            t.field_samples()
+                .iter()
+                .filter(|(_, f)| f.kind == kind)
+                .map(|(_, f)| f.field)
+                .collect()
+        };
+        assert_eq!(kinds(field_kind::AUTOFILL), alloc::vec![pass, other]);
+        assert!(kinds(field_kind::INSERTED).is_empty());
+        assert_eq!(t.targets[2].w, 24);
+    }
+
+    #[test]
+    fn inserted_text_without_a_keystroke() {
+        let mut s = State::new(0.0);
+        let user = s.register_target(role::USERNAME);
+        let pass = s.register_target(role::PASSWORD);
+        // `fill()`: the whole value in one trusted insertText, no keydown; noted once per field.
+        s.input(100.0, user, input_how::INSERT_TEXT);
+        s.input(101.0, user, input_how::INSERT_TEXT);
+        // a keystroke's own insertText is typing
+        s.key_down(300.0, kc("x"), pass, true, false, 1);
+        s.input(302.0, pass, input_how::INSERT_TEXT);
+        s.key_up(330.0, kc("x"), 1);
+        // after typing in it, a later keyless insertion is noted again
+        s.input(2000.0, pass, input_how::INSERT_TEXT);
+        let t = s.snapshot(3000.0);
+        let inserted: Vec<(u8, f64)> = t
             .field_samples()
             .iter()
-            .filter(|(_, f)| f.kind == field_kind::AUTOFILL)
-            .map(|(_, f)| f.field)
+            .filter(|(_, f)| f.kind == field_kind::INSERTED)
+            .map(|(at, f)| (f.field, *at))
             .collect();
-        assert_eq!(autofills, alloc::vec![pass, other]);
-        assert_eq!(t.targets[2].w, 24);
+        assert_eq!(inserted, alloc::vec![(user, 100.0), (pass, 2000.0)]);
+        assert!(
+            !t.field_samples()
+                .iter()
+                .any(|(_, f)| f.kind == field_kind::AUTOFILL)
+        );
     }
 
     #[test]
@@ -674,7 +713,7 @@ mod tests {
             s.key_down(i as f64, kc("a"), NO_FIELD, true, false, 0);
         }
         for i in 0..(MAX_FIELD_EVENTS + 3) {
-            s.input(i as f64, NO_FIELD, false);
+            s.input(i as f64, NO_FIELD, input_how::OTHER);
         }
         for i in 0..(MAX_SCROLL + 3) {
             s.scroll(i as f64, 0.0, i as f64);

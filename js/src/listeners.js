@@ -6,7 +6,7 @@
 import {
   EV_FIELD, EV_INPUT, EV_KEY_DOWN, EV_KEY_UP, EV_RELEASE, EV_SCROLL, EV_STRIDE, EV_WHEEL,
   FIELD_KIND_BLUR, FIELD_KIND_CLICK_NO_POINTER, FIELD_KIND_FOCUS, FIELD_KIND_PASTE, FIELD_KIND_SUBMIT,
-  FIELD_KIND_VISIBILITY_HIDDEN, FIELD_KIND_VISIBILITY_VISIBLE,
+  FIELD_KIND_VISIBILITY_HIDDEN, FIELD_KIND_VISIBILITY_VISIBLE, INPUT_EXPLAINED, INPUT_INSERT_TEXT, INPUT_OTHER,
   KEY_CLASS_BACKSPACE, KEY_CLASS_CHAR, KEY_CLASS_ENTER, KEY_CLASS_MODIFIER, KEY_CLASS_OTHER, KEY_CLASS_SHIFT,
   KEY_CLASS_SPACE, KEY_CLASS_TAB, KEY_FLAGS_REPEAT, KEY_FLAGS_TRUSTED, KEY_HI_SHIFT, NO_FIELD,
   POINTER_FLAGS_COALESCED, POINTER_FLAGS_TRUSTED, POINTER_KIND_CANCEL, POINTER_KIND_DOWN, POINTER_KIND_MOVE,
@@ -161,10 +161,13 @@ export function installListeners(onFocus) {
     }
   });
   on("input", (/** @type {InputEvent} */ e) => {
-    // Only the input *type* matters (typed vs deleted/undone/pasted/dropped); never the data.
-    const explained = /^(delete|history|insertFromPaste|insertFromDrop)/.test(e.inputType || "");
+    // Only the input *type* matters (typed vs deleted/undone/pasted/dropped, and a trusted
+    // insertText, which DevTools' Input.insertText sends with no keydown); never the data.
+    const type = e.inputType || "";
+    const how = /^(delete|history|insertFromPaste|insertFromDrop)/.test(type) ? INPUT_EXPLAINED
+      : e.isTrusted && type === "insertText" ? INPUT_INSERT_TEXT : INPUT_OTHER;
     if (!e.isTrusted) frames();
-    E.push(e.timeStamp, EV_INPUT, explained ? 1 : 0, elId(e.target));
+    E.push(e.timeStamp, EV_INPUT, how, elId(e.target));
   });
   on("blur", (/** @type {FocusEvent} */ e) => {
     if (e.target === window) release(e);

@@ -55,9 +55,9 @@
 
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
-    REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER,
-    REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT, REASON_UNPROMPTED_FOCUS,
-    REASON_UNPROMPTED_SUBMIT,
+    REASON_INSERTED_TEXT, REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_OFF_GRID_CLOCK,
+    REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT,
+    REASON_UNPROMPTED_FOCUS, REASON_UNPROMPTED_SUBMIT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -567,6 +567,7 @@ impl Model {
             (f.teleport_clicks(), REASON_TELEPORT),
             (f.unprompted_focus(), REASON_UNPROMPTED_FOCUS),
             (f.unprompted_submit(), REASON_UNPROMPTED_SUBMIT),
+            (f.inserted_text(), REASON_INSERTED_TEXT),
         ] {
             if hit {
                 reasons.push(reason);
@@ -1319,6 +1320,28 @@ mod tests {
             let s = m.score(&g, ReplayEvidence::default());
             assert_eq!(s.reasons.contains(&REASON_UNPROMPTED_SUBMIT), hit);
             assert_eq!(s.decision == Decision::Allow, !hit, "{judged} {unprompted}");
+        }
+    }
+
+    #[test]
+    fn inserted_text_caps_at_mid_challenge() {
+        let m = toy();
+        let mut f = extract(&Session::default());
+        f.values[F::KeyRollover as usize] = Some(0.4);
+        for inserted in [0, 1, 2] {
+            let mut g = f.clone();
+            g.n_inserted_fields = inserted;
+            let s = m.score(&g, ReplayEvidence::default());
+            let hit = inserted > 0;
+            assert_eq!(s.reasons.contains(&REASON_INSERTED_TEXT), hit);
+            assert_eq!(s.decision == Decision::Allow, !hit, "{inserted}");
+            if hit {
+                assert_eq!(s.p_human, m.mid_challenge());
+            }
+            g.forget_field_events();
+            let s = m.score(&g, ReplayEvidence::default());
+            assert!(!s.reasons.contains(&REASON_INSERTED_TEXT));
+            assert_eq!(s.decision, Decision::Allow);
         }
     }
 

@@ -125,6 +125,13 @@ const_table! {
         /// A `click` with `detail` 0 (no pointer behind it): keyboard or assistive-technology
         /// activation (Enter/Space on a button), or a script's `el.click()`. Schema 2.
         CLICK_NO_POINTER = 8;
+        /// The field gained text through a trusted `insertText` input event with no keystroke
+        /// behind it: what DevTools' `Input.insertText` produces (Playwright's `fill()`,
+        /// Puppeteer's `sendCharacter`), recorded once per field instead of AUTOFILL. A
+        /// keystroke's own `input` is `insertText` too, but follows its keydown; browser
+        /// autofill, paste and drop carry other input types. Schema 2 (older verifiers ignore
+        /// the kind).
+        INSERTED = 9;
     }
 }
 

@@ -33,6 +33,8 @@ enum Shape {
         boxed: bool,
         /// The password field focused with no press on it (`unprompted-focus`).
         scripted_focus: bool,
+        /// Each field filled by one keyless insertion instead of typed (`inserted-text`).
+        filled: bool,
     },
     BotLinear {
         moves: u16,
@@ -125,6 +127,7 @@ impl TelemetrySpec {
             seed,
             boxed: false,
             scripted_focus: false,
+            filled: false,
         })
     }
 
@@ -149,6 +152,16 @@ impl TelemetrySpec {
         } = &mut self.shape
         {
             (*boxed, *scripted_focus) = (true, true);
+        }
+        self
+    }
+
+    /// [`TelemetrySpec::with_field_boxes`] with each field's text inserted in one go and no key
+    /// pressed (an INSERTED record and its `input`), as Playwright's `fill()` enters it after the
+    /// click on the field (`inserted-text`).
+    pub fn filled_without_keys(mut self) -> Self {
+        if let Shape::LongLogin { boxed, filled, .. } = &mut self.shape {
+            (*boxed, *filled) = (true, true);
         }
         self
     }
@@ -203,7 +216,8 @@ impl TelemetrySpec {
                 seed,
                 boxed,
                 scripted_focus,
-            } => long_login(&mut Rng::new(seed), boxed, scripted_focus).0,
+                filled,
+            } => long_login(&mut Rng::new(seed), boxed, scripted_focus, filled).0,
             Shape::BotLinear { moves, step_ms } => bot_linear(moves, step_ms),
             Shape::BotKeys {
                 keys,
@@ -220,8 +234,9 @@ impl TelemetrySpec {
                 seed,
                 boxed,
                 scripted_focus,
+                filled,
             } => {
-                let (b, fp) = long_login(&mut Rng::new(seed), boxed, scripted_focus);
+                let (b, fp) = long_login(&mut Rng::new(seed), boxed, scripted_focus, filled);
                 (b.finish(), fp)
             }
             _ => (self.builder().finish(), Vec::new()),
@@ -397,7 +412,12 @@ fn timer_login(period_ms: f64, coalesced: bool) -> TelemetryBuilder {
     b
 }
 
-fn long_login(rng: &mut Rng, boxed: bool, scripted_focus: bool) -> (TelemetryBuilder, Vec<u8>) {
+fn long_login(
+    rng: &mut Rng,
+    boxed: bool,
+    scripted_focus: bool,
+    filled: bool,
+) -> (TelemetryBuilder, Vec<u8>) {
     let mut tb = TelemetryBuilder::new();
     if boxed {
         // Left of the clicks (420-430 px), as text fields are: no click near a centre.
@@ -458,7 +478,11 @@ fn long_login(rng: &mut Rng, boxed: bool, scripted_focus: bool) -> (TelemetryBui
             let field = stroke as u8;
             tb.field(t, field_kind::FOCUS, field);
             key_t = key_t.max(t + 300.0);
-            for k in 0..13 {
+            if filled {
+                tb.field(key_t, field_kind::INSERTED, field);
+                tb.field(key_t, field_kind::INPUT, field);
+            }
+            for k in (0..13).filter(|_| !filled) {
                 let down = key_t + 90.0 + rng.unit() * 160.0;
                 let up = down + 60.0 + rng.unit() * 60.0;
                 let class = if k % 5 == 4 {

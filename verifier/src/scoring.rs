@@ -338,6 +338,10 @@ fn score_behaviour(
     // What the field-event rules judged (0 when a site turned them off).
     features.insert("focuses_judged", behaviour_features.n_judged_focuses as f64);
     features.insert("submits_judged", behaviour_features.n_judged_submits as f64);
+    features.insert(
+        "fields_inserted",
+        behaviour_features.n_inserted_fields as f64,
+    );
     features.insert("probes", t.probes.len() as f64);
     features.insert("untrusted_events", b.untrusted as f64);
     features.insert(
@@ -659,6 +663,10 @@ fn model_reason_detail(
                 ("submits_unprompted", count(f.n_unprompted_submits)),
             ],
             "the form was submitted, or a button activated with no pointer behind it, while the last press the page saw was neither a click, Enter nor Space: a script calling button.click(), form.requestSubmit() or Selenium's element.submit() after typing; capped at mid-challenge (screen readers and keyboard-navigation extensions activate buttons this way too)",
+        )),
+        tf::REASON_INSERTED_TEXT => Some((
+            vec![("fields_inserted", count(f.n_inserted_fields))],
+            "a username or password field gained its text with no keystroke, by a trusted insertText: DevTools' Input.insertText does this (Playwright's fill() and every Playwright-based stack, Puppeteer's sendCharacter); a person's typing comes with key presses, and a paste, a drop or the browser's autofill arrive otherwise; capped at mid-challenge (desktop dictation, an emoji picker or an extension that fills with execCommand('insertText') may look the same)",
         )),
         _ => None,
     };
@@ -1229,6 +1237,29 @@ mod tests {
         assert_eq!(d.features["focuses_judged"], 2.0, "{d:?}");
         assert_eq!(d.features["focuses_unprompted"], 1.0, "{d:?}");
         assert!(!v.reasons.contains(&"unprompted-submit"), "{v:?}");
+    }
+
+    #[test]
+    fn inserted_text_is_explained() {
+        // The long human-like login, each field filled by one keyless insertion after its
+        // click (Playwright's `fill()`): its focuses are explained, its text is not.
+        let t = TelemetrySpec::long_login(1).filled_without_keys().build();
+        let f = features_of(&t);
+        assert_eq!(f.n_inserted_fields, 2);
+        assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (2, 0));
+        let v = score(&token(t), &SitePolicy::default());
+        assert!(v.reasons.contains(&"inserted-text"), "{v:?}");
+        assert_ne!(v.decision, Decision::Allow, "{v:?}");
+        let d = &v.details["inserted-text"];
+        assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+        assert_eq!(d.features["fields_inserted"], 2.0, "{d:?}");
+        assert_eq!(v.features["fields_inserted"], 2.0, "{v:?}");
+        assert!(!v.reasons.contains(&"unprompted-focus"), "{v:?}");
+        // The typed login has none.
+        let human = TelemetrySpec::long_login(1).with_field_boxes().build();
+        let v = score(&token(human), &SitePolicy::default());
+        assert!(!v.reasons.contains(&"inserted-text"), "{v:?}");
+        assert_eq!(v.features["fields_inserted"], 0.0, "{v:?}");
     }
 
     #[test]

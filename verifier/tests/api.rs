@@ -1924,6 +1924,18 @@ async fn field_event_rules_can_be_switched_off_per_site() {
             judged,
             "{sitekey}: {v}"
         );
+        // Text inserted with no keystroke (`fill()`) falls under the same switch.
+        let reply = challenge(&h, sitekey, ORIGIN_A, "login", "c").await;
+        let filled = TelemetrySpec::long_login(1).filled_without_keys().build();
+        let spec = token_spec(ORIGIN_A, "login", "c").telemetry(filled);
+        let v = verify_token(&h.app, secret, &seal(&reply, &spec)).await;
+        assert_success(&v);
+        let reasons = v["tollgate"]["reasons"].as_array().expect("reasons");
+        assert_eq!(
+            reasons.contains(&json!("inserted-text")),
+            judged,
+            "{sitekey}: {v}"
+        );
     }
     // The option is a boolean; anything else is a configuration error.
     let text = config().replace("field_event_rules = false", "field_event_rules = \"off\"");

@@ -225,6 +225,15 @@ fn groups() -> Vec<Group> {
             ],
         ),
         group(
+            "INPUT_",
+            "collector `ingest::input_how` (what an `input` event was)",
+            &[
+                ("OTHER", ingest::input_how::OTHER),
+                ("EXPLAINED", ingest::input_how::EXPLAINED),
+                ("INSERT_TEXT", ingest::input_how::INSERT_TEXT),
+            ],
+        ),
+        group(
             "PROBE_KIND_",
             "collector `ingest::probe_kind` (probe log value kinds)",
             &[

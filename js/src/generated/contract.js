@@ -53,6 +53,7 @@ export const FIELD_KIND_VISIBILITY_HIDDEN = 5;
 export const FIELD_KIND_VISIBILITY_VISIBLE = 6;
 export const FIELD_KIND_SUBMIT = 7;
 export const FIELD_KIND_CLICK_NO_POINTER = 8;
+export const FIELD_KIND_INSERTED = 9;
 
 // protocol `telemetry::scroll_kind`
 export const SCROLL_KIND_SCROLL = 0;
@@ -196,6 +197,11 @@ export const EV_FIELD = 4;
 export const EV_INPUT = 5;
 export const EV_SCROLL = 6;
 export const EV_WHEEL = 7;
+
+// collector `ingest::input_how` (what an `input` event was)
+export const INPUT_OTHER = 0;
+export const INPUT_EXPLAINED = 1;
+export const INPUT_INSERT_TEXT = 2;
 
 // collector `ingest::probe_kind` (probe log value kinds)
 export const PROBE_KIND_BOOL = 0;

@@ -8,7 +8,8 @@
 //! gains the focus while the last thing the page saw was a character typed into the previous
 //! field. Likewise a person submits a form by pressing its button, Enter in a field, or Space or
 //! Enter on the focused button; a script calls `button.click()`, `form.requestSubmit()` or
-//! Selenium's `element.submit()` straight after typing the password. This module counts both.
+//! Selenium's `element.submit()` straight after typing the password. This module counts both,
+//! and the credential fields whose text was inserted with no keystroke at all (`fill()`).
 //! Only the collector records field events (trace files have none), so the rules are judged in
 //! tokens alone.
 
@@ -83,19 +84,44 @@ impl Press {
 /// challenged: a page that advances the focus or submits on `keyup`. Screen readers in browse
 /// mode and keyboard-navigation extensions also focus and activate this way, which is why the
 /// rules challenge and never block.
+///
+/// Also counts the username and password fields that gained text by insertion with no keystroke
+/// (`n_inserted_fields`: the collector's INSERTED records, a trusted `insertText` input event
+/// with no keydown before it: DevTools' `Input.insertText`, which Playwright's `fill()` and
+/// Puppeteer's `sendCharacter` send), judged in collector captures without touch or pen input
+/// (a phone's suggestion strip commits words that way), whatever else the session holds: a
+/// paste or an autofill does not excuse it, and an INSERTED record does not turn the focus and
+/// submission rules off as a paste or an autofill does.
 pub fn extract(s: &Session, f: &mut Features) {
     f.n_judged_focuses = 0;
     f.n_unprompted_focuses = 0;
     f.n_judged_submits = 0;
     f.n_unprompted_submits = 0;
+    f.n_inserted_fields = 0;
     if !s.collector
-        || s.fields.iter().any(|e| {
-            e.t_ms.is_finite() && (e.kind == field_kind::PASTE || e.kind == field_kind::AUTOFILL)
-        })
         || s.pointer
             .iter()
             .any(|p| p.ptype == pointer_type::TOUCH || p.ptype == pointer_type::PEN)
     {
+        return;
+    }
+    let credential = |field: u8| {
+        s.targets
+            .get(usize::from(field))
+            .is_some_and(|b| b.role == role::USERNAME || b.role == role::PASSWORD)
+    };
+    let mut inserted: Vec<u8> = s
+        .fields
+        .iter()
+        .filter(|e| e.t_ms.is_finite() && e.kind == field_kind::INSERTED && credential(e.field))
+        .map(|e| e.field)
+        .collect();
+    inserted.sort_unstable();
+    inserted.dedup();
+    f.n_inserted_fields = inserted.len();
+    if s.fields.iter().any(|e| {
+        e.t_ms.is_finite() && (e.kind == field_kind::PASTE || e.kind == field_kind::AUTOFILL)
+    }) {
         return;
     }
     // Presses in time order: (time, what, released at).
@@ -134,11 +160,6 @@ pub fn extract(s: &Session, f: &mut Features) {
     };
     let mut events: Vec<_> = s.fields.iter().filter(|e| e.t_ms.is_finite()).collect();
     events.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-    let credential = |field: u8| {
-        s.targets
-            .get(usize::from(field))
-            .is_some_and(|b| b.role == role::USERNAME || b.role == role::PASSWORD)
-    };
     let mut last_focused: Option<u8> = None;
     let mut visible_at = f64::NEG_INFINITY;
     for e in events {
@@ -429,6 +450,48 @@ mod tests {
         s.pointer[0].ptype = pointer_type::MOUSE;
         s.collector = false;
         assert_eq!(extract_all(&s).n_judged_submits, 0);
+    }
+
+    #[test]
+    fn text_inserted_without_a_keystroke_is_counted_per_credential_field() {
+        let inserted = |t_ms: f64, field: u8| FieldEv {
+            t_ms,
+            kind: field_kind::INSERTED,
+            field,
+        };
+        // `fill()` after a click on each field: the focuses are explained, the fills are not.
+        let mut s = login("click");
+        s.keys.clear();
+        s.fields.push(inserted(950.0, USER));
+        s.fields.push(inserted(3_050.0, PASS));
+        s.fields.push(inserted(3_060.0, PASS));
+        let f = extract_all(&s);
+        assert_eq!(f.n_inserted_fields, 2);
+        assert!(f.inserted_text());
+        assert_eq!((f.n_judged_focuses, f.n_unprompted_focuses), (2, 0));
+        // A field of another role does not count.
+        let mut other = s.clone();
+        other.targets[1].role = role::OTHER;
+        assert_eq!(extract_all(&other).n_inserted_fields, 1);
+        // A paste or an autofill elsewhere excuses the focus rules, not the insertion.
+        let mut pasted = s.clone();
+        pasted
+            .fields
+            .push(field_ev(2_000.0, field_kind::AUTOFILL, USER));
+        let f = extract_all(&pasted);
+        assert_eq!((f.n_inserted_fields, f.n_judged_focuses), (2, 0));
+        // Touch or pen input (a phone's suggestion strip), a trace, a non-finite time: not judged.
+        let mut touch = s.clone();
+        touch.pointer[0].ptype = pointer_type::TOUCH;
+        assert_eq!(extract_all(&touch).n_inserted_fields, 0);
+        let mut trace = s.clone();
+        trace.collector = false;
+        assert_eq!(extract_all(&trace).n_inserted_fields, 0);
+        let mut nan = login("click");
+        nan.fields.push(inserted(f64::NAN, USER));
+        assert!(!extract_all(&nan).inserted_text());
+        // Typed logins have none.
+        assert_eq!(extract_all(&login("script")).n_inserted_fields, 0);
     }
 
     #[test]

@@ -315,6 +315,10 @@ pub const REASON_TELEPORT: &str = "teleport-clicks";
 /// Reason code for a credential field focused from a script ([`Features::unprompted_focus`]).
 pub const REASON_UNPROMPTED_FOCUS: &str = "unprompted-focus";
 
+/// Reason code for a credential field filled by inserted text with no keystroke
+/// ([`Features::inserted_text`]).
+pub const REASON_INSERTED_TEXT: &str = "inserted-text";
+
 /// Reason code for a form submitted or a button activated from a script
 /// ([`Features::unprompted_submit`]).
 pub const REASON_UNPROMPTED_SUBMIT: &str = "unprompted-submit";
@@ -514,6 +518,9 @@ pub struct Features {
     pub n_judged_submits: usize,
     /// ... and of them, those no press explains (the last one neither a click, Enter nor Space).
     pub n_unprompted_submits: usize,
+    /// Username and password fields that gained text by insertion with no keystroke (the
+    /// collector's INSERTED records; [`fields::extract`]).
+    pub n_inserted_fields: usize,
     /// Spacing of the mouse move samples ([`pointer::move_clock`]; `None` without mouse
     /// moves).
     pub move_clock: Option<MoveClock>,
@@ -622,13 +629,28 @@ impl Features {
         self.n_unprompted_submits >= 1
     }
 
-    /// Leave the field events unjudged (a site that turned those rules off): neither
-    /// [`Features::unprompted_focus`] nor [`Features::unprompted_submit`] can fire.
+    /// Did a username or password field gain its text with no keystroke, by a trusted
+    /// `insertText` (the collector's INSERTED record; [`fields::extract`])? That is how
+    /// DevTools' `Input.insertText` fills a field: Playwright's `fill()` (and so patchright's
+    /// and every Playwright-based stack's), Puppeteer's `sendCharacter`. A person's keystroke
+    /// comes with its keydown; a paste, a drop and the browser's autofill carry other input
+    /// types, and extension password managers dispatch untrusted events. Not measured: text
+    /// committed by desktop dictation or an emoji picker, and an extension that fills with
+    /// `document.execCommand('insertText')`, may look the same, which is why it caps at
+    /// mid-challenge and never blocks. Judged in collector captures without touch or pen input.
+    pub fn inserted_text(&self) -> bool {
+        self.n_inserted_fields >= 1
+    }
+
+    /// Leave the field events unjudged (a site that turned those rules off): none of
+    /// [`Features::unprompted_focus`], [`Features::unprompted_submit`] and
+    /// [`Features::inserted_text`] can fire.
     pub fn forget_field_events(&mut self) {
         self.n_judged_focuses = 0;
         self.n_unprompted_focuses = 0;
         self.n_judged_submits = 0;
         self.n_unprompted_submits = 0;
+        self.n_inserted_fields = 0;
     }
 
     /// Did at least two clicks, and at least half of those judged, come at the end of a jump
@@ -873,6 +895,7 @@ pub fn extract(session: &Session) -> Features {
         n_unprompted_focuses: 0,
         n_judged_submits: 0,
         n_unprompted_submits: 0,
+        n_inserted_fields: 0,
         move_clock: None,
         device: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
