@@ -266,7 +266,10 @@ fn finite(v: f64) -> f64 {
     if v.is_finite() { v } else { 0.0 }
 }
 
-/// Score a token that passed every validity check, with no cross-session replay evidence.
+/// Score a token that passed every validity check, with no cross-session replay evidence. The
+/// field-event rules are judged as for a site with the default `field_event_rules = true`;
+/// siteverify applies each site's switch (`Features::forget_field_events`) before
+/// [`score_with`], which is what a caller with such a site must do too.
 pub fn score(token: &DecodedToken, policy: &SitePolicy) -> Verdict {
     let features =
         tollgate_model::features::extract(&Session::from_telemetry(&token.body.telemetry));
