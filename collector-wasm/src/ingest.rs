@@ -48,7 +48,8 @@ pub mod ev {
     pub const RELEASE: u8 = 3;
     /// `a = field_kind`, `b = field`.
     pub const FIELD: u8 = 4;
-    /// `input` event: `a` one of [`super::input_how`], `b = field`.
+    /// `input` event: `a` one of [`super::input_how`] (the collector records it as given), `b =
+    /// field`.
     pub const INPUT: u8 = 5;
     /// Window scroll position: `a = scrollX`, `b = scrollY`.
     pub const SCROLL: u8 = 6;
@@ -56,16 +57,20 @@ pub mod ev {
     pub const WHEEL: u8 = 7;
 }
 
-/// What an `input` event (`ev::INPUT`) was, from its `inputType` and `isTrusted` (never its data).
+/// What an `input` event (`ev::INPUT`) was, from its `inputType` and `isTrusted` (never its data):
+/// the field kind to record when it changed the value with no keystroke just before it, or
+/// `EXPLAINED`.
 pub mod input_how {
+    use tollgate_protocol::telemetry::field_kind;
+
     /// Anything else: typing (whose keydown came first), composition, an untrusted event, a
-    /// browser's autofill (a plain `Event` or another input type).
-    pub const OTHER: u8 = 0;
+    /// browser's autofill (a plain `Event` or another input type). Keyless: AUTOFILL.
+    pub const OTHER: u8 = field_kind::AUTOFILL;
     /// A deletion, undo/redo, paste or drop: explained without a keystroke.
     pub const EXPLAINED: u8 = 1;
     /// A trusted `InputEvent` of type `insertText`: a keystroke's, or text inserted with none
-    /// (DevTools' `Input.insertText`).
-    pub const INSERT_TEXT: u8 = 2;
+    /// (DevTools' `Input.insertText`). Keyless: INSERTED.
+    pub const INSERT_TEXT: u8 = field_kind::INSERTED;
 }
 
 /// Probe value kinds in the `probes` log.
@@ -276,7 +281,7 @@ mod tests {
             f64::from(7 << 8), // key down, field 0, slot 7
             1301.0,
             5.0,
-            0.0,
+            f64::from(input_how::OTHER),
             0.0, // input, typed
             1380.0,
             2.0,

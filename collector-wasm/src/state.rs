@@ -309,13 +309,13 @@ impl State {
 
     /// An `input` event, `how` one of [`crate::ingest::input_how`]. A value that changes with no
     /// keystroke or paste just before it (and is not a deletion, drop or undo: `EXPLAINED`) is
-    /// recorded once per field: as INSERTED when it came as a trusted `insertText` (DevTools'
-    /// `Input.insertText`: Playwright's `fill()`), else as AUTOFILL (password managers, browser
-    /// autofill, a script setting the value).
+    /// recorded once per field as `how`'s kind: INSERTED when it came as a trusted `insertText`
+    /// (DevTools' `Input.insertText`: Playwright's `fill()`), else AUTOFILL (password managers,
+    /// browser autofill, a script setting the value).
     pub fn input(&mut self, ts: f64, field: u8, how: u8) {
         let t = self.rel(ts);
         self.note_input(t);
-        let mut filled = None;
+        let mut filled = false;
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
             let keyed = tg
                 .last_typed
@@ -329,15 +329,12 @@ impl State {
             tg.touched = true;
             if !keyed && how != input_how::EXPLAINED && !tg.fill_noted {
                 tg.fill_noted = true;
-                filled = Some(if how == input_how::INSERT_TEXT {
-                    field_kind::INSERTED
-                } else {
-                    field_kind::AUTOFILL
-                });
+                filled = true;
             }
         }
-        if let Some(kind) = filled {
-            self.push_field(t, kind, field);
+        if filled {
+            // `how` is the kind to record (AUTOFILL or INSERTED; a page can forge any record).
+            self.push_field(t, how, field);
         }
         self.push_field(t, field_kind::INPUT, field);
     }

@@ -163,11 +163,11 @@ export function installListeners(onFocus) {
   on("input", (/** @type {InputEvent} */ e) => {
     // Only the input *type* matters (typed vs deleted/undone/pasted/dropped, and a trusted
     // insertText, which DevTools' Input.insertText sends with no keydown); never the data.
-    const type = e.inputType || "";
-    const how = /^(delete|history|insertFromPaste|insertFromDrop)/.test(type) ? INPUT_EXPLAINED
-      : e.isTrusted && type === "insertText" ? INPUT_INSERT_TEXT : INPUT_OTHER;
+    // (An absent inputType tests as "undefined": INPUT_OTHER.)
+    const type = e.inputType;
     if (!e.isTrusted) frames();
-    E.push(e.timeStamp, EV_INPUT, how, elId(e.target));
+    E.push(e.timeStamp, EV_INPUT, /^(del|his|insertFrom[PD])/.test(type) ? INPUT_EXPLAINED
+      : e.isTrusted && type == "insertText" ? INPUT_INSERT_TEXT : INPUT_OTHER, elId(e.target));
   });
   on("blur", (/** @type {FocusEvent} */ e) => {
     if (e.target === window) release(e);

@@ -126,9 +126,9 @@ pub fn seal_sample(
     let ev = [
         1200.0, 4.0, f64::from(field_kind::FOCUS), 0.0,
         1300.0, 1.0, 256.0, f64::from(3 << 8), // key down (trusted), field 0, slot 3
-        1301.0, 5.0, 0.0, 0.0,                  // input, typed
+        1301.0, 5.0, 3.0, 0.0,                  // input (INPUT_OTHER), typed
         1380.0, 2.0, 0.0, f64::from(3 << 8),    // key up, slot 3
-        1500.0, 5.0, 0.0, 1.0,                  // input into field 1 with no key: autofill
+        1500.0, 5.0, 3.0, 1.0,                  // input into field 1 with no key: autofill
         1691.0, 4.0, f64::from(field_kind::SUBMIT), 2.0,
     ];
     #[rustfmt::skip]

@@ -199,9 +199,9 @@ export const EV_SCROLL = 6;
 export const EV_WHEEL = 7;
 
 // collector `ingest::input_how` (what an `input` event was)
-export const INPUT_OTHER = 0;
+export const INPUT_OTHER = 3;
 export const INPUT_EXPLAINED = 1;
-export const INPUT_INSERT_TEXT = 2;
+export const INPUT_INSERT_TEXT = 9;
 
 // collector `ingest::probe_kind` (probe log value kinds)
 export const PROBE_KIND_BOOL = 0;
