@@ -202,7 +202,7 @@ describe('undetected automation stacks against the product, fresh verifier per a
       for (let i = 0; i < N; i++) await login(family, stack, drive);
     }
     const table = ['E2E-UNDETECTED-TABLE family | attempts | allow | challenge | block | behaviour scores'];
-    for (const f of FAMILIES.map(([x]) => x)) {
+    for (const f of FAMILIES.map(([x]) => x).filter((x) => !only || only.has(x))) {
       const rs = rows.filter((r) => r.family === f);
       const c = (d) => rs.filter((r) => r.decision === d).length;
       table.push(`E2E-UNDETECTED-TABLE ${f} | ${rs.length} | ${c('allow')} | ${c('challenge')} | ${c('block')} | ${rs.map((r) => r.behaviour ?? '-').join(' ')}`);

@@ -68,8 +68,8 @@ pub const JUMP_MAX_RATIO: f64 = 3.0;
 /// Peak speed is measured over windows of at least this many milliseconds (coalesced 1 ms
 /// samples of a fast mouse would make single-interval speeds noisy).
 pub const JUMP_PEAK_WINDOW_MS: f64 = 8.0;
-/// Strokes sampled more coarsely than this (median interval, ms) are not judged, for starts or
-/// arrivals: within a long interval a hand has time to build up speed. Without this bound,
+/// Strokes sampled more coarsely than this (median interval, ms) are not judged for starts
+/// (arrivals: [`ARRIVAL_MAX_PERIOD_MS`]): within a long interval a hand has time to build up speed. Without this bound,
 /// SapiMouse thinned to every 2nd / 3rd / 4th move (≈ 30 / 20 / 15 Hz) met the start rule in
 /// 0.36 / 0.8 / 1.8 % of three-stroke runs, against 0.12 % as recorded (≈ 60 Hz). Browsers
 /// deliver moves at the display's 60 Hz or faster; a 125 Hz person thinned to ≈ 62 Hz meets
@@ -81,6 +81,13 @@ pub const JUMP_MAX_PERIOD_MS: f64 = 20.0;
 /// on a target and slows down before it presses (SapiMouse: 99th percentile 0.33 over 12,595
 /// judged strokes ending in a click, 0.35 % reach 0.5).
 pub const ARRIVAL_RATIO: f64 = 0.5;
+/// Strokes ending in a click are judged up to this median sampling interval (ms), coarser than
+/// starts ([`JUMP_MAX_PERIOD_MS`]): a hand's homing phase lasts 100 ms or more, so even a 25 Hz
+/// sample stream shows it slowing (SapiMouse thinned to every 2nd and 3rd move, ≈ 30 and 20 Hz:
+/// no window meets the rule, as recorded), while a point-per-tick injector on a 20 ms or
+/// slower timer (`page.mouse.move` plus `sleep(16)` through Playwright measured 19.8–20.1 ms)
+/// arrives with a whole step.
+pub const ARRIVAL_MAX_PERIOD_MS: f64 = 40.0;
 /// The sparse-moves rule ([`Features::sparse_moves`]) reads the intervals between consecutive
 /// mouse move samples that moved at least this far (px) ...
 pub const SPARSE_MIN_STEP_PX: f64 = 1.0;
@@ -456,15 +463,15 @@ pub fn jump_start_stroke(rest: &Pt, st: &[Pt]) -> Option<bool> {
     if st.len() < JUMP_MIN_POINTS || norm(last.x - rest.x, last.y - rest.y) < JUMP_MIN_CHORD_PX {
         return None;
     }
-    step_at_speed(st, dist(rest, first), JUMP_RATIO)
+    step_at_speed(st, dist(rest, first), JUMP_RATIO, JUMP_MAX_PERIOD_MS)
 }
 
 /// Is `step` (px, one sample interval at an end of stroke `st`) at least `ratio` of a full step
 /// at the stroke's peak speed (`Some(true)`), less (`Some(false)`), or not judged (`None`: the
 /// stroke is coarsely sampled or never moves, or the step is a discontinuity of more than
 /// [`JUMP_MAX_RATIO`] full steps)? Steps under [`JUMP_MIN_STEP_PX`] are never at speed.
-fn step_at_speed(st: &[Pt], step: f64, ratio: f64) -> Option<bool> {
-    let (period, peak) = period_and_peak(st)?;
+fn step_at_speed(st: &[Pt], step: f64, ratio: f64, max_period: f64) -> Option<bool> {
+    let (period, peak) = period_and_peak(st, max_period)?;
     let full = peak * period;
     if step > JUMP_MAX_RATIO * full {
         return None;
@@ -664,10 +671,10 @@ fn peak_speed(st: &[Pt], window: f64) -> f64 {
 
 /// A stroke's median sampling interval (at least 1 ms) and peak speed, or `None` when it does
 /// not move or is sampled more coarsely than [`JUMP_MAX_PERIOD_MS`].
-fn period_and_peak(st: &[Pt]) -> Option<(f64, f64)> {
+fn period_and_peak(st: &[Pt], max_period: f64) -> Option<(f64, f64)> {
     let mut dts: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
     let period = median_in_place(&mut dts)?.max(1.0);
-    if period > JUMP_MAX_PERIOD_MS {
+    if period > max_period {
         return None;
     }
     let peak = peak_speed(st, period.max(JUMP_PEAK_WINDOW_MS));
@@ -681,7 +688,12 @@ pub fn full_speed_arrival(st: &[Pt]) -> Option<bool> {
     if st.len() < JUMP_MIN_POINTS + 1 || dist(first, last) < JUMP_MIN_CHORD_PX {
         return None;
     }
-    step_at_speed(st, dist(&st[st.len() - 2], last), ARRIVAL_RATIO)
+    step_at_speed(
+        st,
+        dist(&st[st.len() - 2], last),
+        ARRIVAL_RATIO,
+        ARRIVAL_MAX_PERIOD_MS,
+    )
 }
 
 /// Count strokes ending in a click judged and arriving at full speed
@@ -2381,6 +2393,25 @@ pub(crate) mod tests {
         );
         let hand = human_stroke(0.0, (100.0, 100.0), (400.0, 260.0), 5);
         assert_eq!(full_speed_arrival(&hand), Some(false));
+        // A coarser clock (`page.mouse.move` plus a 16 ms sleep: ~20 ms; a busy 30 Hz page):
+        // arrivals are still judged up to ARRIVAL_MAX_PERIOD_MS, starts only up to
+        // JUMP_MAX_PERIOD_MS.
+        let paced = |line: Vec<Pt>, dt: f64| -> Vec<Pt> {
+            line.into_iter()
+                .enumerate()
+                .map(|(i, q)| Pt {
+                    t_ms: i as f64 * dt,
+                    ..q
+                })
+                .collect()
+        };
+        for (dt, judged) in [(21.0, true), (33.0, true), (45.0, false)] {
+            let line = paced(even_line((100.0, 100.0), (400.0, 260.0)), dt);
+            assert_eq!(full_speed_arrival(&line), judged.then_some(true), "{dt}");
+        }
+        // The hand's stroke read at 30 Hz (every 2nd sample, 33 ms apart) still homes in.
+        let thinned: Vec<Pt> = hand.iter().step_by(2).copied().collect();
+        assert_eq!(full_speed_arrival(&thinned), Some(false));
         assert_eq!(
             full_speed_arrival(&even_line((100.0, 100.0), (120.0, 125.0))),
             None
