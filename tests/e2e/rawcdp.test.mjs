@@ -24,28 +24,21 @@
 // E2E-RAWCDP line (decision, score, behaviour score, reasons, automation tells).
 // Needs Chromium and Xvfb: skipped loudly without them, failed under CI=true.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
 import { WebSocket } from 'ws';
 
 import { easedGhostPoints, gauss, ghostPoints } from './osbots.mjs';
-import { CHROMIUM, mailbox, missingPrerequisite, redeemAttempt, serveOwnBrowserAttempts, sleep, startVerifier, tempDir } from './harness.mjs';
-import { XVFB, centreOf, clampTo, mulberry32, startXvfb } from './xtest.mjs';
+import { CHROMIUM, missingPrerequisite, redeemAttempt, sleep, startVerifier, tempDir } from './harness.mjs';
+import { centreOf, clampTo, mulberry32, ownBrowserPrerequisites, ownBrowserRig, printDecisionTable } from './xtest.mjs';
 
 const N = Number(process.env.RAWCDP_ATTEMPTS ?? 2);
 /** The default site policy's allow threshold (verifier/README.md, "Scoring"). */
 const ALLOW = 0.6;
 const SCREEN = { w: 1280, h: 800 };
 
-function missingPrerequisites() {
-  const missing = [];
-  if (!existsSync(CHROMIUM)) missing.push(CHROMIUM);
-  if (!existsSync(XVFB)) missing.push(`${XVFB} (Debian package xvfb)`);
-  return missing;
-}
 
 /** Chromium with a DevTools endpoint, opened on `url`; resolves to `{ child, ws }`. */
 async function launch(url, display) {
@@ -170,22 +163,8 @@ async function focusLogin(send, session, ready, rng) {
 }
 
 describe('a Runtime-free CDP client against the product, fresh verifier per attempt', () => {
-  let xvfb;
-  let server;
-  const mail = mailbox();
+  const { mail, rig } = ownBrowserRig(SCREEN);
   const rows = [];
-
-  before(async () => {
-    if (missingPrerequisites().length) return;
-    xvfb = await startXvfb(SCREEN);
-    server = await serveOwnBrowserAttempts(mail);
-  });
-
-  after(async () => {
-    xvfb?.child.kill('SIGTERM');
-    server?.closeAllConnections();
-    server?.close();
-  });
 
   let attempt = 0;
   async function login(family, drive) {
@@ -193,7 +172,7 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
     const verifier = await startVerifier();
     let browser = null;
     try {
-      browser = await launch(`http://127.0.0.1:${server.address().port}/oslevel.html?n=${n}`, xvfb.display);
+      browser = await launch(`http://127.0.0.1:${rig.server.address().port}/oslevel.html?n=${n}`, rig.xvfb.display);
       const send = client(browser.ws);
       const { json, decoded } = await redeemAttempt(mail, n, verifier, family, async (ready) => {
         const { targetInfos } = await send('Target.getTargets');
@@ -222,7 +201,7 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
   }
 
   test('ghost-cursor and eased paths, and DOM focus, through CDP with Runtime off', { timeout: 600_000 }, async (t) => {
-    const missing = missingPrerequisites();
+    const missing = ownBrowserPrerequisites();
     if (missing.length) return t.skip(missingPrerequisite('rawcdp', `missing: ${missing.join('; ')}`));
     const families = [
       ['cdp-ghost', (send, s, ready, rng) => pointerLogin(send, s, ready, rng, ghostPoints)],
@@ -231,13 +210,7 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
       ['cdp-focus', focusLogin],
     ];
     for (const [family, drive] of families) for (let i = 0; i < N; i++) await login(family, drive);
-    const table = ['E2E-RAWCDP-TABLE family | attempts | allow | challenge | block | behaviour scores'];
-    for (const f of families.map(([x]) => x)) {
-      const rs = rows.filter((r) => r.family === f);
-      const c = (d) => rs.filter((r) => r.decision === d).length;
-      table.push(`E2E-RAWCDP-TABLE ${f} | ${rs.length} | ${c('allow')} | ${c('challenge')} | ${c('block')} | ${rs.map((r) => r.behaviour ?? '-').join(' ')}`);
-    }
-    process.stdout.write(`${table.join('\n')}\n`);
+    printDecisionTable('E2E-RAWCDP-TABLE', families.map(([x]) => x), rows);
     for (const r of rows) {
       assert.ok(!r.automation.includes('cdp-console'), `the client enabled Runtime after all: ${JSON.stringify(r)}`);
       if (r.family.startsWith('cdp-eased')) continue;

@@ -30,17 +30,17 @@
 // UNDETECTED_DUMP=PREFIX writes PREFIX-N-FAMILY.json per attempt (layout, decoded token, verdict).
 // Needs Chromium and Xvfb: skipped loudly without them, failed under CI=true.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 
 import { chromium } from 'patchright-core';
 import puppeteer from 'rebrowser-puppeteer-core';
 import { createCursor } from 'ghost-cursor';
 
 import { easedGhostPoints, gauss, ghostPoints } from './osbots.mjs';
-import { CHROMIUM, mailbox, missingPrerequisite, redeemAttempt, serveOwnBrowserAttempts, sleep, startVerifier, tempDir } from './harness.mjs';
-import { XVFB, centreOf, clampTo, mulberry32, startXvfb } from './xtest.mjs';
+import { CHROMIUM, missingPrerequisite, redeemAttempt, sleep, startVerifier, tempDir } from './harness.mjs';
+import { centreOf, clampTo, mulberry32, ownBrowserPrerequisites, ownBrowserRig, printDecisionTable } from './xtest.mjs';
 
 const N = Number(process.env.UNDETECTED_ATTEMPTS ?? 2);
 /** The default site policy's allow threshold (verifier/README.md, "Scoring"). */
@@ -49,12 +49,6 @@ const SCREEN = { w: 1280, h: 800 };
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--password-store=basic', '--window-position=0,0', `--window-size=${SCREEN.w},${SCREEN.h}`];
 const CREDENTIALS = [['#username', 'username', 'maria.lopez'], ['#password', 'password', 'correct horse']];
 
-function missingPrerequisites() {
-  const missing = [];
-  if (!existsSync(CHROMIUM)) missing.push(CHROMIUM);
-  if (!existsSync(XVFB)) missing.push(`${XVFB} (Debian package xvfb)`);
-  return missing;
-}
 
 /** Moves along ghost-cursor's path from `at` to a point in `box`, then a held click there. */
 async function ghostClick(page, at, box, ready, rng, points) {
@@ -127,26 +121,12 @@ const FAMILIES = [
 ];
 
 describe('undetected automation stacks against the product, fresh verifier per attempt', () => {
-  let xvfb;
-  let server;
-  const mail = mailbox();
+  const { mail, rig } = ownBrowserRig(SCREEN);
   const rows = [];
-
-  before(async () => {
-    if (missingPrerequisites().length) return;
-    xvfb = await startXvfb(SCREEN);
-    server = await serveOwnBrowserAttempts(mail);
-  });
-
-  after(async () => {
-    xvfb?.child.kill('SIGTERM');
-    server?.closeAllConnections();
-    server?.close();
-  });
 
   /** A fresh browser of `stack` on `url`: `{ page, close }`. */
   async function open(stack, url) {
-    const env = { ...process.env, DISPLAY: xvfb.display };
+    const env = { ...process.env, DISPLAY: rig.xvfb.display };
     if (stack === 'patchright') {
       const context = await chromium.launchPersistentContext(tempDir('patchright-profile'), { executablePath: CHROMIUM, headless: false, viewport: null, env, args: ARGS });
       const page = context.pages()[0] ?? (await context.newPage());
@@ -176,7 +156,7 @@ describe('undetected automation stacks against the product, fresh verifier per a
     const verifier = await startVerifier();
     let browser = null;
     try {
-      browser = await open(stack, `http://127.0.0.1:${server.address().port}/oslevel.html?n=${n}`);
+      browser = await open(stack, `http://127.0.0.1:${rig.server.address().port}/oslevel.html?n=${n}`);
       const { ready, json, decoded } = await redeemAttempt(mail, n, verifier, family, async (ready) => {
         await sleep(800);
         await drive(browser.page, ready, mulberry32(0x9a7 + n));
@@ -194,20 +174,14 @@ describe('undetected automation stacks against the product, fresh verifier per a
   }
 
   test('patchright and rebrowser-puppeteer logins, plain and humanised', { timeout: 900_000 }, async (t) => {
-    const missing = missingPrerequisites();
+    const missing = ownBrowserPrerequisites();
     if (missing.length) return t.skip(missingPrerequisite('undetected', `missing: ${missing.join('; ')}`));
     const only = process.env.UNDETECTED_FAMILIES ? new Set(process.env.UNDETECTED_FAMILIES.split(',')) : null;
     for (const [family, stack, drive] of FAMILIES) {
       if (only && !only.has(family)) continue;
       for (let i = 0; i < N; i++) await login(family, stack, drive);
     }
-    const table = ['E2E-UNDETECTED-TABLE family | attempts | allow | challenge | block | behaviour scores'];
-    for (const f of FAMILIES.map(([x]) => x).filter((x) => !only || only.has(x))) {
-      const rs = rows.filter((r) => r.family === f);
-      const c = (d) => rs.filter((r) => r.decision === d).length;
-      table.push(`E2E-UNDETECTED-TABLE ${f} | ${rs.length} | ${c('allow')} | ${c('challenge')} | ${c('block')} | ${rs.map((r) => r.behaviour ?? '-').join(' ')}`);
-    }
-    process.stdout.write(`${table.join('\n')}\n`);
+    printDecisionTable('E2E-UNDETECTED-TABLE', FAMILIES.map(([x]) => x).filter((x) => !only || only.has(x)), rows);
     for (const r of rows) {
       const json = JSON.stringify(r);
       assert.equal(r.reasons.includes('inserted-text'), r.family.endsWith('-fill'), `inserted-text: ${json}`);

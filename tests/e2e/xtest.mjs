@@ -21,7 +21,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createInterface } from 'node:readline';
 
-import { CHROMIUM, ROOT, sleep } from './harness.mjs';
+import { after, before } from 'node:test';
+
+import { CHROMIUM, ROOT, mailbox, serveOwnBrowserAttempts, sleep } from './harness.mjs';
 
 export const XVFB = process.env.XVFB_PATH ?? '/usr/bin/Xvfb';
 // Debian's interpreter: python3-xlib is installed for it (not for a pyenv/venv python on PATH).
@@ -431,4 +433,53 @@ export function launchChromium(args, display) {
   });
   children.add(child);
   return child;
+}
+
+/** Chromium and Xvfb, which the suites that drive a browser of their own need; the missing ones. */
+export function ownBrowserPrerequisites() {
+  const missing = [];
+  if (!existsSync(CHROMIUM)) missing.push(CHROMIUM);
+  if (!existsSync(XVFB)) missing.push(`${XVFB} (Debian package xvfb)`);
+  return missing;
+}
+
+/**
+ * The set-up that the suites opening each attempt in a browser of their own share (rawcdp,
+ * undetected): called inside `describe`, it starts an Xvfb of `screen` and the OS-level page's
+ * server (`serveOwnBrowserAttempts`) before the tests, unless a prerequisite is missing, and stops
+ * both after them. `{ mail, rig }`: `rig.xvfb` and `rig.server` once started.
+ * @param {{ w: number, h: number }} screen
+ */
+export function ownBrowserRig(screen) {
+  const mail = mailbox();
+  /** @type {{ xvfb: any, server: any }} */
+  const rig = { xvfb: null, server: null };
+  before(async () => {
+    if (ownBrowserPrerequisites().length) return;
+    rig.xvfb = await startXvfb(screen);
+    rig.server = await serveOwnBrowserAttempts(mail);
+  });
+  after(async () => {
+    rig.xvfb?.child.kill('SIGTERM');
+    rig.server?.closeAllConnections();
+    rig.server?.close();
+  });
+  return { mail, rig };
+}
+
+/**
+ * Print `PREFIX family | attempts | allow | challenge | block | behaviour scores` for each of
+ * `families` over `rows` ({ family, decision, behaviour }).
+ * @param {string} prefix
+ * @param {string[]} families
+ * @param {{ family: string, decision: string, behaviour: number | null }[]} rows
+ */
+export function printDecisionTable(prefix, families, rows) {
+  const table = [`${prefix} family | attempts | allow | challenge | block | behaviour scores`];
+  for (const f of families) {
+    const rs = rows.filter((r) => r.family === f);
+    const c = (/** @type {string} */ d) => rs.filter((r) => r.decision === d).length;
+    table.push(`${prefix} ${f} | ${rs.length} | ${c('allow')} | ${c('challenge')} | ${c('block')} | ${rs.map((r) => r.behaviour ?? '-').join(' ')}`);
+  }
+  process.stdout.write(`${table.join('\n')}\n`);
 }
