@@ -1,7 +1,7 @@
 // Download budget of the browser assets (issue: "collector, small and invisible"): what one
 // browser fetches — loader + wasm-bindgen glue + the proof-of-work worker + the probe worker +
 // ONE wasm build (the larger of simd128/scalar counts) — must stay within 30 KB gzipped
-// (gzip -9, as scripts/build-assets.sh reports it). Runs against js/dist (build it first).
+// (node's zlib at level 9, as scripts/build-assets.sh reports it). Runs against js/dist (build it first).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
