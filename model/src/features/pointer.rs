@@ -82,11 +82,12 @@ pub const JUMP_MAX_PERIOD_MS: f64 = 20.0;
 /// judged strokes ending in a click, 0.35 % reach 0.5).
 pub const ARRIVAL_RATIO: f64 = 0.5;
 /// Strokes ending in a click are judged up to this median sampling interval (ms), coarser than
-/// starts ([`JUMP_MAX_PERIOD_MS`]): a hand's homing phase lasts 100 ms or more, so even a 25 Hz
-/// sample stream shows it slowing (SapiMouse thinned to every 2nd and 3rd move, ≈ 30 and 20 Hz:
-/// no window meets the rule, as recorded), while a point-per-tick injector on a 20 ms or
-/// slower timer (`page.mouse.move` plus `sleep(16)` through Playwright measured 19.8–20.1 ms)
-/// arrives with a whole step.
+/// starts ([`JUMP_MAX_PERIOD_MS`]): a hand's homing phase is long enough that a coarser sample
+/// stream still shows it slowing (SapiMouse thinned to every 2nd move, ≈ 30 Hz: 1 of 1,841
+/// windows meets the rule, none as recorded; every 3rd move, ≈ 50 ms apart, is beyond the
+/// bound and not judged), while a point-per-tick injector on a 20 ms or slower timer
+/// (`page.mouse.move` plus `sleep(16)` through Playwright measured 19.8–20.1 ms) arrives with
+/// a whole step.
 pub const ARRIVAL_MAX_PERIOD_MS: f64 = 40.0;
 /// The sparse-moves rule ([`Features::sparse_moves`]) reads the intervals between consecutive
 /// mouse move samples that moved at least this far (px) ...
