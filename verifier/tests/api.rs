@@ -1906,36 +1906,36 @@ async fn success_when_policy_for_each_mode_and_decision() {
 async fn field_event_rules_can_be_switched_off_per_site() {
     let h = harness();
     // A long human-like login whose password field gains the focus with no press on it (the
-    // last press before is the username's last key), as `send_keys` without a click does.
-    let t = TelemetrySpec::long_login(1)
-        .password_focused_by_script()
-        .build();
+    // last press before is the username's last key), as `send_keys` without a click does; and
+    // the same login with its text inserted with no keystroke (`fill()`).
+    let logins = [
+        (
+            TelemetrySpec::long_login(1)
+                .password_focused_by_script()
+                .build(),
+            "unprompted-focus",
+        ),
+        (
+            TelemetrySpec::long_login(1).filled_without_keys().build(),
+            "inserted-text",
+        ),
+    ];
     for (sitekey, secret, judged) in [
         ("site-a", SECRET_A, true),
         ("site-nofield", SECRET_NOFIELD, false),
     ] {
-        let reply = challenge(&h, sitekey, ORIGIN_A, "login", "c").await;
-        let spec = token_spec(ORIGIN_A, "login", "c").telemetry(t.clone());
-        let v = verify_token(&h.app, secret, &seal(&reply, &spec)).await;
-        assert_success(&v);
-        let reasons = v["tollgate"]["reasons"].as_array().expect("reasons");
-        assert_eq!(
-            reasons.contains(&json!("unprompted-focus")),
-            judged,
-            "{sitekey}: {v}"
-        );
-        // Text inserted with no keystroke (`fill()`) falls under the same switch.
-        let reply = challenge(&h, sitekey, ORIGIN_A, "login", "c").await;
-        let filled = TelemetrySpec::long_login(1).filled_without_keys().build();
-        let spec = token_spec(ORIGIN_A, "login", "c").telemetry(filled);
-        let v = verify_token(&h.app, secret, &seal(&reply, &spec)).await;
-        assert_success(&v);
-        let reasons = v["tollgate"]["reasons"].as_array().expect("reasons");
-        assert_eq!(
-            reasons.contains(&json!("inserted-text")),
-            judged,
-            "{sitekey}: {v}"
-        );
+        for (t, reason) in &logins {
+            let reply = challenge(&h, sitekey, ORIGIN_A, "login", "c").await;
+            let spec = token_spec(ORIGIN_A, "login", "c").telemetry(t.clone());
+            let v = verify_token(&h.app, secret, &seal(&reply, &spec)).await;
+            assert_success(&v);
+            let reasons = v["tollgate"]["reasons"].as_array().expect("reasons");
+            assert_eq!(
+                reasons.contains(&json!(reason)),
+                judged,
+                "{sitekey} {reason}: {v}"
+            );
+        }
     }
     // The option is a boolean; anything else is a configuration error.
     let text = config().replace("field_event_rules = false", "field_event_rules = \"off\"");
