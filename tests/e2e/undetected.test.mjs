@@ -43,6 +43,9 @@ import { CHROMIUM, missingPrerequisite, redeemAttempt, sleep, startVerifier, tem
 import { centreOf, clampTo, mulberry32, ownBrowserPrerequisites, ownBrowserRig, printDecisionTable } from './xtest.mjs';
 
 const N = Number(process.env.UNDETECTED_ATTEMPTS ?? 2);
+// rebrowser-patches' default Runtime fix (read by the patched library in this process), named so
+// that a changed default cannot pass unseen.
+process.env.REBROWSER_PATCHES_RUNTIME_FIX_MODE ??= 'addBinding';
 /** The default site policy's allow threshold (verifier/README.md, "Scoring"). */
 const ALLOW = 0.6;
 const SCREEN = { w: 1280, h: 800 };
@@ -133,9 +136,6 @@ describe('undetected automation stacks against the product, fresh verifier per a
       await page.goto(url);
       return { page, close: () => context.close() };
     }
-    // rebrowser-patches' default Runtime fix (read by the patched library in this process), named
-    // so that a changed default cannot pass unseen.
-    process.env.REBROWSER_PATCHES_RUNTIME_FIX_MODE ??= 'addBinding';
     const browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: false,
