@@ -36,6 +36,8 @@
 //                      is longer than a frame (`webdriver-timing.mjs`, headless and headful; 20 and
 //                      25 ms fall back onto a longer step part of the time, 33 and 40 ms land on
 //                      50.0 ms).
+// - keys-typo          a `keys-iid` login whose typist corrects typos: before 8 % of the characters one or
+//                      two wrong keys, a 150–600 ms pause, as many Backspaces (session 20).
 // - keys-click         a `keys-iid` login submitted with `element.click()` on the button (one warped
 //                      press, released 1–3 ms later) instead of Enter.
 // - selenium-replay    pointer only: a recorded SapiMouse window (a person's path and clicks, read from
@@ -246,6 +248,9 @@ const KEY_FAMILIES = {
   'keys-iid': KEY_DISTS,
   'keys-iid-ood': KEY_DISTS_OOD,
   'keys-click': KEY_DISTS,
+  // `keys-iid` logins with typos corrected after a pause (session 20): no training typist pauses
+  // before its Backspaces.
+  'keys-typo': KEY_DISTS,
   // HLISA's `send_keys` within a word (session 16): holds std_positive(60, 35, 13) ms and pauses
   // std_positive(210, 30, 11) ms, each `.pause()` 1.3-2.5 ms longer through ChromeDriver, key
   // actions ~1 ms.
@@ -628,6 +633,19 @@ function session(family, rng) {
   let t = 0;
   const typeField = (dist, n) => {
     for (let c = 0; c < n; c++) {
+      // `keys-typo`: before 8 % of the characters, one or two wrong keys, a 150-600 ms pause
+      // (the typist "notices"), as many Backspaces, then the right key.
+      if (family === 'keys-typo' && c > 0 && rng() < 0.08) {
+        const wrong = rng() < 0.7 ? 1 : 2;
+        for (const [cls, k] of [['char', wrong], ['backspace', wrong]]) {
+          if (cls === 'backspace') t += u(150, 600);
+          for (let w = 0; w < k; w++) {
+            const [h, gap] = dist(u, g, rng);
+            K.push([r1(t), r1(t + h), cls]);
+            t += h + gap;
+          }
+        }
+      }
       const [h, gap] = dist(u, g, rng);
       K.push([r1(t), r1(t + h), 'char']);
       t += h + gap;
@@ -771,7 +789,7 @@ function session(family, rng) {
 
 // A family's seeds follow its place in this list: add new families at the end, so that the figures
 // of the others stay reproducible.
-const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed', 'stroke-library', 'driver-eased'];
+const FAMILIES = ['selenium-default', 'selenium-perstep', 'selenium-pause', 'selenium-zero', 'pyautogui-tween', 'warp', 'keys-iid', 'selenium-sleep', 'keys-iid-ood', 'selenium-click', 'selenium-duration', 'selenium-replay', 'keys-click', 'hlisa', 'humancursor', 'pyclick', 'keys-hlisa', 'replay-typed', 'stroke-library', 'driver-eased', 'keys-typo'];
 const dir = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), 'probes-'));
 const lines = [];
 // `--families a,b`: only those (each keeps its seeds).

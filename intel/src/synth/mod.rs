@@ -433,6 +433,37 @@ fn pick_style(rng: &mut Rng, generator: &str) -> Style {
     }
 }
 
+/// Per-session typo rate of a synthetic typist: half type cleanly (Puppeteer's `type`, a
+/// `send_keys` loop), half make and correct typos at 3–12 % of the characters, as "humanised
+/// typing" libraries do ([`with_typos`]). Until session 20 no generator pressed Backspace, so
+/// the model read any correction as a person's: the `key_backspace` term was worth about 1.9
+/// logits between none and one Backspace in 20 keys, for a tell any script can add.
+fn typo_rate(rng: &mut Rng) -> f64 {
+    if rng.chance(0.5) {
+        0.0
+    } else {
+        rng.range(0.03, 0.12)
+    }
+}
+
+/// `classes` with typos corrected on the spot: before a character, with probability `rate`, a
+/// wrong key and up to two more characters, then as many Backspaces (the right key follows).
+fn with_typos(rng: &mut Rng, classes: Vec<u8>, rate: f64) -> Vec<u8> {
+    if rate <= 0.0 {
+        return classes;
+    }
+    let mut out = Vec::with_capacity(classes.len() + 8);
+    for c in classes {
+        if c == key_class::CHAR && rng.chance(rate) {
+            let m = 1 + usize::from(rng.chance(0.3)) + usize::from(rng.chance(0.1));
+            out.extend(std::iter::repeat_n(key_class::CHAR, m));
+            out.extend(std::iter::repeat_n(key_class::BACKSPACE, m));
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Key class sequence of typed text: words of characters separated by spaces, an optional Shift
 /// press before a capital.
 fn text_classes(rng: &mut Rng, len: usize, with_shift: bool) -> Vec<u8> {
@@ -806,6 +837,7 @@ fn type_into_fields(
     mut reach: impl FnMut(&mut Builder<'_>, P2),
 ) -> Vec<Key> {
     let mut keys = Vec::new();
+    let typos = typo_rate(krng);
     for (i, tg) in targets.iter().enumerate() {
         reach(b, *tg);
         b.click();
@@ -813,7 +845,7 @@ fn type_into_fields(
             if with_keys {
                 let n = b.rng.int(6, 20);
                 let shift = b.rng.chance(0.5);
-                let classes = text_classes(b.rng, n, shift);
+                let classes = with_typos(krng, text_classes(b.rng, n, shift), typos);
                 let t0 = b.t + b.rng.range(0.0, 400.0);
                 let (ks, end) = match typist {
                     Typist::Synthetic => type_keys(krng, kt, &classes, t0, b.style.tick),
@@ -838,9 +870,13 @@ fn type_shaped(
     shift: bool,
     mut typer: impl FnMut(&mut Rng, &[u8], f64) -> (Vec<Key>, f64),
 ) -> Vec<Key> {
+    let typos = typo_rate(rng);
     match key_shape(rng) {
         KeyShape::Text(n) => {
-            let classes = text_classes(rng, n, shift);
+            let classes = {
+                let c = text_classes(rng, n, shift);
+                with_typos(rng, c, typos)
+            };
             typer(rng, &classes, 0.0).0
         }
         KeyShape::Login {
@@ -850,14 +886,20 @@ fn type_shaped(
             pass,
             enter,
         } => {
-            let classes = text_classes(rng, user, shift);
+            let classes = {
+                let c = text_classes(rng, user, shift);
+                with_typos(rng, c, typos)
+            };
             let (mut keys, mut t) = typer(rng, &classes, 0.0);
             if tab {
                 let (k, end) = typer(rng, &[key_class::TAB], t);
                 keys.extend(k);
                 t = end;
             }
-            let classes = text_classes(rng, pass, shift);
+            let classes = {
+                let c = text_classes(rng, pass, shift);
+                with_typos(rng, c, typos)
+            };
             let (k, end) = typer(rng, &classes, t + pause);
             keys.extend(k);
             if let Some(wait) = enter {
@@ -1535,6 +1577,53 @@ mod tests {
                 f.get(F::KinStepRatio)
             );
         }
+    }
+
+    #[test]
+    fn typos_are_corrected_on_the_spot() {
+        let mut rng = Rng::new(11);
+        let clean = text_classes(&mut rng, 40, true);
+        assert_eq!(with_typos(&mut rng, clean.clone(), 0.0), clean);
+        let typed = with_typos(&mut rng, clean.clone(), 0.5);
+        let bs = typed.iter().filter(|c| **c == key_class::BACKSPACE).count();
+        assert!(bs > 0, "{typed:?}");
+        // Each run of Backspaces erases exactly the characters typed just before it, so the
+        // text left is the clean one.
+        let mut left: Vec<u8> = Vec::new();
+        for &c in &typed {
+            if c == key_class::BACKSPACE {
+                assert_eq!(left.pop(), Some(key_class::CHAR), "{typed:?}");
+            } else {
+                left.push(c);
+            }
+        }
+        assert_eq!(left, clean);
+        assert_eq!(typed.len(), clean.len() + 2 * bs);
+    }
+
+    #[test]
+    fn about_half_the_synthetic_typists_correct_typos() {
+        // Key-only sessions and logins with typing alike: until session 20 no synthetic typist
+        // pressed Backspace, so a correction read as a person's.
+        let mut rng = Rng::new(12);
+        let (mut with_bs, mut n) = (0, 0);
+        for g in ["type-gauss", "type-skewed", "type-const"] {
+            for _ in 0..40 {
+                let (s, _) = key_session(&mut rng, g);
+                n += 1;
+                with_bs += usize::from(s.keys.iter().any(|k| k.class == key_class::BACKSPACE));
+            }
+        }
+        for _ in 0..40 {
+            let (s, name) = pointer_session(&mut rng, "windmouse", true);
+            assert!(!s.keys.is_empty(), "{name}");
+            n += 1;
+            with_bs += usize::from(s.keys.iter().any(|k| k.class == key_class::BACKSPACE));
+        }
+        assert!(
+            with_bs * 4 > n && with_bs * 4 < 3 * n,
+            "{with_bs} of {n} sessions with a Backspace"
+        );
     }
 
     #[test]
