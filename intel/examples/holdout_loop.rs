@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
         seed: 1,
         synth_scale: synth,
         stride,
+        as_captures: false,
     })?;
     let folds = assign_folds(&ds.records, 2, 1);
     let eval_subjects: HashSet<&str> = ds

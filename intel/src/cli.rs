@@ -20,6 +20,9 @@ pub struct DataOptions {
     pub synth_scale: f64,
     /// Keep every n-th record of each trace file (1 = all); for quick smoke runs.
     pub stride: usize,
+    /// Score every trace record as a collector capture of coalesced device samples (what
+    /// Chromium's collector sends), not as a trace: the capture-only rules and readings apply.
+    pub as_captures: bool,
 }
 
 /// Sparse pointer evidence: for each pointer-only human record with at least 40 rows, one derived
@@ -314,7 +317,15 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
             recs.into_iter()
                 .enumerate()
                 .filter(|(i, _)| i % opts.stride.max(1) == 0)
-                .map(|(_, r)| r),
+                .map(|(_, mut r)| {
+                    if opts.as_captures {
+                        r.session.collector = true;
+                        for p in &mut r.session.pointer {
+                            p.coalesced = true;
+                        }
+                    }
+                    r
+                }),
         );
     }
     let mut short = short_typing_windows(&records, opts.seed);

@@ -164,6 +164,10 @@ struct DataArgs {
     /// Keep every n-th record of each file (quick runs).
     #[arg(long, default_value_t = 1)]
     stride: usize,
+    /// Score the trace records as collector captures of coalesced device samples (as
+    /// Chromium's collector sends them) instead of as traces.
+    #[arg(long)]
+    as_captures: bool,
 }
 
 impl DataArgs {
@@ -173,6 +177,7 @@ impl DataArgs {
             seed: self.seed,
             synth_scale: self.synthetic_scale,
             stride: self.stride,
+            as_captures: self.as_captures,
         }
     }
 }

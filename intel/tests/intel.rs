@@ -75,6 +75,7 @@ fn smoke_cross_validation_beats_floors() {
         seed: 7,
         synth_scale: 0.2,
         stride: 4,
+        as_captures: false,
     })
     .expect("load");
     let (scored, folds) = cross_validate(
