@@ -297,12 +297,15 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     }
     const elapsed = ((Date.now() - started) / 1000).toFixed(1);
 
-    // Offline features of exactly the rows played, through the same extraction the model trains on.
+    // Offline features of exactly the rows played, through the same extraction the model trains on,
+    // read as a capture of coalesced samples (`--as-captures`) as the verifier reads the token: a
+    // recording faster than display frames is then read at frame spacing on both sides
+    // (`features::pointer::frame_view`), so what is compared is the capture, not that reading.
     const dir = tempDir('oslevel-records');
     const recFile = join(dir, 'records.jsonl');
     const outFile = join(dir, 'features.jsonl');
     writeFileSync(recFile, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    await promisify(execFile)(INTEL_BIN, ['eval', '--traces', recFile, '--synthetic-scale', '0', '--with-features', '--out', outFile], { cwd: ROOT, maxBuffer: 64 << 20 });
+    await promisify(execFile)(INTEL_BIN, ['eval', '--traces', recFile, '--synthetic-scale', '0', '--as-captures', '--with-features', '--out', outFile], { cwd: ROOT, maxBuffer: 64 << 20 });
     const offline = new Map(
       readFileSync(outFile, 'utf8')
         .split('\n')
