@@ -157,6 +157,7 @@ async fn export_train_shadow_compare_calibrate_promote() {
             seed: 1,
             synth_scale: 0.0,
             stride: 1,
+            as_captures: false,
         },
         out: cand.clone(),
         folds: 3,
