@@ -1269,8 +1269,9 @@ pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
 }
 
 /// A steadily sampled stroke faster than display frames (a 125–1000 Hz mouse captured through
-/// coalesced events), read as a browser on a 60 Hz display dispatches it: the last sample of each [`FRAME_VIEW_MS`] frame (frames counted from the
-/// stroke's first sample, which is kept, as is its last). `None` for every other stroke: frame
+/// coalesced events), read as a browser on a 60 Hz display dispatches it: the last sample of each
+/// [`FRAME_VIEW_MS`] frame (frames counted from the stroke's first sample, which is kept, as is
+/// its last). `None` for every other stroke: frame
 /// rate or slower, bursts, and irregular streams (a VM's batches: fewer than 60 % of the intervals
 /// within ±30 % of their median). Kinematics measured between consecutive samples (step ratios,
 /// turns, curvature sign changes, jerk) otherwise measure the sampling rate: SapiMouse's people
