@@ -632,23 +632,21 @@ function session(family, rng) {
   const K = [];
   let t = 0;
   const typeField = (dist, n) => {
+    const press = (cls) => {
+      const [h, gap] = dist(u, g, rng);
+      K.push([r1(t), r1(t + h), cls]);
+      t += h + gap;
+    };
     for (let c = 0; c < n; c++) {
       // `keys-typo`: before 8 % of the characters, one or two wrong keys, a 150-600 ms pause
       // (the typist "notices"), as many Backspaces, then the right key.
       if (family === 'keys-typo' && c > 0 && rng() < 0.08) {
         const wrong = rng() < 0.7 ? 1 : 2;
-        for (const [cls, k] of [['char', wrong], ['backspace', wrong]]) {
-          if (cls === 'backspace') t += u(150, 600);
-          for (let w = 0; w < k; w++) {
-            const [h, gap] = dist(u, g, rng);
-            K.push([r1(t), r1(t + h), cls]);
-            t += h + gap;
-          }
-        }
+        for (let w = 0; w < wrong; w++) press('char');
+        t += u(150, 600);
+        for (let w = 0; w < wrong; w++) press('backspace');
       }
-      const [h, gap] = dist(u, g, rng);
-      K.push([r1(t), r1(t + h), 'char']);
-      t += h + gap;
+      press('char');
     }
   };
   if (family === 'hlisa') return hlisaSession(u, g, rng);

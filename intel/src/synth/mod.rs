@@ -871,12 +871,13 @@ fn type_shaped(
     mut typer: impl FnMut(&mut Rng, &[u8], f64) -> (Vec<Key>, f64),
 ) -> Vec<Key> {
     let typos = typo_rate(rng);
+    let text = |rng: &mut Rng, n: usize| {
+        let c = text_classes(rng, n, shift);
+        with_typos(rng, c, typos)
+    };
     match key_shape(rng) {
         KeyShape::Text(n) => {
-            let classes = {
-                let c = text_classes(rng, n, shift);
-                with_typos(rng, c, typos)
-            };
+            let classes = text(rng, n);
             typer(rng, &classes, 0.0).0
         }
         KeyShape::Login {
@@ -886,20 +887,14 @@ fn type_shaped(
             pass,
             enter,
         } => {
-            let classes = {
-                let c = text_classes(rng, user, shift);
-                with_typos(rng, c, typos)
-            };
+            let classes = text(rng, user);
             let (mut keys, mut t) = typer(rng, &classes, 0.0);
             if tab {
                 let (k, end) = typer(rng, &[key_class::TAB], t);
                 keys.extend(k);
                 t = end;
             }
-            let classes = {
-                let c = text_classes(rng, pass, shift);
-                with_typos(rng, c, typos)
-            };
+            let classes = text(rng, pass);
             let (k, end) = typer(rng, &classes, t + pause);
             keys.extend(k);
             if let Some(wait) = enter {

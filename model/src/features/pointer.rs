@@ -1280,7 +1280,8 @@ pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
 /// Applied to collector captures only ([`Session::collector`], strokes of mostly coalesced
 /// samples): nearly every person in the training traces was recorded frame-locked, and reading the
 /// few trace people at 125 Hz this way too, then retraining, moved the model onto timing
-/// irregularity (screened: a VM's person 2.2 → 16.3 % challenged+blocked), as session 8's variant
+/// irregularity (screened: people at ≥ 19 ms, mostly DELBOT's VM, 2.2 → 16.3 % challenged+blocked),
+/// as session 8's variant
 /// did. A capture is read at frame spacing instead, so a fast mouse in production meets the model
 /// as the people it learned from.
 pub fn frame_view(st: &[Pt]) -> Option<Vec<Pt>> {
@@ -1288,16 +1289,13 @@ pub fn frame_view(st: &[Pt]) -> Option<Vec<Pt>> {
         return None;
     }
     let mut gaps: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
-    let n = gaps.len();
     let m = median_of(&mut gaps)?;
     if !FRAME_VIEW_MEDIAN_MS.contains(&m) {
         return None;
     }
-    let near = st
-        .windows(2)
-        .filter(|w| ((w[1].t_ms - w[0].t_ms) - m).abs() <= 0.3 * m)
-        .count();
-    if (near as f64) < 0.6 * n as f64 {
+    // `gaps` is sorted now; the count does not depend on the order.
+    let near = gaps.iter().filter(|g| (**g - m).abs() <= 0.3 * m).count();
+    if (near as f64) < 0.6 * gaps.len() as f64 {
         return None;
     }
     let t0 = st[0].t_ms;
@@ -1322,8 +1320,9 @@ fn kinematics(strokes: &[&[Pt]], paths: &[f64], collector: bool, f: &mut Feature
         if long_enough(st, path) {
             let device = collector && 2 * st.iter().filter(|p| p.coalesced).count() >= st.len();
             let view = if device { frame_view(st) } else { None };
+            let view = view.map(|v| (path_len(&v), v));
             let (st, path) = match &view {
-                Some(v) if long_enough(v, path_len(v)) => (v.as_slice(), path_len(v)),
+                Some((p, v)) if long_enough(v, *p) => (v.as_slice(), *p),
                 _ => (*st, path),
             };
             let mut k = stroke_kinematics_with(st, path, &mut sc);
