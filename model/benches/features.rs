@@ -28,6 +28,17 @@ fn features_and_model(c: &mut Criterion) {
     g.bench_function("model_score", |b| {
         b.iter(|| model.score(black_box(&f), ReplayEvidence::default()))
     });
+    // The same login with a 125 Hz mouse (≈ 1,170 coalesced samples): every long stroke is
+    // also read at frame spacing (`pointer::frame_view`), the costliest token a mouse sends.
+    let fast = Session::from_telemetry(
+        &TelemetrySpec::long_login(1)
+            .with_fast_mouse()
+            .fingerprint(vec![0x42; 16])
+            .build(),
+    );
+    g.bench_function("features_extract_125hz", |b| {
+        b.iter(|| features::extract(black_box(&fast)))
+    });
     g.finish();
 }
 

@@ -35,6 +35,8 @@ enum Shape {
         scripted_focus: bool,
         /// Each field filled by one keyless insertion instead of typed (`inserted-text`).
         filled: bool,
+        /// Move samples per ~16 ms frame: 1 (a 60 Hz mouse) or 2 (125 Hz, coalesced).
+        per_frame: u32,
     },
     BotLinear {
         moves: u16,
@@ -128,7 +130,18 @@ impl TelemetrySpec {
             boxed: false,
             scripted_focus: false,
             filled: false,
+            per_frame: 1,
         })
+    }
+
+    /// [`TelemetrySpec::long_login`] with a 125 Hz mouse: the same strokes over the same time, two
+    /// coalesced samples per frame 8 ms apart (≈ 1,170 samples), the token whose strokes
+    /// feature extraction reads at frame spacing (`features::pointer::frame_view`).
+    pub fn with_fast_mouse(mut self) -> Self {
+        if let Shape::LongLogin { per_frame, .. } = &mut self.shape {
+            *per_frame = 2;
+        }
+        self
     }
 
     /// [`TelemetrySpec::long_login`] with the boxes of its username and password fields and its
@@ -217,7 +230,17 @@ impl TelemetrySpec {
                 boxed,
                 scripted_focus,
                 filled,
-            } => long_login(&mut Rng::new(seed), boxed, scripted_focus, filled).0,
+                per_frame,
+            } => {
+                long_login(
+                    &mut Rng::new(seed),
+                    boxed,
+                    scripted_focus,
+                    filled,
+                    per_frame,
+                )
+                .0
+            }
             Shape::BotLinear { moves, step_ms } => bot_linear(moves, step_ms),
             Shape::BotKeys {
                 keys,
@@ -235,8 +258,15 @@ impl TelemetrySpec {
                 boxed,
                 scripted_focus,
                 filled,
+                per_frame,
             } => {
-                let (b, fp) = long_login(&mut Rng::new(seed), boxed, scripted_focus, filled);
+                let (b, fp) = long_login(
+                    &mut Rng::new(seed),
+                    boxed,
+                    scripted_focus,
+                    filled,
+                    per_frame,
+                );
                 (b.finish(), fp)
             }
             _ => (self.builder().finish(), Vec::new()),
@@ -417,6 +447,7 @@ fn long_login(
     boxed: bool,
     scripted_focus: bool,
     filled: bool,
+    per_frame: u32,
 ) -> (TelemetryBuilder, Vec<u8>) {
     let mut tb = TelemetryBuilder::new();
     if boxed {
@@ -441,7 +472,7 @@ fn long_login(
     let targets = [(420.0, 260.0), (420.0, 330.0), (430.0, 400.0)];
     let mut key_t: f64 = 0.0;
     for (stroke, &(tx, ty)) in targets.iter().cycle().take(9).enumerate() {
-        let n = 50 + rng.below(30) as usize;
+        let n = (50 + rng.below(30) as usize) * per_frame as usize;
         let (sx, sy) = (x, y);
         let (cx, cy) = (
             (sx + tx) / 2.0 + (rng.unit() - 0.5) * 160.0,
@@ -453,7 +484,7 @@ fn long_login(
             let u = 1.0 - e;
             x = u * u * sx + 2.0 * u * e * cx + e * e * tx + (rng.unit() - 0.5) * 1.5;
             y = u * u * sy + 2.0 * u * e * cy + e * e * ty + (rng.unit() - 0.5) * 1.5;
-            t += 16.0 + rng.unit() * 1.4;
+            t += (16.0 + rng.unit() * 1.4) / f64::from(per_frame);
             tb.pointer(
                 t,
                 pointer_kind::MOVE,
@@ -529,7 +560,7 @@ fn bot_keys(keys: u16, gap_ms: f64, trusted: bool) -> TelemetryBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_protocol::telemetry::probe;
+    use tollgate_protocol::telemetry::{MAX_POINTER, probe};
 
     #[test]
     fn shapes_have_their_records() {
@@ -555,6 +586,10 @@ mod tests {
         let (p, k, f, fp) = count(TelemetrySpec::long_login(7));
         assert!((500..800).contains(&p), "{p}");
         assert_eq!((k, f, fp), (26, 2 * (1 + 13 + 1) + 1, 16));
+        // Twice the samples over the same strokes, under the token's pointer cap.
+        let (p, k, ..) = count(TelemetrySpec::long_login(7).with_fast_mouse());
+        assert!((1000..MAX_POINTER).contains(&p), "{p}");
+        assert_eq!(k, 26);
     }
 
     #[test]

@@ -1567,6 +1567,31 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_125hz_token_is_read_at_frame_spacing() {
+        // The criterion bench's fast token (`features_extract_125hz`): every long stroke of it is
+        // read through the frame view, at about half its samples.
+        let t = tollgate_testkit::TelemetrySpec::long_login(1)
+            .with_fast_mouse()
+            .build();
+        let s = crate::features::Session::from_telemetry(&t);
+        assert!(s.collector);
+        let long: Vec<Vec<Pt>> = strokes(&s.pointer)
+            .into_iter()
+            .filter(|st| long_enough(st, path_len(st)))
+            .collect();
+        assert!(long.len() >= 8, "{}", long.len());
+        for st in &long {
+            let v = frame_view(st).expect("a 125 Hz stroke");
+            assert!(
+                (st.len() / 3..st.len() * 2 / 3).contains(&v.len()),
+                "{} -> {}",
+                st.len(),
+                v.len()
+            );
+        }
+    }
+
+    #[test]
     fn fast_devices_are_read_at_frame_spacing() {
         // 125 Hz and 250 Hz (a 1 kHz mouse as the loader thins it) are read at ~60 Hz frames.
         for dt in [8.0, 4.0] {
