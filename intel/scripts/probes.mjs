@@ -53,8 +53,10 @@
 //                      has seen the paths (and the replay hashes may know them): this measures what
 //                      the clock alone gives away.
 // - driver-eased       ghost-cursor's path re-timed under a minimum-jerk course, sent by a patched
-//                      ChromeDriver (`batch`: its measured action-batch clock) or on display frames
-//                      (`frame`, assumed); see `EASED_CLOCKS`. The Selenium suite's `patched-eased` live.
+//                      ChromeDriver (`batch`: its measured action-batch clock), on display frames
+//                      (`frame`, assumed), or by Playwright's `mouse.move` with a 16 ms sleep
+//                      (`cdp-sleep`, measured); see `EASED_CLOCKS`. The Selenium suite's
+//                      `patched-eased` and the undetected suite's `pr-eased-*` live.
 //
 //   node intel/scripts/probes.mjs                 # 200 logins per family, compiled-in model
 //   node intel/scripts/probes.mjs --n 500 --model model/models/behaviour-v3.json
@@ -150,6 +152,10 @@ let sapi = null;
 const EASED_CLOCKS = {
   batch: (k, u) => (k === 0 ? 0 : k === 1 ? u(1.4, 2.6) : k === 2 ? u(3, 18.7) : 16.67 + u(-0.8, 0.8)),
   frame: (k, u) => (k === 0 ? 0 : 16.67 + u(-0.8, 0.8)),
+  // `page.mouse.move` then a 16 ms sleep, Playwright (patchright) over CDP: measured in session 21
+  // over 2,581 intervals of the undetected suite's tokens, 18.5-21.6 ms (p5-p95, median 19.4), and
+  // 9.2 % of the steps 30.8-37.6 ms (p10-p90) where the move waited for a frame.
+  'cdp-sleep': (k, u) => (k === 0 ? 0 : u(0, 1) < 0.092 ? u(30.8, 37.6) : u(18.5, 21.6)),
 };
 
 /** `driver-eased`: ghost-cursor's path re-timed under a minimum-jerk course (the OS-level rig's

@@ -51,7 +51,9 @@
 //!
 //! The new pointer generators time their samples with one of: a fixed OS tick (60–125 Hz,
 //! Gaussian jitter 0.02–0.5 ms), frame-like Gaussian intervals (16.7 ms, SD 1–5 ms), random
-//! uniform per-step delays, or log-normal delays — drawn per session.
+//! uniform per-step delays, log-normal delays, or (since session 21) a clock whose spread reads
+//! as a person's: a sleep loop with hiccups or frame-locked steps with skipped frames
+//! ([`Timing::humanlike`]; a fifth of `bezier-eased` sessions too) — drawn per session.
 //!
 //! Click styles: instant (down→up ≤ 2 ms, no hesitation) or humanised (40–150 ms dwell).
 //! Timer resolution (0.1 ms or 1 ms; keys sometimes 16 ms) and integer vs fractional
@@ -135,6 +137,23 @@ enum Timing {
     Tick(f64, f64),
     /// Log-normal delay: median ms, σ.
     LogNormal(f64, f64),
+    /// Frame-locked, as a browser dispatches a hand's moves: whole `period`s (ms) with Gaussian
+    /// jitter (SD ms), one or two frames skipped with probability `skip` per step. The timing a
+    /// person's trace has, so that timing alone cannot buy a scripted path back (session 21).
+    Frames {
+        period: f64,
+        skip: f64,
+        jitter: f64,
+    },
+    /// A sleep loop between CDP or OS-level moves: `period` ms with Gaussian jitter (SD ms), and
+    /// with probability `p` a hiccup that adds 0.6–1.0 of a period (a missed frame or scheduler
+    /// slice). Measured live (session 21): patchright's `mouse.move` plus a 16 ms sleep comes
+    /// 18.5–21.6 ms apart with 9 % of the steps at 31–38 ms, a spread the model read as a person's.
+    Hiccup {
+        period: f64,
+        sd: f64,
+        p: f64,
+    },
 }
 
 impl Timing {
@@ -146,12 +165,59 @@ impl Timing {
             Timing::Uniform(a, b) => rng.range(a, b),
             Timing::Tick(p, sd) => rng.gauss(p, sd).max(0.5),
             Timing::LogNormal(m, s) => rng.log_normal(m, s).clamp(1.0, 200.0),
+            Timing::Frames {
+                period,
+                skip,
+                jitter,
+            } => {
+                let k = if rng.chance(skip) {
+                    if rng.chance(0.75) { 2.0 } else { 3.0 }
+                } else {
+                    1.0
+                };
+                (k * period + rng.gauss(0.0, jitter)).max(0.5)
+            }
+            Timing::Hiccup { period, sd, p } => {
+                let extra = if rng.chance(p) {
+                    rng.range(0.6, 1.0) * period
+                } else {
+                    0.0
+                };
+                (rng.gauss(period, sd) + extra).max(0.5)
+            }
+        }
+    }
+
+    /// A sleep loop with hiccups (three in four sessions) or frame-locked steps with skipped
+    /// frames ([`Timing::Hiccup`], [`Timing::Frames`]): the clocks whose spread reads as a
+    /// person's, so that a scripted path cannot buy itself back with its timing. Until session 21
+    /// no generator had them; trained, they took the measured patchright clock on eased
+    /// ghost-cursor paths from 21 % to 3 % allowed offline. Frame-locked steps are the rarer
+    /// draw: a pool where half the humanlike clocks were frame-locked also took a replayed
+    /// person's login at the OS-level rig from 0.95 to 0.60 (that person's short strokes are
+    /// smooth, and their frame-locked timing was what the model read as human).
+    fn humanlike(rng: &mut Rng) -> Timing {
+        if rng.chance(0.25) {
+            Timing::Frames {
+                period: *rng
+                    .pick(&[1000.0 / 60.0, 1000.0 / 75.0, 1000.0 / 120.0, 1000.0 / 144.0])
+                    .unwrap_or(&16.67),
+                skip: rng.range(0.03, 0.3),
+                jitter: rng.range(0.05, 0.6),
+            }
+        } else {
+            Timing::Hiccup {
+                period: rng.range(12.0, 25.0),
+                sd: rng.range(0.2, 1.0),
+                p: rng.range(0.03, 0.15),
+            }
         }
     }
 
     /// Timing of the stronger generators, drawn per session.
     fn strong(rng: &mut Rng) -> Timing {
-        match rng.int(0, 3) {
+        match rng.int(0, 4) {
+            4 => Timing::humanlike(rng),
             0 => Timing::Tick(
                 1000.0 / *rng.pick(&[60.0, 75.0, 90.0, 100.0, 125.0]).unwrap_or(&60.0),
                 rng.range(0.02, 2.0),
@@ -417,13 +483,11 @@ fn pick_style(rng: &mut Rng, generator: &str) -> Style {
             *rng.pick(&[8.0, 10.0, 15.0, 16.0, 16.67, 20.0, 25.0, 33.3])
                 .unwrap_or(&16.0),
         ),
-        _ => {
-            if rng.chance(0.5) {
-                Timing::Even(*rng.pick(&[8.0, 16.0, 16.67, 20.0]).unwrap_or(&16.0))
-            } else {
-                Timing::Gauss(rng.range(8.0, 20.0), rng.range(0.5, 4.0))
-            }
-        }
+        _ => match rng.int(0, 4) {
+            0 | 1 => Timing::Even(*rng.pick(&[8.0, 16.0, 16.67, 20.0]).unwrap_or(&16.0)),
+            2 | 3 => Timing::Gauss(rng.range(8.0, 20.0), rng.range(0.5, 4.0)),
+            _ => Timing::humanlike(rng),
+        },
     };
     Style {
         timing,
@@ -1311,6 +1375,39 @@ pub fn generate_strong(opts: &SynthOptions, humans: &[Record]) -> Vec<Record> {
 mod tests {
     use super::*;
     use tollgate_model::features::{F, extract, replay};
+
+    #[test]
+    fn humanlike_clocks_skip_frames_or_hiccup() {
+        let mut rng = Rng::new(7);
+        let frames = Timing::Frames {
+            period: 1000.0 / 60.0,
+            skip: 0.2,
+            jitter: 0.1,
+        };
+        let dts: Vec<f64> = (0..4000).map(|_| frames.dt(&mut rng)).collect();
+        // Whole frames only, one in five skipping one or two.
+        for d in &dts {
+            let k = (d / (1000.0 / 60.0)).round();
+            assert!((1.0..=3.0).contains(&k), "{d}");
+            assert!((d - k * 1000.0 / 60.0).abs() < 0.6, "{d}");
+        }
+        let skipped = dts.iter().filter(|d| **d > 25.0).count() as f64 / 4000.0;
+        assert!((0.17..0.23).contains(&skipped), "{skipped}");
+        // The live patchright clock: ~19.6 ms, 7 % of the steps 0.6-1 period longer.
+        let hiccup = Timing::Hiccup {
+            period: 19.6,
+            sd: 0.6,
+            p: 0.07,
+        };
+        let dts: Vec<f64> = (0..4000).map(|_| hiccup.dt(&mut rng)).collect();
+        let long: Vec<&f64> = dts.iter().filter(|d| **d > 27.0).collect();
+        let share = long.len() as f64 / 4000.0;
+        assert!((0.055..0.085).contains(&share), "{share}");
+        assert!(long.iter().all(|d| (29.0..42.0).contains(*d)), "{long:?}");
+        let mut short: Vec<f64> = dts.iter().copied().filter(|d| *d <= 27.0).collect();
+        short.sort_by(f64::total_cmp);
+        assert!((short[short.len() / 2] - 19.6).abs() < 0.1);
+    }
 
     #[test]
     fn deterministic_for_a_seed() {
