@@ -53,7 +53,7 @@
 //! Gaussian jitter 0.02–0.5 ms), frame-like Gaussian intervals (16.7 ms, SD 1–5 ms), random
 //! uniform per-step delays, log-normal delays, or (since session 21) a clock whose spread reads
 //! as a person's: a sleep loop with hiccups or frame-locked steps with skipped frames
-//! ([`Timing::humanlike`]; a fifth of `bezier-eased` sessions too) — drawn per session.
+//! (`Timing::humanlike`; a fifth of `bezier-eased` sessions too) — drawn per session.
 //!
 //! Click styles: instant (down→up ≤ 2 ms, no hesitation) or humanised (40–150 ms dwell).
 //! Timer resolution (0.1 ms or 1 ms; keys sometimes 16 ms) and integer vs fractional
