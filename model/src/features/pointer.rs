@@ -1271,19 +1271,18 @@ pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
 /// A steadily sampled stroke faster than display frames (a 125–1000 Hz mouse captured through
 /// coalesced events), read as a browser on a 60 Hz display dispatches it: the last sample of each
 /// [`FRAME_VIEW_MS`] frame (frames counted from the stroke's first sample, which is kept, as is
-/// its last). `None` for every other stroke: frame
-/// rate or slower, bursts, and irregular streams (a VM's batches: fewer than 60 % of the intervals
-/// within ±30 % of their median). Kinematics measured between consecutive samples (step ratios,
-/// turns, curvature sign changes, jerk) otherwise measure the sampling rate: SapiMouse's people
+/// its last). `None` for every other stroke: frame rate or slower, bursts, and irregular streams
+/// (a VM's batches: fewer than 60 % of the intervals within ±30 % of their median). Kinematics
+/// measured between consecutive samples (step ratios, turns, curvature sign changes, jerk)
+/// otherwise measure the sampling rate: SapiMouse's people
 /// recorded at 125 Hz had a step ratio of 0.21 against 0.36 at 60 Hz and sign-change shares of
 /// 0.65 against 0.44, and were challenged 7.5 % of the time out of fold against 0.5 % at 60 Hz.
 /// Applied to collector captures only ([`Session::collector`], strokes of mostly coalesced
 /// samples): nearly every person in the training traces was recorded frame-locked, and reading the
 /// few trace people at 125 Hz this way too, then retraining, moved the model onto timing
 /// irregularity (screened: people at ≥ 19 ms, mostly DELBOT's VM, 2.2 → 16.3 % challenged+blocked),
-/// as session 8's variant
-/// did. A capture is read at frame spacing instead, so a fast mouse in production meets the model
-/// as the people it learned from.
+/// as session 8's variant did. A capture is read at frame spacing instead, so a fast mouse in
+/// production meets the model as the people it learned from.
 pub fn frame_view(st: &[Pt]) -> Option<Vec<Pt>> {
     if st.len() < 9 {
         return None;
