@@ -28,8 +28,8 @@ fn features_and_model(c: &mut Criterion) {
     g.bench_function("model_score", |b| {
         b.iter(|| model.score(black_box(&f), ReplayEvidence::default()))
     });
-    // The same login with a 125 Hz mouse (≈ 1,170 coalesced samples): every long stroke is
-    // also read at frame spacing (`pointer::frame_view`), the costliest token a mouse sends.
+    // The same login with a 125 Hz mouse (1,146 pointer records with seed 1): every long stroke is
+    // also read at frame spacing (`pointer::frame_view`).
     let fast = Session::from_telemetry(
         &TelemetrySpec::long_login(1)
             .with_fast_mouse()

@@ -135,8 +135,8 @@ impl TelemetrySpec {
     }
 
     /// [`TelemetrySpec::long_login`] with a 125 Hz mouse: the same strokes over the same time, two
-    /// coalesced samples per frame 8 ms apart (≈ 1,170 samples), the token whose strokes
-    /// feature extraction reads at frame spacing (`features::pointer::frame_view`).
+    /// coalesced samples per frame 8 ms apart (1,146 pointer records for seed 1), the token whose
+    /// strokes feature extraction reads at frame spacing (`features::pointer::frame_view`).
     pub fn with_fast_mouse(mut self) -> Self {
         if let Shape::LongLogin { per_frame, .. } = &mut self.shape {
             *per_frame = 2;
