@@ -359,8 +359,8 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     }
     kinematics(&strokes, &paths, s.collector, f);
     ruler(&strokes, f);
-    jump_starts(&s.pointer, f);
-    arrivals(&s.pointer, f);
+    let measured = jump_starts(&s.pointer, f);
+    arrivals(&s.pointer, f, &measured);
     f.move_clock = move_clock(&s.pointer, s.collector);
     // In a trace a jump counts only with an instant release, unless the pointer never moved in
     // a way the features could read (no stroke anywhere: nothing but the jumps).
@@ -467,19 +467,42 @@ fn rest_strokes(pointer: &[Pt]) -> Vec<(Pt, Range<usize>)> {
 /// (`Some(false)`), or is it not judged (`None`: too short or too few samples)? See
 /// [`JUMP_RATIO`].
 pub fn jump_start_stroke(rest: &Pt, st: &[Pt]) -> Option<bool> {
+    jump_start_with(rest, st, || period_and_peak(st))
+}
+
+/// [`jump_start_stroke`] with the stroke's [`period_and_peak`] from `measure` (called only when
+/// the stroke is long enough to be judged).
+fn jump_start_with(
+    rest: &Pt,
+    st: &[Pt],
+    measure: impl FnOnce() -> Option<(f64, f64)>,
+) -> Option<bool> {
     let (first, last) = (st.first()?, st.last()?);
     if st.len() < JUMP_MIN_POINTS || norm(last.x - rest.x, last.y - rest.y) < JUMP_MIN_CHORD_PX {
         return None;
     }
-    step_at_speed(st, dist(rest, first), JUMP_RATIO, JUMP_MAX_PERIOD_MS)
+    step_at_speed(
+        measure()?,
+        dist(rest, first),
+        JUMP_RATIO,
+        JUMP_MAX_PERIOD_MS,
+    )
 }
 
-/// Is `step` (px, one sample interval at an end of stroke `st`) at least `ratio` of a full step
-/// at the stroke's peak speed (`Some(true)`), less (`Some(false)`), or not judged (`None`: the
-/// stroke is coarsely sampled or never moves, or the step is a discontinuity of more than
-/// [`JUMP_MAX_RATIO`] full steps)? Steps under [`JUMP_MIN_STEP_PX`] are never at speed.
-fn step_at_speed(st: &[Pt], step: f64, ratio: f64, max_period: f64) -> Option<bool> {
-    let (period, peak) = period_and_peak(st, max_period)?;
+/// Is `step` (px, one sample interval at an end of a stroke with this [`period_and_peak`]) at
+/// least `ratio` of a full step at the stroke's peak speed (`Some(true)`), less (`Some(false)`),
+/// or not judged (`None`: the stroke is sampled more coarsely than `max_period` or never moves,
+/// or the step is a discontinuity of more than [`JUMP_MAX_RATIO`] full steps)? Steps under
+/// [`JUMP_MIN_STEP_PX`] are never at speed.
+fn step_at_speed(
+    (period, peak): (f64, f64),
+    step: f64,
+    ratio: f64,
+    max_period: f64,
+) -> Option<bool> {
+    if period > max_period || !(peak > 0.0 && peak.is_finite()) {
+        return None;
+    }
     let full = peak * period;
     if step > JUMP_MAX_RATIO * full {
         return None;
@@ -611,14 +634,28 @@ fn press_dwell(pointer: &[Pt], i: usize) -> Option<f64> {
     Some(release_of(pointer, i)?.t_ms - pointer[i].t_ms)
 }
 
-/// Count post-click strokes judged and jump-started ([`Features::jump_start`]).
-fn jump_starts(pointer: &[Pt], f: &mut Features) {
+/// A stroke measured by [`period_and_peak`]: its range in the pointer stream and the measure.
+type MeasuredStroke = (Range<usize>, Option<(f64, f64)>);
+
+/// Count post-click strokes judged and jump-started ([`Features::jump_start`]). Returns the
+/// strokes measured on the way: a hovering stroke from one click to the next is usually also a
+/// stroke ending in a click ([`arrivals`]), with the same samples and so the same measure. They
+/// are in increasing order.
+fn jump_starts(pointer: &[Pt], f: &mut Features) -> Vec<MeasuredStroke> {
+    let mut measured = Vec::new();
     for (rest, r) in rest_strokes(pointer) {
-        if let Some(j) = jump_start_stroke(&rest, &pointer[r]) {
+        let st = &pointer[r.clone()];
+        let judged = jump_start_with(&rest, st, || {
+            let m = period_and_peak(st);
+            measured.push((r, m));
+            m
+        });
+        if let Some(j) = judged {
             f.n_rest_strokes += 1;
             f.n_jump_starts += usize::from(j);
         }
     }
+    measured
 }
 
 /// Hovering strokes that end in a mouse-like button press: the moves back to a gap over
@@ -677,27 +714,34 @@ fn peak_speed(st: &[Pt], window: f64) -> f64 {
     peak
 }
 
-/// A stroke's median sampling interval (at least 1 ms) and peak speed, or `None` when it does
-/// not move or is sampled more coarsely than [`JUMP_MAX_PERIOD_MS`].
-fn period_and_peak(st: &[Pt], max_period: f64) -> Option<(f64, f64)> {
+/// A stroke's median sampling interval (at least 1 ms) and peak speed (over windows of at least
+/// that interval and [`JUMP_PEAK_WINDOW_MS`]), or `None` without an interval. Whatever the
+/// caller's bound on the interval ([`step_at_speed`]), so that a stroke judged both as a start
+/// and as an arrival is measured once.
+fn period_and_peak(st: &[Pt]) -> Option<(f64, f64)> {
     let mut dts: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
     let period = median_in_place(&mut dts)?.max(1.0);
-    if period > max_period {
-        return None;
-    }
-    let peak = peak_speed(st, period.max(JUMP_PEAK_WINDOW_MS));
-    (peak > 0.0 && peak.is_finite()).then_some((period, peak))
+    Some((period, peak_speed(st, period.max(JUMP_PEAK_WINDOW_MS))))
 }
 
 /// Does a stroke that ends in a click arrive at full speed (`Some(true)`), home in like a hand
 /// (`Some(false)`), or is it not judged (`None`)? See [`ARRIVAL_RATIO`].
 pub fn full_speed_arrival(st: &[Pt]) -> Option<bool> {
+    full_speed_arrival_with(st, || period_and_peak(st))
+}
+
+/// [`full_speed_arrival`] with the stroke's [`period_and_peak`] from `measure` (called only when
+/// the stroke is long enough to be judged).
+fn full_speed_arrival_with(
+    st: &[Pt],
+    measure: impl FnOnce() -> Option<(f64, f64)>,
+) -> Option<bool> {
     let (first, last) = (st.first()?, st.last()?);
     if st.len() < JUMP_MIN_POINTS + 1 || dist(first, last) < JUMP_MIN_CHORD_PX {
         return None;
     }
     step_at_speed(
-        st,
+        measure()?,
         dist(&st[st.len() - 2], last),
         ARRIVAL_RATIO,
         ARRIVAL_MAX_PERIOD_MS,
@@ -705,10 +749,20 @@ pub fn full_speed_arrival(st: &[Pt]) -> Option<bool> {
 }
 
 /// Count strokes ending in a click judged and arriving at full speed
-/// ([`Features::full_speed_arrivals`]).
-fn arrivals(pointer: &[Pt], f: &mut Features) {
+/// ([`Features::full_speed_arrivals`]); `measured`: strokes already measured ([`jump_starts`]).
+fn arrivals(pointer: &[Pt], f: &mut Features, measured: &[MeasuredStroke]) {
     for r in arrival_strokes(pointer) {
-        if let Some(h) = full_speed_arrival(&pointer[r]) {
+        let st = &pointer[r.clone()];
+        let known = measured
+            .binary_search_by_key(&r.start, |(m, _)| m.start)
+            .ok()
+            .map(|k| &measured[k])
+            .filter(|(m, _)| m.end == r.end);
+        let judged = match known {
+            Some(&(_, m)) => full_speed_arrival_with(st, || m),
+            None => full_speed_arrival(st),
+        };
+        if let Some(h) = judged {
             f.n_arrival_strokes += 1;
             f.n_full_speed_arrivals += usize::from(h);
         }
