@@ -345,7 +345,9 @@ fn long_enough(st: &[Pt], path: f64) -> bool {
 }
 
 pub(crate) fn extract(s: &Session, f: &mut Features) {
-    let moves: Vec<Pt> = s.pointer.iter().copied().filter(is_move).collect();
+    // Sized up front: collecting a filter would grow (and copy) the buffer a dozen times.
+    let mut moves: Vec<Pt> = Vec::with_capacity(s.pointer.len());
+    moves.extend(s.pointer.iter().copied().filter(is_move));
     let ranges = stroke_ranges(&moves);
     let strokes: Vec<&[Pt]> = ranges.iter().map(|r| &moves[r.clone()]).collect();
     // Path length of every stroke, computed once (long-stroke test, kinematics).
@@ -530,14 +532,18 @@ pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
         return None;
     }
     let device_clock = collector && coalesced as f64 >= DEVICE_CLOCK_MIN_SHARE * moves as f64;
-    let mut gaps: Vec<f64> = pointer
-        .windows(2)
-        .filter(|w| mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype)
-        .filter(|w| dist(&w[0], &w[1]) >= SPARSE_MIN_STEP_PX)
-        .map(|w| w[1].t_ms - w[0].t_ms)
-        .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS)
-        .collect();
-    gaps.sort_by(f64::total_cmp);
+    let mut gaps: Vec<f64> = Vec::with_capacity(moves);
+    gaps.extend(
+        pointer
+            .windows(2)
+            .filter(|w| mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype)
+            .filter(|w| dist(&w[0], &w[1]) >= SPARSE_MIN_STEP_PX)
+            .map(|w| w[1].t_ms - w[0].t_ms)
+            .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS),
+    );
+    // Values equal under `total_cmp` are bit-identical, so the unstable sort gives the same
+    // sequence as a stable one.
+    gaps.sort_unstable_by(f64::total_cmp);
     let (mode_ms, mode_share) = clock_mode(&gaps);
     let median_ms = quantile_sorted(&gaps, 0.5).unwrap_or(0.0);
     // Only where the off-grid-clock rule judges (device-rate samples, coalesced, are many).
@@ -1338,45 +1344,64 @@ pub fn zigzag_peaks(v: &[f64], thr: f64) -> (usize, Option<usize>) {
 /// as session 8's variant did. A capture is read at frame spacing instead, so a fast mouse in
 /// production meets the model as the people it learned from.
 pub fn frame_view(st: &[Pt]) -> Option<Vec<Pt>> {
+    let mut out = Vec::new();
+    frame_view_into(st, &mut Vec::new(), &mut out).then_some(out)
+}
+
+/// [`frame_view`] into `out` (`false`, `out` unspecified, where it gives `None`), with `gaps` a
+/// scratch buffer: the session's strokes reuse both.
+fn frame_view_into(st: &[Pt], gaps: &mut Vec<f64>, out: &mut Vec<Pt>) -> bool {
     if st.len() < 9 {
-        return None;
+        return false;
     }
-    let mut gaps: Vec<f64> = st.windows(2).map(|w| w[1].t_ms - w[0].t_ms).collect();
-    let m = median_of(&mut gaps)?;
+    gaps.clear();
+    gaps.extend(st.windows(2).map(|w| w[1].t_ms - w[0].t_ms));
+    let Some(m) = median_of(gaps) else {
+        return false;
+    };
     if !FRAME_VIEW_MEDIAN_MS.contains(&m) {
-        return None;
+        return false;
     }
-    // `gaps` is sorted now; the count does not depend on the order.
+    // The count does not depend on the order `median_of` left.
     let near = gaps.iter().filter(|g| (**g - m).abs() <= 0.3 * m).count();
     if (near as f64) < 0.6 * gaps.len() as f64 {
-        return None;
+        return false;
     }
     let t0 = st[0].t_ms;
     let frame = |p: &Pt| ((p.t_ms - t0) / FRAME_VIEW_MS).floor() as i64;
-    let mut out = vec![st[0]];
-    for (i, p) in st.iter().enumerate().skip(1) {
-        if st.get(i + 1).is_none_or(|q| frame(q) != frame(p)) {
-            out.push(*p);
+    out.clear();
+    out.push(st[0]);
+    // A sample is the last of its frame when the next one is in another frame (or there is
+    // none); each sample's frame is computed once, and compared with its successor's.
+    let mut prev = (st[1], frame(&st[1]));
+    for p in &st[2..] {
+        let here = frame(p);
+        if here != prev.1 {
+            out.push(prev.0);
         }
+        prev = (*p, here);
     }
-    Some(out)
+    out.push(prev.0);
+    true
 }
 
 /// `collector`: the session is a collector capture ([`Session::collector`]); only its strokes of
 /// device samples (mostly coalesced) are read through [`frame_view`].
 fn kinematics(strokes: &[&[Pt]], paths: &[f64], collector: bool, f: &mut Features) {
     let mut sc = Scratch::default();
+    let (mut gaps, mut view) = (Vec::new(), Vec::new());
     let mut kins: Vec<StrokeKin> = Vec::new();
     // Touch digitisers smooth their output: smoothness is only a tell for mouse-like pointers.
     let mut mouse_like: Vec<bool> = Vec::new();
     for (i, (st, &path)) in strokes.iter().zip(paths).enumerate() {
         if long_enough(st, path) {
             let device = collector && 2 * st.iter().filter(|p| p.coalesced).count() >= st.len();
-            let view = if device { frame_view(st) } else { None };
-            let view = view.map(|v| (path_len(&v), v));
-            let (st, path) = match &view {
-                Some((p, v)) if long_enough(v, *p) => (v.as_slice(), *p),
-                _ => (*st, path),
+            let framed = device && frame_view_into(st, &mut gaps, &mut view);
+            let view_path = if framed { path_len(&view) } else { 0.0 };
+            let (st, path) = if framed && long_enough(&view, view_path) {
+                (view.as_slice(), view_path)
+            } else {
+                (*st, path)
             };
             let mut k = stroke_kinematics_with(st, path, &mut sc);
             // The session's first stroke may have begun outside the page (the cursor entered
