@@ -221,11 +221,13 @@ pub fn session_hashes(moves: &[Pt]) -> Vec<StrokeHash> {
 
 /// The segmentation gap: [`GAP_MEDIANS`] × the median positive move interval, clamped.
 fn hash_gap_ms(moves: &[Pt]) -> f64 {
-    let mut dts: Vec<f64> = moves
-        .windows(2)
-        .map(|w| w[1].t_ms - w[0].t_ms)
-        .filter(|d| *d > 0.0)
-        .collect();
+    let mut dts: Vec<f64> = Vec::with_capacity(moves.len());
+    dts.extend(
+        moves
+            .windows(2)
+            .map(|w| w[1].t_ms - w[0].t_ms)
+            .filter(|d| *d > 0.0),
+    );
     if dts.is_empty() {
         return GAP_MAX_MS;
     }
@@ -328,13 +330,29 @@ fn descriptor(st: &[Pt]) -> Option<[f64; COORDS]> {
 
 /// Fixed grid offset of coordinate `i` in band `b`, in cells, within [0.1, 0.9) (a constant
 /// coordinate such as the chord end's u = 1 never sits on a grid line).
-fn offset(b: usize, i: usize) -> f64 {
+const fn offset(b: usize, i: usize) -> f64 {
     let mut z = ((b as u64) << 32 | i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     0.1 + 0.8 * ((z >> 11) as f64 / (1u64 << 53) as f64)
 }
+
+/// [`offset`] of every band and coordinate, computed at compile time (constant evaluation
+/// rounds floating-point arithmetic as at run time, so the values are the same).
+const OFFSETS: [[f64; COORDS]; BANDS] = {
+    let mut t = [[0.0; COORDS]; BANDS];
+    let mut b = 0;
+    while b < BANDS {
+        let mut i = 0;
+        while i < COORDS {
+            t[b][i] = offset(b, i);
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// 64-bit hash of a band's quantised cells: FNV-1a over the bytes, then a SplitMix64 finaliser
 /// for avalanche. Not cryptographic, and it need not be: the cells are public and deterministic,
@@ -354,20 +372,20 @@ fn cell_hash(bytes: &[u8]) -> u64 {
 
 fn band_hashes(d: &[f64; COORDS]) -> StrokeHash {
     let mut out = [0u64; BANDS];
-    for (b, h) in out.iter_mut().enumerate() {
+    for (b, (h, offsets)) in out.iter_mut().zip(&OFFSETS).enumerate() {
         // Shape-only bands quantise the shape finely; timed bands quantise it coarsely and add
         // the relative timing.
         let timed = b >= SHAPE_BANDS;
         let n = if timed { COORDS } else { SHAPE_COORDS };
         let mut q = [0u8; COORDS + 1];
         q[0] = b as u8;
-        for (i, x) in d[..n].iter().enumerate() {
+        for (i, (x, off)) in d[..n].iter().zip(offsets).enumerate() {
             let grid = match (timed, i < SHAPE_COORDS) {
                 (false, _) => GRID,
                 (true, true) => TIMED_GRID,
                 (true, false) => TIME_GRID,
             };
-            let cell = (x * grid + offset(b, i)).floor().clamp(-127.0, 127.0) as i8;
+            let cell = (x * grid + off).floor().clamp(-127.0, 127.0) as i8;
             q[i + 1] = cell as u8;
         }
         *h = cell_hash(&q[..=n]);

@@ -30,7 +30,8 @@ pub(crate) fn quantile(v: &[f64], q: f64) -> Option<f64> {
 }
 
 pub(crate) fn median(v: &[f64]) -> Option<f64> {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut s: Vec<f64> = Vec::with_capacity(v.len());
+    s.extend(v.iter().copied().filter(|x| x.is_finite()));
     median_in_place(&mut s)
 }
 
@@ -87,7 +88,8 @@ pub(crate) fn mad(v: &[f64]) -> Option<f64> {
 
 /// [`median`] and [`mad`] of the same values, sharing one selection buffer.
 pub(crate) fn median_and_mad(v: &[f64]) -> (Option<f64>, Option<f64>) {
-    let mut buf: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut buf: Vec<f64> = Vec::with_capacity(v.len());
+    buf.extend(v.iter().copied().filter(|x| x.is_finite()));
     let Some(m) = median_in_place(&mut buf) else {
         return (None, None);
     };
