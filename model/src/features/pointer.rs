@@ -899,18 +899,18 @@ fn offgrid_share_with(dts: &[f64], p: f64) -> Option<f64> {
 /// Modal sampling period of intervals (0.5 ms bins over 0.8–60 ms, neighbouring bins pooled,
 /// then the median of the intervals near the mode); `None` below 8 candidate intervals.
 pub fn modal_period(dts: &[f64]) -> Option<f64> {
-    let cand: Vec<f64> = dts
-        .iter()
-        .copied()
-        .filter(|d| (0.8..=60.0).contains(d))
-        .collect();
-    if cand.len() < 8 {
-        return None;
-    }
+    // The candidates are counted into their bins, not collected: the median below reads a
+    // multiset, whichever order it is gathered in.
+    let candidate = |d: &f64| (0.8..=60.0).contains(d);
     let mut bins = [0u32; 120];
-    for d in &cand {
+    let mut n_cand = 0usize;
+    for d in dts.iter().filter(|d| candidate(d)) {
         let b = ((d / 0.5) as usize).min(119);
         bins[b] += 1;
+        n_cand += 1;
+    }
+    if n_cand < 8 {
+        return None;
     }
     // Smooth over neighbouring bins so 16/17 ms alternation forms one mode.
     let score = |i: usize| -> u32 {
@@ -920,11 +920,12 @@ pub fn modal_period(dts: &[f64]) -> Option<f64> {
     };
     let best = (0..120).max_by_key(|&i| (score(i), std::cmp::Reverse(i)))?;
     let centre = (best as f64 + 0.5) * 0.5;
-    let mut near: Vec<f64> = cand
-        .iter()
-        .copied()
-        .filter(|d| (d - centre).abs() <= 1.0f64.max(0.1 * centre))
-        .collect();
+    let mut near: Vec<f64> = Vec::with_capacity(n_cand);
+    near.extend(
+        dts.iter()
+            .copied()
+            .filter(|d| candidate(d) && (d - centre).abs() <= 1.0f64.max(0.1 * centre)),
+    );
     let p = median_in_place(&mut near)?;
     (p > 0.0).then_some(p)
 }
