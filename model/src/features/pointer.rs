@@ -4,7 +4,9 @@
 //! [`STROKE_GAP_MS`]. *Long* strokes (at least [`LONG_MIN_POINTS`] samples and
 //! [`LONG_MIN_PATH_PX`] of path) carry the kinematic features.
 
-use super::stats::{median, median_and_mad, median_in_place, quantile_sorted, sd, share};
+use super::stats::{
+    median, median_and_mad, median_in_place, quantile_in_place, quantile_sorted, sd, share,
+};
 use super::{F, Features, MoveClock, Pt, Session, is_mouse_like, is_move, replay};
 use std::ops::Range;
 use tollgate_protocol::telemetry::pointer_kind;
@@ -598,8 +600,12 @@ pub fn teleport_click(pointer: &[Pt], i: usize) -> Option<bool> {
     // the sample after `to`.
     let jumped = seq.windows(2).enumerate().any(|(k, w)| {
         let (from, to) = (w[0], w[1]);
+        // The pause first: most steps follow the previous sample closely, and need no length.
+        if to.t_ms - from.t_ms <= STROKE_GAP_MS {
+            return false;
+        }
         let step = dist(from, to);
-        if step < TELEPORT_MIN_PX || to.t_ms - from.t_ms <= STROKE_GAP_MS {
+        if step < TELEPORT_MIN_PX {
             return false;
         }
         let next = seq
@@ -1207,9 +1213,10 @@ pub fn turn_tail(turns: &mut [f64]) -> Option<f64> {
     if turns.len() < 8 {
         return None;
     }
-    turns.sort_unstable_by(f64::total_cmp);
-    let p50 = super::stats::quantile_sorted(turns, 0.5)?;
-    let p90 = super::stats::quantile_sorted(turns, 0.9)?;
+    // Two selections instead of a sort: each order statistic is unique under `total_cmp`
+    // (whatever the values), so the quantiles are those of the sorted turns.
+    let p50 = quantile_in_place(turns, 0.5)?;
+    let p90 = quantile_in_place(turns, 0.9)?;
     Some(((p90 + 0.01) / (p50 + 0.01)).ln())
 }
 
