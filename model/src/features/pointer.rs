@@ -6,6 +6,7 @@
 
 use super::stats::{
     median, median_and_mad, median_in_place, quantile_in_place, quantile_sorted, sd, share,
+    sort_total,
 };
 use super::{F, Features, MoveClock, Pt, Session, is_mouse_like, is_move, replay};
 use std::ops::Range;
@@ -543,9 +544,9 @@ pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
             .map(|w| w[1].t_ms - w[0].t_ms)
             .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS),
     );
-    // Values equal under `total_cmp` are bit-identical, so the unstable sort gives the same
+    // Values equal under `total_cmp` are bit-identical, so an unstable sort gives the same
     // sequence as a stable one.
-    gaps.sort_unstable_by(f64::total_cmp);
+    sort_total(&mut gaps);
     let (mode_ms, mode_share) = clock_mode(&gaps);
     let median_ms = quantile_sorted(&gaps, 0.5).unwrap_or(0.0);
     // Only where the off-grid-clock rule judges (device-rate samples, coalesced, are many).
