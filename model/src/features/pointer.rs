@@ -353,10 +353,9 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
     moves.extend(s.pointer.iter().copied().filter(is_move));
     let ranges = stroke_ranges(&moves);
     let strokes: Vec<&[Pt]> = ranges.iter().map(|r| &moves[r.clone()]).collect();
-    // Path length of every stroke, computed once (long-stroke test, kinematics).
-    let paths: Vec<f64> = strokes.iter().map(|st| path_len(st)).collect();
     f.n_strokes = strokes.len();
-    timing(&strokes, f);
+    // Path length of every stroke, computed once (long-stroke test, kinematics).
+    let paths = timing(&strokes, f);
     if moves.len() >= 10 {
         let frac = |v: f64| (v - v.round()).abs() > 1e-6;
         f.set(F::PtFrac, share(&moves, |p| frac(p.x) || frac(p.y)));
@@ -782,19 +781,25 @@ fn arrivals(pointer: &[Pt], f: &mut Features, measured: &[MeasuredStroke]) {
     }
 }
 
-fn timing(strokes: &[&[Pt]], f: &mut Features) {
+/// Interval features of the strokes. Returns their [`path_len`]s, summed from the step lengths
+/// read here anyway.
+fn timing(strokes: &[&[Pt]], f: &mut Features) -> Vec<f64> {
     let n_dt: usize = strokes.iter().map(|st| st.len().saturating_sub(1)).sum();
     let mut dts = Vec::with_capacity(n_dt);
     let mut n_moving = 0usize;
     let mut n_sub = 0usize;
     let mut n_fast = 0usize;
     let mut per_stroke_sd = Vec::with_capacity(strokes.len());
+    let mut paths = Vec::with_capacity(strokes.len());
     for st in strokes {
         let begin = dts.len();
+        // -0.0 and the same order: `Iterator::sum`'s, so the value is exactly `path_len`'s.
+        let mut path = -0.0;
         for w in st.windows(2) {
             let dt = w[1].t_ms - w[0].t_ms;
             dts.push(dt);
             let dd = dist(&w[0], &w[1]);
+            path += dd;
             if dd > 0.0 {
                 n_moving += 1;
                 n_sub += usize::from(dt < 0.5);
@@ -812,9 +817,10 @@ fn timing(strokes: &[&[Pt]], f: &mut Features) {
         {
             per_stroke_sd.push(v);
         }
+        paths.push(path);
     }
     if dts.len() < 10 {
-        return;
+        return paths;
     }
     let (med, dt_mad) = median_and_mad(&dts);
     let med = med.unwrap_or(0.0);
@@ -831,6 +837,7 @@ fn timing(strokes: &[&[Pt]], f: &mut Features) {
         f.set(F::PtFrameSkip, frame_skip_share(&dts, p));
     }
     f.set(F::PtDtEntropy, interval_entropy(&dts));
+    paths
 }
 
 /// Share of intervals (>= 0.8 ms) spanning at least 1.5 modal periods `p`. A browser delivers a

@@ -263,10 +263,13 @@ fn descriptor(st: &[Pt]) -> Option<[f64; COORDS]> {
     // threshold is relative to the largest distance from the start, which rotation, scale and
     // translation preserve.
     let (sx, sy) = (st[0].x, st[0].y);
+    // The root of the largest square: `sqrt` is correctly rounded, so monotonic, and this is
+    // exactly the largest `norm`.
     let size = st
         .iter()
-        .map(|p| norm(p.x - sx, p.y - sy))
-        .fold(0.0, f64::max);
+        .map(|p| (p.x - sx) * (p.x - sx) + (p.y - sy) * (p.y - sy))
+        .fold(0.0, f64::max)
+        .sqrt();
     let min_step = DECIMATE * size;
     let mut dec: Vec<Pt> = Vec::with_capacity(st.len());
     for p in st {
