@@ -18,7 +18,7 @@
 //! Evidence length: a pointer session with fewer than [`THIN_LONG_STROKES`] long strokes is
 //! `thin` (a login page that saw just the final approach and click).
 
-use super::{Pt, Session, is_move};
+use super::{Session, is_move};
 use tollgate_protocol::telemetry::{pointer_type, scroll_kind};
 
 /// Fewer long strokes than this: thin pointer evidence.
@@ -108,8 +108,9 @@ pub fn touch_input(s: &Session) -> bool {
 
 /// Infer the device class of a (sanitized) session; `long_strokes`: its number of long strokes.
 pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
-    let moves: Vec<&Pt> = s.pointer.iter().filter(|p| is_move(p)).collect();
-    if moves.is_empty() {
+    // Walked, not collected: only whether there are any, and whether all are drags.
+    let mut moves = s.pointer.iter().filter(|p| is_move(p));
+    if moves.clone().next().is_none() {
         return if s.keys.is_empty() {
             DeviceClass::None
         } else {
@@ -129,7 +130,7 @@ pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
     if wheels >= 3 && 2 * small > wheels {
         return DeviceClass::Touchpad;
     }
-    if moves.iter().all(|p| p.buttons != 0) {
+    if moves.all(|p| p.buttons != 0) {
         return DeviceClass::MouseDrag;
     }
     if long_strokes < THIN_LONG_STROKES {
@@ -142,7 +143,7 @@ pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
 #[cfg(test)]
 mod tests {
     use super::super::pointer::tests::{human_stroke, mv};
-    use super::super::{Key, extract};
+    use super::super::{Key, Pt, extract};
     use super::*;
 
     fn wheel(dy: f64, mode: u8) -> Wheel {
