@@ -978,6 +978,28 @@ struct Scratch {
     turns: Vec<f64>,
 }
 
+impl Scratch {
+    /// Buffers for strokes of up to `points` samples (they grow beyond that if need be): the
+    /// per-sample ones at that size, the resampled ones ([`RESAMPLE_MS`]) at twice it, which
+    /// covers strokes sampled every 5 ms or more.
+    fn for_strokes_of(points: usize) -> Scratch {
+        let per_sample = || Vec::with_capacity(points);
+        let resampled = || Vec::with_capacity(2 * points);
+        Scratch {
+            steps: per_sample(),
+            heads: per_sample(),
+            ratios: per_sample(),
+            pts: Vec::with_capacity(points),
+            rs: Vec::with_capacity(2 * points),
+            raw: resampled(),
+            v: resampled(),
+            xs: resampled(),
+            ys: resampled(),
+            turns: per_sample(),
+        }
+    }
+}
+
 /// Kinematics of one stroke (assumed long; works on any), with the stroke's [`path_len`]
 /// already known and scratch buffers reused across strokes.
 fn stroke_kinematics_with(st: &[Pt], path: f64, sc: &mut Scratch) -> StrokeKin {
@@ -1404,8 +1426,11 @@ fn frame_view_into(st: &[Pt], gaps: &mut Vec<f64>, out: &mut Vec<Pt>) -> bool {
 /// `collector`: the session is a collector capture ([`Session::collector`]); only its strokes of
 /// device samples (mostly coalesced) are read through [`frame_view`].
 fn kinematics(strokes: &[&[Pt]], paths: &[f64], collector: bool, f: &mut Features) {
-    let mut sc = Scratch::default();
-    let (mut gaps, mut view) = (Vec::new(), Vec::new());
+    // Sized once for the longest stroke: grown push by push, they were reallocated dozens of
+    // times per session.
+    let longest = strokes.iter().map(|st| st.len()).max().unwrap_or(0);
+    let mut sc = Scratch::for_strokes_of(longest);
+    let (mut gaps, mut view) = (Vec::with_capacity(longest), Vec::with_capacity(longest));
     let mut kins: Vec<StrokeKin> = Vec::new();
     // Touch digitisers smooth their output: smoothness is only a tell for mouse-like pointers.
     let mut mouse_like: Vec<bool> = Vec::new();
