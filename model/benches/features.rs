@@ -9,9 +9,9 @@ use tollgate_model::model::{Model, ReplayEvidence};
 use tollgate_testkit::TelemetrySpec;
 
 fn features_and_model(c: &mut Criterion) {
-    // A 20-second login: 9 mouse strokes between three targets at 60 Hz (≈ 580 samples), clicks,
-    // 26 keys in two fields with their field events (the token of protocol/benches/hot.rs and of
-    // the load benchmark).
+    // A 20-second login: 9 mouse strokes between three targets at 60 Hz (560 pointer records with
+    // seed 1), clicks, 26 keys in two fields with their field events (the token of
+    // protocol/benches/hot.rs and of the load benchmark).
     let telemetry = TelemetrySpec::long_login(1)
         .fingerprint(vec![0x42; 16])
         .build();
