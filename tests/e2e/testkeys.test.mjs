@@ -27,15 +27,20 @@ describe('test sitekeys in the browser', () => {
     const page = await browser.newPage();
     const lines = watchPage(page, 'testkey');
     try {
+      // Responses are counted as they arrive and their bodies read afterwards: an async handler
+      // that awaited each body could still be reading it when the widget is already ready.
+      const isChallenge = (r) => new URL(r.url()).pathname === '/v1/challenge';
       const challenges = [];
-      page.on('response', async (r) => {
-        if (new URL(r.url()).pathname === '/v1/challenge') challenges.push(await r.json());
+      page.on('response', (r) => {
+        if (isChallenge(r)) challenges.push(r);
       });
+      const first = page.waitForResponse(isChallenge, { timeout: 30_000 });
       await page.goto(`${demo.url}/`);
       await page.waitForFunction(() => document.querySelector('.tollgate')?.getAttribute('data-tollgate-state') === 'ready', null, { timeout: 30_000 });
+      const body = await (await first).json();
       assert.equal(challenges.length, 1, lines.join('\n'));
-      assert.equal(challenges[0].token, 'XXXX.DUMMY.TOKEN.XXXX');
-      assert.equal(challenges[0].challenge, undefined, 'no challenge, no work');
+      assert.equal(body.token, 'XXXX.DUMMY.TOKEN.XXXX');
+      assert.equal(body.challenge, undefined, 'no challenge, no work');
 
       let posted = null;
       page.on('request', (req) => {
