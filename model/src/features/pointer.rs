@@ -9,7 +9,6 @@ use super::stats::{
     sort_total,
 };
 use super::{F, Features, MoveClock, Pt, Session, is_mouse_like, is_move, replay};
-use std::cmp::Ordering;
 use std::ops::Range;
 use tollgate_protocol::telemetry::pointer_kind;
 
@@ -338,24 +337,6 @@ pub(crate) fn norm(dx: f64, dy: f64) -> f64 {
     (dx * dx + dy * dy).sqrt()
 }
 
-/// `norm(dx, dy).partial_cmp(&len)`, exactly, mostly without the square root: a squared length
-/// more than a relative 1e-9 from `len²` has its root (correctly rounded, so monotonic) on the
-/// same side of `len`. Only for `len > 0` with a normal square; otherwise, and near the bound,
-/// the root is taken. For steps tested against a threshold and not summed.
-#[inline]
-pub(crate) fn norm_cmp(dx: f64, dy: f64, len: f64) -> Option<Ordering> {
-    let (sq, len2) = (dx * dx + dy * dy, len * len);
-    if len > 0.0 && len2.is_normal() {
-        if sq < len2 * (1.0 - 1e-9) {
-            return Some(Ordering::Less);
-        }
-        if sq > len2 * (1.0 + 1e-9) {
-            return Some(Ordering::Greater);
-        }
-    }
-    sq.sqrt().partial_cmp(&len)
-}
-
 #[cfg(test)]
 pub(crate) fn is_long(st: &[Pt]) -> bool {
     long_enough(st, path_len(st))
@@ -558,10 +539,7 @@ pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
         pointer
             .windows(2)
             .filter(|w| mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype)
-            .filter(|w| {
-                let (dx, dy) = (w[1].x - w[0].x, w[1].y - w[0].y);
-                norm_cmp(dx, dy, SPARSE_MIN_STEP_PX).is_some_and(Ordering::is_ge)
-            })
+            .filter(|w| dist(&w[0], &w[1]) >= SPARSE_MIN_STEP_PX)
             .map(|w| w[1].t_ms - w[0].t_ms)
             .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS),
     );
@@ -2028,56 +2006,6 @@ pub(crate) mod tests {
         ]);
         assert_eq!((f.n_chord_strokes, f.n_ruler_strokes), (0, 0));
         assert!(!f.ruler_straight());
-    }
-
-    #[test]
-    fn norm_cmp_equals_comparing_the_norm() {
-        let mut z = 0x7011_6a7e_u64;
-        let mut next = move || {
-            z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut h = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            h ^ (h >> 31)
-        };
-        let mut cases = vec![
-            (0.0, 0.0, 0.0),
-            (0.0, 0.0, 1.0),
-            (1.0, 0.0, 1.0),
-            (0.6, 0.8, 1.0),
-            (3.0, 4.0, 5.0),
-            (1e-170, 0.0, 1e-170),
-            (1e200, 1e200, 1e300),
-            (1.0, 1.0, -1.0),
-            (f64::NAN, 0.0, 1.0),
-            (1.0, 0.0, f64::NAN),
-            (f64::INFINITY, 0.0, 1.0),
-            (1.0, 0.0, f64::INFINITY),
-        ];
-        for _ in 0..200_000 {
-            let (a, b) = (next(), next());
-            let unit = |h: u64| (h >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            let (dx, dy) = (unit(a) * 8.0, unit(b) * 8.0);
-            let len = norm(dx, dy);
-            // At, just around and away from the length, and random bit patterns.
-            for l in [
-                len,
-                len.next_up(),
-                len.next_down(),
-                len * 1.5,
-                1.0,
-                0.02 * len,
-            ] {
-                cases.push((dx, dy, l));
-            }
-            cases.push((f64::from_bits(a), f64::from_bits(b), f64::from_bits(a ^ b)));
-        }
-        for (dx, dy, l) in cases {
-            assert_eq!(
-                norm_cmp(dx, dy, l),
-                norm(dx, dy).partial_cmp(&l),
-                "{dx} {dy} {l}"
-            );
-        }
     }
 
     #[test]

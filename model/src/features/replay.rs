@@ -44,8 +44,7 @@
 //! last kept one are skipped), so whole-pixel rounding after a rescale does not inflate the path.
 
 use super::Pt;
-use super::pointer::{norm, norm_cmp, path_len};
-use std::cmp::Ordering;
+use super::pointer::{norm, path_len};
 
 /// Resampled points per stroke.
 pub const POINTS: usize = 16;
@@ -275,7 +274,7 @@ fn descriptor(st: &[Pt]) -> Option<[f64; COORDS]> {
     let mut dec: Vec<Pt> = Vec::with_capacity(st.len());
     for p in st {
         match dec.last() {
-            Some(l) if norm_cmp(p.x - l.x, p.y - l.y, min_step) == Some(Ordering::Less) => {}
+            Some(l) if norm(p.x - l.x, p.y - l.y) < min_step => {}
             _ => dec.push(*p),
         }
     }
