@@ -32,7 +32,10 @@
 //! the rest: the training data has no such person and no such bot with human-like gaps, so the
 //! learned part cannot be trusted out there (measured: Aalto sentences with their holds set to
 //! 0.5–4 ms were allowed 66 % of the time by the model alone). Challenge, not block: desktop
-//! on-screen keyboards and dictation software also type with near-zero holds.
+//! on-screen keyboards and dictation software also type with near-zero holds. Shifted characters
+//! pressed within a few milliseconds of their Shift ([`Features::instant_shifts`], reason
+//! [`REASON_INSTANT_SHIFT`]: software typing a capital, where a hand leads by tens of
+//! milliseconds) are capped the same way.
 //! Likewise a pointer that moved along ruler-straight lines ([`Features::ruler_straight`]) is
 //! capped at mid-challenge with reason [`REASON_RULER`] (measured: pyautogui-style eased straight
 //! moves at 20 Hz were allowed 66 % of the time by the model alone), and so are clicks on the
@@ -55,9 +58,9 @@
 
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
-    REASON_INSERTED_TEXT, REASON_JUMP_START, REASON_OFF_FRAME_CLOCK, REASON_OFF_GRID_CLOCK,
-    REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES, REASON_TELEPORT,
-    REASON_UNPROMPTED_FOCUS, REASON_UNPROMPTED_SUBMIT,
+    REASON_INSERTED_TEXT, REASON_INSTANT_SHIFT, REASON_JUMP_START, REASON_OFF_FRAME_CLOCK,
+    REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES,
+    REASON_TELEPORT, REASON_UNPROMPTED_FOCUS, REASON_UNPROMPTED_SUBMIT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -557,6 +560,7 @@ impl Model {
         // Physical-plausibility rules: each caps the score at mid-challenge with its reason.
         for (hit, reason) in [
             (f.implausible_key_holds(), REASON_SHORT_HOLDS),
+            (f.instant_shifts(), REASON_INSTANT_SHIFT),
             (f.ruler_straight(), REASON_RULER),
             (f.dead_centre_clicks(), REASON_CENTRE),
             (f.jump_start(), REASON_JUMP_START),

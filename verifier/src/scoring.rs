@@ -559,6 +559,14 @@ fn model_reason_detail(
             ],
             "keys were released faster than a finger releases a key (a script pressing and releasing in one go); capped at mid-challenge, not blocked: on-screen keyboards and dictation software type this way too",
         )),
+        tf::REASON_INSTANT_SHIFT => Some((
+            vec![
+                ("shifts_judged", count(f.n_judged_shifts)),
+                ("shifts_instant", count(f.n_instant_shifts)),
+                ("max_lead_ms", tf::INSTANT_SHIFT_MS),
+            ],
+            "two or more shifted characters, and at least half of those judged, went down within 10 ms of their Shift: software typing a capital presses both at once (Selenium send_keys, xdotool type, pyautogui, pynput), a hand presses Shift first and its character tens of milliseconds later; capped at mid-challenge",
+        )),
         tf::REASON_RULER => Some((
             vec![
                 ("strokes_judged", count(f.n_chord_strokes)),
@@ -950,6 +958,51 @@ mod tests {
         }
         let v = score(&token(t), &SitePolicy::default());
         assert!(!v.reasons.contains(&"short-key-holds"), "{v:?}");
+    }
+
+    /// The allowed human login with a Shift pressed `lead` ticks (0.1 ms) before each of its
+    /// first `n` characters after the second key, held until 2 ms after the character's release.
+    fn with_shifts(n: usize, lead: u32) -> Telemetry {
+        use tollgate_protocol::telemetry::{KeyRec, key_class};
+        let mut t = human().finish();
+        let mut keys = Vec::new();
+        let mut shifted = 0;
+        for (i, k) in t.keys.iter().enumerate() {
+            if shifted < n && i >= 2 && k.class == key_class::CHAR && k.dt > lead {
+                keys.push(KeyRec {
+                    dt: k.dt - lead,
+                    hold: lead + k.hold + 20,
+                    class: key_class::SHIFT,
+                    ..*k
+                });
+                keys.push(KeyRec { dt: lead, ..*k });
+                shifted += 1;
+            } else {
+                keys.push(*k);
+            }
+        }
+        assert_eq!(shifted, n, "the human login types enough characters");
+        t.keys = keys;
+        t
+    }
+
+    #[test]
+    fn shifted_characters_pressed_with_their_shift_cap_at_challenge() {
+        // Selenium's send_keys: Shift and its character 0.1 ms apart.
+        let v = score(&token(with_shifts(3, 1)), &SitePolicy::default());
+        assert!(v.reasons.contains(&"instant-shift"), "{v:?}");
+        assert_eq!(v.decision, Decision::Challenge, "{v:?}");
+        let d = &v.details["instant-shift"];
+        assert_eq!(d.score_cap, Some(0.4));
+        assert_eq!(d.features["shifts_judged"], 3.0);
+        assert_eq!(d.features["shifts_instant"], 3.0);
+        assert_eq!(d.features["max_lead_ms"], 10.0);
+        // One capital is not enough evidence; a person's 60 ms lead is none.
+        for (n, lead) in [(1, 1), (3, 600)] {
+            let v = score(&token(with_shifts(n, lead)), &SitePolicy::default());
+            assert!(!v.reasons.contains(&"instant-shift"), "{n} {lead}: {v:?}");
+            assert_eq!(v.decision, Decision::Allow, "{n} {lead}: {v:?}");
+        }
     }
 
     /// A login by a point-per-tick script: from (900, 620) to each click along `path(from, to,

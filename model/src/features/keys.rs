@@ -16,7 +16,7 @@
 //! environment rules (touch points, user agent, geometry).
 
 use super::stats::{median, quantile_sorted, share, sorted};
-use super::{F, Features, Key, Session};
+use super::{F, Features, INSTANT_SHIFT_MS, Key, Session};
 use tollgate_protocol::telemetry::key_class;
 
 /// Fewer typing keys than this: the timing features are missing (not zero).
@@ -84,10 +84,83 @@ fn ranks(v: &[f64]) -> Vec<f64> {
     r
 }
 
+/// A key clock whose ticks are this long or longer (ms) is not timed for Shift leads: a clock
+/// coarsened to 100 ms (Tor Browser, Firefox's `privacy.resistFingerprinting`) puts a person's
+/// Shift and character on the same tick. A 16.7 ms clock still separates a person's lead of
+/// more than 20 ms.
+pub const SHIFT_CLOCK_MAX_TICK_MS: f64 = 20.0;
+
+/// Does the key clock tick in steps of [`SHIFT_CLOCK_MAX_TICK_MS`] or more: every time, from the
+/// earliest, a whole number of one such tick (within 0.5 ms)? The candidate ticks are the
+/// smallest positive gap between two times and its fractions down to that bound. `times` sorted.
+pub fn coarse_key_clock(times: &[f64]) -> bool {
+    let Some(&t0) = times.first() else {
+        return true;
+    };
+    let Some(gap) = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 0.0)
+        .min_by(f64::total_cmp)
+    else {
+        return true;
+    };
+    (1..=50)
+        .map(|k| gap / f64::from(k))
+        .take_while(|q| *q >= SHIFT_CLOCK_MAX_TICK_MS)
+        .any(|q| {
+            times.iter().all(|t| {
+                let r = (t - t0) / q;
+                (r - r.round()).abs() * q <= 0.5
+            })
+        })
+}
+
+/// Shift leads of a session's keys: `(judged, instant)`. A Shift press is judged when the first
+/// key pressed at or after it (by press time; another Shift or a modifier is skipped) is a
+/// character pressed while the Shift is still held; its lead is the character's press minus the
+/// Shift's, instant at or below [`INSTANT_SHIFT_MS`]. Nothing is judged on a key clock coarser
+/// than [`SHIFT_CLOCK_MAX_TICK_MS`] ([`coarse_key_clock`]). Keys are sorted by press time ([`Session::sanitize`]).
+pub fn shift_leads(keys: &[Key]) -> (usize, usize) {
+    if !keys.iter().any(|k| k.class == key_class::SHIFT) {
+        return (0, 0);
+    }
+    let mut times: Vec<f64> = keys.iter().flat_map(|k| [k.down_ms, k.up_ms]).collect();
+    times.sort_unstable_by(f64::total_cmp);
+    if coarse_key_clock(&times) {
+        return (0, 0);
+    }
+    let (mut judged, mut instant) = (0, 0);
+    for (i, sh) in keys.iter().enumerate() {
+        if sh.class != key_class::SHIFT {
+            continue;
+        }
+        // Keys pressed on the Shift's own tick may sort before it.
+        let from = keys.partition_point(|k| k.down_ms < sh.down_ms);
+        let next = keys[from..]
+            .iter()
+            .enumerate()
+            .find(|&(j, k)| {
+                from + j != i && !matches!(k.class, key_class::SHIFT | key_class::MODIFIER)
+            })
+            .map(|(_, k)| k);
+        let Some(c) = next else { continue };
+        if c.class != key_class::CHAR || (!sh.unreleased && c.down_ms > sh.up_ms) {
+            continue;
+        }
+        judged += 1;
+        if c.down_ms - sh.down_ms <= INSTANT_SHIFT_MS {
+            instant += 1;
+        }
+    }
+    (judged, instant)
+}
+
 pub(crate) fn extract(s: &Session, f: &mut Features) {
     if f.soft_keyboard {
         return;
     }
+    (f.n_judged_shifts, f.n_instant_shifts) = shift_leads(&s.keys);
     let typing: Vec<Key> = s.keys.iter().copied().filter(is_typing).collect();
     if typing.len() < MIN_KEYS {
         return;
@@ -260,6 +333,62 @@ mod tests {
             t += gap;
         }
         out
+    }
+
+    #[test]
+    fn shift_leads_time_shift_against_its_character() {
+        let shift = |down: f64, up: f64| key(down, up - down, key_class::SHIFT);
+        // A person: Shift 80 ms before the character, released before the character is.
+        let human = [
+            key(0.0, 90.0, key_class::CHAR),
+            shift(200.0, 330.0),
+            key(280.0, 100.0, key_class::CHAR),
+            shift(600.0, 760.0),
+            key(650.0, 80.0, key_class::CHAR),
+        ];
+        assert_eq!(shift_leads(&human), (2, 0));
+        // Software: Shift, its character 0.1 ms later, released together; one pressed on the
+        // Shift's own tick and sorted before it; a modifier in between is skipped.
+        let script = [
+            key(0.0, 90.0, key_class::CHAR),
+            shift(200.0, 300.2),
+            key(200.1, 100.0, key_class::CHAR),
+            key(500.0, 90.0, key_class::CHAR),
+            shift(500.0, 600.0),
+            shift(800.0, 900.0),
+            key(800.5, 2.0, key_class::MODIFIER),
+            key(801.0, 90.0, key_class::CHAR),
+        ];
+        assert_eq!(shift_leads(&script), (3, 3));
+        // Not judged: a Shift released before the next key, a Shift over a space, a Shift at
+        // the end, and any Shift on a clock coarsened to 100 ms.
+        let loose = [
+            shift(0.0, 50.0),
+            key(50.5, 90.0, key_class::CHAR),
+            shift(300.0, 400.0),
+            key(300.5, 90.0, key_class::SPACE),
+            shift(900.0, 950.0),
+        ];
+        assert_eq!(shift_leads(&loose), (0, 0));
+        let coarse = [
+            key(0.0, 100.0, key_class::CHAR),
+            shift(200.0, 400.0),
+            key(200.0, 100.0, key_class::CHAR),
+            shift(500.0, 700.0),
+            key(500.0, 100.0, key_class::CHAR),
+        ];
+        assert_eq!(shift_leads(&coarse), (0, 0));
+        let f = extract(&Session {
+            keys: script.to_vec(),
+            ..Default::default()
+        });
+        assert!(f.instant_shifts());
+        let f = extract(&Session {
+            keys: human.to_vec(),
+            ..Default::default()
+        });
+        assert_eq!((f.n_judged_shifts, f.n_instant_shifts), (2, 0));
+        assert!(!f.instant_shifts());
     }
 
     #[test]
