@@ -39,7 +39,7 @@ pub const KEY_HI_SHIFT: u32 = 8;
 
 /// Event types of the `ev` log.
 pub mod ev {
-    /// `a = class | flags << 8` (`key_flags` TRUSTED, REPEAT), `b = field | slot << 8`
+    /// `a = class | flags << 8` (`key_flags` TRUSTED, REPEAT, SHIFT_MISMATCH), `b = field | slot << 8`
     /// ([`super::KEY_HI_SHIFT`]).
     pub const KEY_DOWN: u8 = 1;
     /// `a = class`, `b = slot << 8`.
@@ -175,8 +175,8 @@ impl<'a> Logs<'a> {
                     ts,
                     a as u8,
                     bb as u8,
-                    a & (u32::from(key_flags::TRUSTED) << KEY_HI_SHIFT) != 0,
-                    a & (u32::from(key_flags::REPEAT) << KEY_HI_SHIFT) != 0,
+                    (a >> KEY_HI_SHIFT) as u8
+                        & (key_flags::TRUSTED | key_flags::REPEAT | key_flags::SHIFT_MISMATCH),
                     (bb >> KEY_HI_SHIFT) as u8,
                 ),
                 ev::KEY_UP => st.key_up(ts, a as u8, (bb >> KEY_HI_SHIFT) as u8),
@@ -277,8 +277,8 @@ mod tests {
             0.0, //
             1300.0,
             1.0,
-            f64::from(0x100),
-            f64::from(7 << 8), // key down, field 0, slot 7
+            f64::from(0x100 | u32::from(key_flags::SHIFT_MISMATCH) << 8),
+            f64::from(7 << 8), // key down (trusted, Shift mismatch), field 0, slot 7
             1301.0,
             5.0,
             f64::from(input_how::OTHER),
@@ -360,6 +360,7 @@ mod tests {
         assert_eq!(ks.len(), 1);
         assert!((ks[0].t_up_ms - ks[0].t_down_ms - 80.0).abs() < 1e-9);
         assert_ne!(ks[0].flags & key_flags::TRUSTED, 0);
+        assert_ne!(ks[0].flags & key_flags::SHIFT_MISMATCH, 0);
         assert_eq!(t.scroll.len(), 2);
         let kinds: Vec<(u8, u8)> = t
             .fields

@@ -200,15 +200,9 @@ impl State {
     /// `keydown`, already reduced to its key class by the loader. `slot` identifies the physical
     /// key while it is held (assigned by the loader from `event.code`, which is never stored) so
     /// presses pair with their own release even with rollover; 0 = unknown (pair by class).
-    pub fn key_down(
-        &mut self,
-        ts: f64,
-        class: u8,
-        field: u8,
-        trusted: bool,
-        repeat: bool,
-        slot: u8,
-    ) {
+    /// `flags`: the loader's [`key_flags`] of the event (TRUSTED; REPEAT, an auto-repeat, which
+    /// flags the held press instead of adding one; SHIFT_MISMATCH, kept on the press).
+    pub fn key_down(&mut self, ts: f64, class: u8, field: u8, flags: u8, slot: u8) {
         let t = self.rel(ts);
         self.note_input(t);
         if let Some(tg) = self.targets.get_mut(usize::from(field)) {
@@ -216,7 +210,7 @@ impl State {
             tg.touched = true;
             tg.fill_noted = false;
         }
-        if repeat {
+        if flags & key_flags::REPEAT != 0 {
             // Auto-repeat of a held key: flag the held press instead of adding one.
             if let Some(p) = self
                 .presses
@@ -232,7 +226,7 @@ impl State {
             self.keys_dropped = self.keys_dropped.saturating_add(1);
             return;
         }
-        let flags = if trusted { key_flags::TRUSTED } else { 0 };
+        let flags = flags & (key_flags::TRUSTED | key_flags::SHIFT_MISMATCH);
         self.presses.push(Press {
             down: t,
             up: None,
@@ -587,16 +581,22 @@ mod tests {
     fn keys_pair_by_slot_or_class_and_keep_no_key_values() {
         let mut s = State::new(1000.0);
         let user = s.register_target(role::USERNAME);
-        s.key_down(1100.0, kc("a"), user, true, false, 1);
-        s.key_down(1150.0, kc("b"), user, true, false, 2);
+        s.key_down(1100.0, kc("a"), user, key_flags::TRUSTED, 1);
+        s.key_down(1150.0, kc("b"), user, key_flags::TRUSTED, 2);
         s.key_up(1180.0, kc("b"), 2); // rollover, released in reverse order: slots pair them
         s.key_up(1230.0, kc("a"), 1);
-        s.key_down(1300.0, kc("Shift"), user, true, false, 3);
-        s.key_down(1310.0, kc("Shift"), user, true, true, 3); // auto-repeat
-        s.key_down(1320.0, kc("Enter"), user, true, false, 4); // submit before keyup
+        s.key_down(1300.0, kc("Shift"), user, key_flags::TRUSTED, 3);
+        s.key_down(
+            1310.0,
+            kc("Shift"),
+            user,
+            key_flags::TRUSTED | key_flags::REPEAT,
+            3,
+        ); // auto-repeat
+        s.key_down(1320.0, kc("Enter"), user, key_flags::TRUSTED, 4); // submit before keyup
         // Unknown slots (soft keyboards): first down, first up within a class.
-        s.key_down(1330.0, kc("x"), user, true, false, 0);
-        s.key_down(1335.0, kc("y"), user, true, false, 0);
+        s.key_down(1330.0, kc("x"), user, key_flags::TRUSTED, 0);
+        s.key_down(1335.0, kc("y"), user, key_flags::TRUSTED, 0);
         s.key_up(1340.0, kc("y"), 0);
         let t = s.snapshot(1400.0);
         let ks = t.key_samples();
@@ -621,7 +621,7 @@ mod tests {
         let pass = s.register_target(role::PASSWORD);
         let other = s.register_target(role::OTHER);
         // typed input is not autofill
-        s.key_down(10.0, kc("x"), user, true, false, 1);
+        s.key_down(10.0, kc("x"), user, key_flags::TRUSTED, 1);
         s.input(12.0, user, input_how::INSERT_TEXT);
         s.key_up(40.0, kc("x"), 1);
         // value appearing with no key press is
@@ -654,7 +654,7 @@ mod tests {
         s.input(100.0, user, input_how::INSERT_TEXT);
         s.input(101.0, user, input_how::INSERT_TEXT);
         // a keystroke's own insertText is typing
-        s.key_down(300.0, kc("x"), pass, true, false, 1);
+        s.key_down(300.0, kc("x"), pass, key_flags::TRUSTED, 1);
         s.input(302.0, pass, input_how::INSERT_TEXT);
         s.key_up(330.0, kc("x"), 1);
         // after typing in it, a later keyless insertion is noted again
@@ -707,7 +707,7 @@ mod tests {
     fn caps_hold() {
         let mut s = State::new(0.0);
         for i in 0..(MAX_KEYS + 3) {
-            s.key_down(i as f64, kc("a"), NO_FIELD, true, false, 0);
+            s.key_down(i as f64, kc("a"), NO_FIELD, key_flags::TRUSTED, 0);
         }
         for i in 0..(MAX_FIELD_EVENTS + 3) {
             s.input(i as f64, NO_FIELD, input_how::OTHER);

@@ -7,8 +7,7 @@ import {
   EV_FIELD, EV_INPUT, EV_KEY_DOWN, EV_KEY_UP, EV_RELEASE, EV_SCROLL, EV_STRIDE, EV_WHEEL,
   FIELD_KIND_BLUR, FIELD_KIND_CLICK_NO_POINTER, FIELD_KIND_FOCUS, FIELD_KIND_PASTE, FIELD_KIND_SUBMIT,
   FIELD_KIND_VISIBILITY_HIDDEN, FIELD_KIND_VISIBILITY_VISIBLE, INPUT_EXPLAINED, INPUT_INSERT_TEXT, INPUT_OTHER,
-  KEY_CLASS_BACKSPACE, KEY_CLASS_CHAR, KEY_CLASS_ENTER, KEY_CLASS_MODIFIER, KEY_CLASS_OTHER, KEY_CLASS_SHIFT,
-  KEY_CLASS_SPACE, KEY_CLASS_TAB, KEY_FLAGS_REPEAT, KEY_FLAGS_TRUSTED, KEY_HI_SHIFT, NO_FIELD,
+  KEY_CLASS_CHAR, KEY_CLASS_MODIFIER, KEY_CLASS_OTHER, KEY_CLASS_SHIFT, KEY_FLAGS_REPEAT, KEY_FLAGS_SHIFT_MISMATCH, KEY_FLAGS_TRUSTED, KEY_HI_SHIFT, NO_FIELD,
   POINTER_FLAGS_COALESCED, POINTER_FLAGS_TRUSTED, POINTER_KIND_CANCEL, POINTER_KIND_DOWN, POINTER_KIND_MOVE,
   POINTER_KIND_UP, POINTER_KIND_WHEEL, POINTER_TYPE_MOUSE, POINTER_TYPE_PEN, POINTER_TYPE_TOUCH, PTR_BUTTONS_SHIFT,
   PTR_FLAGS_SHIFT, PTR_STRIDE, PTR_TYPE_SHIFT,
@@ -72,14 +71,12 @@ function onPointer(kind) {
   };
 }
 
-/** Key classes by key value; the index of each is its class. */
-/** @type {string[]} */
-const KEY_NAMES = [];
-KEY_NAMES[KEY_CLASS_SPACE] = " ";
-KEY_NAMES[KEY_CLASS_BACKSPACE] = "Backspace";
-KEY_NAMES[KEY_CLASS_ENTER] = "Enter";
-KEY_NAMES[KEY_CLASS_TAB] = "Tab";
-KEY_NAMES[KEY_CLASS_SHIFT] = "Shift";
+/**
+ * Key classes by key value; the index of each is its class: protocol `key_class` SPACE (1),
+ * BACKSPACE, ENTER, TAB, SHIFT (5), wire values that never change (a literal is smaller than the
+ * assignments; tests/e2e/collector.test.mjs checks the classes).
+ */
+const KEY_NAMES = ["", " ", "Backspace", "Enter", "Tab", "Shift"];
 /**
  * KeyboardEvent.key → key class (protocol `key_class`; same rules as collector-wasm/src/keys.rs).
  * @param {string} k
@@ -87,7 +84,7 @@ KEY_NAMES[KEY_CLASS_SHIFT] = "Shift";
 function keyClass(k) {
   const i = KEY_NAMES.indexOf(k);
   if (i > 0) return i;
-  if (/^(Control|Alt|AltGraph|Meta|OS|Super|Hyper|Fn|FnLock|CapsLock|NumLock|ScrollLock|Symbol|SymbolLock)$/.test(k)) return KEY_CLASS_MODIFIER;
+  if (/^(Control|Alt(Graph)?|Meta|OS|Super|Hyper|Fn(Lock)?|(Caps|Num|Scroll)Lock|Symbol(Lock)?)$/.test(k)) return KEY_CLASS_MODIFIER;
   if (k === "Dead" || k === "Process") return KEY_CLASS_CHAR;
   if (!k || /[\0-\x1f\x7f-\x9f]/.test(k) || /^[A-Za-z0-9]{2,}$/.test(k)) return KEY_CLASS_OTHER;
   return KEY_CLASS_CHAR;
@@ -95,15 +92,27 @@ function keyClass(k) {
 /** @type {Record<string, number>} event.code → slot, only while the key is down */
 let held = {};
 let nextSlot = 0;
+/**
+ * When the Shift key was last released or the window lost focus (Infinity while a Shift is down).
+ * A capital letter typed more than 2 s after that with CapsLock off contradicts the Shift key
+ * (protocol `key_flags::SHIFT_MISMATCH`): DevTools' key events type it so (Puppeteer's and
+ * Playwright's `keyboard.type`: no Shift, `shiftKey` false), and so do ChromeDriver's W3C key
+ * actions (no Shift key, `shiftKey` true); a keyboard cannot. Keys without a physical `code`
+ * (Unicode injection by dictation or auto-type tools) are not judged; the key value is looked at
+ * here and dropped.
+ */
+let lastShift = -1e9;
 /** @param {boolean} down */
 function onKey(down) {
   return (/** @type {KeyboardEvent} */ e) => {
-    const cls = keyClass(String(e.key)), code = e.code ? String(e.code) : "";
+    const k = String(e.key), cls = keyClass(k), code = e.code ? String(e.code) : "";
     let slot = held[code] || 0;
+    if (cls === KEY_CLASS_SHIFT) lastShift = down ? 1 / 0 : e.timeStamp;
     if (down) {
       if (!e.isTrusted) frames();
+      const mismatch = cls === KEY_CLASS_CHAR && code && e.timeStamp - lastShift > 2e3 && /^\p{Lu}$/u.test(k) && !e.getModifierState("CapsLock");
       if (code && !slot) slot = held[code] = nextSlot = nextSlot % 250 + 1;
-      E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? KEY_FLAGS_TRUSTED << KEY_HI_SHIFT : 0) | (e.repeat ? KEY_FLAGS_REPEAT << KEY_HI_SHIFT : 0), elId(e.target) | slot << KEY_HI_SHIFT);
+      E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? KEY_FLAGS_TRUSTED << KEY_HI_SHIFT : 0) | (e.repeat ? KEY_FLAGS_REPEAT << KEY_HI_SHIFT : 0) | (mismatch ? KEY_FLAGS_SHIFT_MISMATCH << KEY_HI_SHIFT : 0), elId(e.target) | slot << KEY_HI_SHIFT);
     } else {
       delete held[code];
       E.push(e.timeStamp, EV_KEY_UP, cls, slot << KEY_HI_SHIFT);
@@ -113,6 +122,7 @@ function onKey(down) {
 /** @param {Event} e */
 function release(e) {
   held = {};
+  lastShift = e.timeStamp;
   E.push(e.timeStamp, EV_RELEASE, 0, 0);
 }
 

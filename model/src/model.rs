@@ -59,8 +59,8 @@
 use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
     REASON_INSERTED_TEXT, REASON_INSTANT_SHIFT, REASON_JUMP_START, REASON_OFF_FRAME_CLOCK,
-    REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER, REASON_SHORT_HOLDS, REASON_SPARSE_MOVES,
-    REASON_TELEPORT, REASON_UNPROMPTED_FOCUS, REASON_UNPROMPTED_SUBMIT,
+    REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER, REASON_SHIFT_MISMATCH, REASON_SHORT_HOLDS,
+    REASON_SPARSE_MOVES, REASON_TELEPORT, REASON_UNPROMPTED_FOCUS, REASON_UNPROMPTED_SUBMIT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -561,6 +561,7 @@ impl Model {
         for (hit, reason) in [
             (f.implausible_key_holds(), REASON_SHORT_HOLDS),
             (f.instant_shifts(), REASON_INSTANT_SHIFT),
+            (f.shift_mismatch(), REASON_SHIFT_MISMATCH),
             (f.ruler_straight(), REASON_RULER),
             (f.dead_centre_clicks(), REASON_CENTRE),
             (f.jump_start(), REASON_JUMP_START),

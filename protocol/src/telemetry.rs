@@ -106,6 +106,12 @@ const_table! {
         REPEAT = 2;
         /// The key was still held when the token was built (hold is then measured up to that moment).
         UNRELEASED = 4;
+        /// A capital letter typed with no Shift key (only the bit is kept, never the key): no
+        /// Shift key held, pressed or released, and no loss of focus, in the 2 s before, and
+        /// CapsLock off; keys without a physical `code` are not judged. A keyboard cannot type it;
+        /// DevTools' `Input.dispatchKeyEvent` typing (Puppeteer's and Playwright's
+        /// `keyboard.type`) and ChromeDriver's W3C key actions do.
+        SHIFT_MISMATCH = 8;
     }
 }
 

@@ -84,6 +84,10 @@ describe('collector in headless Chromium', () => {
       await page.keyboard.up('X');
       await sleep(40);
       await page.keyboard.press('Tab', { delay: 55 });
+      // A capital the way DevTools types it (`keyboard.type`): no Shift, `shiftKey` false. Judged
+      // against the Shift key only after 2 s without a Shift event.
+      await sleep(2100);
+      await page.keyboard.type('Q', { delay: 60 });
       await sleep(50);
 
       const token = await executeToken(page);
@@ -116,13 +120,15 @@ describe('collector in headless Chromium', () => {
       const ups = rec.filter((r) => r.type === 'keyup');
       const keys = d.decoded.keys;
       assert.equal(keys.length, downs.length, ctx);
-      assert.deepEqual(keys.map((k) => k.class), [KC.CHAR, KC.CHAR, KC.SHIFT, KC.CHAR, KC.TAB]);
+      assert.deepEqual(keys.map((k) => k.class), [KC.CHAR, KC.CHAR, KC.SHIFT, KC.CHAR, KC.TAB, KC.CHAR]);
       for (let i = 0; i < keys.length; i++) near(keys[i].down + t0, downs[i].t, `key ${i} down`);
       const upOf = (key) => ups.find((u) => u.key === key).t;
       near(keys[2].up + t0, upOf('Shift'), 'Shift up');
       near(keys[3].up + t0, upOf('X'), 'X up (released after Shift)');
       near(keys[4].up + t0, upOf('Tab'), 'Tab up');
       assert.ok(keys.every((k) => (k.flags & 1) === 1), 'trusted');
+      // key_flags::SHIFT_MISMATCH: only the capital typed without Shift (X came with its Shift).
+      assert.deepEqual(keys.map((k) => (k.flags & 8) === 8), [false, false, false, false, false, true], ctx);
       // Field events: focus into the username, then blur on Tab; no key values anywhere.
       const kinds = d.decoded.fields.map((f) => f.kind);
       assert.ok(kinds.includes(0) && kinds.includes(1), JSON.stringify(d.decoded.fields));

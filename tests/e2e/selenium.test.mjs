@@ -26,7 +26,11 @@
 //     rest, homing in: `osbots.mjs`'s `easedGhostPoints`), which evades the start and arrival
 //     rules; measured, its behaviour score not asserted (see the assertions).
 //   And the tutorial script through the same driver, `patched-tutorial`: `element.click()` on each
-//   field, `element.send_keys(text)`, a click on the button.
+//   field, `element.send_keys(text)`, a click on the button. Its name and password have capitals,
+//   whose Shift ChromeDriver presses 0.1 ms before the character: asserted to carry
+//   `instant-shift` (as `patched-sendkeys` below); `patched-keyboard`'s capitals, typed as W3C key
+//   actions, come with no Shift key: asserted to carry `shift-mismatch`, which
+//   no other family may.
 //   And `patched-sendkeys`: `element.send_keys(text)` on each field without clicking it (WebDriver
 //   focuses the field from script), the button clicked from JavaScript: asserted to carry
 //   `unprompted-focus` and `unprompted-submit`, which no other family may; `patched-keyboard` (a
@@ -108,7 +112,7 @@ async function humanisedLogin(wd, sid, ready, rng, moveMs, points = ghostPoints)
  */
 async function tutorialLogin(wd, sid, ready, rng) {
   const el = async (css) => Object.values(await wd('POST', `/session/${sid}/element`, { using: 'css selector', value: css }))[0];
-  for (const [css, text] of [['#username', 'maria.lopez'], ['#password', 'correct horse']]) {
+  for (const [css, text] of [['#username', 'Maria.Lopez'], ['#password', 'Correct Horse']]) {
     const e = await el(css);
     await wd('POST', `/session/${sid}/element/${e}/click`, {});
     await sleep(200 + rng() * 300);
@@ -134,8 +138,9 @@ async function keyboardLogin(wd, sid, ready, rng) {
     .map((p) => ({ type: 'pointerMove', origin: 'viewport', x: p.x, y: p.y, duration: 0 }));
   await wd('POST', `/session/${sid}/actions`, pointer([{ type: 'pointerMove', origin: 'viewport', ...from, duration: 0 }, ...moves, pause(150), { type: 'pointerDown', button: 0 }, pause(90), { type: 'pointerUp', button: 0 }]));
   await sleep(300 + rng() * 300);
-  // \uE004 is WebDriver's Tab, \uE007 its Enter.
-  await wd('POST', `/session/${sid}/actions`, keyboard(typed('maria.lopez\uE004correct horse\uE007', rng)));
+  // \uE004 is WebDriver's Tab, \uE007 its Enter. A capitalised name: W3C key actions type `M`
+  // and `L` with the Shift modifier set but no Shift key (the collector's `shift-mismatch`).
+  await wd('POST', `/session/${sid}/actions`, keyboard(typed('Maria.Lopez\uE004correct horse\uE007', rng)));
 }
 
 /**
@@ -146,7 +151,7 @@ async function keyboardLogin(wd, sid, ready, rng) {
  */
 async function sendKeysLogin(wd, sid, ready, rng) {
   const el = async (css) => Object.values(await wd('POST', `/session/${sid}/element`, { using: 'css selector', value: css }))[0];
-  for (const [css, text] of [['#username', 'maria.lopez'], ['#password', 'correct horse']]) {
+  for (const [css, text] of [['#username', 'Maria.Lopez'], ['#password', 'Correct Horse']]) {
     await wd('POST', `/session/${sid}/element/${await el(css)}/value`, { text });
     await sleep(200 + rng() * 300);
   }
@@ -259,6 +264,11 @@ describe('Selenium (ChromeDriver) against the product, fresh verifier per attemp
       }
       // The keyboard login's Tab focus and Enter submission were judged (and explained).
       if (r.family === 'patched-keyboard') assert.ok(r.judged[0] >= 1 && r.judged[1] >= 1, `Tab and Enter not judged: ${JSON.stringify(r)}`);
+      // Capitals: `send_keys` presses Shift and its character 0.1 ms apart (`instant-shift`); W3C
+      // key actions set the Shift modifier on `M` without a Shift key (`shift-mismatch`, from the
+      // collector's flag).
+      if (r.family === 'patched-tutorial' || r.family === 'patched-sendkeys') assert.ok(r.reasons.includes('instant-shift'), `instant-shift missing: ${JSON.stringify(r)}`);
+      assert.equal(r.reasons.includes('shift-mismatch'), r.family === 'patched-keyboard', `shift-mismatch ${r.family === 'patched-keyboard' ? 'missing' : 'raised'}: ${JSON.stringify(r)}`);
       if (r.family === 'patched-eased' || r.family === 'patched-keyboard' || r.family === 'patched-frame') continue;
       assert.ok(r.behaviour !== null && r.behaviour < ALLOW, `behaviour alone allowed a Selenium login (behaviour_score ${r.behaviour}): ${JSON.stringify(r)}`);
     }

@@ -567,6 +567,10 @@ fn model_reason_detail(
             ],
             "two or more shifted characters, and at least half of those judged, went down within 10 ms of their Shift: software typing a capital presses both at once (Selenium send_keys, xdotool type, pyautogui, pynput), a hand presses Shift first and its character tens of milliseconds later; capped at mid-challenge",
         )),
+        tf::REASON_SHIFT_MISMATCH => Some((
+            vec![("keys_contradicting_shift", count(f.n_shift_mismatches))],
+            "a capital letter was typed with no Shift key (none held, pressed or released in the 2 s before) and CapsLock off, as DevTools' key events (Puppeteer's and Playwright's keyboard.type) and ChromeDriver's key actions type and a keyboard cannot; capped at mid-challenge",
+        )),
         tf::REASON_RULER => Some((
             vec![
                 ("strokes_judged", count(f.n_chord_strokes)),
@@ -1003,6 +1007,24 @@ mod tests {
             assert!(!v.reasons.contains(&"instant-shift"), "{n} {lead}: {v:?}");
             assert_eq!(v.decision, Decision::Allow, "{n} {lead}: {v:?}");
         }
+    }
+
+    #[test]
+    fn a_capital_without_shift_caps_at_challenge() {
+        // One key of the allowed human login flagged by the collector: a capital typed with no
+        // Shift key (Puppeteer's keyboard.type, ChromeDriver's key actions).
+        let mut t = human().finish();
+        let i = t.keys.len() / 2;
+        t.keys[i].flags |= key_flags::SHIFT_MISMATCH;
+        let v = score(&token(t), &SitePolicy::default());
+        assert!(v.reasons.contains(&"shift-mismatch"), "{v:?}");
+        assert_eq!(v.decision, Decision::Challenge, "{v:?}");
+        let d = &v.details["shift-mismatch"];
+        assert_eq!(d.score_cap, Some(0.4));
+        assert_eq!(d.features["keys_contradicting_shift"], 1.0);
+        let v = score(&token(human().finish()), &SitePolicy::default());
+        assert!(!v.reasons.contains(&"shift-mismatch"), "{v:?}");
+        assert_eq!(v.decision, Decision::Allow, "{v:?}");
     }
 
     /// A login by a point-per-tick script: from (900, 620) to each click along `path(from, to,

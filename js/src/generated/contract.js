@@ -42,6 +42,7 @@ export const KEY_CLASS_OTHER = 7;
 export const KEY_FLAGS_TRUSTED = 1;
 export const KEY_FLAGS_REPEAT = 2;
 export const KEY_FLAGS_UNRELEASED = 4;
+export const KEY_FLAGS_SHIFT_MISMATCH = 8;
 
 // protocol `telemetry::field_kind`
 export const FIELD_KIND_FOCUS = 0;

@@ -161,6 +161,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
         return;
     }
     (f.n_judged_shifts, f.n_instant_shifts) = shift_leads(&s.keys);
+    f.n_shift_mismatches = s.shift_mismatches;
     let typing: Vec<Key> = s.keys.iter().copied().filter(is_typing).collect();
     if typing.len() < MIN_KEYS {
         return;
@@ -470,16 +471,27 @@ mod tests {
             assert!(f.soft_keyboard, "{ptype}");
             assert!(!f.has(crate::features::Modality::Keys), "{ptype}: {f:?}");
             assert_eq!(f.n_keys, 20, "the keys are still counted");
+            // A soft keyboard's auto-capitalised letter comes without a Shift key: not judged.
+            let f = extract(&Session {
+                pointer: taps(ptype),
+                keys: keys.clone(),
+                shift_mismatches: 1,
+                ..Default::default()
+            });
+            assert!(!f.shift_mismatch(), "{ptype}");
         }
-        // The same keys with a mouse (or no pointer): instant holds are a scripted-typing tell.
+        // The same keys with a mouse (or no pointer): instant holds are a scripted-typing tell,
+        // and so is a capital without Shift.
         for pointer in [taps(pointer_type::MOUSE), Vec::new()] {
             let f = extract(&Session {
                 pointer,
                 keys: keys.clone(),
+                shift_mismatches: 1,
                 ..Default::default()
             });
             assert!(!f.soft_keyboard);
             assert_eq!(f.get(F::KeyHold), Some(0.0));
+            assert!(f.shift_mismatch());
         }
     }
 

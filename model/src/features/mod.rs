@@ -89,6 +89,9 @@ pub struct Session {
     /// the recorder's scope; trace files (`false`) come from recorders whose scope is unknown
     /// (DELBOT records a drawing canvas only, so the pointer "jumps" there between drawings).
     pub collector: bool,
+    /// Capital letters typed with no Shift key (collector captures only: the telemetry's
+    /// `key_flags::SHIFT_MISMATCH`; [`Features::shift_mismatch`]).
+    pub shift_mismatches: usize,
 }
 
 impl Session {
@@ -109,8 +112,12 @@ impl Session {
                 coalesced: p.coalesced,
             })
             .collect();
-        let keys = t
-            .key_samples()
+        let samples = t.key_samples();
+        let shift_mismatches = samples
+            .iter()
+            .filter(|k| k.flags & key_flags::SHIFT_MISMATCH != 0)
+            .count();
+        let keys = samples
             .into_iter()
             .map(|k| Key {
                 down_ms: k.t_down_ms,
@@ -161,6 +168,7 @@ impl Session {
             first_input_ms: tick(t.page.first_input),
             submit_ms: tick(t.page.submit),
             collector: true,
+            shift_mismatches,
         };
         s.sanitize();
         s
@@ -288,6 +296,10 @@ pub const KEY_HOLD_FLOOR_MS: f64 = 20.0;
 /// Reason code for shifted characters pressed together with their Shift
 /// ([`Features::instant_shifts`]).
 pub const REASON_INSTANT_SHIFT: &str = "instant-shift";
+
+/// Reason code for capital letters typed with no Shift key
+/// ([`Features::shift_mismatch`]).
+pub const REASON_SHIFT_MISMATCH: &str = "shift-mismatch";
 
 /// Shift-to-character lead (ms) at or below which a shifted character was typed by software
 /// ([`Features::instant_shifts`]); people lead by more than 20 ms.
@@ -529,6 +541,9 @@ pub struct Features {
     /// Username and password fields that gained text by insertion with no keystroke (the
     /// collector's INSERTED records; [`fields::extract`]).
     pub n_inserted_fields: usize,
+    /// Capital letters typed with no Shift key ([`Session::shift_mismatches`]; 0 on
+    /// an on-screen keyboard).
+    pub n_shift_mismatches: usize,
     /// Shift presses held over the next character typed, on a key clock fine enough to time
     /// them ([`keys::shift_leads`]) ...
     pub n_judged_shifts: usize,
@@ -601,6 +616,21 @@ impl Features {
     /// key back to back, whatever delays they put between characters.
     pub fn instant_shifts(&self) -> bool {
         two_and_half(self.n_instant_shifts, self.n_judged_shifts)
+    }
+
+    /// Was a capital letter typed with no Shift key ([`Session::shift_mismatches`]): no Shift key
+    /// held, pressed or released in the 2 s before, CapsLock off? A keyboard's capitals come with
+    /// Shift or CapsLock. DevTools' `Input.dispatchKeyEvent` typing sends them bare (Puppeteer's
+    /// and Playwright's `keyboard.type("aB")`, measured in Chromium: `B` arrives with `shiftKey`
+    /// false and no Shift), and so do ChromeDriver's W3C key actions (Selenium's
+    /// `ActionChains.send_keys`: `shiftKey` true, no Shift key). One such key is enough: the
+    /// collector judges only keys with a physical `code` after a quiet Shift and not in the 2 s
+    /// after the window lost focus, so a person's sticky keys, a Shift held across a focus change
+    /// and Unicode injection by dictation or auto-type tools are not judged. Not measured on
+    /// people (the traces carry no modifier state), hence a cap at mid-challenge. Collector
+    /// captures without touch or pen input only.
+    pub fn shift_mismatch(&self) -> bool {
+        self.n_shift_mismatches >= 1
     }
 
     /// Did at least two strokes, and at least half of the judged ones, set off from a click at
@@ -851,6 +881,7 @@ impl Features {
         match m {
             Modality::Pointer => {
                 c.n_keys = 0;
+                c.n_shift_mismatches = 0;
                 c.n_judged_shifts = 0;
                 c.n_instant_shifts = 0;
             }
@@ -926,6 +957,7 @@ pub fn extract(session: &Session) -> Features {
         n_judged_submits: 0,
         n_unprompted_submits: 0,
         n_inserted_fields: 0,
+        n_shift_mismatches: 0,
         n_judged_shifts: 0,
         n_instant_shifts: 0,
         move_clock: None,
