@@ -15,12 +15,20 @@ export function gauss(rng, mean, sd) {
   return mean + sd * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-/** Gaussian typing of `text` starting at `t`: holds N(95, 20), press-to-press N(185, 55) ms. */
+/**
+ * Gaussian typing of `text` starting at `t`: holds N(95, 20), press-to-press N(185, 55) ms. A
+ * capital is typed as an OS-level script types it (`pyautogui.keyDown('shift')` then the key,
+ * `xdotool keydown shift a`): Shift down, the key 0.4 ms later, Shift up 0.4 ms after the key.
+ */
 export function gaussianTyping(text, t, rng, keys) {
   const sym = (ch) => ({ '.': 'period', ' ': 'space' })[ch] ?? ch;
   for (const ch of text) {
     const hold = Math.max(35, gauss(rng, 95, 20));
-    keys.push([t, t + hold, ch === ' ' ? 'space' : 'char', sym(ch)]);
+    if (ch !== ch.toLowerCase()) {
+      keys.push([t, t + hold + 0.8, 'shift', 'Shift_L'], [t + 0.4, t + hold + 0.4, 'char', ch.toLowerCase()]);
+    } else {
+      keys.push([t, t + hold, ch === ' ' ? 'space' : 'char', sym(ch)]);
+    }
     t += Math.max(60, gauss(rng, 185, 55));
   }
   return t;
@@ -201,7 +209,9 @@ export function botSession(family, start, layout, rng) {
   const keys = [];
   let t = 0;
   let at = start;
-  const texts = { username: 'alice.walker', password: 'horse battery' };
+  // pyautogui's script types a capitalised name and password (`instant-shift`); the others type
+  // lower case, so that their logins measure the pointer.
+  const texts = family === 'pyautogui' ? { username: 'Alice.Walker', password: 'Horse Battery' } : { username: 'alice.walker', password: 'horse battery' };
   for (const field of ['username', 'password', 'login']) {
     const to = centreOf(layout.boxes[field], rng);
     const pts =

@@ -28,6 +28,8 @@
 // - pyautogui: `pyautogui.moveTo(x, y, duration=d, tween=...)` stepped as pyautogui does (straight
 //   lines, 50 ms steps for d = 0.5 s, 50–58.3 ms for a drawn 0.3–0.8 s), Gaussian clicks and typing:
 //   judged by ruler-straight and off-frame-clock (a capture of device samples has no 50 ms cadence).
+//   Its name and password are capitalised, each capital typed Shift-then-key at once
+//   (`pyautogui.keyDown('shift')`): asserted to carry `instant-shift`, through XTEST and Chromium.
 //
 // Capture faithfulness: each human replay is also written as a trace record (exactly the rows
 // played, in page coordinates) and scored offline by `tollgate-intel eval --with-features`; the
@@ -402,6 +404,11 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
 
     assert.deepEqual(failures, [], `capture faithfulness:\n${failures.join('\n')}`);
     assert.ok(rate.human >= HUMAN_ALLOW_MIN, `replayed humans allowed ${(100 * rate.human).toFixed(0)} % < ${100 * HUMAN_ALLOW_MIN} %`);
+    // pyautogui's capitals, Shift and key sent at once over XTEST, reach the page < 10 ms apart;
+    // the replayed people's Shifts lead by their recorded tens of milliseconds.
+    for (const r of results) {
+      assert.equal(r.reasons.includes('instant-shift'), r.family === 'pyautogui', `instant-shift ${r.family === 'pyautogui' ? 'missing' : 'raised'}: ${r.family} ${r.score} [${r.reasons.join(' ')}]`);
+    }
     if (BOT_ALLOW_MAX !== null) {
       for (const { family: f } of BOTS) {
         if (rate[f] !== undefined) assert.ok(rate[f] <= BOT_ALLOW_MAX, `${f} bots allowed ${(100 * rate[f]).toFixed(0)} % > ${100 * BOT_ALLOW_MAX} %`);
