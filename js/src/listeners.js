@@ -110,7 +110,7 @@ function onKey(down) {
     if (cls === KEY_CLASS_SHIFT) lastShift = down ? 1 / 0 : e.timeStamp;
     if (down) {
       if (!e.isTrusted) frames();
-      const mismatch = cls === KEY_CLASS_CHAR && code && e.timeStamp - lastShift > 2e3 && /^\p{Lu}$/u.test(k) && !e.getModifierState("CapsLock");
+      const mismatch = cls === KEY_CLASS_CHAR && code && e.timeStamp - lastShift > 2e3 && k.length < 2 && k !== k.toLowerCase() && !e.getModifierState("CapsLock");
       if (code && !slot) slot = held[code] = nextSlot = nextSlot % 250 + 1;
       E.push(e.timeStamp, EV_KEY_DOWN, cls | (e.isTrusted ? KEY_FLAGS_TRUSTED << KEY_HI_SHIFT : 0) | (e.repeat ? KEY_FLAGS_REPEAT << KEY_HI_SHIFT : 0) | (mismatch ? KEY_FLAGS_SHIFT_MISMATCH << KEY_HI_SHIFT : 0), elId(e.target) | slot << KEY_HI_SHIFT);
     } else {
