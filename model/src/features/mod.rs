@@ -608,8 +608,8 @@ impl Features {
 
     /// Were at least two shifted characters, and at least half of those judged, pressed within
     /// [`INSTANT_SHIFT_MS`] of their Shift ([`keys::shift_leads`])? A hand presses Shift first
-    /// and its character tens of milliseconds later: of the 9,500 Shift presses held over a
-    /// character in the 6,000 Aalto sentences (400 people) none leads by 20 ms or less and 0.28 %
+    /// and its character tens of milliseconds later: of the 8,857 Shift presses held over a
+    /// character in the 6,000 Aalto sentences (400 people) none leads by 20 ms or less and 0.27 %
     /// by 30 ms or less. Software that types a capital sends both at once: Selenium's
     /// `send_keys` (0.1 ms apart, measured in Chromium through ChromeDriver), `xdotool type`,
     /// `pyautogui.write`, pynput's `type` and Playwright's `press('Shift+A')` press Shift and the
