@@ -15,7 +15,7 @@
 //! input to hide scripted typing is left to the touch pointer's own evidence and to the
 //! environment rules (touch points, user agent, geometry).
 
-use super::stats::{median, quantile_sorted, share, sorted};
+use super::stats::{median, quantile_sorted, share, sort_total, sorted};
 use super::{F, Features, INSTANT_SHIFT_MS, Key, Session};
 use tollgate_protocol::telemetry::key_class;
 
@@ -126,7 +126,7 @@ pub fn shift_leads(keys: &[Key]) -> (usize, usize) {
         return (0, 0);
     }
     let mut times: Vec<f64> = keys.iter().flat_map(|k| [k.down_ms, k.up_ms]).collect();
-    times.sort_unstable_by(f64::total_cmp);
+    sort_total(&mut times);
     if coarse_key_clock(&times) {
         return (0, 0);
     }
@@ -137,12 +137,11 @@ pub fn shift_leads(keys: &[Key]) -> (usize, usize) {
         }
         // Keys pressed on the Shift's own tick may sort before it.
         let from = keys.partition_point(|k| k.down_ms < sh.down_ms);
-        let next = keys[from..]
+        let next = keys
             .iter()
             .enumerate()
-            .find(|&(j, k)| {
-                from + j != i && !matches!(k.class, key_class::SHIFT | key_class::MODIFIER)
-            })
+            .skip(from)
+            .find(|&(j, k)| j != i && !matches!(k.class, key_class::SHIFT | key_class::MODIFIER))
             .map(|(_, k)| k);
         let Some(c) = next else { continue };
         if c.class != key_class::CHAR || (!sh.unreleased && c.down_ms > sh.up_ms) {
