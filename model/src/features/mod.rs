@@ -610,10 +610,11 @@ impl Features {
     /// [`INSTANT_SHIFT_MS`] of their Shift ([`keys::shift_leads`])? A hand presses Shift first
     /// and its character tens of milliseconds later: of the 8,857 Shift presses held over a
     /// character in the 6,000 Aalto sentences (400 people) none leads by 20 ms or less and 0.27 %
-    /// by 30 ms or less. Software that types a capital sends both at once: Selenium's
-    /// `send_keys` (0.1 ms apart, measured in Chromium through ChromeDriver), `xdotool type`,
-    /// `pyautogui.write`, pynput's `type` and Playwright's `press('Shift+A')` press Shift and the
-    /// key back to back, whatever delays they put between characters.
+    /// by 30 ms or less. Software that types a capital sends both at once, whatever delays it
+    /// puts between characters. Measured in Chromium: Selenium's `send_keys` 0.1 ms apart
+    /// (ChromeDriver), Playwright's `press('Shift+B')` 1.0–1.6 ms, Puppeteer's
+    /// `keyboard.down('Shift')` then `press` 1.5–8.4 ms. `xdotool type`, `pyautogui.write` and
+    /// pynput's `type` press the two back to back by construction (not run here).
     pub fn instant_shifts(&self) -> bool {
         two_and_half(self.n_instant_shifts, self.n_judged_shifts)
     }
