@@ -52,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         synth_scale: synth,
         stride,
         as_captures: false,
+        keep_unit_coords: false,
     })?;
     let folds = assign_folds(&ds.records, 2, 1);
     let eval_subjects: HashSet<&str> = ds

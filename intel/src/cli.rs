@@ -23,6 +23,9 @@ pub struct DataOptions {
     /// Score every trace record as a collector capture of coalesced device samples (what
     /// Chromium's collector sends), not as a trace: the capture-only rules and readings apply.
     pub as_captures: bool,
+    /// Keep pointer coordinates logged as fractions as they are instead of rescaling them to
+    /// pixels ([`traces::UnitCoords`]); the shipped model is trained so.
+    pub keep_unit_coords: bool,
 }
 
 /// Sparse pointer evidence: for each pointer-only human record with at least 40 rows, one derived
@@ -297,13 +300,25 @@ pub fn features_parallel(records: &[Record]) -> Vec<Features> {
 pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
     let mut records = Vec::new();
     for path in &opts.traces {
-        let (recs, rep) = traces::read_file(path)?;
+        let unit = if opts.keep_unit_coords {
+            traces::UnitCoords::Keep
+        } else {
+            traces::UnitCoords::Rescale
+        };
+        let (recs, rep) = traces::read_file_with(path, unit)?;
         eprintln!(
-            "{}: {} lines, {} records, {} skipped{}",
+            "{}: {} lines, {} records, {} skipped{}{}",
             path.display(),
             rep.lines,
             rep.records,
             rep.skipped,
+            match (rep.unit_coords, rep.rescaled) {
+                (0, _) => String::new(),
+                (n, 0) => format!(
+                    ", {n} with coordinates as fractions (kept as logged: --keep-unit-coords)"
+                ),
+                (n, _) => format!(", {n} with coordinates as fractions (rescaled to px)"),
+            },
             if rep.problems.is_empty() {
                 String::new()
             } else {
@@ -488,11 +503,16 @@ pub fn run_train(opts: &TrainOptions) -> Result<Model, IntelError> {
         (
             "trained_with".into(),
             format!(
-                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}{}{}{}",
+                "tollgate-intel train --traces {} --seed {} --synthetic-scale {} --stride {}{} --folds {} --l2 {} --trees {} --depth {} --learning-rate {} --min-child-weight {} --calib-folds {}{}{}{}",
                 files.join(" "),
                 opts.data.seed,
                 opts.data.synth_scale,
                 opts.data.stride,
+                if opts.data.keep_unit_coords {
+                    " --keep-unit-coords"
+                } else {
+                    ""
+                },
                 opts.folds,
                 opts.fit.l2,
                 opts.fit.boost.trees,

@@ -168,6 +168,11 @@ struct DataArgs {
     /// Chromium's collector sends them) instead of as traces.
     #[arg(long)]
     as_captures: bool,
+    /// Keep pointer coordinates logged as fractions of the screen (every x and y within
+    /// [0, 1]) as they are; by default they are rescaled to pixels by the screen's short side.
+    /// The shipped model is trained with this flag (see intel/scripts/retrain.sh).
+    #[arg(long)]
+    keep_unit_coords: bool,
 }
 
 impl DataArgs {
@@ -178,6 +183,7 @@ impl DataArgs {
             synth_scale: self.synthetic_scale,
             stride: self.stride,
             as_captures: self.as_captures,
+            keep_unit_coords: self.keep_unit_coords,
         }
     }
 }

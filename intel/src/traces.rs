@@ -25,7 +25,6 @@ struct RawRecord {
     label: String,
     generator: Option<String>,
     device: String,
-    #[allow(dead_code)]
     screen: Option<Vec<f64>>,
     pointer: Vec<(f64, String, f64, f64, u32)>,
     keys: Vec<(f64, f64, String)>,
@@ -37,6 +36,11 @@ pub struct LoadReport {
     pub lines: usize,
     pub records: usize,
     pub skipped: usize,
+    /// Records whose pointer coordinates are fractions ([`unit_coords`]) ...
+    pub unit_coords: usize,
+    /// ... and of them, those rescaled to pixels ([`unnormalize`]; all of them unless
+    /// [`UnitCoords::Keep`]).
+    pub rescaled: usize,
     /// First few problems, `line N: reason`.
     pub problems: Vec<String>,
 }
@@ -65,7 +69,67 @@ fn pointer_kind_of(s: &str) -> Option<u8> {
     })
 }
 
-fn convert(raw: RawRecord) -> Result<Record, String> {
+/// Are these pointer coordinates fractions rather than pixels: every `x` and `y` within
+/// `[0, 1]`, some of them fractional ([`unnormalize`])?
+pub fn unit_coords(pointer: &[Pt]) -> bool {
+    let unit = |v: f64| (0.0..=1.0).contains(&v);
+    !pointer.is_empty()
+        && pointer.iter().all(|p| unit(p.x) && unit(p.y))
+        && pointer
+            .iter()
+            .any(|p| p.x.fract() != 0.0 || p.y.fract() != 0.0)
+}
+
+/// What a reader does with pointer coordinates logged as fractions ([`unit_coords`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UnitCoords {
+    /// Rescale them to pixels ([`unnormalize`]): the default.
+    #[default]
+    Rescale,
+    /// Keep them as logged (counted in [`LoadReport::unit_coords`]): how the shipped model was
+    /// trained (`intel/scripts/retrain.sh`), see `verifier/README.md`, "Coordinates logged as
+    /// fractions".
+    Keep,
+}
+
+/// Screen size (CSS px) assumed for normalised coordinates when a record gives none.
+pub const NOMINAL_SCREEN: [f64; 2] = [1920.0, 1080.0];
+
+/// Rescale pointer coordinates logged as fractions (every `x` and `y` within `[0, 1]`, some of
+/// them fractional) to pixels: both axes times the short side of the record's screen
+/// ([`NOMINAL_SCREEN`] without a usable `screen`). Returns whether it did.
+///
+/// Some recorders log the pointer relative to a canvas or the viewport rather than in CSS
+/// pixels: 166 of DELBOT's 234 NaturalMouseMotion files and 52 of its people's (`human_fast`,
+/// 43 of `human_pc2`) do. Every pointer feature has pixel-scale thresholds (a stroke's minimum
+/// path, a ruler's chord, a teleport's jump, what counts as still), so at a thousandth of a
+/// pixel a session reads as a pointer that barely moves and the model judges it on almost
+/// nothing: in sample, 164 of those 166 NaturalMouseMotion sessions were allowed, against 28
+/// of the 68 logged in pixels. The basis the recorder divided by is not stated. One factor for
+/// both axes keeps circles round and angles as drawn, and the short side of the screen puts
+/// DELBOT's normalised drawings at the size of its pixel-logged ones (median bounding-box
+/// diagonal: NaturalMouseMotion 586 px rescaled, 586 px logged in pixels; `human_pc2` 270 and
+/// 246 px), where the screen's width and height apart would stretch them 1.78 : 1. A pixel
+/// trace whose pointer stayed inside the top-left pixel would be rescaled too; no recorder logs
+/// that.
+pub fn unnormalize(pointer: &mut [Pt], screen: Option<&[f64]>) -> bool {
+    if !unit_coords(pointer) {
+        return false;
+    }
+    let [w, h] = match screen {
+        Some(&[w, h]) if w.is_finite() && h.is_finite() && w >= 100.0 && h >= 100.0 => [w, h],
+        _ => NOMINAL_SCREEN,
+    };
+    let side = w.min(h);
+    for p in pointer {
+        p.x *= side;
+        p.y *= side;
+    }
+    true
+}
+
+/// A record and whether its coordinates were fractions, and rescaled.
+fn convert(raw: RawRecord, unit: UnitCoords) -> Result<(Record, bool, bool), String> {
     let label = match raw.label.as_str() {
         "human" => Label::Human,
         "bot" => Label::Bot,
@@ -94,6 +158,8 @@ fn convert(raw: RawRecord) -> Result<Record, String> {
             coalesced: false,
         });
     }
+    let fractions = unit_coords(&pointer);
+    let rescaled = unit == UnitCoords::Rescale && unnormalize(&mut pointer, raw.screen.as_deref());
     let mut keys = Vec::with_capacity(raw.keys.len());
     for (down, up, class) in raw.keys {
         let class = key_class_of(&class).ok_or_else(|| format!("unknown key class {class:?}"))?;
@@ -113,7 +179,7 @@ fn convert(raw: RawRecord) -> Result<Record, String> {
         ..Default::default()
     };
     session.sanitize();
-    Ok(Record {
+    let record = Record {
         id: raw.id,
         source: raw.source,
         subject: raw.subject,
@@ -122,11 +188,17 @@ fn convert(raw: RawRecord) -> Result<Record, String> {
         session,
         trainable: true,
         derived: false,
-    })
+    };
+    Ok((record, fractions, rescaled))
+}
+
+/// Parse records from any reader of JSON Lines, coordinates logged as fractions rescaled.
+pub fn read_records(reader: impl Read) -> (Vec<Record>, LoadReport) {
+    read_records_with(reader, UnitCoords::Rescale)
 }
 
 /// Parse records from any reader of JSON Lines.
-pub fn read_records(reader: impl Read) -> (Vec<Record>, LoadReport) {
+pub fn read_records_with(reader: impl Read, unit: UnitCoords) -> (Vec<Record>, LoadReport) {
     let mut out = Vec::new();
     let mut rep = LoadReport::default();
     let mut r = BufReader::new(reader);
@@ -163,10 +235,12 @@ pub fn read_records(reader: impl Read) -> (Vec<Record>, LoadReport) {
         }
         let parsed = serde_json::from_str::<RawRecord>(text)
             .map_err(|e| e.to_string())
-            .and_then(convert);
+            .and_then(|raw| convert(raw, unit));
         match parsed {
-            Ok(rec) => {
+            Ok((rec, fractions, rescaled)) => {
                 rep.records += 1;
+                rep.unit_coords += usize::from(fractions);
+                rep.rescaled += usize::from(rescaled);
                 out.push(rec);
             }
             Err(e) => {
@@ -180,8 +254,17 @@ pub fn read_records(reader: impl Read) -> (Vec<Record>, LoadReport) {
     (out, rep)
 }
 
-/// Read a `.jsonl` or `.jsonl.gz` file (gzip detected by its magic bytes).
+/// Read a `.jsonl` or `.jsonl.gz` file (gzip detected by its magic bytes), coordinates logged as
+/// fractions rescaled.
 pub fn read_file(path: &Path) -> Result<(Vec<Record>, LoadReport), IntelError> {
+    read_file_with(path, UnitCoords::Rescale)
+}
+
+/// Read a `.jsonl` or `.jsonl.gz` file (gzip detected by its magic bytes).
+pub fn read_file_with(
+    path: &Path,
+    unit: UnitCoords,
+) -> Result<(Vec<Record>, LoadReport), IntelError> {
     let io = |source| IntelError::Io {
         path: path.display().to_string(),
         source,
@@ -192,9 +275,12 @@ pub fn read_file(path: &Path) -> Result<(Vec<Record>, LoadReport), IntelError> {
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let chained = head.chain(f);
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(read_records(flate2::read::MultiGzDecoder::new(chained)))
+        Ok(read_records_with(
+            flate2::read::MultiGzDecoder::new(chained),
+            unit,
+        ))
     } else {
-        Ok(read_records(chained))
+        Ok(read_records_with(chained, unit))
     }
 }
 
@@ -227,6 +313,47 @@ mod tests {
             recs[1].session.keys[0].up_ms, 1.0,
             "release before press is clamped"
         );
+    }
+
+    #[test]
+    fn normalised_coordinates_are_rescaled_to_the_screen() {
+        let line = |screen: &str, pts: &str| {
+            format!(
+                r#"{{"id":"n","source":"s","subject":"u","label":"bot","generator":"g","device":"mouse","screen":{screen},"pointer":[{pts}],"keys":[]}}"#
+            )
+        };
+        let unit = r#"[0,"move",0.25,0.5,0],[16,"move",0.256,0.51,0],[90,"down",0.5,1,1]"#;
+        let text = [
+            line("[1536,864]", unit),
+            line("null", unit),
+            line("[0,864]", unit),
+            // Pixel traces stay as they are: whole pixels in the top-left corner, and fractional
+            // pixels beyond it.
+            line("[1536,864]", r#"[0,"move",0,1,0],[16,"move",1,1,0]"#),
+            line(
+                "[1536,864]",
+                r#"[0,"move",0.5,0.25,0],[16,"move",1.5,0.75,0]"#,
+            ),
+        ]
+        .join("\n");
+        let (recs, rep) = read_records(text.as_bytes());
+        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (5, 3, 3));
+        let xy = |r: &Record| -> Vec<(f64, f64)> {
+            r.session.pointer.iter().map(|p| (p.x, p.y)).collect()
+        };
+        assert_eq!(
+            xy(&recs[0]),
+            [(216.0, 432.0), (221.184, 440.64), (432.0, 864.0)]
+        );
+        // No usable screen: the nominal one.
+        assert_eq!(xy(&recs[1])[0], (270.0, 540.0));
+        assert_eq!(xy(&recs[2])[2], (540.0, 1080.0));
+        assert_eq!(xy(&recs[3]), [(0.0, 1.0), (1.0, 1.0)]);
+        assert_eq!(xy(&recs[4]), [(0.5, 0.25), (1.5, 0.75)]);
+        // Kept as logged, and counted.
+        let (kept, rep) = read_records_with(text.as_bytes(), UnitCoords::Keep);
+        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (5, 3, 0));
+        assert_eq!(xy(&kept[0])[0], (0.25, 0.5));
     }
 
     #[test]

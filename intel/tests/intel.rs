@@ -58,6 +58,29 @@ fn adapter_reads_every_real_file_without_skips() {
         let (recs, rep) = traces::read_file(&path).expect("readable");
         assert_eq!(rep.skipped, 0, "{}: {:?}", path.display(), rep.problems);
         assert!(recs.len() > 900, "{}", path.display());
+        // DELBOT logs some files' pointer as fractions (166 NaturalMouseMotion, 52 people's):
+        // read back in pixels. The other sources log pixels.
+        let delbot = path.ends_with("delbot.jsonl.gz");
+        assert_eq!(
+            (rep.unit_coords, rep.rescaled),
+            if delbot { (218, 218) } else { (0, 0) },
+            "{}",
+            path.display()
+        );
+        if delbot {
+            let extent = |r: &&tollgate_intel::Record| {
+                let xs = r.session.pointer.iter().map(|p| p.x);
+                xs.clone().fold(f64::MIN, f64::max) - xs.fold(f64::MAX, f64::min)
+            };
+            let nmm = recs
+                .iter()
+                .filter(|r| r.generator.as_deref() == Some("naturalmousemotion"));
+            assert!(
+                nmm.clone().all(|r| extent(&r) > 20.0),
+                "every drawing in pixels"
+            );
+            assert_eq!(nmm.count(), 234);
+        }
         for r in recs.iter().take(50) {
             assert!(!r.subject.is_empty());
             assert!(!r.session.pointer.is_empty() || !r.session.keys.is_empty());
@@ -76,6 +99,7 @@ fn smoke_cross_validation_beats_floors() {
         synth_scale: 0.2,
         stride: 4,
         as_captures: false,
+        keep_unit_coords: false,
     })
     .expect("load");
     let (scored, folds) = cross_validate(

@@ -158,6 +158,7 @@ async fn export_train_shadow_compare_calibrate_promote() {
             synth_scale: 0.0,
             stride: 1,
             as_captures: false,
+            keep_unit_coords: false,
         },
         out: cand.clone(),
         folds: 3,
