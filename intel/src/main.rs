@@ -168,8 +168,8 @@ struct DataArgs {
     /// Chromium's collector sends them) instead of as traces.
     #[arg(long)]
     as_captures: bool,
-    /// Keep pointer coordinates logged as fractions of the screen (every x and y within
-    /// [0, 1]) as they are; by default they are rescaled to pixels by the screen's short side.
+    /// Keep pointer coordinates logged as fractions (every x and y within [-1, 2], some
+    /// fractional) as they are; by default they are rescaled to pixels by the screen's short side.
     /// The shipped model is trained with this flag (see intel/scripts/retrain.sh).
     #[arg(long)]
     keep_unit_coords: bool,

@@ -70,15 +70,21 @@ fn pointer_kind_of(s: &str) -> Option<u8> {
 }
 
 /// Are these pointer coordinates fractions rather than pixels: every `x` and `y` within
-/// `[0, 1]`, some of them fractional ([`unnormalize`])?
+/// [`UNIT_RANGE`], some of them fractional ([`unnormalize`])?
 pub fn unit_coords(pointer: &[Pt]) -> bool {
-    let unit = |v: f64| (0.0..=1.0).contains(&v);
+    let unit = |v: f64| UNIT_RANGE.contains(&v);
     !pointer.is_empty()
         && pointer.iter().all(|p| unit(p.x) && unit(p.y))
         && pointer
             .iter()
             .any(|p| p.x.fract() != 0.0 || p.y.fract() != 0.0)
 }
+
+/// Where coordinates logged as fractions lie: `[0, 1]` across the canvas or viewport they are
+/// relative to, and a little outside it where a recorder kept logging a pointer that left it
+/// (DELBOT's stay within `[0, 1]`). A pixel trace never keeps its pointer inside a 3 × 3 px
+/// square.
+pub const UNIT_RANGE: std::ops::RangeInclusive<f64> = -1.0..=2.0;
 
 /// What a reader does with pointer coordinates logged as fractions ([`unit_coords`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,8 +101,7 @@ pub enum UnitCoords {
 /// Screen size (CSS px) assumed for normalised coordinates when a record gives none.
 pub const NOMINAL_SCREEN: [f64; 2] = [1920.0, 1080.0];
 
-/// Rescale pointer coordinates logged as fractions (every `x` and `y` within `[0, 1]`, some of
-/// them fractional) to pixels: both axes times the short side of the record's screen
+/// Rescale pointer coordinates logged as fractions ([`unit_coords`]) to pixels: both axes times the short side of the record's screen
 /// ([`NOMINAL_SCREEN`] without a usable `screen`). Returns whether it did.
 ///
 /// Some recorders log the pointer relative to a canvas or the viewport rather than in CSS
@@ -110,7 +115,7 @@ pub const NOMINAL_SCREEN: [f64; 2] = [1920.0, 1080.0];
 /// DELBOT's normalised drawings at the size of its pixel-logged ones (median bounding-box
 /// diagonal: NaturalMouseMotion 586 px rescaled, 586 px logged in pixels; `human_pc2` 270 and
 /// 246 px), where the screen's width and height apart would stretch them 1.78 : 1. A pixel
-/// trace whose pointer stayed inside the top-left pixel would be rescaled too; no recorder logs
+/// trace whose pointer stayed inside a 3 × 3 px square would be rescaled too; no recorder logs
 /// that.
 pub fn unnormalize(pointer: &mut [Pt], screen: Option<&[f64]>) -> bool {
     if !unit_coords(pointer) {
@@ -327,17 +332,22 @@ mod tests {
             line("[1536,864]", unit),
             line("null", unit),
             line("[0,864]", unit),
+            // A pointer that left the canvas: a little outside [0, 1].
+            line(
+                "[1536,864]",
+                r#"[0,"move",-0.05,0.5,0],[16,"move",1.25,0.5,0]"#,
+            ),
             // Pixel traces stay as they are: whole pixels in the top-left corner, and fractional
             // pixels beyond it.
             line("[1536,864]", r#"[0,"move",0,1,0],[16,"move",1,1,0]"#),
             line(
                 "[1536,864]",
-                r#"[0,"move",0.5,0.25,0],[16,"move",1.5,0.75,0]"#,
+                r#"[0,"move",0.5,0.25,0],[16,"move",2.5,0.75,0]"#,
             ),
         ]
         .join("\n");
         let (recs, rep) = read_records(text.as_bytes());
-        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (5, 3, 3));
+        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (6, 4, 4));
         let xy = |r: &Record| -> Vec<(f64, f64)> {
             r.session.pointer.iter().map(|p| (p.x, p.y)).collect()
         };
@@ -348,11 +358,13 @@ mod tests {
         // No usable screen: the nominal one.
         assert_eq!(xy(&recs[1])[0], (270.0, 540.0));
         assert_eq!(xy(&recs[2])[2], (540.0, 1080.0));
-        assert_eq!(xy(&recs[3]), [(0.0, 1.0), (1.0, 1.0)]);
-        assert_eq!(xy(&recs[4]), [(0.5, 0.25), (1.5, 0.75)]);
+        assert_eq!(xy(&recs[3]), [(-43.2, 432.0), (1080.0, 432.0)]);
+        assert_eq!(xy(&recs[4]), [(0.0, 1.0), (1.0, 1.0)]);
+        // Fractional pixels beyond the 3 x 3 px square stay pixels.
+        assert_eq!(xy(&recs[5]), [(0.5, 0.25), (2.5, 0.75)]);
         // Kept as logged, and counted.
         let (kept, rep) = read_records_with(text.as_bytes(), UnitCoords::Keep);
-        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (5, 3, 0));
+        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (6, 4, 0));
         assert_eq!(xy(&kept[0])[0], (0.25, 0.5));
     }
 
