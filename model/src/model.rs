@@ -45,7 +45,8 @@
 //! ([`Features::full_speed_arrivals`], reason [`REASON_FULL_SPEED_ARRIVAL`]) (measured, both
 //! together: the offline copy of the OS-level rig's ghost-cursor and WindMouse logins went from
 //! 10.3 % and 12.0 % allowed to 1.3 % and 1.0 %). So are mouse moves sampled more coarsely than
-//! any device reports ([`Features::sparse_moves`], reason [`REASON_SPARSE_MOVES`]) or on a
+//! any device reports ([`Features::sparse_moves`], reason [`REASON_SPARSE_MOVES`]), long steps
+//! with no sample in between ([`Features::sparse_steps`], reason [`REASON_SPARSE_STEPS`]), or on a
 //! timer's clock that no display or device runs at ([`Features::off_frame_clock`], reason
 //! [`REASON_OFF_FRAME_CLOCK`]) or on a script's soft clock whose intervals fit no display's or
 //! device's grid ([`Features::off_grid_clock`], reason [`REASON_OFF_GRID_CLOCK`]), and clicks the
@@ -60,7 +61,8 @@ use crate::features::{
     DeviceClass, F, Features, Group, Modality, REASON_CENTRE, REASON_FULL_SPEED_ARRIVAL,
     REASON_INSERTED_TEXT, REASON_INSTANT_SHIFT, REASON_JUMP_START, REASON_OFF_FRAME_CLOCK,
     REASON_OFF_GRID_CLOCK, REASON_REPLAY, REASON_RULER, REASON_SHIFT_MISMATCH, REASON_SHORT_HOLDS,
-    REASON_SPARSE_MOVES, REASON_TELEPORT, REASON_UNPROMPTED_FOCUS, REASON_UNPROMPTED_SUBMIT,
+    REASON_SPARSE_MOVES, REASON_SPARSE_STEPS, REASON_TELEPORT, REASON_UNPROMPTED_FOCUS,
+    REASON_UNPROMPTED_SUBMIT,
 };
 use crate::forest::Forest;
 pub use crate::policy::{Decision, Thresholds};
@@ -567,6 +569,7 @@ impl Model {
             (f.jump_start(), REASON_JUMP_START),
             (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
             (f.sparse_moves(), REASON_SPARSE_MOVES),
+            (f.sparse_steps(), REASON_SPARSE_STEPS),
             (f.off_frame_clock(), REASON_OFF_FRAME_CLOCK),
             (f.off_grid_clock(), REASON_OFF_GRID_CLOCK),
             (f.teleport_clicks(), REASON_TELEPORT),
@@ -1155,6 +1158,8 @@ mod tests {
             mode_share,
             grid: Some((1.0, 1000.0 / 60.0)),
             device_clock: false,
+            long_steps: 0,
+            gapped_steps: 0,
         }
     }
 
@@ -1177,6 +1182,28 @@ mod tests {
                 s
             })
             .collect()
+    }
+
+    #[test]
+    fn sparse_steps_cap_at_mid_challenge() {
+        let cases: Vec<_> = [
+            (3, 10, 41.0, true),
+            (8, 8, 40.0, true),
+            (2, 4, 50.0, false),
+            (3, 11, 50.0, false),
+            (8, 8, 39.9, false),
+        ]
+        .into_iter()
+        .map(|(gapped_steps, long_steps, p10, capped)| {
+            let c = crate::features::MoveClock {
+                gapped_steps,
+                long_steps,
+                ..clock(20, (50.0, p10), (50.0, 0.2))
+            };
+            (c, capped)
+        })
+        .collect();
+        clock_rule_cases(REASON_SPARSE_STEPS, &cases);
     }
 
     #[test]

@@ -29,7 +29,8 @@
 //   lines, 50 ms steps for d = 0.5 s, 50–58.3 ms for a drawn 0.3–0.8 s), Gaussian clicks and typing:
 //   judged by ruler-straight and off-frame-clock (a capture of device samples has no 50 ms cadence).
 //   Its name and password are capitalised, each capital typed Shift-then-key at once
-//   (`pyautogui.keyDown('shift')`): asserted to carry `instant-shift`, through XTEST and Chromium.
+//   (`pyautogui.keyDown('shift')`): asserted to carry `instant-shift`, through XTEST and Chromium,
+//   and its 50 ms tween steps `sparse-steps`.
 //
 // Capture faithfulness: each human replay is also written as a trace record (exactly the rows
 // played, in page coordinates) and scored offline by `tollgate-intel eval --with-features`; the
@@ -408,6 +409,12 @@ describe('OS-level capture rig (Xvfb + XTEST + headful Chromium, fresh verifier 
     // the replayed people's Shifts lead by their recorded tens of milliseconds.
     for (const r of results) {
       assert.equal(r.reasons.includes('instant-shift'), r.family === 'pyautogui', `instant-shift ${r.family === 'pyautogui' ? 'missing' : 'raised'}: ${r.family} ${r.score} [${r.reasons.join(' ')}]`);
+      // pyautogui's tween moves the pointer in steps at least 50 ms apart, one XTEST motion each:
+      // long steps with no report between (`sparse-steps`). A replayed person's moves come at the
+      // recording's pace.
+      if (r.family === 'pyautogui' || r.family === 'human') {
+        assert.equal(r.reasons.includes('sparse-steps'), r.family === 'pyautogui', `sparse-steps ${r.family === 'pyautogui' ? 'missing' : 'raised'}: ${r.family} ${r.score} [${r.reasons.join(' ')}]`);
+      }
     }
     if (BOT_ALLOW_MAX !== null) {
       for (const { family: f } of BOTS) {

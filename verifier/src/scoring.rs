@@ -534,6 +534,8 @@ const NO_CLOCK: tollgate_model::features::MoveClock = tollgate_model::features::
     mode_share: f64::NAN,
     grid: None,
     device_clock: false,
+    long_steps: 0,
+    gapped_steps: 0,
 };
 
 /// What a model reason contributed: a feature group's logit and its most bot-like features'
@@ -626,6 +628,20 @@ fn model_reason_detail(
                     ("min_p10_ms", tp::SPARSE_MIN_P10_MS),
                 ],
                 "the mouse moved in samples 80 ms or more apart (median), never in a run of device-rate samples: one sample per step of a script's sleep loop or of Selenium's 250 ms pointer actions, where a mouse, touchpad or pen reports every 8 ms or less, and a browser dispatches a move per frame, while a hand moves it; capped at mid-challenge (a remote desktop throttled below 12.5 Hz looks the same)",
+            ))
+        }
+        tf::REASON_SPARSE_STEPS => {
+            let c = f.move_clock.unwrap_or(NO_CLOCK);
+            Some((
+                vec![
+                    ("long_steps", count(c.long_steps)),
+                    ("long_steps_after_a_gap", count(c.gapped_steps)),
+                    ("move_interval_p10_ms", finite(c.p10_ms)),
+                    ("min_step_px", tp::SPARSE_STEP_PX),
+                    ("min_gap_ms", tp::SPARSE_STEP_GAP_MS),
+                    ("min_p10_ms", tp::SPARSE_STEP_MIN_P10_MS),
+                ],
+                "the mouse covered long steps (10 px or more) with no sample in between: three or more of them, and at least 30 % of all such steps, came 45 ms or more after the previous sample, and no run of device-rate samples; a browser reports a moving pointer every frame and the collector every device report, an injector's sleep loop (pyautogui.moveTo with a duration, pynput or xdotool loops) moves it in jumps; capped at mid-challenge (a virtual machine or remote desktop that forwards input sparsely and without batches looks the same)",
             ))
         }
         tf::REASON_OFF_FRAME_CLOCK => {
@@ -1245,6 +1261,33 @@ mod tests {
         let c = f.move_clock.expect("a session with moves has a clock");
         assert!(c.intervals >= 12 && c.median_ms < 20.0, "{c:?}");
         assert!(!f.sparse_moves());
+    }
+
+    #[test]
+    fn sparse_steps_are_explained() {
+        // Eased, bowed moves to three targets from a 20 Hz loop (`pyautogui.moveTo(x, y,
+        // duration)`: its steps are at least 50 ms apart), a humanised click at each.
+        for coalesced in [true, false] {
+            let v = paced_login(50.4, coalesced);
+            assert!(v.reasons.contains(&"sparse-steps"), "{v:?}");
+            assert_ne!(v.decision, Decision::Allow, "{v:?}");
+            let d = &v.details["sparse-steps"];
+            assert_eq!(d.score_cap, Some(0.4), "{d:?}");
+            assert!(
+                d.features["long_steps_after_a_gap"] >= 3.0
+                    && d.features["long_steps_after_a_gap"] >= 0.3 * d.features["long_steps"],
+                "{d:?}"
+            );
+            assert!(d.features["move_interval_p10_ms"] >= 40.0, "{d:?}");
+        }
+        // The same reaches at a 60 Hz frame's pace: reported on their way.
+        let v = paced_login(16.7, true);
+        assert!(!v.reasons.contains(&"sparse-steps"), "{v:?}");
+        // People: the long human-like login's moves are device samples.
+        let f = features_of(&TelemetrySpec::long_login(1).build());
+        let c = f.move_clock.expect("a session with moves has a clock");
+        assert!(c.p10_ms < 40.0, "{c:?}");
+        assert!(!f.sparse_steps());
     }
 
     #[test]

@@ -113,6 +113,22 @@ pub const SPARSE_MIN_MEDIAN_MS: f64 = 80.0;
 /// Pointing devices typically report at 80–1000 Hz (a figure from the field, not measured
 /// here): any hand movement gives runs of samples about 1–12 ms apart, however slow the page.
 pub const SPARSE_MIN_P10_MS: f64 = 40.0;
+/// The sparse-steps rule ([`Features::sparse_steps`]) counts steps between consecutive mouse
+/// moves at least this long (px) ...
+pub const SPARSE_STEP_PX: f64 = 10.0;
+/// ... that came at most this long after the previous sample (longer: the pointer rested or
+/// left the page) ...
+pub const SPARSE_STEP_MAX_GAP_MS: f64 = 250.0;
+/// ... and, of them, those that came at least this long after it (two 60 Hz frames and more
+/// with no report while the pointer travelled);
+pub const SPARSE_STEP_GAP_MS: f64 = 45.0;
+/// it fires with at least this many such gapped steps ...
+pub const SPARSE_STEP_MIN: usize = 3;
+/// ... making at least this share of the long steps ...
+pub const SPARSE_STEP_MIN_SHARE: f64 = 0.3;
+/// ... when the 10th percentile of the move intervals ([`MoveClock::p10_ms`]) is at least this
+/// (ms): no run of device-rate samples or forwarded batches at all, as for sparse moves.
+pub const SPARSE_STEP_MIN_P10_MS: f64 = SPARSE_MIN_P10_MS;
 /// The off-frame-clock rule ([`Features::off_frame_clock`]) reads the same intervals as the
 /// sparse-moves rule and finds their mode: the densest window this wide (ms; a timer with 1 ms
 /// of Gaussian scheduling jitter puts 68 % of its intervals in one) ...
@@ -535,14 +551,20 @@ pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
     }
     let device_clock = collector && coalesced as f64 >= DEVICE_CLOCK_MIN_SHARE * moves as f64;
     let mut gaps: Vec<f64> = Vec::with_capacity(moves);
-    gaps.extend(
-        pointer
-            .windows(2)
-            .filter(|w| mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype)
-            .filter(|w| dist(&w[0], &w[1]) >= SPARSE_MIN_STEP_PX)
-            .map(|w| w[1].t_ms - w[0].t_ms)
-            .filter(|g| *g > 0.0 && *g <= SPARSE_MAX_GAP_MS),
-    );
+    let (mut long_steps, mut gapped_steps) = (0, 0);
+    for w in pointer.windows(2) {
+        if !(mouse_move(&w[0]) && mouse_move(&w[1]) && w[0].ptype == w[1].ptype) {
+            continue;
+        }
+        let (step, gap) = (dist(&w[0], &w[1]), w[1].t_ms - w[0].t_ms);
+        if step >= SPARSE_MIN_STEP_PX && gap > 0.0 && gap <= SPARSE_MAX_GAP_MS {
+            gaps.push(gap);
+        }
+        if step >= SPARSE_STEP_PX && gap <= SPARSE_STEP_MAX_GAP_MS {
+            long_steps += 1;
+            gapped_steps += usize::from(gap >= SPARSE_STEP_GAP_MS);
+        }
+    }
     // Values equal under `total_cmp` are bit-identical, so an unstable sort gives the same
     // sequence as a stable one.
     sort_total(&mut gaps);
@@ -558,6 +580,8 @@ pub fn move_clock(pointer: &[Pt], collector: bool) -> Option<MoveClock> {
         mode_share,
         grid,
         device_clock,
+        long_steps,
+        gapped_steps,
     })
 }
 
@@ -2314,6 +2338,60 @@ pub(crate) mod tests {
         resting.insert(0, mv(-500.0, 400.0, 400.0));
         resting.push(press(600.0, 5.0, 5.0, pointer_kind::DOWN));
         assert_eq!(teleport_click(&resting, resting.len() - 1), None);
+    }
+
+    #[test]
+    fn sparse_steps_count_long_steps_with_no_report_between() {
+        let judge = |v: Vec<Pt>| {
+            let f = extract(&Session {
+                pointer: v,
+                ..Default::default()
+            });
+            let c = f.move_clock.expect("a clock");
+            ((c.long_steps, c.gapped_steps), f.sparse_steps())
+        };
+        // `pyautogui.moveTo(x, y, duration=0.2)` to three targets: 4 linear steps each, 50 ms
+        // plus call overhead apart, a pause before each reach.
+        let mut tween = Vec::new();
+        let mut t = 0.0;
+        for reach in 0..3usize {
+            t += 600.0;
+            for k in 1..=4usize {
+                t += 50.0 + 2.0 * noise(reach * 4 + k, 1);
+                let s = k as f64 / 4.0;
+                tween.push(mv(
+                    t,
+                    100.0 + 300.0 * s,
+                    200.0 + 40.0 * reach as f64 + 60.0 * s,
+                ));
+            }
+        }
+        // 12 long steps; the first of each reach comes after the pause (not judged).
+        assert_eq!(judge(tween.clone()), ((9, 9), true));
+        // The same reaches as a browser reports a hand's: a move per 60 Hz frame.
+        let framed: Vec<Pt> = (0..3usize)
+            .flat_map(|reach| {
+                (1..=12usize).map(move |k| {
+                    let s = k as f64 / 12.0;
+                    let t = 600.0 * (reach + 1) as f64 + 16.7 * k as f64;
+                    mv(t, 100.0 + 300.0 * s, 200.0 + 40.0 * reach as f64 + 60.0 * s)
+                })
+            })
+            .collect();
+        assert_eq!(judge(framed.clone()), ((33, 0), false));
+        // A virtual machine's forwarded batches: the same gapped steps, each batch's samples
+        // 2 ms apart, so the 10th percentile is a few milliseconds.
+        let batched: Vec<Pt> = tween
+            .iter()
+            .flat_map(|p| [mv(p.t_ms - 2.0, p.x - 1.0, p.y), *p])
+            .collect();
+        let ((_, gapped), hit) = judge(batched);
+        assert!(gapped >= 9 && !hit);
+        // Two gapped steps are not enough; nor are three among many long steps on frames.
+        assert_eq!(judge(tween[..3].to_vec()), ((2, 2), false));
+        let mut mixed = tween[..4].to_vec();
+        mixed.extend(framed.iter().map(|p| mv(p.t_ms + 1000.0, p.x, p.y)));
+        assert_eq!(judge(mixed), ((36, 3), false));
     }
 
     #[test]
