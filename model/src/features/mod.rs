@@ -786,12 +786,12 @@ impl Features {
     /// [`Features::sparse_moves`] (median ≥ 80 ms, nothing in between) and the kinematic
     /// features (which need strokes sampled finer than 100 ms) such movement was left to the
     /// model, which allowed the `pyautogui-tween` probe 58 % of the time with a median score of
-    /// 0.98. A virtual machine or remote desktop forwards input sparsely too, but in batches
+    /// 0.98. A virtual machine or remote desktop forwards input sparsely too, mostly in batches
     /// that put its 10th percentile at a few milliseconds: DELBOT's person on a VM meets the
-    /// step criteria in 129 of 140 sessions and the whole rule in 2. Measured over the
-    /// development traces: no SapiMouse window (0 of 978) and no session of DELBOT's other
-    /// people (0 of 815) meets the step criteria at all; 85 of DELBOT's 408 pynput sessions meet
-    /// the rule. Judged in collector captures and traces alike, mouse-like pointers only. A
+    /// step criteria in 129 of 140 sessions, and 3 of them, with no batches, meet the whole rule
+    /// (9 would with a 15 ms percentile bound). Measured over the development traces: no
+    /// SapiMouse window (0 of 978) and no session of DELBOT's other people (0 of 815) meets the
+    /// step criteria at all; 32 of DELBOT's 408 pynput sessions meet the rule. Judged in collector captures and traces alike, mouse-like pointers only. A
     /// person's page whose main thread stalls for three frames at a time, read without
     /// coalesced samples, would meet it too: the cap is mid-challenge, never a block on its own.
     pub fn sparse_steps(&self) -> bool {
