@@ -299,12 +299,12 @@ pub fn features_parallel(records: &[Record]) -> Vec<Features> {
 /// bots, extract features, run the replay store.
 pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
     let mut records = Vec::new();
+    let unit = if opts.keep_unit_coords {
+        traces::UnitCoords::Keep
+    } else {
+        traces::UnitCoords::Rescale
+    };
     for path in &opts.traces {
-        let unit = if opts.keep_unit_coords {
-            traces::UnitCoords::Keep
-        } else {
-            traces::UnitCoords::Rescale
-        };
         let (recs, rep) = traces::read_file_with(path, unit)?;
         eprintln!(
             "{}: {} lines, {} records, {} skipped{}{}",
@@ -312,12 +312,14 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
             rep.lines,
             rep.records,
             rep.skipped,
-            match (rep.unit_coords, rep.rescaled) {
+            match (rep.unit_coords, unit) {
                 (0, _) => String::new(),
-                (n, 0) => format!(
+                (n, traces::UnitCoords::Keep) => format!(
                     ", {n} with coordinates as fractions (kept as logged: --keep-unit-coords)"
                 ),
-                (n, _) => format!(", {n} with coordinates as fractions (rescaled to px)"),
+                (n, traces::UnitCoords::Rescale) => {
+                    format!(", {n} with coordinates as fractions (rescaled to px)")
+                }
             },
             if rep.problems.is_empty() {
                 String::new()

@@ -36,11 +36,9 @@ pub struct LoadReport {
     pub lines: usize,
     pub records: usize,
     pub skipped: usize,
-    /// Records whose pointer coordinates are fractions ([`unit_coords`]) ...
+    /// Records whose pointer coordinates are fractions ([`unit_coords`]): rescaled to pixels
+    /// unless read with [`UnitCoords::Keep`].
     pub unit_coords: usize,
-    /// ... and of them, those rescaled to pixels ([`unnormalize`]; all of them unless
-    /// [`UnitCoords::Keep`]).
-    pub rescaled: usize,
     /// First few problems, `line N: reason`.
     pub problems: Vec<String>,
 }
@@ -101,8 +99,9 @@ pub enum UnitCoords {
 /// Screen size (CSS px) assumed for normalised coordinates when a record gives none.
 pub const NOMINAL_SCREEN: [f64; 2] = [1920.0, 1080.0];
 
-/// Rescale pointer coordinates logged as fractions ([`unit_coords`]) to pixels: both axes times the short side of the record's screen
-/// ([`NOMINAL_SCREEN`] without a usable `screen`). Returns whether it did.
+/// Rescale pointer coordinates logged as fractions (see [`unit_coords`], which the reader asks
+/// first) to pixels: both axes times the short side of the record's screen
+/// ([`NOMINAL_SCREEN`] without a usable `screen`).
 ///
 /// Some recorders log the pointer relative to a canvas or the viewport rather than in CSS
 /// pixels: 166 of DELBOT's 234 NaturalMouseMotion files and 52 of its people's (`human_fast`,
@@ -117,10 +116,7 @@ pub const NOMINAL_SCREEN: [f64; 2] = [1920.0, 1080.0];
 /// 246 px), where the screen's width and height apart would stretch them 1.78 : 1. A pixel
 /// trace whose pointer stayed inside a 3 × 3 px square would be rescaled too; no recorder logs
 /// that.
-pub fn unnormalize(pointer: &mut [Pt], screen: Option<&[f64]>) -> bool {
-    if !unit_coords(pointer) {
-        return false;
-    }
+pub fn unnormalize(pointer: &mut [Pt], screen: Option<&[f64]>) {
     let [w, h] = match screen {
         Some(&[w, h]) if w.is_finite() && h.is_finite() && w >= 100.0 && h >= 100.0 => [w, h],
         _ => NOMINAL_SCREEN,
@@ -130,11 +126,10 @@ pub fn unnormalize(pointer: &mut [Pt], screen: Option<&[f64]>) -> bool {
         p.x *= side;
         p.y *= side;
     }
-    true
 }
 
-/// A record and whether its coordinates were fractions, and rescaled.
-fn convert(raw: RawRecord, unit: UnitCoords) -> Result<(Record, bool, bool), String> {
+/// A record and whether its pointer coordinates were fractions ([`unit_coords`]).
+fn convert(raw: RawRecord, unit: UnitCoords) -> Result<(Record, bool), String> {
     let label = match raw.label.as_str() {
         "human" => Label::Human,
         "bot" => Label::Bot,
@@ -164,7 +159,9 @@ fn convert(raw: RawRecord, unit: UnitCoords) -> Result<(Record, bool, bool), Str
         });
     }
     let fractions = unit_coords(&pointer);
-    let rescaled = unit == UnitCoords::Rescale && unnormalize(&mut pointer, raw.screen.as_deref());
+    if fractions && unit == UnitCoords::Rescale {
+        unnormalize(&mut pointer, raw.screen.as_deref());
+    }
     let mut keys = Vec::with_capacity(raw.keys.len());
     for (down, up, class) in raw.keys {
         let class = key_class_of(&class).ok_or_else(|| format!("unknown key class {class:?}"))?;
@@ -194,7 +191,7 @@ fn convert(raw: RawRecord, unit: UnitCoords) -> Result<(Record, bool, bool), Str
         trainable: true,
         derived: false,
     };
-    Ok((record, fractions, rescaled))
+    Ok((record, fractions))
 }
 
 /// Parse records from any reader of JSON Lines, coordinates logged as fractions rescaled.
@@ -242,10 +239,9 @@ pub fn read_records_with(reader: impl Read, unit: UnitCoords) -> (Vec<Record>, L
             .map_err(|e| e.to_string())
             .and_then(|raw| convert(raw, unit));
         match parsed {
-            Ok((rec, fractions, rescaled)) => {
+            Ok((rec, fractions)) => {
                 rep.records += 1;
                 rep.unit_coords += usize::from(fractions);
-                rep.rescaled += usize::from(rescaled);
                 out.push(rec);
             }
             Err(e) => {
@@ -347,7 +343,7 @@ mod tests {
         ]
         .join("\n");
         let (recs, rep) = read_records(text.as_bytes());
-        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (6, 4, 4));
+        assert_eq!((rep.records, rep.unit_coords), (6, 4));
         let xy = |r: &Record| -> Vec<(f64, f64)> {
             r.session.pointer.iter().map(|p| (p.x, p.y)).collect()
         };
@@ -364,7 +360,10 @@ mod tests {
         assert_eq!(xy(&recs[5]), [(0.5, 0.25), (2.5, 0.75)]);
         // Kept as logged, and counted.
         let (kept, rep) = read_records_with(text.as_bytes(), UnitCoords::Keep);
-        assert_eq!((rep.records, rep.unit_coords, rep.rescaled), (6, 4, 0));
+        assert_eq!((rep.records, rep.unit_coords), (6, 4));
+        for (k, r) in kept.iter().zip(&recs).take(4) {
+            assert_ne!(xy(k), xy(r), "kept as logged");
+        }
         assert_eq!(xy(&kept[0])[0], (0.25, 0.5));
     }
 

@@ -27,7 +27,8 @@
 //   a Gaussian click there, Gaussian typing: judged by teleport-clicks.
 // - pyautogui: `pyautogui.moveTo(x, y, duration=d, tween=...)` stepped as pyautogui does (straight
 //   lines, 50 ms steps for d = 0.5 s, 50–58.3 ms for a drawn 0.3–0.8 s), Gaussian clicks and typing:
-//   judged by ruler-straight and off-frame-clock (a capture of device samples has no 50 ms cadence).
+//   judged by ruler-straight, sparse-steps and off-frame-clock (a capture of device samples has no
+//   50 ms cadence).
 //   Its name and password are capitalised, each capital typed Shift-then-key at once
 //   (`pyautogui.keyDown('shift')`): asserted to carry `instant-shift`, through XTEST and Chromium,
 //   and its 50 ms tween steps `sparse-steps`.

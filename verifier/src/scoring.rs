@@ -639,6 +639,8 @@ fn model_reason_detail(
                     ("move_interval_p10_ms", finite(c.p10_ms)),
                     ("min_step_px", tp::SPARSE_STEP_PX),
                     ("min_gap_ms", tp::SPARSE_STEP_GAP_MS),
+                    ("min_steps_after_a_gap", tp::SPARSE_STEP_MIN as f64),
+                    ("min_share_after_a_gap", tp::SPARSE_STEP_MIN_SHARE),
                     ("min_p10_ms", tp::SPARSE_STEP_MIN_P10_MS),
                 ],
                 "the mouse covered long steps (10 px or more) with no sample in between: three or more of them, and at least 30 % of all such steps, came 45 ms or more after the previous sample, and no run of device-rate samples; a browser reports a moving pointer every frame and the collector every device report, an injector's sleep loop (pyautogui.moveTo with a duration, pynput or xdotool loops) moves it in jumps; capped at mid-challenge (a virtual machine or remote desktop that forwards input sparsely and without batches looks the same)",
