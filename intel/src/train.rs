@@ -715,9 +715,9 @@ pub fn fit_calibrated(
                     .or_default()
                     .push(l);
             }
-            if m == 0 && f.device.is_pointer() {
+            if m == 0 && f.knots_class.is_pointer() {
                 by_source
-                    .entry((device_bucket(f.device), records[i].source.clone()))
+                    .entry((device_bucket(f.knots_class), records[i].source.clone()))
                     .or_default()
                     .push(l);
             }

@@ -272,3 +272,70 @@ fn live_path_scores_telemetry_and_stays_neutral_without_behaviour() {
     let (_, thin) = score_telemetry(&b.finish(), model, ReplayEvidence::default());
     assert_ne!(thin.decision, Decision::Block, "{thin:?}");
 }
+
+/// A device class claimed for free buys no leniency (issue 14, "calibration by device"): the
+/// synthetic pointer bots, scored as collector telemetry with the compiled-in model, get the same
+/// decision with four small pixel wheel deltas added (`touchpad`) as without. Before, `touchpad`
+/// fell back to the generic pointer knots (the most lenient human source's) and the claim let
+/// several times more of them through; the test prints both rates.
+#[test]
+fn a_touchpad_claim_buys_a_bot_no_leniency() {
+    use tollgate_intel::synth::{SynthOptions, generate, generate_strong};
+    use tollgate_model::features::{DeviceClass, Wheel, extract};
+    use tollgate_protocol::telemetry::scroll_kind;
+    let model = Model::default_model();
+    if model.device_knots.is_empty() {
+        return;
+    }
+    let opts = SynthOptions::scaled(7, 0.2);
+    let mut bots = generate(&opts, &[]);
+    bots.extend(generate_strong(&opts, &[]));
+    let (mut judged, mut allowed, mut allowed_claimed, mut allowed_generic) = (0, 0, 0, 0);
+    for r in bots
+        .iter()
+        .filter(|r| r.session.pointer.iter().any(|p| p.buttons == 0) && r.session.keys.is_empty())
+    {
+        let mut s = r.session.clone();
+        s.collector = true;
+        let plain = model.score(&extract(&s), ReplayEvidence::default());
+        s.wheel = (0..4)
+            .map(|i| Wheel {
+                t_ms: 10.0 + 16.0 * i as f64,
+                mode: scroll_kind::WHEEL_PIXEL,
+                dx: 0.0,
+                dy: 2.0 + i as f64,
+            })
+            .collect();
+        let f = extract(&s);
+        assert_eq!(f.device, DeviceClass::Touchpad, "{}", r.id);
+        assert!(
+            matches!(f.knots_class, DeviceClass::Mouse | DeviceClass::MouseThin),
+            "{}: {:?}",
+            r.id,
+            f.knots_class
+        );
+        let claimed = model.score(&f, ReplayEvidence::default());
+        assert_eq!(claimed.decision, plain.decision, "{}", r.id);
+        assert_eq!(
+            claimed.p_human.to_bits(),
+            plain.p_human.to_bits(),
+            "{}",
+            r.id
+        );
+        // What the claim bought before: the generic pointer knots.
+        let mut generic = f.clone();
+        generic.knots_class = DeviceClass::Touchpad;
+        let old = model.score(&generic, ReplayEvidence::default());
+        judged += 1;
+        allowed += usize::from(plain.decision == Decision::Allow);
+        allowed_claimed += usize::from(claimed.decision == Decision::Allow);
+        allowed_generic += usize::from(old.decision == Decision::Allow);
+    }
+    eprintln!(
+        "touchpad claim: {judged} synthetic pointer bots (collector, hovering); allowed {allowed} \
+         unclaimed, {allowed_claimed} claimed, {allowed_generic} with the generic knots a claim \
+         used to get"
+    );
+    assert!(judged >= 200, "{judged}");
+    assert!(allowed_generic >= allowed, "{allowed_generic} < {allowed}");
+}

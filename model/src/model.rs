@@ -313,7 +313,7 @@ impl Model {
     }
 
     /// Knots for a session's features: [`Model::knots`], with the pointer knots of the
-    /// session's device class ([`Model::device_knots`]) and the long-typing key knots when the
+    /// class the session is judged by ([`Features::knots_class`], [`Model::device_knots`]) and the long-typing key knots when the
     /// session has at least `min_keys` key presses. With both modalities, the lower of the two.
     pub fn knots_for(&self, f: &Features) -> Option<Calibration> {
         self.knots_masked(f, None)
@@ -326,7 +326,7 @@ impl Model {
         let pointer = f.has_masked(Modality::Pointer, only);
         let keys = f.has_masked(Modality::Keys, only);
         let base = self.knots(pointer, keys)?;
-        let p = self.device_pointer_knots(f.device).unwrap_or(base);
+        let p = self.device_pointer_knots(f.knots_class).unwrap_or(base);
         let k = match self.long_keys {
             Some(l) if f.n_keys >= l.min_keys => l.knots,
             _ => self.knots(false, true).unwrap_or(base),
@@ -723,12 +723,16 @@ mod tests {
         assert_eq!(Model::from_json(&m.to_json()).unwrap(), m);
         f.n_keys = 0;
         f.values[F::KeyRollover as usize] = None;
-        f.device = DeviceClass::Mouse;
+        f.knots_class = DeviceClass::Mouse;
         assert_eq!(m.knots_for(&f), Some(mouse));
-        f.device = DeviceClass::Touch;
+        f.knots_class = DeviceClass::Touch;
         assert_eq!(m.knots_for(&f), Some(k));
+        // The knots follow the class the session is judged by, not the one it shows: a
+        // `touchpad` claim judged as a mouse gets the mouse's knots.
+        f.device = DeviceClass::Touchpad;
+        f.knots_class = DeviceClass::Mouse;
+        assert_eq!(m.knots_for(&f), Some(mouse));
         // Both modalities: the lower of the device's pointer knots and the key knots.
-        f.device = DeviceClass::Mouse;
         f.values[F::KeyRollover as usize] = Some(0.1);
         f.n_keys = 10;
         assert_eq!(
@@ -1053,6 +1057,7 @@ mod tests {
             let mut f = extract(&Session::from_telemetry(&spec.build()));
             for (device, min_keys) in DeviceClass::ALL.into_iter().zip([0, 5, 25, 1000].repeat(2)) {
                 f.device = device;
+                f.knots_class = device;
                 if let Some(l) = &mut m.long_keys {
                     l.min_keys = min_keys;
                 }

@@ -346,7 +346,8 @@ fn sessions() -> Vec<(&'static str, Session)> {
     unsorted.pointer.reverse();
     unsorted.keys.swap(0, 5);
     out.push(("unsorted", unsorted));
-    // A login scrolled with a touchpad (small pixel wheel deltas): device class `touchpad`.
+    // A login scrolled with a touchpad (small pixel wheel deltas): device class `touchpad`,
+    // judged by the hovering mouse's knots (`knots_class`): a wheel delta is free to claim.
     let mut pad = login(&mut rng, 16.667, 2.0, 1.0, (-20.0, 200.0));
     pad.wheel = (0..8)
         .map(|i| features::Wheel {
@@ -388,6 +389,7 @@ fn compute() -> Value {
                 "n_strokes": f.n_strokes,
                 "n_long_strokes": f.n_long_strokes,
                 "device": f.device.name(),
+                "knots_class": f.knots_class.name(),
                 "stroke_hashes": hashes,
                 "values": values,
             }),
@@ -428,6 +430,7 @@ fn feature_values_match_the_golden_file() {
             "n_strokes",
             "n_long_strokes",
             "device",
+            "knots_class",
             "stroke_hashes",
         ] {
             if g[k] != w[k] {

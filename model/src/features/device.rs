@@ -17,6 +17,14 @@
 //!
 //! Evidence length: a pointer session with fewer than [`THIN_LONG_STROKES`] long strokes is
 //! `thin` (a login page that saw just the final approach and click).
+//!
+//! The class a session is *judged* by ([`knots_class`]) differs from the class it shows in one
+//! way: a claim that costs a client nothing and that no training person makes must not buy the
+//! lenient knots. `touchpad` rests on wheel deltas alone (one `mouse.wheel(0, 4)` call) and no
+//! training human has any, and a drag-only session on a login page (every move with a button
+//! held) is something only DELBOT's drawing task produces; both are judged by the hovering
+//! mouse's knots (`mouse` or `mouse-thin` by evidence length) when they come from the collector.
+//! Trace files keep `mouse-drag`'s own knots: that is the task their recorder set.
 
 use super::{Session, is_move};
 use tollgate_protocol::telemetry::{pointer_type, scroll_kind};
@@ -133,10 +141,37 @@ pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
     if moves.all(|p| p.buttons != 0) {
         return DeviceClass::MouseDrag;
     }
+    hover_class(long_strokes)
+}
+
+/// A hovering mouse's class by evidence length.
+fn hover_class(long_strokes: usize) -> DeviceClass {
     if long_strokes < THIN_LONG_STROKES {
         DeviceClass::MouseThin
     } else {
         DeviceClass::Mouse
+    }
+}
+
+/// The class whose calibration knots judge a session of class `device` (see the module docs):
+/// `device` itself, except that collector sessions classed `touchpad` or `mouse-drag` take the
+/// hovering mouse's class by evidence length. (A `touchpad` in a trace file cannot occur, the
+/// files have no wheel deltas; it would take the class its motion shows.)
+pub fn knots_class(s: &Session, device: DeviceClass, long_strokes: usize) -> DeviceClass {
+    match device {
+        DeviceClass::Touchpad | DeviceClass::MouseDrag if s.collector => hover_class(long_strokes),
+        DeviceClass::Touchpad => {
+            if s.pointer
+                .iter()
+                .filter(|p| is_move(p))
+                .all(|p| p.buttons != 0)
+            {
+                DeviceClass::MouseDrag
+            } else {
+                hover_class(long_strokes)
+            }
+        }
+        d => d,
     }
 }
 
@@ -219,5 +254,63 @@ mod tests {
         for d in DeviceClass::ALL {
             assert_eq!(DeviceClass::by_name(d.name()), Some(d));
         }
+    }
+
+    /// A free claim buys no leniency: a collector session that shows `touchpad` (small wheel
+    /// deltas) or `mouse-drag` (every move with a button held) is judged as a hovering mouse,
+    /// by its evidence length; a trace keeps its drag class, and the other classes are judged
+    /// as they show.
+    #[test]
+    fn claimed_classes_are_judged_as_the_hovering_mouse() {
+        let mut p = human_stroke(0.0, (0.0, 0.0), (400.0, 200.0), 1);
+        p.extend(human_stroke(1000.0, (400.0, 200.0), (50.0, 300.0), 2));
+        let judged = |s: &Session| {
+            let f = extract(s);
+            (f.device, f.knots_class)
+        };
+        let hover = Session {
+            pointer: p.clone(),
+            collector: true,
+            ..Default::default()
+        };
+        assert_eq!(judged(&hover), (DeviceClass::Mouse, DeviceClass::Mouse));
+        let mut pad = hover.clone();
+        pad.wheel = (0..4)
+            .map(|i| wheel(3.0 + i as f64, scroll_kind::WHEEL_PIXEL))
+            .collect();
+        assert_eq!(judged(&pad), (DeviceClass::Touchpad, DeviceClass::Mouse));
+        let thin_pad = Session {
+            pointer: p[..45].to_vec(),
+            ..pad.clone()
+        };
+        assert_eq!(
+            judged(&thin_pad),
+            (DeviceClass::Touchpad, DeviceClass::MouseThin)
+        );
+        let drag = Session {
+            pointer: p.iter().map(|q| Pt { buttons: 1, ..*q }).collect(),
+            ..hover.clone()
+        };
+        assert_eq!(judged(&drag), (DeviceClass::MouseDrag, DeviceClass::Mouse));
+        // A trace's drags (DELBOT's drawing task) keep their own knots.
+        let trace_drag = Session {
+            collector: false,
+            ..drag.clone()
+        };
+        assert_eq!(
+            judged(&trace_drag),
+            (DeviceClass::MouseDrag, DeviceClass::MouseDrag)
+        );
+        let touch = Session {
+            pointer: p
+                .iter()
+                .map(|q| Pt {
+                    ptype: pointer_type::TOUCH,
+                    ..*q
+                })
+                .collect(),
+            ..hover.clone()
+        };
+        assert_eq!(judged(&touch), (DeviceClass::Touch, DeviceClass::Touch));
     }
 }

@@ -563,6 +563,10 @@ pub struct Features {
     pub move_clock: Option<MoveClock>,
     /// Device class and evidence length inferred from the telemetry ([`device`]).
     pub device: DeviceClass,
+    /// The class whose calibration knots judge the session ([`device::knots_class`]): `device`,
+    /// except that a collector session's `touchpad` or `mouse-drag` claim is judged as a
+    /// hovering mouse.
+    pub knots_class: DeviceClass,
     /// Keys typed on an on-screen keyboard: most pointer input is touch or pen
     /// ([`device::touch_input`]) and there are keys. Their timing features stay missing
     /// ([`keys`]); the verifier does not raise `instant-keys` either.
@@ -941,6 +945,7 @@ impl Features {
                 c.move_clock = None;
                 c.stroke_hashes.clear();
                 c.device = DeviceClass::Keyboard;
+                c.knots_class = DeviceClass::Keyboard;
             }
         }
         c
@@ -1000,12 +1005,14 @@ pub fn extract(session: &Session) -> Features {
         n_instant_shifts: 0,
         move_clock: None,
         device: DeviceClass::None,
+        knots_class: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
     };
     pointer::extract(s, &mut f);
     keys::extract(s, &mut f);
     fields::extract(s, &mut f);
     f.device = device::classify(s, f.n_long_strokes);
+    f.knots_class = device::knots_class(s, f.device, f.n_long_strokes);
     session_features(s, &mut f);
     f
 }
