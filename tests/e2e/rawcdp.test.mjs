@@ -20,6 +20,11 @@
 //   `cdp-eased-stamped` the same with each move's `timestamp` forged onto an exact 60 Hz grid.
 // - `cdp-focus`: no pointer; `DOM.focus` on each field, Gaussian typing, Enter → asserted to carry
 //   `unprompted-focus` and not allowed.
+// - `cdp-touch`: a phone's gestures injected into the desktop browser (`Input.dispatchTouchEvent`,
+//   no touch emulation): a finger swipe along ghost-cursor's points toward each field, a tap on
+//   it, Gaussian typing. Touch input is judged by the lenient generic knots and its typing counts
+//   as an on-screen keyboard's (timing unread), but this browser reports no touch points →
+//   asserted to carry `touch-no-touch-points` (tier C) and not allowed.
 // Every attempt asserts the token shows no `cdp-console` (the client kept Runtime off) and prints an
 // E2E-RAWCDP line (decision, score, behaviour score, reasons, automation tells).
 // Needs Chromium and Xvfb: skipped loudly without them, failed under CI=true.
@@ -149,6 +154,32 @@ async function pointerLogin(send, session, ready, rng, points, stamped = false) 
   }
 }
 
+/** Touch login: a swipe toward each field along `ghostPoints`, a tap on it, typing. */
+async function touchLogin(send, session, ready, rng) {
+  const clamp = clampTo(ready.inner);
+  const touch = (type, p) => send('Input.dispatchTouchEvent', { type, touchPoints: p ? [{ x: p.x, y: p.y, radiusX: 6, radiusY: 6, force: 0.5 }] : [] }, session);
+  let at = clamp({ x: 200 + rng() * 800, y: 550 + rng() * 150 });
+  for (const [id, text] of [['username', 'maria.lopez'], ['password', 'correct horse'], ['login', null]]) {
+    await sleep(300 + rng() * 700);
+    const to = clamp(centreOf(ready.boxes[id], rng));
+    const points = ghostPoints(at, to, rng).map(clamp);
+    await touch('touchStart', points[0]);
+    for (const p of points.slice(1)) {
+      await sleep(16);
+      await touch('touchMove', p);
+    }
+    await touch('touchEnd');
+    await sleep(150 + rng() * 250);
+    await touch('touchStart', to);
+    await sleep(Math.max(40, gauss(rng, 90, 18)));
+    await touch('touchEnd');
+    at = to;
+    if (!text) break;
+    await sleep(250 + rng() * 400);
+    await type(send, session, text, rng);
+  }
+}
+
 /** Keyboard login with the focus set through the DOM domain: no pointer, no Tab. */
 async function focusLogin(send, session, ready, rng) {
   const { root } = await send('DOM.getDocument', { depth: 0 }, session);
@@ -183,9 +214,9 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
         await drive(send, sessionId, ready, mulberry32(0xcd9 + n));
       });
       const tg = json.tollgate;
-      const row = { family, decision: tg.decision, score: tg.score, behaviour: tg.features.behaviour_score ?? null, reasons: tg.reasons, automation: decoded.env.automation };
+      const row = { family, decision: tg.decision, score: tg.score, behaviour: tg.features.behaviour_score ?? null, reasons: tg.reasons, automation: decoded.env.automation, inconsistent: decoded.env.inconsistent ?? [] };
       rows.push(row);
-      process.stdout.write(`E2E-RAWCDP ${family}: decision=${tg.decision} score=${tg.score} behaviour_score=${row.behaviour ?? 'n/a'} reasons=[${tg.reasons.join(' ')}] automation=[${decoded.env.automation.join(' ')}]\n`);
+      process.stdout.write(`E2E-RAWCDP ${family}: decision=${tg.decision} score=${tg.score} behaviour_score=${row.behaviour ?? 'n/a'} reasons=[${tg.reasons.join(' ')}] automation=[${decoded.env.automation.join(' ')}] inconsistent=[${row.inconsistent.join(' ')}]\n`);
       return row;
     } finally {
       browser?.ws.close();
@@ -200,7 +231,7 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
     }
   }
 
-  test('ghost-cursor and eased paths, and DOM focus, through CDP with Runtime off', { timeout: 600_000 }, async (t) => {
+  test('ghost-cursor and eased paths, DOM focus and touch, through CDP with Runtime off', { timeout: 600_000 }, async (t) => {
     const missing = ownBrowserPrerequisites();
     if (missing.length) return t.skip(missingPrerequisite('rawcdp', `missing: ${missing.join('; ')}`));
     const families = [
@@ -208,6 +239,7 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
       ['cdp-eased', (send, s, ready, rng) => pointerLogin(send, s, ready, rng, easedGhostPoints)],
       ['cdp-eased-stamped', (send, s, ready, rng) => pointerLogin(send, s, ready, rng, easedGhostPoints, true)],
       ['cdp-focus', focusLogin],
+      ['cdp-touch', touchLogin],
     ];
     for (const [family, drive] of families) for (let i = 0; i < N; i++) await login(family, drive);
     printDecisionTable('E2E-RAWCDP-TABLE', families.map(([x]) => x), rows);
@@ -215,6 +247,10 @@ describe('a Runtime-free CDP client against the product, fresh verifier per atte
       assert.ok(!r.automation.includes('cdp-console'), `the client enabled Runtime after all: ${JSON.stringify(r)}`);
       if (r.family.startsWith('cdp-eased')) continue;
       assert.notEqual(r.decision, 'allow', `a Runtime-free CDP login was allowed: ${JSON.stringify(r)}`);
+      if (r.family === 'cdp-touch') {
+        assert.ok(r.inconsistent.includes('touch-no-touch-points'), JSON.stringify(r));
+        continue;
+      }
       assert.ok(r.behaviour !== null && r.behaviour < ALLOW, `behaviour alone allowed it: ${JSON.stringify(r)}`);
       if (r.family === 'cdp-focus') assert.ok(r.reasons.includes('unprompted-focus'), JSON.stringify(r));
     }

@@ -1,9 +1,11 @@
 //! Tier C: consistency — contexts or layers that disagree: worker re-read (C1), UA ↔ UA-CH and
-//! `navigator.platform` (C2), UA ↔ engine (C3), window geometry (C4), GPU ↔ OS (C5). Caps at
-//! challenge. C2 and C4 also give tier D hints (`non-google-brands`, `geometry-85`,
+//! `navigator.platform` (C2), UA ↔ engine (C3), window geometry (C4), GPU ↔ OS (C5), touch
+//! input ↔ touch points (C6). Caps at challenge. C2 and C4 also give tier D hints (`non-google-brands`, `geometry-85`,
 //! `window-is-screen`, `no-taskbar`), pushed here so the environment list keeps its order.
 
-use tollgate_protocol::telemetry::{ENGINE_FEATURES, ProbeValue, display_mode, probe};
+use tollgate_protocol::telemetry::{
+    ENGINE_FEATURES, ProbeValue, display_mode, pointer_type, probe,
+};
 
 use super::parse::{brand_list, chrome_major, geometry, int_of, major, screen, str_of, ua_engine};
 use super::{Context, EnvVerdict, Os};
@@ -15,6 +17,7 @@ pub(super) fn rules(c: &Context<'_>, v: &mut EnvVerdict) {
     engine(c, v);
     window_geometry(c, v);
     gpu(c, v);
+    touch_input(c, v);
 }
 
 /// C1: worker re-read (only when the worker answered; plus feature `worker_available`).
@@ -249,5 +252,27 @@ fn gpu(c: &Context<'_>, v: &mut EnvVerdict) {
         if bad {
             v.inconsistent.push("gpu-os");
         }
+    }
+}
+
+/// C6: pointer events of type touch from a browser that reports no touch points
+/// (`touch-no-touch-points`). `navigator.maxTouchPoints` is 0 only where no touch digitiser is
+/// attached, and there a person cannot touch. Puppeteer's `page.touchscreen` (CDP
+/// `Input.dispatchTouchEvent`) in a desktop Chromium fires `pointerdown` / `pointermove` of type
+/// touch all the same (measured, session 25: Chromium 156 headless, `maxTouchPoints` 0), which
+/// would put the session in the touch device class, judged by the lenient generic knots.
+/// Playwright refuses to tap without `hasTouch`, which reports one touch point: full touch
+/// emulation is not caught here. Needs the probe's answer (an old collector sends none);
+/// SpiderMonkey is skipped (resistFingerprinting reports 0 on any device), as are pens (a
+/// desktop drawing tablet has no touch points).
+fn touch_input(c: &Context<'_>, v: &mut EnvVerdict) {
+    let Context {
+        t, firefox_like, ..
+    } = *c;
+    if firefox_like || int_of(t, probe::MAX_TOUCH_POINTS) != Some(0) {
+        return;
+    }
+    if t.pointer.iter().any(|p| p.ptype == pointer_type::TOUCH) {
+        v.inconsistent.push("touch-no-touch-points");
     }
 }

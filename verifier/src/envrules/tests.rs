@@ -394,6 +394,76 @@ fn tampering_and_inconsistency_cap_at_challenge() {
     }
 }
 
+/// C6: touch pointer events where the browser reports no touch points are CDP touch injection
+/// (Puppeteer's `page.touchscreen` in a desktop Chromium); a touch screen, a mouse, a missing
+/// probe and Firefox (resistFingerprinting) are not.
+#[test]
+fn touch_input_without_touch_points() {
+    use tollgate_protocol::telemetry::{pointer_flags, pointer_kind, pointer_type};
+    let input = |ptype: u8, probes: Vec<(u16, ProbeValue)>| {
+        let mut b = TelemetryBuilder::new();
+        for (i, kind) in [pointer_kind::DOWN, pointer_kind::MOVE, pointer_kind::UP]
+            .into_iter()
+            .enumerate()
+        {
+            let buttons = u8::from(kind != pointer_kind::UP);
+            let (t, x) = (100.0 + 16.0 * i as f64, 40.0 + 9.0 * i as f64);
+            b.pointer(
+                t,
+                kind,
+                x,
+                80.0,
+                buttons,
+                ptype,
+                0.5,
+                pointer_flags::TRUSTED,
+            );
+        }
+        let mut t = b.finish();
+        t.probes = tel(&probes).probes;
+        t
+    };
+    let code = "touch-no-touch-points";
+    let probes = |changes: &[(u16, ProbeValue)]| {
+        with(clean(), changes)
+            .probes
+            .into_iter()
+            .map(|p| (p.id, p.value))
+            .collect::<Vec<_>>()
+    };
+    let no_touch = || probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(0))]);
+    let v = evaluate(&input(pointer_type::TOUCH, no_touch()));
+    assert_eq!(v.inconsistent, vec![code], "{v:?}");
+    let policy = SitePolicy::default();
+    assert_eq!(
+        policy.decide(v.adjust_score(0.95, &policy)),
+        Decision::Challenge
+    );
+    for (ptype, p) in [
+        // A touch screen.
+        (
+            pointer_type::TOUCH,
+            probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(10))]),
+        ),
+        // A mouse, and a pen on a drawing tablet, on a machine with no touch screen.
+        (pointer_type::MOUSE, no_touch()),
+        (pointer_type::PEN, no_touch()),
+        // No answer (an old collector).
+        (pointer_type::TOUCH, probes(&[])),
+        // Firefox: resistFingerprinting reports 0 touch points on any device.
+        (
+            pointer_type::TOUCH,
+            probes(&[
+                (probe::MAX_TOUCH_POINTS, ProbeValue::Int(0)),
+                (probe::ENGINE, s("37,22,sm,255,other")),
+            ]),
+        ),
+    ] {
+        let v = evaluate(&input(ptype, p));
+        assert!(!v.inconsistent.contains(&code), "{ptype} {v:?}");
+    }
+}
+
 #[test]
 fn parsers() {
     assert_eq!(chrome_major(CHROME_UA), Some(156));
