@@ -262,14 +262,13 @@ fn gpu(c: &Context<'_>, v: &mut EnvVerdict) {
 /// touch all the same (measured, session 25: Chromium 156 headless, `maxTouchPoints` 0), which
 /// would put the session in the touch device class, judged by the lenient generic knots.
 /// Playwright refuses to tap without `hasTouch`, which reports one touch point: full touch
-/// emulation is not caught here. Needs the probe's answer (an old collector sends none);
-/// SpiderMonkey is skipped (resistFingerprinting reports 0 on any device), as are pens (a
+/// emulation is not caught here. Needs the probe's answer (an old collector sends none) and the
+/// measured V8 engine: Firefox's resistFingerprinting reports 0 on any device, and WebKit has a
+/// site-specific quirk that reports 0 on an iPhone (WebKit PR 35841). Pens are not judged (a
 /// desktop drawing tablet has no touch points).
 fn touch_input(c: &Context<'_>, v: &mut EnvVerdict) {
-    let Context {
-        t, firefox_like, ..
-    } = *c;
-    if firefox_like || int_of(t, probe::MAX_TOUCH_POINTS) != Some(0) {
+    let Context { t, v8, .. } = *c;
+    if !v8 || int_of(t, probe::MAX_TOUCH_POINTS) != Some(0) {
         return;
     }
     if t.pointer.iter().any(|p| p.ptype == pointer_type::TOUCH) {

@@ -395,8 +395,8 @@ fn tampering_and_inconsistency_cap_at_challenge() {
 }
 
 /// C6: touch pointer events where the browser reports no touch points are CDP touch injection
-/// (Puppeteer's `page.touchscreen` in a desktop Chromium); a touch screen, a mouse, a missing
-/// probe and Firefox (resistFingerprinting) are not.
+/// (Puppeteer's `page.touchscreen` in a desktop Chromium); a touch screen, a mouse, a pen, a
+/// missing probe, Firefox and Safari are not.
 #[test]
 fn touch_input_without_touch_points() {
     use tollgate_protocol::telemetry::{pointer_flags, pointer_kind, pointer_type};
@@ -450,12 +450,20 @@ fn touch_input_without_touch_points() {
         (pointer_type::PEN, no_touch()),
         // No answer (an old collector).
         (pointer_type::TOUCH, probes(&[])),
-        // Firefox: resistFingerprinting reports 0 touch points on any device.
+        // Firefox (resistFingerprinting reports 0 touch points on any device) and WebKit (a
+        // site-specific quirk reports 0 on an iPhone): only V8 is judged.
         (
             pointer_type::TOUCH,
             probes(&[
                 (probe::MAX_TOUCH_POINTS, ProbeValue::Int(0)),
                 (probe::ENGINE, s("37,22,sm,255,other")),
+            ]),
+        ),
+        (
+            pointer_type::TOUCH,
+            probes(&[
+                (probe::MAX_TOUCH_POINTS, ProbeValue::Int(0)),
+                (probe::ENGINE, s("37,40,jsc,0,other")),
             ]),
         ),
     ] {
