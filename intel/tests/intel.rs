@@ -277,9 +277,11 @@ fn live_path_scores_telemetry_and_stays_neutral_without_behaviour() {
 /// synthetic pointer bots, scored as collector telemetry with the compiled-in model, get the same
 /// decision with four small pixel wheel deltas added (`touchpad`) as without. Before, `touchpad`
 /// fell back to the generic pointer knots (the most lenient human source's) and the claim let
-/// several times more of them through; the test prints both rates.
+/// several times more of them through; the test prints both rates. The same bots holding the
+/// button on every move (`mouse-drag`) are judged as a hovering mouse, not by DELBOT's drag
+/// knots (printed likewise).
 #[test]
-fn a_touchpad_claim_buys_a_bot_no_leniency() {
+fn a_claimed_device_class_buys_a_bot_no_leniency() {
     use tollgate_intel::synth::{SynthOptions, generate, generate_strong};
     use tollgate_model::features::{DeviceClass, Wheel, extract};
     use tollgate_protocol::telemetry::scroll_kind;
@@ -338,4 +340,44 @@ fn a_touchpad_claim_buys_a_bot_no_leniency() {
     );
     assert!(judged >= 200, "{judged}");
     assert!(allowed_generic >= allowed, "{allowed_generic} < {allowed}");
+
+    // The same bots holding the button down on every move (a drag-only session): judged as a
+    // hovering mouse, not by DELBOT's drag knots.
+    let (mut dragged, mut allowed_hover, mut allowed_drag) = (0, 0, 0);
+    for r in bots
+        .iter()
+        .filter(|r| r.session.pointer.iter().any(|p| p.buttons == 0) && r.session.keys.is_empty())
+    {
+        let mut s = r.session.clone();
+        s.collector = true;
+        for p in s
+            .pointer
+            .iter_mut()
+            .filter(|p| p.kind == pointer_kind::MOVE)
+        {
+            p.buttons |= 1;
+        }
+        let f = extract(&s);
+        if f.device != DeviceClass::MouseDrag {
+            continue;
+        }
+        assert!(
+            matches!(f.knots_class, DeviceClass::Mouse | DeviceClass::MouseThin),
+            "{}: {:?}",
+            r.id,
+            f.knots_class
+        );
+        let hover = model.score(&f, ReplayEvidence::default());
+        let mut drag = f.clone();
+        drag.knots_class = DeviceClass::MouseDrag;
+        let old = model.score(&drag, ReplayEvidence::default());
+        dragged += 1;
+        allowed_hover += usize::from(hover.decision == Decision::Allow);
+        allowed_drag += usize::from(old.decision == Decision::Allow);
+    }
+    eprintln!(
+        "drag claim: {dragged} of them with every move's button held; allowed {allowed_hover} \
+         judged as a hovering mouse, {allowed_drag} with the drag knots a claim used to get"
+    );
+    assert!(dragged >= 200, "{dragged}");
 }
