@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `automation` | tier A: a driver is attached (`webdriver`, `headless-ua`, `automation-globals`, `automation-stack`; `cdp-console`) | block; `cdp-console` alone (DevTools open) only caps at challenge |
 //! | `tampered` | tier B: native functions/properties that lie (`lie-probes`, `own-property`, `identity`, `webdriver-deleted`, `probe-errors`) | cap at challenge: never block on tampering alone (privacy tools) |
-//! | `inconsistent` | tier C: contexts or layers disagree (`worker-*`, `ua-ch-*`, `platform-os`, `engine-*`, `geometry-*`, `gpu-os`, `touch-no-touch-points`) | cap at challenge |
+//! | `inconsistent` | tier C: contexts or layers disagree (`worker-*`, `ua-ch-*`, `platform-os`, `engine-*`, `geometry-*`, `gpu-os`, `touch-*`) | cap at challenge |
 //! | `environment` | tier D: weak hints (`software-gl`, `no-webgl`, `no-media-devices`, …) | −0.03 each, at most −0.12 |
 //!
 //! `cdp-console` together with any `tampered`/`inconsistent` finding blocks (stealth and

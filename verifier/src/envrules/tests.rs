@@ -434,6 +434,15 @@ fn touch_input_without_touch_points() {
     let no_touch = || probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(0))]);
     let v = evaluate(&input(pointer_type::TOUCH, no_touch()));
     assert_eq!(v.inconsistent, vec![code], "{v:?}");
+    // One touch point: CDP touch emulation's default (DevTools, Puppeteer, Playwright).
+    let one = probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(1))]);
+    let v1 = evaluate(&input(pointer_type::TOUCH, one.clone()));
+    assert_eq!(v1.inconsistent, vec!["touch-one-point"], "{v1:?}");
+    assert!(
+        evaluate(&input(pointer_type::MOUSE, one))
+            .inconsistent
+            .is_empty()
+    );
     let policy = SitePolicy::default();
     assert_eq!(
         policy.decide(v.adjust_score(0.95, &policy)),
@@ -468,7 +477,10 @@ fn touch_input_without_touch_points() {
         ),
     ] {
         let v = evaluate(&input(ptype, p));
-        assert!(!v.inconsistent.contains(&code), "{ptype} {v:?}");
+        assert!(
+            !v.inconsistent.contains(&code) && !v.inconsistent.contains(&"touch-one-point"),
+            "{ptype} {v:?}"
+        );
     }
 }
 
