@@ -181,6 +181,16 @@ mod tests {
     use super::super::{Key, Pt, extract};
     use super::*;
 
+    /// The same samples from a finger.
+    fn touch_of(p: &[Pt]) -> Vec<Pt> {
+        p.iter()
+            .map(|q| Pt {
+                ptype: pointer_type::TOUCH,
+                ..*q
+            })
+            .collect()
+    }
+
     fn wheel(dy: f64, mode: u8) -> Wheel {
         Wheel {
             t_ms: 0.0,
@@ -212,13 +222,7 @@ mod tests {
         };
         assert_eq!(extract(&drag).device, DeviceClass::MouseDrag);
         let touch = Session {
-            pointer: p
-                .iter()
-                .map(|q| Pt {
-                    ptype: pointer_type::TOUCH,
-                    ..*q
-                })
-                .collect(),
+            pointer: touch_of(&p),
             ..Default::default()
         };
         assert_eq!(extract(&touch).device, DeviceClass::Touch);
@@ -302,13 +306,7 @@ mod tests {
             (DeviceClass::MouseDrag, DeviceClass::MouseDrag)
         );
         let touch = Session {
-            pointer: p
-                .iter()
-                .map(|q| Pt {
-                    ptype: pointer_type::TOUCH,
-                    ..*q
-                })
-                .collect(),
+            pointer: touch_of(&p),
             ..hover.clone()
         };
         assert_eq!(judged(&touch), (DeviceClass::Touch, DeviceClass::Touch));
