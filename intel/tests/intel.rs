@@ -292,13 +292,19 @@ fn a_claimed_device_class_buys_a_bot_no_leniency() {
     let opts = SynthOptions::scaled(7, 0.2);
     let mut bots = generate(&opts, &[]);
     bots.extend(generate_strong(&opts, &[]));
-    let (mut judged, mut allowed, mut allowed_claimed, mut allowed_generic) = (0, 0, 0, 0);
-    for r in bots
+    // Pointer-only sessions that hover (some move with no button held), as collector telemetry.
+    let hovering: Vec<_> = bots
         .iter()
         .filter(|r| r.session.pointer.iter().any(|p| p.buttons == 0) && r.session.keys.is_empty())
-    {
-        let mut s = r.session.clone();
-        s.collector = true;
+        .map(|r| {
+            let mut s = r.session.clone();
+            s.collector = true;
+            (r, s)
+        })
+        .collect();
+    let (mut judged, mut allowed, mut allowed_claimed, mut allowed_generic) = (0, 0, 0, 0);
+    for (r, s) in &hovering {
+        let mut s = s.clone();
         let plain = model.score(&extract(&s), ReplayEvidence::default());
         s.wheel = (0..4)
             .map(|i| Wheel {
@@ -344,12 +350,8 @@ fn a_claimed_device_class_buys_a_bot_no_leniency() {
     // The same bots holding the button down on every move (a drag-only session): judged as a
     // hovering mouse, not by DELBOT's drag knots.
     let (mut dragged, mut allowed_hover, mut allowed_drag) = (0, 0, 0);
-    for r in bots
-        .iter()
-        .filter(|r| r.session.pointer.iter().any(|p| p.buttons == 0) && r.session.keys.is_empty())
-    {
-        let mut s = r.session.clone();
-        s.collector = true;
+    for (r, s) in &hovering {
+        let mut s = s.clone();
         for p in s
             .pointer
             .iter_mut()
