@@ -86,6 +86,7 @@ pub fn verdict(missing: u8) -> Verdict {
         contributions: BTreeMap::new(),
         details: BTreeMap::new(),
         notes: Vec::new(),
+        device: None,
     }
 }
 

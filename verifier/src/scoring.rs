@@ -56,6 +56,31 @@ use tollgate_protocol::token::{DecodedToken, MAC_LEN};
 /// uses.
 pub use tollgate_model::{Decision, PolicyError, Thresholds as SitePolicy};
 
+/// The device class a token's telemetry shows, and the one whose calibration knots judged it
+/// (siteverify `tollgate.device`; `tollgate_model::features::device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DeviceInfo {
+    /// Inferred from the telemetry: `mouse`, `mouse-thin` (fewer than two long strokes),
+    /// `mouse-drag` (every move with a button held), `touchpad` (small or fractional pixel wheel
+    /// deltas), `touch`, `pen`, `keyboard` (keys, no pointer moves) or `none`.
+    #[schema(value_type = String, example = "mouse")]
+    pub class: &'static str,
+    /// The class whose knots judged it: `class`, except that a `touchpad` or `mouse-drag` claim
+    /// is judged as a hovering mouse (`mouse` or `mouse-thin`), since a client claims either for
+    /// free. Watch the mix per site: a login page where `touch` or `touchpad` suddenly dominates.
+    #[schema(value_type = String, example = "mouse")]
+    pub judged_as: &'static str,
+}
+
+impl DeviceInfo {
+    pub fn of(f: &Features) -> DeviceInfo {
+        DeviceInfo {
+            class: f.device.name(),
+            judged_as: f.knots_class.name(),
+        }
+    }
+}
+
 /// Scoring result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
@@ -73,6 +98,9 @@ pub struct Verdict {
     pub details: BTreeMap<&'static str, ReasonDetail>,
     /// Explanations of rules that matched but were not applied (a documented exception).
     pub notes: Vec<&'static str>,
+    /// The device class the behaviour features show (`None` where no behaviour was read: a
+    /// no-collector token, an allowlisted automation).
+    pub device: Option<DeviceInfo>,
 }
 
 /// What one behaviour reason contributed to the verdict (siteverify `tollgate.reason_details`).
@@ -370,6 +398,7 @@ fn score_behaviour(
             contributions: BTreeMap::new(),
             details: BTreeMap::new(),
             notes: Vec::new(),
+            device: Some(DeviceInfo::of(behaviour_features)),
         };
     }
 
@@ -500,6 +529,7 @@ fn score_behaviour(
         contributions,
         details,
         notes,
+        device: Some(DeviceInfo::of(behaviour_features)),
     }
 }
 
@@ -849,6 +879,40 @@ mod tests {
             );
             assert_eq!(v.decision, Decision::Allow, "{v:?}");
         }
+    }
+
+    /// The verdict names the device class the telemetry shows and the one that judged it; a
+    /// touchpad claim (small pixel wheel deltas) is judged as the mouse it moves like.
+    #[test]
+    fn verdicts_name_the_device_class_and_the_class_that_judged_it() {
+        let policy = SitePolicy::default();
+        let v = score(&token(human().finish()), &policy);
+        let mouse = DeviceInfo {
+            class: "mouse",
+            judged_as: "mouse",
+        };
+        assert_eq!(v.device, Some(mouse), "{v:?}");
+        let mut b = human();
+        for i in 0..4 {
+            // `deltaMode` 0: pixels.
+            b.wheel(50.0 + 16.0 * f64::from(i), 0, 0.0, 3.5);
+        }
+        let claimed = score(&token(b.finish()), &policy);
+        assert_eq!(
+            claimed.device,
+            Some(DeviceInfo {
+                class: "touchpad",
+                judged_as: "mouse"
+            })
+        );
+        assert_eq!(
+            claimed.score, v.score,
+            "the claim buys nothing: {claimed:?}"
+        );
+        // Hard automation blocks unscored, but the class is still read.
+        let hard = with_probe(human().finish(), probe::WEBDRIVER, ProbeValue::Bool(true));
+        assert_eq!(score(&token(hard), &policy).device, Some(mouse));
+        assert_eq!(crate::nocollector::verdict(0).device, None);
     }
 
     #[test]

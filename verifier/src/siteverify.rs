@@ -131,6 +131,10 @@ pub struct TollgateInfo {
     pub reason_details: BTreeMap<&'static str, scoring::ReasonDetail>,
     /// Rules that matched but were not applied, with the documented reason.
     pub notes: Vec<&'static str>,
+    /// The device class the telemetry shows and the one whose thresholds judged it (absent where
+    /// no behaviour was read: failures, test keys, no-collector tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<scoring::DeviceInfo>,
     /// Id of the behaviour model that scored the answer (absent on failures and test keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -186,6 +190,7 @@ impl SiteverifyResponse {
                 contributions: BTreeMap::new(),
                 reason_details: BTreeMap::new(),
                 notes: Vec::new(),
+                device: None,
                 model: None,
             },
         }
@@ -259,6 +264,20 @@ impl SiteverifyResponse {
                 self.error_codes.push(code);
             }
         }
+    }
+}
+
+/// Count a final verdict: its decision, and the device class behind it (bounded labels: eight
+/// classes each), so an operator can watch the class mix of a login page.
+fn count_verdict(tg: &TollgateInfo) {
+    metrics::counter!("tollgate_verdicts_total", "decision" => tg.decision.as_str()).increment(1);
+    if let Some(d) = tg.device {
+        metrics::counter!(
+            "tollgate_device_classes_total",
+            "class" => d.class,
+            "judged_as" => d.judged_as
+        )
+        .increment(1);
     }
 }
 
@@ -452,6 +471,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
             contributions: verdict.contributions,
             reason_details: verdict.details,
             notes: verdict.notes,
+            device: verdict.device,
             model: Some(seen.model.id.clone()),
         },
     };
@@ -498,8 +518,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
     }
     match marked {
         Ok(MarkOutcome::Marked) => {
-            metrics::counter!("tollgate_verdicts_total", "decision" => verdict.decision.as_str())
-                .increment(1);
+            count_verdict(&resp.tollgate);
             crate::learning::applied(
                 state,
                 site,
@@ -546,8 +565,7 @@ async fn verify(state: &AppState, rt: &Runtime, fields: VerifyFields) -> Result<
                     resp.tollgate.decision = Decision::Challenge;
                 }
                 resp.apply_success_policy(site.settings.success_when);
-                metrics::counter!("tollgate_verdicts_total", "decision" => resp.tollgate.decision.as_str())
-                    .increment(1);
+                count_verdict(&resp.tollgate);
                 crate::learning::applied(
                     state,
                     site,
@@ -592,6 +610,7 @@ fn test_key_answer(state: &AppState, key: &TestKey) -> Result<String, Failure> {
             contributions: BTreeMap::new(),
             reason_details: BTreeMap::new(),
             notes: Vec::new(),
+            device: None,
             model: None,
         },
     };
@@ -647,6 +666,7 @@ async fn assess(
                 contributions: BTreeMap::new(),
                 details: BTreeMap::new(),
                 notes: Vec::new(),
+                device: None,
             },
             None,
             seen,

@@ -537,6 +537,11 @@ async fn real_answers_match_their_documented_schemas() {
     note("/v1/siteverify", s);
     assert_eq!(v["success"], true, "{v}");
     assert!(!v["tollgate"]["features"].as_object().unwrap().is_empty());
+    assert_eq!(
+        v["tollgate"]["device"],
+        json!({"class": "mouse", "judged_as": "mouse"}),
+        "{v}"
+    );
     let id = v["tollgate"]["id"].as_str().unwrap().to_string();
     let (_, v) = conforms(
         &app,
@@ -642,7 +647,16 @@ async fn real_answers_match_their_documented_schemas() {
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"][&ct].is_object(),
         "{ct}"
     );
-    assert!(String::from_utf8_lossy(&body).contains("tollgate_"));
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("tollgate_"));
+    // The final verdict above counted its device class.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("tollgate_device_classes_total{")
+                && l.contains("class=\"mouse\"")
+                && l.contains("judged_as=\"mouse\"")),
+        "{text}"
+    );
     let (s, ct, body) = send(&app, get("/openapi.json")).await;
     assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/json"));
     assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), doc);
