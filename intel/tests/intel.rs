@@ -302,6 +302,21 @@ fn a_claimed_device_class_buys_a_bot_no_leniency() {
             (r, s)
         })
         .collect();
+    // A claimed session's features: judged as a hovering mouse (asserted); scored as they are
+    // and with the knots of `old`, the class the claim used to be judged by.
+    let now_and_before = |f: &tollgate_model::features::Features, id: &str, old: DeviceClass| {
+        assert!(
+            matches!(f.knots_class, DeviceClass::Mouse | DeviceClass::MouseThin),
+            "{id}: {:?}",
+            f.knots_class
+        );
+        let mut before = f.clone();
+        before.knots_class = old;
+        (
+            model.score(f, ReplayEvidence::default()),
+            model.score(&before, ReplayEvidence::default()),
+        )
+    };
     let (mut judged, mut allowed, mut allowed_claimed, mut allowed_generic) = (0, 0, 0, 0);
     for (r, s) in &hovering {
         let mut s = s.clone();
@@ -316,13 +331,8 @@ fn a_claimed_device_class_buys_a_bot_no_leniency() {
             .collect();
         let f = extract(&s);
         assert_eq!(f.device, DeviceClass::Touchpad, "{}", r.id);
-        assert!(
-            matches!(f.knots_class, DeviceClass::Mouse | DeviceClass::MouseThin),
-            "{}: {:?}",
-            r.id,
-            f.knots_class
-        );
-        let claimed = model.score(&f, ReplayEvidence::default());
+        // Before: the generic pointer knots (`touchpad` has none of its own).
+        let (claimed, old) = now_and_before(&f, &r.id, DeviceClass::Touchpad);
         assert_eq!(claimed.decision, plain.decision, "{}", r.id);
         assert_eq!(
             claimed.p_human.to_bits(),
@@ -330,10 +340,6 @@ fn a_claimed_device_class_buys_a_bot_no_leniency() {
             "{}",
             r.id
         );
-        // What the claim bought before: the generic pointer knots.
-        let mut generic = f.clone();
-        generic.knots_class = DeviceClass::Touchpad;
-        let old = model.score(&generic, ReplayEvidence::default());
         judged += 1;
         allowed += usize::from(plain.decision == Decision::Allow);
         allowed_claimed += usize::from(claimed.decision == Decision::Allow);
@@ -363,16 +369,7 @@ fn a_claimed_device_class_buys_a_bot_no_leniency() {
         if f.device != DeviceClass::MouseDrag {
             continue;
         }
-        assert!(
-            matches!(f.knots_class, DeviceClass::Mouse | DeviceClass::MouseThin),
-            "{}: {:?}",
-            r.id,
-            f.knots_class
-        );
-        let hover = model.score(&f, ReplayEvidence::default());
-        let mut drag = f.clone();
-        drag.knots_class = DeviceClass::MouseDrag;
-        let old = model.score(&drag, ReplayEvidence::default());
+        let (hover, old) = now_and_before(&f, &r.id, DeviceClass::MouseDrag);
         dragged += 1;
         allowed_hover += usize::from(hover.decision == Decision::Allow);
         allowed_drag += usize::from(old.decision == Decision::Allow);

@@ -312,9 +312,10 @@ impl Model {
             .or_else(|| self.calibration.map(|[p, _]| p))
     }
 
-    /// Knots for a session's features: [`Model::knots`], with the pointer knots of the
-    /// class the session is judged by ([`Features::knots_class`], [`Model::device_knots`]) and the long-typing key knots when the
-    /// session has at least `min_keys` key presses. With both modalities, the lower of the two.
+    /// Knots for a session's features: [`Model::knots`], with the pointer knots of the class the
+    /// session is judged by ([`Features::knots_class`], [`Model::device_knots`]) and the
+    /// long-typing key knots when the session has at least `min_keys` key presses. With both
+    /// modalities, the lower of the two.
     pub fn knots_for(&self, f: &Features) -> Option<Calibration> {
         self.knots_masked(f, None)
     }

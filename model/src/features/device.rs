@@ -116,9 +116,9 @@ pub fn touch_input(s: &Session) -> bool {
 
 /// Infer the device class of a (sanitized) session; `long_strokes`: its number of long strokes.
 pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
-    // Walked, not collected: only whether there are any, and whether all are drags.
-    let mut moves = s.pointer.iter().filter(|p| is_move(p));
-    if moves.clone().next().is_none() {
+    // Walked, not collected: only whether there are any (and, in `motion_class`, whether all
+    // are drags).
+    if !s.pointer.iter().any(is_move) {
         return if s.keys.is_empty() {
             DeviceClass::None
         } else {
@@ -138,10 +138,21 @@ pub fn classify(s: &Session, long_strokes: usize) -> DeviceClass {
     if wheels >= 3 && 2 * small > wheels {
         return DeviceClass::Touchpad;
     }
-    if moves.all(|p| p.buttons != 0) {
-        return DeviceClass::MouseDrag;
+    motion_class(s, long_strokes)
+}
+
+/// A mouse-type pointer's class from its motion alone: `mouse-drag` when every move has a button
+/// held, else the hovering mouse's class by evidence length.
+fn motion_class(s: &Session, long_strokes: usize) -> DeviceClass {
+    if s.pointer
+        .iter()
+        .filter(|p| is_move(p))
+        .all(|p| p.buttons != 0)
+    {
+        DeviceClass::MouseDrag
+    } else {
+        hover_class(long_strokes)
     }
-    hover_class(long_strokes)
 }
 
 /// A hovering mouse's class by evidence length.
@@ -160,17 +171,7 @@ fn hover_class(long_strokes: usize) -> DeviceClass {
 pub fn knots_class(s: &Session, device: DeviceClass, long_strokes: usize) -> DeviceClass {
     match device {
         DeviceClass::Touchpad | DeviceClass::MouseDrag if s.collector => hover_class(long_strokes),
-        DeviceClass::Touchpad => {
-            if s.pointer
-                .iter()
-                .filter(|p| is_move(p))
-                .all(|p| p.buttons != 0)
-            {
-                DeviceClass::MouseDrag
-            } else {
-                hover_class(long_strokes)
-            }
-        }
+        DeviceClass::Touchpad => motion_class(s, long_strokes),
         d => d,
     }
 }

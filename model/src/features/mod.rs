@@ -796,8 +796,9 @@ impl Features {
     /// (9 would with a 15 ms percentile bound). Measured over the development traces: no
     /// SapiMouse window (0 of 978) and no session of DELBOT's other people (0 of 815) meets the
     /// step criteria at all; 32 of DELBOT's 408 pynput sessions meet the rule. Judged in
-    /// collector captures and traces alike, mouse-like pointers only. A person's page whose main thread stalls for three frames at a time, read without
-    /// coalesced samples, would meet it too: the cap is mid-challenge, never a block on its own.
+    /// collector captures and traces alike, mouse-like pointers only. A person's page whose main
+    /// thread stalls for three frames at a time, read without coalesced samples, would meet it
+    /// too: the cap is mid-challenge, never a block on its own.
     pub fn sparse_steps(&self) -> bool {
         self.move_clock.is_some_and(|c| {
             c.gapped_steps >= pointer::SPARSE_STEP_MIN

@@ -1,7 +1,8 @@
 //! Tier C: consistency — contexts or layers that disagree: worker re-read (C1), UA ↔ UA-CH and
 //! `navigator.platform` (C2), UA ↔ engine (C3), window geometry (C4), GPU ↔ OS (C5), touch
-//! input ↔ touch points (C6). Caps at challenge. C2 and C4 also give tier D hints (`non-google-brands`, `geometry-85`,
-//! `window-is-screen`, `no-taskbar`), pushed here so the environment list keeps its order.
+//! input ↔ touch points (C6). Caps at challenge. C2 and C4 also give tier D hints
+//! (`non-google-brands`, `geometry-85`, `window-is-screen`, `no-taskbar`), pushed here so the
+//! environment list keeps its order.
 
 use tollgate_protocol::telemetry::{
     ENGINE_FEATURES, ProbeValue, display_mode, pointer_type, probe,
@@ -256,14 +257,16 @@ fn gpu(c: &Context<'_>, v: &mut EnvVerdict) {
 }
 
 /// C6: pointer events of type touch from a browser that reports no touch points
-/// (`touch-no-touch-points`) or exactly one (`touch-one-point`). `navigator.maxTouchPoints` is 0 only where no touch digitiser is
+/// (`touch-no-touch-points`) or exactly one (`touch-one-point`).
+///
+/// `touch-no-touch-points`: `navigator.maxTouchPoints` is 0 only where no touch digitiser is
 /// attached, and there a person cannot touch. Puppeteer's `page.touchscreen` (CDP
 /// `Input.dispatchTouchEvent`) in a desktop Chromium fires `pointerdown` / `pointermove` of type
 /// touch all the same (measured, session 25: Chromium 156 headless, `maxTouchPoints` 0), which
 /// would put the session in the touch device class, judged by the lenient generic knots.
-/// Playwright refuses to tap without `hasTouch`, which reports one touch point: full touch
-/// emulation is not caught here. Needs the probe's answer (an old collector sends none) and the
-/// measured V8 engine: Firefox's resistFingerprinting reports 0 on any device, and WebKit has a
+/// (Playwright refuses to tap without `hasTouch`, which turns on touch emulation.)
+///
+/// Both need the probe's answer (an old collector sends none) and the measured V8 engine: Firefox's resistFingerprinting reports 0 on any device, and WebKit has a
 /// site-specific quirk that reports 0 on an iPhone (WebKit PR 35841). Pens are not judged (a
 /// desktop drawing tablet has no touch points).
 ///

@@ -400,7 +400,8 @@ fn tampering_and_inconsistency_cap_at_challenge() {
 #[test]
 fn touch_input_without_touch_points() {
     use tollgate_protocol::telemetry::{pointer_flags, pointer_kind, pointer_type};
-    let input = |ptype: u8, probes: Vec<(u16, ProbeValue)>| {
+    // A tap and a short drag of `ptype`, with the clean browser's probes plus `changes`.
+    let input = |ptype: u8, changes: &[(u16, ProbeValue)]| {
         let mut b = TelemetryBuilder::new();
         for (i, kind) in [pointer_kind::DOWN, pointer_kind::MOVE, pointer_kind::UP]
             .into_iter()
@@ -420,26 +421,18 @@ fn touch_input_without_touch_points() {
             );
         }
         let mut t = b.finish();
-        t.probes = tel(&probes).probes;
-        t
+        t.probes = with(clean(), changes).probes;
+        evaluate(&t)
     };
     let code = "touch-no-touch-points";
-    let probes = |changes: &[(u16, ProbeValue)]| {
-        with(clean(), changes)
-            .probes
-            .into_iter()
-            .map(|p| (p.id, p.value))
-            .collect::<Vec<_>>()
-    };
-    let no_touch = || probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(0))]);
-    let v = evaluate(&input(pointer_type::TOUCH, no_touch()));
+    let points = |n: i64| (probe::MAX_TOUCH_POINTS, ProbeValue::Int(n));
+    let v = input(pointer_type::TOUCH, &[points(0)]);
     assert_eq!(v.inconsistent, vec![code], "{v:?}");
     // One touch point: CDP touch emulation's default (DevTools, Puppeteer, Playwright).
-    let one = probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(1))]);
-    let v1 = evaluate(&input(pointer_type::TOUCH, one.clone()));
+    let v1 = input(pointer_type::TOUCH, &[points(1)]);
     assert_eq!(v1.inconsistent, vec!["touch-one-point"], "{v1:?}");
     assert!(
-        evaluate(&input(pointer_type::MOUSE, one))
+        input(pointer_type::MOUSE, &[points(1)])
             .inconsistent
             .is_empty()
     );
@@ -448,35 +441,26 @@ fn touch_input_without_touch_points() {
         policy.decide(v.adjust_score(0.95, &policy)),
         Decision::Challenge
     );
-    for (ptype, p) in [
+    for (ptype, changes) in [
         // A touch screen.
-        (
-            pointer_type::TOUCH,
-            probes(&[(probe::MAX_TOUCH_POINTS, ProbeValue::Int(10))]),
-        ),
+        (pointer_type::TOUCH, vec![points(10)]),
         // A mouse, and a pen on a drawing tablet, on a machine with no touch screen.
-        (pointer_type::MOUSE, no_touch()),
-        (pointer_type::PEN, no_touch()),
-        // No answer (an old collector).
-        (pointer_type::TOUCH, probes(&[])),
+        (pointer_type::MOUSE, vec![points(0)]),
+        (pointer_type::PEN, vec![points(0)]),
+        // No answer (an old collector; the clean profile has none).
+        (pointer_type::TOUCH, vec![]),
         // Firefox (resistFingerprinting reports 0 touch points on any device) and WebKit (a
         // site-specific quirk reports 0 on an iPhone): only V8 is judged.
         (
             pointer_type::TOUCH,
-            probes(&[
-                (probe::MAX_TOUCH_POINTS, ProbeValue::Int(0)),
-                (probe::ENGINE, s("37,22,sm,255,other")),
-            ]),
+            vec![points(0), (probe::ENGINE, s("37,22,sm,255,other"))],
         ),
         (
             pointer_type::TOUCH,
-            probes(&[
-                (probe::MAX_TOUCH_POINTS, ProbeValue::Int(0)),
-                (probe::ENGINE, s("37,40,jsc,0,other")),
-            ]),
+            vec![points(0), (probe::ENGINE, s("37,40,jsc,0,other"))],
         ),
     ] {
-        let v = evaluate(&input(ptype, p));
+        let v = input(ptype, &changes);
         assert!(
             !v.inconsistent.contains(&code) && !v.inconsistent.contains(&"touch-one-point"),
             "{ptype} {v:?}"
