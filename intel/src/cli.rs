@@ -369,9 +369,11 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
     }
     let feats = features_parallel(&records);
     // Derived windows share strokes with their origin by construction: they are neither looked
-    // up nor entered (see `Record::derived`).
+    // up nor entered (see `Record::derived`). A composite login (`…#typed`) is its origin's
+    // pointer session with typing added, so it carries the evidence its origin met: what the
+    // live store would have answered had this session come instead of the origin.
     let mut store = ReplayStore::default();
-    let (replay, replay_other_subject) = feats
+    let (mut replay, mut replay_other_subject): (Vec<ReplayEvidence>, Vec<usize>) = feats
         .iter()
         .zip(&records)
         .map(|(f, r)| {
@@ -383,12 +385,31 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
             }
         })
         .unzip();
+    inherit_origin_evidence(&records, &mut replay, &mut replay_other_subject);
     Ok(Dataset {
         records,
         feats,
         replay,
         replay_other_subject,
     })
+}
+
+/// Give every composite login (id `<origin>#typed`, see [`composite_logins`]) the replay evidence
+/// of its origin record.
+fn inherit_origin_evidence(records: &[Record], replay: &mut [ReplayEvidence], other: &mut [usize]) {
+    let index: std::collections::HashMap<&str, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(origin) = r.id.strip_suffix("#typed")
+            && let Some(&j) = index.get(origin)
+        {
+            replay[i] = replay[j];
+            other[i] = other[j];
+        }
+    }
 }
 
 fn counts(records: &[Record]) -> String {
@@ -982,6 +1003,31 @@ mod tests {
                     );
                 }
             }
+        }
+        // A composite is looked up as its origin was: it carries the origin's replay evidence.
+        let all: Vec<Record> = records.iter().chain(&out).cloned().collect();
+        let flagged = ReplayEvidence {
+            hashed: 2,
+            seen_elsewhere: 2,
+        };
+        let mut replay = vec![ReplayEvidence::default(); all.len()];
+        let mut other = vec![0; all.len()];
+        let b3 = all.iter().position(|r| r.id == "b3").unwrap();
+        replay[b3] = flagged;
+        other[b3] = 1;
+        inherit_origin_evidence(&all, &mut replay, &mut other);
+        for (r, (e, o)) in all.iter().zip(replay.iter().zip(&other)) {
+            let from_b3 = r.id == "b3" || r.id == "b3#typed";
+            assert_eq!(
+                (*e, *o),
+                if from_b3 {
+                    (flagged, 1)
+                } else {
+                    (ReplayEvidence::default(), 0)
+                },
+                "{}",
+                r.id
+            );
         }
     }
 }

@@ -339,7 +339,14 @@ pub fn replay_report(records: &[Record], replay: &[ReplayEvidence], other: &[usi
         }
         let key = match (&r.generator, r.label) {
             (_, Label::Human) => format!("human/{}", r.source),
-            (Some(g), _) if g.starts_with("replay-") => format!("bot/{g}"),
+            // Bots made from recorded people's strokes: the store sees their source first.
+            (Some(g), _)
+                if ["replay-", "retimed-human", "human-splice"]
+                    .iter()
+                    .any(|p| g.starts_with(p)) =>
+            {
+                format!("bot/{}", g.split(':').next().unwrap_or(g))
+            }
             _ => continue,
         };
         let t = m.entry(key).or_default();
