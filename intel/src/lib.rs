@@ -143,8 +143,8 @@ pub fn score_telemetry(t: &Telemetry, model: &Model, replay: ReplayEvidence) -> 
 /// session's strokes are chosen with [`replay::select`] (keyed: [`ReplayStore::with_key`]; the
 /// default is a fixed offline key, since the figures do not depend on which key), and a stroke
 /// counts as "seen elsewhere"
-/// when an *earlier* session (different id) carried any of its band hashes
-/// ([`replay::stroke_seen`]).
+/// when *earlier* sessions (different ids) carried [`replay::SEEN_MIN_BANDS`] of its distinct
+/// band hashes ([`replay::stroke_seen`]).
 #[derive(Debug)]
 pub struct ReplayStore {
     key: replay::SelectKey,
@@ -198,12 +198,19 @@ impl ReplayStore {
                 .iter()
                 .map(|h| u64::from(self.seen.get(h).map_or(0, |e| e.0)) + 1)
                 .collect();
-            seen += usize::from(replay::stroke_seen(&bands));
-            other += usize::from(st.iter().any(|h| {
-                self.seen
-                    .get(h)
-                    .is_some_and(|e| e.1.iter().any(|s| *s != sid))
-            }));
+            seen += usize::from(replay::stroke_seen(st, &bands));
+            let other_bands = st
+                .iter()
+                .enumerate()
+                .filter(|(i, h)| {
+                    !st[..*i].contains(h)
+                        && self
+                            .seen
+                            .get(*h)
+                            .is_some_and(|e| e.1.iter().any(|s| *s != sid))
+                })
+                .count();
+            other += usize::from(other_bands >= replay::SEEN_MIN_BANDS);
         }
         let mut all: Vec<u64> = uniq.iter().flatten().copied().collect();
         all.sort_unstable();
@@ -231,7 +238,7 @@ mod tests {
 
     #[test]
     fn replay_store_counts_like_the_live_correlator() {
-        // Same scenario as `correlate::tests::a_stroke_sharing_any_band_was_seen_elsewhere`.
+        // Same scenario as `correlate::tests::a_stroke_sharing_two_bands_was_seen_elsewhere`.
         let stroke = |seed: u64| -> StrokeHash { std::array::from_fn(|i| seed * 100 + i as u64) };
         let mut s = ReplayStore::default();
         let e = s.observe_from(&[stroke(1), stroke(2)], "a");
@@ -242,9 +249,23 @@ mod tests {
                 seen_elsewhere: 0
             }
         );
-        let mut near = stroke(7);
-        near[5] = stroke(1)[5];
-        let e = s.observe_from(&[near, stroke(3), stroke(3)], "a");
+        let mut one = stroke(7);
+        one[5] = stroke(1)[5];
+        let mut twice = stroke(8);
+        twice[4] = stroke(1)[4];
+        twice[replay::VIEW_BANDS + 4] = stroke(1)[4];
+        let e = s.observe_from(&[one, twice, stroke(3), stroke(3)], "a");
+        assert_eq!(
+            e.evidence,
+            ReplayEvidence {
+                hashed: 3,
+                seen_elsewhere: 0
+            }
+        );
+        let mut two = stroke(9);
+        two[5] = stroke(1)[5];
+        two[replay::VIEW_BANDS + 3] = stroke(1)[3];
+        let e = s.observe_from(&[two, stroke(4)], "a");
         assert_eq!(
             e.evidence,
             ReplayEvidence {

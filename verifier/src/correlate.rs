@@ -507,18 +507,32 @@ impl<'a> Correlator<'a> {
             ops.push(self.distinct("fpacct", Entity::Fingerprint(f), Some(a), now));
         }
         let uniq = replay::select(trace_hashes, self.hasher.replay_key());
-        // Per stroke: distinct sessions of every band hash, and distinct addresses of band 0 when
-        // the address is known.
-        let idx_tr = ops.len();
+        // Per stroke: distinct sessions of every distinct band hash (a value both views share is
+        // one op, and its index serves both bands), and distinct addresses of band 0 when the
+        // address is known.
+        let mut idx_tr: Vec<([usize; replay::BANDS], Option<usize>)> = Vec::new();
         for st in &uniq {
-            for h in st {
-                ops.push(self.distinct("trses", Entity::Trace(*h), Some(challenge_id), now));
+            let mut band_op = [0usize; replay::BANDS];
+            for (b, h) in st.iter().enumerate() {
+                band_op[b] = match st[..b].iter().position(|x| x == h) {
+                    Some(first) => band_op[first],
+                    None => {
+                        ops.push(self.distinct(
+                            "trses",
+                            Entity::Trace(*h),
+                            Some(challenge_id),
+                            now,
+                        ));
+                        ops.len() - 1
+                    }
+                };
             }
-            if let Some(iph) = foot.ip {
+            let ip_op = foot.ip.map(|iph| {
                 ops.push(self.distinct("trip", Entity::Trace(st[0]), Some(iph), now));
-            }
+                ops.len() - 1
+            });
+            idx_tr.push((band_op, ip_op));
         }
-        let per_stroke = replay::BANDS + usize::from(foot.ip.is_some());
         let mut idx_acct = None;
         if let Some(a) = account {
             idx_acct = Some(ops.len());
@@ -540,18 +554,15 @@ impl<'a> Correlator<'a> {
         }
         sig.traces_hashed = uniq.len();
         let mut max_sources = 0;
-        for j in 0..uniq.len() {
-            let i = idx_tr + j * per_stroke;
-            let bands: Vec<u64> = (i..i + replay::BANDS).map(total).collect();
-            if replay::stroke_seen(&bands) {
+        for (st, (band_op, ip_op)) in uniq.iter().zip(&idx_tr) {
+            let bands: Vec<u64> = band_op.iter().map(|&i| total(i)).collect();
+            if replay::stroke_seen(st, &bands) {
                 sig.traces_seen_elsewhere += 1;
             }
-            let ips = if foot.ip.is_some() {
-                total(i + replay::BANDS)
-            } else {
-                0
-            };
-            max_sources = max_sources.max(replay::stroke_sessions(&bands)).max(ips);
+            let ips = ip_op.map_or(0, total);
+            max_sources = max_sources
+                .max(replay::stroke_sessions(st, &bands))
+                .max(ips);
         }
         if max_sources >= u64::from(s.trace_sources) {
             sig.push("campaign-trace");
@@ -744,11 +755,12 @@ mod tests {
         assert!(n.len() <= ACCOUNT_HASH_LIMIT && n.len() >= ACCOUNT_HASH_LIMIT - 1);
     }
 
-    /// Live counting of band hashes: a stroke whose copy shares any one band with an earlier
-    /// session counts as seen elsewhere (the rule `tollgate_intel::ReplayStore` simulates); a stroke
-    /// sharing nothing does not, and a session is never "elsewhere" to itself.
+    /// Live counting of band hashes: a stroke whose copy shares two distinct band hashes with
+    /// earlier sessions counts as seen elsewhere (the rule `tollgate_intel::ReplayStore`
+    /// simulates); one shared band, or one value that both views of the stroke carry, does not;
+    /// a stroke sharing nothing does not, and a session is never "elsewhere" to itself.
     #[tokio::test]
-    async fn a_stroke_sharing_any_band_was_seen_elsewhere() {
+    async fn a_stroke_sharing_two_bands_was_seen_elsewhere() {
         use crate::clock::ManualClock;
         use crate::store::MemoryStore;
         use std::sync::Arc;
@@ -775,12 +787,25 @@ mod tests {
         };
         let first = verify(1, vec![stroke(1), stroke(2)]).await;
         assert_eq!((first.traces_hashed, first.traces_seen_elsewhere), (2, 0));
-        // A near-copy of stroke 1 (only band 5 agrees) and a new stroke, twice in one token.
-        let mut near = stroke(7);
-        near[5] = stroke(1)[5];
-        let second = verify(2, vec![near, stroke(3), stroke(3)]).await;
+        // A near-copy of stroke 1 sharing one band (5), one sharing a value twice (band 4 and
+        // its trimmed view, as when the first sample moved no grid cell), and one sharing two
+        // bands (5, and band 3 of the other view: a copy that lost its first sample); a new
+        // stroke twice in one token.
+        let mut one = stroke(7);
+        one[5] = stroke(1)[5];
+        let mut twice = stroke(8);
+        twice[4] = stroke(1)[4];
+        twice[replay::VIEW_BANDS + 4] = stroke(1)[4];
+        let mut two = stroke(9);
+        two[5] = stroke(1)[5];
+        two[replay::VIEW_BANDS + 3] = stroke(1)[3];
+        let second = verify(2, vec![one, stroke(3), stroke(3)]).await;
+        assert_eq!((second.traces_hashed, second.traces_seen_elsewhere), (2, 0));
+        let second = verify(5, vec![twice]).await;
+        assert_eq!((second.traces_hashed, second.traces_seen_elsewhere), (1, 0));
+        let second = verify(6, vec![two, stroke(4)]).await;
         assert_eq!((second.traces_hashed, second.traces_seen_elsewhere), (2, 1));
-        // One shared band is not a campaign; a stroke seen in all bands by 3 sessions is.
+        // Two shared bands are not a campaign; a stroke seen in all bands by 3 sessions is.
         assert!(!second.reasons.contains(&"campaign-trace"));
         let third = verify(3, vec![stroke(2)]).await;
         assert!(!third.reasons.contains(&"campaign-trace"));

@@ -1739,7 +1739,7 @@ mod tests {
         let copy = extract(&replay_copy(&mut rng, &human, false)).stroke_hashes;
         let shared = copy
             .iter()
-            .filter(|h| base.iter().any(|b| replay::shares_band(b, h)))
+            .filter(|h| base.iter().any(|b| replay::matches(b, h)))
             .count();
         assert!(
             2 * shared >= copy.len() && shared > 0,

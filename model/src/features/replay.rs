@@ -14,7 +14,8 @@
 //! its coordinates crosses a grid line, which ±0.5 px rounding does for about half of the
 //! strokes. Each stroke therefore gets [`BANDS`] hashes ([`StrokeHash`]), each band with its own
 //! fixed pseudo-random grid offset per coordinate, and a stroke counts as seen elsewhere when
-//! **any** band was seen before ([`stroke_seen`]):
+//! at least [`SEEN_MIN_BANDS`] of its bands were seen before ([`stroke_seen`]; see "Two bands"
+//! below):
 //! - [`SHAPE_BANDS`] shape-only bands on a fine 1/[`GRID`] grid (finer than the old single hash's
 //!   1/24: different people's smooth aimed strokes often agree at 1/24);
 //! - the other bands quantise the shape coarsely (1/[`TIMED_GRID`]) together with the relative
@@ -40,6 +41,27 @@
 //! pseudo-random subset the sender cannot predict, and with `r` replayed among `n` hashed strokes
 //! each counted stroke is a replayed one with probability `r/n` whatever the decoys look like.
 //!
+//! **Trimmed view.** Where a stroke starts depends on where the sampling began, and a replayer
+//! that maps a recorded stroke onto a cursor already at its start point emits every sample but
+//! the first. Dropping that one sample moves the arc-length origin, the reference direction and
+//! the time origin by one step, which crosses grid lines: measured on 2,009 SapiMouse strokes
+//! mapped onto random start and target points (whole pixels, the recorded intervals), with one
+//! view and the old any-band rule a copy without its first sample was taken for its source in
+//! 38 % of the strokes (one sample added: 31 %), against 88 % for the whole copy. So every stroke
+//! is hashed twice ([`VIEWS`]): as sampled and without its first sample, [`VIEW_BANDS`] bands
+//! each, and a band of either view matching a band of either view of a stored stroke counts. A
+//! copy that lost (or gained) one leading sample then meets its source in the other view: 83 % of
+//! those copies are now taken for it (88 % of whole copies). The cost is twice the band hashes per
+//! stroke in the store, and more chances that two people's strokes share a band (next).
+//!
+//! **Two bands.** Two people's strokes share a band by chance more often than a copy and its
+//! source share none, and the chance grows with the store: a stroke is compared with every
+//! stroke of the window. Compared pairwise over SapiMouse's 6,465 hashable strokes, 37 share one
+//! distinct band hash (either view) with a stroke of another person and none shares two; with one
+//! view, 14 shared a band. Of the copies above that lost their first sample, 83 % share two
+//! distinct band hashes with their source (88 % one or more). A stroke therefore counts as seen
+//! elsewhere only when [`SEEN_MIN_BANDS`] (two) of its distinct band hashes were.
+//!
 //! Before resampling the stroke is decimated (samples closer than [`DECIMATE`] of its size to the
 //! last kept one are skipped), so whole-pixel rounding after a rescale does not inflate the path.
 
@@ -50,14 +72,19 @@ use super::pointer::{norm, path_len};
 pub const POINTS: usize = 16;
 /// Quantisation grid (cells per reference length) of the shape-only bands.
 pub const GRID: f64 = 56.0;
-/// Shape-only bands per stroke (the first bands of a [`StrokeHash`]).
+/// Shape-only bands per view (the first bands of each view of a [`StrokeHash`]).
 pub const SHAPE_BANDS: usize = 2;
 /// Shape grid of the timed bands (coarser: the relative timing carries the distinctiveness).
 pub const TIMED_GRID: f64 = 12.0;
 /// Grid of the relative time (cells per stroke duration) in the timed bands.
 pub const TIME_GRID: f64 = 12.0;
-/// Hashes (bands) per stroke: [`SHAPE_BANDS`] shape-only, the rest shape + relative timing.
-pub const BANDS: usize = 8;
+/// Bands per view: [`SHAPE_BANDS`] shape-only, the rest shape + relative timing.
+pub const VIEW_BANDS: usize = 8;
+/// Views per stroke: the stroke as sampled, and without its first sample (see the module doc,
+/// "Trimmed view").
+pub const VIEWS: usize = 2;
+/// Hashes (bands) per stroke: [`VIEW_BANDS`] of each of the [`VIEWS`], view by view.
+pub const BANDS: usize = VIEW_BANDS * VIEWS;
 /// Strokes shorter than this (px of path) are not hashed.
 pub const MIN_PATH_PX: f64 = 150.0;
 /// Minimum samples in a hashed stroke.
@@ -79,9 +106,22 @@ pub const MAX_STROKES: usize = 4;
 /// The [`BANDS`] hashes of one stroke (band `i` is always at index `i`).
 pub type StrokeHash = [u64; BANDS];
 
-/// Do two strokes share a band (the match rule of the store)?
-pub fn shares_band(a: &StrokeHash, b: &StrokeHash) -> bool {
-    a.iter().zip(b).any(|(x, y)| x == y)
+/// A stroke counts as seen elsewhere when at least this many of its band hashes were (see the
+/// module doc, "Two bands").
+pub const SEEN_MIN_BANDS: usize = 2;
+
+/// How many of `a`'s distinct band hashes `b` has. The store keys a band by its hash alone, so a
+/// band of one view matches the same band of the other view.
+pub fn shared_bands(a: &StrokeHash, b: &StrokeHash) -> usize {
+    a.iter()
+        .enumerate()
+        .filter(|(i, x)| !a[..*i].contains(x) && b.contains(x))
+        .count()
+}
+
+/// Would the store take `b` for a copy of `a` ([`SEEN_MIN_BANDS`] shared bands)?
+pub fn matches(a: &StrokeHash, b: &StrokeHash) -> bool {
+    shared_bands(a, b) >= SEEN_MIN_BANDS
 }
 
 /// The server secret that keys [`select`] (a SipHash-2-4 key; the verifier derives it from its
@@ -185,16 +225,35 @@ pub fn select(hashes: &[StrokeHash], key: &SelectKey) -> Vec<StrokeHash> {
     ranked.into_iter().map(|(_, h)| h).collect()
 }
 
-/// Was a stroke seen in another session? `sessions_per_band[i]` = distinct sessions that carried
-/// band `i`, this one included. Any band counts (the locality-sensitive rule).
-pub fn stroke_seen(sessions_per_band: &[u64]) -> bool {
-    sessions_per_band.iter().any(|&n| n >= 2)
+/// The session count of each distinct band hash of a stroke: `sessions_per_band[i]` belongs to
+/// `hash[i]`, and a value the two views share (a band the first sample did not move) is counted
+/// once.
+fn distinct_counts<'a>(
+    hash: &'a StrokeHash,
+    sessions_per_band: &'a [u64],
+) -> impl Iterator<Item = u64> + 'a {
+    hash.iter()
+        .zip(sessions_per_band)
+        .enumerate()
+        .filter(|(i, (h, _))| !hash[..*i].contains(h))
+        .map(|(_, (_, n))| *n)
 }
 
-/// Sessions a stroke was seen in, for campaign counting: the second-highest band count, so that
-/// one band shared by chance does not make a campaign (a replayed stroke repeats in most bands).
-pub fn stroke_sessions(sessions_per_band: &[u64]) -> u64 {
-    let mut v = sessions_per_band.to_vec();
+/// Was a stroke seen in another session? `sessions_per_band[i]` = distinct sessions that carried
+/// band `hash[i]`, this one included. At least [`SEEN_MIN_BANDS`] distinct band hashes must have
+/// been (the locality-sensitive rule; see the module doc, "Two bands").
+pub fn stroke_seen(hash: &StrokeHash, sessions_per_band: &[u64]) -> bool {
+    distinct_counts(hash, sessions_per_band)
+        .filter(|&n| n >= 2)
+        .count()
+        >= SEEN_MIN_BANDS
+}
+
+/// Sessions a stroke was seen in, for campaign counting: the second-highest count of its
+/// distinct band hashes, so that one band shared by chance does not make a campaign (a replayed
+/// stroke repeats in most bands).
+pub fn stroke_sessions(hash: &StrokeHash, sessions_per_band: &[u64]) -> u64 {
+    let mut v: Vec<u64> = distinct_counts(hash, sessions_per_band).collect();
     v.sort_unstable_by(|a, b| b.cmp(a));
     v.get(1).or(v.first()).copied().unwrap_or(0)
 }
@@ -245,8 +304,13 @@ pub fn stroke_hash(st: &[Pt]) -> Option<StrokeHash> {
     if !(path.is_finite() && path >= MIN_PATH_PX) {
         return None;
     }
-    let d = descriptor(st)?;
-    Some(band_hashes(&d))
+    let whole = band_hashes(&descriptor(st)?);
+    // The trimmed view; where it has no descriptor (it lost the bend), the whole one stands in.
+    let trimmed = descriptor(&st[1..]).map_or(whole, |d| band_hashes(&d));
+    let mut out = [0u64; BANDS];
+    out[..VIEW_BANDS].copy_from_slice(&whole);
+    out[VIEW_BANDS..].copy_from_slice(&trimmed);
+    Some(out)
 }
 
 /// Shape coordinates of a descriptor: (u, v) of resampled points 1.. (point 0 is the origin).
@@ -343,10 +407,10 @@ const fn offset(b: usize, i: usize) -> f64 {
 
 /// [`offset`] of every band and coordinate, computed at compile time (constant evaluation
 /// rounds floating-point arithmetic as at run time, so the values are the same).
-const OFFSETS: [[f64; COORDS]; BANDS] = {
-    let mut t = [[0.0; COORDS]; BANDS];
+const OFFSETS: [[f64; COORDS]; VIEW_BANDS] = {
+    let mut t = [[0.0; COORDS]; VIEW_BANDS];
     let mut b = 0;
-    while b < BANDS {
+    while b < VIEW_BANDS {
         let mut i = 0;
         while i < COORDS {
             t[b][i] = offset(b, i);
@@ -373,8 +437,10 @@ fn cell_hash(bytes: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
-fn band_hashes(d: &[f64; COORDS]) -> StrokeHash {
-    let mut out = [0u64; BANDS];
+/// The [`VIEW_BANDS`] hashes of one view's descriptor. A band's hash depends on its index within
+/// the view, not on the view, so the same descriptor hashes alike in either view.
+fn band_hashes(d: &[f64; COORDS]) -> [u64; VIEW_BANDS] {
+    let mut out = [0u64; VIEW_BANDS];
     for (b, (h, offsets)) in out.iter_mut().zip(&OFFSETS).enumerate() {
         // Shape-only bands quantise the shape finely; timed bands quantise it coarsely and add
         // the relative timing.
@@ -484,9 +550,40 @@ mod tests {
                 .map(|p| mv(p.t_ms, p.x.round(), p.y.round()))
                 .collect();
             n += 1;
-            same += usize::from(stroke_hash(&b).is_some_and(|b| shares_band(&h, &b)));
+            same += usize::from(stroke_hash(&b).is_some_and(|b| matches(&h, &b)));
         }
         assert!(same >= 18, "{same} of {n}");
+    }
+
+    /// A replayer that maps a recorded stroke onto a cursor already at its start emits every
+    /// sample but the first; one that starts a step early emits one more. Either copy, rounded
+    /// to whole pixels after a rotation and rescale, is still taken for the source.
+    #[test]
+    fn a_copy_that_lost_or_gained_its_first_sample_still_matches() {
+        let (mut lost, mut gained, mut n) = (0, 0, 0);
+        for seed in 0..20u64 {
+            // Sampling began mid-reach (after a pause the segmentation cut at): the first step
+            // is already a long one.
+            let a = &human_stroke_bow(0.0, (100.0, 100.0), (600.0, 350.0), seed, 120.0)[8..];
+            let h = stroke_hash(a).expect("a curved human stroke is hashed");
+            let b: Vec<Pt> = transform(a, 0.3, 1.4, 40.0, -30.0, 1.0)
+                .into_iter()
+                .map(|p| mv(p.t_ms, p.x.round(), p.y.round()))
+                .collect();
+            let (p0, p1) = (b[0], b[1]);
+            let mut early = vec![mv(
+                p0.t_ms - (p1.t_ms - p0.t_ms),
+                p0.x - (p1.x - p0.x),
+                p0.y - (p1.y - p0.y),
+            )];
+            early.extend_from_slice(&b);
+            n += 1;
+            lost += usize::from(stroke_hash(&b[1..]).is_some_and(|c| matches(&h, &c)));
+            gained += usize::from(stroke_hash(&early).is_some_and(|c| matches(&h, &c)));
+        }
+        assert!(lost >= 16, "{lost} of {n}");
+        // One view alone (before session 26) matched 18 and 2 of these 20 by any one band.
+        assert!(gained >= 12, "{gained} of {n}");
     }
 
     #[test]
@@ -516,8 +613,8 @@ mod tests {
             60.0,
         ))
         .unwrap();
-        assert!(!shares_band(&a, &b));
-        assert!(!shares_band(&a, &c));
+        assert_eq!(shared_bands(&a, &b), 0);
+        assert_eq!(shared_bands(&a, &c), 0);
     }
 
     #[test]
@@ -576,14 +673,27 @@ mod tests {
 
     #[test]
     fn counting_rule() {
-        assert!(!stroke_seen(&[1; BANDS]));
+        let hash: StrokeHash = std::array::from_fn(|i| 100 + i as u64);
+        assert!(!stroke_seen(&hash, &[1; BANDS]));
         let mut one = [1; BANDS];
         one[3] = 2;
-        assert!(stroke_seen(&one));
+        // One band shared by chance is not a copy; two are.
+        assert!(!stroke_seen(&hash, &one));
+        let mut two = one;
+        two[VIEW_BANDS + 6] = 2;
+        assert!(stroke_seen(&hash, &two));
+        // ... two distinct ones: a band hash both views share counts once.
+        let mut twice = hash;
+        twice[VIEW_BANDS + 3] = hash[3];
+        let mut both = one;
+        both[VIEW_BANDS + 3] = 2;
+        assert!(!stroke_seen(&twice, &both));
+        assert_eq!(shared_bands(&twice, &hash), VIEW_BANDS + (VIEW_BANDS - 1));
         // One band shared by chance is not a campaign; two bands are.
-        assert_eq!(stroke_sessions(&one), 1);
+        assert_eq!(stroke_sessions(&hash, &one), 1);
+        assert_eq!(stroke_sessions(&twice, &both), 1);
         one[5] = 4;
-        assert_eq!(stroke_sessions(&one), 2);
+        assert_eq!(stroke_sessions(&hash, &one), 2);
         let mut many = vec![[0u64; BANDS]; 2 * MAX_STROKES];
         for (i, m) in many.iter_mut().enumerate() {
             m[0] = (i / 2) as u64;
