@@ -240,39 +240,25 @@ mod tests {
     fn replay_store_counts_like_the_live_correlator() {
         // Same scenario as `correlate::tests::a_stroke_sharing_two_bands_was_seen_elsewhere`.
         let stroke = |seed: u64| -> StrokeHash { std::array::from_fn(|i| seed * 100 + i as u64) };
+        let ev = |hashed, seen_elsewhere| ReplayEvidence {
+            hashed,
+            seen_elsewhere,
+        };
         let mut s = ReplayStore::default();
         let e = s.observe_from(&[stroke(1), stroke(2)], "a");
-        assert_eq!(
-            e.evidence,
-            ReplayEvidence {
-                hashed: 2,
-                seen_elsewhere: 0
-            }
-        );
+        assert_eq!(e.evidence, ev(2, 0));
         let mut one = stroke(7);
         one[5] = stroke(1)[5];
         let mut twice = stroke(8);
         twice[4] = stroke(1)[4];
         twice[replay::VIEW_BANDS + 4] = stroke(1)[4];
         let e = s.observe_from(&[one, twice, stroke(3), stroke(3)], "a");
-        assert_eq!(
-            e.evidence,
-            ReplayEvidence {
-                hashed: 3,
-                seen_elsewhere: 0
-            }
-        );
+        assert_eq!(e.evidence, ev(3, 0));
         let mut two = stroke(9);
         two[5] = stroke(1)[5];
         two[replay::VIEW_BANDS + 3] = stroke(1)[3];
         let e = s.observe_from(&[two, stroke(4)], "a");
-        assert_eq!(
-            e.evidence,
-            ReplayEvidence {
-                hashed: 2,
-                seen_elsewhere: 1
-            }
-        );
+        assert_eq!(e.evidence, ev(2, 1));
         assert_eq!(e.seen_other_subject, 0, "same subject");
         let e = s.observe_from(&[stroke(2)], "b");
         assert_eq!((e.evidence.seen_elsewhere, e.seen_other_subject), (1, 1));

@@ -424,7 +424,7 @@ const OFFSETS: [[f64; COORDS]; VIEW_BANDS] = {
 /// 64-bit hash of a band's quantised cells: FNV-1a over the bytes, then a SplitMix64 finaliser
 /// for avalanche. Not cryptographic, and it need not be: the cells are public and deterministic,
 /// so anyone can compute a band's hash whatever the function; what matters is that unrelated
-/// cell vectors do not collide by chance (64 bits), and speed (8 bands per stroke on every
+/// cell vectors do not collide by chance (64 bits), and speed (16 bands per stroke on every
 /// siteverify: SHA-256 here took ~15 % of feature extraction).
 fn cell_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ 0x746f_6c6c_6761_7465; // FNV offset ^ "tollgate"
