@@ -129,6 +129,8 @@ fn composite_fold_warning(what: &str, k: usize, records: &[Record]) -> Option<St
 
 /// Generator tag of a composite bot: a bot's pointer session with a recorded human's typing.
 pub const HUMAN_TYPING: &str = "human-typing";
+/// Suffix of a composite login's id after its origin's ([`composite_logins`]).
+pub const COMPOSITE_ID_SUFFIX: &str = "#typed";
 
 /// Login sessions with both modalities, which no source records: the traces hold pointer-only
 /// and key-only sessions. Each pointer session (a recorded human's SapiMouse window or sparse
@@ -205,7 +207,7 @@ pub fn composite_logins(records: &[Record], seed: u64) -> Vec<Record> {
         };
         out.push(if human {
             Record {
-                id: format!("{}#typed", r.id),
+                id: format!("{}{COMPOSITE_ID_SUFFIX}", r.id),
                 source: format!("{}+aalto", r.source),
                 derived: true,
                 trainable: false,
@@ -214,7 +216,7 @@ pub fn composite_logins(records: &[Record], seed: u64) -> Vec<Record> {
             }
         } else {
             Record {
-                id: format!("{}#typed", r.id),
+                id: format!("{}{COMPOSITE_ID_SUFFIX}", r.id),
                 generator: Some(format!(
                     "{HUMAN_TYPING}+{}",
                     r.generator.as_deref().unwrap_or("unknown")
@@ -403,7 +405,7 @@ fn inherit_origin_evidence(records: &[Record], replay: &mut [ReplayEvidence], ot
         .map(|(i, r)| (r.id.as_str(), i))
         .collect();
     for (i, r) in records.iter().enumerate() {
-        if let Some(origin) = r.id.strip_suffix("#typed")
+        if let Some(origin) = r.id.strip_suffix(COMPOSITE_ID_SUFFIX)
             && let Some(&j) = index.get(origin)
         {
             replay[i] = replay[j];

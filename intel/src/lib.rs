@@ -193,21 +193,17 @@ impl ReplayStore {
         let uniq = replay::select(hashes, &self.key);
         let (mut seen, mut other) = (0, 0);
         for st in &uniq {
-            // Distinct sessions per band, this one included (as the live distinct sets count).
-            let bands: Vec<u64> = st
-                .iter()
-                .map(|h| u64::from(self.seen.get(h).map_or(0, |e| e.0)) + 1)
+            // Distinct sessions per distinct band hash, this one included (as the live distinct
+            // sets count).
+            let bands: Vec<u64> = replay::distinct_bands(st)
+                .map(|h| u64::from(self.seen.get(&h).map_or(0, |e| e.0)) + 1)
                 .collect();
-            seen += usize::from(replay::stroke_seen(st, &bands));
-            let other_bands = st
-                .iter()
-                .enumerate()
-                .filter(|(i, h)| {
-                    !st[..*i].contains(h)
-                        && self
-                            .seen
-                            .get(*h)
-                            .is_some_and(|e| e.1.iter().any(|s| *s != sid))
+            seen += usize::from(replay::stroke_seen(&bands));
+            let other_bands = replay::distinct_bands(st)
+                .filter(|h| {
+                    self.seen
+                        .get(h)
+                        .is_some_and(|e| e.1.iter().any(|s| *s != sid))
                 })
                 .count();
             other += usize::from(other_bands >= replay::SEEN_MIN_BANDS);

@@ -507,31 +507,22 @@ impl<'a> Correlator<'a> {
             ops.push(self.distinct("fpacct", Entity::Fingerprint(f), Some(a), now));
         }
         let uniq = replay::select(trace_hashes, self.hasher.replay_key());
-        // Per stroke: distinct sessions of every distinct band hash (a value both views share is
-        // one op, and its index serves both bands), and distinct addresses of band 0 when the
-        // address is known.
-        let mut idx_tr: Vec<([usize; replay::BANDS], Option<usize>)> = Vec::new();
+        // Per stroke: distinct sessions of every distinct band hash (`replay::distinct_bands`: a
+        // value both views carry is one op), and distinct addresses of band 0 when the address is
+        // known.
+        let mut idx_tr: Vec<(Vec<usize>, Option<usize>)> = Vec::new();
         for st in &uniq {
-            let mut band_op = [0usize; replay::BANDS];
-            for (b, h) in st.iter().enumerate() {
-                band_op[b] = match st[..b].iter().position(|x| x == h) {
-                    Some(first) => band_op[first],
-                    None => {
-                        ops.push(self.distinct(
-                            "trses",
-                            Entity::Trace(*h),
-                            Some(challenge_id),
-                            now,
-                        ));
-                        ops.len() - 1
-                    }
-                };
-            }
+            let band_ops = replay::distinct_bands(st)
+                .map(|h| {
+                    ops.push(self.distinct("trses", Entity::Trace(h), Some(challenge_id), now));
+                    ops.len() - 1
+                })
+                .collect();
             let ip_op = foot.ip.map(|iph| {
                 ops.push(self.distinct("trip", Entity::Trace(st[0]), Some(iph), now));
                 ops.len() - 1
             });
-            idx_tr.push((band_op, ip_op));
+            idx_tr.push((band_ops, ip_op));
         }
         let mut idx_acct = None;
         if let Some(a) = account {
@@ -554,15 +545,13 @@ impl<'a> Correlator<'a> {
         }
         sig.traces_hashed = uniq.len();
         let mut max_sources = 0;
-        for (st, (band_op, ip_op)) in uniq.iter().zip(&idx_tr) {
-            let bands: Vec<u64> = band_op.iter().map(|&i| total(i)).collect();
-            if replay::stroke_seen(st, &bands) {
+        for (band_ops, ip_op) in &idx_tr {
+            let bands: Vec<u64> = band_ops.iter().map(|&i| total(i)).collect();
+            if replay::stroke_seen(&bands) {
                 sig.traces_seen_elsewhere += 1;
             }
             let ips = ip_op.map_or(0, total);
-            max_sources = max_sources
-                .max(replay::stroke_sessions(st, &bands))
-                .max(ips);
+            max_sources = max_sources.max(replay::stroke_sessions(&bands)).max(ips);
         }
         if max_sources >= u64::from(s.trace_sources) {
             sig.push("campaign-trace");

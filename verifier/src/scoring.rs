@@ -360,6 +360,8 @@ fn score_behaviour(
 ) -> Verdict {
     let t = &token.body.telemetry;
     let b = behaviour(token);
+    // Read on both paths below: hard automation returns unscored but its class is still known.
+    let device = Some(DeviceInfo::of(behaviour_features));
     let mut features: BTreeMap<&'static str, f64> = BTreeMap::new();
     features.insert("pointer_events", t.pointer.len() as f64);
     features.insert("pointer_moves", b.moves as f64);
@@ -398,7 +400,7 @@ fn score_behaviour(
             contributions: BTreeMap::new(),
             details: BTreeMap::new(),
             notes: Vec::new(),
-            device: Some(DeviceInfo::of(behaviour_features)),
+            device,
         };
     }
 
@@ -529,7 +531,7 @@ fn score_behaviour(
         contributions,
         details,
         notes,
-        device: Some(DeviceInfo::of(behaviour_features)),
+        device,
     }
 }
 

@@ -110,13 +110,19 @@ pub type StrokeHash = [u64; BANDS];
 /// module doc, "Two bands").
 pub const SEEN_MIN_BANDS: usize = 2;
 
+/// A stroke's distinct band hashes, in band order: a value both views carry (a band the first
+/// sample did not move) comes once. The store counts a stroke by these.
+pub fn distinct_bands(hash: &StrokeHash) -> impl Iterator<Item = u64> + '_ {
+    hash.iter()
+        .enumerate()
+        .filter(|(i, h)| !hash[..*i].contains(h))
+        .map(|(_, h)| *h)
+}
+
 /// How many of `a`'s distinct band hashes `b` has. The store keys a band by its hash alone, so a
 /// band of one view matches the same band of the other view.
 pub fn shared_bands(a: &StrokeHash, b: &StrokeHash) -> usize {
-    a.iter()
-        .enumerate()
-        .filter(|(i, x)| !a[..*i].contains(x) && b.contains(x))
-        .count()
+    distinct_bands(a).filter(|x| b.contains(x)).count()
 }
 
 /// Would the store take `b` for a copy of `a` ([`SEEN_MIN_BANDS`] shared bands)?
@@ -225,35 +231,19 @@ pub fn select(hashes: &[StrokeHash], key: &SelectKey) -> Vec<StrokeHash> {
     ranked.into_iter().map(|(_, h)| h).collect()
 }
 
-/// The session count of each distinct band hash of a stroke: `sessions_per_band[i]` belongs to
-/// `hash[i]`, and a value the two views share (a band the first sample did not move) is counted
-/// once.
-fn distinct_counts<'a>(
-    hash: &'a StrokeHash,
-    sessions_per_band: &'a [u64],
-) -> impl Iterator<Item = u64> + 'a {
-    hash.iter()
-        .zip(sessions_per_band)
-        .enumerate()
-        .filter(|(i, (h, _))| !hash[..*i].contains(h))
-        .map(|(_, (_, n))| *n)
-}
-
 /// Was a stroke seen in another session? `sessions_per_band[i]` = distinct sessions that carried
-/// band `hash[i]`, this one included. At least [`SEEN_MIN_BANDS`] distinct band hashes must have
-/// been (the locality-sensitive rule; see the module doc, "Two bands").
-pub fn stroke_seen(hash: &StrokeHash, sessions_per_band: &[u64]) -> bool {
-    distinct_counts(hash, sessions_per_band)
-        .filter(|&n| n >= 2)
-        .count()
-        >= SEEN_MIN_BANDS
+/// the stroke's `i`-th distinct band hash ([`distinct_bands`]), this one included. At least
+/// [`SEEN_MIN_BANDS`] of them must have been (the locality-sensitive rule; see the module doc,
+/// "Two bands").
+pub fn stroke_seen(sessions_per_band: &[u64]) -> bool {
+    sessions_per_band.iter().filter(|&&n| n >= 2).count() >= SEEN_MIN_BANDS
 }
 
 /// Sessions a stroke was seen in, for campaign counting: the second-highest count of its
-/// distinct band hashes, so that one band shared by chance does not make a campaign (a replayed
-/// stroke repeats in most bands).
-pub fn stroke_sessions(hash: &StrokeHash, sessions_per_band: &[u64]) -> u64 {
-    let mut v: Vec<u64> = distinct_counts(hash, sessions_per_band).collect();
+/// distinct band hashes (as in [`stroke_seen`]), so that one band shared by chance does not make
+/// a campaign (a replayed stroke repeats in most bands).
+pub fn stroke_sessions(sessions_per_band: &[u64]) -> u64 {
+    let mut v = sessions_per_band.to_vec();
     v.sort_unstable_by(|a, b| b.cmp(a));
     v.get(1).or(v.first()).copied().unwrap_or(0)
 }
@@ -673,27 +663,30 @@ mod tests {
 
     #[test]
     fn counting_rule() {
-        let hash: StrokeHash = std::array::from_fn(|i| 100 + i as u64);
-        assert!(!stroke_seen(&hash, &[1; BANDS]));
+        assert!(!stroke_seen(&[1; BANDS]));
         let mut one = [1; BANDS];
         one[3] = 2;
         // One band shared by chance is not a copy; two are.
-        assert!(!stroke_seen(&hash, &one));
+        assert!(!stroke_seen(&one));
         let mut two = one;
         two[VIEW_BANDS + 6] = 2;
-        assert!(stroke_seen(&hash, &two));
-        // ... two distinct ones: a band hash both views share counts once.
+        assert!(stroke_seen(&two));
+        // A band hash both views share is one distinct band, counted and matched once.
+        let hash: StrokeHash = std::array::from_fn(|i| 100 + i as u64);
         let mut twice = hash;
         twice[VIEW_BANDS + 3] = hash[3];
-        let mut both = one;
-        both[VIEW_BANDS + 3] = 2;
-        assert!(!stroke_seen(&twice, &both));
-        assert_eq!(shared_bands(&twice, &hash), VIEW_BANDS + (VIEW_BANDS - 1));
+        assert_eq!(distinct_bands(&twice).count(), BANDS - 1);
+        assert!(
+            distinct_bands(&twice).eq(hash[..VIEW_BANDS + 3]
+                .iter()
+                .chain(&hash[VIEW_BANDS + 4..])
+                .copied())
+        );
+        assert_eq!(shared_bands(&twice, &hash), BANDS - 1);
         // One band shared by chance is not a campaign; two bands are.
-        assert_eq!(stroke_sessions(&hash, &one), 1);
-        assert_eq!(stroke_sessions(&twice, &both), 1);
+        assert_eq!(stroke_sessions(&one), 1);
         one[5] = 4;
-        assert_eq!(stroke_sessions(&hash, &one), 2);
+        assert_eq!(stroke_sessions(&one), 2);
         let mut many = vec![[0u64; BANDS]; 2 * MAX_STROKES];
         for (i, m) in many.iter_mut().enumerate() {
             m[0] = (i / 2) as u64;

@@ -266,9 +266,10 @@ fn gpu(c: &Context<'_>, v: &mut EnvVerdict) {
 /// would put the session in the touch device class, judged by the lenient generic knots.
 /// (Playwright refuses to tap without `hasTouch`, which turns on touch emulation.)
 ///
-/// Both need the probe's answer (an old collector sends none) and the measured V8 engine: Firefox's resistFingerprinting reports 0 on any device, and WebKit has a
-/// site-specific quirk that reports 0 on an iPhone (WebKit PR 35841). Pens are not judged (a
-/// desktop drawing tablet has no touch points).
+/// Both need the probe's answer (an old collector sends none) and the measured V8 engine:
+/// Firefox's resistFingerprinting reports 0 on any device, and WebKit has a site-specific quirk
+/// that reports 0 on an iPhone (WebKit PR 35841). Pens are not judged (a desktop drawing tablet
+/// has no touch points).
 ///
 /// `touch-one-point`: the same input where the browser reports exactly one touch point. That is
 /// the default of CDP's `Emulation.setTouchEmulationEnabled`, so of Chrome DevTools' device mode,
