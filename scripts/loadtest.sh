@@ -6,6 +6,8 @@
 #
 #   scripts/loadtest.sh                      # defaults: 20000 tokens, 20 s, 32 workers per run
 #   TOKENS=5000 DURATION=10 CONCURRENCY=16 scripts/loadtest.sh
+#   TELEMETRY=long scripts/loadtest.sh       # 20 s logins whose strokes the replay store counts
+#   CORRELATION=off scripts/loadtest.sh      # campaign counters and replay store off (a baseline)
 #   MODE=burst CONCURRENCY=2000 DURATION=20 scripts/loadtest.sh   # issue 12: one Redis-backed
 #       instance, N clients each looping challenge -> siteverify; shed answers are counted, any
 #       other internal-error fails
@@ -17,6 +19,8 @@ TOKENS="${TOKENS:-20000}"
 DURATION="${DURATION:-20}"
 CONCURRENCY="${CONCURRENCY:-32}"
 STORES="${STORES:-memory redis}"
+TELEMETRY="${TELEMETRY:-short}"
+CORRELATION="${CORRELATION:-on}"
 
 cargo build --release -p verifier --bin verifier --example loadtest
 BIN=target/release/verifier
@@ -35,5 +39,6 @@ for store in $STORES; do
   fi
   echo "==> $store"
   timeout $((DURATION + 600)) "$LOADTEST" --verifier "$BIN" --store "$store" \
-    --tokens "$TOKENS" --duration "$DURATION" --concurrency "$CONCURRENCY"
+    --tokens "$TOKENS" --duration "$DURATION" --concurrency "$CONCURRENCY" \
+    --telemetry "$TELEMETRY" --correlation "$CORRELATION"
 done

@@ -16,6 +16,11 @@
 //!     --store memory --tokens 20000 --duration 20 --concurrency 32
 //! ```
 //!
+//! `--telemetry long` seals the testkit's 20 s login (seeded per token) instead of the short
+//! session: its strokes are hashed, so each fresh token costs the replay store up to 68
+//! counter operations. `--correlation off` turns `[correlation]` off (no campaign counters, no
+//! replay store) for a baseline.
+//!
 //! `--mode burst` (issue 12): ONE Redis-backed instance and `--concurrency` clients (e.g. 2000)
 //! that each loop challenge → seal → siteverify (with `remoteip`) until `--duration` is over, all
 //! starting at once. Fails on any `internal-error` other than the documented shed answer (HTTP
@@ -48,6 +53,12 @@ struct Args {
     duration: Duration,
     concurrency: usize,
     burst: bool,
+    /// `long`: 20 s logins whose strokes are hashed for the replay store (up to 68 store
+    /// operations a token); `short` (default): the short session, which hashes none.
+    long: bool,
+    /// `off`: `[correlation] enabled = false`, to isolate what the campaign counters and the
+    /// replay store cost (default `on`).
+    correlation: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -58,6 +69,8 @@ fn parse_args() -> anyhow::Result<Args> {
         duration: Duration::from_secs(20),
         concurrency: 32,
         burst: false,
+        long: false,
+        correlation: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -72,6 +85,16 @@ fn parse_args() -> anyhow::Result<Args> {
                 "mix" => a.burst = false,
                 "burst" => a.burst = true,
                 other => bail!("--mode mix|burst, not {other}"),
+            },
+            "--telemetry" => match v.as_str() {
+                "short" => a.long = false,
+                "long" => a.long = true,
+                other => bail!("--telemetry short|long, not {other}"),
+            },
+            "--correlation" => match v.as_str() {
+                "on" => a.correlation = true,
+                "off" => a.correlation = false,
+                other => bail!("--correlation on|off, not {other}"),
             },
             other => bail!("unknown flag {other}"),
         }
@@ -115,13 +138,16 @@ fn start_verifier(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<(Proc
     Ok((Proc(child), addr))
 }
 
-/// A token for `reply` (the testkit's short human-like session without a click, shifted and
-/// fingerprinted by `n`), PoW solved natively.
-fn seal(reply: &ChallengeReply, n: usize) -> anyhow::Result<String> {
-    let telemetry = TelemetrySpec::short_human((n % 97) as f64)
-        .without_click()
-        .fingerprint((n as u64).to_be_bytes().repeat(2))
-        .build();
+/// A token for `reply`, fingerprinted by `n`: the testkit's short human-like session without a
+/// click (shifted by `n`), or with `long` its 20 s login seeded by `n`, whose strokes are hashed
+/// for the replay store. PoW solved natively.
+fn seal(reply: &ChallengeReply, n: usize, long: bool) -> anyhow::Result<String> {
+    let spec = if long {
+        TelemetrySpec::long_login(n as u64)
+    } else {
+        TelemetrySpec::short_human((n % 97) as f64).without_click()
+    };
+    let telemetry = spec.fingerprint((n as u64).to_be_bytes().repeat(2)).build();
     let solve = SolveStats {
         duration_ms: 400,
         workers: 2,
@@ -260,7 +286,11 @@ max_connections_per_address = 100000
 
 [server.rate_limit]
 enabled = false
+
+[correlation]
+enabled = {correlation}
 "#,
+        correlation = args.correlation,
         seed = b64_encode(&[0x42; 32]),
         mac = b64_encode(&[0x43; 32]),
     );
@@ -300,7 +330,7 @@ enabled = false
     let mut tasks = Vec::new();
     for w in 0..args.concurrency.min(16) {
         let (client, addrs, next) = (client.clone(), addrs.clone(), next.clone());
-        let total = args.tokens;
+        let (total, long) = (args.tokens, args.long);
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             loop {
@@ -318,7 +348,7 @@ enabled = false
                     .error_for_status()?
                     .json()
                     .await?;
-                out.push((n, seal(&reply, n)?));
+                out.push((n, seal(&reply, n, long)?));
             }
             anyhow::Ok(out)
         }));
@@ -565,7 +595,7 @@ async fn burst_client(
                 continue;
             }
         };
-        let Ok(token) = seal(&reply, n * 1_000_003 + round) else {
+        let Ok(token) = seal(&reply, n * 1_000_003 + round, false) else {
             st.unexpected += 1;
             continue;
         };

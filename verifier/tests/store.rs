@@ -335,6 +335,22 @@ async fn suite(a: Arc<dyn Store>, b: Arc<dyn Store>) {
         v[0].carried, 1,
         "carry key: only its members seen within the window (member 3 at t0+5s)"
     );
+    // The newest four (members 6..=9, seen at t0+6..t0+9) are the ones kept: a window ending
+    // just after t0+7 leaves members 8 and 9.
+    let v = b
+        .observe(
+            t0 + 60_007,
+            &[CounterOp::Distinct {
+                key: ckey.clone(),
+                carry_key: None,
+                member: None,
+                window_ms: 60_000,
+                cap: 4,
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(v[0].current, 2, "the cap drops the oldest members");
 
     // --- Records and claims.
     let rk = format!("r:test:{run}");
