@@ -231,6 +231,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
             Some(((a.max(0.0) + 10.0) / (c.max(0.0) + 10.0)).ln().abs()),
         );
     }
+    f.set(F::KeyWordOnset, word_onset(&typing));
     // Hold vs the following interval (sequential "down, sleep, up, sleep" scripts couple them).
     let (mut h, mut nxt) = (Vec::new(), Vec::new());
     for w in typing.windows(2) {
@@ -252,6 +253,35 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
             Some(spearman(&p2p[..p2p.len() - 1], &p2p[1..]).unwrap_or(0.0)),
         );
     }
+}
+
+/// Fewest intervals on each side of a space before [`word_onset`] is read.
+pub const WORD_ONSET_MIN: usize = 2;
+
+/// Word onset: log ratio of the median press-to-press interval out of a space (a word's first
+/// character) to the median into a space (a word's last character), each plus 10 ms. People
+/// start a word more slowly than they end it: the space is struck while the word's last letters
+/// are still under way, the next word's first letter waits for the word to be recalled (the
+/// word-initiation effect: Salthouse 1986, "Perceptual, cognitive, and motoric aspects of
+/// transcription typing"). Aalto's 5,994 sentences with two of each: median 0.51, positive in
+/// 90 %. Independent per-key delays give 0 ± noise, and signed, unlike [`F::KeyClassDep`]'s
+/// |ratio| against char→char intervals. `None` with fewer than [`WORD_ONSET_MIN`] of either;
+/// login fields (e-mail addresses, passwords) seldom hold a space, so it is mostly missing there.
+pub fn word_onset(typing: &[Key]) -> Option<f64> {
+    let (mut into, mut out) = (Vec::new(), Vec::new());
+    for w in typing.windows(2) {
+        let d = w[1].down_ms - w[0].down_ms;
+        match (w[0].class, w[1].class) {
+            (key_class::CHAR, key_class::SPACE) => into.push(d),
+            (key_class::SPACE, key_class::CHAR) => out.push(d),
+            _ => {}
+        }
+    }
+    if into.len() < WORD_ONSET_MIN || out.len() < WORD_ONSET_MIN {
+        return None;
+    }
+    let (i, o) = (median(&into)?, median(&out)?);
+    Some(((o.max(0.0) + 10.0) / (i.max(0.0) + 10.0)).ln())
 }
 
 /// Class transition of a digraph: 0 char→char, 1 into a space, 2 out of a space, 3 into a
@@ -552,6 +582,63 @@ mod tests {
             None,
             "one transition class: undefined"
         );
+    }
+
+    #[test]
+    fn word_onset_is_signed_and_needs_two_spaces() {
+        // Slower out of a space than into it (`human_typing` adds 80 ms after each space).
+        let f = extract(&Session {
+            keys: human_typing(),
+            ..Default::default()
+        });
+        let w = f.get(F::KeyWordOnset).unwrap();
+        assert!(w > 0.3, "{w}");
+        // The mirror image: slow into the space, fast out of it.
+        let words = |into: f64, out: f64, n: usize| -> Vec<Key> {
+            let mut t = 0.0;
+            (0..n)
+                .map(|i| {
+                    let class = if i % 6 == 5 {
+                        key_class::SPACE
+                    } else {
+                        key_class::CHAR
+                    };
+                    let d = t;
+                    t += match i % 6 {
+                        4 => into,
+                        5 => out,
+                        _ => 140.0,
+                    };
+                    key(d, 80.0, class)
+                })
+                .collect()
+        };
+        let m = extract(&Session {
+            keys: words(250.0, 110.0, 24),
+            ..Default::default()
+        });
+        let wm = m.get(F::KeyWordOnset).unwrap();
+        assert!((wm - (120.0f64 / 260.0).ln()).abs() < 1e-9, "{wm}");
+        // Equal sides: 0.
+        let e = extract(&Session {
+            keys: words(140.0, 140.0, 24),
+            ..Default::default()
+        });
+        assert_eq!(e.get(F::KeyWordOnset), Some(0.0));
+        // One space (one interval each side), or none (an e-mail address, a password): missing.
+        for keys in [
+            words(250.0, 110.0, 10),
+            (0..20)
+                .map(|i| key(f64::from(i) * 150.0, 80.0, key_class::CHAR))
+                .collect(),
+        ] {
+            let g = extract(&Session {
+                keys,
+                ..Default::default()
+            });
+            assert!(g.get(F::KeyP2p).is_some());
+            assert_eq!(g.get(F::KeyWordOnset), None);
+        }
     }
 
     #[test]

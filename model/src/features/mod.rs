@@ -420,6 +420,7 @@ feature_table! {
     KeyHoldFlightCorr: "key_hold_flight_corr", KeystrokeTiming, true, "rank correlation of hold with the next interval";
     KeyTransition: "key_transition_eta2", KeystrokeTiming, true, "share of log press-to-press variance explained by the key-class transition (eta squared)";
     KeyAutocorr: "key_p2p_autocorr", KeystrokeTiming, true, "lag-1 rank autocorrelation of press-to-press intervals (bursts vs independent delays)";
+    KeyWordOnset: "key_word_onset", KeystrokeTiming, true, "log ratio of the median press-to-press interval out of a space to the one into a space (people start words more slowly than they end them; independent delays give 0)";
     SesFirstInput: "ses_first_input_log", SessionTiming, false, "log(1 + time to first input, ms)";
     SesSubmit: "ses_submit_log", SessionTiming, false, "log(1 + time to submit, ms)";
     SesIdleMax: "ses_idle_max_log", SessionTiming, false, "log(1 + longest gap between any two events, ms)";
