@@ -193,19 +193,15 @@ impl ReplayStore {
         let uniq = replay::select(hashes, &self.key);
         let (mut seen, mut other) = (0, 0);
         for st in &uniq {
-            // Distinct sessions per distinct band hash, this one included (as the live distinct
-            // sets count).
-            let bands: Vec<u64> = replay::distinct_bands(st)
-                .map(|h| u64::from(self.seen.get(&h).map_or(0, |e| e.0)) + 1)
-                .collect();
+            // One lookup per distinct band hash: its sessions, this one included (as the live
+            // distinct sets count), and whether another subject carried it.
+            let (mut bands, mut other_bands) = (Vec::with_capacity(replay::BANDS), 0);
+            for h in replay::distinct_bands(st) {
+                let e = self.seen.get(&h);
+                bands.push(u64::from(e.map_or(0, |e| e.0)) + 1);
+                other_bands += usize::from(e.is_some_and(|e| e.1.iter().any(|s| *s != sid)));
+            }
             seen += usize::from(replay::stroke_seen(&bands));
-            let other_bands = replay::distinct_bands(st)
-                .filter(|h| {
-                    self.seen
-                        .get(h)
-                        .is_some_and(|e| e.1.iter().any(|s| *s != sid))
-                })
-                .count();
             other += usize::from(other_bands >= replay::SEEN_MIN_BANDS);
         }
         let mut all: Vec<u64> = uniq.iter().flatten().copied().collect();

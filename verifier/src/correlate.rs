@@ -508,21 +508,20 @@ impl<'a> Correlator<'a> {
         }
         let uniq = replay::select(trace_hashes, self.hasher.replay_key());
         // Per stroke: distinct sessions of every distinct band hash (`replay::distinct_bands`: a
-        // value both views carry is one op), and distinct addresses of band 0 when the address is
-        // known.
-        let mut idx_tr: Vec<(Vec<usize>, Option<usize>)> = Vec::new();
+        // value both views carry is one op), then distinct addresses of band 0 when the address
+        // is known. A stroke's band ops are contiguous, so its range is all that is kept.
+        let mut idx_tr: Vec<(std::ops::Range<usize>, Option<usize>)> = Vec::new();
         for st in &uniq {
-            let band_ops = replay::distinct_bands(st)
-                .map(|h| {
-                    ops.push(self.distinct("trses", Entity::Trace(h), Some(challenge_id), now));
-                    ops.len() - 1
-                })
-                .collect();
+            let start = ops.len();
+            for h in replay::distinct_bands(st) {
+                ops.push(self.distinct("trses", Entity::Trace(h), Some(challenge_id), now));
+            }
+            let bands = start..ops.len();
             let ip_op = foot.ip.map(|iph| {
                 ops.push(self.distinct("trip", Entity::Trace(st[0]), Some(iph), now));
                 ops.len() - 1
             });
-            idx_tr.push((band_ops, ip_op));
+            idx_tr.push((bands, ip_op));
         }
         let mut idx_acct = None;
         if let Some(a) = account {
@@ -546,7 +545,7 @@ impl<'a> Correlator<'a> {
         sig.traces_hashed = uniq.len();
         let mut max_sources = 0;
         for (band_ops, ip_op) in &idx_tr {
-            let bands: Vec<u64> = band_ops.iter().map(|&i| total(i)).collect();
+            let bands: Vec<u64> = band_ops.clone().map(total).collect();
             if replay::stroke_seen(&bands) {
                 sig.traces_seen_elsewhere += 1;
             }

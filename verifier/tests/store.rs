@@ -303,31 +303,20 @@ async fn suite(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     );
     // Cap keeps the newest members.
     let ckey = format!("d:cap:{run}");
+    let capped = |member: Option<[u8; 16]>, carry_key: Option<String>| CounterOp::Distinct {
+        key: ckey.clone(),
+        carry_key,
+        member,
+        window_ms: 60_000,
+        cap: 4,
+    };
     for m in 0..10u8 {
-        a.observe(
-            t0 + u64::from(m),
-            &[CounterOp::Distinct {
-                key: ckey.clone(),
-                carry_key: None,
-                member: Some([m; 16]),
-                window_ms: 60_000,
-                cap: 4,
-            }],
-        )
-        .await
-        .unwrap();
+        a.observe(t0 + u64::from(m), &[capped(Some([m; 16]), None)])
+            .await
+            .unwrap();
     }
     let v = b
-        .observe(
-            t0 + 20,
-            &[CounterOp::Distinct {
-                key: ckey.clone(),
-                carry_key: Some(dkey.clone()),
-                member: None,
-                window_ms: 60_000,
-                cap: 4,
-            }],
-        )
+        .observe(t0 + 20, &[capped(None, Some(dkey.clone()))])
         .await
         .unwrap();
     assert_eq!(v[0].current, 4, "capped");
@@ -337,19 +326,7 @@ async fn suite(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     );
     // The newest four (members 6..=9, seen at t0+6..t0+9) are the ones kept: a window ending
     // just after t0+7 leaves members 8 and 9.
-    let v = b
-        .observe(
-            t0 + 60_007,
-            &[CounterOp::Distinct {
-                key: ckey.clone(),
-                carry_key: None,
-                member: None,
-                window_ms: 60_000,
-                cap: 4,
-            }],
-        )
-        .await
-        .unwrap();
+    let v = b.observe(t0 + 60_007, &[capped(None, None)]).await.unwrap();
     assert_eq!(v[0].current, 2, "the cap drops the oldest members");
 
     // --- Records and claims.

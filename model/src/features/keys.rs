@@ -338,6 +338,14 @@ mod tests {
         }
     }
 
+    /// Features of a session with these keys and nothing else.
+    fn typed(keys: Vec<Key>) -> Features {
+        extract(&Session {
+            keys,
+            ..Default::default()
+        })
+    }
+
     fn noise(i: usize) -> f64 {
         let z = (i as u64 + 11).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
         (z % 1000) as f64 / 1000.0
@@ -408,25 +416,16 @@ mod tests {
             key(500.0, 100.0, key_class::CHAR),
         ];
         assert_eq!(shift_leads(&coarse), (0, 0));
-        let f = extract(&Session {
-            keys: script.to_vec(),
-            ..Default::default()
-        });
+        let f = typed(script.to_vec());
         assert!(f.instant_shifts());
-        let f = extract(&Session {
-            keys: human.to_vec(),
-            ..Default::default()
-        });
+        let f = typed(human.to_vec());
         assert_eq!((f.n_judged_shifts, f.n_instant_shifts), (2, 0));
         assert!(!f.instant_shifts());
     }
 
     #[test]
     fn human_typing_features() {
-        let f = extract(&Session {
-            keys: human_typing(),
-            ..Default::default()
-        });
+        let f = typed(human_typing());
         let hold = f.get(F::KeyHold).unwrap().exp() - 1.0;
         assert!((80.0..130.0).contains(&hold), "{hold}");
         assert!(f.get(F::KeyRollover).unwrap() > 0.0);
@@ -444,10 +443,7 @@ mod tests {
         let keys: Vec<Key> = (0..40)
             .map(|i| key(i as f64 * 100.0, 100.0, key_class::CHAR))
             .collect();
-        let f = extract(&Session {
-            keys,
-            ..Default::default()
-        });
+        let f = typed(keys);
         assert_eq!(f.get(F::KeyP2pSpread), Some(0.0));
         assert_eq!(f.get(F::KeyHoldSpread), Some(0.0));
         assert_eq!(f.get(F::KeyRollover), Some(0.0));
@@ -455,10 +451,7 @@ mod tests {
         let zero: Vec<Key> = (0..40)
             .map(|i| key(i as f64 * 0.3, 0.0, key_class::CHAR))
             .collect();
-        let f = extract(&Session {
-            keys: zero,
-            ..Default::default()
-        });
+        let f = typed(zero);
         assert_eq!(f.get(F::KeyFast), Some(1.0));
         assert_eq!(f.get(F::KeyHold), Some(0.0));
     }
@@ -529,20 +522,14 @@ mod tests {
         let keys: Vec<Key> = (0..5)
             .map(|i| key(i as f64 * 100.0, 80.0, key_class::CHAR))
             .collect();
-        let f = extract(&Session {
-            keys,
-            ..Default::default()
-        });
+        let f = typed(keys);
         assert!(f.get(F::KeyHold).is_none() && f.get(F::KeyRollover).is_none());
     }
 
     #[test]
     fn digraph_and_burst_structure() {
         // Human-like: slower around spaces and corrections, slow and fast phases.
-        let f = extract(&Session {
-            keys: human_typing(),
-            ..Default::default()
-        });
+        let f = typed(human_typing());
         let eta = f.get(F::KeyTransition).unwrap();
         assert!(eta > 0.1, "{eta}");
         // Independent delays, the same classes: the transition explains little.
@@ -556,10 +543,7 @@ mod tests {
                 key(d, 90.0, k.class)
             })
             .collect();
-        let g = extract(&Session {
-            keys: flat,
-            ..Default::default()
-        });
+        let g = typed(flat);
         assert!(g.get(F::KeyTransition).unwrap() < eta);
         let ac = g.get(F::KeyAutocorr).unwrap();
         assert!(ac.abs() < 0.5, "{ac}");
@@ -572,10 +556,7 @@ mod tests {
                 key(d, 90.0, key_class::CHAR)
             })
             .collect();
-        let p = extract(&Session {
-            keys: phases,
-            ..Default::default()
-        });
+        let p = typed(phases);
         assert!(p.get(F::KeyAutocorr).unwrap() > 0.5);
         assert_eq!(
             p.get(F::KeyTransition),
@@ -587,10 +568,7 @@ mod tests {
     #[test]
     fn word_onset_is_signed_and_needs_two_spaces() {
         // Slower out of a space than into it (`human_typing` adds 80 ms after each space).
-        let f = extract(&Session {
-            keys: human_typing(),
-            ..Default::default()
-        });
+        let f = typed(human_typing());
         let w = f.get(F::KeyWordOnset).unwrap();
         assert!(w > 0.3, "{w}");
         // The mirror image: slow into the space, fast out of it.
@@ -613,17 +591,11 @@ mod tests {
                 })
                 .collect()
         };
-        let m = extract(&Session {
-            keys: words(250.0, 110.0, 24),
-            ..Default::default()
-        });
+        let m = typed(words(250.0, 110.0, 24));
         let wm = m.get(F::KeyWordOnset).unwrap();
         assert!((wm - (120.0f64 / 260.0).ln()).abs() < 1e-9, "{wm}");
         // Equal sides: 0.
-        let e = extract(&Session {
-            keys: words(140.0, 140.0, 24),
-            ..Default::default()
-        });
+        let e = typed(words(140.0, 140.0, 24));
         assert_eq!(e.get(F::KeyWordOnset), Some(0.0));
         // One space (one interval each side), or none (an e-mail address, a password): missing.
         for keys in [
@@ -632,10 +604,7 @@ mod tests {
                 .map(|i| key(f64::from(i) * 150.0, 80.0, key_class::CHAR))
                 .collect(),
         ] {
-            let g = extract(&Session {
-                keys,
-                ..Default::default()
-            });
+            let g = typed(keys);
             assert!(g.get(F::KeyP2p).is_some());
             assert_eq!(g.get(F::KeyWordOnset), None);
         }
