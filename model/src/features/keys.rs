@@ -232,6 +232,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
         );
     }
     f.set(F::KeyWordOnset, word_onset(&typing));
+    f.set(F::KeyWordLength, word_length_dep(&typing));
     // Hold vs the following interval (sequential "down, sleep, up, sleep" scripts couple them).
     let (mut h, mut nxt) = (Vec::new(), Vec::new());
     for w in typing.windows(2) {
@@ -282,6 +283,46 @@ pub fn word_onset(typing: &[Key]) -> Option<f64> {
     }
     let (i, o) = (median(&into)?, median(&out)?);
     Some(((o.max(0.0) + 10.0) / (i.max(0.0) + 10.0)).ln())
+}
+
+/// Fewest char-to-char intervals inside words before [`word_length_dep`] is read.
+pub const WORD_LENGTH_MIN: usize = 10;
+/// Intervals this long or longer inside a word are pauses, not digraphs.
+pub const WORD_LENGTH_MAX_MS: f64 = 1500.0;
+
+/// Word length dependence: Spearman correlation between each char-to-char press-to-press
+/// interval inside a word (a run of character keys between spaces, corrections or other keys)
+/// and that word's length in characters. People type the letters of longer words more slowly:
+/// over Aalto's 5,790 sentences with enough intervals the median is +0.146. A bot that draws each
+/// interval from a typist's own class-pair samples (`type-digraph`) keeps the word onsets
+/// ([`word_onset`]) but not this: the same sentences with their intervals permuted within class
+/// pairs give 0.00 at the median (AUC 0.687 against the originals), and so do independent
+/// delays. `None` without a space in the typing (login fields split by Tab are not words),
+/// with fewer than [`WORD_LENGTH_MIN`] intervals or with words of one length only: mostly
+/// missing on a login page.
+pub fn word_length_dep(typing: &[Key]) -> Option<f64> {
+    // Words are read only in text with spaces: login fields split by Tab or Enter are not
+    // words, and which field is typed faster says nothing about word length.
+    if !typing.iter().any(|k| k.class == key_class::SPACE) {
+        return None;
+    }
+    let (mut len, mut gap) = (Vec::new(), Vec::new());
+    for word in typing
+        .split(|k| k.class != key_class::CHAR)
+        .filter(|w| w.len() >= 2)
+    {
+        for w in word.windows(2) {
+            let d = w[1].down_ms - w[0].down_ms;
+            if d < WORD_LENGTH_MAX_MS {
+                len.push(word.len() as f64);
+                gap.push(d);
+            }
+        }
+    }
+    if gap.len() < WORD_LENGTH_MIN {
+        return None;
+    }
+    spearman(&len, &gap)
 }
 
 /// Class transition of a digraph: 0 char→char, 1 into a space, 2 out of a space, 3 into a
@@ -563,6 +604,107 @@ mod tests {
             None,
             "one transition class: undefined"
         );
+    }
+
+    #[test]
+    fn word_length_dependence_reads_slower_long_words() {
+        // Words of 3, 5 and 7 letters; each letter of a word of n letters follows the previous
+        // one after `per(n)` ms, a space after 200 ms.
+        let sentence = |per: &dyn Fn(usize) -> f64, lens: &[usize]| -> Vec<Key> {
+            let mut t = 0.0;
+            let mut keys = Vec::new();
+            for &n in lens {
+                for i in 0..n {
+                    if i > 0 {
+                        t += per(n);
+                    }
+                    keys.push(key(t, 80.0, key_class::CHAR));
+                }
+                t += 200.0;
+                keys.push(key(t, 80.0, key_class::SPACE));
+                t += 200.0;
+            }
+            keys
+        };
+        let lens = [3, 5, 7, 3, 5, 7];
+        // Slower per letter in longer words: every interval ranks with its word's length.
+        let mut keys = sentence(&|n| 100.0 + 20.0 * n as f64, &lens);
+        // A 2 s pause inside the first (shortest) word is a pause, not a digraph: left out.
+        for k in &mut keys[1..] {
+            k.down_ms += 1900.0;
+            k.up_ms += 1900.0;
+        }
+        let slow_long = typed(keys);
+        let r = slow_long.get(F::KeyWordLength).unwrap();
+        assert!((r - 1.0).abs() < 1e-9, "{r}");
+        // The reverse, and no dependence (the same interval everywhere: no ranks, missing).
+        let fast_long = typed(sentence(&|n| 300.0 - 20.0 * n as f64, &lens));
+        assert!((fast_long.get(F::KeyWordLength).unwrap() + 1.0).abs() < 1e-9);
+        assert_eq!(
+            typed(sentence(&|_| 150.0, &lens)).get(F::KeyWordLength),
+            None
+        );
+        // Exactly: words of 2, 3 and 4 letters (1 + 2 + 3 intervals: 100; 90, 120; 110, 105,
+        // 95), split by a space and a correction; too few intervals once, read when typed twice:
+        // Spearman of the word lengths against the intervals.
+        let exact = vec![
+            key(0.0, 50.0, key_class::CHAR),
+            key(100.0, 50.0, key_class::CHAR),
+            key(300.0, 50.0, key_class::SPACE),
+            key(500.0, 50.0, key_class::CHAR),
+            key(590.0, 50.0, key_class::CHAR),
+            key(710.0, 50.0, key_class::CHAR),
+            key(900.0, 50.0, key_class::BACKSPACE),
+            key(1100.0, 50.0, key_class::CHAR),
+            key(1210.0, 50.0, key_class::CHAR),
+            key(1315.0, 50.0, key_class::CHAR),
+            key(1410.0, 50.0, key_class::CHAR),
+            key(1600.0, 50.0, key_class::SPACE),
+        ];
+        assert_eq!(
+            super::word_length_dep(&exact),
+            None,
+            "6 intervals < WORD_LENGTH_MIN"
+        );
+        let mut twice = exact.clone();
+        twice.extend(exact.iter().map(|k| key(k.down_ms + 2000.0, 50.0, k.class)));
+        let got = super::word_length_dep(&twice).unwrap();
+        let want_twice = spearman(
+            &[2.0, 3.0, 3.0, 4.0, 4.0, 4.0, 2.0, 3.0, 3.0, 4.0, 4.0, 4.0],
+            &[
+                100.0, 90.0, 120.0, 110.0, 105.0, 95.0, 100.0, 90.0, 120.0, 110.0, 105.0, 95.0,
+            ],
+        )
+        .unwrap();
+        assert!((got - want_twice).abs() < 1e-12, "{got} {want_twice}");
+        // No space: fields split by Tab (a username and a password) are not words.
+        let fields: Vec<Key> = (0..22)
+            .map(|i| {
+                let class = if i == 8 {
+                    key_class::TAB
+                } else {
+                    key_class::CHAR
+                };
+                key(
+                    f64::from(i) * 150.0 + if i > 8 { f64::from(i) * 9.0 } else { 0.0 },
+                    80.0,
+                    class,
+                )
+            })
+            .collect();
+        assert!(typed(fields.clone()).get(F::KeyP2p).is_some());
+        assert_eq!(typed(fields).get(F::KeyWordLength), None);
+        // One long word (a password) has one length.
+        let password: Vec<Key> = (0..20)
+            .map(|i| {
+                key(
+                    f64::from(i) * 150.0 + f64::from(i % 3) * 7.0,
+                    80.0,
+                    key_class::CHAR,
+                )
+            })
+            .collect();
+        assert_eq!(typed(password).get(F::KeyWordLength), None);
     }
 
     #[test]

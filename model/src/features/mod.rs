@@ -421,6 +421,7 @@ feature_table! {
     KeyTransition: "key_transition_eta2", KeystrokeTiming, true, "share of log press-to-press variance explained by the key-class transition (eta squared)";
     KeyAutocorr: "key_p2p_autocorr", KeystrokeTiming, true, "lag-1 rank autocorrelation of press-to-press intervals (bursts vs independent delays)";
     KeyWordOnset: "key_word_onset", KeystrokeTiming, true, "log ratio of the median press-to-press interval out of a space to the one into a space (people start words more slowly than they end them; independent delays give 0)";
+    KeyWordLength: "key_word_length", KeystrokeTiming, true, "rank correlation of char-to-char press-to-press intervals with the length of the word they fall in, in typing with spaces (people type longer words more slowly per letter; draws per key-class pair, which keep word onsets, give 0)";
     SesFirstInput: "ses_first_input_log", SessionTiming, false, "log(1 + time to first input, ms)";
     SesSubmit: "ses_submit_log", SessionTiming, false, "log(1 + time to submit, ms)";
     SesIdleMax: "ses_idle_max_log", SessionTiming, false, "log(1 + longest gap between any two events, ms)";
