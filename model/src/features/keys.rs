@@ -647,33 +647,35 @@ mod tests {
         // Exactly: words of 2, 3 and 4 letters (1 + 2 + 3 intervals: 100; 90, 120; 110, 105,
         // 95), split by a space and a correction; too few intervals once, read when typed twice:
         // Spearman of the word lengths against the intervals.
-        let exact = vec![
-            key(0.0, 50.0, key_class::CHAR),
-            key(100.0, 50.0, key_class::CHAR),
-            key(300.0, 50.0, key_class::SPACE),
-            key(500.0, 50.0, key_class::CHAR),
-            key(590.0, 50.0, key_class::CHAR),
-            key(710.0, 50.0, key_class::CHAR),
-            key(900.0, 50.0, key_class::BACKSPACE),
-            key(1100.0, 50.0, key_class::CHAR),
-            key(1210.0, 50.0, key_class::CHAR),
-            key(1315.0, 50.0, key_class::CHAR),
-            key(1410.0, 50.0, key_class::CHAR),
-            key(1600.0, 50.0, key_class::SPACE),
+        let (c, sp, bs) = (key_class::CHAR, key_class::SPACE, key_class::BACKSPACE);
+        let at = [
+            (0.0, c),
+            (100.0, c),
+            (300.0, sp),
+            (500.0, c),
+            (590.0, c),
+            (710.0, c),
+            (900.0, bs),
+            (1100.0, c),
+            (1210.0, c),
+            (1315.0, c),
+            (1410.0, c),
+            (1600.0, sp),
         ];
+        let exact: Vec<Key> = at.iter().map(|&(t, k)| key(t, 50.0, k)).collect();
         assert_eq!(
             super::word_length_dep(&exact),
             None,
             "6 intervals < WORD_LENGTH_MIN"
         );
-        let mut twice = exact.clone();
-        twice.extend(exact.iter().map(|k| key(k.down_ms + 2000.0, 50.0, k.class)));
+        let twice: Vec<Key> = [0.0, 2000.0]
+            .iter()
+            .flat_map(|&dt| at.iter().map(move |&(t, k)| key(t + dt, 50.0, k)))
+            .collect();
         let got = super::word_length_dep(&twice).unwrap();
         let want_twice = spearman(
-            &[2.0, 3.0, 3.0, 4.0, 4.0, 4.0, 2.0, 3.0, 3.0, 4.0, 4.0, 4.0],
-            &[
-                100.0, 90.0, 120.0, 110.0, 105.0, 95.0, 100.0, 90.0, 120.0, 110.0, 105.0, 95.0,
-            ],
+            &[2.0, 3.0, 3.0, 4.0, 4.0, 4.0].repeat(2),
+            &[100.0, 90.0, 120.0, 110.0, 105.0, 95.0].repeat(2),
         )
         .unwrap();
         assert!((got - want_twice).abs() < 1e-12, "{got} {want_twice}");
@@ -694,17 +696,16 @@ mod tests {
             .collect();
         assert!(typed(fields.clone()).get(F::KeyP2p).is_some());
         assert_eq!(typed(fields).get(F::KeyWordLength), None);
-        // One long word (a password) has one length.
-        let password: Vec<Key> = (0..20)
-            .map(|i| {
-                key(
-                    f64::from(i) * 150.0 + f64::from(i % 3) * 7.0,
-                    80.0,
-                    key_class::CHAR,
-                )
-            })
+        // Words of one length only (a passphrase of four-letter words), however the intervals
+        // vary: no ranks on that side, missing.
+        let passphrase = sentence(&|_| 150.0, &[4, 4, 4, 4, 4]);
+        let jittered: Vec<Key> = passphrase
+            .iter()
+            .enumerate()
+            .map(|(i, k)| key(k.down_ms + (i % 3) as f64 * 7.0, 80.0, k.class))
             .collect();
-        assert_eq!(typed(password).get(F::KeyWordLength), None);
+        assert!(typed(jittered.clone()).get(F::KeyP2p).is_some());
+        assert_eq!(typed(jittered).get(F::KeyWordLength), None);
     }
 
     #[test]
