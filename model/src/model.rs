@@ -31,8 +31,12 @@
 //! caps the score at mid-challenge with reason [`REASON_SHORT_HOLDS`], whatever the trees make of
 //! the rest: the training data has no such person and no such bot with human-like gaps, so the
 //! learned part cannot be trusted out there (measured: Aalto sentences with their holds set to
-//! 0.5–4 ms were allowed 66 % of the time by the model alone). Challenge, not block: desktop
-//! on-screen keyboards and dictation software also type with near-zero holds. Shifted characters
+//! 0.5–4 ms were allowed 66 % of the time by the model alone). For the same reason the learned
+//! part then scores the session without its hold features
+//! ([`HOLD_FEATURES`](crate::features::HOLD_FEATURES)), from the
+//! intervals between presses alone (session 29: a depth-4 forest extrapolated 2.5 ms holds to
+//! a block). Challenge, not block, on the holds' evidence: desktop on-screen keyboards and
+//! dictation software also type with near-zero holds. Shifted characters
 //! pressed within a few milliseconds of their Shift ([`Features::instant_shifts`], reason
 //! [`REASON_INSTANT_SHIFT`]: software typing a capital, where a hand leads by tens of
 //! milliseconds) are capped the same way.
@@ -466,6 +470,17 @@ impl Model {
     /// ([`Features::has_pointer_motion`] false) are not a second modality: such a session is scored
     /// as its typing alone.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
+        // Holds shorter than a finger's: the rule below caps the score, and the hold features
+        // are left out of the learned part, whose reading of them is extrapolation (neither a
+        // person nor a human-paced bot of the training data holds keys that briefly).
+        let short_holds = f.implausible_key_holds();
+        let unheld;
+        let f = if short_holds {
+            unheld = f.without_key_holds();
+            &unheld
+        } else {
+            f
+        };
         let mut present = [f.has(Modality::Pointer), f.has(Modality::Keys)];
         let evidence = present[0] || present[1];
         // Typing beside clicks that nothing was read of the way to (no pointer timing or
@@ -493,10 +508,15 @@ impl Model {
                 ep.logit,
                 lower(self.knots_masked(f, op), self.pair_shift[0]),
             );
-            let pk = self.calibrate(
+            let mut pk = self.calibrate(
                 ek.logit,
                 lower(self.knots_masked(f, ok), self.pair_shift[1]),
             );
+            // Typing held like a script's is never the clearly human side that lifts the
+            // pointer's block below: scored without its holds, it is capped as the rule caps it.
+            if short_holds {
+                pk = pk.min(self.mid_challenge());
+            }
             let mut per = [0.0f64; F::COUNT];
             let mut used = [false; F::COUNT];
             for d in crate::features::DEFS {
@@ -562,7 +582,7 @@ impl Model {
         let mid_challenge = self.mid_challenge();
         // Physical-plausibility rules: each caps the score at mid-challenge with its reason.
         for (hit, reason) in [
-            (f.implausible_key_holds(), REASON_SHORT_HOLDS),
+            (short_holds, REASON_SHORT_HOLDS),
             (f.instant_shifts(), REASON_INSTANT_SHIFT),
             (f.shift_mismatch(), REASON_SHIFT_MISMATCH),
             (f.ruler_straight(), REASON_RULER),
@@ -984,6 +1004,24 @@ mod tests {
             m.score(&g, ReplayEvidence::default()).decision,
             Decision::Block
         );
+        // Nor is typing held like a script's: scored without its holds (here on a human
+        // press-to-press term alone) it would read as clearly human, but it is capped as the
+        // `short-key-holds` rule caps it, so the pointer's block stands.
+        let mut m2 = m.clone();
+        m2.features
+            .push(ModelFeature::plain(F::KeyP2p, 5.0, 0.5, 0.8, 0.0, 0.0));
+        let mut h = g.clone();
+        h.values[F::KeyRollover as usize] = Some(0.2 + 6.0 * 0.1);
+        h.values[F::KeyP2p as usize] = Some(5.0 + 6.0 * 0.5);
+        h.values[F::KeyHold as usize] = Some(57f64.ln()); // a person's 56 ms
+        assert_eq!(
+            m2.score(&h, ReplayEvidence::default()).decision,
+            Decision::Challenge
+        );
+        h.values[F::KeyHold as usize] = Some(3.5f64.ln()); // 2.5 ms
+        let s = m2.score(&h, ReplayEvidence::default());
+        assert_eq!(s.decision, Decision::Block, "{s:?}");
+        assert!(s.reasons.contains(&REASON_SHORT_HOLDS), "{s:?}");
         // A pair shift lowers both modalities' knots for sessions with both, never for one.
         m.pair_shift = [10.0, 10.0];
         assert_eq!(
@@ -1135,6 +1173,26 @@ mod tests {
             assert_eq!(s.p_human, mid, "{ms}: capped at mid-challenge");
             assert_ne!(s.decision, Decision::Allow, "{ms}");
         }
+        // The learned part scores such typing without its hold features: a rollover share that
+        // alone would block (the toy's rollover term at z = -4) is not read, so the rule's cap
+        // decides; with a person's holds the same rollover still blocks.
+        let mut g = f.clone();
+        g.values[F::KeyRollover as usize] = Some(-0.2);
+        g.values[F::KeyHold as usize] = hold(56.0);
+        assert_eq!(
+            m.score(&g, ReplayEvidence::default()).decision,
+            Decision::Block
+        );
+        g.values[F::KeyHold as usize] = hold(3.0);
+        let s = m.score(&g, ReplayEvidence::default());
+        assert_eq!(s.p_human, mid, "{s:?}");
+        assert!((s.logit - m.raw_logit(&g.without_key_holds())).abs() < 1e-12);
+        assert!(
+            s.contributions
+                .iter()
+                .all(|c| !crate::features::HOLD_FEATURES.contains(&c.feature)),
+            "{s:?}"
+        );
         // A replay on top still caps lower.
         let r = m.score(
             &f,
@@ -1421,7 +1479,8 @@ mod tests {
         assert_eq!(Model::from_json(&v2).unwrap().forest, None);
         let mut f = extract(&Session::default());
         f.values[F::KeyRollover as usize] = Some(0.0);
-        f.values[F::KeyHold as usize] = Some(3.0);
+        // A 32 ms hold: a person's, so the hold features are scored.
+        f.values[F::KeyHold as usize] = Some(3.5);
         let s = m.score(&f, ReplayEvidence::default());
         assert!((s.logit - m.raw_logit(&f)).abs() < 1e-12);
         let base = m.bias + m.forest.as_ref().unwrap().base();

@@ -293,6 +293,16 @@ pub const REASON_SHORT_HOLDS: &str = "short-key-holds";
 /// pairs, `xdotool type`) releases within a few milliseconds, whatever delays it puts between keys.
 pub const KEY_HOLD_FLOOR_MS: f64 = 20.0;
 
+/// Features read from key holds (press to release): left out of the model's score when the holds
+/// are shorter than a finger's ([`Features::without_key_holds`]).
+pub const HOLD_FEATURES: [F; 5] = [
+    F::KeyHold,
+    F::KeyHoldSpread,
+    F::KeyFlightSpread,
+    F::KeyRollover,
+    F::KeyHoldFlightCorr,
+];
+
 /// Reason code for shifted characters pressed together with their Shift
 /// ([`Features::instant_shifts`]).
 pub const REASON_INSTANT_SHIFT: &str = "instant-shift";
@@ -593,6 +603,18 @@ impl Features {
     pub fn implausible_key_holds(&self) -> bool {
         self.get(F::KeyHold)
             .is_some_and(|h| h < (1.0 + KEY_HOLD_FLOOR_MS).ln())
+    }
+
+    /// The same features with those read from key holds ([`HOLD_FEATURES`]) missing: what the
+    /// model scores when [`Features::implausible_key_holds`] (no training person or bot with
+    /// human-like gaps holds keys that briefly, so what the trees make of such holds is
+    /// extrapolation).
+    pub fn without_key_holds(&self) -> Features {
+        let mut f = self.clone();
+        for h in HOLD_FEATURES {
+            f.set(h, None);
+        }
+        f
     }
 
     /// Did the pointer move along a ruler on at least half of its chord-spanning strokes, with
