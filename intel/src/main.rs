@@ -98,8 +98,8 @@ struct FitArgs {
     /// Boosted trees fitted on the regression's residual (0 = regression only).
     #[arg(long, default_value_t = 300)]
     trees: usize,
-    /// Depth of each tree.
-    #[arg(long, default_value_t = 3)]
+    /// Depth of each tree (4 ships since session 29; 3 before).
+    #[arg(long, default_value_t = 4)]
     depth: usize,
     /// Shrinkage of each tree's output.
     #[arg(long, default_value_t = 0.1)]
