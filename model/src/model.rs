@@ -481,6 +481,27 @@ impl Model {
         } else {
             f
         };
+        // Physical-plausibility rules (each caps the score at mid-challenge below), with the
+        // modality whose evidence each judges (`None`: the form's fields).
+        let (kb, pt) = (Some(Modality::Keys), Some(Modality::Pointer));
+        let rules = [
+            (short_holds, REASON_SHORT_HOLDS, kb),
+            (f.instant_shifts(), REASON_INSTANT_SHIFT, kb),
+            (f.shift_mismatch(), REASON_SHIFT_MISMATCH, kb),
+            (f.ruler_straight(), REASON_RULER, pt),
+            (f.dead_centre_clicks(), REASON_CENTRE, pt),
+            (f.jump_start(), REASON_JUMP_START, pt),
+            (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL, pt),
+            (f.sparse_moves(), REASON_SPARSE_MOVES, pt),
+            (f.sparse_steps(), REASON_SPARSE_STEPS, pt),
+            (f.off_frame_clock(), REASON_OFF_FRAME_CLOCK, pt),
+            (f.off_grid_clock(), REASON_OFF_GRID_CLOCK, pt),
+            (f.teleport_clicks(), REASON_TELEPORT, pt),
+            (f.unprompted_focus(), REASON_UNPROMPTED_FOCUS, None),
+            (f.unprompted_submit(), REASON_UNPROMPTED_SUBMIT, None),
+            (f.inserted_text(), REASON_INSERTED_TEXT, None),
+        ];
+        let ruled = |m: Modality| rules.iter().any(|&(hit, _, of)| hit && of == Some(m));
         let mut present = [f.has(Modality::Pointer), f.has(Modality::Keys)];
         let evidence = present[0] || present[1];
         // Typing beside clicks that nothing was read of the way to (no pointer timing or
@@ -504,19 +525,31 @@ impl Model {
                     allow_logit: c.allow_logit - by,
                 })
             };
-            let pp = self.calibrate(
-                ep.logit,
-                lower(self.knots_masked(f, op), self.pair_shift[0]),
+            // A modality that a plausibility rule judged scripted (typing held like a script's,
+            // a Shift pressed with its character; a ruler-straight or off-grid pointer, ...) is
+            // capped as the rule caps it before the two are compared, so it is never the
+            // clearly human side that lifts the other's block below.
+            let cap = |p: f64, m: Modality| {
+                if ruled(m) {
+                    p.min(self.mid_challenge())
+                } else {
+                    p
+                }
+            };
+            let pp = cap(
+                self.calibrate(
+                    ep.logit,
+                    lower(self.knots_masked(f, op), self.pair_shift[0]),
+                ),
+                Modality::Pointer,
             );
-            let mut pk = self.calibrate(
-                ek.logit,
-                lower(self.knots_masked(f, ok), self.pair_shift[1]),
+            let pk = cap(
+                self.calibrate(
+                    ek.logit,
+                    lower(self.knots_masked(f, ok), self.pair_shift[1]),
+                ),
+                Modality::Keys,
             );
-            // Typing held like a script's is never the clearly human side that lifts the
-            // pointer's block below: scored without its holds, it is capped as the rule caps it.
-            if short_holds {
-                pk = pk.min(self.mid_challenge());
-            }
             let mut per = [0.0f64; F::COUNT];
             let mut used = [false; F::COUNT];
             for d in crate::features::DEFS {
@@ -581,23 +614,7 @@ impl Model {
         let mut reasons: Vec<&'static str> = Vec::new();
         let mid_challenge = self.mid_challenge();
         // Physical-plausibility rules: each caps the score at mid-challenge with its reason.
-        for (hit, reason) in [
-            (short_holds, REASON_SHORT_HOLDS),
-            (f.instant_shifts(), REASON_INSTANT_SHIFT),
-            (f.shift_mismatch(), REASON_SHIFT_MISMATCH),
-            (f.ruler_straight(), REASON_RULER),
-            (f.dead_centre_clicks(), REASON_CENTRE),
-            (f.jump_start(), REASON_JUMP_START),
-            (f.full_speed_arrivals(), REASON_FULL_SPEED_ARRIVAL),
-            (f.sparse_moves(), REASON_SPARSE_MOVES),
-            (f.sparse_steps(), REASON_SPARSE_STEPS),
-            (f.off_frame_clock(), REASON_OFF_FRAME_CLOCK),
-            (f.off_grid_clock(), REASON_OFF_GRID_CLOCK),
-            (f.teleport_clicks(), REASON_TELEPORT),
-            (f.unprompted_focus(), REASON_UNPROMPTED_FOCUS),
-            (f.unprompted_submit(), REASON_UNPROMPTED_SUBMIT),
-            (f.inserted_text(), REASON_INSERTED_TEXT),
-        ] {
+        for &(hit, reason, _) in &rules {
             if hit {
                 reasons.push(reason);
                 p = p.min(mid_challenge);
@@ -1022,6 +1039,24 @@ mod tests {
         let s = m2.score(&h, ReplayEvidence::default());
         assert_eq!(s.decision, Decision::Block, "{s:?}");
         assert!(s.reasons.contains(&REASON_SHORT_HOLDS), "{s:?}");
+        // The same for a pointer that a rule judged scripted: human-looking timing on
+        // ruler-straight strokes does not lift the typing's block either.
+        let mut r = f.clone();
+        r.values[F::PtDtSd as usize] = Some(1.5); // z = 0: allowed alone
+        r.values[F::KeyRollover as usize] = Some(0.2 - 4.0 * 0.1); // z = -4: blocked alone
+        assert_eq!(
+            m.score(&r.only(Modality::Pointer), ReplayEvidence::default())
+                .decision,
+            Decision::Allow
+        );
+        assert_eq!(
+            m.score(&r, ReplayEvidence::default()).decision,
+            Decision::Challenge
+        );
+        (r.n_chord_strokes, r.n_ruler_strokes) = (2, 2);
+        let s = m.score(&r, ReplayEvidence::default());
+        assert_eq!(s.decision, Decision::Block, "{s:?}");
+        assert!(s.reasons.contains(&REASON_RULER), "{s:?}");
         // A pair shift lowers both modalities' knots for sessions with both, never for one.
         m.pair_shift = [10.0, 10.0];
         assert_eq!(
