@@ -591,7 +591,7 @@ fn model_reason_detail(
                 ),
                 ("floor_ms", tf::KEY_HOLD_FLOOR_MS),
             ],
-            "keys were released faster than a finger releases a key (a script pressing and releasing in one go); capped at mid-challenge, not blocked: on-screen keyboards and dictation software type this way too",
+            "keys were released faster than a finger releases a key (a script pressing and releasing in one go); the holds are left out of the model and cap the score at mid-challenge, they do not block on their own (on-screen keyboards and dictation software type this way too)",
         )),
         tf::REASON_INSTANT_SHIFT => Some((
             vec![
