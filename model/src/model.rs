@@ -31,11 +31,10 @@
 //! caps the score at mid-challenge with reason [`REASON_SHORT_HOLDS`], whatever the trees make of
 //! the rest: the training data has no such person and no such bot with human-like gaps, so the
 //! learned part cannot be trusted out there (measured: Aalto sentences with their holds set to
-//! 0.5–4 ms were allowed 66 % of the time by the model alone). For the same reason the learned
-//! part then scores the session without its hold features
-//! ([`HOLD_FEATURES`](crate::features::HOLD_FEATURES)), from the
-//! intervals between presses alone (session 29: a depth-4 forest extrapolated 2.5 ms holds to
-//! a block). Challenge, not block, on the holds' evidence: desktop on-screen keyboards and
+//! 0.5–4 ms were allowed 66 % of the time by the model alone). For the same reason such typing
+//! has no hold features ([`HOLD_FEATURES`](crate::features::HOLD_FEATURES), left missing at
+//! extraction, in training as in scoring): the learned part reads it from the intervals between
+//! presses alone (session 29: a depth-4 forest extrapolated 2.5 ms holds to a block). Challenge, not block, on the holds' evidence: desktop on-screen keyboards and
 //! dictation software also type with near-zero holds. Shifted characters
 //! pressed within a few milliseconds of their Shift ([`Features::instant_shifts`], reason
 //! [`REASON_INSTANT_SHIFT`]: software typing a capital, where a hand leads by tens of
@@ -470,17 +469,10 @@ impl Model {
     /// ([`Features::has_pointer_motion`] false) are not a second modality: such a session is scored
     /// as its typing alone.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
-        // Holds shorter than a finger's: the rule below caps the score, and the hold features
-        // are left out of the learned part, whose reading of them is extrapolation (neither a
-        // person nor a human-paced bot of the training data holds keys that briefly).
+        // Holds shorter than a finger's: the rule below caps the score; the hold features are
+        // already missing (left out at extraction, `Features::short_key_holds`), so the
+        // learned part does not extrapolate from them.
         let short_holds = f.implausible_key_holds();
-        let unheld;
-        let f = if short_holds {
-            unheld = f.without_key_holds();
-            &unheld
-        } else {
-            f
-        };
         // Physical-plausibility rules (each caps the score at mid-challenge below), with the
         // modality whose evidence each judges (`None`: the form's fields).
         let (kb, pt) = (Some(Modality::Keys), Some(Modality::Pointer));
@@ -1035,7 +1027,8 @@ mod tests {
             m2.score(&h, ReplayEvidence::default()).decision,
             Decision::Challenge
         );
-        h.values[F::KeyHold as usize] = Some(3.5f64.ln()); // 2.5 ms
+        // 2.5 ms holds, as extraction leaves them: flagged, hold features missing.
+        short_holds(&mut h);
         let s = m2.score(&h, ReplayEvidence::default());
         assert_eq!(s.decision, Decision::Block, "{s:?}");
         assert!(s.reasons.contains(&REASON_SHORT_HOLDS), "{s:?}");
@@ -1187,6 +1180,15 @@ mod tests {
         assert_eq!(one.decision, Decision::Challenge);
     }
 
+    /// What extraction leaves of typing held shorter than a finger holds keys: the flag set, the
+    /// hold features missing.
+    fn short_holds(f: &mut Features) {
+        f.short_key_holds = true;
+        for h in crate::features::HOLD_FEATURES {
+            f.values[h as usize] = None;
+        }
+    }
+
     #[test]
     fn key_holds_shorter_than_a_finger_cap_at_mid_challenge() {
         let m = toy();
@@ -1200,46 +1202,30 @@ mod tests {
             assert_eq!(s.decision, Decision::Allow, "{ms}");
             assert!(!s.reasons.contains(&REASON_SHORT_HOLDS), "{ms}");
         }
-        for ms in [0.0, 3.0, 19.9] {
-            f.values[F::KeyHold as usize] = hold(ms);
-            assert!(f.implausible_key_holds(), "{ms}");
-            let s = m.score(&f, ReplayEvidence::default());
-            assert_eq!(s.reasons[0], REASON_SHORT_HOLDS, "{ms}");
-            assert_eq!(s.p_human, mid, "{ms}: capped at mid-challenge");
-            assert_ne!(s.decision, Decision::Allow, "{ms}");
-        }
-        // The learned part scores such typing without its hold features: a rollover share that
-        // alone would block (the toy's rollover term at z = -4) is not read, so the rule's cap
-        // decides; with a person's holds the same rollover still blocks.
         let mut g = f.clone();
-        g.values[F::KeyRollover as usize] = Some(-0.2);
-        g.values[F::KeyHold as usize] = hold(56.0);
-        assert_eq!(
-            m.score(&g, ReplayEvidence::default()).decision,
-            Decision::Block
-        );
-        g.values[F::KeyHold as usize] = hold(3.0);
+        short_holds(&mut g);
+        assert!(g.implausible_key_holds());
         let s = m.score(&g, ReplayEvidence::default());
-        assert_eq!(s.p_human, mid, "{s:?}");
-        assert!((s.logit - m.raw_logit(&g.without_key_holds())).abs() < 1e-12);
-        assert!(
-            s.contributions
-                .iter()
-                .all(|c| !crate::features::HOLD_FEATURES.contains(&c.feature)),
-            "{s:?}"
+        assert_eq!(s.reasons[0], REASON_SHORT_HOLDS);
+        assert_eq!(s.p_human, mid, "capped at mid-challenge");
+        assert_ne!(s.decision, Decision::Allow);
+        // The cap is the rule's, not the trees': the learned part alone would allow.
+        assert_eq!(s.logit, m.raw_logit(&g));
+        let mut plain = g.clone();
+        plain.short_key_holds = false;
+        assert_eq!(
+            m.score(&plain, ReplayEvidence::default()).decision,
+            Decision::Allow
         );
         // A replay on top still caps lower.
         let r = m.score(
-            &f,
+            &g,
             ReplayEvidence {
                 hashed: 3,
                 seen_elsewhere: 2,
             },
         );
         assert_eq!(r.decision, Decision::Block);
-        // No key-hold feature (too few keys, or an on-screen keyboard): nothing to judge.
-        f.values[F::KeyHold as usize] = None;
-        assert!(!f.implausible_key_holds());
     }
 
     /// A move clock of `intervals` intervals with the given median (and 10th percentile) and

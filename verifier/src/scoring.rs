@@ -587,7 +587,7 @@ fn model_reason_detail(
             vec![
                 (
                     "median_key_hold_ms",
-                    finite(f.get(tf::F::KeyHold).map_or(f64::NAN, |h| h.exp() - 1.0)),
+                    finite(f.median_key_hold_ms.unwrap_or(f64::NAN)),
                 ),
                 ("floor_ms", tf::KEY_HOLD_FLOOR_MS),
             ],
@@ -1015,7 +1015,10 @@ mod tests {
         let mouse = score(&token(build(pointer_type::MOUSE)), &SitePolicy::default());
         assert!(mouse.reasons.contains(&"instant-keys"), "{mouse:?}");
         assert!(!mouse.notes.contains(&NOTE_SOFT_KEYBOARD));
-        assert!(mouse.features.contains_key("key_hold_log"), "{mouse:?}");
+        // Its key timing is read (the holds, a script's, are left out: `short-key-holds`).
+        assert!(mouse.features.contains_key("key_p2p_log"), "{mouse:?}");
+        assert!(!mouse.features.contains_key("key_hold_log"), "{mouse:?}");
+        assert!(mouse.reasons.contains(&"short-key-holds"), "{mouse:?}");
         assert_eq!(mouse.decision, Decision::Block, "{mouse:?}");
     }
 

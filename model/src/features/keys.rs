@@ -15,8 +15,8 @@
 //! input to hide scripted typing is left to the touch pointer's own evidence and to the
 //! environment rules (touch points, user agent, geometry).
 
-use super::stats::{median, quantile_sorted, share, sort_total, sorted};
-use super::{F, Features, INSTANT_SHIFT_MS, Key, Session};
+use super::stats::{self, median, quantile_sorted, share, sort_total, sorted};
+use super::{F, Features, HOLD_FEATURES, INSTANT_SHIFT_MS, KEY_HOLD_FLOOR_MS, Key, Session};
 use tollgate_protocol::telemetry::key_class;
 
 /// Fewer typing keys than this: the timing features are missing (not zero).
@@ -172,6 +172,7 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
         .map(|k| k.up_ms - k.down_ms)
         .collect();
     if holds.len() >= MIN_KEYS / 2 {
+        f.median_key_hold_ms = median(&holds).and_then(stats::finite);
         f.set(F::KeyHold, median(&holds).map(|h| (1.0 + h.max(0.0)).ln()));
         f.set(F::KeyHoldSpread, spread(&holds, None));
     }
@@ -253,6 +254,16 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
             F::KeyAutocorr,
             Some(spearman(&p2p[..p2p.len() - 1], &p2p[1..]).unwrap_or(0.0)),
         );
+    }
+    // Holds shorter than a finger's: flagged for the `short-key-holds` rule, and the features
+    // read from them are left missing, in training as in scoring (`Features::short_key_holds`).
+    if f.get(F::KeyHold)
+        .is_some_and(|h| h < (1.0 + KEY_HOLD_FLOOR_MS).ln())
+    {
+        f.short_key_holds = true;
+        for h in HOLD_FEATURES {
+            f.set(h, None);
+        }
     }
 }
 
@@ -415,6 +426,75 @@ mod tests {
     }
 
     #[test]
+    fn holds_shorter_than_a_finger_are_flagged_and_left_out() {
+        let with_holds = |ms: f64| {
+            human_typing()
+                .into_iter()
+                .map(|k| Key {
+                    up_ms: k.down_ms + ms,
+                    ..k
+                })
+                .collect::<Vec<_>>()
+        };
+        // A person's holds: read, not flagged.
+        for ms in [20.0, 56.0, 120.0] {
+            let f = typed(with_holds(ms));
+            assert!(!f.short_key_holds, "{ms}");
+            assert!(f.get(F::KeyHold).is_some(), "{ms}");
+            assert!(f.get(F::KeyHoldFlightCorr).is_some(), "{ms}");
+        }
+        // A script's: flagged, and every hold feature missing (the press-to-press ones stay).
+        let person = typed(with_holds(56.0));
+        for ms in [0.0, 2.5, 19.5] {
+            let f = typed(with_holds(ms));
+            assert!(f.short_key_holds && f.implausible_key_holds(), "{ms}");
+            assert_eq!(
+                f.median_key_hold_ms,
+                Some(ms),
+                "kept for the reason's detail"
+            );
+            for h in HOLD_FEATURES {
+                assert_eq!(f.get(h), None, "{ms}: {h:?}");
+            }
+            for k in [F::KeyP2p, F::KeyP2pSpread, F::KeyAutocorr] {
+                assert_eq!(f.get(k), person.get(k), "{ms}: {k:?}");
+            }
+        }
+        // Too few keys to read holds: nothing to judge.
+        let f = typed(with_holds(1.0)[..MIN_KEYS - 1].to_vec());
+        assert!(!f.short_key_holds);
+    }
+
+    /// `HOLD_FEATURES` is a hand list: it must name exactly the model's (trainable) features that
+    /// read the holds. Changing only when each key is released (every hold a person's) must move
+    /// each of them and no other trainable feature.
+    #[test]
+    fn hold_features_are_exactly_those_that_read_holds() {
+        let base = human_typing();
+        let reheld: Vec<Key> = base
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Key {
+                up_ms: k.down_ms + 40.0 + 150.0 * noise(i + 500),
+                ..*k
+            })
+            .collect();
+        let (a, b) = (typed(base), typed(reheld));
+        assert!(!a.short_key_holds && !b.short_key_holds);
+        for d in crate::features::DEFS.iter().filter(|d| d.trainable) {
+            let moved = a.get(d.id) != b.get(d.id);
+            assert_eq!(
+                moved,
+                HOLD_FEATURES.contains(&d.id),
+                "{}: {:?} vs {:?}",
+                d.name,
+                a.get(d.id),
+                b.get(d.id)
+            );
+        }
+    }
+
+    #[test]
     fn shift_leads_time_shift_against_its_character() {
         let shift = |down: f64, up: f64| key(down, up - down, key_class::SHIFT);
         // A person: Shift 80 ms before the character, released before the character is.
@@ -494,7 +574,9 @@ mod tests {
             .collect();
         let f = typed(zero);
         assert_eq!(f.get(F::KeyFast), Some(1.0));
-        assert_eq!(f.get(F::KeyHold), Some(0.0));
+        // Zero holds: flagged, not read.
+        assert!(f.short_key_holds);
+        assert_eq!(f.get(F::KeyHold), None);
     }
 
     #[test]
@@ -553,7 +635,7 @@ mod tests {
                 ..Default::default()
             });
             assert!(!f.soft_keyboard);
-            assert_eq!(f.get(F::KeyHold), Some(0.0));
+            assert!(f.implausible_key_holds());
             assert!(f.shift_mismatch());
         }
     }
