@@ -30,6 +30,9 @@ pub struct BoostOptions {
     pub min_gain: f64,
     /// Share of records each tree sees (deterministic from `seed`).
     pub subsample: f64,
+    /// Share of the feature columns each tree may split on (drawn per tree, deterministic from
+    /// `seed`, at least one; ≥ 1: all).
+    pub colsample: f64,
     /// A feature needs this many present values to be split on.
     pub min_present: usize,
     pub seed: u64,
@@ -48,6 +51,7 @@ impl Default for BoostOptions {
             bins: 64,
             min_gain: 0.0,
             subsample: 0.8,
+            colsample: 1.0,
             min_present: 20,
             seed: 1,
             exclude: 0,
@@ -140,6 +144,9 @@ pub fn fit_forest(rows: &[(&Features, Label, f64)], base: &[f64], opts: &BoostOp
     let mut g = vec![0.0; n];
     let mut h = vec![0.0; n];
     let mut rng = Rng::derive(opts.seed, "boost");
+    // Its own stream, so that the row samples do not depend on it.
+    let mut col_rng = Rng::derive(opts.seed, "boost-columns");
+    let mut usable = vec![true; cols.len()];
     let lambda = opts.lambda.max(1e-9);
     let max_nodes = ((1usize << (opts.depth.min(9) + 1)) - 1).min(MAX_NODES);
     for _ in 0..opts.trees {
@@ -153,7 +160,16 @@ pub fn fit_forest(rows: &[(&Features, Label, f64)], base: &[f64], opts: &BoostOp
         let sample: Vec<u32> = (0..n as u32)
             .filter(|_| opts.subsample >= 1.0 || rng.f64() < opts.subsample)
             .collect();
-        let tree = grow(&cols, &g, &h, sample, opts, lambda, max_nodes);
+        if opts.colsample < 1.0 {
+            for u in usable.iter_mut() {
+                *u = col_rng.f64() < opts.colsample;
+            }
+            if !usable.contains(&true) {
+                let i = col_rng.int(0, cols.len() - 1);
+                usable[i] = true;
+            }
+        }
+        let tree = grow(&cols, &usable, &g, &h, sample, opts, lambda, max_nodes);
         for (i, r) in rows.iter().enumerate() {
             margin[i] += tree.output(r.0);
         }
@@ -162,8 +178,10 @@ pub fn fit_forest(rows: &[(&Features, Label, f64)], base: &[f64], opts: &BoostOp
     forest
 }
 
+#[allow(clippy::too_many_arguments)]
 fn grow(
     cols: &[Column],
+    usable: &[bool],
     g: &[f64],
     h: &[f64],
     root_rows: Vec<u32>,
@@ -195,6 +213,9 @@ fn grow(
         let parent = score(gt, ht, lambda);
         let mut best: Option<Best> = None;
         for (ci, c) in cols.iter().enumerate() {
+            if !usable[ci] {
+                continue;
+            }
             let nb = c.nbins();
             hg.clear();
             hg.resize(nb, 0.0);
@@ -317,6 +338,56 @@ mod tests {
         assert_ne!(fit_forest(&rows, &vec![0.0; rows.len()], &other), fo);
         // Round trip through the model-file form.
         assert_eq!(Forest::from_json(&fo.to_json()).unwrap(), fo);
+    }
+
+    /// With a column share that leaves one feature per tree, every tree splits on one feature
+    /// only, and both features get trees; the row samples do not depend on the column draws.
+    #[test]
+    fn colsample_limits_each_tree_to_its_drawn_features() {
+        let mut rng = Rng::new(3);
+        let data: Vec<(Features, bool)> = (0..1500)
+            .map(|_| {
+                let (a, b) = (rng.f64(), rng.f64());
+                (feats(Some(a), Some(b)), a + b > 1.0)
+            })
+            .collect();
+        let rows: Vec<(&Features, Label, f64)> = data
+            .iter()
+            .map(|(f, human)| (f, if *human { Label::Human } else { Label::Bot }, 1.0))
+            .collect();
+        let opts = BoostOptions {
+            trees: 40,
+            depth: 2,
+            lambda: 1.0,
+            min_child_weight: 1.0,
+            colsample: 0.01,
+            ..Default::default()
+        };
+        let fo = fit_forest(&rows, &vec![0.0; rows.len()], &opts);
+        let mut used = std::collections::BTreeSet::new();
+        for t in &fo.trees {
+            let fs: std::collections::BTreeSet<usize> = t
+                .nodes
+                .iter()
+                .filter_map(|n| n.split.as_ref().map(|s| s.feature as usize))
+                .collect();
+            assert!(fs.len() <= 1, "{fs:?}");
+            used.extend(fs);
+        }
+        assert_eq!(used.len(), 2, "{used:?}");
+        let all = BoostOptions {
+            colsample: 1.0,
+            ..opts
+        };
+        let full = fit_forest(&rows, &vec![0.0; rows.len()], &all);
+        assert!(full.trees.iter().any(|t| {
+            t.nodes
+                .iter()
+                .filter_map(|n| n.split.as_ref().map(|s| s.feature as usize))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                == 2
+        }));
     }
 
     #[test]

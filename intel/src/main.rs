@@ -107,6 +107,9 @@ struct FitArgs {
     /// Smallest hessian weight of a tree leaf.
     #[arg(long, default_value_t = 40.0)]
     min_child_weight: f64,
+    /// Share of the features each tree may split on (drawn per tree; 1 = all).
+    #[arg(long, default_value_t = 1.0)]
+    colsample: f64,
     /// Subject-wise folds for cross-fitted calibration knots (< 2: in-sample human logits).
     #[arg(long, default_value_t = 4)]
     calib_folds: usize,
@@ -136,6 +139,7 @@ impl FitArgs {
                 depth: self.depth,
                 learning_rate: self.learning_rate,
                 min_child_weight: self.min_child_weight,
+                colsample: self.colsample,
                 seed,
                 ..Default::default()
             },
