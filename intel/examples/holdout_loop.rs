@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         stride,
         as_captures: false,
         keep_unit_coords: false,
+        login_windows: Default::default(),
     })?;
     let folds = assign_folds(&ds.records, 2, 1);
     let eval_subjects: HashSet<&str> = ds

@@ -26,6 +26,8 @@ pub struct DataOptions {
     /// Keep pointer coordinates logged as fractions as they are instead of rescaling them to
     /// pixels ([`traces::UnitCoords`]); the shipped model is trained so.
     pub keep_unit_coords: bool,
+    /// Add login-length pointer windows of the pointer-only people ([`login_pointer_windows`]).
+    pub login_windows: LoginWindows,
 }
 
 /// Sparse pointer evidence: for each pointer-only human record with at least 40 rows, one derived
@@ -51,6 +53,65 @@ pub fn sparse_pointer_windows(records: &[Record], seed: u64) -> Vec<Record> {
             derived: true,
             session: tollgate_model::features::Session {
                 pointer,
+                ..Default::default()
+            },
+            ..r.clone()
+        });
+    }
+    out
+}
+
+/// Login-length pointer evidence from the pointer-only people ([`DataOptions::login_windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoginWindows {
+    /// None (what ships).
+    #[default]
+    Off,
+    /// Scored and reported, never trained on or used for thresholds: how people with a login's
+    /// worth of pointer evidence fare under a model that never saw such windows.
+    Score,
+    /// Trained on and used for thresholds like any human source.
+    Train,
+}
+
+/// Login-length pointer windows: for each pointer-only human record with at least four clicks,
+/// one derived record (source `<source>-login`) holding the rows from just after a click's
+/// release to the release of the third click after it, times rebased to 0: three approaches, each
+/// ending in a click, as on a login page (username field, password field, submit button), with
+/// the hand already on the mouse. SapiMouse's one-minute windows hold 15 long strokes at the
+/// median, a login two to four; features read as medians over strokes spread wider at login
+/// length, which no other human source shows (session 30, `verifier/README.md`).
+pub fn login_pointer_windows(records: &[Record], seed: u64, trainable: bool) -> Vec<Record> {
+    use tollgate_protocol::telemetry::pointer_kind;
+    let mut rng = super::rng::Rng::derive(seed, "login-pointer");
+    let mut out = Vec::new();
+    for r in records {
+        let p = &r.session.pointer;
+        if r.label != Label::Human || r.derived || !r.session.keys.is_empty() {
+            continue;
+        }
+        let ups: Vec<usize> = (0..p.len())
+            .filter(|&i| p[i].kind == pointer_kind::UP)
+            .collect();
+        if ups.len() < 4 {
+            continue;
+        }
+        let k = rng.int(0, ups.len() - 4);
+        let rows = &p[ups[k] + 1..=ups[k + 3]];
+        let t0 = rows.first().map_or(0.0, |q| q.t_ms);
+        out.push(Record {
+            id: format!("{}#login", r.id),
+            source: format!("{}-login", r.source),
+            derived: true,
+            trainable,
+            session: tollgate_model::features::Session {
+                pointer: rows
+                    .iter()
+                    .map(|q| tollgate_model::features::Pt {
+                        t_ms: q.t_ms - t0,
+                        ..*q
+                    })
+                    .collect(),
                 ..Default::default()
             },
             ..r.clone()
@@ -349,6 +410,10 @@ pub fn load_dataset(opts: &DataOptions) -> Result<Dataset, IntelError> {
     }
     let mut short = short_typing_windows(&records, opts.seed);
     short.extend(sparse_pointer_windows(&records, opts.seed));
+    if opts.login_windows != LoginWindows::Off {
+        let trainable = opts.login_windows == LoginWindows::Train;
+        short.extend(login_pointer_windows(&records, opts.seed, trainable));
+    }
     if !short.is_empty() {
         eprintln!(
             "derived human windows (short typing, sparse pointer): {}",
@@ -910,6 +975,67 @@ mod tests {
             trainable: true,
             derived: false,
         }
+    }
+
+    #[test]
+    fn login_windows_hold_three_approaches_each_ending_in_a_click() {
+        // Five clicks, moves before each.
+        let mut pointer = Vec::new();
+        for c in 0..5 {
+            let t = 1000.0 * c as f64;
+            for i in 0..5 {
+                pointer.push(pt(t + 10.0 * i as f64, pointer_kind::MOVE));
+            }
+            pointer.push(pt(t + 100.0, pointer_kind::DOWN));
+            pointer.push(pt(t + 180.0, pointer_kind::UP));
+        }
+        let ps = Session {
+            pointer: pointer.clone(),
+            ..Default::default()
+        };
+        let typed = Session {
+            pointer,
+            keys: vec![Key {
+                down_ms: 0.0,
+                up_ms: 80.0,
+                class: key_class::CHAR,
+                unreleased: false,
+            }],
+            ..Default::default()
+        };
+        let three_clicks = Session {
+            pointer: ps.pointer[..21].to_vec(),
+            ..Default::default()
+        };
+        let records = vec![
+            rec("h", "sapimouse", "u1", Label::Human, ps.clone()),
+            rec("b", "synthetic", "g1", Label::Bot, ps),
+            rec("k", "sapimouse", "u2", Label::Human, typed),
+            rec("few", "sapimouse", "u3", Label::Human, three_clicks),
+        ];
+        for seed in 1..20 {
+            let out = login_pointer_windows(&records, seed, false);
+            assert_eq!(
+                out.len(),
+                1,
+                "people with pointer only and four clicks or more"
+            );
+            let w = &out[0];
+            assert_eq!(
+                (w.id.as_str(), w.source.as_str()),
+                ("h#login", "sapimouse-login")
+            );
+            assert!(w.derived && !w.trainable);
+            assert_eq!(w.subject, "u1");
+            let p = &w.session.pointer;
+            assert_eq!(p[0].t_ms, 0.0, "rebased");
+            assert_eq!(p[0].kind, pointer_kind::MOVE, "starts after a release");
+            assert_eq!(p.last().map(|q| q.kind), Some(pointer_kind::UP));
+            let ups = p.iter().filter(|q| q.kind == pointer_kind::UP).count();
+            let downs = p.iter().filter(|q| q.kind == pointer_kind::DOWN).count();
+            assert_eq!((downs, ups, p.len()), (3, 3, 21));
+        }
+        assert!(login_pointer_windows(&records, 1, true)[0].trainable);
     }
 
     #[test]

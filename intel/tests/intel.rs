@@ -100,6 +100,7 @@ fn smoke_cross_validation_beats_floors() {
         stride: 4,
         as_captures: false,
         keep_unit_coords: false,
+        login_windows: Default::default(),
     })
     .expect("load");
     let (scored, folds) = cross_validate(

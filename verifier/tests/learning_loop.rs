@@ -159,6 +159,7 @@ async fn export_train_shadow_compare_calibrate_promote() {
             stride: 1,
             as_captures: false,
             keep_unit_coords: false,
+            login_windows: Default::default(),
         },
         out: cand.clone(),
         folds: 3,
