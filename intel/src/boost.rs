@@ -298,6 +298,13 @@ mod tests {
         f
     }
 
+    /// `(features, is human)` pairs as training rows of weight 1.
+    fn weighted(data: &[(Features, bool)]) -> Vec<(&Features, Label, f64)> {
+        data.iter()
+            .map(|(f, human)| (f, if *human { Label::Human } else { Label::Bot }, 1.0))
+            .collect()
+    }
+
     /// An XOR-like pattern a linear model cannot express: human iff (a > 0.5) != (b > 0.5),
     /// plus rows with `a` missing that are all bots.
     #[test]
@@ -311,10 +318,7 @@ mod tests {
         for _ in 0..300 {
             data.push((feats(None, Some(rng.f64())), false));
         }
-        let rows: Vec<(&Features, Label, f64)> = data
-            .iter()
-            .map(|(f, human)| (f, if *human { Label::Human } else { Label::Bot }, 1.0))
-            .collect();
+        let rows = weighted(&data);
         let opts = BoostOptions {
             trees: 60,
             depth: 2,
@@ -340,6 +344,14 @@ mod tests {
         assert_eq!(Forest::from_json(&fo.to_json()).unwrap(), fo);
     }
 
+    /// The features a tree splits on.
+    fn split_features(t: &tollgate_model::forest::Tree) -> std::collections::BTreeSet<usize> {
+        t.nodes
+            .iter()
+            .filter_map(|n| n.split.as_ref().map(|s| s.feature as usize))
+            .collect()
+    }
+
     /// With a column share that leaves one feature per tree, every tree splits on one feature
     /// only, and both features get trees; the row samples do not depend on the column draws.
     #[test]
@@ -351,10 +363,7 @@ mod tests {
                 (feats(Some(a), Some(b)), a + b > 1.0)
             })
             .collect();
-        let rows: Vec<(&Features, Label, f64)> = data
-            .iter()
-            .map(|(f, human)| (f, if *human { Label::Human } else { Label::Bot }, 1.0))
-            .collect();
+        let rows = weighted(&data);
         let opts = BoostOptions {
             trees: 40,
             depth: 2,
@@ -366,11 +375,7 @@ mod tests {
         let fo = fit_forest(&rows, &vec![0.0; rows.len()], &opts);
         let mut used = std::collections::BTreeSet::new();
         for t in &fo.trees {
-            let fs: std::collections::BTreeSet<usize> = t
-                .nodes
-                .iter()
-                .filter_map(|n| n.split.as_ref().map(|s| s.feature as usize))
-                .collect();
+            let fs = split_features(t);
             assert!(fs.len() <= 1, "{fs:?}");
             used.extend(fs);
         }
@@ -380,14 +385,7 @@ mod tests {
             ..opts
         };
         let full = fit_forest(&rows, &vec![0.0; rows.len()], &all);
-        assert!(full.trees.iter().any(|t| {
-            t.nodes
-                .iter()
-                .filter_map(|n| n.split.as_ref().map(|s| s.feature as usize))
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-                == 2
-        }));
+        assert!(full.trees.iter().any(|t| split_features(t).len() == 2));
     }
 
     #[test]

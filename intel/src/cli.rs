@@ -62,7 +62,7 @@ pub fn sparse_pointer_windows(records: &[Record], seed: u64) -> Vec<Record> {
 }
 
 /// Login-length pointer evidence from the pointer-only people ([`DataOptions::login_windows`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum LoginWindows {
     /// None (what ships).
     #[default]

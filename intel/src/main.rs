@@ -180,15 +180,8 @@ struct DataArgs {
     /// Add login-length pointer windows of the pointer-only people (three approaches, each
     /// ending in a click): `score` reports them without training on them, `train` trains on them
     /// and calibrates with them like any human source.
-    #[arg(long, value_enum, default_value_t = LoginWindowsArg::Off)]
-    login_windows: LoginWindowsArg,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum LoginWindowsArg {
-    Off,
-    Score,
-    Train,
+    #[arg(long, value_enum, default_value_t = tollgate_intel::cli::LoginWindows::Off)]
+    login_windows: tollgate_intel::cli::LoginWindows,
 }
 
 impl DataArgs {
@@ -200,11 +193,7 @@ impl DataArgs {
             stride: self.stride,
             as_captures: self.as_captures,
             keep_unit_coords: self.keep_unit_coords,
-            login_windows: match self.login_windows {
-                LoginWindowsArg::Off => tollgate_intel::cli::LoginWindows::Off,
-                LoginWindowsArg::Score => tollgate_intel::cli::LoginWindows::Score,
-                LoginWindowsArg::Train => tollgate_intel::cli::LoginWindows::Train,
-            },
+            login_windows: self.login_windows,
         }
     }
 }

@@ -470,7 +470,7 @@ impl Model {
     /// as its typing alone.
     pub fn score(&self, f: &Features, replay: ReplayEvidence) -> Scored {
         // Holds shorter than a finger's: the rule below caps the score; the hold features are
-        // already missing (left out at extraction, `Features::short_key_holds`), so the
+        // already missing (left out at extraction, `Features::median_key_hold_ms`), so the
         // learned part does not extrapolate from them.
         let short_holds = f.implausible_key_holds();
         // Physical-plausibility rules (each caps the score at mid-challenge below), with the
@@ -1183,7 +1183,7 @@ mod tests {
     /// What extraction leaves of typing held shorter than a finger holds keys: the flag set, the
     /// hold features missing.
     fn short_holds(f: &mut Features) {
-        f.short_key_holds = true;
+        f.median_key_hold_ms = Some(2.5);
         for h in crate::features::HOLD_FEATURES {
             f.values[h as usize] = None;
         }
@@ -1212,7 +1212,7 @@ mod tests {
         // The cap is the rule's, not the trees': the learned part alone would allow.
         assert_eq!(s.logit, m.raw_logit(&g));
         let mut plain = g.clone();
-        plain.short_key_holds = false;
+        plain.median_key_hold_ms = None;
         assert_eq!(
             m.score(&plain, ReplayEvidence::default()).decision,
             Decision::Allow

@@ -1531,8 +1531,12 @@ mod tests {
             assert!(dt.is_some_and(|d| d < 4.0), "{name}: {dt:?}");
             let (s, _) = key_session(&mut rng, "type-const");
             let f = extract(&s);
-            // No rollover, or holds too short to read at all (`Features::short_key_holds`).
-            let want = if f.short_key_holds { None } else { Some(0.0) };
+            // No rollover, or holds too short to read at all (`Features::implausible_key_holds`).
+            let want = if f.implausible_key_holds() {
+                None
+            } else {
+                Some(0.0)
+            };
             assert_eq!(f.get(F::KeyRollover), want);
         }
         let (s, name) = pointer_session(&mut rng, "bezier-eased", true);

@@ -16,7 +16,7 @@
 //! environment rules (touch points, user agent, geometry).
 
 use super::stats::{self, median, quantile_sorted, share, sort_total, sorted};
-use super::{F, Features, HOLD_FEATURES, INSTANT_SHIFT_MS, KEY_HOLD_FLOOR_MS, Key, Session};
+use super::{F, Features, HOLD_FEATURES, INSTANT_SHIFT_MS, Key, Session};
 use tollgate_protocol::telemetry::key_class;
 
 /// Fewer typing keys than this: the timing features are missing (not zero).
@@ -173,7 +173,10 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
         .collect();
     if holds.len() >= MIN_KEYS / 2 {
         f.median_key_hold_ms = median(&holds).and_then(stats::finite);
-        f.set(F::KeyHold, median(&holds).map(|h| (1.0 + h.max(0.0)).ln()));
+        f.set(
+            F::KeyHold,
+            f.median_key_hold_ms.map(|h| (1.0 + h.max(0.0)).ln()),
+        );
         f.set(F::KeyHoldSpread, spread(&holds, None));
     }
     let p2p: Vec<f64> = typing
@@ -255,12 +258,9 @@ pub(crate) fn extract(s: &Session, f: &mut Features) {
             Some(spearman(&p2p[..p2p.len() - 1], &p2p[1..]).unwrap_or(0.0)),
         );
     }
-    // Holds shorter than a finger's: flagged for the `short-key-holds` rule, and the features
-    // read from them are left missing, in training as in scoring (`Features::short_key_holds`).
-    if f.get(F::KeyHold)
-        .is_some_and(|h| h < (1.0 + KEY_HOLD_FLOOR_MS).ln())
-    {
-        f.short_key_holds = true;
+    // Holds shorter than a finger's (the `short-key-holds` rule): the features read from them are
+    // left missing, in training as in scoring (`Features::median_key_hold_ms`).
+    if f.implausible_key_holds() {
         for h in HOLD_FEATURES {
             f.set(h, None);
         }
@@ -439,7 +439,7 @@ mod tests {
         // A person's holds: read, not flagged.
         for ms in [20.0, 56.0, 120.0] {
             let f = typed(with_holds(ms));
-            assert!(!f.short_key_holds, "{ms}");
+            assert!(!f.implausible_key_holds(), "{ms}");
             assert!(f.get(F::KeyHold).is_some(), "{ms}");
             assert!(f.get(F::KeyHoldFlightCorr).is_some(), "{ms}");
         }
@@ -447,7 +447,7 @@ mod tests {
         let person = typed(with_holds(56.0));
         for ms in [0.0, 2.5, 19.5] {
             let f = typed(with_holds(ms));
-            assert!(f.short_key_holds && f.implausible_key_holds(), "{ms}");
+            assert!(f.implausible_key_holds(), "{ms}");
             assert_eq!(
                 f.median_key_hold_ms,
                 Some(ms),
@@ -462,7 +462,7 @@ mod tests {
         }
         // Too few keys to read holds: nothing to judge.
         let f = typed(with_holds(1.0)[..MIN_KEYS - 1].to_vec());
-        assert!(!f.short_key_holds);
+        assert!(!f.implausible_key_holds());
     }
 
     /// `HOLD_FEATURES` is a hand list: it must name exactly the model's (trainable) features that
@@ -480,7 +480,7 @@ mod tests {
             })
             .collect();
         let (a, b) = (typed(base), typed(reheld));
-        assert!(!a.short_key_holds && !b.short_key_holds);
+        assert!(!a.implausible_key_holds() && !b.implausible_key_holds());
         for d in crate::features::DEFS.iter().filter(|d| d.trainable) {
             let moved = a.get(d.id) != b.get(d.id);
             assert_eq!(
@@ -575,7 +575,7 @@ mod tests {
         let f = typed(zero);
         assert_eq!(f.get(F::KeyFast), Some(1.0));
         // Zero holds: flagged, not read.
-        assert!(f.short_key_holds);
+        assert!(f.implausible_key_holds());
         assert_eq!(f.get(F::KeyHold), None);
     }
 

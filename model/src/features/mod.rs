@@ -294,7 +294,7 @@ pub const REASON_SHORT_HOLDS: &str = "short-key-holds";
 pub const KEY_HOLD_FLOOR_MS: f64 = 20.0;
 
 /// Features read from key holds (press to release): left missing at extraction when the holds are
-/// shorter than a finger's ([`Features::short_key_holds`]).
+/// shorter than a finger's ([`Features::implausible_key_holds`]).
 pub const HOLD_FEATURES: [F; 5] = [
     F::KeyHold,
     F::KeyHoldSpread,
@@ -583,17 +583,14 @@ pub struct Features {
     /// ([`device::touch_input`]) and there are keys. Their timing features stay missing
     /// ([`keys`]); the verifier does not raise `instant-keys` either.
     pub soft_keyboard: bool,
-    /// Typing whose median key hold is shorter than a finger's ([`KEY_HOLD_FLOOR_MS`]), on a
-    /// keyboard that is not an on-screen one, with at least [`keys::MIN_KEYS`] typing keys.
-    /// Decided at extraction, where the hold features ([`HOLD_FEATURES`]) are then left
-    /// missing: in training as in scoring, the learned part reads such typing from the
-    /// intervals between presses alone (no person and no human-paced bot of the training data
-    /// holds keys that briefly, so what trees make of such holds is extrapolation: session 29's
-    /// depth-4 forest read 2.5 ms holds as a block). See [`Features::implausible_key_holds`].
-    pub short_key_holds: bool,
-    /// Median hold (ms) of the typed characters, where the holds are read (as for
-    /// `key_hold_log`), kept when [`Features::short_key_holds`] leaves the features missing: the
-    /// verifier's `short-key-holds` detail reports it.
+    /// Median hold (ms) of the typed characters, where the holds are read (at least
+    /// [`keys::MIN_KEYS`] typing keys on a keyboard that is not an on-screen one; `key_hold_log`
+    /// is its log). Below [`KEY_HOLD_FLOOR_MS`] ([`Features::implausible_key_holds`]) extraction
+    /// leaves the hold features ([`HOLD_FEATURES`]) missing, in training as in scoring: the learned
+    /// part reads such typing from the intervals between presses alone (no person and no
+    /// human-paced bot of the training data holds keys that briefly, so what trees make of such
+    /// holds is extrapolation: session 29's depth-4 forest read 2.5 ms holds as a block). Kept
+    /// then too: the verifier's `short-key-holds` detail reports it.
     pub median_key_hold_ms: Option<f64>,
 }
 
@@ -612,9 +609,10 @@ impl Features {
     /// the typed characters)? Only judged where the holds are read: at least
     /// [`keys::MIN_KEYS`] typing keys on a keyboard that is not an on-screen one (soft keyboards
     /// report no press duration, see [`Features::soft_keyboard`]). The hold features are then
-    /// missing ([`Features::short_key_holds`]).
+    /// missing ([`Features::median_key_hold_ms`]).
     pub fn implausible_key_holds(&self) -> bool {
-        self.short_key_holds
+        self.median_key_hold_ms
+            .is_some_and(|h| h < KEY_HOLD_FLOOR_MS)
     }
 
     /// Did the pointer move along a ruler on at least half of its chord-spanning strokes, with
@@ -1032,7 +1030,6 @@ pub fn extract(session: &Session) -> Features {
         device: DeviceClass::None,
         knots_class: DeviceClass::None,
         soft_keyboard: !s.keys.is_empty() && device::touch_input(s),
-        short_key_holds: false,
         median_key_hold_ms: None,
     };
     pointer::extract(s, &mut f);
